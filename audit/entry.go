@@ -1,0 +1,110 @@
+// Package audit defines planbot's append-only, hash-chained audit log of
+// approved changes: what an entry holds, how its hash is computed, and how
+// a chain is verified. Entries are written by the runner through the store,
+// which serializes appends so the chain stays linear across replicas.
+package audit
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"time"
+)
+
+// The actions recorded in the log.
+const (
+	ActionPlan           = "plan"
+	ActionApplyRequested = "apply_requested"
+	ActionApply          = "apply"
+	ActionApplyRefused   = "apply_refused"
+	ActionMerge          = "merge"
+	ActionUnlock         = "unlock"
+	ActionLockConflict   = "lock_conflict"
+)
+
+// Approver is a login whose approval counted, with the CODEOWNERS rule that
+// made it count.
+type Approver struct {
+	Login string `json:"login"`
+	Rule  string `json:"rule"`
+}
+
+// Entry is one audit log record. The JSON field names are part of planbot's
+// interface: `planbot audit --json` prints them.
+type Entry struct {
+	Seq        int64      `json:"seq"`
+	Time       time.Time  `json:"time"`
+	Repo       string     `json:"repo"`
+	PR         int        `json:"pr"`
+	HeadSHA    string     `json:"head_sha"`
+	BaseSHA    string     `json:"base_sha"`
+	Project    string     `json:"project"`
+	Action     string     `json:"action"`
+	Actor      string     `json:"actor"`
+	Approvers  []Approver `json:"approvers"`
+	Outcome    string     `json:"outcome"`
+	Detail     string     `json:"detail"`
+	PlanSHA256 string     `json:"plan_sha256"`
+	DeliveryID string     `json:"delivery_id"`
+	PrevHash   string     `json:"prev_hash"`
+	Hash       string     `json:"hash"`
+}
+
+// IdempotencyKey returns the key under which an entry is written at most
+// once: a redelivered webhook never writes a second entry.
+func (e Entry) IdempotencyKey() string {
+	b, _ := json.Marshal([]any{e.Repo, e.PR, e.HeadSHA, e.Project, e.Action, e.DeliveryID})
+	return string(b)
+}
+
+// ComputeHash returns sha256 over the canonical JSON of the entry without
+// its Hash field (PrevHash included). Time is normalized to UTC with
+// microsecond precision so that every backend round-trips it exactly.
+func (e Entry) ComputeHash() string {
+	e.Hash = ""
+	e.Time = e.Time.UTC().Truncate(time.Microsecond)
+	if e.Approvers == nil {
+		e.Approvers = []Approver{}
+	}
+	type canonical struct {
+		Seq        int64      `json:"seq"`
+		Time       string     `json:"time"`
+		Repo       string     `json:"repo"`
+		PR         int        `json:"pr"`
+		HeadSHA    string     `json:"head_sha"`
+		BaseSHA    string     `json:"base_sha"`
+		Project    string     `json:"project"`
+		Action     string     `json:"action"`
+		Actor      string     `json:"actor"`
+		Approvers  []Approver `json:"approvers"`
+		Outcome    string     `json:"outcome"`
+		Detail     string     `json:"detail"`
+		PlanSHA256 string     `json:"plan_sha256"`
+		DeliveryID string     `json:"delivery_id"`
+		PrevHash   string     `json:"prev_hash"`
+	}
+	b, err := json.Marshal(canonical{
+		e.Seq, e.Time.Format("2006-01-02T15:04:05.000000Z"), e.Repo, e.PR, e.HeadSHA, e.BaseSHA,
+		e.Project, e.Action, e.Actor, e.Approvers, e.Outcome, e.Detail, e.PlanSHA256,
+		e.DeliveryID, e.PrevHash,
+	})
+	if err != nil {
+		panic("audit: marshal canonical entry: " + err.Error()) // cannot happen: plain types only
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// Verify walks entries in seq order and reports the seq of the first entry
+// whose hash or link to its predecessor is wrong. ok is true when the chain
+// is intact.
+func Verify(entries []Entry) (badSeq int64, ok bool) {
+	prev := ""
+	for _, e := range entries {
+		if e.PrevHash != prev || e.ComputeHash() != e.Hash {
+			return e.Seq, false
+		}
+		prev = e.Hash
+	}
+	return 0, true
+}

@@ -1,0 +1,73 @@
+// Command planbot plans and applies Terraform and Kustomize changes of
+// GitHub pull requests. It only wires: every subcommand lives in a package.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/planbot/planbot/codeowners"
+	"github.com/planbot/planbot/config"
+	"github.com/planbot/planbot/server"
+)
+
+const usage = `planbot plans and applies infrastructure pull requests.
+
+Usage:
+  planbot server [flags]        run the GitHub App (webhooks, queue, workers)
+  planbot owners [flags] PATH…  show which CODEOWNERS rule owns each path
+  planbot help                  show this help
+
+Run "planbot COMMAND -h" for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	switch args[0] {
+	case "server":
+		return runServer(ctx, args[1:], stderr)
+	case "owners":
+		return codeowners.Main(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "planbot: unknown command %q\n\n%s", args[0], usage)
+	return 2
+}
+
+func runServer(ctx context.Context, args []string, stderr io.Writer) int {
+	opts, err := config.ParseServer(args, os.Getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "planbot server: %v\n", err)
+		return 2
+	}
+	logger := slog.New(slog.NewJSONHandler(stderr, nil))
+	m := &server.Main{Options: opts, Logger: logger}
+	defer m.Close()
+	if err := m.Run(ctx); err != nil {
+		logger.Error("planbot server failed", "err", err)
+		return 1
+	}
+	return 0
+}

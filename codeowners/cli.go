@@ -1,0 +1,174 @@
+package codeowners
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+)
+
+const cliUsage = `usage: planbot owners [--repo DIR] [--codeowners FILE] [--json] PATH...
+
+Prints the CODEOWNERS rule that decides the owners of each PATH, with the
+same matching planbot's /apply gate uses. The file is read from DIR
+(.github/CODEOWNERS, then CODEOWNERS, then docs/CODEOWNERS) unless
+--codeowners names one. Invalid lines are reported on stderr.
+`
+
+// ownersJSON is one line of `planbot owners --json` output.
+type ownersJSON struct {
+	Path   string   `json:"path"`
+	Owners []string `json:"owners"`
+	Line   int      `json:"line"`
+}
+
+// Main runs `planbot owners` with args (without the program and subcommand
+// names). It returns the exit status: 0 on success, 2 on a usage error, 1
+// on any other error.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fset := flag.NewFlagSet("planbot owners", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	fset.Usage = func() { fmt.Fprint(stderr, cliUsage) }
+	repoDir := fset.String("repo", ".", "repository `DIR` to read CODEOWNERS from")
+	file := fset.String("codeowners", "", "CODEOWNERS `FILE` to use instead of looking in the repository")
+	asJSON := fset.Bool("json", false, "print one JSON object per path")
+	if err := fset.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fset.NArg() == 0 {
+		fmt.Fprintln(stderr, "planbot owners: no PATH given")
+		fmt.Fprint(stderr, cliUsage)
+		return 2
+	}
+	paths := make([]string, 0, fset.NArg())
+	for _, p := range fset.Args() {
+		rel, err := repoPath(*repoDir, p)
+		if err != nil {
+			fmt.Fprintf(stderr, "planbot owners: %v\n", err)
+			return 2
+		}
+		paths = append(paths, rel)
+	}
+
+	f, err := loadLocal(ctx, *repoDir, *file)
+	if err != nil {
+		fmt.Fprintf(stderr, "planbot owners: %v\n", err)
+		return 1
+	}
+	if f.Path == "" {
+		fmt.Fprintf(stderr, "planbot owners: no CODEOWNERS file in %s; every path is unowned\n", *repoDir)
+	}
+	for _, e := range f.Errors {
+		fmt.Fprintf(stderr, "%s:%d: skipped: %s\n", f.Path, e.Line, e.Message)
+	}
+
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		for _, p := range paths {
+			out := ownersJSON{Path: p, Owners: []string{}}
+			if r, ok := f.Match(p); ok {
+				out.Line = r.Line
+				out.Owners = append(out.Owners, r.Owners...)
+			}
+			if err := enc.Encode(out); err != nil {
+				fmt.Fprintf(stderr, "planbot owners: %v\n", err)
+				return 1
+			}
+		}
+		return 0
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "PATH\tLINE\tOWNERS")
+	for _, p := range paths {
+		r, ok := f.Match(p)
+		switch {
+		case !ok:
+			fmt.Fprintf(tw, "%s\t-\t(no matching rule)\n", p)
+		case len(r.Owners) == 0:
+			fmt.Fprintf(tw, "%s\t%d\t(unowned)\n", p, r.Line)
+		default:
+			fmt.Fprintf(tw, "%s\t%d\t%s\n", p, r.Line, strings.Join(r.Owners, " "))
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		fmt.Fprintf(stderr, "planbot owners: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// repoPath turns a command-line path into a repo-relative slash path.
+// Absolute paths must lie inside repoDir.
+func repoPath(repoDir, p string) (string, error) {
+	if filepath.IsAbs(p) {
+		root, err := filepath.Abs(repoDir)
+		if err != nil {
+			return "", err
+		}
+		rel, err := filepath.Rel(root, p)
+		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return "", fmt.Errorf("%s is outside the repository %s", p, repoDir)
+		}
+		p = rel
+	}
+	p = path.Clean(filepath.ToSlash(p))
+	if p == "." || p == ".." || strings.HasPrefix(p, "../") {
+		return "", fmt.Errorf("%q is not a path inside the repository", p)
+	}
+	return p, nil
+}
+
+// loadLocal reads CODEOWNERS from file, or from the standard locations in
+// repoDir, refusing files of MaxSize or more.
+func loadLocal(ctx context.Context, repoDir, file string) (*File, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if file != "" {
+		data, err := readLimited(file)
+		if err != nil {
+			return nil, err
+		}
+		return Parse(filepath.ToSlash(file), data)
+	}
+	for _, p := range Locations() {
+		data, err := readLimited(filepath.Join(repoDir, filepath.FromSlash(p)))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return Parse(p, data)
+	}
+	return &File{}, nil
+}
+
+// readLimited reads at most MaxSize bytes of a regular file, so that Parse
+// sees an oversized file as such without reading all of it.
+func readLimited(name string) ([]byte, error) {
+	fh, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if st.IsDir() {
+		return nil, fmt.Errorf("%s is a directory", name)
+	}
+	return io.ReadAll(io.LimitReader(fh, MaxSize))
+}

@@ -1,0 +1,238 @@
+// Package config holds planbot's configuration: the server's options, read
+// from flags with PLANBOT_* environment twins, validated in one place. Secrets
+// are read from files (or, for the webhook secret, one environment variable)
+// and never logged.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/planbot/planbot"
+)
+
+// Server is the configuration of `planbot server`.
+type Server struct {
+	Addr              string
+	DataDir           string
+	GitHubAPIURL      string
+	GitHubAppID       int64
+	GitHubAppKeyFile  string
+	WebhookSecretFile string
+	// Database is a postgres:// URL or a SQLite file path; empty means
+	// <DataDir>/planbot.db.
+	Database      string
+	RepoAllowlist []string
+	TerraformBin  string
+	// Workers is how many queued deliveries are processed at once.
+	Workers int
+	// Parallelism bounds how many projects plan at once, across all PRs.
+	Parallelism  int
+	JobTimeout   time.Duration
+	DrainTimeout time.Duration
+	// JobLease is how long a claimed job stays with a replica that stops
+	// renewing it (because it died) before another claims it.
+	JobLease time.Duration
+	// EnvAllowlist names extra variables passed to terraform.
+	EnvAllowlist []string
+	AllowForkPRs bool
+	MergeMethod  string
+	DryRun       bool
+
+	// webhookSecretEnv is PLANBOT_WEBHOOK_SECRET, read once at parse time.
+	webhookSecretEnv string
+}
+
+// EnvName returns the environment twin of a flag: --data-dir is
+// PLANBOT_DATA_DIR.
+func EnvName(flagName string) string {
+	return "PLANBOT_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+type listValue struct{ p *[]string }
+
+func (l listValue) String() string {
+	if l.p == nil {
+		return ""
+	}
+	return strings.Join(*l.p, ",")
+}
+
+func (l listValue) Set(s string) error {
+	*l.p = nil
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			*l.p = append(*l.p, v)
+		}
+	}
+	return nil
+}
+
+// ParseServer parses the flags of `planbot server`. A flag that is not given
+// takes its environment twin, read through getenv, and then its default.
+func ParseServer(args []string, getenv func(string) string) (Server, error) {
+	var o Server
+	fs := flag.NewFlagSet("planbot server", flag.ContinueOnError)
+	fs.SetOutput(new(strings.Builder))
+	fs.StringVar(&o.Addr, "addr", ":8080", "listen address")
+	fs.StringVar(&o.DataDir, "data-dir", "./planbot-data", "directory for the database, git caches and workspaces")
+	fs.StringVar(&o.GitHubAPIURL, "github-api-url", "https://api.github.com/", "GitHub REST root (GitHub Enterprise: https://HOST/api/v3/)")
+	fs.Int64Var(&o.GitHubAppID, "github-app-id", 0, "GitHub App ID")
+	fs.StringVar(&o.GitHubAppKeyFile, "github-app-key-file", "", "file holding the GitHub App's PEM private key")
+	fs.StringVar(&o.WebhookSecretFile, "webhook-secret-file", "", "file holding the webhook secret (or set PLANBOT_WEBHOOK_SECRET)")
+	fs.StringVar(&o.Database, "database", "", "postgres:// URL, or SQLite file (default <data-dir>/planbot.db)")
+	fs.Var(listValue{&o.RepoAllowlist}, "repo-allowlist", "comma-separated owner/repo globs; events from other repos are ignored (default all)")
+	fs.StringVar(&o.TerraformBin, "terraform-bin", "", "terraform binary (default: found on PATH)")
+	fs.IntVar(&o.Workers, "workers", 4, "deliveries processed at once")
+	fs.IntVar(&o.Parallelism, "parallelism", 4, "projects planned at once, across all PRs")
+	fs.DurationVar(&o.JobTimeout, "job-timeout", 30*time.Minute, "time limit of one job")
+	fs.DurationVar(&o.JobLease, "job-lease", time.Minute, "how long a crashed replica's job waits before it runs again")
+	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 5*time.Minute, "on SIGTERM, how long in-flight jobs may finish")
+	fs.Var(listValue{&o.EnvAllowlist}, "terraform-env-allowlist", "comma-separated names of environment variables passed to terraform")
+	fs.BoolVar(&o.AllowForkPRs, "allow-fork-prs", false, "plan PRs from forks (runs code from outside the repository)")
+	fs.StringVar(&o.MergeMethod, "merge-method", "", "merge, squash or rebase (default: the first the repository allows)")
+	fs.BoolVar(&o.DryRun, "dry-run", false, "never write to GitHub; log what would be written")
+	if err := applyEnv(fs, args, getenv); err != nil {
+		return Server{}, err
+	}
+	if fs.NArg() > 0 {
+		return Server{}, planbot.Errorf(planbot.EINVALID, "unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	o.webhookSecretEnv = getenv("PLANBOT_WEBHOOK_SECRET")
+	if o.Database == "" {
+		o.Database = filepath.Join(o.DataDir, "planbot.db")
+	}
+	return o, o.Validate()
+}
+
+// applyEnv sets every flag not given in args from its environment twin, then
+// parses args.
+func applyEnv(fs *flag.FlagSet, args []string, getenv func(string) string) error {
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		if v := getenv(EnvName(f.Name)); v != "" && envErr == nil {
+			if err := f.Value.Set(v); err != nil {
+				envErr = planbot.Errorf(planbot.EINVALID, "invalid %s=%q: %v", EnvName(f.Name), v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return envErr
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return planbot.Errorf(planbot.EINVALID, "%v", err)
+	}
+	return nil
+}
+
+// Validate reports the first problem with the options.
+func (o Server) Validate() error {
+	switch {
+	case o.Addr == "":
+		return planbot.Errorf(planbot.EINVALID, "--addr must not be empty")
+	case o.DataDir == "":
+		return planbot.Errorf(planbot.EINVALID, "--data-dir must not be empty")
+	case o.GitHubAppID <= 0:
+		return planbot.Errorf(planbot.EINVALID, "--github-app-id (PLANBOT_GITHUB_APP_ID) is required")
+	case o.GitHubAppKeyFile == "":
+		return planbot.Errorf(planbot.EINVALID, "--github-app-key-file (PLANBOT_GITHUB_APP_KEY_FILE) is required")
+	case o.WebhookSecretFile == "" && o.webhookSecretEnv == "":
+		return planbot.Errorf(planbot.EINVALID, "a webhook secret is required: set --webhook-secret-file or PLANBOT_WEBHOOK_SECRET; planbot refuses to accept unsigned webhooks")
+	case o.Workers < 1:
+		return planbot.Errorf(planbot.EINVALID, "--workers must be at least 1")
+	case o.Parallelism < 1:
+		return planbot.Errorf(planbot.EINVALID, "--parallelism must be at least 1")
+	case o.JobTimeout <= 0:
+		return planbot.Errorf(planbot.EINVALID, "--job-timeout must be positive")
+	case o.JobLease < 3*time.Second:
+		return planbot.Errorf(planbot.EINVALID, "--job-lease must be at least 3s")
+	case o.DrainTimeout < 0:
+		return planbot.Errorf(planbot.EINVALID, "--drain-timeout must not be negative")
+	}
+	switch o.MergeMethod {
+	case "", "merge", "squash", "rebase":
+	default:
+		return planbot.Errorf(planbot.EINVALID, "--merge-method must be merge, squash or rebase, not %q", o.MergeMethod)
+	}
+	if !strings.HasPrefix(o.GitHubAPIURL, "https://") && !strings.HasPrefix(o.GitHubAPIURL, "http://") {
+		return planbot.Errorf(planbot.EINVALID, "--github-api-url must be an http(s) URL, not %q", o.GitHubAPIURL)
+	}
+	for _, g := range o.RepoAllowlist {
+		if _, err := path.Match(g, "a/b"); err != nil || !strings.Contains(g, "/") {
+			return planbot.Errorf(planbot.EINVALID, "--repo-allowlist: %q is not an owner/repo glob", g)
+		}
+	}
+	for _, n := range o.EnvAllowlist {
+		if strings.HasPrefix(strings.ToUpper(n), "PLANBOT_") {
+			return planbot.Errorf(planbot.EINVALID, "--terraform-env-allowlist must not pass planbot's own variables (%s)", n)
+		}
+	}
+	return nil
+}
+
+// AllowRepo reports whether events from repo ("owner/name") are processed.
+// Matching is case-insensitive, as GitHub names are.
+func (o Server) AllowRepo(repo string) bool {
+	if len(o.RepoAllowlist) == 0 {
+		return true
+	}
+	for _, g := range o.RepoAllowlist {
+		if ok, _ := path.Match(strings.ToLower(g), strings.ToLower(repo)); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// IsPostgres reports whether Database names a PostgreSQL server.
+func IsPostgres(database string) bool {
+	return strings.HasPrefix(database, "postgres://") || strings.HasPrefix(database, "postgresql://")
+}
+
+// Secrets are the server's secrets, read from files.
+type Secrets struct {
+	WebhookSecret []byte
+	AppKey        []byte
+}
+
+// LoadSecrets reads the webhook secret and the App key.
+func (o Server) LoadSecrets() (Secrets, error) {
+	var s Secrets
+	if o.WebhookSecretFile != "" {
+		b, err := os.ReadFile(o.WebhookSecretFile)
+		if err != nil {
+			return s, planbot.Errorf(planbot.EINVALID, "read webhook secret: %v", err)
+		}
+		s.WebhookSecret = []byte(strings.TrimRight(string(b), "\r\n"))
+	} else {
+		s.WebhookSecret = []byte(o.webhookSecretEnv)
+	}
+	if len(s.WebhookSecret) == 0 {
+		return s, planbot.Errorf(planbot.EINVALID, "the webhook secret is empty; planbot refuses to accept unsigned webhooks")
+	}
+	b, err := os.ReadFile(o.GitHubAppKeyFile)
+	if err != nil {
+		return s, planbot.Errorf(planbot.EINVALID, "read GitHub App key: %v", err)
+	}
+	s.AppKey = b
+	return s, nil
+}
+
+// String describes the options without secrets, for the start-up log.
+func (o Server) String() string {
+	db := o.Database
+	if IsPostgres(db) {
+		db = "postgres (DSN hidden)"
+	}
+	return fmt.Sprintf("addr=%s data-dir=%s api=%s app-id=%d database=%s workers=%d parallelism=%d",
+		o.Addr, o.DataDir, o.GitHubAPIURL, o.GitHubAppID, db, o.Workers, o.Parallelism)
+}

@@ -1,0 +1,110 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestParseServer(t *testing.T) {
+	base := []string{"--github-app-id=7", "--github-app-key-file=/k.pem", "--webhook-secret-file=/s"}
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		wantErr string
+		check   func(t *testing.T, o Server)
+	}{
+		{name: "defaults", args: base, check: func(t *testing.T, o Server) {
+			if o.Addr != ":8080" || o.DataDir != "./planbot-data" || o.Database != filepath.Join("planbot-data", "planbot.db") || o.JobTimeout != 30*time.Minute {
+				t.Errorf("defaults = %+v", o)
+			}
+		}},
+		{name: "env twins", env: map[string]string{
+			"PLANBOT_GITHUB_APP_ID": "9", "PLANBOT_GITHUB_APP_KEY_FILE": "/k", "PLANBOT_WEBHOOK_SECRET": "s3",
+			"PLANBOT_REPO_ALLOWLIST": "acme/*, other/x", "PLANBOT_DATA_DIR": "/d",
+		}, check: func(t *testing.T, o Server) {
+			if diff := cmp.Diff(o.RepoAllowlist, []string{"acme/*", "other/x"}); diff != "" {
+				t.Errorf("allowlist (-got +want):\n%s", diff)
+			}
+			if o.GitHubAppID != 9 || o.Database != "/d/planbot.db" {
+				t.Errorf("got %+v", o)
+			}
+		}},
+		{name: "flag beats env", args: append([]string{"--addr=:9"}, base...), env: map[string]string{"PLANBOT_ADDR": ":1"},
+			check: func(t *testing.T, o Server) {
+				if o.Addr != ":9" {
+					t.Errorf("addr = %q", o.Addr)
+				}
+			}},
+		{name: "no secret refused", args: []string{"--github-app-id=7", "--github-app-key-file=/k"}, wantErr: "webhook secret is required"},
+		{name: "no app id", args: []string{"--github-app-key-file=/k", "--webhook-secret-file=/s"}, wantErr: "--github-app-id"},
+		{name: "bad env int", args: base, env: map[string]string{"PLANBOT_WORKERS": "many"}, wantErr: "PLANBOT_WORKERS"},
+		{name: "bad glob", args: append([]string{"--repo-allowlist=[x"}, base...), wantErr: "repo-allowlist"},
+		{name: "planbot vars never allowlisted", args: append([]string{"--terraform-env-allowlist=AWS_REGION,PLANBOT_DATABASE"}, base...), wantErr: "PLANBOT_DATABASE"},
+		{name: "bad merge method", args: append([]string{"--merge-method=fast"}, base...), wantErr: "merge-method"},
+		{name: "extra args", args: append(base, "extra"), wantErr: "unexpected arguments"},
+		{name: "unknown flag", args: []string{"--nope"}, wantErr: "nope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := ParseServer(tt.args, env(tt.env))
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, o)
+		})
+	}
+}
+
+func TestAllowRepo(t *testing.T) {
+	o := Server{RepoAllowlist: []string{"acme/*", "Other/Infra"}}
+	for repo, want := range map[string]bool{"acme/infra": true, "ACME/x": true, "other/infra": true, "other/y": false, "evil/acme": false} {
+		if got := o.AllowRepo(repo); got != want {
+			t.Errorf("AllowRepo(%q) = %v, want %v", repo, got, want)
+		}
+	}
+	if !(Server{}).AllowRepo("any/repo") {
+		t.Error("empty allowlist must allow every repo")
+	}
+}
+
+func TestLoadSecrets(t *testing.T) {
+	dir := t.TempDir()
+	key := filepath.Join(dir, "key.pem")
+	sec := filepath.Join(dir, "secret")
+	os.WriteFile(key, []byte("PEM"), 0o600)
+	os.WriteFile(sec, []byte("hunter2\n"), 0o600)
+	o, err := ParseServer([]string{"--github-app-id=1", "--github-app-key-file=" + key, "--webhook-secret-file=" + sec}, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := o.LoadSecrets()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(s.WebhookSecret) != "hunter2" || string(s.AppKey) != "PEM" {
+		t.Errorf("secrets = %q %q", s.WebhookSecret, s.AppKey)
+	}
+	if strings.Contains(o.String(), "hunter2") {
+		t.Error("String leaks the secret")
+	}
+	os.WriteFile(sec, []byte("\n"), 0o600)
+	if _, err := o.LoadSecrets(); err == nil {
+		t.Error("empty secret accepted")
+	}
+}

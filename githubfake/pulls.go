@@ -1,0 +1,621 @@
+package githubfake
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// pull is one pull request. Its fields are guarded by Server.mu.
+type pull struct {
+	number          int
+	id              int64
+	title, author   string
+	state           string
+	draft, merged   bool
+	headRepo        *repo // nil when the head repository was deleted
+	headRepoID      int64
+	headRepoName    string
+	headRef         string
+	headSHA         string
+	prevHeadSHA     string
+	baseRef         string
+	mergeCommitSHA  string
+	mergedBy        string
+	created         time.Time
+	updated         time.Time
+	closed, mergedT time.Time
+	mergeKey        string // head and base of the last mergeability request
+	block           string // a forced 405 message for merges
+	reviews         []*review
+}
+
+type review struct {
+	id                    int64
+	user, state, commitID string
+	body                  string
+	submitted             time.Time
+}
+
+// PR is a snapshot of a pull request.
+type PR struct {
+	Number int
+	Title  string
+	Author string
+	// State is "open" or "closed".
+	State  string
+	Draft  bool
+	Merged bool
+	// HeadRepo is the head repository's full name, "" after DeleteHeadRepo.
+	HeadRepo       string
+	HeadRepoID     int64
+	HeadRef        string
+	HeadSHA        string
+	BaseRef        string
+	BaseSHA        string
+	MergeCommitSHA string
+	MergedBy       string
+}
+
+// OpenPR opens a pull request from head into base and returns it. head is a
+// branch of the repository, or "owner:branch" for a branch of owner's fork
+// (see Fork).
+func (s *Server) OpenPR(fullName, head, base, author, title string) PR {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.mustRepo(fullName)
+	headRepo := rp
+	if owner, branch, ok := strings.Cut(head, ":"); ok {
+		headRepo = s.mustRepo(owner + "/" + rp.name)
+		head = branch
+	}
+	sha := s.resolve(headRepo, "refs/heads/"+head)
+	if sha == "" {
+		s.t.Fatalf("githubfake: no branch %q in %s", head, headRepo.fullName())
+	}
+	if s.resolve(rp, "refs/heads/"+base) == "" {
+		s.t.Fatalf("githubfake: no base branch %q in %s", base, fullName)
+	}
+	pr := &pull{
+		number:       rp.nextNumber,
+		id:           s.newID(),
+		title:        title,
+		author:       author,
+		state:        "open",
+		headRepo:     headRepo,
+		headRepoID:   headRepo.id,
+		headRepoName: headRepo.fullName(),
+		headRef:      head,
+		headSHA:      sha,
+		baseRef:      base,
+		created:      s.now(),
+		updated:      s.now(),
+	}
+	s.userID(author)
+	rp.nextNumber++
+	rp.pulls[pr.number] = pr
+	s.updatePullRef(rp, pr)
+	return s.snapshot(rp, pr)
+}
+
+// mustPull returns a pull request or fails the test. The caller holds mu.
+func (s *Server) mustPull(fullName string, n int) (*repo, *pull) {
+	s.t.Helper()
+	rp := s.mustRepo(fullName)
+	pr := rp.pulls[n]
+	if pr == nil {
+		s.t.Fatalf("githubfake: no pull request %s#%d", fullName, n)
+	}
+	return rp, pr
+}
+
+func (s *Server) snapshot(rp *repo, pr *pull) PR {
+	p := PR{
+		Number: pr.number, Title: pr.title, Author: pr.author, State: pr.state, Draft: pr.draft, Merged: pr.merged,
+		HeadRepoID: pr.headRepoID, HeadRef: pr.headRef, HeadSHA: pr.headSHA,
+		BaseRef: pr.baseRef, BaseSHA: s.resolve(rp, "refs/heads/"+pr.baseRef),
+		MergeCommitSHA: pr.mergeCommitSHA, MergedBy: pr.mergedBy,
+	}
+	if pr.headRepo != nil {
+		p.HeadRepo = pr.headRepo.fullName()
+	}
+	return p
+}
+
+// PR returns a snapshot of a pull request.
+func (s *Server) PR(fullName string, n int) PR {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp, pr := s.mustPull(fullName, n)
+	return s.snapshot(rp, pr)
+}
+
+// SetDraft marks a pull request as draft or ready for review.
+func (s *Server) SetDraft(fullName string, n int, draft bool) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, pr := s.mustPull(fullName, n)
+	pr.draft = draft
+	pr.updated = s.now()
+}
+
+// ClosePR closes a pull request without merging it.
+func (s *Server) ClosePR(fullName string, n int) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, pr := s.mustPull(fullName, n)
+	pr.state = "closed"
+	pr.closed = s.now()
+	pr.updated = s.now()
+}
+
+// ReopenPR reopens a closed, unmerged pull request, moving it to its head
+// branch's current tip.
+func (s *Server) ReopenPR(fullName string, n int) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp, pr := s.mustPull(fullName, n)
+	if pr.merged {
+		s.t.Fatalf("githubfake: %s#%d is merged", fullName, n)
+	}
+	pr.state = "open"
+	pr.closed = time.Time{}
+	pr.updated = s.now()
+	if pr.headRepo != nil {
+		if tip := s.resolve(pr.headRepo, "refs/heads/"+pr.headRef); tip != "" && tip != pr.headSHA {
+			pr.prevHeadSHA, pr.headSHA = pr.headSHA, tip
+			s.updatePullRef(rp, pr)
+		}
+	}
+}
+
+// DeleteHeadRepo makes a pull request's head repository deleted, so that
+// head.repo is null.
+func (s *Server) DeleteHeadRepo(fullName string, n int) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, pr := s.mustPull(fullName, n)
+	pr.headRepo = nil
+}
+
+// BlockMerge makes merges of a pull request fail with 405 and msg (for
+// example "Waiting on code owner review from @acme/infra."); an empty msg
+// unblocks it.
+func (s *Server) BlockMerge(fullName string, n int, msg string) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, pr := s.mustPull(fullName, n)
+	pr.block = msg
+}
+
+// SubmitReview submits a review (state APPROVED, CHANGES_REQUESTED or
+// COMMENTED) by user on commitID ("" for the current head) and returns its
+// id.
+func (s *Server) SubmitReview(fullName string, n int, user, state, commitID string) int64 {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, pr := s.mustPull(fullName, n)
+	switch state {
+	case "APPROVED", "CHANGES_REQUESTED", "COMMENTED":
+	default:
+		s.t.Fatalf("githubfake: bad review state %q", state)
+	}
+	if commitID == "" {
+		commitID = pr.headSHA
+	}
+	rv := &review{id: s.newID(), user: user, state: state, commitID: commitID, submitted: s.now()}
+	s.userID(user)
+	pr.reviews = append(pr.reviews, rv)
+	return rv.id
+}
+
+// DismissReview dismisses a review; its state becomes DISMISSED.
+func (s *Server) DismissReview(fullName string, n int, id int64) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, pr := s.mustPull(fullName, n)
+	for _, rv := range pr.reviews {
+		if rv.id == id {
+			rv.state = "DISMISSED"
+			return
+		}
+	}
+	s.t.Fatalf("githubfake: no review %d on %s#%d", id, fullName, n)
+}
+
+// pullFromPath returns the pull request named by the {n} path value.
+func pullFromPath(w http.ResponseWriter, r *http.Request, rp *repo) *pull {
+	n, _ := strconv.Atoi(r.PathValue("n"))
+	pr := rp.pulls[n]
+	if pr == nil {
+		writeError(w, http.StatusNotFound, "Not Found")
+	}
+	return pr
+}
+
+// fileEntry is one changed file of a pull request.
+type fileEntry struct {
+	status, path, prev, sha string
+	additions, deletions    int
+}
+
+// pullFiles diffs base...head with rename detection. The caller holds mu.
+func (s *Server) pullFiles(ctx context.Context, rp *repo, pr *pull) ([]fileEntry, error) {
+	base := s.resolve(rp, "refs/heads/"+pr.baseRef)
+	rng := base + "..." + pr.headSHA
+	if pr.merged {
+		// After a merge the diff is the one that was merged.
+		rng = pr.mergeCommitSHA + "^1..." + pr.headSHA
+	}
+	raw, err := s.git(ctx, rp.dir, nil, nil, "diff", "--raw", "-M", "-z", "--abbrev=40", rng)
+	if err != nil {
+		return nil, err
+	}
+	num, err := s.git(ctx, rp.dir, nil, nil, "diff", "--numstat", "-M", "-z", rng)
+	if err != nil {
+		return nil, err
+	}
+	var files []fileEntry
+	f := strings.Split(raw, "\x00")
+	for i := 0; i+1 < len(f); {
+		meta := strings.Fields(strings.TrimPrefix(f[i], ":"))
+		if len(meta) < 5 {
+			break
+		}
+		e := fileEntry{sha: meta[3]}
+		code := meta[4][:1]
+		e.status = map[string]string{"A": "added", "D": "removed", "M": "modified", "R": "renamed", "C": "copied", "T": "changed"}[code]
+		if code == "R" || code == "C" {
+			e.prev, e.path = f[i+1], f[i+2]
+			i += 3
+		} else {
+			e.path = f[i+1]
+			i += 2
+		}
+		if code == "D" {
+			e.sha = meta[2]
+		}
+		files = append(files, e)
+	}
+	// numstat -z: "add\tdel\tpath\0" or "add\tdel\t\0old\0new\0".
+	n := strings.Split(num, "\x00")
+	for i, k := 0, 0; i < len(n) && k < len(files); k++ {
+		parts := strings.SplitN(n[i], "\t", 3)
+		if len(parts) < 3 {
+			break
+		}
+		files[k].additions, _ = strconv.Atoi(parts[0])
+		files[k].deletions, _ = strconv.Atoi(parts[1])
+		if parts[2] == "" {
+			i += 3
+		} else {
+			i++
+		}
+	}
+	return files, nil
+}
+
+// mergeTree test-merges head into base and returns the tree and whether
+// it is clean. The caller holds mu.
+func (s *Server) mergeTree(ctx context.Context, rp *repo, base, head string) (string, bool, error) {
+	out, err := s.git(ctx, rp.dir, nil, nil, "merge-tree", "--write-tree", base, head)
+	tree, _, _ := strings.Cut(strings.TrimSpace(out), "\n")
+	if err != nil {
+		if exitCode(err) == 1 {
+			return tree, false, nil
+		}
+		return "", false, err
+	}
+	return tree, true, nil
+}
+
+// pullJSON returns the pull-request object. mergeable is nil while it is
+// being computed. The caller holds mu.
+func (s *Server) pullJSON(ctx context.Context, rp *repo, pr *pull, mergeable *bool, state string) (map[string]any, error) {
+	files, err := s.pullFiles(ctx, rp, pr)
+	if err != nil {
+		return nil, err
+	}
+	adds, dels := 0, 0
+	for _, f := range files {
+		adds += f.additions
+		dels += f.deletions
+	}
+	baseSHA := s.resolve(rp, "refs/heads/"+pr.baseRef)
+	commits := 0
+	if out, err := s.git(ctx, rp.dir, nil, nil, "rev-list", "--count", baseSHA+".."+pr.headSHA); err == nil {
+		commits, _ = strconv.Atoi(strings.TrimSpace(out))
+	}
+	apiRepo := s.APIURL() + "repos/" + rp.fullName()
+	html := s.srv.URL + "/" + rp.fullName() + "/pull/" + strconv.Itoa(pr.number)
+	ts := func(t time.Time) any {
+		if t.IsZero() {
+			return nil
+		}
+		return t.Format(time.RFC3339)
+	}
+	var headRepo any
+	headOwner := strings.SplitN(pr.headRepoName, "/", 2)[0]
+	if pr.headRepo != nil {
+		headRepo = s.repoJSON(pr.headRepo)
+	}
+	var mergedBy any
+	if pr.mergedBy != "" {
+		mergedBy = s.userJSON(pr.mergedBy)
+	}
+	var mcs any
+	if pr.mergeCommitSHA != "" {
+		mcs = pr.mergeCommitSHA
+	}
+	m := map[string]any{
+		"url":                   apiRepo + "/pulls/" + strconv.Itoa(pr.number),
+		"id":                    pr.id,
+		"node_id":               nodeID("PR_kwDO", pr.id),
+		"html_url":              html,
+		"diff_url":              html + ".diff",
+		"patch_url":             html + ".patch",
+		"issue_url":             apiRepo + "/issues/" + strconv.Itoa(pr.number),
+		"commits_url":           apiRepo + "/pulls/" + strconv.Itoa(pr.number) + "/commits",
+		"review_comments_url":   apiRepo + "/pulls/" + strconv.Itoa(pr.number) + "/comments",
+		"comments_url":          apiRepo + "/issues/" + strconv.Itoa(pr.number) + "/comments",
+		"statuses_url":          apiRepo + "/statuses/" + pr.headSHA,
+		"number":                pr.number,
+		"state":                 pr.state,
+		"locked":                false,
+		"title":                 pr.title,
+		"user":                  s.userJSON(pr.author),
+		"body":                  nil,
+		"labels":                []any{},
+		"milestone":             nil,
+		"active_lock_reason":    nil,
+		"created_at":            ts(pr.created),
+		"updated_at":            ts(pr.updated),
+		"closed_at":             ts(pr.closed),
+		"merged_at":             ts(pr.mergedT),
+		"merge_commit_sha":      mcs,
+		"assignee":              nil,
+		"assignees":             []any{},
+		"requested_reviewers":   []any{},
+		"requested_teams":       []any{},
+		"head":                  map[string]any{"label": headOwner + ":" + pr.headRef, "ref": pr.headRef, "sha": pr.headSHA, "user": s.userJSON(headOwner), "repo": headRepo},
+		"base":                  map[string]any{"label": rp.owner + ":" + pr.baseRef, "ref": pr.baseRef, "sha": baseSHA, "user": s.userJSON(rp.owner), "repo": s.repoJSON(rp)},
+		"author_association":    s.association(rp, pr.author),
+		"auto_merge":            nil,
+		"draft":                 pr.draft,
+		"merged":                pr.merged,
+		"mergeable":             mergeable,
+		"rebaseable":            mergeable,
+		"mergeable_state":       state,
+		"merged_by":             mergedBy,
+		"comments":              s.countComments(rp, pr.number),
+		"review_comments":       0,
+		"maintainer_can_modify": false,
+		"commits":               commits,
+		"additions":             adds,
+		"deletions":             dels,
+		"changed_files":         len(files),
+	}
+	return m, nil
+}
+
+// mergeability returns the mergeable value and mergeable_state of a pull
+// request as a REST read sees them: unknown on the first read after its
+// head or base moved. The caller holds mu.
+func (s *Server) mergeability(ctx context.Context, rp *repo, pr *pull) (*bool, string, error) {
+	if pr.merged || pr.state == "closed" {
+		return nil, "unknown", nil
+	}
+	base := s.resolve(rp, "refs/heads/"+pr.baseRef)
+	key := base + ".." + pr.headSHA
+	if pr.mergeKey != key {
+		pr.mergeKey = key
+		return nil, "unknown", nil
+	}
+	_, clean, err := s.mergeTree(ctx, rp, base, pr.headSHA)
+	if err != nil {
+		return nil, "", err
+	}
+	state := "clean"
+	switch {
+	case !clean:
+		state = "dirty"
+	case pr.draft:
+		state = "draft"
+	case pr.block != "":
+		state = "blocked"
+	case s.combined(rp, pr.headSHA) == "failure":
+		state = "unstable"
+	}
+	return &clean, state, nil
+}
+
+func (s *Server) getPull(w http.ResponseWriter, r *http.Request, rp *repo) {
+	pr := pullFromPath(w, r, rp)
+	if pr == nil {
+		return
+	}
+	mergeable, state, err := s.mergeability(r.Context(), rp, pr)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	m, err := s.pullJSON(r.Context(), rp, pr, mergeable, state)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, m)
+}
+
+func (s *Server) listFiles(w http.ResponseWriter, r *http.Request, rp *repo) {
+	pr := pullFromPath(w, r, rp)
+	if pr == nil {
+		return
+	}
+	files, err := s.pullFiles(r.Context(), rp, pr)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	files = files[:min(len(files), 3000)]
+	lo, hi := paginate(w, r, len(files))
+	out := []any{}
+	for _, f := range files[lo:hi] {
+		e := map[string]any{
+			"sha":          f.sha,
+			"filename":     f.path,
+			"status":       f.status,
+			"additions":    f.additions,
+			"deletions":    f.deletions,
+			"changes":      f.additions + f.deletions,
+			"blob_url":     s.srv.URL + "/" + rp.fullName() + "/blob/" + pr.headSHA + "/" + f.path,
+			"raw_url":      s.srv.URL + "/" + rp.fullName() + "/raw/" + pr.headSHA + "/" + f.path,
+			"contents_url": s.APIURL() + "repos/" + rp.fullName() + "/contents/" + f.path + "?ref=" + pr.headSHA,
+		}
+		if f.prev != "" {
+			e["previous_filename"] = f.prev
+		}
+		out = append(out, e)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) listReviews(w http.ResponseWriter, r *http.Request, rp *repo) {
+	pr := pullFromPath(w, r, rp)
+	if pr == nil {
+		return
+	}
+	lo, hi := paginate(w, r, len(pr.reviews))
+	out := []any{}
+	for _, rv := range pr.reviews[lo:hi] {
+		html := fmt.Sprintf("%s/%s/pull/%d#pullrequestreview-%d", s.srv.URL, rp.fullName(), pr.number, rv.id)
+		out = append(out, map[string]any{
+			"id":                 rv.id,
+			"node_id":            nodeID("PRR_kwDO", rv.id),
+			"user":               s.userJSON(rv.user),
+			"body":               rv.body,
+			"state":              rv.state,
+			"html_url":           html,
+			"pull_request_url":   fmt.Sprintf("%srepos/%s/pulls/%d", s.APIURL(), rp.fullName(), pr.number),
+			"author_association": s.association(rp, rv.user),
+			"submitted_at":       rv.submitted.Format(time.RFC3339),
+			"commit_id":          rv.commitID,
+		})
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) checkMerged(w http.ResponseWriter, r *http.Request, rp *repo) {
+	pr := pullFromPath(w, r, rp)
+	if pr == nil {
+		return
+	}
+	if !pr.merged {
+		writeError(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+const mergeDoc = "https://docs.github.com/rest/pulls/pulls#merge-a-pull-request"
+
+func (s *Server) mergePull(w http.ResponseWriter, r *http.Request, rp *repo) {
+	pr := pullFromPath(w, r, rp)
+	if pr == nil {
+		return
+	}
+	var body struct {
+		SHA           string `json:"sha"`
+		MergeMethod   string `json:"merge_method"`
+		CommitTitle   string `json:"commit_title"`
+		CommitMessage string `json:"commit_message"`
+	}
+	if !decodeBody(w, r, &body) {
+		return
+	}
+	if body.MergeMethod == "" {
+		body.MergeMethod = "merge"
+	}
+	switch body.MergeMethod {
+	case "merge", "squash":
+	case "rebase":
+		writeErrorDoc(w, http.StatusMethodNotAllowed, "Rebase merges are not allowed on this repository.", mergeDoc)
+		return
+	default:
+		writeValidation(w, mergeDoc, map[string]any{"resource": "PullRequest", "field": "merge_method", "code": "invalid", "value": body.MergeMethod})
+		return
+	}
+	if pr.state != "open" || pr.merged {
+		writeErrorDoc(w, http.StatusMethodNotAllowed, "Pull Request is not mergeable", mergeDoc)
+		return
+	}
+	if body.SHA != "" && body.SHA != pr.headSHA {
+		writeErrorDoc(w, http.StatusConflict, "Head branch was modified. Review and try the merge again.", mergeDoc)
+		return
+	}
+	if pr.draft {
+		writeErrorDoc(w, http.StatusMethodNotAllowed, "Pull Request is still a draft", mergeDoc)
+		return
+	}
+	if pr.block != "" {
+		writeErrorDoc(w, http.StatusMethodNotAllowed, pr.block, mergeDoc)
+		return
+	}
+	ctx := r.Context()
+	base := s.resolve(rp, "refs/heads/"+pr.baseRef)
+	tree, clean, err := s.mergeTree(ctx, rp, base, pr.headSHA)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if !clean {
+		writeErrorDoc(w, http.StatusMethodNotAllowed, "Pull Request is not mergeable", mergeDoc)
+		return
+	}
+	title := body.CommitTitle
+	args := []string{"commit-tree", tree, "-p", base}
+	if body.MergeMethod == "merge" {
+		if title == "" {
+			title = fmt.Sprintf("Merge pull request #%d from %s:%s", pr.number, strings.SplitN(pr.headRepoName, "/", 2)[0], pr.headRef)
+		}
+		args = append(args, "-p", pr.headSHA)
+	} else if title == "" {
+		title = fmt.Sprintf("%s (#%d)", pr.title, pr.number)
+	}
+	msg := title
+	if body.CommitMessage != "" {
+		msg += "\n\n" + body.CommitMessage
+	} else if body.MergeMethod == "merge" {
+		msg += "\n\n" + pr.title
+	}
+	args = append(args, "-m", msg)
+	when := s.now().Format(time.RFC3339)
+	out, err := s.git(ctx, rp.dir, nil, []string{"GIT_AUTHOR_DATE=" + when, "GIT_COMMITTER_DATE=" + when}, args...)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	sha := strings.TrimSpace(out)
+	if _, err := s.git(ctx, rp.dir, nil, nil, "update-ref", "refs/heads/"+pr.baseRef, sha, base); err != nil {
+		writeErrorDoc(w, http.StatusMethodNotAllowed, "Base branch was modified. Review and try the merge again.", mergeDoc)
+		return
+	}
+	pr.state, pr.merged = "closed", true
+	pr.mergeCommitSHA = sha
+	pr.mergedBy = s.BotLogin()
+	pr.mergedT, pr.closed, pr.updated = s.now(), s.now(), s.now()
+	s.syncPulls(rp, pr.baseRef)
+	writeJSON(w, http.StatusOK, map[string]any{"sha": sha, "merged": true, "message": "Pull Request successfully merged"})
+}

@@ -1,0 +1,117 @@
+package kustomize
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestDetect(t *testing.T) {
+	root := extract(t, "app.txtar")
+	both := []string{"k8s/overlays/prod", "k8s/overlays/staging"}
+	tests := []struct {
+		name    string
+		changed []string
+		want    []string
+	}{
+		{name: "base resource", changed: []string{"k8s/base/deployment.yaml"}, want: both},
+		{name: "base kustomization", changed: []string{"k8s/base/kustomization.yaml"}, want: both},
+		{name: "generator file", changed: []string{"k8s/base/files/app.properties"}, want: both},
+		{name: "staging patch", changed: []string{"k8s/overlays/staging/debug.yaml"}, want: []string{"k8s/overlays/staging"}},
+		{name: "new file in prod", changed: []string{"k8s/overlays/prod/extra.yaml"}, want: []string{"k8s/overlays/prod"}},
+		{name: "component reaches prod only", changed: []string{"k8s/components/monitoring/kustomization.yaml"}, want: []string{"k8s/overlays/prod"}},
+		{name: "standalone kustomization", changed: []string{"apps/other/cm.yaml"}, want: []string{"apps/other"}},
+		{name: "two apps", changed: []string{"apps/other/cm.yaml", "k8s/overlays/staging/kustomization.yaml"}, want: []string{"apps/other", "k8s/overlays/staging"}},
+		{name: "outside any kustomization", changed: []string{"README.md", "k8s/notes.txt"}},
+		{name: "nothing changed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Detect(root, tt.changed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(got, tt.want); diff != "" {
+				t.Errorf("Detect(%q) mismatch (-got +want):\n%s", tt.changed, diff)
+			}
+		})
+	}
+}
+
+func TestDetectReferencedFileOutsideDir(t *testing.T) {
+	// A kustomization that names a file in a directory that is not itself
+	// a kustomization is marked when that file changes, and so are the
+	// legacy fields (bases, patchesStrategicMerge, env files).
+	root := t.TempDir()
+	write(t, root, "shared/ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n")
+	write(t, root, "lib/kustomization.yaml", "resources:\n- ns.yaml\n")
+	write(t, root, "lib/ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: lib\n")
+	write(t, root, "env/a/kustomization.yaml", "bases:\n- ../../lib\npatchesStrategicMerge:\n- patches/*.yaml\nconfigMapGenerator:\n- name: c\n  envs:\n  - ../../shared/a.env\n")
+	write(t, root, "env/b/kustomization.yaml", "resources:\n- ../../lib\n")
+	tests := []struct {
+		name    string
+		changed []string
+		want    []string
+	}{
+		{name: "legacy bases", changed: []string{"lib/ns.yaml"}, want: []string{"env/a", "env/b"}},
+		{name: "glob patch", changed: []string{"env/a/patches/p1.yaml"}, want: []string{"env/a"}},
+		{name: "env file outside", changed: []string{"shared/a.env"}, want: []string{"env/a"}},
+		{name: "unreferenced shared file", changed: []string{"shared/ns.yaml"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Detect(root, tt.changed)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(got, tt.want); diff != "" {
+				t.Errorf("Detect(%q) mismatch (-got +want):\n%s", tt.changed, diff)
+			}
+		})
+	}
+}
+
+func TestDetectGitChange(t *testing.T) {
+	// The changed files come from a real git repository, as the runner
+	// gets them.
+	root := extract(t, "app.txtar")
+	git(t, root, "init", "-q", "-b", "main")
+	git(t, root, "add", "-A")
+	git(t, root, "commit", "-q", "-m", "base")
+	edit(t, root, "k8s/base/deployment.yaml", "replicas: 2", "replicas: 3")
+	changed := strings.Fields(git(t, root, "diff", "--name-only", "HEAD"))
+	got, err := Detect(root, changed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"k8s/overlays/prod", "k8s/overlays/staging"}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("Detect(%q) mismatch (-got +want):\n%s", changed, diff)
+	}
+}
+
+func TestDetectDeleted(t *testing.T) {
+	base := extract(t, "app.txtar")
+	head := copyTree(t, base)
+	if err := os.RemoveAll(filepath.Join(head, "k8s/overlays/staging")); err != nil {
+		t.Fatal(err)
+	}
+	changed := []string{"k8s/overlays/staging/kustomization.yaml", "k8s/overlays/staging/debug.yaml"}
+	got, err := DetectDeleted(base, head, changed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(got, []string{"k8s/overlays/staging"}); diff != "" {
+		t.Errorf("DetectDeleted mismatch (-got +want):\n%s", diff)
+	}
+	onHead, err := Detect(head, changed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(onHead) != 0 {
+		t.Errorf("Detect on head = %q, want none", onHead)
+	}
+}

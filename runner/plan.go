@@ -1,0 +1,333 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/comment"
+	"github.com/planbot/planbot/project"
+	"github.com/planbot/planbot/store"
+	"github.com/planbot/planbot/workspaces"
+)
+
+// Status contexts planbot sets on head commits.
+const (
+	StatusPlan  = "planbot/plan"
+	StatusApply = "planbot/apply"
+)
+
+// PlanGitHub is what planning needs from GitHub.
+type PlanGitHub interface {
+	comment.Client
+	PullRequest(ctx context.Context, repo planbot.Repo, number int) (planbot.PullRequest, error)
+	ChangedFiles(ctx context.Context, repo planbot.Repo, number int) ([]planbot.ChangedFile, error)
+	SetStatus(ctx context.Context, repo planbot.Repo, sha, context, state, description, targetURL string) error
+	Token(ctx context.Context) (string, error)
+}
+
+// Workspaces checks PRs out.
+type Workspaces interface {
+	Sync(ctx context.Context, src workspaces.Source) error
+	Checkout(ctx context.Context, src workspaces.Source, sha, name string) (string, error)
+	Cleanup(ctx context.Context, repo planbot.Repo, pr int) error
+	Prune(ctx context.Context, repo planbot.Repo, pr int, keepSHA string) error
+}
+
+// Terraform plans a Terraform project.
+type Terraform interface {
+	Plan(ctx context.Context, dir, workspace string) (planbot.Result, error)
+}
+
+// Planner plans the projects a PR changes and posts the plan comment.
+type Planner struct {
+	Workspaces Workspaces
+	Terraform  Terraform
+	Store      store.Store
+	// BotLogin is the login planbot comments as.
+	BotLogin string
+	// Slots bounds how many projects plan at once across all PRs.
+	Slots        chan struct{}
+	AllowForkPRs bool
+	// Secrets are values masked in everything planbot posts or stores.
+	Secrets []string
+	Logger  *slog.Logger
+}
+
+// PlanRequest says which PR to plan and why.
+type PlanRequest struct {
+	Repo   planbot.Repo
+	Number int
+	// Delivery is the webhook delivery that asked for the plan.
+	Delivery string
+	// Actor is who asked (the PR author or the commenter).
+	Actor string
+	// Only restricts the plan to projects with this name or dir; empty
+	// plans every changed project.
+	OnlyName, OnlyDir string
+	// Force plans even when a plan for the head exists (a /plan command).
+	Force bool
+}
+
+// Plan plans a PR at its current head. It returns an error only for
+// failures worth retrying the job for; problems of the PR itself end up in
+// the comment and the commit status.
+func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) error {
+	log := p.Logger.With("repo", req.Repo.String(), "pr", req.Number, "delivery", req.Delivery)
+	pr, err := gh.PullRequest(ctx, req.Repo, req.Number)
+	if err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
+	log = log.With("sha", pr.HeadSHA)
+	if pr.State != "open" {
+		log.Info("pull request is not open; not planning")
+		return nil
+	}
+	if pr.IsFork() && !p.AllowForkPRs {
+		return p.refuseFork(ctx, gh, pr)
+	}
+	if !req.Force {
+		if done, err := p.Store.Plans(ctx, req.Repo.String(), req.Number, pr.HeadSHA); err == nil && len(done) > 0 {
+			log.Info("head already planned; nothing to do")
+			return nil
+		}
+	}
+	if err := gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusPlan, "pending", "planning…", pr.HTMLURL); err != nil {
+		return err
+	}
+	results, notes, err := p.planProjects(ctx, gh, pr, req, log)
+	if err != nil {
+		// A failure before any project ran: report it on the PR.
+		log.Error("plan failed", "err", err)
+		notes = append(notes, "❌ "+comment.ErrorText(err))
+		results = nil
+	}
+	if len(results) == 0 && err == nil && !p.hasComment(ctx, gh, pr) {
+		return gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusPlan, "success", "no Terraform or Kustomize projects changed", pr.HTMLURL)
+	}
+	parts := comment.Render(comment.Report{
+		Repo: req.Repo, PR: req.Number, HeadSHA: pr.HeadSHA,
+		HeadURL: commitURL(pr), Results: results, Notes: notes, Command: "plan",
+	}, comment.Options{Secrets: p.Secrets})
+	if uerr := comment.Upsert(ctx, gh, p.BotLogin, req.Repo, req.Number, parts); uerr != nil {
+		return fmt.Errorf("post plan comment: %w", uerr)
+	}
+	state, desc := comment.StatusDescription(results)
+	if err != nil {
+		state, desc = "failure", "planbot could not plan this PR"
+	}
+	return gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusPlan, state, desc, pr.HTMLURL)
+}
+
+func commitURL(pr planbot.PullRequest) string {
+	if pr.HTMLURL == "" {
+		return ""
+	}
+	return pr.HTMLURL + "/commits/" + pr.HeadSHA
+}
+
+func (p *Planner) hasComment(ctx context.Context, gh PlanGitHub, pr planbot.PullRequest) bool {
+	cs, err := gh.ListComments(ctx, pr.Repo, pr.Number)
+	if err != nil {
+		return true // render and let Upsert report the error
+	}
+	for _, c := range cs {
+		if c.User == p.BotLogin && strings.Contains(c.Body, "<!-- planbot:plan") {
+			return true
+		}
+	}
+	return false
+}
+
+const forkMarker = "<!-- planbot:fork -->"
+
+func (p *Planner) refuseFork(ctx context.Context, gh PlanGitHub, pr planbot.PullRequest) error {
+	cs, err := gh.ListComments(ctx, pr.Repo, pr.Number)
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		if c.User == p.BotLogin && strings.Contains(c.Body, forkMarker) {
+			return nil
+		}
+	}
+	_, err = gh.CreateComment(ctx, pr.Repo, pr.Number, forkMarker+"\n"+
+		"planbot does not plan pull requests from forks: `terraform plan` runs code from the PR, "+
+		"and this PR's code comes from outside the repository. A maintainer can push the branch to this "+
+		"repository, or the operator can start planbot with `--allow-fork-prs`.")
+	return err
+}
+
+// source describes where a PR's code comes from.
+func source(pr planbot.PullRequest, token string) workspaces.Source {
+	return workspaces.Source{
+		Repo: pr.Repo, CloneURL: pr.CloneURL, Token: token, PR: pr.Number,
+		BaseRef: pr.BaseRef, BaseSHA: pr.BaseSHA, HeadSHA: pr.HeadSHA,
+	}
+}
+
+// planProjects checks the PR out, detects its projects, takes their locks
+// and plans them in parallel.
+func (p *Planner) planProjects(ctx context.Context, gh PlanGitHub, pr planbot.PullRequest, req PlanRequest, log *slog.Logger) ([]planbot.Result, []string, error) {
+	files, err := gh.ChangedFiles(ctx, pr.Repo, pr.Number)
+	if err != nil {
+		return nil, nil, err
+	}
+	token, err := gh.Token(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	src := source(pr, token)
+	if err := p.Workspaces.Sync(ctx, src); err != nil {
+		return nil, nil, err
+	}
+	tree, err := p.Workspaces.Checkout(ctx, src, pr.HeadSHA, "_tree")
+	if err != nil {
+		return nil, nil, err
+	}
+	projects, notes, err := Detect(tree, files)
+	if err != nil {
+		return nil, nil, err
+	}
+	projects, err = filterProjects(projects, req.OnlyName, req.OnlyDir)
+	if err != nil {
+		return nil, notes, err
+	}
+	results := make([]planbot.Result, len(projects))
+	var wg sync.WaitGroup
+	for i, prj := range projects {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = p.planOne(ctx, src, pr, prj, req, log.With("project", prj.Name))
+		}()
+	}
+	wg.Wait()
+	if err := p.Workspaces.Prune(ctx, pr.Repo, pr.Number, pr.HeadSHA); err != nil {
+		log.Warn("prune old workspaces", "err", err)
+	}
+	return results, notes, nil
+}
+
+// Detect finds the projects a change touches in the tree checked out at
+// root, and notes about what it skipped.
+func Detect(root string, files []planbot.ChangedFile) ([]planbot.Project, []string, error) {
+	var paths []string
+	for _, f := range files {
+		paths = append(paths, f.Path)
+		if f.PreviousPath != "" {
+			paths = append(paths, f.PreviousPath)
+		}
+	}
+	det, err := project.DetectTerraform(root, paths)
+	if err != nil {
+		return nil, nil, fmt.Errorf("detect projects: %w", err)
+	}
+	var notes []string
+	for _, d := range det.Deleted {
+		notes = append(notes, fmt.Sprintf("`%s` was deleted in this PR; there is nothing to plan there. Destroy its resources before removing its code.", d))
+	}
+	return det.Projects, notes, nil
+}
+
+func filterProjects(ps []planbot.Project, name, dir string) ([]planbot.Project, error) {
+	if name == "" && dir == "" {
+		return ps, nil
+	}
+	var out []planbot.Project
+	for _, p := range ps {
+		if (name != "" && p.Name == name) || (dir != "" && path.Clean(p.Dir) == path.Clean(dir)) {
+			out = append(out, p)
+		}
+	}
+	if len(out) == 0 {
+		var names []string
+		for _, p := range ps {
+			names = append(names, "`"+p.Name+"`")
+		}
+		sort.Strings(names)
+		want := name
+		if want == "" {
+			want = dir
+		}
+		if len(names) == 0 {
+			return nil, planbot.Errorf(planbot.ENOTFOUND, "this PR changes no project, so there is no `%s` to plan", want)
+		}
+		return nil, planbot.Errorf(planbot.ENOTFOUND, "this PR does not change a project `%s`; it changes %s", want, strings.Join(names, ", "))
+	}
+	return out, nil
+}
+
+// planOne locks and plans one project in its own workspace.
+func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, prj planbot.Project, req PlanRequest, log *slog.Logger) planbot.Result {
+	res := planbot.Result{Project: prj}
+	holder, ok, err := p.Store.AcquireLock(ctx, store.Lock{
+		Repo: pr.Repo.String(), Dir: prj.Dir, Workspace: workspaceOf(prj), PR: pr.Number, HeadSHA: pr.HeadSHA, User: req.Actor,
+	})
+	if err != nil {
+		res.Status, res.Error = planbot.StatusFailed, comment.ErrorText(err)
+		log.Error("acquire lock", "err", err)
+		return res
+	}
+	if !ok {
+		res.Status, res.LockedBy = planbot.StatusLocked, holder.PR
+		return res
+	}
+
+	select {
+	case p.Slots <- struct{}{}:
+		defer func() { <-p.Slots }()
+	case <-ctx.Done():
+		res.Status, res.Error = planbot.StatusFailed, "cancelled before the plan started"
+		return res
+	}
+	res = p.runPlan(ctx, src, pr, prj, log)
+	res.Output = comment.Redact(res.Output, p.Secrets)
+	res.Error = comment.Redact(res.Error, p.Secrets)
+	res.Fmt = comment.Redact(res.Fmt, p.Secrets)
+	blob, _ := json.Marshal(res)
+	if _, err := p.Store.SavePlan(ctx, store.Plan{
+		Repo: pr.Repo.String(), PR: pr.Number, HeadSHA: pr.HeadSHA, BaseSHA: pr.BaseSHA,
+		Project: prj.Name, Dir: prj.Dir, Workspace: workspaceOf(prj), Kind: string(prj.Kind),
+		Status: string(res.Status), PlanFile: res.PlanFile, PlanSHA256: res.PlanSHA256, Result: blob,
+	}); err != nil {
+		log.Error("save plan", "err", err)
+		res.Status, res.Error = planbot.StatusFailed, "could not save the plan; run /plan again"
+	}
+	log.Info("project planned", "status", string(res.Status), "summary", res.Summary)
+	return res
+}
+
+func (p *Planner) runPlan(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, prj planbot.Project, log *slog.Logger) planbot.Result {
+	fail := func(err error) planbot.Result {
+		log.Error("plan project", "err", err)
+		return planbot.Result{Project: prj, Status: planbot.StatusFailed, Error: comment.ErrorText(err)}
+	}
+	root, err := p.Workspaces.Checkout(ctx, src, pr.HeadSHA, prj.Name)
+	if err != nil {
+		return fail(err)
+	}
+	dir, err := workspaces.SafeJoin(root, prj.Dir)
+	if err != nil {
+		return fail(err)
+	}
+	res, err := p.Terraform.Plan(ctx, dir, workspaceOf(prj))
+	res.Project = prj
+	if err != nil && res.Status != planbot.StatusFailed {
+		return fail(err)
+	}
+	return res
+}
+
+func workspaceOf(p planbot.Project) string {
+	if p.Workspace == "" {
+		return "default"
+	}
+	return p.Workspace
+}

@@ -1,0 +1,218 @@
+// Package runner does planbot's work. A Queue claims stored deliveries from
+// the store with a lease and runs them on a bounded pool of workers; a
+// Handler routes each delivery to the plan, apply or cleanup flow; those
+// flows check PRs out into isolated workspaces and run Terraform (package
+// runner/terraform) or Kustomize (package runner/kustomize) under a global
+// parallelism limit, with project locks taken in the store.
+//
+// Jobs run under the server's context with a per-job timeout, not under the
+// request that delivered them. On shutdown the queue stops claiming, lets
+// in-flight jobs finish for a drain period and then cancels them; a job that
+// did not finish is claimed again, by this or another replica, when its lease
+// expires.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/planbot/planbot/store"
+)
+
+// Jobs is the part of the store the queue uses.
+type Jobs interface {
+	Claim(ctx context.Context, owner string, now, leaseUntil time.Time) (*store.Job, error)
+	Extend(ctx context.Context, id int64, owner string, leaseUntil time.Time) error
+	Finish(ctx context.Context, id int64, owner, errMsg string, maxAttempts int) error
+}
+
+// Queue runs stored jobs on a pool of workers.
+type Queue struct {
+	Jobs   Jobs
+	Handle func(ctx context.Context, j store.Job) error
+	// Workers is the number of jobs run at once.
+	Workers int
+	// Lease is how long a claim lasts without renewal; workers renew it
+	// every Lease/3 while a job runs.
+	Lease time.Duration
+	// JobTimeout bounds one job.
+	JobTimeout time.Duration
+	// DrainTimeout is how long in-flight jobs may run after Run's context
+	// is cancelled.
+	DrainTimeout time.Duration
+	// Poll is how often idle workers look for work when not woken.
+	Poll time.Duration
+	// MaxAttempts is how often a failing job is tried.
+	MaxAttempts int
+	// Owner identifies this process in leases.
+	Owner  string
+	Logger *slog.Logger
+	Now    func() time.Time
+
+	once sync.Once
+	wake chan struct{}
+}
+
+func (q *Queue) init() {
+	q.once.Do(func() {
+		q.wake = make(chan struct{}, 1)
+		if q.Workers <= 0 {
+			q.Workers = 1
+		}
+		if q.Lease <= 0 {
+			q.Lease = time.Minute
+		}
+		if q.JobTimeout <= 0 {
+			q.JobTimeout = 30 * time.Minute
+		}
+		if q.Poll <= 0 {
+			q.Poll = time.Second
+		}
+		if q.MaxAttempts <= 0 {
+			q.MaxAttempts = 3
+		}
+		if q.Owner == "" {
+			host, _ := os.Hostname()
+			q.Owner = fmt.Sprintf("%s/%d/%d", host, os.Getpid(), time.Now().UnixNano())
+		}
+		if q.Now == nil {
+			q.Now = time.Now
+		}
+		if q.Logger == nil {
+			q.Logger = slog.New(slog.DiscardHandler)
+		}
+	})
+}
+
+// Notify wakes an idle worker: a job was just stored.
+func (q *Queue) Notify() {
+	q.init()
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run runs workers until ctx is cancelled, then drains: in-flight jobs get
+// DrainTimeout to finish before their contexts are cancelled. It returns
+// once every worker has stopped.
+func (q *Queue) Run(ctx context.Context) error {
+	q.init()
+	// hard is cancelled DrainTimeout after ctx: it bounds in-flight jobs.
+	hard, cancelHard := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelHard()
+	stopDrain := context.AfterFunc(ctx, func() {
+		t := time.NewTimer(q.DrainTimeout)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			cancelHard()
+		case <-hard.Done():
+		}
+	})
+	defer stopDrain()
+
+	var wg sync.WaitGroup
+	for i := 0; i < q.Workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			q.work(ctx, hard)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+func (q *Queue) work(ctx, hard context.Context) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		if ctx.Err() != nil {
+			return
+		}
+		now := q.Now()
+		j, err := q.Jobs.Claim(ctx, q.Owner, now, now.Add(q.Lease))
+		if err != nil {
+			if ctx.Err() == nil {
+				q.Logger.Error("claim job", "err", err)
+			}
+		}
+		if j != nil {
+			q.run(hard, *j)
+			continue
+		}
+		timer.Reset(q.Poll)
+		select {
+		case <-ctx.Done():
+			return
+		case <-q.wake:
+		case <-timer.C:
+		}
+	}
+}
+
+// run runs one claimed job, renewing its lease until it finishes.
+func (q *Queue) run(hard context.Context, j store.Job) {
+	log := q.Logger.With("delivery", j.DeliveryID, "event", j.Event, "job", j.ID)
+	ctx, cancel := context.WithTimeout(hard, q.JobTimeout)
+	defer cancel()
+
+	heartbeat := make(chan struct{})
+	go func() {
+		defer close(heartbeat)
+		t := time.NewTicker(q.Lease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := q.Jobs.Extend(ctx, j.ID, q.Owner, q.Now().Add(q.Lease)); err != nil {
+					if ctx.Err() == nil {
+						log.Error("lost job lease; cancelling", "err", err)
+						cancel()
+					}
+					return
+				}
+			}
+		}
+	}()
+
+	start := time.Now()
+	err := q.safeHandle(ctx, j)
+	cancel()
+	<-heartbeat
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+		log.Error("job failed", "err", err, "attempt", j.Attempts, "elapsed", time.Since(start))
+	} else {
+		log.Info("job done", "elapsed", time.Since(start))
+	}
+	if hard.Err() != nil && errors.Is(err, context.Canceled) {
+		// Shutting down: leave the lease to expire so the job runs again.
+		log.Warn("job interrupted by shutdown; it will run again")
+		return
+	}
+	// Finish under a fresh context: the job's own may be expired.
+	fctx, fcancel := context.WithTimeout(context.WithoutCancel(hard), 30*time.Second)
+	defer fcancel()
+	if err := q.Jobs.Finish(fctx, j.ID, q.Owner, msg, q.MaxAttempts); err != nil {
+		log.Error("finish job", "err", err)
+	}
+}
+
+func (q *Queue) safeHandle(ctx context.Context, j store.Job) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return q.Handle(ctx, j)
+}

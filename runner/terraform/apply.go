@@ -1,0 +1,70 @@
+package terraform
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/hashicorp/terraform-exec/tfexec"
+
+	"github.com/planbot/planbot"
+)
+
+// Apply applies the saved plan planFile (absolute, or relative to dir) in
+// dir and returns terraform's output. It refuses, with an ECONFLICT
+// error, a plan file whose SHA-256 is not wantSHA256: the plan must be
+// exactly the one that was reviewed. The file is copied to a private
+// directory after it is checked, so it cannot change between the check
+// and the apply.
+//
+// Applying a saved plan never prompts; tfexec also passes -input=false.
+// When terraform fails, the returned output ends with its stderr and the
+// error wraps the failure.
+func (r *Runner) Apply(ctx context.Context, dir, planFile, wantSHA256 string) (output string, err error) {
+	if wantSHA256 == "" {
+		return "", planbot.Errorf(planbot.EINVALID, "no plan digest to check the plan file against; plan again")
+	}
+	s, err := r.open(dir)
+	if err != nil {
+		return "", err
+	}
+	defer s.close()
+	if !filepath.IsAbs(planFile) {
+		planFile = filepath.Join(s.dir, planFile)
+	}
+	b, err := os.ReadFile(planFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return "", planbot.Errorf(planbot.ENOTFOUND, "the saved plan is gone; plan again")
+	}
+	if err != nil {
+		return "", fmt.Errorf("terraform apply: %w", err)
+	}
+	sum := sha256.Sum256(b)
+	if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, wantSHA256) {
+		return "", planbot.Errorf(planbot.ECONFLICT, "the saved plan changed since it was planned (sha256 %s, want %s); plan again", got, wantSHA256)
+	}
+	private := filepath.Join(s.home, PlanFileName)
+	if err := os.WriteFile(private, b, 0o600); err != nil {
+		return "", fmt.Errorf("terraform apply: %w", err)
+	}
+
+	out := newBoundedBuffer(r.outputLimit())
+	s.tf.SetStdout(out)
+	err = s.do(ctx, "apply", func(ctx context.Context) error {
+		return s.tf.Apply(ctx, tfexec.DirOrPlan(private), tfexec.LockTimeout(r.lockTimeout()))
+	})
+	s.tf.SetStdout(nil)
+	output = strings.TrimSpace(out.String())
+	if err != nil {
+		if e := strings.TrimSpace(s.stderr.String()); e != "" {
+			output = strings.TrimSpace(output + "\n\n" + e)
+		}
+		return output, err
+	}
+	return output, nil
+}

@@ -1,0 +1,19 @@
+// Package terraform runs Terraform for one project: it checks formatting,
+// initialises the working directory, selects the workspace, saves a plan,
+// reads the plan back as JSON and as text, and later applies exactly that
+// saved plan.
+//
+// The model follows hashicorp/terraform-exec, which does most of the work:
+// every terraform process gets an explicit, minimal environment (see
+// [Environ]), its own process group that is killed when the context ends,
+// bounded output, and the project directory as its working directory.
+// Terraform plans execute code from pull requests, so the environment is a
+// security boundary: the variables that configure planbot itself
+// (PLANBOT_*) never reach terraform.
+//
+// A plan is recorded in a [planbot.Result]: the counts of what it does
+// (from `terraform show -json`), terraform's own summary line and
+// human-readable plan (from `terraform show`), and the path and SHA-256 of
+// the saved plan file. [Runner.Apply] refuses a plan file whose digest
+// differs from the one recorded when it was planned.
+package terraform

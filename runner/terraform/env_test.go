@@ -1,0 +1,212 @@
+package terraform
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestEnviron(t *testing.T) {
+	process := []string{
+		"PATH=/usr/bin:/bin",
+		"HOME=/root",
+		"AWS_REGION=eu-west-1",
+		"AWS_SECRET_ACCESS_KEY=s3cr3t",
+		"PLANBOT_WEBHOOK_SECRET=hook",
+		"PLANBOT_DATABASE=postgres://x",
+		"TF_VAR_password=pw",
+		"TF_CLI_ARGS=-lock=false",
+		"GITHUB_TOKEN=ghp_x",
+		"EQUALS=a=b",
+	}
+	tests := []struct {
+		name        string
+		cache       string
+		allow       []string
+		want        map[string]string
+		wantDropped []string
+	}{
+		{
+			name: "minimal",
+			want: map[string]string{"PATH": "/usr/bin:/bin", "HOME": "/run/home", "CHECKPOINT_DISABLE": "1"},
+		},
+		{
+			name:  "plugin cache and allowlist",
+			cache: "/var/cache/tf",
+			allow: []string{"AWS_REGION", "EQUALS", "UNSET"},
+			want: map[string]string{
+				"PATH": "/usr/bin:/bin", "HOME": "/run/home", "CHECKPOINT_DISABLE": "1",
+				"TF_PLUGIN_CACHE_DIR": "/var/cache/tf", "AWS_REGION": "eu-west-1", "EQUALS": "a=b",
+			},
+		},
+		{
+			name:  "reserved names never pass",
+			allow: []string{"PLANBOT_WEBHOOK_SECRET", "planbot_database", "TF_VAR_password", "TF_CLI_ARGS", "HOME", "TF_INPUT"},
+			want:  map[string]string{"PATH": "/usr/bin:/bin", "HOME": "/run/home", "CHECKPOINT_DISABLE": "1"},
+			wantDropped: []string{
+				"HOME", "PLANBOT_WEBHOOK_SECRET", "TF_CLI_ARGS", "TF_INPUT", "TF_VAR_password", "planbot_database",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, dropped := Environ(process, "/run/home", tt.cache, tt.allow)
+			if diff := cmp.Diff(got, tt.want); diff != "" {
+				t.Errorf("env (-got +want):\n%s", diff)
+			}
+			if diff := cmp.Diff(dropped, tt.wantDropped); diff != "" {
+				t.Errorf("dropped (-got +want):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestCommandEnv(t *testing.T) {
+	got := commandEnv(map[string]string{"PATH": "/bin", "HOME": "/h"})
+	want := []string{"HOME=/h", "PATH=/bin", "TF_INPUT=0", "TF_IN_AUTOMATION=1"}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("commandEnv (-got +want):\n%s", diff)
+	}
+}
+
+// fakeTerraform writes a shell script that answers like terraform 1.11
+// and appends "--- SUBCOMMAND" and its environment to envFile for every
+// call. hang names a subcommand that starts a background sleep (which
+// ignores SIGINT, as background jobs of a non-interactive shell do),
+// records its PID and the shell's in pidFile, and waits.
+func fakeTerraform(t *testing.T, hang string) (bin, envFile, pidFile string) {
+	t.Helper()
+	dir := t.TempDir()
+	bin = filepath.Join(dir, "terraform")
+	envFile = filepath.Join(dir, "env.txt")
+	pidFile = filepath.Join(dir, "pids.txt")
+	script := fmt.Sprintf(`#!/bin/sh
+echo "--- $1" >> %[1]q
+env >> %[1]q
+if [ "$1" = %[3]q ]; then
+	sleep 300 &
+	echo $! > %[2]q.tmp
+	echo $$ >> %[2]q.tmp
+	mv %[2]q.tmp %[2]q
+	wait
+	exit 1
+fi
+case "$1" in
+version)
+	echo '{"terraform_version":"1.11.4","platform":"linux_amd64","provider_selections":{},"terraform_outdated":false}' ;;
+plan)
+	for a in "$@"; do
+		case "$a" in -out=*) echo plan > "${a#-out=}" ;; esac
+	done
+	exit 2 ;;
+show)
+	if [ "$2" = -json ]; then
+		echo '{"format_version":"1.2","terraform_version":"1.11.4","resource_changes":[{"address":"terraform_data.a","mode":"managed","type":"terraform_data","name":"a","change":{"actions":["create"]}}]}'
+	else
+		echo 'Plan: 1 to add, 0 to change, 0 to destroy.'
+	fi ;;
+esac
+exit 0
+`, envFile, pidFile, hang)
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin, envFile, pidFile
+}
+
+func TestProcessEnvironment(t *testing.T) {
+	t.Setenv("PLANBOT_WEBHOOK_SECRET", "hook-secret")
+	t.Setenv("PLANBOT_DATABASE", "postgres://planbot:pw@db/planbot")
+	t.Setenv("GITHUB_TOKEN", "ghp_secret")
+	t.Setenv("AWS_REGION", "eu-west-1")
+	bin, envFile, _ := fakeTerraform(t, "")
+	cache := filepath.Join(t.TempDir(), "plugins")
+	r := &Runner{
+		Bin:            bin,
+		PluginCacheDir: cache,
+		EnvAllowlist:   []string{"AWS_REGION", "PLANBOT_WEBHOOK_SECRET"},
+		Logger:         testLogger(t),
+	}
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"main.tf": dataA})
+	res, err := r.Plan(context.Background(), dir, "")
+	if err != nil {
+		t.Fatalf("Plan: %v (%s)", err, res.Error)
+	}
+	if res.Summary != "Plan: 1 to add, 0 to change, 0 to destroy." || res.Changes.Add != 1 {
+		t.Errorf("Plan with fake terraform: Summary %q, Changes %+v", res.Summary, res.Changes)
+	}
+
+	b, err := os.ReadFile(envFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls := parseEnvDump(string(b))
+	var commands []string
+	for _, c := range calls {
+		commands = append(commands, c.command)
+	}
+	for _, want := range []string{"fmt", "init", "plan", "show"} {
+		if !strings.Contains(" "+strings.Join(commands, " ")+" ", " "+want+" ") {
+			t.Errorf("fake terraform never ran %q; ran %v", want, commands)
+		}
+	}
+	// Variables tfexec adds on its own, and those sh itself sets.
+	allowed := map[string]bool{
+		"PATH": true, "HOME": true, "TF_PLUGIN_CACHE_DIR": true, "AWS_REGION": true,
+		"TF_IN_AUTOMATION": true, "TF_INPUT": true, "CHECKPOINT_DISABLE": true,
+		"TF_APPEND_USER_AGENT": true, "TF_LOG": true, "TF_LOG_CORE": true, "TF_LOG_PATH": true, "TF_LOG_PROVIDER": true,
+		"PWD": true, "OLDPWD": true, "SHLVL": true, "_": true,
+	}
+	for _, c := range calls {
+		for k := range c.env {
+			if strings.HasPrefix(k, "PLANBOT_") || !allowed[k] {
+				t.Errorf("terraform %s got variable %s", c.command, k)
+			}
+		}
+		for k, want := range map[string]string{
+			"TF_IN_AUTOMATION":    "1",
+			"AWS_REGION":          "eu-west-1",
+			"TF_PLUGIN_CACHE_DIR": cache,
+			"PATH":                os.Getenv("PATH"),
+		} {
+			if got := c.env[k]; got != want {
+				t.Errorf("terraform %s: %s=%q, want %q", c.command, k, got, want)
+			}
+		}
+		if home := c.env["HOME"]; home == "" || home == os.Getenv("HOME") {
+			t.Errorf("terraform %s: HOME=%q, want a private directory", c.command, home)
+		}
+		if c.command == "fmt" && c.env["TF_INPUT"] != "0" {
+			t.Errorf("terraform fmt: TF_INPUT=%q, want 0", c.env["TF_INPUT"])
+		}
+	}
+	if _, err := os.Stat(cache); err != nil {
+		t.Errorf("plugin cache dir not created: %v", err)
+	}
+}
+
+type envCall struct {
+	command string
+	env     map[string]string
+}
+
+func parseEnvDump(s string) []envCall {
+	var calls []envCall
+	for _, line := range strings.Split(s, "\n") {
+		if cmd, ok := strings.CutPrefix(line, "--- "); ok {
+			calls = append(calls, envCall{command: cmd, env: map[string]string{}})
+			continue
+		}
+		k, v, ok := strings.Cut(line, "=")
+		if ok && len(calls) > 0 {
+			calls[len(calls)-1].env[k] = v
+		}
+	}
+	return calls
+}

@@ -1,0 +1,189 @@
+package terraform
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-exec/tfexec"
+	tfjson "github.com/hashicorp/terraform-json"
+
+	"github.com/planbot/planbot"
+)
+
+// PlanFileName is the name of the saved plan in a project directory.
+const PlanFileName = "planbot.tfplan"
+
+// Plan plans the project in dir in the given workspace ("" means
+// "default") and saves the plan as PlanFileName in dir.
+//
+// The returned Result has Status StatusPlanned, StatusNoChange or
+// StatusFailed. A failure of terraform itself (a syntax error, a failed
+// refresh) is a Result with StatusFailed and terraform's stderr in Error,
+// and a nil error; the error is non-nil only when terraform could not be
+// run at all or ctx ended. Unformatted files are reported in Fmt and do
+// not fail the plan. Result.Project is left for the caller to fill in.
+func (r *Runner) Plan(ctx context.Context, dir, workspace string) (planbot.Result, error) {
+	start := time.Now()
+	res := planbot.Result{Status: planbot.StatusFailed}
+	finish := func(err error) (planbot.Result, error) {
+		res.Duration = time.Since(start)
+		return res, err
+	}
+
+	if workspace == "" {
+		workspace = "default"
+	}
+	if err := validWorkspace(workspace); err != nil {
+		res.Error = planbot.ErrorMessage(err)
+		return finish(err)
+	}
+	s, err := r.open(dir)
+	if err != nil {
+		res.Error = planbot.ErrorMessage(err)
+		return finish(err)
+	}
+	defer s.close()
+	planFile := filepath.Join(s.dir, PlanFileName)
+	// A plan left from an earlier run must never be applied by mistake.
+	if err := os.Remove(planFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return finish(fmt.Errorf("terraform: remove old plan: %w", err))
+	}
+
+	// failed records a failure of step; it returns a non-nil error only
+	// when terraform did not run to completion.
+	failed := func(step string, err error) (planbot.Result, error) {
+		res.Status = planbot.StatusFailed
+		res.Error = fmt.Sprintf("terraform %s failed:\n%s", step, s.stderrText(err))
+		if isExit(err) && ctx.Err() == nil {
+			return finish(nil)
+		}
+		return finish(err)
+	}
+
+	fmtOut, err := s.fmtCheck(ctx)
+	switch {
+	case ctx.Err() != nil:
+		return failed("fmt", err)
+	case err != nil:
+		r.logger().Info("terraform fmt check failed", "project", s.dir, "err", err)
+	}
+	res.Fmt = fmtOut
+
+	if err := s.do(ctx, "init", func(ctx context.Context) error {
+		// Init has no -lock-timeout since Terraform 0.15.
+		return s.tf.Init(ctx)
+	}); err != nil {
+		return failed("init", err)
+	}
+
+	if workspace != "default" {
+		if err := s.selectWorkspace(ctx, workspace); err != nil {
+			return failed("workspace", err)
+		}
+	}
+
+	var hasChanges bool
+	if err := s.do(ctx, "plan", func(ctx context.Context) error {
+		var err error
+		hasChanges, err = s.tf.Plan(ctx, tfexec.Out(planFile), tfexec.LockTimeout(r.lockTimeout()))
+		return err
+	}); err != nil {
+		return failed("plan", err)
+	}
+
+	var plan *tfjson.Plan
+	if err := s.do(ctx, "show", func(ctx context.Context) error {
+		var err error
+		plan, err = s.tf.ShowPlanFile(ctx, planFile)
+		return err
+	}); err != nil {
+		return failed("show", err)
+	}
+	var text string
+	if err := s.do(ctx, "show", func(ctx context.Context) error {
+		var err error
+		text, err = s.tf.ShowPlanFileRaw(ctx, planFile)
+		return err
+	}); err != nil {
+		return failed("show", err)
+	}
+
+	sum, err := fileSHA256(planFile)
+	if err != nil {
+		return finish(fmt.Errorf("terraform: %w", err))
+	}
+	res.Changes = changes(plan)
+	res.Output = limit(strings.TrimSpace(text), r.outputLimit())
+	res.Summary = summary(text, res.Changes)
+	res.PlanFile = planFile
+	res.PlanSHA256 = sum
+	res.Status = planbot.StatusNoChange
+	if hasChanges {
+		res.Status = planbot.StatusPlanned
+	}
+	return finish(nil)
+}
+
+// selectWorkspace selects workspace, creating it when it does not exist.
+func (s *session) selectWorkspace(ctx context.Context, workspace string) error {
+	var list []string
+	var current string
+	if err := s.do(ctx, "workspace list", func(ctx context.Context) error {
+		var err error
+		list, current, err = s.tf.WorkspaceList(ctx)
+		return err
+	}); err != nil {
+		return err
+	}
+	if current == workspace {
+		return nil
+	}
+	for _, w := range list {
+		if w == workspace {
+			return s.do(ctx, "workspace select", func(ctx context.Context) error {
+				return s.tf.WorkspaceSelect(ctx, workspace)
+			})
+		}
+	}
+	return s.do(ctx, "workspace new", func(ctx context.Context) error {
+		return s.tf.WorkspaceNew(ctx, workspace, tfexec.LockTimeout(s.r.lockTimeout()))
+	})
+}
+
+// validWorkspace reports an EINVALID error unless name is a workspace
+// name terraform accepts: letters, digits, '-', '_' and '.', not starting
+// with '-' (it would be read as a flag).
+func validWorkspace(name string) error {
+	ok := name != "" && len(name) <= 90 && name[0] != '-'
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			ok = false
+		}
+	}
+	if !ok {
+		return planbot.Errorf(planbot.EINVALID, "invalid workspace name %q", name)
+	}
+	return nil
+}
+
+// fileSHA256 returns the hex SHA-256 of the file at path.
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}

@@ -1,0 +1,153 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"time"
+
+	"github.com/planbot/planbot/store"
+)
+
+const jobColumns = `id, delivery_id, event, payload, key, state, attempts, owner, lease_until, last_error, created_at`
+
+func scanJob(s rowScanner) (*store.Job, error) {
+	var j store.Job
+	var lease, created sql.NullInt64
+	if err := s.Scan(&j.ID, &j.DeliveryID, &j.Event, &j.Payload, &j.Key, &j.State, &j.Attempts,
+		&j.Owner, &lease, &j.LastError, &created); err != nil {
+		return nil, err
+	}
+	j.LeaseUntil = fromMicros(lease)
+	j.CreatedAt = fromMicros(created)
+	return &j, nil
+}
+
+// EnqueueDelivery stores j as a queued job unless its DeliveryID is known.
+func (db *DB) EnqueueDelivery(ctx context.Context, j store.Job) (bool, error) {
+	if j.DeliveryID == "" {
+		return false, fmt.Errorf("sqlite: enqueue delivery: empty delivery ID")
+	}
+	created := j.CreatedAt
+	if created.IsZero() {
+		created = now()
+	}
+	payload := j.Payload
+	if payload == nil {
+		payload = []byte{}
+	}
+	var inserted bool
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO jobs (delivery_id, event, payload, key, state, created_at)
+			VALUES (?, ?, ?, ?, 'queued', ?) ON CONFLICT (delivery_id) DO NOTHING`,
+			j.DeliveryID, j.Event, payload, j.Key, micros(created))
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		inserted = n == 1
+		return err
+	})
+	if err != nil {
+		return false, fmt.Errorf("sqlite: enqueue delivery %s: %w", j.DeliveryID, err)
+	}
+	return inserted, nil
+}
+
+// Claim leases the oldest claimable job to owner. A job is claimable when it
+// is queued or its lease has expired, no other job of its Key holds a live
+// lease, and no older job of its Key is still pending, so the jobs of one
+// Key run one at a time and in order.
+func (db *DB) Claim(ctx context.Context, owner string, now, leaseUntil time.Time) (*store.Job, error) {
+	var job *store.Job
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		nowUS := micros(now)
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT j.id FROM jobs j
+			WHERE (j.state = 'queued' OR (j.state = 'running' AND j.lease_until <= ?1))
+			  AND (j.key = '' OR NOT EXISTS (
+				SELECT 1 FROM jobs o
+				WHERE o.key = j.key AND o.id <> j.id
+				  AND ((o.state = 'running' AND o.lease_until > ?1)
+				    OR (o.id < j.id AND o.state IN ('queued', 'running')))))
+			ORDER BY j.id LIMIT 1`, nowUS).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		job, err = scanJob(tx.QueryRowContext(ctx, `UPDATE jobs
+			SET state = 'running', owner = ?, lease_until = ?, attempts = attempts + 1
+			WHERE id = ? RETURNING `+jobColumns, owner, micros(leaseUntil), id))
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: claim job: %w", err)
+	}
+	return job, nil
+}
+
+// Extend renews the lease of job id if owner still holds it.
+func (db *DB) Extend(ctx context.Context, id int64, owner string, leaseUntil time.Time) error {
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE jobs SET lease_until = ?
+			WHERE id = ? AND owner = ? AND state = 'running'`, micros(leaseUntil), id, owner)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return store.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: extend job %d for %s: %w", id, owner, err)
+	}
+	return nil
+}
+
+// Finish ends owner's run of job id: done, back to the queue, or failed.
+func (db *DB) Finish(ctx context.Context, id int64, owner, errMsg string, maxAttempts int) error {
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE jobs SET
+				state = CASE WHEN ?1 = '' THEN 'done' WHEN attempts < ?2 THEN 'queued' ELSE 'failed' END,
+				last_error = ?1,
+				owner = CASE WHEN ?1 <> '' AND attempts < ?2 THEN '' ELSE owner END,
+				lease_until = CASE WHEN ?1 <> '' AND attempts < ?2 THEN NULL ELSE lease_until END
+			WHERE id = ?3 AND owner = ?4 AND state = 'running'`, errMsg, maxAttempts, id, owner)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return store.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: finish job %d for %s: %w", id, owner, err)
+	}
+	return nil
+}
+
+// Job returns the job of a delivery.
+func (db *DB) Job(ctx context.Context, deliveryID string) (*store.Job, error) {
+	j, err := scanJob(db.r.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE delivery_id = ?`, deliveryID))
+	if errors.Is(err, sql.ErrNoRows) {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: job %s: %w", deliveryID, err)
+	}
+	return j, nil
+}

@@ -1,0 +1,141 @@
+// Package store defines planbot's storage contract: the durable queue of
+// webhook deliveries, project locks, saved plans and the audit log. Two
+// backends implement it, store/sqlite (the default, one machine) and
+// store/postgres (several replicas), and both pass the conformance suite in
+// store/storetest.
+//
+// The model: every webhook delivery is stored once, keyed by its
+// X-GitHub-Delivery ID, and is itself the queued job. Workers claim jobs with
+// a lease; a job whose lease expires (its worker died) is claimed again. Jobs
+// with the same Key (one PR) never run concurrently, so two replicas never
+// work on the same PR at once.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/planbot/planbot/audit"
+)
+
+// ErrNotFound is returned (wrapped) when a requested row does not exist.
+var ErrNotFound = errors.New("not found")
+
+// Job states.
+const (
+	JobQueued  = "queued"
+	JobRunning = "running"
+	JobDone    = "done"
+	JobFailed  = "failed"
+)
+
+// Job is a stored webhook delivery waiting to be, being, or having been
+// processed.
+type Job struct {
+	ID         int64
+	DeliveryID string
+	Event      string // X-GitHub-Event
+	Payload    []byte // the raw, signature-checked body
+	// Key serializes work: at most one job per Key runs at a time
+	// ("owner/repo#12" for a PR, "" for none).
+	Key        string
+	State      string
+	Attempts   int
+	Owner      string    // worker that holds the lease
+	LeaseUntil time.Time // when the lease expires
+	LastError  string
+	CreatedAt  time.Time
+}
+
+// Lock is a project lock: one PR holds (Repo, Dir, Workspace).
+type Lock struct {
+	Repo      string
+	Dir       string
+	Workspace string
+	PR        int
+	HeadSHA   string
+	User      string
+	CreatedAt time.Time
+}
+
+// Plan is a saved plan of one project at one head SHA.
+type Plan struct {
+	ID        int64
+	Repo      string
+	PR        int
+	HeadSHA   string
+	BaseSHA   string
+	Project   string // project name
+	Dir       string
+	Workspace string
+	Kind      string
+	// Status is a planbot.Status value.
+	Status string
+	// PlanFile is the saved plan's path and PlanSHA256 its digest.
+	PlanFile   string
+	PlanSHA256 string
+	// Result is the JSON of the redacted planbot.Result.
+	Result    []byte
+	CreatedAt time.Time
+}
+
+// AuditFilter selects audit entries; zero fields match everything.
+type AuditFilter struct {
+	Repo  string
+	PR    int
+	Since time.Time
+}
+
+// Store is the storage contract. Every method is safe for concurrent use by
+// several goroutines and, for PostgreSQL, by several processes.
+type Store interface {
+	// EnqueueDelivery stores a delivery as a queued job. It reports false,
+	// and changes nothing, when a job with the same DeliveryID exists.
+	EnqueueDelivery(ctx context.Context, j Job) (inserted bool, err error)
+	// Claim leases the oldest claimable job to owner until leaseUntil. A
+	// job is claimable when it is queued, or running with an expired lease,
+	// and no other job with the same non-empty Key holds a live lease. It
+	// returns (nil, nil) when nothing is claimable.
+	Claim(ctx context.Context, owner string, now, leaseUntil time.Time) (*Job, error)
+	// Extend renews the lease of a job owner still holds. It returns an
+	// error wrapping ErrNotFound when owner no longer holds it.
+	Extend(ctx context.Context, id int64, owner string, leaseUntil time.Time) error
+	// Finish marks a job done (errMsg == "") or records errMsg. A failed job
+	// with fewer than maxAttempts attempts goes back to the queue; one with
+	// maxAttempts attempts is marked failed for good.
+	Finish(ctx context.Context, id int64, owner, errMsg string, maxAttempts int) error
+	// Job returns a job by delivery ID.
+	Job(ctx context.Context, deliveryID string) (*Job, error)
+
+	// AcquireLock takes l for l.PR. It returns the current holder: l itself
+	// when acquired or already held by the same PR (HeadSHA and User are
+	// updated), or the other PR's lock, with acquired false.
+	AcquireLock(ctx context.Context, l Lock) (holder Lock, acquired bool, err error)
+	// ReleaseLock releases one lock if pr holds it (pr == 0: whoever holds
+	// it). It reports whether a lock was released.
+	ReleaseLock(ctx context.Context, repo, dir, workspace string, pr int) (bool, error)
+	// ReleasePR releases every lock held by a PR and returns them.
+	ReleasePR(ctx context.Context, repo string, pr int) ([]Lock, error)
+	// Locks lists the locks of a repository ("" for all).
+	Locks(ctx context.Context, repo string) ([]Lock, error)
+
+	// SavePlan stores a plan; a plan for the same (Repo, PR, HeadSHA,
+	// Project) replaces the earlier one. It returns the plan's ID.
+	SavePlan(ctx context.Context, p Plan) (int64, error)
+	// LatestPlan returns the newest plan of a project of a PR, or an error
+	// wrapping ErrNotFound.
+	LatestPlan(ctx context.Context, repo string, pr int, project string) (*Plan, error)
+	// Plans returns the plans of a PR at one head SHA, ordered by project.
+	Plans(ctx context.Context, repo string, pr int, headSHA string) ([]Plan, error)
+
+	// AppendAudit appends e to the log: it assigns Seq, Time (if zero),
+	// PrevHash and Hash, serializing appends so the chain is linear. When an
+	// entry with the same idempotency key exists it returns that entry and
+	// inserted false.
+	AppendAudit(ctx context.Context, e audit.Entry) (stored audit.Entry, inserted bool, err error)
+	// Audit returns matching entries in seq order.
+	Audit(ctx context.Context, f AuditFilter) ([]audit.Entry, error)
+
+	Close() error
+}

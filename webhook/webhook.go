@@ -1,0 +1,214 @@
+// Package webhook is planbot's HTTP adapter. Its handler verifies a GitHub
+// delivery's X-Hub-Signature-256 over the raw body, decodes just enough to
+// route it, stores it durably as a queued job and only then acknowledges it.
+// GitHub never redelivers on its own, so a delivery that was acknowledged but
+// not stored would be a lost plan. Everything else happens in the runner.
+//
+// This is the only package that imports gin.
+package webhook
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/store"
+)
+
+// MaxBody is GitHub's payload cap: larger events are never sent.
+const MaxBody = 25 << 20
+
+// Enqueuer stores a delivery as a queued job.
+type Enqueuer interface {
+	EnqueueDelivery(ctx context.Context, j store.Job) (inserted bool, err error)
+}
+
+// Handler receives GitHub deliveries.
+type Handler struct {
+	Secret []byte
+	Queue  Enqueuer
+	// AllowRepo reports whether events of a repository ("owner/name") are
+	// processed; nil allows all.
+	AllowRepo func(repo string) bool
+	// Notify, when set, is called after a job is stored, to wake workers.
+	Notify func()
+	Logger *slog.Logger
+}
+
+// ValidSignature reports whether header is the sha256 HMAC of body under
+// secret, compared in constant time.
+func ValidSignature(secret, body []byte, header string) bool {
+	const prefix = "sha256="
+	if len(secret) == 0 || !strings.HasPrefix(header, prefix) {
+		return false
+	}
+	got, err := hex.DecodeString(header[len(prefix):])
+	if err != nil {
+		return false
+	}
+	m := hmac.New(sha256.New, secret)
+	m.Write(body)
+	return hmac.Equal(got, m.Sum(nil))
+}
+
+// envelope is the part of a payload that routing needs.
+type envelope struct {
+	Action     string `json:"action"`
+	Number     int    `json:"number"`
+	Repository *struct {
+		FullName string `json:"full_name"`
+	} `json:"repository"`
+	Issue *struct {
+		Number      int              `json:"number"`
+		PullRequest *json.RawMessage `json:"pull_request"`
+	} `json:"issue"`
+	Comment *struct {
+		Body string `json:"body"`
+	} `json:"comment"`
+	Sender *struct {
+		Type string `json:"type"`
+	} `json:"sender"`
+}
+
+// route decides whether a delivery is work. It returns the serialization
+// key (one PR) and false when the delivery is acknowledged and ignored.
+func route(event string, env envelope) (key string, ok bool) {
+	if env.Repository == nil || env.Repository.FullName == "" {
+		return "", false
+	}
+	repo := env.Repository.FullName
+	switch event {
+	case "pull_request":
+		switch env.Action {
+		case "opened", "synchronize", "reopened", "ready_for_review", "closed", "edited":
+			return fmt.Sprintf("%s#%d", strings.ToLower(repo), env.Number), env.Number > 0
+		}
+	case "issue_comment":
+		if env.Action != "created" || env.Issue == nil || env.Issue.PullRequest == nil || env.Comment == nil {
+			return "", false
+		}
+		if env.Sender != nil && env.Sender.Type == "Bot" {
+			return "", false // never react to bots, planbot included
+		}
+		if !strings.HasPrefix(strings.TrimSpace(env.Comment.Body), "/") {
+			return "", false
+		}
+		return fmt.Sprintf("%s#%d", strings.ToLower(repo), env.Issue.Number), true
+	}
+	return "", false
+}
+
+// Routes registers the handler's routes on r.
+func (h *Handler) Routes(r gin.IRouter) {
+	r.POST("/webhook", h.receive)
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+}
+
+// NewEngine returns a gin engine serving h, with panic recovery.
+func NewEngine(h *Handler) *gin.Engine {
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	e.Use(gin.Recovery())
+	h.Routes(e)
+	return e
+}
+
+func (h *Handler) receive(c *gin.Context) {
+	start := time.Now()
+	delivery := c.GetHeader("X-GitHub-Delivery")
+	event := c.GetHeader("X-GitHub-Event")
+	log := h.Logger.With("delivery", delivery, "event", event)
+
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			fail(c, log, http.StatusRequestEntityTooLarge, "payload larger than 25 MB")
+			return
+		}
+		fail(c, log, http.StatusBadRequest, "cannot read body")
+		return
+	}
+	if !ValidSignature(h.Secret, body, c.GetHeader("X-Hub-Signature-256")) {
+		fail(c, log, http.StatusUnauthorized, "missing or invalid X-Hub-Signature-256")
+		return
+	}
+	if delivery == "" || event == "" {
+		fail(c, log, http.StatusBadRequest, "missing X-GitHub-Delivery or X-GitHub-Event")
+		return
+	}
+	var env envelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		fail(c, log, http.StatusBadRequest, "malformed JSON payload")
+		return
+	}
+	if event == "ping" {
+		c.JSON(http.StatusOK, gin.H{"status": "pong"})
+		return
+	}
+	key, ok := route(event, env)
+	if !ok {
+		c.JSON(http.StatusAccepted, gin.H{"status": "ignored"})
+		return
+	}
+	repo := env.Repository.FullName
+	log = log.With("repo", repo)
+	if h.AllowRepo != nil && !h.AllowRepo(repo) {
+		log.Info("repository not allowed; ignored")
+		c.JSON(http.StatusAccepted, gin.H{"status": "ignored", "reason": "repository not in allowlist"})
+		return
+	}
+	inserted, err := h.Queue.EnqueueDelivery(c.Request.Context(), store.Job{
+		DeliveryID: delivery, Event: event, Payload: body, Key: key,
+	})
+	if err != nil {
+		log.Error("store delivery", "err", err)
+		fail(c, log, Status(err), "could not store the delivery; please redeliver it")
+		return
+	}
+	if !inserted {
+		log.Info("duplicate delivery ignored")
+		c.JSON(http.StatusOK, gin.H{"status": "duplicate"})
+		return
+	}
+	if h.Notify != nil {
+		h.Notify()
+	}
+	log.Info("delivery queued", "action", env.Action, "key", key, "elapsed", time.Since(start))
+	c.JSON(http.StatusAccepted, gin.H{"status": "queued"})
+}
+
+func fail(c *gin.Context, log *slog.Logger, status int, msg string) {
+	log.Warn("delivery rejected", "status", status, "reason", msg)
+	c.AbortWithStatusJSON(status, gin.H{"error": msg})
+}
+
+// Status maps an error's planbot code to an HTTP status.
+func Status(err error) int {
+	switch planbot.ErrorCode(err) {
+	case "":
+		return http.StatusOK
+	case planbot.EINVALID:
+		return http.StatusBadRequest
+	case planbot.EUNAUTHORIZED:
+		return http.StatusUnauthorized
+	case planbot.ECONFLICT:
+		return http.StatusConflict
+	case planbot.ENOTFOUND:
+		return http.StatusNotFound
+	default:
+		return http.StatusInternalServerError
+	}
+}

@@ -1,0 +1,84 @@
+package workspaces
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+
+	"github.com/planbot/planbot"
+)
+
+// ChangedFiles lists the files that headSHA changes relative to its merge
+// base with baseSHA, as GitHub's pull request file list does, with renames
+// detected. Both commits must be in the cache (see Sync). Statuses are
+// GitHub's: added, removed, modified, renamed, copied, changed (type change).
+func (m *Manager) ChangedFiles(ctx context.Context, repo planbot.Repo, baseSHA, headSHA string) ([]planbot.ChangedFile, error) {
+	if err := validRepo(repo); err != nil {
+		return nil, err
+	}
+	for _, sha := range []string{baseSHA, headSHA} {
+		if !validSHA(sha) {
+			return nil, planbot.Errorf(planbot.EINVALID, "invalid commit SHA %q", sha)
+		}
+	}
+	cache := m.cacheDir(repo)
+	for _, sha := range []string{baseSHA, headSHA} {
+		if !m.hasCommit(ctx, cache, sha) {
+			return nil, planbot.Errorf(planbot.ENOTFOUND, "commit %s of %s has not been fetched", sha, repo)
+		}
+	}
+	out, err := m.run(ctx, cache, "", "diff", "--name-status", "-M", "-z", "--no-ext-diff", "--no-textconv",
+		baseSHA+"..."+headSHA, "--")
+	if err != nil {
+		return nil, fmt.Errorf("workspaces: diff %s %s...%s: %w", repo, baseSHA, headSHA, err)
+	}
+	files, err := parseNameStatus(out)
+	if err != nil {
+		return nil, fmt.Errorf("workspaces: diff %s %s...%s: %w", repo, baseSHA, headSHA, err)
+	}
+	return files, nil
+}
+
+// parseNameStatus parses the output of `git diff --name-status -z`: a
+// status field followed by one path, or two for renames and copies, each
+// terminated by NUL.
+func parseNameStatus(out []byte) ([]planbot.ChangedFile, error) {
+	fields := bytes.Split(out, []byte{0})
+	if n := len(fields); n > 0 && len(fields[n-1]) == 0 {
+		fields = fields[:n-1]
+	}
+	files := []planbot.ChangedFile{}
+	for i := 0; i < len(fields); {
+		st := string(fields[i])
+		if st == "" {
+			return nil, fmt.Errorf("empty status at field %d", i)
+		}
+		paths := 1
+		if st[0] == 'R' || st[0] == 'C' {
+			paths = 2
+		}
+		if i+paths >= len(fields) {
+			return nil, fmt.Errorf("truncated entry for status %q", st)
+		}
+		f := planbot.ChangedFile{Path: string(fields[i+paths])}
+		switch st[0] {
+		case 'A':
+			f.Status = "added"
+		case 'D':
+			f.Status = "removed"
+		case 'M':
+			f.Status = "modified"
+		case 'T':
+			f.Status = "changed"
+		case 'R':
+			f.Status, f.PreviousPath = "renamed", string(fields[i+1])
+		case 'C':
+			f.Status, f.PreviousPath = "copied", string(fields[i+1])
+		default:
+			return nil, fmt.Errorf("unexpected status %q for %q", st, f.Path)
+		}
+		files = append(files, f)
+		i += 1 + paths
+	}
+	return files, nil
+}

@@ -1,0 +1,237 @@
+package workspaces
+
+import (
+	"bytes"
+	"encoding/base64"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cgi"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/planbot/planbot"
+)
+
+// testToken is the installation token the test origin accepts. It is long
+// and distinctive so that searching for it cannot match by accident.
+const testToken = "ghs_TestTokenZq8wX3vK9pLm2Rt7Yb4Nc6Hd1Jf5Gs0"
+
+// origin is a GitHub-like git server: a bare repository acme/infra served
+// over smart HTTP by git http-backend, requiring the installation token as
+// HTTP Basic auth, with a working clone to make commits in.
+type origin struct {
+	t    *testing.T
+	bare string // the served bare repository
+	work string // a clone to commit in
+	url  string // clone_url
+
+	// mu guards the fields below.
+	mu        sync.Mutex
+	requests  []string // "METHOD path?query"
+	authSeen  []string // Authorization headers
+	infoRefs  int      // GET info/refs requests that passed auth
+	refusals  int      // requests refused for bad credentials
+	tokenInRq bool     // whether the token appeared in a URL
+}
+
+func newOrigin(t *testing.T) *origin {
+	t.Helper()
+	projects := t.TempDir()
+	o := &origin{t: t, bare: filepath.Join(projects, "acme", "infra.git"), work: t.TempDir()}
+	gitT(t, "", "init", "--quiet", "--bare", "-b", "main", o.bare)
+	gitT(t, "", "init", "--quiet", "-b", "main", o.work)
+	gitT(t, o.work, "remote", "add", "origin", o.bare)
+
+	gitPath, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatalf("git not found: %v", err)
+	}
+	backend := &cgi.Handler{
+		Path: gitPath,
+		Args: []string{"http-backend"},
+		Root: "/git",
+		Env: []string{
+			"GIT_PROJECT_ROOT=" + projects,
+			"GIT_HTTP_EXPORT_ALL=1",
+			"GIT_CONFIG_NOSYSTEM=1",
+			"GIT_CONFIG_GLOBAL=/dev/null",
+		},
+		Stderr: io.Discard,
+	}
+	want := "Basic " + base64.StdEncoding.EncodeToString([]byte("x-access-token:"+testToken))
+	mux := http.NewServeMux()
+	mux.HandleFunc("/git/", func(w http.ResponseWriter, r *http.Request) {
+		o.mu.Lock()
+		o.requests = append(o.requests, r.Method+" "+r.URL.RequestURI())
+		o.authSeen = append(o.authSeen, r.Header.Get("Authorization"))
+		if strings.Contains(r.URL.String(), testToken) {
+			o.tokenInRq = true
+		}
+		ok := r.Header.Get("Authorization") == want
+		if !ok {
+			o.refusals++
+		} else if strings.HasSuffix(r.URL.Path, "/info/refs") {
+			o.infoRefs++
+		}
+		o.mu.Unlock()
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Basic realm="GitHub"`)
+			http.Error(w, "Invalid username or token.", http.StatusUnauthorized)
+			return
+		}
+		backend.ServeHTTP(w, r)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	o.url = srv.URL + "/git/acme/infra.git"
+	return o
+}
+
+// commit writes files (an empty content removes the file) and commits them
+// in the working clone, returning the new commit's SHA.
+func (o *origin) commit(files map[string]string, msg string) string {
+	o.t.Helper()
+	for name, content := range files {
+		p := filepath.Join(o.work, filepath.FromSlash(name))
+		if content == "" {
+			gitT(o.t, o.work, "rm", "--quiet", "--", name)
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			o.t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			o.t.Fatal(err)
+		}
+		gitT(o.t, o.work, "add", "--", name)
+	}
+	gitT(o.t, o.work, "commit", "--quiet", "-m", msg)
+	return strings.TrimSpace(gitT(o.t, o.work, "rev-parse", "HEAD"))
+}
+
+// push sets ref in the served repository to sha.
+func (o *origin) push(sha, ref string) {
+	o.t.Helper()
+	gitT(o.t, o.work, "push", "--quiet", "--force", "origin", sha+":"+ref)
+}
+
+func (o *origin) source(pr int, base, head string) Source {
+	return Source{
+		Repo:     planbot.Repo{Owner: "acme", Name: "infra"},
+		CloneURL: o.url,
+		Token:    testToken,
+		PR:       pr,
+		BaseRef:  "main",
+		BaseSHA:  base,
+		HeadSHA:  head,
+	}
+}
+
+// gitT runs git in dir with a fixed identity and no user configuration.
+func gitT(t *testing.T, dir string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(),
+		"GIT_CONFIG_NOSYSTEM=1",
+		"GIT_CONFIG_GLOBAL=/dev/null",
+		"GIT_AUTHOR_NAME=Test", "GIT_AUTHOR_EMAIL=test@example.com",
+		"GIT_COMMITTER_NAME=Test", "GIT_COMMITTER_EMAIL=test@example.com",
+		"GIT_AUTHOR_DATE=2026-01-02T03:04:05Z", "GIT_COMMITTER_DATE=2026-01-02T03:04:05Z",
+	)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("git %v: %v: %s", args, err, stderr.String())
+	}
+	return string(out)
+}
+
+// logWriter sends log lines to t.Log and keeps a copy.
+type logWriter struct {
+	t *testing.T
+	// mu guards buf.
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (w *logWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.mu.Lock()
+	w.buf.Write(p)
+	w.mu.Unlock()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func (w *logWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}
+
+// newManager returns a Manager over a fresh data directory whose logs go to
+// t.Log and to the returned writer.
+func newManager(t *testing.T) (*Manager, *logWriter) {
+	t.Helper()
+	lw := &logWriter{t: t}
+	m, err := New(t.TempDir(), slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, lw
+}
+
+// readFile returns the content of a file, failing the test if it is
+// unreadable.
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// assertNoToken fails when the token, in clear or encoded, is in any file
+// under root.
+func assertNoToken(t *testing.T, root string) {
+	t.Helper()
+	needles := [][]byte{
+		[]byte(testToken),
+		[]byte(base64.StdEncoding.EncodeToString([]byte("x-access-token:" + testToken))),
+	}
+	n := 0
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		n++
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, needle := range needles {
+			if bytes.Contains(b, needle) {
+				t.Errorf("token found in %s", path)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatalf("no files under %s", root)
+	}
+}
