@@ -1,0 +1,28 @@
+# syntax=docker/dockerfile:1
+# planbot: multi-stage build, runs as a non-root user, terraform included.
+
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/planbot ./cmd/planbot
+
+# Terraform is taken from HashiCorp's official image; pin the version you run.
+FROM hashicorp/terraform:1.9.8 AS terraform
+
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates git tini \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --create-home --home-dir /home/planbot --uid 10001 planbot \
+ && mkdir -p /var/lib/planbot && chown planbot:planbot /var/lib/planbot
+COPY --from=terraform /bin/terraform /usr/local/bin/terraform
+COPY --from=build /out/planbot /usr/local/bin/planbot
+USER planbot
+ENV PLANBOT_DATA_DIR=/var/lib/planbot \
+    PLANBOT_ADDR=:8080
+VOLUME /var/lib/planbot
+EXPOSE 8080
+ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/planbot"]
+CMD ["server"]
