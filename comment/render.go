@@ -433,7 +433,7 @@ func notesSection(notes []string) section {
 	var s section
 	s.line("**Notes**", "")
 	for _, n := range notes {
-		s.line("- " + oneLine(n))
+		s.line("- " + escapeText(oneLine(n)))
 	}
 	s.line("")
 	return s
@@ -443,6 +443,16 @@ func notesSection(notes []string) section {
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
+
+// mdEscaper escapes the characters that would turn plain text into
+// Markdown or HTML.
+var mdEscaper = strings.NewReplacer(
+	"&", "&amp;", "<", "&lt;", ">", "&gt;",
+	"\\", "\\\\", "`", "\\`", "*", "\\*", "_", "\\_", "[", "\\[", "]", "\\]", "|", "\\|", "~", "\\~",
+)
+
+// escapeText returns s as literal Markdown text.
+func escapeText(s string) string { return mdEscaper.Replace(s) }
 
 // codeSpan returns s as an inline code span, with a delimiter that s does
 // not contain.

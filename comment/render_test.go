@@ -467,3 +467,8 @@ func BenchmarkRenderHugePlan(b *testing.B) {
 		Render(r, Options{})
 	}
 }
+
+func tfResult(dir, output string) planbot.Result {
+	return planbot.Result{Project: tf(dir), Status: planbot.StatusPlanned, Summary: "Plan: 1 to add, 0 to change, 0 to destroy.",
+		Changes: planbot.Changes{Add: 1}, Output: output}
+}

@@ -221,13 +221,15 @@ func (s *Server) commit(rp *repo, branch string, files map[string]string, delete
 	if parent != "" {
 		s.mustGit(rp.dir, nil, env, "read-tree", parent)
 	}
+	var info strings.Builder
+	for _, p := range deletes {
+		fmt.Fprintf(&info, "0 %s\t%s\n", strings.Repeat("0", 40), p)
+	}
 	for _, p := range sortedKeys(files) {
 		blob := s.mustGit(rp.dir, []byte(files[p]), env, "hash-object", "-w", "--stdin")
-		s.mustGit(rp.dir, nil, env, "update-index", "--add", "--cacheinfo", "100644,"+blob+","+p)
+		fmt.Fprintf(&info, "100644 %s\t%s\n", blob, p)
 	}
-	for _, p := range deletes {
-		s.mustGit(rp.dir, nil, env, "update-index", "--force-remove", "--", p)
-	}
+	s.mustGit(rp.dir, []byte(info.String()), env, "update-index", "--index-info")
 	tree := s.mustGit(rp.dir, nil, env, "write-tree")
 	args := []string{"commit-tree", tree, "-m", msg}
 	if parent != "" {

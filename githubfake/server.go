@@ -358,9 +358,21 @@ func (s *Server) routes() http.Handler {
 	r("GET", "/pulls/{n}/reviews", s.listReviews)
 	r("PUT", "/pulls/{n}/merge", s.mergePull)
 	r("GET", "/pulls/{n}/merge", s.checkMerged)
-	r("GET", "/issues/{n}/comments", s.listComments)
+	// GET issues/{n}/comments and issues/comments/{id} overlap for
+	// ServeMux, so one route dispatches both.
+	r("GET", "/issues/{a}/{b}", func(w http.ResponseWriter, r *http.Request, rp *repo) {
+		switch a, b := r.PathValue("a"), r.PathValue("b"); {
+		case a == "comments":
+			r.SetPathValue("id", b)
+			s.getComment(w, r, rp)
+		case b == "comments":
+			r.SetPathValue("n", a)
+			s.listComments(w, r, rp)
+		default:
+			writeError(w, http.StatusNotFound, "Not Found")
+		}
+	})
 	r("POST", "/issues/{n}/comments", s.createComment)
-	r("GET", "/issues/comments/{id}", s.getComment)
 	r("PATCH", "/issues/comments/{id}", s.editComment)
 	r("DELETE", "/issues/comments/{id}", s.deleteComment)
 	r("POST", "/issues/comments/{id}/reactions", s.createReaction)

@@ -37,7 +37,7 @@ type Workspaces interface {
 	Sync(ctx context.Context, src workspaces.Source) error
 	Checkout(ctx context.Context, src workspaces.Source, sha, name string) (string, error)
 	Cleanup(ctx context.Context, repo planbot.Repo, pr int) error
-	Prune(ctx context.Context, repo planbot.Repo, pr int, keepSHA string) error
+	Prune(ctx context.Context, repo planbot.Repo, pr int, keep ...string) error
 }
 
 // Terraform plans a Terraform project.
@@ -209,7 +209,7 @@ func (p *Planner) planProjects(ctx context.Context, gh PlanGitHub, pr planbot.Pu
 		}()
 	}
 	wg.Wait()
-	if err := p.Workspaces.Prune(ctx, pr.Repo, pr.Number, pr.HeadSHA); err != nil {
+	if err := p.Workspaces.Prune(ctx, pr.Repo, pr.Number, pr.HeadSHA, pr.BaseSHA); err != nil {
 		log.Warn("prune old workspaces", "err", err)
 	}
 	return results, notes, nil

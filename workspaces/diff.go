@@ -32,17 +32,17 @@ func (m *Manager) ChangedFiles(ctx context.Context, repo planbot.Repo, baseSHA, 
 	if err != nil {
 		return nil, fmt.Errorf("workspaces: diff %s %s...%s: %w", repo, baseSHA, headSHA, err)
 	}
-	files, err := parseNameStatus(out)
+	files, err := ParseNameStatus(out)
 	if err != nil {
 		return nil, fmt.Errorf("workspaces: diff %s %s...%s: %w", repo, baseSHA, headSHA, err)
 	}
 	return files, nil
 }
 
-// parseNameStatus parses the output of `git diff --name-status -z`: a
+// ParseNameStatus parses the output of `git diff --name-status -z`: a
 // status field followed by one path, or two for renames and copies, each
 // terminated by NUL.
-func parseNameStatus(out []byte) ([]planbot.ChangedFile, error) {
+func ParseNameStatus(out []byte) ([]planbot.ChangedFile, error) {
 	fields := bytes.Split(out, []byte{0})
 	if n := len(fields); n > 0 && len(fields[n-1]) == 0 {
 		fields = fields[:n-1]

@@ -151,12 +151,12 @@ func TestParseNameStatus(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := parseNameStatus([]byte(tt.in))
+			got, err := ParseNameStatus([]byte(tt.in))
 			if (err != nil) != tt.wantErr {
-				t.Fatalf("parseNameStatus error = %v, want error %v", err, tt.wantErr)
+				t.Fatalf("ParseNameStatus error = %v, want error %v", err, tt.wantErr)
 			}
 			if diff := cmp.Diff(got, tt.want); diff != "" {
-				t.Errorf("parseNameStatus (-got +want):\n%s", diff)
+				t.Errorf("ParseNameStatus (-got +want):\n%s", diff)
 			}
 		})
 	}

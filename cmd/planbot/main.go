@@ -22,6 +22,7 @@ const usage = `planbot plans and applies infrastructure pull requests.
 
 Usage:
   planbot server [flags]        run the GitHub App (webhooks, queue, workers)
+  planbot plan [flags]          plan a local change and print the PR comment
   planbot owners [flags] PATH…  show which CODEOWNERS rule owns each path
   planbot help                  show this help
 
@@ -43,6 +44,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "server":
 		return runServer(ctx, args[1:], stderr)
+	case "plan":
+		return runPlan(ctx, args[1:], stdout, stderr)
 	case "owners":
 		return codeowners.Main(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":

@@ -269,6 +269,8 @@ func (in *input) collectSecrets(dir string, src types.KvPairSources) {
 	for _, l := range src.LiteralSources {
 		if _, v, ok := strings.Cut(l, "="); ok {
 			add(v)
+		} else {
+			add(l) // malformed, and quoted whole in kustomize's error
 		}
 	}
 	for _, e := range src.EnvSources {

@@ -1,0 +1,9 @@
+module "app" {
+  source   = "../../modules/app"
+  name     = "web-dev"
+  replicas = 1
+}
+
+resource "terraform_data" "env" {
+  input = "dev"
+}

@@ -1,0 +1,676 @@
+package githubfake_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bradleyfalzon/ghinstallation/v2"
+	jwt "github.com/golang-jwt/jwt/v4"
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-github/v62/github"
+
+	"github.com/planbot/planbot/githubfake"
+)
+
+const (
+	repoName  = "acme/infra"
+	installID = 7
+)
+
+// setup starts a fake with acme/infra installed and returns a go-github
+// client authenticated as the installation through ghinstallation.
+func setup(t *testing.T) (*githubfake.Server, *github.Client) {
+	t.Helper()
+	s := githubfake.New(t)
+	s.CreateRepo(repoName, map[string]string{"README.md": "hello\n", "envs/prod/main.tf": "# prod\n"})
+	s.AddInstallation(installID, repoName)
+	return s, installClient(t, s, installID)
+}
+
+func installClient(t *testing.T, s *githubfake.Server, id int64) *github.Client {
+	t.Helper()
+	itr, err := ghinstallation.New(http.DefaultTransport, s.AppID(), id, s.PrivateKeyPEM())
+	if err != nil {
+		t.Fatal(err)
+	}
+	itr.BaseURL = strings.TrimSuffix(s.APIURL(), "/")
+	c, err := github.NewClient(&http.Client{Transport: itr}).WithEnterpriseURLs(s.APIURL(), s.APIURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// do sends a raw request and decodes the JSON body into a map.
+func do(t *testing.T, method, url, auth string, body io.Reader) (*http.Response, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), method, url, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("User-Agent", "planbot-test")
+	if auth != "" {
+		req.Header.Set("Authorization", "Bearer "+auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	b, _ := io.ReadAll(resp.Body)
+	_ = json.Unmarshal(b, &m)
+	return resp, m
+}
+
+func signJWT(t *testing.T, s *githubfake.Server, claims jwt.MapClaims) string {
+	t.Helper()
+	key, err := jwt.ParseRSAPrivateKeyFromPEM(s.PrivateKeyPEM())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodRS256, claims).SignedString(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func TestJWT(t *testing.T) {
+	s := githubfake.New(t)
+	now := time.Now().Unix()
+	other, err := jwt.ParseRSAPrivateKeyFromPEM(githubfake.New(t).PrivateKeyPEM())
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign, _ := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"iat": now - 60, "exp": now + 540, "iss": s.AppID()}).SignedString(other)
+	tests := []struct {
+		name       string
+		jwt        string
+		wantStatus int
+		wantMsg    string
+	}{
+		{name: "numeric iss", jwt: signJWT(t, s, jwt.MapClaims{"iat": now - 60, "exp": now + 540, "iss": s.AppID()}), wantStatus: 200},
+		{name: "string iss", jwt: signJWT(t, s, jwt.MapClaims{"iat": now - 60, "exp": now + 540, "iss": "4242"}), wantStatus: 200},
+		{name: "client id iss", jwt: signJWT(t, s, jwt.MapClaims{"iat": now - 60, "exp": now + 540, "iss": s.ClientID()}), wantStatus: 200},
+		{name: "exp too far", jwt: signJWT(t, s, jwt.MapClaims{"iat": now - 60, "exp": now + 700, "iss": s.AppID()}), wantStatus: 401, wantMsg: "'Expiration time' claim ('exp') is too far in the future"},
+		{name: "expired", jwt: signJWT(t, s, jwt.MapClaims{"iat": now - 900, "exp": now - 300, "iss": s.AppID()}), wantStatus: 401, wantMsg: "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires"},
+		{name: "iat in future", jwt: signJWT(t, s, jwt.MapClaims{"iat": now + 120, "exp": now + 540, "iss": s.AppID()}), wantStatus: 401, wantMsg: "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"},
+		{name: "no iat", jwt: signJWT(t, s, jwt.MapClaims{"exp": now + 540, "iss": s.AppID()}), wantStatus: 401, wantMsg: "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"},
+		{name: "other key", jwt: foreign, wantStatus: 401, wantMsg: "A JSON web token could not be decoded"},
+		{name: "garbage", jwt: "not.a.jwt", wantStatus: 401, wantMsg: "A JSON web token could not be decoded"},
+		{name: "wrong app", jwt: signJWT(t, s, jwt.MapClaims{"iat": now - 60, "exp": now + 540, "iss": "1"}), wantStatus: 401, wantMsg: "Integration not found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := do(t, "GET", s.APIURL()+"app", tt.jwt, nil)
+			if resp.StatusCode != tt.wantStatus {
+				t.Fatalf("status = %d, want %d (%v)", resp.StatusCode, tt.wantStatus, body)
+			}
+			if tt.wantStatus == 200 {
+				if body["slug"] != "planbot" || body["id"] != float64(s.AppID()) {
+					t.Errorf("app = %v", body)
+				}
+				return
+			}
+			if body["message"] != tt.wantMsg {
+				t.Errorf("message = %q, want %q", body["message"], tt.wantMsg)
+			}
+		})
+	}
+}
+
+func TestTokens(t *testing.T) {
+	s, c := setup(t)
+	ctx := t.Context()
+	// ghinstallation gets a token through POST /app/installations/7/access_tokens.
+	repo, _, err := c.Repositories.Get(ctx, "ACME", "Infra")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]any{repo.GetFullName(), repo.GetCloneURL(), repo.GetDefaultBranch()}, []any{repoName, s.URL() + "/git/acme/infra.git", "main"}); diff != "" {
+		t.Errorf("repo (-got +want):\n%s", diff)
+	}
+	var created bool
+	for _, r := range s.Requests() {
+		if r.Method == "POST" && r.Path == "/app/installations/7/access_tokens" {
+			created = true
+		}
+	}
+	if !created {
+		t.Errorf("no token request in %v", s.Requests())
+	}
+
+	tok := s.InstallationToken(installID)
+	if resp, _ := do(t, "GET", s.APIURL()+"repos/acme/infra", tok, nil); resp.StatusCode != 200 {
+		t.Fatalf("fresh token: status %d", resp.StatusCode)
+	}
+	for _, h := range []string{"X-Ratelimit-Limit", "X-Ratelimit-Remaining", "X-Ratelimit-Used", "X-Ratelimit-Reset", "X-Ratelimit-Resource"} {
+		resp, _ := do(t, "GET", s.APIURL()+"repos/acme/infra", tok, nil)
+		if resp.Header.Get(h) == "" {
+			t.Errorf("missing %s", h)
+		}
+	}
+	resp, body := do(t, "GET", s.APIURL()+"repos/acme/other", tok, nil)
+	if resp.StatusCode != 404 || body["message"] != "Not Found" {
+		t.Errorf("repo outside installation: %d %v", resp.StatusCode, body)
+	}
+	resp, body = do(t, "GET", s.APIURL()+"repos/acme/infra", "ghs_unknown", nil)
+	if resp.StatusCode != 401 || body["message"] != "Bad credentials" {
+		t.Errorf("unknown token: %d %v", resp.StatusCode, body)
+	}
+	s.Advance(61 * time.Minute)
+	resp, body = do(t, "GET", s.APIURL()+"repos/acme/infra", tok, nil)
+	if resp.StatusCode != 401 || body["message"] != "Bad credentials" {
+		t.Errorf("expired token: %d %v", resp.StatusCode, body)
+	}
+	// Without a User-Agent GitHub answers 403.
+	req, _ := http.NewRequestWithContext(ctx, "GET", s.APIURL()+"repos/acme/infra", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("User-Agent", "")
+	r, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	if r.StatusCode != 403 {
+		t.Errorf("no User-Agent: status %d, want 403", r.StatusCode)
+	}
+	if resp, body := do(t, "GET", s.APIURL()+"nope", tok, nil); resp.StatusCode != 404 || body["message"] != "Not Found" {
+		t.Errorf("unknown route: %d %v", resp.StatusCode, body)
+	}
+}
+
+func TestCommentsPaginationAndLimit(t *testing.T) {
+	s, c := setup(t)
+	ctx := t.Context()
+	s.Commit(repoName, "feature", map[string]string{"envs/prod/main.tf": "# changed\n"}, nil, "change")
+	pr := s.OpenPR(repoName, "feature", "main", "alice", "Change prod")
+	for range 5 {
+		s.AddComment(repoName, pr.Number, "bob", "hi")
+	}
+	got, resp, err := c.Issues.ListComments(ctx, "acme", "infra", pr.Number, &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 2, Page: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || resp.NextPage != 3 || resp.PrevPage != 1 || resp.LastPage != 3 || resp.FirstPage != 1 {
+		t.Errorf("page 2: %d items, next %d prev %d last %d first %d", len(got), resp.NextPage, resp.PrevPage, resp.LastPage, resp.FirstPage)
+	}
+	link := resp.Header.Get("Link")
+	want := `<` + s.APIURL() + `repos/acme/infra/issues/1/comments?page=1&per_page=2>; rel="prev", <` + s.APIURL() + `repos/acme/infra/issues/1/comments?page=3&per_page=2>; rel="next", <` + s.APIURL() + `repos/acme/infra/issues/1/comments?page=3&per_page=2>; rel="last", <` + s.APIURL() + `repos/acme/infra/issues/1/comments?page=1&per_page=2>; rel="first"`
+	if link != want {
+		t.Errorf("Link = %s\nwant   %s", link, want)
+	}
+
+	ok := strings.Repeat("é", 65536)
+	created, resp, err := c.Issues.CreateComment(ctx, "acme", "infra", pr.Number, &github.IssueComment{Body: &ok})
+	if err != nil {
+		t.Fatalf("65536 runes: %v", err)
+	}
+	if resp.StatusCode != 201 || created.GetUser().GetLogin() != "planbot[bot]" || created.GetUser().GetType() != "Bot" {
+		t.Errorf("created = %d %v", resp.StatusCode, created.GetUser())
+	}
+	long := ok + "x"
+	_, resp, err = c.Issues.CreateComment(ctx, "acme", "infra", pr.Number, &github.IssueComment{Body: &long})
+	var ghErr *github.ErrorResponse
+	if !errors.As(err, &ghErr) || resp.StatusCode != 422 {
+		t.Fatalf("65537 runes: err %v", err)
+	}
+	wantErr := []github.Error{{Resource: "IssueComment", Code: "unprocessable", Field: "data", Message: "Body is too long (maximum is 65536 characters)"}}
+	if diff := cmp.Diff(ghErr.Errors, wantErr); ghErr.Message != "Validation Failed" || diff != "" {
+		t.Errorf("422 %q (-got +want):\n%s", ghErr.Message, diff)
+	}
+	// PATCH with a too-long body keeps the old one.
+	if _, _, err := c.Issues.EditComment(ctx, "acme", "infra", created.GetID(), &github.IssueComment{Body: &long}); err == nil {
+		t.Error("edit to 65537 runes succeeded")
+	}
+	edited := "edited"
+	if _, _, err := c.Issues.EditComment(ctx, "acme", "infra", created.GetID(), &github.IssueComment{Body: &edited}); err != nil {
+		t.Fatal(err)
+	}
+	var ops []string
+	for _, h := range s.CommentHistory(repoName, pr.Number) {
+		if h.ID == created.GetID() {
+			ops = append(ops, h.Op+":"+h.Body[:min(len(h.Body), 6)])
+		}
+	}
+	if diff := cmp.Diff(ops, []string{"create:" + ok[:6], "edit:edited"}); diff != "" {
+		t.Errorf("history (-got +want):\n%s", diff)
+	}
+
+	// Reactions: 201 first, 200 duplicate, 422 invalid.
+	for i, want := range []int{201, 200} {
+		_, resp, err := c.Reactions.CreateIssueCommentReaction(ctx, "acme", "infra", created.GetID(), "eyes")
+		if err != nil || resp.StatusCode != want {
+			t.Errorf("reaction %d: %v status %d, want %d", i, err, resp.StatusCode, want)
+		}
+	}
+	if _, resp, _ := c.Reactions.CreateIssueCommentReaction(ctx, "acme", "infra", created.GetID(), "thumbsup"); resp.StatusCode != 422 {
+		t.Errorf("invalid reaction: status %d", resp.StatusCode)
+	}
+	if n := len(s.Reactions(created.GetID())); n != 1 {
+		t.Errorf("%d reactions, want 1", n)
+	}
+}
+
+func TestPullAndMerge(t *testing.T) {
+	s, c := setup(t)
+	ctx := t.Context()
+	s.Commit(repoName, "feature", map[string]string{"envs/stage/main.tf": "# stage\n", "docs/README.md": "hello\n"}, []string{"README.md", "envs/prod/main.tf"}, "rework")
+	pr := s.OpenPR(repoName, "feature", "main", "alice", "Rework")
+
+	// First read: mergeable is null; second: computed.
+	p, _, err := c.PullRequests.Get(ctx, "acme", "infra", pr.Number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Mergeable != nil || p.GetMergeableState() != "unknown" {
+		t.Errorf("first read: mergeable %v state %q", p.Mergeable, p.GetMergeableState())
+	}
+	p, _, err = c.PullRequests.Get(ctx, "acme", "infra", pr.Number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.GetMergeable() || p.GetMergeableState() != "clean" || p.GetHead().GetSHA() != pr.HeadSHA || p.GetChangedFiles() != 3 ||
+		p.GetHead().GetRepo().GetID() != p.GetBase().GetRepo().GetID() || p.GetBase().GetRepo().GetCloneURL() != s.URL()+"/git/acme/infra.git" {
+		t.Errorf("second read: %+v", p)
+	}
+
+	files, _, err := c.PullRequests.ListFiles(ctx, "acme", "infra", pr.Number, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, f := range files {
+		got = append(got, f.GetStatus()+" "+f.GetFilename()+" "+f.GetPreviousFilename())
+	}
+	want := []string{"renamed docs/README.md README.md", "removed envs/prod/main.tf ", "added envs/stage/main.tf "}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("files (-got +want):\n%s", diff)
+	}
+
+	rid := s.SubmitReview(repoName, pr.Number, "carol", "APPROVED", "")
+	reviews, _, err := c.PullRequests.ListReviews(ctx, "acme", "infra", pr.Number, nil)
+	if err != nil || len(reviews) != 1 || reviews[0].GetID() != rid || reviews[0].GetState() != "APPROVED" || reviews[0].GetCommitID() != pr.HeadSHA {
+		t.Errorf("reviews = %v, %v", reviews, err)
+	}
+
+	// A stale sha is refused with 409.
+	_, resp, err := c.PullRequests.Merge(ctx, "acme", "infra", pr.Number, "", &github.PullRequestOptions{SHA: pr.BaseSHA})
+	if resp == nil || resp.StatusCode != 409 || !strings.Contains(err.Error(), "Head branch was modified. Review and try the merge again.") {
+		t.Fatalf("stale merge: %v", err)
+	}
+	if _, resp, _ := c.PullRequests.IsMerged(ctx, "acme", "infra", pr.Number); resp.StatusCode != 404 {
+		t.Errorf("IsMerged before merge: %d", resp.StatusCode)
+	}
+	res, _, err := c.PullRequests.Merge(ctx, "acme", "infra", pr.Number, "", &github.PullRequestOptions{SHA: pr.HeadSHA, MergeMethod: "squash"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.GetMerged() || res.GetMessage() != "Pull Request successfully merged" || s.Branch(repoName, "main") != res.GetSHA() {
+		t.Errorf("merge = %+v, main at %s", res, s.Branch(repoName, "main"))
+	}
+	if got, ok := s.FileAt(repoName, "main", "envs/stage/main.tf"); !ok || got != "# stage\n" {
+		t.Errorf("main after merge: %q %v", got, ok)
+	}
+	if _, ok := s.FileAt(repoName, "main", "README.md"); ok {
+		t.Error("README.md still on main")
+	}
+	after := s.PR(repoName, pr.Number)
+	if after.State != "closed" || !after.Merged || after.MergeCommitSHA != res.GetSHA() {
+		t.Errorf("PR after merge = %+v", after)
+	}
+	if merged, _, err := c.PullRequests.IsMerged(ctx, "acme", "infra", pr.Number); err != nil || !merged {
+		t.Errorf("IsMerged = %v, %v", merged, err)
+	}
+	_, resp, _ = c.PullRequests.Merge(ctx, "acme", "infra", pr.Number, "", &github.PullRequestOptions{SHA: pr.HeadSHA})
+	if resp.StatusCode != 405 {
+		t.Errorf("merge of closed PR: %d", resp.StatusCode)
+	}
+}
+
+func TestMergeConflictAndCommit(t *testing.T) {
+	s, c := setup(t)
+	ctx := t.Context()
+	s.Commit(repoName, "feature", map[string]string{"README.md": "feature\n"}, nil, "feature")
+	pr := s.OpenPR(repoName, "feature", "main", "alice", "Conflict")
+	s.Commit(repoName, "main", map[string]string{"README.md": "main\n"}, nil, "main moves")
+	c.PullRequests.Get(ctx, "acme", "infra", pr.Number) // starts the computation
+	p, _, err := c.PullRequests.Get(ctx, "acme", "infra", pr.Number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Mergeable == nil || *p.Mergeable || p.GetMergeableState() != "dirty" {
+		t.Errorf("conflicting PR: mergeable %v state %q", p.Mergeable, p.GetMergeableState())
+	}
+	_, resp, err := c.PullRequests.Merge(ctx, "acme", "infra", pr.Number, "", &github.PullRequestOptions{SHA: pr.HeadSHA})
+	if resp.StatusCode != 405 || !strings.Contains(err.Error(), "Pull Request is not mergeable") {
+		t.Errorf("merge of conflicting PR: %v", err)
+	}
+
+	// A push to the head branch moves the PR and refs/pull/N/head.
+	sha := s.Commit(repoName, "feature", map[string]string{"README.md": "main\n"}, nil, "resolve")
+	if got := s.PR(repoName, pr.Number).HeadSHA; got != sha {
+		t.Errorf("head = %s, want %s", got, sha)
+	}
+	out, err := exec.Command("git", "--git-dir", s.Repo(repoName).Dir, "rev-parse", "refs/pull/1/head").Output()
+	if err != nil || strings.TrimSpace(string(out)) != sha {
+		t.Errorf("refs/pull/1/head = %s (%v), want %s", out, err, sha)
+	}
+	res, _, err := c.PullRequests.Merge(ctx, "acme", "infra", pr.Number, "", &github.PullRequestOptions{SHA: sha})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parents, err := exec.Command("git", "--git-dir", s.Repo(repoName).Dir, "rev-list", "--parents", "-n1", res.GetSHA()).Output()
+	if err != nil || len(strings.Fields(string(parents))) != 3 {
+		t.Errorf("merge commit parents: %s %v", parents, err)
+	}
+}
+
+func TestForkPR(t *testing.T) {
+	s, c := setup(t)
+	ctx := t.Context()
+	fork := s.Fork(repoName, "mallory")
+	sha := s.Commit(fork.FullName, "evil", map[string]string{"envs/prod/main.tf": "# evil\n"}, nil, "evil")
+	pr := s.OpenPR(repoName, "mallory:evil", "main", "mallory", "Fork PR")
+	p, _, err := c.PullRequests.Get(ctx, "acme", "infra", pr.Number)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.GetHead().GetRepo().GetID() == p.GetBase().GetRepo().GetID() || p.GetHead().GetRepo().GetFullName() != "mallory/infra" || p.GetHead().GetSHA() != sha {
+		t.Errorf("fork PR head = %+v", p.GetHead())
+	}
+	sha2 := s.Commit(fork.FullName, "evil", map[string]string{"x": "y"}, nil, "more")
+	out, err := exec.Command("git", "--git-dir", s.Repo(repoName).Dir, "rev-parse", "refs/pull/1/head").Output()
+	if err != nil || strings.TrimSpace(string(out)) != sha2 {
+		t.Errorf("refs/pull/1/head = %s (%v), want %s", out, err, sha2)
+	}
+	s.DeleteHeadRepo(repoName, pr.Number)
+	p, _, err = c.PullRequests.Get(ctx, "acme", "infra", pr.Number)
+	if err != nil || p.GetHead().Repo != nil {
+		t.Errorf("deleted head repo: %v %v", p.GetHead().Repo, err)
+	}
+}
+
+func TestClone(t *testing.T) {
+	s, _ := setup(t)
+	s.Commit(repoName, "feature", map[string]string{"a.tf": "a\n"}, nil, "a")
+	pr := s.OpenPR(repoName, "feature", "main", "alice", "A")
+	tok := s.InstallationToken(installID)
+	url := s.Repo(repoName).CloneURL
+	env := append(os.Environ(), "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1", "GIT_CONFIG_GLOBAL=/dev/null")
+	run := func(dir string, args ...string) (string, error) {
+		cmd := exec.Command("git", args...)
+		cmd.Dir, cmd.Env = dir, env
+		out, err := cmd.CombinedOutput()
+		return string(out), err
+	}
+
+	tests := []struct {
+		name   string
+		header string
+		wantOK bool
+	}{
+		{name: "no token", wantOK: false},
+		{name: "bad token", header: "x-access-token:ghs_nope", wantOK: false},
+		{name: "token", header: "x-access-token:" + tok, wantOK: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "clone")
+			args := []string{}
+			if tt.header != "" {
+				args = append(args, "-c", "http.extraHeader=Authorization: Basic "+base64.StdEncoding.EncodeToString([]byte(tt.header)))
+			}
+			out, err := run(t.TempDir(), append(args, "clone", "--quiet", url, dir)...)
+			if (err == nil) != tt.wantOK {
+				t.Fatalf("clone: err %v, want ok %v: %s", err, tt.wantOK, out)
+			}
+			if !tt.wantOK {
+				if !strings.Contains(out, "401") && !strings.Contains(out, "Authentication failed") && !strings.Contains(out, "could not read Username") {
+					t.Errorf("clone without credentials: %s", out)
+				}
+				return
+			}
+			if b, err := os.ReadFile(filepath.Join(dir, "envs/prod/main.tf")); err != nil || string(b) != "# prod\n" {
+				t.Errorf("cloned file: %q %v", b, err)
+			}
+			out, err = run(dir, append(args, "fetch", "--quiet", "origin", "pull/1/head")...)
+			if err != nil {
+				t.Fatalf("fetch pull/1/head: %v %s", err, out)
+			}
+			head, _ := run(dir, "rev-parse", "FETCH_HEAD")
+			if strings.TrimSpace(head) != pr.HeadSHA {
+				t.Errorf("FETCH_HEAD = %s, want %s", head, pr.HeadSHA)
+			}
+		})
+	}
+}
+
+func TestContents(t *testing.T) {
+	s, c := setup(t)
+	ctx := t.Context()
+	big := strings.Repeat("0123456789", 20)
+	sha := s.Commit(repoName, "feature", map[string]string{".github/CODEOWNERS": "* @acme/infra\n", "big.txt": big}, nil, "owners")
+	fc, _, _, err := c.Repositories.GetContents(ctx, "acme", "infra", "big.txt", &github.RepositoryContentGetOptions{Ref: sha})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw := *fc.Content
+	lines := strings.Split(strings.TrimSuffix(raw, "\n"), "\n")
+	for i, l := range lines[:len(lines)-1] {
+		if len(l) != 60 {
+			t.Errorf("line %d has %d chars", i, len(l))
+		}
+	}
+	if !strings.HasSuffix(raw, "\n") || fc.GetEncoding() != "base64" {
+		t.Errorf("content %q encoding %q", raw, fc.GetEncoding())
+	}
+	if got, err := fc.GetContent(); err != nil || got != big {
+		t.Errorf("decoded = %q, %v", got, err)
+	}
+	if _, _, resp, err := c.Repositories.GetContents(ctx, "acme", "infra", ".github/CODEOWNERS", &github.RepositoryContentGetOptions{Ref: "main"}); resp.StatusCode != 404 || err == nil {
+		t.Errorf("CODEOWNERS on main: %d", resp.StatusCode)
+	}
+	fc, _, _, err = c.Repositories.GetContents(ctx, "acme", "infra", ".github/CODEOWNERS", &github.RepositoryContentGetOptions{Ref: "feature"})
+	if got, _ := fc.GetContent(); err != nil || got != "* @acme/infra\n" {
+		t.Errorf("CODEOWNERS on feature: %q %v", got, err)
+	}
+	_, dir, _, err := c.Repositories.GetContents(ctx, "acme", "infra", "envs", nil)
+	if err != nil || len(dir) != 1 || dir[0].GetPath() != "envs/prod" || dir[0].GetType() != "dir" {
+		t.Errorf("dir = %v, %v", dir, err)
+	}
+}
+
+func TestPermissionsAndTeams(t *testing.T) {
+	s, c := setup(t)
+	ctx := t.Context()
+	for _, r := range []string{"admin", "maintain", "write", "triage", "read"} {
+		s.SetCollaborator(repoName, "u-"+r, r)
+	}
+	s.AddTeamMember("acme", "infra", "carol")
+	s.SetTeamMembership("acme", "infra", "dave", "member", "pending")
+	tests := []struct {
+		name     string
+		user     string
+		wantPerm string
+		wantRole string
+		wantCode int
+	}{
+		{name: "admin", user: "u-admin", wantPerm: "admin", wantRole: "admin", wantCode: 200},
+		{name: "maintain", user: "U-Maintain", wantPerm: "write", wantRole: "maintain", wantCode: 200},
+		{name: "write", user: "u-write", wantPerm: "write", wantRole: "write", wantCode: 200},
+		{name: "triage", user: "u-triage", wantPerm: "read", wantRole: "triage", wantCode: 200},
+		{name: "read", user: "u-read", wantPerm: "read", wantRole: "read", wantCode: 200},
+		{name: "known non-collaborator", user: "carol", wantPerm: "none", wantRole: "none", wantCode: 200},
+		{name: "unknown", user: "ghost", wantCode: 404},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, resp, _ := c.Repositories.GetPermissionLevel(ctx, "acme", "infra", tt.user)
+			if resp.StatusCode != tt.wantCode {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.wantCode)
+			}
+			if tt.wantCode != 200 {
+				return
+			}
+			if diff := cmp.Diff([]string{p.GetPermission(), p.GetUser().GetRoleName()}, []string{tt.wantPerm, tt.wantRole}); diff != "" {
+				t.Errorf("(-got +want):\n%s", diff)
+			}
+		})
+	}
+	m, _, err := c.Teams.GetTeamMembershipBySlug(ctx, "acme", "infra", "carol")
+	if err != nil || m.GetState() != "active" {
+		t.Errorf("carol: %v %v", m, err)
+	}
+	m, _, err = c.Teams.GetTeamMembershipBySlug(ctx, "acme", "infra", "dave")
+	if err != nil || m.GetState() != "pending" {
+		t.Errorf("dave: %v %v", m, err)
+	}
+	if _, resp, _ := c.Teams.GetTeamMembershipBySlug(ctx, "acme", "infra", "erin"); resp.StatusCode != 404 {
+		t.Errorf("erin: %d", resp.StatusCode)
+	}
+}
+
+func TestStatuses(t *testing.T) {
+	s, c := setup(t)
+	ctx := t.Context()
+	sha := s.Branch(repoName, "main")
+	str := func(v string) *string { return &v }
+	for _, st := range []*github.RepoStatus{
+		{State: str("pending"), Context: str("planbot/plan")},
+		{State: str("success"), Context: str("PLANBOT/plan"), Description: str("ok")},
+		{State: str("failure"), Context: str("other")},
+	} {
+		if _, _, err := c.Repositories.CreateStatus(ctx, "acme", "infra", sha, st); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, resp, err := c.Repositories.CreateStatus(ctx, "acme", "infra", sha, &github.RepoStatus{State: str("success"), Description: str(strings.Repeat("x", 141))})
+	var ghErr *github.ErrorResponse
+	if resp.StatusCode != 422 || !errors.As(err, &ghErr) || len(ghErr.Errors) != 1 || ghErr.Errors[0].Message != "description is too long (maximum is 140 characters)" {
+		t.Errorf("141-char description: %v", err)
+	}
+	if _, resp, _ := c.Repositories.CreateStatus(ctx, "acme", "infra", sha, &github.RepoStatus{State: str("done")}); resp.StatusCode != 422 {
+		t.Errorf("bad state: %d", resp.StatusCode)
+	}
+	list, _, err := c.Repositories.ListStatuses(ctx, "acme", "infra", "main", nil)
+	if err != nil || len(list) != 3 || list[0].GetContext() != "other" {
+		t.Errorf("list = %v %v", list, err)
+	}
+	comb, _, err := c.Repositories.GetCombinedStatus(ctx, "acme", "infra", sha, nil)
+	if err != nil || comb.GetState() != "failure" || comb.GetTotalCount() != 2 {
+		t.Errorf("combined = %v %v", comb, err)
+	}
+	if got := s.Statuses(repoName, sha); len(got) != 3 || got[0].Creator != "planbot[bot]" {
+		t.Errorf("Statuses = %+v", got)
+	}
+}
+
+func TestSign(t *testing.T) {
+	got := githubfake.Sign([]byte("It's a Secret to Everybody"), []byte("Hello, World!"))
+	if want := "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"; got != want {
+		t.Errorf("Sign = %s, want %s", got, want)
+	}
+}
+
+func TestWebhooks(t *testing.T) {
+	s, _ := setup(t)
+	s.Commit(repoName, "feature", map[string]string{"a.tf": "a\n"}, nil, "a")
+	pr := s.OpenPR(repoName, "feature", "main", "alice", "A")
+	before := pr.HeadSHA
+	after := s.Commit(repoName, "feature", map[string]string{"a.tf": "b\n"}, nil, "b")
+	c := s.AddComment(repoName, pr.Number, "bob", "/apply")
+	rid := s.SubmitReview(repoName, pr.Number, "carol", "APPROVED", "")
+
+	type got struct {
+		header  http.Header
+		payload []byte
+	}
+	ch := make(chan got, 10)
+	hook := http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		ch <- got{r.Header.Clone(), b}
+		w.WriteHeader(http.StatusAccepted)
+	})}
+	ln := newListener(t)
+	go hook.Serve(ln)
+	t.Cleanup(func() { hook.Close() })
+	url := "http://" + ln.Addr().String() + "/webhook"
+
+	ctx := context.Background()
+	resp, id, err := s.Deliver(ctx, url, "s3cret", "pull_request", s.PullRequestEvent("synchronize", repoName, pr.Number))
+	if err != nil || resp.StatusCode != 202 {
+		t.Fatalf("deliver: %v", err)
+	}
+	g := <-ch
+	if g.header.Get("X-GitHub-Delivery") != id || g.header.Get("X-Hub-Signature-256") != githubfake.Sign([]byte("s3cret"), g.payload) ||
+		g.header.Get("X-GitHub-Hook-Installation-Target-Type") != "integration" || !strings.HasPrefix(g.header.Get("User-Agent"), "GitHub-Hookshot/") ||
+		!strings.HasPrefix(g.header.Get("X-Hub-Signature"), "sha1=") {
+		t.Errorf("headers = %v", g.header)
+	}
+	ev, err := github.ParseWebHook("pull_request", g.payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pe := ev.(*github.PullRequestEvent)
+	if diff := cmp.Diff(
+		[]any{pe.GetAction(), pe.GetNumber(), pe.GetBefore(), pe.GetAfter(), pe.GetPullRequest().GetHead().GetSHA(), pe.GetRepo().GetFullName(), pe.GetRepo().GetCloneURL(), pe.GetInstallation().GetID(), pe.GetSender().GetLogin()},
+		[]any{"synchronize", pr.Number, before, after, after, repoName, s.URL() + "/git/acme/infra.git", int64(installID), "alice"}); diff != "" {
+		t.Errorf("pull_request (-got +want):\n%s", diff)
+	}
+
+	if _, err := s.Redeliver(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if g := <-ch; g.header.Get("X-GitHub-Delivery") != id {
+		t.Errorf("redelivery id %s, want %s", g.header.Get("X-GitHub-Delivery"), id)
+	}
+
+	if _, _, err := s.Deliver(ctx, url, "s3cret", "issue_comment", s.IssueCommentEvent(repoName, pr.Number, c)); err != nil {
+		t.Fatal(err)
+	}
+	ev, err = github.ParseWebHook("issue_comment", (<-ch).payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ic := ev.(*github.IssueCommentEvent)
+	if !ic.GetIssue().IsPullRequest() || ic.GetIssue().GetNumber() != pr.Number || ic.GetComment().GetBody() != "/apply" || ic.GetComment().GetID() != c.ID || ic.GetSender().GetLogin() != "bob" || ic.GetInstallation().GetID() != installID {
+		t.Errorf("issue_comment = %+v", ic)
+	}
+
+	if _, _, err := s.Deliver(ctx, url, "s3cret", "pull_request_review", s.ReviewEvent("submitted", repoName, pr.Number, rid)); err != nil {
+		t.Fatal(err)
+	}
+	ev, err = github.ParseWebHook("pull_request_review", (<-ch).payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := ev.(*github.PullRequestReviewEvent)
+	if re.GetReview().GetState() != "approved" || re.GetReview().GetCommitID() != after || re.GetReview().GetUser().GetLogin() != "carol" || re.GetPullRequest().GetNumber() != pr.Number {
+		t.Errorf("review = %+v", re.GetReview())
+	}
+	if n := len(s.Deliveries()); n != 4 {
+		t.Errorf("%d deliveries, want 4", n)
+	}
+}
+
+func newListener(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}

@@ -1,0 +1,202 @@
+package runner
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/comment"
+	"github.com/planbot/planbot/workspaces"
+)
+
+// Local plans a change in a local git repository without GitHub: the same
+// detection, planning and rendering a PR gets, for previews and for CI
+// systems that post the comment themselves.
+type Local struct {
+	Terraform Terraform
+	// Parallelism bounds how many projects plan at once.
+	Parallelism int
+	Secrets     []string
+}
+
+// LocalRequest names the repository and the two commits to compare.
+type LocalRequest struct {
+	RepoDir string
+	// Base and Head are any git revisions; the change is Head relative to
+	// its merge base with Base, as in a pull request.
+	Base, Head string
+	// WorkDir receives the checked-out trees; it should be empty.
+	WorkDir string
+}
+
+// Plan plans the change and returns the comment parts.
+func (l *Local) Plan(ctx context.Context, req LocalRequest) ([]string, error) {
+	base, err := revParse(ctx, req.RepoDir, req.Base)
+	if err != nil {
+		return nil, err
+	}
+	head, err := revParse(ctx, req.RepoDir, req.Head)
+	if err != nil {
+		return nil, err
+	}
+	out, err := git(ctx, req.RepoDir, "diff", "--name-status", "-M", "-z", "--no-ext-diff", base+"..."+head, "--")
+	if err != nil {
+		return nil, err
+	}
+	files, err := workspaces.ParseNameStatus(out)
+	if err != nil {
+		return nil, err
+	}
+	headDir := filepath.Join(req.WorkDir, "head")
+	if err := exportTree(ctx, req.RepoDir, head, headDir); err != nil {
+		return nil, err
+	}
+	projects, notes, err := Detect(headDir, files)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]planbot.Result, len(projects))
+	slots := make(chan struct{}, max(l.Parallelism, 1))
+	var wg sync.WaitGroup
+	for i, prj := range projects {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			slots <- struct{}{}
+			defer func() { <-slots }()
+			results[i] = l.planOne(ctx, req, head, prj)
+		}()
+	}
+	wg.Wait()
+	name := filepath.Base(req.RepoDir)
+	if abs, err := filepath.Abs(req.RepoDir); err == nil {
+		name = filepath.Base(abs)
+	}
+	return comment.Render(comment.Report{
+		Repo: planbot.Repo{Owner: "local", Name: name}, HeadSHA: head, Results: results, Notes: notes, Command: "plan",
+	}, comment.Options{Secrets: l.Secrets}), nil
+}
+
+// planOne plans a project in its own copy of the head tree, so projects do
+// not share .terraform directories or plan files.
+func (l *Local) planOne(ctx context.Context, req LocalRequest, head string, prj planbot.Project) planbot.Result {
+	fail := func(err error) planbot.Result {
+		return planbot.Result{Project: prj, Status: planbot.StatusFailed, Error: comment.ErrorText(err)}
+	}
+	root := filepath.Join(req.WorkDir, "projects", workspaces.Slug(prj.Name))
+	if err := exportTree(ctx, req.RepoDir, head, root); err != nil {
+		return fail(err)
+	}
+	dir, err := workspaces.SafeJoin(root, prj.Dir)
+	if err != nil {
+		return fail(err)
+	}
+	res, err := l.Terraform.Plan(ctx, dir, workspaceOf(prj))
+	res.Project = prj
+	if err != nil && res.Status != planbot.StatusFailed {
+		return fail(err)
+	}
+	res.Output = comment.Redact(res.Output, l.Secrets)
+	res.Error = comment.Redact(res.Error, l.Secrets)
+	return res
+}
+
+func git(ctx context.Context, dir string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, planbot.Errorf(planbot.EINVALID, "git %s: %s", args[0], strings.TrimSpace(stderr.String()))
+	}
+	return out, nil
+}
+
+func revParse(ctx context.Context, dir, rev string) (string, error) {
+	if rev == "" || strings.HasPrefix(rev, "-") {
+		return "", planbot.Errorf(planbot.EINVALID, "invalid revision %q", rev)
+	}
+	out, err := git(ctx, dir, "rev-parse", "--verify", "--end-of-options", rev+"^{commit}")
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// exportTree writes the tree of commit sha into dir with `git archive`,
+// refusing entries that would land outside dir.
+func exportTree(ctx context.Context, repoDir, sha, dir string) error {
+	cmd := exec.CommandContext(ctx, "git", "-C", repoDir, "archive", "--format=tar", sha)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("git archive: %w", err)
+	}
+	werr := untar(pipe, dir)
+	io.Copy(io.Discard, pipe)
+	if err := cmd.Wait(); err != nil {
+		return planbot.Errorf(planbot.EINVALID, "git archive %s: %s", sha, strings.TrimSpace(stderr.String()))
+	}
+	return werr
+}
+
+func untar(r io.Reader, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("read archive: %w", err)
+		}
+		target, err := workspaces.SafeJoin(dir, h.Name)
+		if err != nil {
+			return err
+		}
+		switch h.Typeflag {
+		case tar.TypeDir:
+			if err := os.MkdirAll(target, 0o755); err != nil {
+				return err
+			}
+		case tar.TypeReg:
+			if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+				return err
+			}
+			f, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, os.FileMode(h.Mode)&0o755|0o600)
+			if err != nil {
+				return err
+			}
+			_, err = io.Copy(f, tr)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			if err != nil {
+				return err
+			}
+		case tar.TypeSymlink:
+			// Symlinks are kept only when they stay inside the tree.
+			if _, err := workspaces.SafeJoin(dir, filepath.Join(filepath.Dir(h.Name), h.Linkname)); err != nil || filepath.IsAbs(h.Linkname) {
+				continue
+			}
+			if err := os.Symlink(h.Linkname, target); err != nil {
+				return err
+			}
+		}
+	}
+}
