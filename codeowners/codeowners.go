@@ -131,9 +131,8 @@ func Parse(path string, data []byte) (*File, error) {
 	return f, nil
 }
 
-// parseLine parses one line. skip reports whether the line is blank or a
-// comment.
-// compiled caches the matchers of patterns seen before.
+// parseLine parses one line, using and filling compiled, the matchers of
+// patterns seen before. skip reports whether the line is blank or a comment.
 func parseLine(line string, compiled map[string]func(string) bool) (r Rule, skip bool, err error) {
 	line = strings.TrimSpace(line)
 	if line == "" || line[0] == '#' {
@@ -197,11 +196,12 @@ func splitPattern(line string) (pattern, rest string) {
 }
 
 // compile returns a matcher for pattern. It uses hmarr/codeowners when the
-// library accepts the pattern and planbot's own equivalent translation
-// otherwise.
+// library reads the pattern unchanged and planbot's own equivalent
+// translation otherwise (the library rejects some file name characters and
+// reads an escaped '#' as the start of a comment).
 func compile(pattern string) (func(string) bool, error) {
 	rs, err := hcodeowners.ParseFile(strings.NewReader(pattern))
-	if err == nil && len(rs) == 1 {
+	if err == nil && len(rs) == 1 && rs[0].RawPattern() == pattern {
 		rule := rs[0]
 		return func(path string) bool {
 			ok, err := rule.Match(path)

@@ -2,6 +2,7 @@ package codeowners
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -96,6 +97,7 @@ var matchCases = []matchCase{
 	// Characters hmarr/codeowners rejects but file names may contain.
 	{name: "tilde in name", file: "/notes~/ @n", path: "notes~/a", line: 1, owners: []string{"@n"}},
 	{name: "non-ASCII name", file: "/dokumentation/über.md @u", path: "dokumentation/über.md", line: 1, owners: []string{"@u"}},
+	{name: "escaped hash inside pattern", file: `/notes\#1.md @h`, path: "notes#1.md", line: 1, owners: []string{"@h"}},
 	{name: "no rules", file: "", path: "a", line: 0},
 }
 
@@ -265,4 +267,56 @@ func TestParseTooLarge(t *testing.T) {
 	if _, err := Parse("CODEOWNERS", under); err != nil {
 		t.Errorf("file just under 3 MB: %v", err)
 	}
+}
+
+func FuzzParseMatch(f *testing.F) {
+	for _, c := range matchCases {
+		f.Add(c.file, c.path)
+	}
+	f.Fuzz(func(t *testing.T, file, path string) {
+		cf, err := Parse("CODEOWNERS", []byte(file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, ok := cf.Match(path)
+		if !ok {
+			return
+		}
+		i := slices.IndexFunc(cf.Ruleset, func(x Rule) bool { return x.Line == r.Line })
+		if i < 0 {
+			t.Fatalf("matched rule on line %d is not in the ruleset", r.Line)
+		}
+		for _, e := range cf.Errors {
+			if e.Line == r.Line {
+				t.Fatalf("skipped line %d matched", e.Line)
+			}
+		}
+		for _, o := range r.Owners {
+			if !validOwner(o) {
+				t.Fatalf("invalid owner %q accepted", o)
+			}
+		}
+	})
+}
+
+// FuzzOwnMatcherAgrees checks planbot's own pattern translation against
+// hmarr/codeowners on patterns both accept.
+func FuzzOwnMatcherAgrees(f *testing.F) {
+	for _, c := range matchCases {
+		pattern, _ := splitPattern(strings.TrimSpace(c.file))
+		f.Add(pattern, c.path)
+	}
+	f.Fuzz(func(t *testing.T, pattern, path string) {
+		r, skip, err := parseLine(pattern, map[string]func(string) bool{})
+		if skip || err != nil || r.Pattern != pattern {
+			return
+		}
+		re, err := patternRegexp(pattern)
+		if err != nil {
+			t.Fatalf("patternRegexp(%q): %v", pattern, err)
+		}
+		if got, want := re.MatchString(path), r.match(path); got != want {
+			t.Fatalf("pattern %q path %q: own matcher %v, library %v", pattern, path, got, want)
+		}
+	})
 }

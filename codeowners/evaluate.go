@@ -131,6 +131,10 @@ func (d Decision) Reason() string {
 		lines = append(lines, fmt.Sprintf("@%s requested changes (%s)", b.Login, b.Rule))
 	}
 	for _, m := range d.Missing {
+		if len(m.Notes) > 0 {
+			lines = append(lines, m.Reason+" ("+strings.Join(m.Notes, "; ")+")")
+			continue
+		}
 		lines = append(lines, m.Reason)
 	}
 	return strings.Join(lines, "\n")

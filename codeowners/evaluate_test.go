@@ -342,6 +342,12 @@ func TestDecisionReason(t *testing.T) {
 			want:    []string{"envs/prod/main.tf", "@alice", ruleProd, "2222222", "@bob requested changes (write access)"},
 		},
 		{
+			name:    "explains why a review did not count",
+			paths:   []string{"envs/prod/main.tf"},
+			reviews: []planbot.Review{rv("alice", "APPROVED", old)},
+			want:    []string{"@alice", "(@alice approved an older commit 1111111)"},
+		},
+		{
 			name:  "explains the email configuration error",
 			paths: []string{"legacy/x"},
 			want:  []string{ruleLegacy, "email address"},

@@ -19,7 +19,7 @@ const redactedKey = "[REDACTED PRIVATE KEY]"
 var (
 	// ghToken matches GitHub tokens: classic prefixes followed by the
 	// base62 body, and fine-grained personal access tokens.
-	ghToken = regexp.MustCompile(`gh(?:[pousr]_[A-Za-z0-9]{20,255}|ithub_pat_[A-Za-z0-9_]{20,255})`)
+	ghToken = regexp.MustCompile(`gh[pousr]_[A-Za-z0-9]{20,255}|github_pat_[A-Za-z0-9_]{20,255}`)
 	// awsKeyID matches AWS access key ids (long-term and temporary).
 	awsKeyID = regexp.MustCompile(`A(?:KIA|SIA)[A-Z0-9]{16}`)
 	// awsSecret matches the value of an AWS secret key or session token
@@ -37,7 +37,7 @@ var (
 func Redact(s string, secrets []string) string {
 	s = redactValues(s, secrets)
 	s = redactPEM(s)
-	if strings.Contains(s, "gh") {
+	if strings.Contains(s, "gh") || strings.Contains(s, "github_pat_") {
 		s = ghToken.ReplaceAllStringFunc(s, func(tok string) string {
 			prefix, _, _ := strings.Cut(tok, "_")
 			if prefix == "github" {

@@ -28,13 +28,13 @@ const DefaultAPIURL = "https://api.github.com/"
 
 // App is a GitHub App: it signs JWTs and creates installation clients.
 type App struct {
-	id      int64
-	key     []byte
-	apiURL  *url.URL
-	base    http.RoundTripper
-	appsTr  *ghinstallation.AppsTransport
-	logger  *slog.Logger
-	dryRun  bool
+	id     int64
+	key    []byte
+	apiURL *url.URL
+	base   http.RoundTripper
+	appsTr *ghinstallation.AppsTransport
+	logger *slog.Logger
+	dryRun bool
 
 	mu      sync.Mutex // mu guards the fields below
 	clients map[int64]*Client

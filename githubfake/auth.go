@@ -7,15 +7,12 @@ import (
 	"encoding/json"
 	"math/big"
 	"net/http"
-	"os/exec"
 	"strconv"
 	"strings"
 	"time"
 
 	jwt "github.com/golang-jwt/jwt/v4"
 )
-
-var execLookPath = exec.LookPath
 
 func base64URL(s string) string { return base64.URLEncoding.EncodeToString([]byte(s)) }
 

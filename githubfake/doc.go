@@ -50,6 +50,20 @@
 // bare repository and moves the base branch. The base sha of a pull request
 // is the current tip of its base branch.
 //
+// Tests can also make the next REST responses fail (FailNext, for rate
+// limits), make merges fail with a given 405 message (BlockMerge) and move
+// the clock (Advance).
+//
+// A typical test:
+//
+//	s := githubfake.New(t)
+//	s.CreateRepo("acme/infra", map[string]string{"main.tf": "..."})
+//	s.AddInstallation(1, "acme/infra")
+//	s.Commit("acme/infra", "feature", map[string]string{"main.tf": "..."}, nil, "change")
+//	pr := s.OpenPR("acme/infra", "feature", "main", "alice", "Change")
+//	// point go-github at s.APIURL() and ghinstallation at the same base,
+//	// with s.AppID() and s.PrivateKeyPEM()
+//
 // # Webhooks
 //
 // The fake never delivers webhooks by itself: tests build payloads with

@@ -338,6 +338,14 @@ func TestPullAndMerge(t *testing.T) {
 	if resp.StatusCode != 405 {
 		t.Errorf("merge of closed PR: %d", resp.StatusCode)
 	}
+	ev, err := github.ParseWebHook("pull_request", s.PullRequestEvent("closed", repoName, pr.Number))
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ev.(*github.PullRequestEvent)
+	if closed.GetAction() != "closed" || !closed.GetPullRequest().GetMerged() || closed.GetPullRequest().GetMergeCommitSHA() != res.GetSHA() || closed.GetSender().GetLogin() != "planbot[bot]" {
+		t.Errorf("closed event = %+v", closed.GetPullRequest())
+	}
 }
 
 func TestMergeConflictAndCommit(t *testing.T) {
@@ -575,6 +583,28 @@ func TestStatuses(t *testing.T) {
 	}
 	if got := s.Statuses(repoName, sha); len(got) != 3 || got[0].Creator != "planbot[bot]" {
 		t.Errorf("Statuses = %+v", got)
+	}
+}
+
+func TestFailNext(t *testing.T) {
+	s, c := setup(t)
+	if _, _, err := c.Repositories.Get(t.Context(), "acme", "infra"); err != nil {
+		t.Fatal(err)
+	}
+	s.FailNext(githubfake.Failure{
+		Status:           403,
+		Message:          "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+		DocumentationURL: "https://docs.github.com/free-pro-team@latest/rest/overview/resources-in-the-rest-api#secondary-rate-limits",
+		RetryAfter:       60,
+	})
+	_, _, err := c.Repositories.Get(t.Context(), "acme", "infra")
+	var abuse *github.AbuseRateLimitError
+	if !errors.As(err, &abuse) || abuse.GetRetryAfter() != time.Minute {
+		t.Fatalf("err = %v", err)
+	}
+	// Only one request fails.
+	if resp, _ := do(t, "GET", s.APIURL()+"repos/acme/infra", s.InstallationToken(installID), nil); resp.StatusCode != 200 {
+		t.Errorf("after the failure: status %d", resp.StatusCode)
 	}
 }
 

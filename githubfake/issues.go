@@ -308,7 +308,14 @@ func (s *Server) deleteComment(w http.ResponseWriter, r *http.Request, rp *repo)
 	w.WriteHeader(http.StatusNoContent)
 }
 
-var reactionContents = map[string]bool{"+1": true, "-1": true, "laugh": true, "confused": true, "heart": true, "hooray": true, "rocket": true, "eyes": true}
+// validReaction reports whether content is a reaction GitHub accepts.
+func validReaction(content string) bool {
+	switch content {
+	case "+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes":
+		return true
+	}
+	return false
+}
 
 func (s *Server) reactionJSON(re Reaction) map[string]any {
 	return map[string]any{"id": re.ID, "node_id": nodeID("REA_lATO", re.ID), "user": s.userJSON(re.User), "content": re.Content, "created_at": re.CreatedAt.Format(time.RFC3339)}
@@ -326,7 +333,7 @@ func (s *Server) createReaction(w http.ResponseWriter, r *http.Request, rp *repo
 		return
 	}
 	const doc = "https://docs.github.com/rest/reactions/reactions#create-reaction-for-an-issue-comment"
-	if !reactionContents[in.Content] {
+	if !validReaction(in.Content) {
 		writeValidation(w, doc, map[string]any{"resource": "Reaction", "code": "invalid", "field": "content"})
 		return
 	}

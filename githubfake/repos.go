@@ -3,7 +3,6 @@ package githubfake
 import (
 	"net/http"
 	"path"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -147,7 +146,18 @@ func (s *Server) statusJSON(rp *repo, st *status) map[string]any {
 	}
 }
 
-var fullSHA = regexp.MustCompile(`^[0-9a-f]{40}$`)
+// isFullSHA reports whether s is a 40-digit lower-case hex object name.
+func isFullSHA(s string) bool {
+	if len(s) != 40 {
+		return false
+	}
+	for _, c := range s {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
 
 func (s *Server) createStatus(w http.ResponseWriter, r *http.Request, rp *repo) {
 	const doc = "https://docs.github.com/rest/commits/statuses#create-a-commit-status"
@@ -171,7 +181,7 @@ func (s *Server) createStatus(w http.ResponseWriter, r *http.Request, rp *repo) 
 		writeValidation(w, doc, map[string]any{"resource": "Status", "code": "custom", "field": "state", "message": "state is not included in the list"})
 		return
 	}
-	if !fullSHA.MatchString(sha) || s.resolve(rp, sha) != sha {
+	if !isFullSHA(sha) || s.resolve(rp, sha) != sha {
 		writeValidation(w, doc, map[string]any{"resource": "Status", "code": "custom", "field": "sha", "message": "No commit found for SHA: " + sha})
 		return
 	}

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -89,6 +90,9 @@ type Failure struct {
 	Status int
 	// Message is the body's message.
 	Message string
+	// DocumentationURL is the body's documentation_url; GitHub's secondary
+	// limit responses use one ending in "#secondary-rate-limits".
+	DocumentationURL string
 	// RetryAfter, when positive, is sent as the retry-after header.
 	RetryAfter int
 	// Exhausted reports whether x-ratelimit-remaining is sent as 0.
@@ -99,7 +103,7 @@ type Failure struct {
 // and its temporary directory are removed when the test ends.
 func New(t testing.TB) *Server {
 	t.Helper()
-	if _, err := execLookPath("git"); err != nil {
+	if _, err := exec.LookPath("git"); err != nil {
 		t.Fatalf("githubfake: git not found: %v", err)
 	}
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
@@ -316,7 +320,11 @@ func (s *Server) handler() http.Handler {
 			if fail.RetryAfter > 0 {
 				h.Set("Retry-After", strconv.Itoa(fail.RetryAfter))
 			}
-			writeError(w, fail.Status, fail.Message)
+			doc := fail.DocumentationURL
+			if doc == "" {
+				doc = docsURL
+			}
+			writeErrorDoc(w, fail.Status, fail.Message, doc)
 			return
 		}
 		switch {

@@ -14,8 +14,9 @@ import (
 // Handler routes a stored delivery to the flow that handles it.
 type Handler struct {
 	// GitHub returns the client of an installation.
-	GitHub  func(installation int64) PlanGitHub
+	GitHub  func(installation int64) GitHub
 	Planner *Planner
+	Applier *Applier
 	Logger  *slog.Logger
 }
 
@@ -75,10 +76,5 @@ func (p *Planner) Close(ctx context.Context, repo planbot.Repo, n int) error {
 	if err := p.Workspaces.Cleanup(ctx, repo, n); err != nil {
 		return fmt.Errorf("clean up workspaces of %s#%d: %w", repo, n, err)
 	}
-	return nil
-}
-
-func (h *Handler) issueComment(ctx context.Context, j store.Job, ev *github.IssueCommentEvent) error {
-	// Comment commands are handled by the command flow.
 	return nil
 }

@@ -89,7 +89,7 @@ func (l *Local) Plan(ctx context.Context, req LocalRequest) ([]string, error) {
 // not share .terraform directories or plan files.
 func (l *Local) planOne(ctx context.Context, req LocalRequest, head string, prj planbot.Project) planbot.Result {
 	fail := func(err error) planbot.Result {
-		return planbot.Result{Project: prj, Status: planbot.StatusFailed, Error: comment.ErrorText(err)}
+		return planbot.Result{Project: prj, Status: planbot.StatusFailed, Error: planbot.ErrorMessage(err)}
 	}
 	root := filepath.Join(req.WorkDir, "projects", workspaces.Slug(prj.Name))
 	if err := exportTree(ctx, req.RepoDir, head, root); err != nil {

@@ -105,7 +105,7 @@ func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) erro
 	if err != nil {
 		// A failure before any project ran: report it on the PR.
 		log.Error("plan failed", "err", err)
-		notes = append(notes, "❌ "+comment.ErrorText(err))
+		notes = append(notes, "❌ planbot could not plan this PR: "+planbot.ErrorMessage(err))
 		results = nil
 	}
 	if len(results) == 0 && err == nil && !p.hasComment(ctx, gh, pr) {
@@ -271,7 +271,7 @@ func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot
 		Repo: pr.Repo.String(), Dir: prj.Dir, Workspace: workspaceOf(prj), PR: pr.Number, HeadSHA: pr.HeadSHA, User: req.Actor,
 	})
 	if err != nil {
-		res.Status, res.Error = planbot.StatusFailed, comment.ErrorText(err)
+		res.Status, res.Error = planbot.StatusFailed, planbot.ErrorMessage(err)
 		log.Error("acquire lock", "err", err)
 		return res
 	}
@@ -307,7 +307,7 @@ func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot
 func (p *Planner) runPlan(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, prj planbot.Project, log *slog.Logger) planbot.Result {
 	fail := func(err error) planbot.Result {
 		log.Error("plan project", "err", err)
-		return planbot.Result{Project: prj, Status: planbot.StatusFailed, Error: comment.ErrorText(err)}
+		return planbot.Result{Project: prj, Status: planbot.StatusFailed, Error: planbot.ErrorMessage(err)}
 	}
 	root, err := p.Workspaces.Checkout(ctx, src, pr.HeadSHA, prj.Name)
 	if err != nil {

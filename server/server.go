@@ -40,8 +40,8 @@ func OpenStore(ctx context.Context, database string, logger *slog.Logger) (store
 
 // Main is a configured planbot server.
 type Main struct {
-	Options config.Server
-	Logger  *slog.Logger
+	Options  config.Server
+	Logger   *slog.Logger
 	store    store.Store
 	listener net.Listener
 }
@@ -105,14 +105,15 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	tf := &terraform.Runner{
+		Bin:            tfBin,
+		PluginCacheDir: filepath.Join(o.DataDir, "plugin-cache"),
+		EnvAllowlist:   o.EnvAllowlist,
+		Logger:         log,
+	}
 	planner := &runner.Planner{
-		Workspaces: ws,
-		Terraform: &terraform.Runner{
-			Bin:            tfBin,
-			PluginCacheDir: filepath.Join(o.DataDir, "plugin-cache"),
-			EnvAllowlist:   o.EnvAllowlist,
-			Logger:         log,
-		},
+		Workspaces:   ws,
+		Terraform:    tf,
 		Store:        st,
 		BotLogin:     bot,
 		Slots:        make(chan struct{}, o.Parallelism),
@@ -121,8 +122,9 @@ func (m *Main) Run(ctx context.Context) error {
 		Logger:       log,
 	}
 	handler := &runner.Handler{
-		GitHub:  func(id int64) runner.PlanGitHub { return app.Installation(id) },
+		GitHub:  func(id int64) runner.GitHub { return app.Installation(id) },
 		Planner: planner,
+		Applier: &runner.Applier{Planner: planner, Terraform: tf, Base: ws, MergeMethod: o.MergeMethod, Logger: log},
 		Logger:  log,
 	}
 	queue := &runner.Queue{

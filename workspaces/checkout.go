@@ -18,8 +18,8 @@ import (
 // base, to pr-<N>/base-<sha12>/<slug>, where slug is Slug(name).
 //
 // Checkout is idempotent: it reuses an existing worktree that is at sha and
-// has no modified or untracked files (ignored files such as .terraform are
-// kept), and replaces any other. The commit must already be in the cache
+// has no modified tracked file (untracked files such as .terraform, plan
+// files and local state are kept), and replaces any other. The commit must already be in the cache
 // (see Sync); if it is not, the error has code ENOTFOUND.
 func (m *Manager) Checkout(ctx context.Context, src Source, sha, name string) (string, error) {
 	if err := validRepo(src.Repo); err != nil {
@@ -71,14 +71,16 @@ func (m *Manager) Checkout(ctx context.Context, src Source, sha, name string) (s
 	return dir, nil
 }
 
-// clean reports whether the worktree at dir is checked out at sha and has
-// neither modified nor untracked files.
+// clean reports whether the worktree at dir is checked out at sha and no
+// tracked file is modified. Untracked files are what terraform leaves behind
+// (.terraform, the saved plan, local state) and are kept, so that an apply
+// finds the workspace its plan was made in.
 func (m *Manager) clean(ctx context.Context, dir, sha string) bool {
 	head, err := m.run(ctx, dir, "", "rev-parse", "--verify", "HEAD")
 	if err != nil || strings.TrimSpace(string(head)) != sha {
 		return false
 	}
-	status, err := m.run(ctx, dir, "", "status", "--porcelain", "--untracked-files=all")
+	status, err := m.run(ctx, dir, "", "status", "--porcelain", "--untracked-files=no")
 	return err == nil && len(bytes.TrimSpace(status)) == 0
 }
 

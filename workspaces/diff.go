@@ -82,3 +82,27 @@ func ParseNameStatus(out []byte) ([]planbot.ChangedFile, error) {
 	}
 	return files, nil
 }
+
+// BaseTouched reports whether the base branch moved past sinceSHA with a
+// commit that changes any of dirs: a plan made on sinceSHA is then stale.
+// The base branch is read from the cache as of the last Sync.
+func (m *Manager) BaseTouched(ctx context.Context, repo planbot.Repo, baseRef, sinceSHA string, dirs []string) (bool, error) {
+	if err := validRepo(repo); err != nil {
+		return false, err
+	}
+	if !validSHA(sinceSHA) {
+		return false, planbot.Errorf(planbot.EINVALID, "invalid commit SHA %q", sinceSHA)
+	}
+	args := []string{"log", "--format=%H", "-n", "1", sinceSHA + "..refs/remotes/origin/" + baseRef, "--"}
+	for _, d := range dirs {
+		if d == "." || d == "" {
+			d = "."
+		}
+		args = append(args, d)
+	}
+	out, err := m.run(ctx, m.cacheDir(repo), "", args...)
+	if err != nil {
+		return false, fmt.Errorf("workspaces: log %s %s..%s: %w", repo, sinceSHA, baseRef, err)
+	}
+	return len(bytes.TrimSpace(out)) > 0, nil
+}

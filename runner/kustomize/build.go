@@ -337,7 +337,9 @@ func render(ctx context.Context, in *input, opts Options) ([]Resource, error) {
 		return nil, fmt.Errorf("kustomize build %s: %w", in.dir, ctx.Err())
 	case o := <-done:
 		if o.err != nil {
-			return nil, fmt.Errorf("kustomize build %s: %s", in.dir, in.redact(o.err.Error()))
+			// Workspace paths are shown relative to the root.
+			msg := strings.ReplaceAll(o.err.Error(), in.root+string(filepath.Separator), "")
+			return nil, fmt.Errorf("kustomize build %s: %s", in.dir, in.redact(msg))
 		}
 		return o.res, nil
 	}

@@ -77,7 +77,7 @@ func TestBuildRefuses(t *testing.T) {
 			name:  "file outside the kustomization root",
 			files: map[string]string{"ws/o/kustomization.yaml": "resources:\n- ../shared/cm.yaml\n", "ws/shared/cm.yaml": cmYAML},
 			dir:   "o",
-			want:  "is not in or below",
+			want:  "security; file 'shared/cm.yaml' is not in or below 'o'",
 		},
 		{
 			name:  "https URL",
@@ -134,7 +134,17 @@ func TestBuildRefuses(t *testing.T) {
 				"ws/o/gen.yaml":           "apiVersion: someteam.example.com/v1\nkind: SecretsFromDatabase\nmetadata:\n  name: g\n",
 			},
 			dir:  "o",
-			want: "plugins",
+			want: "external plugins disabled; unable to load external plugin 'SecretsFromDatabase'",
+		},
+		{
+			name: "exec function from a generator kustomization",
+			files: map[string]string{
+				"ws/o/kustomization.yaml":      "generators:\n- gens\n",
+				"ws/o/gens/kustomization.yaml": "resources:\n- gen.yaml\n",
+				"ws/o/gens/gen.yaml":           "apiVersion: example.com/v1\nkind: Gen\nmetadata:\n  name: g\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: ./gen.sh\n",
+			},
+			dir:  "o",
+			want: "external plugins disabled; unable to load external plugin 'Gen'",
 		},
 		{
 			name:  "helm chart",

@@ -26,7 +26,6 @@ func sysProcAttr() *syscall.SysProcAttr {
 // keep its output pipes open. planbot therefore finds the group itself
 // and signals all of it.
 func childGroups(home string) []int {
-	return nil
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil

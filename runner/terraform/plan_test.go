@@ -2,6 +2,7 @@ package terraform
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -76,6 +77,8 @@ func TestPlan(t *testing.T) {
 		wantOutput []string
 		wantFmt    []string
 		wantError  []string
+		// logError logs Error, to show what a PR comment would say.
+		logError bool
 	}{
 		{
 			name:        "create",
@@ -152,6 +155,7 @@ output "o" {
 			after:      map[string]string{"main.tf": "resource \"terraform_data\" \"a\" {\n  input = \n}\n"},
 			wantStatus: planbot.StatusFailed,
 			wantError:  []string{"terraform init failed", "Error: Invalid expression", "main.tf line 2"},
+			logError:   true,
 		},
 		{
 			name:        "fmt failure",
@@ -216,6 +220,9 @@ output "o" {
 				t.Errorf("Fmt = %q, want empty", res.Fmt)
 			}
 			contains(t, "Error", res.Error, tt.wantError)
+			if tt.logError {
+				t.Logf("Error:\n%s", res.Error)
+			}
 			if res.Status == planbot.StatusFailed {
 				if res.PlanFile != "" || res.PlanSHA256 != "" {
 					t.Errorf("failed plan has PlanFile %q, PlanSHA256 %q", res.PlanFile, res.PlanSHA256)
@@ -383,5 +390,37 @@ func BenchmarkPlan(b *testing.B) {
 		if err != nil || res.Status != planbot.StatusPlanned {
 			b.Fatalf("Plan = %q, %v: %s", res.Status, err, res.Error)
 		}
+	}
+}
+
+func TestPlanOutputLimit(t *testing.T) {
+	r := realRunner(t)
+	r.OutputLimit = 300
+	ctx := context.Background()
+	var many strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&many, "resource \"terraform_data\" \"r%d\" {\n  input = \"%d\"\n}\n\n", i, i)
+	}
+	tests := []struct {
+		name  string
+		files map[string]string
+		field func(planbot.Result) string
+	}{
+		{name: "output", files: map[string]string{"main.tf": many.String()}, field: func(r planbot.Result) string { return r.Output }},
+		{name: "error", files: map[string]string{"main.tf": strings.Repeat("resource {\n", 50)}, field: func(r planbot.Result) string { return r.Error }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeFiles(t, dir, tt.files)
+			res, err := r.Plan(ctx, dir, "")
+			if err != nil {
+				t.Fatalf("Plan: %v", err)
+			}
+			got := tt.field(res)
+			if !strings.Contains(got, "bytes omitted") || len(got) > 400 {
+				t.Errorf("%s is not bounded to about 300 bytes (%d bytes):\n%s", tt.name, len(got), got)
+			}
+		})
 	}
 }

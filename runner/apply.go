@@ -1,0 +1,375 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"strings"
+
+	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/audit"
+	"github.com/planbot/planbot/codeowners"
+	"github.com/planbot/planbot/comment"
+	"github.com/planbot/planbot/store"
+)
+
+// ApplyGitHub is what applying needs from GitHub beyond planning.
+type ApplyGitHub interface {
+	codeowners.GitHub
+	React(ctx context.Context, repo planbot.Repo, commentID int64, content string) error
+	Merge(ctx context.Context, repo planbot.Repo, number int, sha, method, title string) (string, error)
+}
+
+// TerraformApply applies a saved plan.
+type TerraformApply interface {
+	Apply(ctx context.Context, dir, planFile, wantSHA256 string) (string, error)
+}
+
+// BaseChecker tells whether the base branch changed a project since a plan.
+type BaseChecker interface {
+	BaseTouched(ctx context.Context, repo planbot.Repo, baseRef, sinceSHA string, dirs []string) (bool, error)
+}
+
+// Applier runs /apply: it checks every gate, applies the saved plans and
+// merges the PR once everything is applied.
+type Applier struct {
+	Planner   *Planner
+	Terraform TerraformApply
+	Base      BaseChecker
+	// MergeMethod is merge, squash or rebase; "" lets GitHub choose.
+	MergeMethod string
+	Logger      *slog.Logger
+}
+
+// ApplyRequest says which PR to apply and who asked.
+type ApplyRequest struct {
+	Repo              planbot.Repo
+	Number            int
+	Actor             string
+	Delivery          string
+	OnlyName, OnlyDir string
+}
+
+func (a *Applier) store() store.Store { return a.Planner.Store }
+
+func (a *Applier) refusalAudit(ctx context.Context, repo planbot.Repo, n int, head, actor, delivery, project, reason string) {
+	if _, _, err := a.store().AppendAudit(ctx, audit.Entry{
+		Repo: repo.String(), PR: n, HeadSHA: head, Project: project, Action: audit.ActionApplyRefused,
+		Actor: actor, Outcome: "refused", Detail: reason, DeliveryID: delivery,
+	}); err != nil {
+		a.Logger.Error("audit apply refusal", "err", err)
+	}
+}
+
+func short(sha string) string {
+	if len(sha) > 7 {
+		return sha[:7]
+	}
+	return sha
+}
+
+// Apply checks the gates in order (the caller checked the permission),
+// applies, and merges when every project is applied. It returns the reply
+// to post; refusals are replies, not errors.
+func (a *Applier) Apply(ctx context.Context, gh GitHub, req ApplyRequest) (string, error) {
+	log := a.Logger.With("repo", req.Repo.String(), "pr", req.Number, "delivery", req.Delivery, "command", "apply")
+	pr, err := gh.PullRequest(ctx, req.Repo, req.Number)
+	if err != nil {
+		return "", err
+	}
+	refuse := func(project, reason string) (string, error) {
+		log.Info("apply refused", "reason", reason)
+		a.refusalAudit(ctx, req.Repo, req.Number, pr.HeadSHA, req.Actor, req.Delivery, project, reason)
+		if err := gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "failure", "apply refused: "+firstLine(reason), pr.HTMLURL); err != nil {
+			log.Warn("set apply status", "err", err)
+		}
+		return "🚫 **apply refused**: " + reason, nil
+	}
+	switch {
+	case pr.Merged:
+		return refuse("", "this pull request is already merged.")
+	case pr.State != "open":
+		return refuse("", "this pull request is closed.")
+	case pr.Draft:
+		return refuse("", "this pull request is a draft; mark it ready for review first.")
+	}
+
+	plans, err := a.store().Plans(ctx, req.Repo.String(), req.Number, pr.HeadSHA)
+	if err != nil {
+		return "", err
+	}
+	if len(plans) == 0 {
+		return refuse("", a.noPlanReason(ctx, pr))
+	}
+	selected, err := selectPlans(plans, req.OnlyName, req.OnlyDir)
+	if err != nil {
+		return refuse("", planbot.ErrorMessage(err))
+	}
+	for _, p := range selected {
+		switch planbot.Status(p.Status) {
+		case planbot.StatusPlanned, planbot.StatusNoChange, planbot.StatusApplied:
+		case planbot.StatusLocked:
+			return refuse(p.Project, fmt.Sprintf("`%s` is locked by another pull request; run /plan once it is free.", p.Project))
+		default:
+			return refuse(p.Project, fmt.Sprintf("`%s` has no successful plan for %s (it %s); fix it and run /plan.", p.Project, short(pr.HeadSHA), p.Status))
+		}
+	}
+
+	// The base branch must not have changed a project since its plan.
+	token, err := gh.Token(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := a.Planner.Workspaces.Sync(ctx, source(pr, token)); err != nil {
+		return "", err
+	}
+	for _, p := range selected {
+		touched, err := a.Base.BaseTouched(ctx, req.Repo, pr.BaseRef, p.BaseSHA, []string{p.Dir})
+		if err != nil {
+			return "", err
+		}
+		if touched {
+			return refuse(p.Project, fmt.Sprintf("`%s` changed on `%s` after it was planned (on %s); run /plan to plan against the current base.", p.Dir, pr.BaseRef, short(p.BaseSHA)))
+		}
+	}
+
+	// Every changed file must be approved by its code owners at head. The
+	// whole PR is merged in the end, so every file of it counts.
+	decision, err := a.approval(ctx, gh, pr)
+	if err != nil {
+		return "", err
+	}
+	if !decision.Approved {
+		return refuse("", "the approvals are not complete at "+short(pr.HeadSHA)+":\n\n"+bullets(decision.Reason()))
+	}
+
+	for _, p := range selected {
+		holder, ok, err := a.store().AcquireLock(ctx, store.Lock{
+			Repo: req.Repo.String(), Dir: p.Dir, Workspace: p.Workspace, PR: req.Number, HeadSHA: pr.HeadSHA, User: req.Actor,
+		})
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return refuse(p.Project, fmt.Sprintf("`%s` is locked by #%d.", p.Dir, holder.PR))
+		}
+	}
+
+	if err := gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "pending", "applying…", pr.HTMLURL); err != nil {
+		log.Warn("set apply status", "err", err)
+	}
+	var out strings.Builder
+	for _, p := range selected {
+		msg, err := a.applyOne(ctx, req, pr, p, decision.Approvers, log.With("project", p.Project))
+		out.WriteString(msg)
+		if err != nil {
+			gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "failure", "apply of "+p.Project+" failed", pr.HTMLURL)
+			a.refreshComment(ctx, gh, pr)
+			return out.String(), nil
+		}
+	}
+	a.refreshComment(ctx, gh, pr)
+
+	// Merge once every project of the PR at head is applied.
+	all, err := a.store().Plans(ctx, req.Repo.String(), req.Number, pr.HeadSHA)
+	if err != nil {
+		return "", err
+	}
+	for _, p := range all {
+		if !done(p) {
+			gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "pending", "applied some projects; more to apply", pr.HTMLURL)
+			out.WriteString(fmt.Sprintf("\n`%s` is not applied yet; run `/apply -p %s` to apply it, then planbot merges.", p.Project, p.Project))
+			return out.String(), nil
+		}
+	}
+	out.WriteString(a.merge(ctx, gh, req, pr, decision.Approvers, log))
+	return out.String(), nil
+}
+
+// done reports whether a project needs nothing more before the merge:
+// Terraform projects are applied or had no changes, manifest projects are
+// applied by the merge itself.
+func done(p store.Plan) bool {
+	switch planbot.Status(p.Status) {
+	case planbot.StatusApplied, planbot.StatusNoChange:
+		return true
+	}
+	return p.Kind == string(planbot.KindKustomize) && p.Status == string(planbot.StatusPlanned)
+}
+
+func (a *Applier) noPlanReason(ctx context.Context, pr planbot.PullRequest) string {
+	locks, err := a.store().Locks(ctx, pr.Repo.String())
+	if err == nil {
+		for _, l := range locks {
+			if l.PR == pr.Number && l.HeadSHA != "" && l.HeadSHA != pr.HeadSHA {
+				return fmt.Sprintf("plan is for %s but head is %s, run /plan.", short(l.HeadSHA), short(pr.HeadSHA))
+			}
+		}
+	}
+	return fmt.Sprintf("there is no plan for head %s, run /plan.", short(pr.HeadSHA))
+}
+
+func selectPlans(plans []store.Plan, name, dir string) ([]store.Plan, error) {
+	var ps []planbot.Project
+	for _, p := range plans {
+		ps = append(ps, planbot.Project{Name: p.Project, Dir: p.Dir})
+	}
+	keep, err := filterProjects(ps, name, dir)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.Plan
+	for _, p := range plans {
+		for _, k := range keep {
+			if k.Name == p.Project {
+				out = append(out, p)
+			}
+		}
+	}
+	return out, nil
+}
+
+func (a *Applier) approval(ctx context.Context, gh GitHub, pr planbot.PullRequest) (codeowners.Decision, error) {
+	f, err := codeowners.Load(ctx, gh, pr.Repo, pr.BaseSHA)
+	if err != nil {
+		return codeowners.Decision{}, err
+	}
+	files, err := gh.ChangedFiles(ctx, pr.Repo, pr.Number)
+	if err != nil {
+		return codeowners.Decision{}, err
+	}
+	return codeowners.Check(ctx, gh, f, codeowners.Input{
+		Repo: pr.Repo, Number: pr.Number, Author: pr.Author, HeadSHA: pr.HeadSHA, Paths: codeowners.Paths(files),
+	})
+}
+
+// applyOne applies one project's saved plan, with audit entries before and
+// after.
+func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, pr planbot.PullRequest, p store.Plan, approvers []audit.Approver, log *slog.Logger) (string, error) {
+	if p.Status == string(planbot.StatusApplied) {
+		return fmt.Sprintf("✅ `%s` was already applied.\n", p.Project), nil
+	}
+	if p.Kind == string(planbot.KindKustomize) || p.Status == string(planbot.StatusNoChange) {
+		return "", nil // applied by the merge, or nothing to apply
+	}
+	entry := audit.Entry{
+		Repo: req.Repo.String(), PR: req.Number, HeadSHA: pr.HeadSHA, BaseSHA: p.BaseSHA, Project: p.Project,
+		Actor: req.Actor, Approvers: approvers, PlanSHA256: p.PlanSHA256, DeliveryID: req.Delivery,
+	}
+	intent := entry
+	intent.Action, intent.Outcome = audit.ActionApplyRequested, "started"
+	if _, _, err := a.store().AppendAudit(ctx, intent); err != nil {
+		return "", fmt.Errorf("audit apply intent: %w", err)
+	}
+	log.Info("applying")
+	output, err := a.Terraform.Apply(ctx, filepath.Dir(p.PlanFile), p.PlanFile, p.PlanSHA256)
+	output = comment.Redact(output, a.Planner.Secrets)
+	result := entry
+	result.Action = audit.ActionApply
+	if err != nil {
+		result.Outcome, result.Detail = "failed", comment.Redact(planbot.ErrorMessage(err), a.Planner.Secrets)
+	} else {
+		result.Outcome = "applied"
+	}
+	if _, _, aerr := a.store().AppendAudit(ctx, result); aerr != nil {
+		log.Error("audit apply outcome", "err", aerr)
+	}
+	if err != nil {
+		log.Error("apply failed", "err", err)
+		return fmt.Sprintf("❌ **apply of `%s` failed**: %s\n\n<details><summary>Output</summary>\n\n```\n%s\n```\n</details>\n",
+			p.Project, planbot.ErrorMessage(err), tail(output, 20000)), err
+	}
+	var res planbot.Result
+	_ = json.Unmarshal(p.Result, &res)
+	res.Status = planbot.StatusApplied
+	p.Result, _ = json.Marshal(res)
+	p.Status = string(planbot.StatusApplied)
+	if _, err := a.store().SavePlan(ctx, p); err != nil {
+		log.Error("record applied plan", "err", err)
+	}
+	return fmt.Sprintf("✅ **applied `%s`** (plan sha256 `%s`)\n\n<details><summary>Output</summary>\n\n```\n%s\n```\n</details>\n\n",
+		p.Project, short(p.PlanSHA256), tail(output, 20000)), nil
+}
+
+// merge merges the PR at the applied head. A failed merge after an apply is
+// reported loudly: the PR must never stay silently unmerged.
+func (a *Applier) merge(ctx context.Context, gh GitHub, req ApplyRequest, pr planbot.PullRequest, approvers []audit.Approver, log *slog.Logger) string {
+	entry := audit.Entry{
+		Repo: req.Repo.String(), PR: req.Number, HeadSHA: pr.HeadSHA, BaseSHA: pr.BaseSHA,
+		Actor: req.Actor, Approvers: approvers, DeliveryID: req.Delivery,
+	}
+	intent := entry
+	intent.Action, intent.Outcome, intent.Detail = audit.ActionApplyRequested, "started", "merge"
+	if _, _, err := a.store().AppendAudit(ctx, intent); err != nil {
+		log.Error("audit merge intent", "err", err)
+	}
+	sha, err := gh.Merge(ctx, req.Repo, req.Number, pr.HeadSHA, a.MergeMethod, fmt.Sprintf("%s (#%d)", pr.Title, pr.Number))
+	result := entry
+	result.Action = audit.ActionMerge
+	if err != nil {
+		result.Outcome, result.Detail = "failed", planbot.ErrorMessage(err)
+	} else {
+		result.Outcome, result.Detail = "merged", sha
+	}
+	if _, _, aerr := a.store().AppendAudit(ctx, result); aerr != nil {
+		log.Error("audit merge", "err", aerr)
+	}
+	if err != nil {
+		log.Error("merge failed", "err", err)
+		gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "failure", "applied, but the merge failed", pr.HTMLURL)
+		return fmt.Sprintf("\n❌ **The changes are applied, but the merge failed**: %s\n\nThe infrastructure now runs this PR's code while `%s` does not. Merge this pull request by hand (or fix the problem and comment `/apply` again) as soon as possible.",
+			planbot.ErrorMessage(err), pr.BaseRef)
+	}
+	gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "success", "applied and merged", pr.HTMLURL)
+	if _, err := a.store().ReleasePR(ctx, req.Repo.String(), req.Number); err != nil {
+		log.Error("release locks after merge", "err", err)
+	}
+	log.Info("merged", "merge_sha", sha)
+	return fmt.Sprintf("\n🎉 merged as %s.", short(sha))
+}
+
+// refreshComment re-renders the plan comment from the stored plans, so it
+// shows what was applied.
+func (a *Applier) refreshComment(ctx context.Context, gh GitHub, pr planbot.PullRequest) {
+	plans, err := a.store().Plans(ctx, pr.Repo.String(), pr.Number, pr.HeadSHA)
+	if err != nil {
+		return
+	}
+	var results []planbot.Result
+	for _, p := range plans {
+		var r planbot.Result
+		if json.Unmarshal(p.Result, &r) == nil {
+			results = append(results, r)
+		}
+	}
+	parts := comment.Render(comment.Report{
+		Repo: pr.Repo, PR: pr.Number, HeadSHA: pr.HeadSHA, HeadURL: commitURL(pr), Results: results, Command: "apply",
+	}, comment.Options{Secrets: a.Planner.Secrets})
+	if err := comment.Upsert(ctx, gh, a.Planner.BotLogin, pr.Repo, pr.Number, parts); err != nil {
+		a.Logger.Warn("refresh plan comment", "err", err)
+	}
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
+}
+
+func bullets(s string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(strings.TrimSpace(s), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			b.WriteString("- " + l + "\n")
+		}
+	}
+	return b.String()
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "… (output cut) …\n" + s[len(s)-n:]
+}

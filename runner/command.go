@@ -1,0 +1,154 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/google/go-github/v62/github"
+
+	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/audit"
+	"github.com/planbot/planbot/command"
+	"github.com/planbot/planbot/comment"
+	"github.com/planbot/planbot/store"
+)
+
+// GitHub is everything the flows need from GitHub, composed of the small
+// interfaces each flow declares.
+type GitHub interface {
+	PlanGitHub
+	ApplyGitHub
+}
+
+// canWrite reports whether a legacy permission allows running commands.
+func canWrite(perm string) bool {
+	switch perm {
+	case "admin", "maintain", "write":
+		return true
+	}
+	return false
+}
+
+func (h *Handler) issueComment(ctx context.Context, j store.Job, ev *github.IssueCommentEvent) error {
+	if ev.GetAction() != "created" || !ev.GetIssue().IsPullRequest() {
+		return nil
+	}
+	if ev.GetSender().GetType() == "Bot" || ev.GetComment().GetUser().GetType() == "Bot" {
+		return nil
+	}
+	cmd, ok, perr := command.Parse(ev.GetComment().GetBody())
+	if !ok && perr == nil {
+		return nil
+	}
+	repo := repoOf(ev.GetRepo())
+	n := ev.GetIssue().GetNumber()
+	user := ev.GetComment().GetUser().GetLogin()
+	gh := h.GitHub(ev.GetInstallation().GetID())
+	log := h.Logger.With("repo", repo.String(), "pr", n, "delivery", j.DeliveryID, "command", cmd.String())
+	reply := func(body string) error {
+		_, err := gh.CreateComment(ctx, repo, n, "@"+user+" "+body)
+		return err
+	}
+	if err := gh.React(ctx, repo, ev.GetComment().GetID(), "eyes"); err != nil {
+		log.Warn("react to command", "err", err)
+	}
+	if perr != nil {
+		return reply(comment.ErrorText(perr))
+	}
+	if cmd.Name == command.Help {
+		return reply(h.help(ctx, gh, repo, n))
+	}
+	perm, err := gh.Permission(ctx, repo, user)
+	if err != nil {
+		return err
+	}
+	if !canWrite(perm) {
+		log.Info("command refused: no write access", "user", user, "permission", perm)
+		if cmd.Name == command.Apply {
+			h.Applier.refusalAudit(ctx, repo, n, "", user, j.DeliveryID, "", "no write access")
+		}
+		return reply(fmt.Sprintf("sorry, `%s` needs write access to %s, and you have %s access. Ask a maintainer to run it.", cmd, repo, perm))
+	}
+	switch cmd.Name {
+	case command.Plan:
+		return h.Planner.Plan(ctx, gh, PlanRequest{
+			Repo: repo, Number: n, Delivery: j.DeliveryID, Actor: user,
+			OnlyName: cmd.Project, OnlyDir: cmd.Dir, Force: true,
+		})
+	case command.Unlock:
+		msg, err := h.unlock(ctx, repo, n, user, perm, cmd, j.DeliveryID)
+		if err != nil {
+			return reply(comment.ErrorText(err))
+		}
+		return reply(msg)
+	case command.Apply:
+		msg, err := h.Applier.Apply(ctx, gh, ApplyRequest{
+			Repo: repo, Number: n, Actor: user, Delivery: j.DeliveryID, OnlyName: cmd.Project, OnlyDir: cmd.Dir,
+		})
+		if err != nil {
+			log.Error("apply", "err", err)
+			return reply(comment.ErrorText(err))
+		}
+		return reply(msg)
+	}
+	return nil
+}
+
+func (h *Handler) help(ctx context.Context, gh GitHub, repo planbot.Repo, n int) string {
+	pr, err := gh.PullRequest(ctx, repo, n)
+	if err != nil {
+		return comment.Help(nil)
+	}
+	plans, _ := h.Planner.Store.Plans(ctx, repo.String(), n, pr.HeadSHA)
+	var ps []planbot.Project
+	for _, p := range plans {
+		ps = append(ps, planbot.Project{Name: p.Project, Dir: p.Dir, Workspace: p.Workspace, Kind: planbot.Kind(p.Kind)})
+	}
+	return comment.Help(ps)
+}
+
+// unlock releases this PR's locks, or one lock by dir; an admin may release
+// another PR's lock.
+func (h *Handler) unlock(ctx context.Context, repo planbot.Repo, n int, user, perm string, cmd command.Command, delivery string) (string, error) {
+	st := h.Planner.Store
+	var released []string
+	if cmd.Project == "" && cmd.Dir == "" {
+		locks, err := st.ReleasePR(ctx, repo.String(), n)
+		if err != nil {
+			return "", err
+		}
+		for _, l := range locks {
+			released = append(released, "`"+l.Dir+"`")
+		}
+	} else {
+		locks, err := st.Locks(ctx, repo.String())
+		if err != nil {
+			return "", err
+		}
+		for _, l := range locks {
+			if l.Dir != cmd.Dir && l.Dir != cmd.Project {
+				continue
+			}
+			if l.PR != n && perm != "admin" {
+				return "", planbot.Errorf(planbot.EUNAUTHORIZED, "`%s` is locked by #%d; only that PR or a repository admin can unlock it", l.Dir, l.PR)
+			}
+			if ok, err := st.ReleaseLock(ctx, repo.String(), l.Dir, l.Workspace, l.PR); err != nil {
+				return "", err
+			} else if ok {
+				released = append(released, fmt.Sprintf("`%s` (held by #%d)", l.Dir, l.PR))
+			}
+		}
+	}
+	if len(released) == 0 {
+		return "there was nothing to unlock.", nil
+	}
+	_, _, err := st.AppendAudit(ctx, audit.Entry{
+		Repo: repo.String(), PR: n, Project: strings.Join(released, ","), Action: audit.ActionUnlock,
+		Actor: user, Outcome: "released", DeliveryID: delivery,
+	})
+	if err != nil {
+		h.Logger.Error("audit unlock", "err", err)
+	}
+	return "unlocked " + strings.Join(released, ", ") + ". Other pull requests can plan these projects now.", nil
+}

@@ -1,0 +1,71 @@
+package server
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+func mustContain(t *testing.T, body string, subs ...string) {
+	t.Helper()
+	for _, s := range subs {
+		if !strings.Contains(body, s) {
+			t.Errorf("comment lacks %q:\n%s", s, body)
+		}
+	}
+}
+
+// TestPlanEndToEnd drives the core loop: signed webhook → durable queue →
+// isolated workspace → terraform plan → one PR comment, edited in place.
+func TestPlanEndToEnd(t *testing.T) {
+	gh := newFake(t)
+	e := startServer(t, gh, t.TempDir())
+
+	sha1 := gh.Commit(testRepo, "dev-change", map[string]string{"envs/dev/main.tf": rootTF("dev-2")}, nil, "rename dev")
+	pr := gh.OpenPR(testRepo, "dev-change", "main", "carol", "Rename dev")
+	id := e.deliver("pull_request", gh.PullRequestEvent("opened", testRepo, pr.Number), http.StatusAccepted)
+
+	if got := waitStatus(t, gh, sha1, "planbot/plan"); got != "success" {
+		t.Fatalf("planbot/plan = %s, want success", got)
+	}
+	c := planComment(t, gh, pr.Number)
+	mustContain(t, c.Body, "envs/dev", "1 to add", sha1[:7])
+	if strings.Contains(c.Body, "envs/prod") {
+		t.Errorf("a change under envs/dev planned envs/prod:\n%s", c.Body)
+	}
+
+	// A redelivery of the same delivery is a no-op: no second plan.
+	writes := len(gh.CommentHistory(testRepo, pr.Number))
+	resp, err := gh.Redeliver(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("redelivery status = %d, want 200", resp.StatusCode)
+	}
+
+	// A change to the shared module plans both roots, in the same comment.
+	sha2 := gh.Commit(testRepo, "dev-change", map[string]string{"modules/app/main.tf": strings.Replace(infraFiles()["modules/app/main.tf"], "input = var.name", "input = \"app-${var.name}\"", 1)}, nil, "prefix app names")
+	e.deliver("pull_request", gh.PullRequestEvent("synchronize", testRepo, pr.Number), http.StatusAccepted)
+	if got := waitStatus(t, gh, sha2, "planbot/plan"); got != "success" {
+		t.Fatalf("planbot/plan on second push = %s, want success", got)
+	}
+	c2 := planComment(t, gh, pr.Number)
+	if c2.ID != c.ID {
+		t.Errorf("re-plan posted comment %d, want comment %d edited in place", c2.ID, c.ID)
+	}
+	mustContain(t, c2.Body, "envs/dev", "envs/prod", sha2[:7])
+	if strings.Contains(c2.Body, sha1[:7]) {
+		t.Errorf("edited comment still names the old head %s", sha1[:7])
+	}
+	hist := gh.CommentHistory(testRepo, pr.Number)
+	creates := 0
+	for _, w := range hist[:writes] {
+		if w.Op == "create" {
+			creates++
+		}
+	}
+	if creates != 1 {
+		t.Errorf("first plan and the redelivery created %d comments, want 1", creates)
+	}
+}

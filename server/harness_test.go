@@ -1,0 +1,220 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/planbot/planbot/config"
+	"github.com/planbot/planbot/githubfake"
+)
+
+const (
+	testRepo   = "acme/infra"
+	testSecret = "It's a Secret to Everybody"
+)
+
+// infraFiles is the fixture repository: two roots sharing a module, only
+// terraform_data resources with local state.
+func infraFiles() map[string]string {
+	return map[string]string{
+		".github/CODEOWNERS": "* @acme/platform\nenvs/prod/ @alice\nk8s/ @acme/sre @bob\n",
+		"modules/app/main.tf": `variable "name" {
+  type = string
+}
+
+resource "terraform_data" "app" {
+  input = var.name
+}
+`,
+		"envs/dev/main.tf":  rootTF("dev"),
+		"envs/prod/main.tf": rootTF("prod"),
+		"README.md":         "# infra\n",
+	}
+}
+
+func rootTF(name string) string {
+	return fmt.Sprintf(`module "app" {
+  source = "../../modules/app"
+  name   = %q
+}
+`, name)
+}
+
+// testEnv is a running planbot server in this process, wired to a fake
+// GitHub.
+type testEnv struct {
+	t       *testing.T
+	gh      *githubfake.Server
+	url     string
+	dataDir string
+	cancel  context.CancelFunc
+	done    chan error
+}
+
+// newFake returns a fake GitHub with the fixture repository installed and
+// the usual people: alice and bob (write), the platform team, a read-only
+// user.
+func newFake(t *testing.T) *githubfake.Server {
+	gh := githubfake.New(t)
+	gh.CreateRepo(testRepo, infraFiles())
+	gh.AddInstallation(1, testRepo)
+	for _, u := range []string{"alice", "bob", "carol", "dave", "erin"} {
+		gh.SetCollaborator(testRepo, u, "write")
+	}
+	gh.SetCollaborator(testRepo, "rita", "read")
+	gh.AddTeamMember("acme", "platform", "dave")
+	gh.AddTeamMember("acme", "platform", "erin")
+	return gh
+}
+
+// serverArgs returns the flags of a server for gh with its data in dataDir.
+func serverArgs(t *testing.T, gh *githubfake.Server, dataDir string, extra ...string) []string {
+	t.Helper()
+	secretFile := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secretFile, []byte(testSecret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return append([]string{
+		"--addr=127.0.0.1:0",
+		"--data-dir=" + dataDir,
+		"--github-api-url=" + gh.APIURL(),
+		fmt.Sprintf("--github-app-id=%d", gh.AppID()),
+		"--github-app-key-file=" + gh.WritePrivateKey(),
+		"--webhook-secret-file=" + secretFile,
+		"--job-lease=3s",
+		"--drain-timeout=30s",
+	}, extra...)
+}
+
+// startServer runs a planbot server in this process until the test ends.
+func startServer(t *testing.T, gh *githubfake.Server, dataDir string, extra ...string) *testEnv {
+	t.Helper()
+	opts, err := config.ParseServer(serverArgs(t, gh, dataDir, extra...), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &Main{Options: opts, Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	if err := m.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &testEnv{t: t, gh: gh, url: "http://" + m.Addr() + "/webhook", dataDir: dataDir, cancel: cancel, done: make(chan error, 1)}
+	go func() {
+		err := m.Run(ctx)
+		m.Close()
+		e.done <- err
+	}()
+	t.Cleanup(e.stop)
+	waitFor(t, 20*time.Second, "server healthy", func() bool {
+		resp, err := http.Get("http://" + m.Addr() + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return e
+}
+
+func (e *testEnv) stop() {
+	if e.cancel == nil {
+		return
+	}
+	e.cancel()
+	e.cancel = nil
+	select {
+	case err := <-e.done:
+		if err != nil {
+			e.t.Errorf("server: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		e.t.Error("server did not stop")
+	}
+}
+
+// deliver sends a webhook and checks the status code.
+func (e *testEnv) deliver(event string, payload []byte, wantStatus int) string {
+	e.t.Helper()
+	resp, id, err := e.gh.Deliver(context.Background(), e.url, testSecret, event, payload)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if resp.StatusCode != wantStatus {
+		e.t.Fatalf("deliver %s: status %d, want %d", event, resp.StatusCode, wantStatus)
+	}
+	return id
+}
+
+// status returns the newest state of a commit status context, "" if none.
+func status(gh *githubfake.Server, sha, context string) (state, desc string) {
+	for _, s := range gh.Statuses(testRepo, sha) {
+		if strings.EqualFold(s.Context, context) {
+			return s.State, s.Description
+		}
+	}
+	return "", ""
+}
+
+// waitStatus waits until a status context on sha leaves pending.
+func waitStatus(t *testing.T, gh *githubfake.Server, sha, context string) string {
+	t.Helper()
+	var state string
+	waitFor(t, 3*time.Minute, context+" on "+sha[:7], func() bool {
+		state, _ = status(gh, sha, context)
+		return state != "" && state != "pending"
+	})
+	return state
+}
+
+// botComments returns planbot's comments on a PR.
+func botComments(gh *githubfake.Server, n int) []githubfake.Comment {
+	var out []githubfake.Comment
+	for _, c := range gh.Comments(testRepo, n) {
+		if c.User == gh.BotLogin() {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// planComment returns planbot's single plan comment, failing if there is
+// not exactly one.
+func planComment(t *testing.T, gh *githubfake.Server, n int) githubfake.Comment {
+	t.Helper()
+	var plans []githubfake.Comment
+	for _, c := range botComments(gh, n) {
+		if strings.Contains(c.Body, "<!-- planbot:plan") {
+			plans = append(plans, c)
+		}
+	}
+	if len(plans) != 1 {
+		t.Fatalf("want exactly one plan comment on #%d, got %d", n, len(plans))
+	}
+	return plans[0]
+}
+
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// testWriter sends log lines to t.Log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
