@@ -21,7 +21,7 @@ func fmtArgs() []string {
 // files are not formatted (terraform exits with status 3), "" when all
 // are. Other failures, such as syntax errors, are returned as errors;
 // init or plan will report them properly.
-func (s *session) fmtCheck(ctx context.Context) (string, error) {
+func (s *run) fmtCheck(ctx context.Context) (string, error) {
 	out := newBoundedBuffer(s.r.outputLimit())
 	cmd := s.command(fmtArgs(), out)
 	err := runCommand(ctx, cmd, s.r.killGrace())

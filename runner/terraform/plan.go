@@ -133,7 +133,7 @@ func (r *Runner) Plan(ctx context.Context, dir, workspace string) (planbot.Resul
 }
 
 // selectWorkspace selects workspace, creating it when it does not exist.
-func (s *session) selectWorkspace(ctx context.Context, workspace string) error {
+func (s *run) selectWorkspace(ctx context.Context, workspace string) error {
 	var list []string
 	var current string
 	if err := s.do(ctx, "workspace list", func(ctx context.Context) error {

@@ -108,9 +108,9 @@ func (r *Runner) lockTimeout() string {
 	return fmt.Sprintf("%ds", int(d.Round(time.Second)/time.Second))
 }
 
-// session is one use of terraform in one directory: its tfexec handle,
+// run is one use of terraform in one directory: its tfexec handle,
 // its private HOME and the bounded stderr of its latest command.
-type session struct {
+type run struct {
 	r      *Runner
 	dir    string
 	home   string
@@ -119,8 +119,8 @@ type session struct {
 	stderr *boundedBuffer
 }
 
-// open prepares a session in dir. The caller must call close.
-func (r *Runner) open(dir string) (*session, error) {
+// open prepares a run in dir. The caller must call close.
+func (r *Runner) open(dir string) (*run, error) {
 	if r.Bin == "" {
 		return nil, planbot.Errorf(planbot.EINVALID, "terraform binary not configured")
 	}
@@ -156,7 +156,7 @@ func (r *Runner) open(dir string) (*session, error) {
 		os.RemoveAll(home)
 		return nil, fmt.Errorf("terraform: %w", err)
 	}
-	s := &session{r: r, dir: abs, home: home, env: env, tf: tf, stderr: newBoundedBuffer(r.outputLimit())}
+	s := &run{r: r, dir: abs, home: home, env: env, tf: tf, stderr: newBoundedBuffer(r.outputLimit())}
 	tf.SetStderr(s.stderr)
 	// The process group is ended by watchGroups; tfexec's own wait delay
 	// only matters where that cannot find the group.
@@ -167,12 +167,12 @@ func (r *Runner) open(dir string) (*session, error) {
 	return s, nil
 }
 
-func (s *session) close() { os.RemoveAll(s.home) }
+func (s *run) close() { os.RemoveAll(s.home) }
 
 // do runs one tfexec command f. f gets a context that is cancelled only
 // after planbot has interrupted and, if need be, killed the command's
 // whole process group (see childGroups); ctx's values carry over.
-func (s *session) do(ctx context.Context, command string, f func(ctx context.Context) error) error {
+func (s *run) do(ctx context.Context, command string, f func(ctx context.Context) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -197,8 +197,8 @@ func (s *session) do(ctx context.Context, command string, f func(ctx context.Con
 }
 
 // command builds an exec.Cmd for a terraform command that tfexec cannot
-// run as needed, with the session's environment and directory.
-func (s *session) command(args []string, stdout *boundedBuffer) *exec.Cmd {
+// run as needed, with the run's environment and directory.
+func (s *run) command(args []string, stdout *boundedBuffer) *exec.Cmd {
 	cmd := exec.Command(s.r.Bin, args...)
 	cmd.Dir = s.dir
 	cmd.Env = commandEnv(s.env)
@@ -210,7 +210,7 @@ func (s *session) command(args []string, stdout *boundedBuffer) *exec.Cmd {
 
 // stderrText returns what the latest command wrote to stderr, or err's
 // text when it wrote nothing.
-func (s *session) stderrText(err error) string {
+func (s *run) stderrText(err error) string {
 	if t := strings.TrimSpace(s.stderr.String()); t != "" {
 		return t
 	}

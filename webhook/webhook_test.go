@@ -1,0 +1,164 @@
+package webhook
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/planbot/planbot/store"
+	"github.com/planbot/planbot/store/sqlite"
+)
+
+const secret = "It's a Secret to Everybody"
+
+func sign(body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write(body)
+	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+func TestValidSignatureOfficialVector(t *testing.T) {
+	const want = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+	if !ValidSignature([]byte(secret), []byte("Hello, World!"), want) {
+		t.Error("GitHub's documented test vector does not verify")
+	}
+	for _, h := range []string{"", "sha256=", "sha1=757107ea", "sha256=zz", strings.Replace(want, "7571", "7572", 1)} {
+		if ValidSignature([]byte(secret), []byte("Hello, World!"), h) {
+			t.Errorf("signature %q accepted", h)
+		}
+	}
+	if ValidSignature(nil, []byte("x"), sign([]byte("x"))) {
+		t.Error("an empty secret verified a signature")
+	}
+}
+
+func newStore(t testing.TB) store.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "planbot.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func prPayload(repo string, n int) []byte {
+	return []byte(fmt.Sprintf(`{"action":"opened","number":%d,"pull_request":{"number":%d},"repository":{"full_name":%q},"installation":{"id":1},"sender":{"login":"carol","type":"User"}}`, n, n, repo))
+}
+
+func post(t testing.TB, h http.Handler, event, delivery string, body []byte, sig string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(body))
+	req.Header.Set("X-GitHub-Event", event)
+	req.Header.Set("X-GitHub-Delivery", delivery)
+	if sig != "" {
+		req.Header.Set("X-Hub-Signature-256", sig)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func TestReceive(t *testing.T) {
+	good := prPayload("acme/infra", 7)
+	comment := func(body, senderType string) []byte {
+		return []byte(fmt.Sprintf(`{"action":"created","issue":{"number":7,"pull_request":{"url":"x"}},"comment":{"body":%q,"user":{"login":"x","type":%q}},"repository":{"full_name":"acme/infra"},"sender":{"login":"x","type":%q}}`, body, senderType, senderType))
+	}
+	tests := []struct {
+		name       string
+		event      string
+		body       []byte
+		sig        string
+		wantStatus int
+		wantStored bool
+	}{
+		{name: "queued", event: "pull_request", body: good, sig: sign(good), wantStatus: http.StatusAccepted, wantStored: true},
+		{name: "missing signature", event: "pull_request", body: good, wantStatus: http.StatusUnauthorized},
+		{name: "bad signature", event: "pull_request", body: good, sig: sign([]byte("other")), wantStatus: http.StatusUnauthorized},
+		{name: "malformed JSON", event: "pull_request", body: []byte(`{"action":`), sig: sign([]byte(`{"action":`)), wantStatus: http.StatusBadRequest},
+		{name: "ping", event: "ping", body: []byte(`{"zen":"x"}`), sig: sign([]byte(`{"zen":"x"}`)), wantStatus: http.StatusOK},
+		{name: "repo not allowed", event: "pull_request", body: prPayload("evil/repo", 1), sig: sign(prPayload("evil/repo", 1)), wantStatus: http.StatusAccepted},
+		{name: "uninteresting action", event: "pull_request", body: []byte(`{"action":"labeled","number":7,"repository":{"full_name":"acme/infra"}}`), sig: sign([]byte(`{"action":"labeled","number":7,"repository":{"full_name":"acme/infra"}}`)), wantStatus: http.StatusAccepted},
+		{name: "command", event: "issue_comment", body: comment("/plan", "User"), sig: sign(comment("/plan", "User")), wantStatus: http.StatusAccepted, wantStored: true},
+		{name: "conversation", event: "issue_comment", body: comment("looks good", "User"), sig: sign(comment("looks good", "User")), wantStatus: http.StatusAccepted},
+		{name: "bot comment", event: "issue_comment", body: comment("/apply", "Bot"), sig: sign(comment("/apply", "Bot")), wantStatus: http.StatusAccepted},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newStore(t)
+			h := NewEngine(&Handler{Secret: []byte(secret), Queue: st, AllowRepo: func(r string) bool { return r == "acme/infra" }, Logger: slog.New(slog.DiscardHandler)})
+			delivery := fmt.Sprintf("d-%d", i)
+			rec := post(t, h, tt.event, delivery, tt.body, tt.sig)
+			if rec.Code != tt.wantStatus {
+				t.Fatalf("status = %d, want %d (%s)", rec.Code, tt.wantStatus, rec.Body)
+			}
+			j, err := st.Job(context.Background(), delivery)
+			if stored := err == nil && j != nil; stored != tt.wantStored {
+				t.Fatalf("stored = %v (err %v), want %v", stored, err, tt.wantStored)
+			}
+			if tt.wantStored && !bytes.Equal(j.Payload, tt.body) {
+				t.Errorf("stored payload differs from the delivered body")
+			}
+		})
+	}
+}
+
+func TestDuplicateDeliveryIsNoOp(t *testing.T) {
+	st := newStore(t)
+	notified := 0
+	h := NewEngine(&Handler{Secret: []byte(secret), Queue: st, Notify: func() { notified++ }, Logger: slog.New(slog.DiscardHandler)})
+	body := prPayload("acme/infra", 3)
+	if rec := post(t, h, "pull_request", "same", body, sign(body)); rec.Code != http.StatusAccepted {
+		t.Fatalf("first delivery: %d", rec.Code)
+	}
+	if rec := post(t, h, "pull_request", "same", body, sign(body)); rec.Code != http.StatusOK || !strings.Contains(rec.Body.String(), "duplicate") {
+		t.Fatalf("redelivery: %d %s", rec.Code, rec.Body)
+	}
+	if notified != 1 {
+		t.Errorf("workers woken %d times, want 1", notified)
+	}
+	j, err := st.Job(context.Background(), "same")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if c, _ := st.Claim(context.Background(), "w", now, now.Add(time.Minute)); c == nil || c.ID != j.ID {
+		t.Fatalf("claimed %v, want job %d", c, j.ID)
+	}
+	if c, _ := st.Claim(context.Background(), "w", now, now.Add(time.Minute)); c != nil {
+		t.Errorf("a second job was stored for the redelivery: %+v", c)
+	}
+}
+
+func TestBodyLimit(t *testing.T) {
+	st := newStore(t)
+	h := NewEngine(&Handler{Secret: []byte(secret), Queue: st, Logger: slog.New(slog.DiscardHandler)})
+	body := bytes.Repeat([]byte(" "), MaxBody+1)
+	if rec := post(t, h, "pull_request", "big", body, sign(body)); rec.Code != http.StatusRequestEntityTooLarge {
+		t.Fatalf("status = %d, want 413", rec.Code)
+	}
+}
+
+// BenchmarkAck measures a webhook's acknowledgement: signature check,
+// decode and the durable SQLite write.
+func BenchmarkAck(b *testing.B) {
+	st := newStore(b)
+	h := NewEngine(&Handler{Secret: []byte(secret), Queue: st, Logger: slog.New(slog.DiscardHandler)})
+	body := prPayload("acme/infra", 3)
+	sig := sign(body)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if rec := post(b, h, "pull_request", fmt.Sprintf("bench-%d", i), body, sig); rec.Code != http.StatusAccepted {
+			b.Fatalf("status %d", rec.Code)
+		}
+	}
+}
