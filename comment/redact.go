@@ -1,7 +1,6 @@
 package comment
 
 import (
-	"regexp"
 	"slices"
 	"strings"
 )
@@ -16,43 +15,25 @@ const Mask = "***"
 // redactedKey replaces a whole PEM private key block.
 const redactedKey = "[REDACTED PRIVATE KEY]"
 
-var (
-	// ghToken matches GitHub tokens: classic prefixes followed by the
-	// base62 body, and fine-grained personal access tokens.
-	ghToken = regexp.MustCompile(`gh[pousr]_[A-Za-z0-9]{20,255}|github_pat_[A-Za-z0-9_]{20,255}`)
-	// awsKeyID matches AWS access key ids (long-term and temporary).
-	awsKeyID = regexp.MustCompile(`A(?:KIA|SIA)[A-Z0-9]{16}`)
-	// awsSecret matches the value of an AWS secret key or session token
-	// assignment in HCL, INI, YAML, JSON or shell syntax.
-	awsSecret = regexp.MustCompile(`(?i)(aws_secret_access_key|aws_session_token|secret_access_key|secretaccesskey)(["']?\s*[:=]\s*["']?)([A-Za-z0-9/+=]{8,})`)
-)
-
 // Redact returns s with every occurrence of the given secret values masked
 // (values shorter than MinSecretLen are skipped) and with strings that
 // look like credentials masked: GitHub tokens (ghp_, gho_, ghu_, ghs_,
-// ghr_, github_pat_), PEM private key blocks, AWS access key ids and the
-// values of aws_secret_access_key and aws_session_token assignments.
-// Terraform's "(sensitive value)" is left alone. Redact never makes s
-// longer, and its cost is linear in the length of s.
+// ghr_, github_pat_), PEM private key blocks, AWS access key ids (AKIA,
+// ASIA) and the values of secret_access_key and aws_session_token
+// assignments in HCL, INI, YAML, JSON or shell syntax. Terraform's
+// "(sensitive value)" is left alone.
+//
+// Redact never makes s longer. It uses no regular expressions: every rule
+// is a literal search followed by a bounded scan, so its cost is linear in
+// the length of s whatever the input.
 func Redact(s string, secrets []string) string {
 	s = redactValues(s, secrets)
 	s = redactPEM(s)
-	if strings.Contains(s, "gh") || strings.Contains(s, "github_pat_") {
-		s = ghToken.ReplaceAllStringFunc(s, func(tok string) string {
-			prefix, _, _ := strings.Cut(tok, "_")
-			if prefix == "github" {
-				prefix = "github_pat"
-			}
-			return prefix + "_" + Mask
-		})
-	}
-	if strings.Contains(s, "KIA") || strings.Contains(s, "SIA") {
-		s = awsKeyID.ReplaceAllStringFunc(s, func(id string) string {
-			return id[:4] + Mask
-		})
-	}
-	if containsFold(s, "access_key") || containsFold(s, "session_token") || containsFold(s, "accesskey") {
-		s = awsSecret.ReplaceAllString(s, "${1}${2}"+Mask)
+	s = redactGitHubTokens(s)
+	s = redactAWSKeyIDs(s, "AKIA")
+	s = redactAWSKeyIDs(s, "ASIA")
+	for _, key := range []string{"secret_access_key", "secretaccesskey", "aws_session_token"} {
+		s = redactAssignments(s, key)
 	}
 	return s
 }
@@ -77,65 +58,163 @@ func redactValues(s string, secrets []string) string {
 	return strings.NewReplacer(args...).Replace(s)
 }
 
+// replaceAll finds the occurrences of needle in s and lets match decide,
+// for each one at offset i, whether s[i:end] is replaced by repl.
+func replaceAll(s, needle string, match func(s string, i int) (end int, repl string, ok bool)) string {
+	if !strings.Contains(s, needle) {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	last, pos := 0, 0
+	for {
+		j := strings.Index(s[pos:], needle)
+		if j < 0 {
+			break
+		}
+		i := pos + j
+		end, repl, ok := match(s, i)
+		if !ok {
+			pos = i + 1
+			continue
+		}
+		b.WriteString(s[last:i])
+		b.WriteString(repl)
+		last, pos = end, end
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// run returns the end of the run of bytes from i that satisfy ok.
+func run(s string, i int, ok func(byte) bool) int {
+	for i < len(s) && ok(s[i]) {
+		i++
+	}
+	return i
+}
+
+func isAlnum(c byte) bool {
+	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+}
+
+func isUpperAlnum(c byte) bool { return 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' }
+
+func isBase64(c byte) bool { return isAlnum(c) || c == '/' || c == '+' || c == '=' }
+
+// redactGitHubTokens masks GitHub tokens, keeping their prefix.
+func redactGitHubTokens(s string) string {
+	s = replaceAll(s, "gh", func(s string, i int) (int, string, bool) {
+		if i+4 > len(s) || !strings.ContainsRune("pousr", rune(s[i+2])) || s[i+3] != '_' {
+			return 0, "", false
+		}
+		end := run(s, i+4, isAlnum)
+		if end-(i+4) < 20 {
+			return 0, "", false
+		}
+		return end, s[i:i+4] + Mask, true
+	})
+	return replaceAll(s, "github_pat_", func(s string, i int) (int, string, bool) {
+		start := i + len("github_pat_")
+		end := run(s, start, func(c byte) bool { return isAlnum(c) || c == '_' })
+		if end-start < 20 {
+			return 0, "", false
+		}
+		return end, "github_pat_" + Mask, true
+	})
+}
+
+// redactAWSKeyIDs masks AWS access key ids: prefix and 16 upper-case
+// letters or digits.
+func redactAWSKeyIDs(s, prefix string) string {
+	return replaceAll(s, prefix, func(s string, i int) (int, string, bool) {
+		start := i + len(prefix)
+		if start+16 > len(s) || run(s[:start+16], start, isUpperAlnum) != start+16 {
+			return 0, "", false
+		}
+		return start + 16, prefix + Mask, true
+	})
+}
+
+// redactAssignments masks the value assigned to key, which is matched in
+// any letter case: key, an optional closing quote, ':' or '=' with spaces
+// around it, an optional opening quote, and at least 8 base64 characters.
+func redactAssignments(s, key string) string {
+	lower := asciiLower(s) // same byte offsets as s
+	if !strings.Contains(lower, key) {
+		return s
+	}
+	var b strings.Builder
+	last, pos := 0, 0
+	for {
+		j := strings.Index(lower[pos:], key)
+		if j < 0 {
+			break
+		}
+		i := pos + j + len(key)
+		pos = i
+		i = run(s, i, func(c byte) bool { return c == '"' || c == '\'' })
+		i = run(s, i, func(c byte) bool { return c == ' ' || c == '\t' })
+		if i >= len(s) || (s[i] != '=' && s[i] != ':') {
+			continue
+		}
+		i = run(s, i+1, func(c byte) bool { return c == ' ' || c == '\t' })
+		i = run(s, i, func(c byte) bool { return c == '"' || c == '\'' })
+		end := run(s, i, isBase64)
+		if end-i < 8 {
+			continue
+		}
+		b.WriteString(s[last:i])
+		b.WriteString(Mask)
+		last, pos = end, end
+	}
+	if last == 0 {
+		return s
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// asciiLower lower-cases ASCII letters only, so offsets stay the same.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
 // redactPEM replaces every PEM private key block, from its BEGIN line to
 // its END line, by a fixed text. A block without an END line is masked to
 // the end of s.
 func redactPEM(s string) string {
 	const begin, end, tail = "-----BEGIN ", "-----END ", "PRIVATE KEY-----"
-	if !strings.Contains(s, begin) {
-		return s
-	}
-	var b strings.Builder
-	for {
-		i := strings.Index(s, begin)
-		if i < 0 {
-			break
-		}
-		// The header is "-----BEGIN [TYPE ]PRIVATE KEY-----" on one line.
+	const maxType = 64 // "-----BEGIN " TYPE "PRIVATE KEY-----" on one line
+	return replaceAll(s, begin, func(s string, i int) (int, string, bool) {
 		rest := s[i+len(begin):]
-		nl := strings.IndexByte(rest, '\n')
-		header := rest
-		if nl >= 0 {
-			header = rest[:nl]
+		header := rest[:min(len(rest), maxType+len(tail))]
+		if nl := strings.IndexByte(header, '\n'); nl >= 0 {
+			header = header[:nl]
 		}
-		if len(header) > 64 || !strings.Contains(header, tail) {
-			b.WriteString(s[:i+len(begin)])
-			s = rest
-			continue
+		k := strings.Index(header, tail)
+		if k < 0 {
+			return 0, "", false
 		}
-		b.WriteString(s[:i])
-		b.WriteString(redactedKey)
-		j := strings.Index(rest, end)
+		body := i + len(begin) + k + len(tail)
+		j := strings.Index(s[body:], end)
 		if j < 0 {
-			s = ""
-			break
+			return len(s), redactedKey, true
 		}
-		after := rest[j+len(end):]
-		if k := strings.Index(after, tail); k >= 0 && k <= 64 {
-			after = after[k+len(tail):]
+		stop := body + j + len(end)
+		after := s[stop:min(len(s), stop+maxType+len(tail))]
+		if k := strings.Index(after, tail); k >= 0 {
+			stop += k + len(tail)
 		}
-		s = after
-	}
-	b.WriteString(s)
-	return b.String()
-}
-
-// containsFold reports whether s contains the ASCII lower-case word sub in
-// any letter case, without copying s.
-func containsFold(s, sub string) bool {
-	if len(sub) == 0 {
-		return true
-	}
-	first := sub[0]
-	upper := first - 'a' + 'A'
-	for i := 0; i+len(sub) <= len(s); i++ {
-		c := s[i]
-		if c != first && c != upper {
-			continue
-		}
-		if strings.EqualFold(s[i:i+len(sub)], sub) {
-			return true
-		}
-	}
-	return false
+		return stop, redactedKey, true
+	})
 }

@@ -175,7 +175,7 @@ func goldenCases(t testing.TB) []struct {
 		},
 		{
 			name: "fmt",
-			r: report(planbot.Result{Project: tf("modules/net"), Status: planbot.StatusNoChange, Summary: "No changes.", Fmt: fixture(t, "fmt.txt")}),
+			r:    report(planbot.Result{Project: tf("modules/net"), Status: planbot.StatusNoChange, Summary: "No changes.", Fmt: fixture(t, "fmt.txt")}),
 		},
 		{
 			name: "kustomize",
@@ -226,7 +226,7 @@ func goldenCases(t testing.TB) []struct {
 		{
 			name: "secrets",
 			r: report(planbot.Result{Project: tf("envs/dev"), Status: planbot.StatusFailed,
-				Error: "provider error: token ghp_0123456789abcdefghijABCDEFGHIJ012345 rejected; password=hunter22 for AKIAIOSFODNN7EXAMPLE",
+				Error:  "provider error: token ghp_0123456789abcdefghijABCDEFGHIJ012345 rejected; password=hunter22 for AKIAIOSFODNN7EXAMPLE",
 				Output: "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n  + password = (sensitive value)\n"}),
 			opts: Options{Secrets: []string{"hunter22"}},
 		},

@@ -152,6 +152,27 @@ func (e *testEnv) deliver(event string, payload []byte, wantStatus int) string {
 	return id
 }
 
+// waitJob waits until the job of a delivery is finished.
+func (e *testEnv) waitJob(delivery string) {
+	e.t.Helper()
+	st, err := OpenStore(context.Background(), filepath.Join(e.dataDir, "planbot.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer st.Close()
+	waitFor(e.t, 3*time.Minute, "job of delivery "+delivery, func() bool {
+		j, err := st.Job(context.Background(), delivery)
+		return err == nil && (j.State == "done" || j.State == "failed")
+	})
+}
+
+// close closes a PR on GitHub and waits until planbot processed it.
+func (e *testEnv) close(n int) {
+	e.t.Helper()
+	e.gh.ClosePR(testRepo, n)
+	e.waitJob(e.deliver("pull_request", e.gh.PullRequestEvent("closed", testRepo, n), http.StatusAccepted))
+}
+
 // status returns the newest state of a commit status context, "" if none.
 func status(gh *githubfake.Server, sha, context string) (state, desc string) {
 	for _, s := range gh.Statuses(testRepo, sha) {

@@ -1,0 +1,192 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/planbot/planbot/githubfake"
+)
+
+// command posts a comment as user, delivers it and returns planbot's reply.
+func (e *testEnv) command(n int, user, body string) string {
+	e.t.Helper()
+	before := len(botComments(e.gh, n))
+	c := e.gh.AddComment(testRepo, n, user, body)
+	e.deliver("issue_comment", e.gh.IssueCommentEvent(testRepo, n, c), http.StatusAccepted)
+	var reply string
+	waitFor(e.t, 3*time.Minute, "reply to "+body, func() bool {
+		for _, bc := range botComments(e.gh, n)[min(before, len(botComments(e.gh, n))):] {
+			if strings.HasPrefix(bc.Body, "@"+user) {
+				reply = bc.Body
+				return true
+			}
+		}
+		return false
+	})
+	return reply
+}
+
+// openPlanned opens a PR with the given change and waits for its plan,
+// which must have the given outcome.
+func (e *testEnv) openPlanned(branch, author string, files map[string]string, want string) githubfake.PR {
+	e.t.Helper()
+	sha := e.gh.Commit(testRepo, branch, files, nil, "change "+branch)
+	pr := e.gh.OpenPR(testRepo, branch, "main", author, "Change "+branch)
+	e.deliver("pull_request", e.gh.PullRequestEvent("opened", testRepo, pr.Number), http.StatusAccepted)
+	if got := waitStatus(e.t, e.gh, sha, "planbot/plan"); got != want {
+		e.t.Fatalf("plan of %s = %s, want %s", branch, got, want)
+	}
+	return e.gh.PR(testRepo, pr.Number)
+}
+
+func devChange(name string) map[string]string {
+	return map[string]string{"envs/dev/main.tf": rootTF(name)}
+}
+
+func prodChange(name string) map[string]string {
+	return map[string]string{"envs/prod/main.tf": rootTF(name)}
+}
+
+func wantRefused(t *testing.T, reply string, subs ...string) {
+	t.Helper()
+	if !strings.Contains(reply, "apply refused") {
+		t.Fatalf("reply is not a refusal:\n%s", reply)
+	}
+	for _, s := range subs {
+		if !strings.Contains(reply, s) {
+			t.Errorf("refusal lacks %q:\n%s", s, reply)
+		}
+	}
+}
+
+// mergeRequests returns the bodies of the merge calls made for PR n.
+func mergeRequests(gh *githubfake.Server, n int) []map[string]any {
+	var out []map[string]any
+	for _, r := range gh.Requests() {
+		if r.Method == http.MethodPut && strings.HasSuffix(r.Path, "/pulls/"+itoa(n)+"/merge") {
+			var m map[string]any
+			json.Unmarshal([]byte(r.Body), &m)
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
+
+func TestApplyGate(t *testing.T) {
+	gh := newFake(t)
+	e := startServer(t, gh, t.TempDir())
+
+	t.Run("no approval is refused", func(t *testing.T) {
+		pr := e.openPlanned("no-approval", "carol", devChange("dev-a"), "success")
+		reply := e.command(pr.Number, "bob", "/apply")
+		wantRefused(t, reply, "@acme/platform")
+		if st, _ := status(gh, pr.HeadSHA, "planbot/apply"); st != "failure" {
+			t.Errorf("planbot/apply = %q, want failure", st)
+		}
+		if got := mergeRequests(gh, pr.Number); len(got) != 0 {
+			t.Errorf("refused apply merged: %v", got)
+		}
+		e.close(pr.Number)
+	})
+
+	t.Run("read-only user is refused", func(t *testing.T) {
+		pr := e.openPlanned("read-only", "carol", devChange("dev-b"), "success")
+		gh.SubmitReview(testRepo, pr.Number, "dave", "APPROVED", pr.HeadSHA)
+		reply := e.command(pr.Number, "rita", "/apply")
+		if !strings.Contains(reply, "needs write access") {
+			t.Fatalf("read-only /apply reply:\n%s", reply)
+		}
+		if gh.PR(testRepo, pr.Number).Merged {
+			t.Error("a read-only user's /apply merged the PR")
+		}
+		e.close(pr.Number)
+	})
+
+	t.Run("author's own approval does not count", func(t *testing.T) {
+		pr := e.openPlanned("self-approval", "dave", devChange("dev-c"), "success")
+		gh.SubmitReview(testRepo, pr.Number, "dave", "APPROVED", pr.HeadSHA)
+		reply := e.command(pr.Number, "dave", "/apply")
+		wantRefused(t, reply, "@acme/platform")
+		e.close(pr.Number)
+	})
+
+	t.Run("changes requested by an owner blocks", func(t *testing.T) {
+		pr := e.openPlanned("changes-requested", "carol", devChange("dev-d"), "success")
+		gh.SubmitReview(testRepo, pr.Number, "dave", "APPROVED", pr.HeadSHA)
+		gh.SubmitReview(testRepo, pr.Number, "erin", "CHANGES_REQUESTED", pr.HeadSHA)
+		reply := e.command(pr.Number, "bob", "/apply")
+		wantRefused(t, reply, "erin")
+		e.close(pr.Number)
+	})
+
+	t.Run("prod approved only by platform is refused", func(t *testing.T) {
+		pr := e.openPlanned("prod-platform", "carol", prodChange("prod-a"), "success")
+		gh.SubmitReview(testRepo, pr.Number, "dave", "APPROVED", pr.HeadSHA)
+		reply := e.command(pr.Number, "bob", "/apply")
+		wantRefused(t, reply, "@alice")
+		e.close(pr.Number)
+	})
+
+	t.Run("new push needs a re-approval", func(t *testing.T) {
+		pr := e.openPlanned("repush", "carol", devChange("dev-e"), "success")
+		gh.SubmitReview(testRepo, pr.Number, "dave", "APPROVED", pr.HeadSHA)
+		sha2 := gh.Commit(testRepo, "repush", devChange("dev-e2"), nil, "again")
+		e.deliver("pull_request", gh.PullRequestEvent("synchronize", testRepo, pr.Number), http.StatusAccepted)
+		if got := waitStatus(t, gh, sha2, "planbot/plan"); got != "success" {
+			t.Fatalf("re-plan = %s", got)
+		}
+		reply := e.command(pr.Number, "bob", "/apply")
+		wantRefused(t, reply, "@acme/platform")
+		gh.SubmitReview(testRepo, pr.Number, "dave", "APPROVED", sha2)
+		reply = e.command(pr.Number, "bob", "/apply")
+		if !strings.Contains(reply, "merged") {
+			t.Fatalf("re-approved apply did not merge:\n%s", reply)
+		}
+	})
+}
+
+func TestApplyMergesAndLocks(t *testing.T) {
+	gh := newFake(t)
+	e := startServer(t, gh, t.TempDir())
+
+	first := e.openPlanned("first", "carol", devChange("dev-1"), "success")
+	second := e.openPlanned("second", "bob", devChange("dev-2"), "failure")
+	c := planComment(t, gh, second.Number)
+	if !strings.Contains(c.Body, "#"+itoa(first.Number)) || !strings.Contains(strings.ToLower(c.Body), "locked") {
+		t.Fatalf("second PR's comment does not say it is locked by #%d:\n%s", first.Number, c.Body)
+	}
+
+	gh.SubmitReview(testRepo, first.Number, "dave", "APPROVED", first.HeadSHA)
+	reply := e.command(first.Number, "bob", "/apply")
+	if !strings.Contains(reply, "applied") || !strings.Contains(reply, "merged") {
+		t.Fatalf("apply reply:\n%s", reply)
+	}
+	merged := gh.PR(testRepo, first.Number)
+	if !merged.Merged {
+		t.Fatal("PR not merged after apply")
+	}
+	reqs := mergeRequests(gh, first.Number)
+	if len(reqs) != 1 || reqs[0]["sha"] != first.HeadSHA {
+		t.Fatalf("merge requests = %v, want one with sha %s", reqs, first.HeadSHA)
+	}
+	if st, _ := status(gh, first.HeadSHA, "planbot/apply"); st != "success" {
+		t.Errorf("planbot/apply = %q, want success", st)
+	}
+	e.deliver("pull_request", gh.PullRequestEvent("closed", testRepo, first.Number), http.StatusAccepted)
+
+	// The lock is free now: the second PR plans.
+	reply = e.command(second.Number, "bob", "/plan")
+	_ = reply
+	waitFor(t, 3*time.Minute, "second PR planned", func() bool {
+		body := planComment(t, gh, second.Number).Body
+		return !strings.Contains(strings.ToLower(body), "locked by")
+	})
+}
