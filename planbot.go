@@ -67,7 +67,7 @@ type Status string
 
 // The statuses of a project result.
 const (
-	StatusPlanned  Status = "planned"  // a plan with changes
+	StatusPlanned  Status = "planned" // a plan with changes
 	StatusNoChange Status = "no_changes"
 	StatusFailed   Status = "failed"
 	StatusLocked   Status = "locked"  // another PR holds the project's lock
@@ -101,7 +101,7 @@ type ResourceChange struct {
 type ManifestDiff struct {
 	Added, Changed, Removed int
 	// New reports whether the overlay does not exist on base.
-	New bool
+	New       bool
 	Resources []ResourceChange
 }
 

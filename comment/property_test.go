@@ -27,7 +27,7 @@ func randomText(rng *rand.Rand, n int) string {
 	}
 	var b strings.Builder
 	for range n {
-		if rng.IntN(50) == 0 {
+		if rng.IntN(400) == 0 {
 			b.WriteString(strings.Repeat("x✓", rng.IntN(20000)))
 		} else {
 			b.WriteString(pieces[rng.IntN(len(pieces))])
@@ -73,7 +73,7 @@ func randomResult(rng *rand.Rand, i int) planbot.Result {
 
 func TestRenderProperties(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for i := range 300 {
+	for i := range 200 {
 		n := 1 + rng.IntN(10)
 		var results []planbot.Result
 		for j := range n {

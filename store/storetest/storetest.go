@@ -309,8 +309,17 @@ func testFinish(t *testing.T, s store.Store) {
 	claim("")
 }
 
-func testConcurrentClaimers(t *testing.T, s store.Store) {
+func testConcurrentClaimers(t *testing.T, s store.Store) { ClaimConcurrently(t, s) }
+
+// ClaimConcurrently enqueues jobs, some sharing a Key, through stores[0] and
+// has several workers per store claim and finish them all at once. Every
+// job must be claimed exactly once, two jobs of one Key must never be held
+// at the same time, and the jobs of one Key must run in enqueue order.
+// Passing several stores open on one database checks this across
+// connection pools, as between processes.
+func ClaimConcurrently(t *testing.T, stores ...store.Store) {
 	ctx := t.Context()
+	s := stores[0]
 	const (
 		workers = 8
 		jobs    = 60
@@ -334,8 +343,9 @@ func testConcurrentClaimers(t *testing.T, s store.Store) {
 		problems []string
 	)
 	var wg sync.WaitGroup
-	for w := range workers {
+	for w := range workers * len(stores) {
 		owner := fmt.Sprintf("w%d", w)
+		s := stores[w%len(stores)]
 		wg.Go(func() {
 			for {
 				mu.Lock()
@@ -739,17 +749,26 @@ func testAuditFilter(t *testing.T, s store.Store) {
 	}
 }
 
-func testAuditConcurrent(t *testing.T, s store.Store) {
+func testAuditConcurrent(t *testing.T, s store.Store) { AppendConcurrently(t, s) }
+
+// AppendConcurrently appends audit entries from several writers per store
+// at once, each also racing to write one shared entry. The result must be
+// one linear chain that verifies, with the shared entry stored once.
+// Passing several stores open on one database checks this across
+// connection pools, as between processes.
+func AppendConcurrently(t *testing.T, stores ...store.Store) {
 	ctx := t.Context()
+	s := stores[0]
 	const (
 		writers = 12
 		each    = 5
 	)
 	var wg sync.WaitGroup
-	errs := make(chan error, writers*each*2)
+	errs := make(chan error, writers*len(stores)*each*2)
 	var mu sync.Mutex // mu guards inserted
 	inserted := 0
-	for w := range writers {
+	for w := range writers * len(stores) {
+		s := stores[w%len(stores)]
 		wg.Go(func() {
 			for i := range each {
 				// Every writer also races to write one shared entry, which
@@ -778,7 +797,7 @@ func testAuditConcurrent(t *testing.T, s store.Store) {
 		t.Errorf("AppendAudit: %v", err)
 	}
 	all := mustAudit(t, s, store.AuditFilter{})
-	want := writers*each + 1
+	want := writers*len(stores)*each + 1
 	if len(all) != want || inserted != want {
 		t.Fatalf("got %d entries, %d reported inserted; want %d", len(all), inserted, want)
 	}

@@ -1,0 +1,170 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// buildPlanbot compiles cmd/planbot into a temporary directory.
+func buildPlanbot(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "planbot")
+	cmd := exec.Command("go", "build", "-o", bin, "../cmd/planbot")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// slowTerraform writes a terraform wrapper whose plans take a while, so a
+// test can kill planbot in the middle of one.
+func slowTerraform(t *testing.T) string {
+	t.Helper()
+	real, err := exec.LookPath("terraform")
+	if err != nil {
+		t.Fatal("terraform is not on PATH")
+	}
+	path := filepath.Join(t.TempDir(), "terraform")
+	script := "#!/bin/sh\nif [ \"$1\" = plan ]; then sleep 2; fi\nexec " + real + " \"$@\"\n"
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// startProcess runs `planbot server` as a subprocess and waits until it is
+// healthy.
+func startProcess(t *testing.T, bin string, args []string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"server"}, args...)...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	cmd.Stderr = testWriter{t}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	var addr string
+	for _, a := range args {
+		if v, ok := strings.CutPrefix(a, "--addr="); ok {
+			addr = v
+		}
+	}
+	waitFor(t, 30*time.Second, "planbot process healthy", func() bool {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return cmd
+}
+
+// TestCrashAfterAck kills planbot with SIGKILL after it acknowledged a
+// delivery and while the plan runs; after a restart the plan is posted.
+func TestCrashAfterAck(t *testing.T) {
+	bin := buildPlanbot(t)
+	gh := newFake(t)
+	dataDir := t.TempDir()
+	addr := freeAddr(t)
+	args := serverArgs(t, gh, dataDir, "--terraform-bin="+slowTerraform(t))
+	for i, a := range args {
+		if strings.HasPrefix(a, "--addr=") {
+			args[i] = "--addr=" + addr
+		}
+	}
+	first := startProcess(t, bin, args)
+
+	sha := gh.Commit(testRepo, "crash", devChange("dev-crash"), nil, "change dev")
+	pr := gh.OpenPR(testRepo, "crash", "main", "carol", "Crash test")
+	e := &testEnv{t: t, gh: gh, url: "http://" + addr + "/webhook", dataDir: dataDir}
+	delivery := e.deliver("pull_request", gh.PullRequestEvent("opened", testRepo, pr.Number), http.StatusAccepted)
+
+	st, err := OpenStore(context.Background(), filepath.Join(dataDir, "planbot.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	waitFor(t, 30*time.Second, "job claimed", func() bool {
+		j, err := st.Job(context.Background(), delivery)
+		return err == nil && j.State == "running"
+	})
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	first.Wait()
+	if state, _ := status(gh, sha, "planbot/plan"); state == "success" {
+		t.Fatal("the plan finished before the kill; the test proves nothing")
+	}
+
+	startProcess(t, bin, args)
+	if got := waitStatus(t, gh, sha, "planbot/plan"); got != "success" {
+		t.Fatalf("planbot/plan after restart = %s, want success", got)
+	}
+	c := planComment(t, gh, pr.Number)
+	mustContain(t, c.Body, "envs/dev", "1 to add", sha[:7])
+}
+
+// TestGracefulShutdownDrains stops planbot with SIGTERM while a plan runs:
+// the plan finishes before the process exits.
+func TestGracefulShutdownDrains(t *testing.T) {
+	bin := buildPlanbot(t)
+	gh := newFake(t)
+	dataDir := t.TempDir()
+	addr := freeAddr(t)
+	args := serverArgs(t, gh, dataDir, "--terraform-bin="+slowTerraform(t))
+	for i, a := range args {
+		if strings.HasPrefix(a, "--addr=") {
+			args[i] = "--addr=" + addr
+		}
+	}
+	proc := startProcess(t, bin, args)
+	sha := gh.Commit(testRepo, "drain", devChange("dev-drain"), nil, "change dev")
+	pr := gh.OpenPR(testRepo, "drain", "main", "carol", "Drain test")
+	e := &testEnv{t: t, gh: gh, url: "http://" + addr + "/webhook", dataDir: dataDir}
+	delivery := e.deliver("pull_request", gh.PullRequestEvent("opened", testRepo, pr.Number), http.StatusAccepted)
+	st, err := OpenStore(context.Background(), filepath.Join(dataDir, "planbot.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	waitFor(t, 30*time.Second, "job claimed", func() bool {
+		j, err := st.Job(context.Background(), delivery)
+		return err == nil && j.State == "running"
+	})
+	if err := proc.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := proc.Wait(); err != nil {
+		t.Fatalf("planbot exited with %v after SIGTERM", err)
+	}
+	if state, _ := status(gh, sha, "planbot/plan"); state != "success" {
+		t.Fatalf("planbot/plan after drain = %q, want success", state)
+	}
+	j, err := st.Job(context.Background(), delivery)
+	if err != nil || j.State != "done" {
+		t.Fatalf("job after drain = %+v, %v; want done", j, err)
+	}
+}
