@@ -1,9 +1,11 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func mustContain(t *testing.T, body string, subs ...string) {
@@ -68,4 +70,58 @@ func TestPlanEndToEnd(t *testing.T) {
 	if creates != 1 {
 		t.Errorf("first plan and the redelivery created %d comments, want 1", creates)
 	}
+}
+
+// TestBigPlanSplits plans 4,000 resources: every comment stays within
+// GitHub's limit, the first holds the summary, and a re-plan edits every
+// part in place.
+func TestBigPlanSplits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("plans 4,000 resources")
+	}
+	gh := newFake(t)
+	e := startServer(t, gh, t.TempDir())
+	big := func(prefix string) map[string]string {
+		return map[string]string{"envs/dev/main.tf": rootTF("dev") + fmt.Sprintf(`
+resource "terraform_data" "many" {
+  count = 4000
+  input = "%s-${count.index}"
+}
+`, prefix)}
+	}
+	sha1 := gh.Commit(testRepo, "big", big("a"), nil, "many resources")
+	pr := gh.OpenPR(testRepo, "big", "main", "carol", "Big plan")
+	e.deliver("pull_request", gh.PullRequestEvent("opened", testRepo, pr.Number), http.StatusAccepted)
+	if got := waitStatus(t, gh, sha1, "planbot/plan"); got != "success" {
+		t.Fatalf("planbot/plan = %s", got)
+	}
+	parts := botComments(gh, pr.Number)
+	if len(parts) < 2 {
+		t.Fatalf("a plan of 4,000 resources fit in %d comment(s)", len(parts))
+	}
+	for i, c := range parts {
+		if n := utf8.RuneCountInString(c.Body); n > 65536 {
+			t.Errorf("comment %d has %d runes", i+1, n)
+		}
+	}
+	mustContain(t, parts[0].Body, "| Project |", "`envs/dev`", "4001 to add", sha1[:7])
+
+	sha2 := gh.Commit(testRepo, "big", big("b"), nil, "rename")
+	e.deliver("pull_request", gh.PullRequestEvent("synchronize", testRepo, pr.Number), http.StatusAccepted)
+	if got := waitStatus(t, gh, sha2, "planbot/plan"); got != "success" {
+		t.Fatalf("planbot/plan after push = %s", got)
+	}
+	again := botComments(gh, pr.Number)
+	if len(again) != len(parts) {
+		t.Fatalf("re-plan left %d comments, want the same %d edited", len(again), len(parts))
+	}
+	for i := range again {
+		if again[i].ID != parts[i].ID {
+			t.Errorf("part %d is comment %d, was %d", i+1, again[i].ID, parts[i].ID)
+		}
+		if n := utf8.RuneCountInString(again[i].Body); n > 65536 {
+			t.Errorf("re-planned comment %d has %d runes", i+1, n)
+		}
+	}
+	mustContain(t, again[0].Body, sha2[:7])
 }

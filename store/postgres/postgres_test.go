@@ -1,6 +1,9 @@
 package postgres_test
 
 import (
+	"sync"
+
+	"github.com/jackc/pgx/v5"
 	"log/slog"
 	"testing"
 
@@ -54,4 +57,58 @@ func TestReopen(t *testing.T) {
 			}
 			return openDSN(t, dsn)
 		})
+}
+
+// openHandles opens n stores on one new database, each with its own
+// connection pool, as n processes would.
+func openHandles(t *testing.T, n int) []store.Store {
+	dsn := pgtest.Start(t)
+	var stores []store.Store
+	for range n {
+		stores = append(stores, openDSN(t, dsn))
+	}
+	return stores
+}
+
+func TestClaimAcrossPools(t *testing.T) {
+	storetest.ClaimConcurrently(t, openHandles(t, 3)...)
+}
+
+func TestAppendAcrossPools(t *testing.T) {
+	storetest.AppendConcurrently(t, openHandles(t, 3)...)
+}
+
+// TestConcurrentOpen opens one new database from several pools at once:
+// every Open succeeds and each migration is recorded once.
+func TestConcurrentOpen(t *testing.T) {
+	dsn := pgtest.Start(t)
+	var wg sync.WaitGroup
+	errs := make([]error, 6)
+	for i := range errs {
+		wg.Go(func() {
+			db, err := postgres.Open(t.Context(), dsn, testLogger(t))
+			if err == nil {
+				db.Close()
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("Open %d: %v", i, err)
+		}
+	}
+	conn, err := pgx.Connect(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	var n, distinct int
+	if err := conn.QueryRow(t.Context(), `SELECT count(*), count(DISTINCT version) FROM schema_migrations`).Scan(&n, &distinct); err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 || n != distinct {
+		t.Errorf("schema_migrations has %d rows for %d versions; want each version once", n, distinct)
+	}
 }

@@ -79,6 +79,13 @@ func (db *DB) Claim(ctx context.Context, owner string, now, leaseUntil time.Time
 		if err != nil {
 			return err
 		}
+		// Other jobs of the same Key whose lease expired lose it, so their
+		// old owner cannot extend it while this job runs.
+		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'queued', owner = '', lease_until = NULL
+			WHERE key <> '' AND key = (SELECT key FROM jobs WHERE id = ?1) AND id <> ?1
+			  AND state = 'running' AND lease_until <= ?2`, id, nowUS); err != nil {
+			return err
+		}
 		job, err = scanJob(tx.QueryRowContext(ctx, `UPDATE jobs
 			SET state = 'running', owner = ?, lease_until = ?, attempts = attempts + 1
 			WHERE id = ? RETURNING `+jobColumns, owner, micros(leaseUntil), id))

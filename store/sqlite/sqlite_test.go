@@ -124,3 +124,22 @@ func BenchmarkEnqueueDelivery(b *testing.B) {
 		}
 	}
 }
+
+// openHandles opens n stores on one new database, each with its own
+// connection pools, as n processes would.
+func openHandles(t *testing.T, n int) []store.Store {
+	path := filepath.Join(t.TempDir(), "planbot.db")
+	var stores []store.Store
+	for range n {
+		stores = append(stores, openAt(t, path))
+	}
+	return stores
+}
+
+func TestClaimAcrossHandles(t *testing.T) {
+	storetest.ClaimConcurrently(t, openHandles(t, 3)...)
+}
+
+func TestAppendAcrossHandles(t *testing.T) {
+	storetest.AppendConcurrently(t, openHandles(t, 3)...)
+}
