@@ -2,6 +2,10 @@
 // approved changes: what an entry holds, how its hash is computed, and how
 // a chain is verified. Entries are written by the runner through the store,
 // which serializes appends so the chain stays linear across replicas.
+//
+// WriteTable and WriteJSON render entries for people and for export; the
+// JSON lines WriteJSON writes are planbot's export format, which ReadJSON
+// reads back for Verify. The `planbot audit` command is audit/auditcmd.
 package audit
 
 import (

@@ -185,7 +185,14 @@ func (q *Queue) run(hard context.Context, j store.Job) {
 	}()
 
 	start := time.Now()
-	err := q.safeHandle(ctx, j)
+	var err error
+	if j.Attempts > q.MaxAttempts {
+		// Its earlier runs died with their workers (a crash or OOM kill);
+		// give up instead of crashing again.
+		err = fmt.Errorf("gave up after %d attempts", j.Attempts-1)
+	} else {
+		err = q.safeHandle(ctx, j)
+	}
 	cancel()
 	<-heartbeat
 	msg := ""

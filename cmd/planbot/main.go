@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/planbot/planbot/audit/auditcmd"
 	"github.com/planbot/planbot/codeowners"
 	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/server"
@@ -24,6 +25,7 @@ Usage:
   planbot server [flags]        run the GitHub App (webhooks, queue, workers)
   planbot plan [flags]          plan a local change and print the PR comment
   planbot owners [flags] PATH…  show which CODEOWNERS rule owns each path
+  planbot audit [flags]         list, export (--json) or verify (--verify) the audit log
   planbot help                  show this help
 
 Run "planbot COMMAND -h" for a command's flags.
@@ -48,6 +50,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runPlan(ctx, args[1:], stdout, stderr)
 	case "owners":
 		return codeowners.Main(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return auditcmd.Main(ctx, args[1:], openAuditStore(stderr), stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -73,4 +77,17 @@ func runServer(ctx context.Context, args []string, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// openAuditStore returns the opener `planbot audit` reads the log through:
+// the server's store, logging warnings to stderr.
+func openAuditStore(stderr io.Writer) auditcmd.Opener {
+	return func(ctx context.Context, database string) (auditcmd.Lister, func() error, error) {
+		logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		st, err := server.OpenStore(ctx, database, logger)
+		if err != nil {
+			return nil, nil, err
+		}
+		return st, st.Close, nil
+	}
 }

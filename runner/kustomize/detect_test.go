@@ -115,3 +115,20 @@ func TestDetectDeleted(t *testing.T) {
 		t.Errorf("Detect on head = %q, want none", onHead)
 	}
 }
+
+func TestDetectBrokenKustomization(t *testing.T) {
+	// A kustomization that does not parse is still detected, so that its
+	// plan can report the error.
+	root := extract(t, "app.txtar")
+	write(t, root, "k8s/overlays/staging/kustomization.yaml", "resources: [unterminated\n")
+	got, err := Detect(root, []string{"k8s/overlays/staging/kustomization.yaml"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(got, []string{"k8s/overlays/staging"}); diff != "" {
+		t.Errorf("Detect mismatch (-got +want):\n%s", diff)
+	}
+	if _, err := Build(t.Context(), root, "k8s/overlays/staging", Options{}); err == nil || !strings.Contains(err.Error(), "parse kustomization k8s/overlays/staging/kustomization.yaml") {
+		t.Errorf("Build error = %v, want a parse error naming the file", err)
+	}
+}

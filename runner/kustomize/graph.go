@@ -198,7 +198,10 @@ func scan(root string) (map[string]*node, error) {
 		}
 		n, err := parseNode(root, filepath.ToSlash(rel))
 		if err != nil {
-			return err
+			// Keep a kustomization that does not parse as a node without
+			// references: a change to it still marks it, and Build
+			// reports the parse error for the overlay.
+			n = &node{Dir: filepath.ToSlash(rel), File: findKustomizationFile(p)}
 		}
 		if n != nil {
 			nodes[n.Dir] = n

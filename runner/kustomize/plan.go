@@ -57,6 +57,12 @@ func Plan(ctx context.Context, baseRoot, headRoot, dir string, opts Options) (pl
 	}
 	defer func() { res.Duration = time.Since(start) }()
 
+	if !base.present && !head.present {
+		res.Status = planbot.StatusFailed
+		res.Error = fmt.Sprintf("no kustomization in %s on the base or the head branch", dir)
+		res.Summary = "Build failed."
+		return res, nil
+	}
 	if head.err != nil {
 		log.Info("kustomize build failed", "err", head.err)
 		res.Status = planbot.StatusFailed

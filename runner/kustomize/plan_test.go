@@ -262,6 +262,14 @@ func TestPlanNewAndDeleted(t *testing.T) {
 	if res.Summary != "Overlay deleted: 0 added, 0 changed, 5 removed" {
 		t.Errorf("deleted overlay: Summary = %q", res.Summary)
 	}
+
+	res, err = Plan(ctx, base, head, "k8s/overlays/nope", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Status != planbot.StatusFailed || !strings.Contains(res.Error, "no kustomization in k8s/overlays/nope") {
+		t.Errorf("missing overlay: Status = %q, Error = %q", res.Status, res.Error)
+	}
 }
 
 func TestPlanNoChanges(t *testing.T) {

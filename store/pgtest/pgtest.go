@@ -76,7 +76,7 @@ func Main(m *testing.M) {
 // started.
 func Start(t testing.TB) (dsn string) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := t.Context()
 	if base := os.Getenv(EnvDSN); base != "" {
 		dsn, err := createDatabase(ctx, base)
 		if err != nil {

@@ -53,3 +53,38 @@ func TestStart(t *testing.T) {
 		t.Errorf("two Starts gave the same database %q", names[0])
 	}
 }
+
+// TestExternalServer points EnvDSN at a server and checks that Start
+// creates a fresh database there and drops it when the test ends.
+func TestExternalServer(t *testing.T) {
+	base := Start(t)
+	t.Setenv(EnvDSN, base)
+	var dsn string
+	t.Run("use", func(t *testing.T) {
+		dsn = Start(t)
+		if dsn == base {
+			t.Fatalf("Start returned the base DSN %q", base)
+		}
+		conn, err := pgx.Connect(t.Context(), dsn)
+		if err != nil {
+			t.Fatalf("connect: %v", err)
+		}
+		conn.Close(t.Context())
+	})
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pgx.Connect(t.Context(), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(t.Context())
+	var exists bool
+	if err := conn.QueryRow(t.Context(), `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, cfg.Database).Scan(&exists); err != nil {
+		t.Fatal(err)
+	}
+	if exists {
+		t.Errorf("database %s still exists after its test ended", cfg.Database)
+	}
+}

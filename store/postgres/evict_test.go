@@ -3,7 +3,6 @@ package postgres
 import (
 	"errors"
 	"log/slog"
-
 	"testing"
 	"time"
 
@@ -11,9 +10,10 @@ import (
 	"github.com/planbot/planbot/store/pgtest"
 )
 
-// TestClaimEvictsExpiredSibling forces a state the queue does not reach by
-// itself with PostgreSQL only when a job ID committed late: a newer job of a Key running on an expired lease while
-// an older one is queued. Claiming the older job takes the newer one's
+// TestClaimEvictsExpiredSibling forces a state the queue reaches only when
+// a job's ID was assigned before, but committed after, a newer job's: a
+// newer job of a Key running on an expired lease while an older one is
+// queued. Claiming the older job takes the newer one's
 // lease away, so its old owner cannot extend it while the older job runs.
 func TestClaimEvictsExpiredSibling(t *testing.T) {
 	ctx := t.Context()
