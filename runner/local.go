@@ -14,6 +14,7 @@ import (
 
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/comment"
+	"github.com/planbot/planbot/runner/kustomize"
 	"github.com/planbot/planbot/workspaces"
 )
 
@@ -24,6 +25,7 @@ type Local struct {
 	Terraform Terraform
 	// Parallelism bounds how many projects plan at once.
 	Parallelism int
+	Kustomize   kustomize.Options
 	Secrets     []string
 }
 
@@ -55,11 +57,14 @@ func (l *Local) Plan(ctx context.Context, req LocalRequest) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	headDir := filepath.Join(req.WorkDir, "head")
-	if err := exportTree(ctx, req.RepoDir, head, headDir); err != nil {
+	t := trees{base: filepath.Join(req.WorkDir, "base"), head: filepath.Join(req.WorkDir, "head")}
+	if err := exportTree(ctx, req.RepoDir, head, t.head); err != nil {
 		return nil, err
 	}
-	projects, notes, err := Detect(headDir, files)
+	if err := exportTree(ctx, req.RepoDir, base, t.base); err != nil {
+		return nil, err
+	}
+	projects, notes, err := Detect(t.base, t.head, files)
 	if err != nil {
 		return nil, err
 	}
@@ -72,7 +77,7 @@ func (l *Local) Plan(ctx context.Context, req LocalRequest) ([]string, error) {
 			defer wg.Done()
 			slots <- struct{}{}
 			defer func() { <-slots }()
-			results[i] = l.planOne(ctx, req, head, prj)
+			results[i] = l.planOne(ctx, req, head, prj, t)
 		}()
 	}
 	wg.Wait()
@@ -87,9 +92,17 @@ func (l *Local) Plan(ctx context.Context, req LocalRequest) ([]string, error) {
 
 // planOne plans a project in its own copy of the head tree, so projects do
 // not share .terraform directories or plan files.
-func (l *Local) planOne(ctx context.Context, req LocalRequest, head string, prj planbot.Project) planbot.Result {
+func (l *Local) planOne(ctx context.Context, req LocalRequest, head string, prj planbot.Project, t trees) planbot.Result {
 	fail := func(err error) planbot.Result {
 		return planbot.Result{Project: prj, Status: planbot.StatusFailed, Error: planbot.ErrorMessage(err)}
+	}
+	if prj.Kind == planbot.KindKustomize {
+		res, err := kustomize.Plan(ctx, t.base, t.head, prj.Dir, l.Kustomize)
+		res.Project = prj
+		if err != nil {
+			return fail(err)
+		}
+		return res
 	}
 	root := filepath.Join(req.WorkDir, "projects", workspaces.Slug(prj.Name))
 	if err := exportTree(ctx, req.RepoDir, head, root); err != nil {

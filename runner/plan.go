@@ -13,6 +13,7 @@ import (
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/comment"
 	"github.com/planbot/planbot/project"
+	"github.com/planbot/planbot/runner/kustomize"
 	"github.com/planbot/planbot/store"
 	"github.com/planbot/planbot/workspaces"
 )
@@ -55,6 +56,8 @@ type Planner struct {
 	// Slots bounds how many projects plan at once across all PRs.
 	Slots        chan struct{}
 	AllowForkPRs bool
+	// Kustomize configures manifest builds.
+	Kustomize kustomize.Options
 	// Secrets are values masked in everything planbot posts or stores.
 	Secrets []string
 	Logger  *slog.Logger
@@ -191,7 +194,11 @@ func (p *Planner) planProjects(ctx context.Context, gh PlanGitHub, pr planbot.Pu
 	if err != nil {
 		return nil, nil, err
 	}
-	projects, notes, err := Detect(tree, files)
+	baseTree, err := p.Workspaces.Checkout(ctx, src, pr.BaseSHA, "_tree")
+	if err != nil {
+		return nil, nil, err
+	}
+	projects, notes, err := Detect(baseTree, tree, files)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -205,7 +212,7 @@ func (p *Planner) planProjects(ctx context.Context, gh PlanGitHub, pr planbot.Pu
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = p.planOne(ctx, src, pr, prj, req, log.With("project", prj.Name))
+			results[i] = p.planOne(ctx, src, pr, prj, trees{base: baseTree, head: tree}, req, log.With("project", prj.Name))
 		}()
 	}
 	wg.Wait()
@@ -215,9 +222,15 @@ func (p *Planner) planProjects(ctx context.Context, gh PlanGitHub, pr planbot.Pu
 	return results, notes, nil
 }
 
-// Detect finds the projects a change touches in the tree checked out at
-// root, and notes about what it skipped.
-func Detect(root string, files []planbot.ChangedFile) ([]planbot.Project, []string, error) {
+// trees are the base and head checkouts of a PR, shared read-only by its
+// projects.
+type trees struct{ base, head string }
+
+// Detect finds the projects a change touches, given the base and head
+// trees, and notes about what it skipped: Terraform roots and the Kustomize
+// leaf overlays affected by the change, including overlays the change
+// deletes.
+func Detect(baseRoot, headRoot string, files []planbot.ChangedFile) ([]planbot.Project, []string, error) {
 	var paths []string
 	for _, f := range files {
 		paths = append(paths, f.Path)
@@ -225,7 +238,7 @@ func Detect(root string, files []planbot.ChangedFile) ([]planbot.Project, []stri
 			paths = append(paths, f.PreviousPath)
 		}
 	}
-	det, err := project.DetectTerraform(root, paths)
+	det, err := project.DetectTerraform(headRoot, paths)
 	if err != nil {
 		return nil, nil, fmt.Errorf("detect projects: %w", err)
 	}
@@ -233,7 +246,20 @@ func Detect(root string, files []planbot.ChangedFile) ([]planbot.Project, []stri
 	for _, d := range det.Deleted {
 		notes = append(notes, fmt.Sprintf("`%s` was deleted in this PR; there is nothing to plan there. Destroy its resources before removing its code.", d))
 	}
-	return det.Projects, notes, nil
+	projects := det.Projects
+	overlays, err := kustomize.Detect(headRoot, paths)
+	if err != nil {
+		return nil, nil, err
+	}
+	deleted, err := kustomize.DetectDeleted(baseRoot, headRoot, paths)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, dir := range append(overlays, deleted...) {
+		projects = append(projects, planbot.Project{Name: dir, Dir: dir, Kind: planbot.KindKustomize})
+	}
+	sort.Slice(projects, func(i, j int) bool { return projects[i].Dir < projects[j].Dir })
+	return projects, notes, nil
 }
 
 func filterProjects(ps []planbot.Project, name, dir string) ([]planbot.Project, error) {
@@ -265,7 +291,7 @@ func filterProjects(ps []planbot.Project, name, dir string) ([]planbot.Project, 
 }
 
 // planOne locks and plans one project in its own workspace.
-func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, prj planbot.Project, req PlanRequest, log *slog.Logger) planbot.Result {
+func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, prj planbot.Project, t trees, req PlanRequest, log *slog.Logger) planbot.Result {
 	res := planbot.Result{Project: prj}
 	holder, ok, err := p.Store.AcquireLock(ctx, store.Lock{
 		Repo: pr.Repo.String(), Dir: prj.Dir, Workspace: workspaceOf(prj), PR: pr.Number, HeadSHA: pr.HeadSHA, User: req.Actor,
@@ -287,7 +313,11 @@ func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot
 		res.Status, res.Error = planbot.StatusFailed, "cancelled before the plan started"
 		return res
 	}
-	res = p.runPlan(ctx, src, pr, prj, log)
+	if prj.Kind == planbot.KindKustomize {
+		res = p.planManifests(ctx, t, prj, log)
+	} else {
+		res = p.runPlan(ctx, src, pr, prj, log)
+	}
 	res.Output = comment.Redact(res.Output, p.Secrets)
 	res.Error = comment.Redact(res.Error, p.Secrets)
 	res.Fmt = comment.Redact(res.Fmt, p.Secrets)
@@ -321,6 +351,18 @@ func (p *Planner) runPlan(ctx context.Context, src workspaces.Source, pr planbot
 	res.Project = prj
 	if err != nil && res.Status != planbot.StatusFailed {
 		return fail(err)
+	}
+	return res
+}
+
+// planManifests diffs a Kustomize overlay between the base and head trees.
+// Builds only read the trees, so the shared checkouts are safe to use.
+func (p *Planner) planManifests(ctx context.Context, t trees, prj planbot.Project, log *slog.Logger) planbot.Result {
+	res, err := kustomize.Plan(ctx, t.base, t.head, prj.Dir, p.Kustomize)
+	res.Project = prj
+	if err != nil {
+		log.Error("diff manifests", "err", err)
+		return planbot.Result{Project: prj, Status: planbot.StatusFailed, Error: planbot.ErrorMessage(err)}
 	}
 	return res
 }
