@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/audit"
 	"github.com/planbot/planbot/codeowners"
 	"github.com/planbot/planbot/comment"
+	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/store"
 )
 
@@ -27,9 +29,13 @@ type TerraformApply interface {
 	Apply(ctx context.Context, dir, planFile, wantSHA256 string) (string, error)
 }
 
-// BaseChecker tells whether the base branch changed a project since a plan.
+// BaseChecker compares a PR with its base branch as of the last sync.
 type BaseChecker interface {
+	// BaseTouched reports whether the base branch changed one of dirs
+	// after sinceSHA.
 	BaseTouched(ctx context.Context, repo planbot.Repo, baseRef, sinceSHA string, dirs []string) (bool, error)
+	// HeadContainsBase reports whether the PR head contains the base tip.
+	HeadContainsBase(ctx context.Context, repo planbot.Repo, baseRef, headSHA string) (bool, error)
 }
 
 // Applier runs /apply: it checks every gate, applies the saved plans and
@@ -135,6 +141,16 @@ func (a *Applier) Apply(ctx context.Context, gh GitHub, req ApplyRequest) (strin
 		}
 	}
 
+	cfg, err := repoConfig(ctx, gh, pr)
+	if err != nil {
+		return refuse("", planbot.ErrorMessage(err))
+	}
+	if reason, err := a.requirements(ctx, gh, cfg, pr); err != nil {
+		return "", err
+	} else if reason != "" {
+		return refuse("", reason)
+	}
+
 	// Every changed file must be approved by its code owners at head. The
 	// whole PR is merged in the end, so every file of it counts.
 	decision, err := a.approval(ctx, gh, pr)
@@ -177,6 +193,11 @@ func (a *Applier) Apply(ctx context.Context, gh GitHub, req ApplyRequest) (strin
 	if err != nil {
 		return "", err
 	}
+	if !cfg.Automerge {
+		gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "success", "applied; automerge is off", pr.HTMLURL)
+		out.WriteString("\nAutomerge is off in `.planbot.yaml`: merge this pull request yourself now, so that the base branch matches what is applied.")
+		return out.String(), nil
+	}
 	for _, p := range all {
 		if !done(p) {
 			gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "pending", "applied some projects; more to apply", pr.HTMLURL)
@@ -184,7 +205,11 @@ func (a *Applier) Apply(ctx context.Context, gh GitHub, req ApplyRequest) (strin
 			return out.String(), nil
 		}
 	}
-	out.WriteString(a.merge(ctx, gh, req, pr, decision.Approvers, log))
+	method := a.MergeMethod
+	if cfg.MergeMethod != "" {
+		method = cfg.MergeMethod
+	}
+	out.WriteString(a.merge(ctx, gh, req, pr, method, decision.Approvers, log))
 	return out.String(), nil
 }
 
@@ -197,6 +222,42 @@ func done(p store.Plan) bool {
 		return true
 	}
 	return p.Kind == string(planbot.KindKustomize) && p.Status == string(planbot.StatusPlanned)
+}
+
+// requirements checks the extra apply requirements of the repo config and
+// returns why they are not met, "" when they are.
+func (a *Applier) requirements(ctx context.Context, gh GitHub, cfg *config.Repo, pr planbot.PullRequest) (string, error) {
+	if cfg.Requires(config.RequireMergeable) {
+		// GitHub computes mergeability in the background: null means
+		// "ask again shortly".
+		for i := 0; pr.Mergeable == nil && i < 5; i++ {
+			select {
+			case <-ctx.Done():
+				return "", ctx.Err()
+			case <-time.After(time.Duration(i+1) * 200 * time.Millisecond):
+			}
+			var err error
+			if pr, err = gh.PullRequest(ctx, pr.Repo, pr.Number); err != nil {
+				return "", err
+			}
+		}
+		switch {
+		case pr.Mergeable == nil:
+			return "GitHub has not finished computing whether this pull request is mergeable; try /apply again in a minute.", nil
+		case !*pr.Mergeable:
+			return "the repository requires a mergeable pull request, and this one conflicts with `" + pr.BaseRef + "`.", nil
+		}
+	}
+	if cfg.Requires(config.RequireUndiverged) {
+		ok, err := a.Base.HeadContainsBase(ctx, pr.Repo, pr.BaseRef, pr.HeadSHA)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			return "the repository requires an up-to-date pull request, and `" + pr.BaseRef + "` has commits this one does not contain: update the branch and run /plan.", nil
+		}
+	}
+	return "", nil
 }
 
 func (a *Applier) noPlanReason(ctx context.Context, pr planbot.PullRequest) string {
@@ -295,7 +356,7 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, pr planbot.Pul
 
 // merge merges the PR at the applied head. A failed merge after an apply is
 // reported loudly: the PR must never stay silently unmerged.
-func (a *Applier) merge(ctx context.Context, gh GitHub, req ApplyRequest, pr planbot.PullRequest, approvers []audit.Approver, log *slog.Logger) string {
+func (a *Applier) merge(ctx context.Context, gh GitHub, req ApplyRequest, pr planbot.PullRequest, method string, approvers []audit.Approver, log *slog.Logger) string {
 	entry := audit.Entry{
 		Repo: req.Repo.String(), PR: req.Number, HeadSHA: pr.HeadSHA, BaseSHA: pr.BaseSHA,
 		Actor: req.Actor, Approvers: approvers, DeliveryID: req.Delivery,
@@ -305,7 +366,7 @@ func (a *Applier) merge(ctx context.Context, gh GitHub, req ApplyRequest, pr pla
 	if _, _, err := a.store().AppendAudit(ctx, intent); err != nil {
 		log.Error("audit merge intent", "err", err)
 	}
-	sha, err := gh.Merge(ctx, req.Repo, req.Number, pr.HeadSHA, a.MergeMethod, fmt.Sprintf("%s (#%d)", pr.Title, pr.Number))
+	sha, err := gh.Merge(ctx, req.Repo, req.Number, pr.HeadSHA, method, fmt.Sprintf("%s (#%d)", pr.Title, pr.Number))
 	result := entry
 	result.Action = audit.ActionMerge
 	if err != nil {

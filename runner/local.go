@@ -14,6 +14,7 @@ import (
 
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/comment"
+	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/runner/kustomize"
 	"github.com/planbot/planbot/workspaces"
 )
@@ -64,7 +65,13 @@ func (l *Local) Plan(ctx context.Context, req LocalRequest) ([]string, error) {
 	if err := exportTree(ctx, req.RepoDir, base, t.base); err != nil {
 		return nil, err
 	}
-	projects, notes, err := Detect(t.base, t.head, files)
+	cfg := config.DefaultRepo()
+	if data, err := os.ReadFile(filepath.Join(t.base, config.RepoFile)); err == nil {
+		if cfg, err = config.ParseRepo(data); err != nil {
+			return nil, err
+		}
+	}
+	projects, notes, err := selectProjects(cfg, t.base, t.head, files)
 	if err != nil {
 		return nil, err
 	}

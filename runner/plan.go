@@ -27,6 +27,7 @@ const (
 // PlanGitHub is what planning needs from GitHub.
 type PlanGitHub interface {
 	comment.Client
+	FileGetter
 	PullRequest(ctx context.Context, repo planbot.Repo, number int) (planbot.PullRequest, error)
 	ChangedFiles(ctx context.Context, repo planbot.Repo, number int) ([]planbot.ChangedFile, error)
 	SetStatus(ctx context.Context, repo planbot.Repo, sha, context, state, description, targetURL string) error
@@ -44,6 +45,8 @@ type Workspaces interface {
 // Terraform plans a Terraform project.
 type Terraform interface {
 	Plan(ctx context.Context, dir, workspace string) (planbot.Result, error)
+	// Version returns the binary's version, such as "1.11.4".
+	Version(ctx context.Context) (string, error)
 }
 
 // Planner plans the projects a PR changes and posts the plan comment.
@@ -178,6 +181,19 @@ func source(pr planbot.PullRequest, token string) workspaces.Source {
 // planProjects checks the PR out, detects its projects, takes their locks
 // and plans them in parallel.
 func (p *Planner) planProjects(ctx context.Context, gh PlanGitHub, pr planbot.PullRequest, req PlanRequest, log *slog.Logger) ([]planbot.Result, []string, error) {
+	cfg, err := repoConfig(ctx, gh, pr)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.TerraformVersion != "" {
+		v, err := p.Terraform.Version(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		if err := cfg.CheckTerraformVersion(v); err != nil {
+			return nil, nil, err
+		}
+	}
 	files, err := gh.ChangedFiles(ctx, pr.Repo, pr.Number)
 	if err != nil {
 		return nil, nil, err
@@ -198,7 +214,7 @@ func (p *Planner) planProjects(ctx context.Context, gh PlanGitHub, pr planbot.Pu
 	if err != nil {
 		return nil, nil, err
 	}
-	projects, notes, err := Detect(baseTree, tree, files)
+	projects, notes, err := selectProjects(cfg, baseTree, tree, files)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -231,13 +247,7 @@ type trees struct{ base, head string }
 // leaf overlays affected by the change, including overlays the change
 // deletes.
 func Detect(baseRoot, headRoot string, files []planbot.ChangedFile) ([]planbot.Project, []string, error) {
-	var paths []string
-	for _, f := range files {
-		paths = append(paths, f.Path)
-		if f.PreviousPath != "" {
-			paths = append(paths, f.PreviousPath)
-		}
-	}
+	paths := changedPaths(files)
 	det, err := project.DetectTerraform(headRoot, paths)
 	if err != nil {
 		return nil, nil, fmt.Errorf("detect projects: %w", err)

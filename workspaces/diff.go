@@ -3,7 +3,9 @@ package workspaces
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"os/exec"
 
 	"github.com/planbot/planbot"
 )
@@ -105,4 +107,28 @@ func (m *Manager) BaseTouched(ctx context.Context, repo planbot.Repo, baseRef, s
 		return false, fmt.Errorf("workspaces: log %s %s..%s: %w", repo, sinceSHA, baseRef, err)
 	}
 	return len(bytes.TrimSpace(out)) > 0, nil
+}
+
+// HeadContainsBase reports whether headSHA contains the tip of the base
+// branch as of the last Sync: false means the PR has diverged from its
+// base and would merge code nobody planned together with it.
+func (m *Manager) HeadContainsBase(ctx context.Context, repo planbot.Repo, baseRef, headSHA string) (bool, error) {
+	if err := validRepo(repo); err != nil {
+		return false, err
+	}
+	if !validSHA(headSHA) {
+		return false, planbot.Errorf(planbot.EINVALID, "invalid commit SHA %q", headSHA)
+	}
+	_, err := m.run(ctx, m.cacheDir(repo), "", "merge-base", "--is-ancestor", "refs/remotes/origin/"+baseRef, headSHA)
+	if err == nil {
+		return true, nil
+	}
+	var gerr *GitError
+	if errors.As(err, &gerr) {
+		var exit *exec.ExitError
+		if errors.As(gerr.Err, &exit) && exit.ExitCode() == 1 {
+			return false, nil
+		}
+	}
+	return false, fmt.Errorf("workspaces: merge-base %s %s %s: %w", repo, baseRef, headSHA, err)
 }

@@ -1,0 +1,55 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/config"
+)
+
+// FileGetter reads a file of a repository at a commit.
+type FileGetter interface {
+	GetFile(ctx context.Context, repo planbot.Repo, path, ref string) ([]byte, error)
+}
+
+// repoConfig reads .planbot.yaml from the PR's base commit, never from its
+// head: a PR must not change the rules it is judged by. A missing file
+// means the defaults; an invalid one is an EINVALID error whose message
+// lists every problem with its line.
+func repoConfig(ctx context.Context, gh FileGetter, pr planbot.PullRequest) (*config.Repo, error) {
+	data, err := gh.GetFile(ctx, pr.Repo, config.RepoFile, pr.BaseSHA)
+	if planbot.ErrorCode(err) == planbot.ENOTFOUND {
+		return config.DefaultRepo(), nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", config.RepoFile, err)
+	}
+	return config.ParseRepo(data)
+}
+
+// selectProjects returns the projects a change touches: the ones the repo
+// config declares, or autodetected ones.
+func selectProjects(cfg *config.Repo, baseRoot, headRoot string, files []planbot.ChangedFile) ([]planbot.Project, []string, error) {
+	if cfg == nil || !cfg.Explicit() {
+		return Detect(baseRoot, headRoot, files)
+	}
+	if err := cfg.ResolveKinds(os.DirFS(headRoot), os.DirFS(baseRoot)); err != nil {
+		return nil, nil, err
+	}
+	return cfg.Match(changedPaths(files)), nil, nil
+}
+
+// changedPaths returns every path a change touches, renamed files' old
+// paths included.
+func changedPaths(files []planbot.ChangedFile) []string {
+	var paths []string
+	for _, f := range files {
+		paths = append(paths, f.Path)
+		if f.PreviousPath != "" {
+			paths = append(paths, f.PreviousPath)
+		}
+	}
+	return paths
+}

@@ -1,0 +1,40 @@
+package terraform
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+)
+
+// versionArgs are the arguments of the version query.
+func versionArgs() []string { return []string{"version", "-json"} }
+
+// Version returns the version of the terraform binary, such as "1.11.4".
+// It runs in the same minimal environment as every other command.
+func (r *Runner) Version(ctx context.Context) (string, error) {
+	home, err := os.MkdirTemp("", "planbot-tf-version-")
+	if err != nil {
+		return "", fmt.Errorf("terraform version: %w", err)
+	}
+	defer os.RemoveAll(home)
+	env, _ := Environ(os.Environ(), home, r.PluginCacheDir, nil)
+	cmd := exec.CommandContext(ctx, r.Bin, versionArgs()...)
+	cmd.Env = commandEnv(env)
+	cmd.Dir = home
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("terraform version: %w: %s", err, limit(stderr.String(), 1000))
+	}
+	var v struct {
+		Version string `json:"terraform_version"`
+	}
+	if err := json.Unmarshal(out, &v); err != nil || v.Version == "" {
+		return "", fmt.Errorf("terraform version: unexpected output %q", limit(string(out), 200))
+	}
+	return v.Version, nil
+}
