@@ -61,12 +61,10 @@ type ApplyRequest struct {
 func (a *Applier) store() store.Store { return a.Planner.Store }
 
 func (a *Applier) refusalAudit(ctx context.Context, repo planbot.Repo, n int, head, actor, delivery, project, reason string) {
-	if _, _, err := a.store().AppendAudit(ctx, audit.Entry{
+	a.Planner.audit(ctx, a.Logger, audit.Entry{
 		Repo: repo.String(), PR: n, HeadSHA: head, Project: project, Action: audit.ActionApplyRefused,
 		Actor: actor, Outcome: "refused", Detail: reason, DeliveryID: delivery,
-	}); err != nil {
-		a.Logger.Error("audit apply refusal", "err", err)
-	}
+	})
 }
 
 func short(sha string) string {
@@ -334,9 +332,7 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, pr planbot.Pul
 	} else {
 		result.Outcome = "applied"
 	}
-	if _, _, aerr := a.store().AppendAudit(ctx, result); aerr != nil {
-		log.Error("audit apply outcome", "err", aerr)
-	}
+	a.Planner.audit(ctx, log, result)
 	if err != nil {
 		log.Error("apply failed", "err", err)
 		return fmt.Sprintf("❌ **apply of `%s` failed**: %s\n\n<details><summary>Output</summary>\n\n```\n%s\n```\n</details>\n",
@@ -363,9 +359,7 @@ func (a *Applier) merge(ctx context.Context, gh GitHub, req ApplyRequest, pr pla
 	}
 	intent := entry
 	intent.Action, intent.Outcome, intent.Detail = audit.ActionApplyRequested, "started", "merge"
-	if _, _, err := a.store().AppendAudit(ctx, intent); err != nil {
-		log.Error("audit merge intent", "err", err)
-	}
+	a.Planner.audit(ctx, log, intent)
 	sha, err := gh.Merge(ctx, req.Repo, req.Number, pr.HeadSHA, method, fmt.Sprintf("%s (#%d)", pr.Title, pr.Number))
 	result := entry
 	result.Action = audit.ActionMerge
@@ -374,9 +368,7 @@ func (a *Applier) merge(ctx context.Context, gh GitHub, req ApplyRequest, pr pla
 	} else {
 		result.Outcome, result.Detail = "merged", sha
 	}
-	if _, _, aerr := a.store().AppendAudit(ctx, result); aerr != nil {
-		log.Error("audit merge", "err", aerr)
-	}
+	a.Planner.audit(ctx, log, result)
 	if err != nil {
 		log.Error("merge failed", "err", err)
 		gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "failure", "applied, but the merge failed", pr.HTMLURL)

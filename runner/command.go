@@ -146,12 +146,9 @@ func (h *Handler) unlock(ctx context.Context, repo planbot.Repo, n int, user, pe
 	if len(released) == 0 {
 		return "there was nothing to unlock.", nil
 	}
-	_, _, err := st.AppendAudit(ctx, audit.Entry{
+	h.Planner.audit(ctx, h.Logger, audit.Entry{
 		Repo: repo.String(), PR: n, Project: strings.Join(released, ","), Action: audit.ActionUnlock,
 		Actor: user, Outcome: "released", DeliveryID: delivery,
 	})
-	if err != nil {
-		h.Logger.Error("audit unlock", "err", err)
-	}
 	return "unlocked " + strings.Join(released, ", ") + ". Other pull requests can plan these projects now.", nil
 }

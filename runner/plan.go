@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/audit"
 	"github.com/planbot/planbot/comment"
 	"github.com/planbot/planbot/project"
 	"github.com/planbot/planbot/runner/kustomize"
@@ -313,6 +314,11 @@ func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot
 	}
 	if !ok {
 		res.Status, res.LockedBy = planbot.StatusLocked, holder.PR
+		p.audit(ctx, log, audit.Entry{
+			Repo: pr.Repo.String(), PR: pr.Number, HeadSHA: pr.HeadSHA, BaseSHA: pr.BaseSHA, Project: prj.Name,
+			Action: audit.ActionLockConflict, Actor: req.Actor, Outcome: "locked",
+			Detail: fmt.Sprintf("locked by #%d", holder.PR), DeliveryID: req.Delivery,
+		})
 		return res
 	}
 
@@ -340,8 +346,21 @@ func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot
 		log.Error("save plan", "err", err)
 		res.Status, res.Error = planbot.StatusFailed, "could not save the plan; run /plan again"
 	}
+	p.audit(ctx, log, audit.Entry{
+		Repo: pr.Repo.String(), PR: pr.Number, HeadSHA: pr.HeadSHA, BaseSHA: pr.BaseSHA, Project: prj.Name,
+		Action: audit.ActionPlan, Actor: req.Actor, Outcome: string(res.Status), Detail: res.Summary,
+		PlanSHA256: res.PlanSHA256, DeliveryID: req.Delivery,
+	})
 	log.Info("project planned", "status", string(res.Status), "summary", res.Summary)
 	return res
+}
+
+// audit appends an entry to the audit log. A failure is logged: the work it
+// records already happened.
+func (p *Planner) audit(ctx context.Context, log *slog.Logger, e audit.Entry) {
+	if _, _, err := p.Store.AppendAudit(ctx, e); err != nil {
+		log.Error("append audit entry", "action", e.Action, "err", err)
+	}
 }
 
 func (p *Planner) runPlan(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, prj planbot.Project, log *slog.Logger) planbot.Result {

@@ -1,13 +1,16 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -36,7 +39,49 @@ resource "terraform_data" "app" {
 		"envs/dev/main.tf":  rootTF("dev"),
 		"envs/prod/main.tf": rootTF("prod"),
 		"README.md":         "# infra\n",
+		"k8s/base/kustomization.yaml": `resources:
+  - deployment.yaml
+  - service.yaml
+  - configmap.yaml
+secretGenerator:
+  - name: db-creds
+    literals:
+      - password=` + secretLiteral + `
+`,
+		"k8s/base/deployment.yaml":                deployment(2),
+		"k8s/base/service.yaml":                   "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector:\n    app: web\n  ports:\n    - port: 80\n",
+		"k8s/base/configmap.yaml":                 "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  LOG_LEVEL: info\n",
+		"k8s/overlays/staging/kustomization.yaml": "namespace: staging\nresources:\n  - ../../base\n",
+		"k8s/overlays/prod/kustomization.yaml":    "namespace: prod\nresources:\n  - ../../base\n",
 	}
+}
+
+// secretLiteral is the value of the fixture's generated Secret; it must
+// never appear in anything planbot writes.
+const secretLiteral = "hunter2-Xq9-literal"
+
+func deployment(replicas int) string {
+	return fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: %d
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+        - name: web
+          image: nginx:1.27
+          envFrom:
+            - secretRef:
+                name: db-creds
+`, replicas)
 }
 
 func rootTF(name string) string {
@@ -51,6 +96,7 @@ func rootTF(name string) string {
 // GitHub.
 type testEnv struct {
 	t       *testing.T
+	logs    *syncBuffer
 	gh      *githubfake.Server
 	url     string
 	dataDir string
@@ -100,12 +146,13 @@ func startServer(t *testing.T, gh *githubfake.Server, dataDir string, extra ...s
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &Main{Options: opts, Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	logs := new(syncBuffer)
+	m := &Main{Options: opts, Logger: slog.New(slog.NewTextHandler(io.MultiWriter(testWriter{t}, logs), &slog.HandlerOptions{Level: slog.LevelDebug}))}
 	if err := m.Listen(); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &testEnv{t: t, gh: gh, url: "http://" + m.Addr() + "/webhook", dataDir: dataDir, cancel: cancel, done: make(chan error, 1)}
+	e := &testEnv{t: t, logs: logs, gh: gh, url: "http://" + m.Addr() + "/webhook", dataDir: dataDir, cancel: cancel, done: make(chan error, 1)}
 	go func() {
 		err := m.Run(ctx)
 		m.Close()
@@ -230,6 +277,24 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// syncBuffer is a bytes.Buffer safe for concurrent writers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 // testWriter sends log lines to t.Log.

@@ -1,0 +1,119 @@
+package server
+
+import (
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "modernc.org/sqlite"
+)
+
+// dumpDB returns every text and blob value of every table of the server's
+// SQLite database.
+func (e *testEnv) dumpDB() string {
+	e.t.Helper()
+	db, err := sql.Open("sqlite", filepath.Join(e.dataDir, "planbot.db"))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer db.Close()
+	tables, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'table'`)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var names []string
+	for tables.Next() {
+		var n string
+		tables.Scan(&n)
+		names = append(names, n)
+	}
+	tables.Close()
+	var b strings.Builder
+	for _, n := range names {
+		rows, err := db.Query(fmt.Sprintf("SELECT * FROM %q", n))
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			rows.Scan(ptrs...)
+			for _, v := range vals {
+				fmt.Fprintf(&b, "%s\t", v)
+			}
+			b.WriteString("\n")
+		}
+		rows.Close()
+	}
+	return b.String()
+}
+
+// TestManifestDiff plans Kustomize overlays through the GitHub fake: a base
+// change shows in both overlays, a Secret change names only the key, and
+// the Secret's value appears in no comment, log line or database row.
+func TestManifestDiff(t *testing.T) {
+	gh := newFake(t)
+	e := startServer(t, gh, t.TempDir())
+
+	pr := e.openPlanned("scale", "carol", map[string]string{"k8s/base/deployment.yaml": deployment(5)}, "success")
+	c := planComment(t, gh, pr.Number)
+	mustContain(t, c.Body, "k8s/overlays/staging", "k8s/overlays/prod", "Deployment", "-  replicas: 2", "+  replicas: 5")
+	if strings.Contains(c.Body, "k8s/base`") {
+		t.Errorf("the base was planned as a project of its own:\n%s", c.Body)
+	}
+	e.close(pr.Number)
+
+	newSecret := "rotated-" + secretLiteral
+	kust := strings.Replace(infraFiles()["k8s/base/kustomization.yaml"], secretLiteral, newSecret, 1)
+	pr = e.openPlanned("rotate", "carol", map[string]string{"k8s/base/kustomization.yaml": kust}, "success")
+	c = planComment(t, gh, pr.Number)
+	mustContain(t, c.Body, "password", "(changed)")
+
+	var written strings.Builder
+	for _, n := range []int{pr.Number - 1, pr.Number} {
+		for _, w := range gh.CommentHistory(testRepo, n) {
+			written.WriteString(w.Body)
+		}
+	}
+	for name, text := range map[string]string{"comments": written.String(), "logs": e.logs.String(), "database": e.dumpDB()} {
+		for _, secret := range []string{secretLiteral, newSecret} {
+			if strings.Contains(text, secret) {
+				t.Errorf("the Secret value %q appears in the %s", secret, name)
+			}
+		}
+	}
+}
+
+// TestManifestRefusals shows kustomize's guard rails as clear errors in
+// the comment: no escapes out of the repository, no exec plugins, no
+// remote bases.
+func TestManifestRefusals(t *testing.T) {
+	gh := newFake(t)
+	e := startServer(t, gh, t.TempDir())
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{name: "escape", files: map[string]string{"k8s/overlays/staging/kustomization.yaml": "resources:\n  - ../../../../etc\n"}, want: "escapes the workspace root"},
+		{name: "remote", files: map[string]string{"k8s/overlays/staging/kustomization.yaml": "resources:\n  - https://github.com/kubernetes-sigs/kustomize//examples/helloWorld?ref=v1.0.6\n"}, want: "remote bases are not allowed"},
+		{name: "exec", files: map[string]string{
+			"k8s/overlays/staging/kustomization.yaml": "resources:\n  - ../../base\ngenerators:\n  - gen.yaml\n",
+			"k8s/overlays/staging/gen.yaml":           "apiVersion: example.com/v1\nkind: Gen\nmetadata:\n  name: gen\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: /bin/sh\n",
+		}, want: "function"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pr := e.openPlanned("refuse-"+tt.name, "carol", tt.files, "failure")
+			c := planComment(t, gh, pr.Number)
+			mustContain(t, c.Body, "k8s/overlays/staging", tt.want)
+			e.close(pr.Number)
+		})
+	}
+}
