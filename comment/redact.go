@@ -111,7 +111,9 @@ func redactGitHubTokens(s string) string {
 		if i+4 > len(s) || !strings.ContainsRune("pousr", rune(s[i+2])) || s[i+3] != '_' {
 			return 0, "", false
 		}
-		end := run(s, i+4, isAlnum)
+		// Classic tokens are alphanumeric; stateless installation tokens
+		// (ghs_APPID_JWT) add '_' and the JWT's '-' and '.'.
+		end := run(s, i+4, func(c byte) bool { return isAlnum(c) || c == '_' || c == '-' || c == '.' })
 		if end-(i+4) < 20 {
 			return 0, "", false
 		}

@@ -20,6 +20,7 @@ func TestRedact(t *testing.T) {
 		{name: "longest secret first", in: "abcdefgh-tail", secrets: []string{"abcdef", "abcdefgh-tail"}, want: "***"},
 		{name: "classic token", in: "token ghp_0123456789abcdefghijABCDEFGHIJ012345 end", want: "token ghp_*** end"},
 		{name: "installation token", in: "x-access-token:ghs_16C7e42F292c6912E7710c838347Ae178B4a@github.com", want: "x-access-token:ghs_***@github.com"},
+		{name: "stateless installation token", in: "token ghs_4242_eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiI0MiJ9.c2lnbmF0dXJl-_x here", want: "token ghs_*** here"},
 		{name: "oauth user refresh tokens", in: "gho_aaaaaaaaaaaaaaaaaaaaaaaa ghu_bbbbbbbbbbbbbbbbbbbbbbbb ghr_cccccccccccccccccccccccc", want: "gho_*** ghu_*** ghr_***"},
 		{name: "fine-grained pat", in: "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUV", want: "github_pat_***"},
 		{name: "too short to be a token", in: "ghp_abc and gh_pages", want: "ghp_abc and gh_pages"},

@@ -129,8 +129,16 @@ func (h *Handler) unlock(ctx context.Context, repo planbot.Repo, n int, user, pe
 		if err != nil {
 			return "", err
 		}
+		dir := cmd.Dir
+		if cmd.Project != "" {
+			// A project name from .planbot.yaml may differ from its dir.
+			dir = cmd.Project
+			if p, err := st.LatestPlan(ctx, repo.String(), n, cmd.Project); err == nil {
+				dir = p.Dir
+			}
+		}
 		for _, l := range locks {
-			if l.Dir != cmd.Dir && l.Dir != cmd.Project {
+			if l.Dir != dir {
 				continue
 			}
 			if l.PR != n && perm != "admin" {
