@@ -158,6 +158,9 @@ func (o Server) Validate() error {
 	case o.DrainTimeout < 0:
 		return planbot.Errorf(planbot.EINVALID, "--drain-timeout must not be negative")
 	}
+	if !IsPostgres(o.Database) && (strings.HasPrefix(o.Database, "host=") || strings.Contains(o.Database, "dbname=")) {
+		return planbot.Errorf(planbot.EINVALID, "--database looks like a PostgreSQL keyword DSN; give a postgres:// URL (SQLite is any other path)")
+	}
 	switch o.MergeMethod {
 	case "", "merge", "squash", "rebase":
 	default:

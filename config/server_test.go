@@ -51,6 +51,7 @@ func TestParseServer(t *testing.T) {
 		{name: "bad glob", args: append([]string{"--repo-allowlist=[x"}, base...), wantErr: "repo-allowlist"},
 		{name: "planbot vars never allowlisted", args: append([]string{"--terraform-env-allowlist=AWS_REGION,PLANBOT_DATABASE"}, base...), wantErr: "PLANBOT_DATABASE"},
 		{name: "bad merge method", args: append([]string{"--merge-method=fast"}, base...), wantErr: "merge-method"},
+		{name: "keyword DSN refused", args: append([]string{"--database=host=/tmp port=5432 dbname=planbot"}, base...), wantErr: "postgres:// URL"},
 		{name: "extra args", args: append(base, "extra"), wantErr: "unexpected arguments"},
 		{name: "unknown flag", args: []string{"--nope"}, wantErr: "nope"},
 	}

@@ -14,8 +14,10 @@ import (
 // Cache holds rendered overlays keyed by a content hash of their inputs
 // (see Build), in memory and optionally in a directory on disk, so that an
 // overlay whose inputs did not change is rendered once. Concurrent requests
-// for the same key share one build. Entries hold Secret digests, never
-// Secret values.
+// for the same key share one build, which runs under the context of the
+// first request: if that ends, the others see its error and retry on their
+// next plan. Entries hold Secret digests, never Secret values. Build errors
+// are not cached.
 type Cache struct {
 	dir   string // "" for memory only
 	max   int

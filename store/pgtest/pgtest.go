@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -131,8 +132,11 @@ type cluster struct {
 	asUser string // run the server binaries as this user ("" for the current one)
 }
 
+// dsn returns a postgres:// URL of database db on the cluster's socket, the
+// form planbot's --database flag takes.
 func (c *cluster) dsn(db string) string {
-	return fmt.Sprintf("host=%s port=%d user=postgres dbname=%s sslmode=disable", c.dir, c.port, db)
+	q := url.Values{"host": {c.dir}, "port": {strconv.Itoa(c.port)}, "sslmode": {"disable"}}
+	return "postgres://postgres@/" + db + "?" + q.Encode()
 }
 
 // command returns the command that runs a server binary as the cluster's

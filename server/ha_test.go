@@ -1,0 +1,202 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/planbot/planbot/audit"
+	"github.com/planbot/planbot/githubfake"
+	"github.com/planbot/planbot/store"
+	"github.com/planbot/planbot/store/pgtest"
+)
+
+// postDelivery sends a payload signed like GitHub with a chosen delivery
+// ID, so that the same delivery can reach several replicas.
+func postDelivery(t *testing.T, url, event, id string, payload []byte) int {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(payload))
+	if err != nil {
+		t.Error(err)
+		return 0
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "GitHub-Hookshot/test")
+	req.Header.Set("X-GitHub-Event", event)
+	req.Header.Set("X-GitHub-Delivery", id)
+	req.Header.Set("X-Hub-Signature-256", githubfake.Sign([]byte(testSecret), payload))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Error(err)
+		return 0
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestReplicasSharePostgres runs two planbot processes on one PostgreSQL
+// database. They receive the same and different deliveries at once; each
+// PR head is planned once with one comment, the audit chain verifies, and
+// when the replica running a job is killed the other finishes it.
+func TestReplicasSharePostgres(t *testing.T) {
+	dsn := pgtest.Start(t)
+	bin := buildPlanbot(t)
+	gh := newFake(t)
+	tf := slowTerraform(t)
+
+	addrs := []string{freeAddr(t), freeAddr(t)}
+	procs := map[int]*procInfo{}
+	for i, addr := range addrs {
+		args := serverArgs(t, gh, t.TempDir(), "--database="+dsn, "--terraform-bin="+tf)
+		for j, a := range args {
+			if strings.HasPrefix(a, "--addr=") {
+				args[j] = "--addr=" + addr
+			}
+		}
+		cmd := startProcess(t, bin, args)
+		procs[cmd.Process.Pid] = &procInfo{index: i, kill: func() { cmd.Process.Signal(syscall.SIGKILL); cmd.Wait() }}
+	}
+	url := func(i int) string { return "http://" + addrs[i] + "/webhook" }
+
+	// Two PRs; the first gets one delivery sent to both replicas at once,
+	// the second two different deliveries for the same head, one each.
+	sha1 := gh.Commit(testRepo, "ha-dev", devChange("dev-ha"), nil, "dev")
+	pr1 := gh.OpenPR(testRepo, "ha-dev", "main", "carol", "HA dev")
+	sha2 := gh.Commit(testRepo, "ha-prod", prodChange("prod-ha"), nil, "prod")
+	pr2 := gh.OpenPR(testRepo, "ha-prod", "main", "carol", "HA prod")
+	opened1 := gh.PullRequestEvent("opened", testRepo, pr1.Number)
+	opened2 := gh.PullRequestEvent("opened", testRepo, pr2.Number)
+	ready2 := gh.PullRequestEvent("ready_for_review", testRepo, pr2.Number)
+	var wg sync.WaitGroup
+	for _, d := range []struct {
+		replica int
+		event   string
+		id      string
+		payload []byte
+	}{
+		{0, "pull_request", "ha-same", opened1},
+		{1, "pull_request", "ha-same", opened1},
+		{0, "pull_request", "ha-pr2-opened", opened2},
+		{1, "pull_request", "ha-pr2-ready", ready2},
+	} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if code := postDelivery(t, url(d.replica), d.event, d.id, d.payload); code != http.StatusAccepted && code != http.StatusOK {
+				t.Errorf("delivery %s to replica %d: status %d", d.id, d.replica, code)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, sha := range []string{sha1, sha2} {
+		if got := waitStatus(t, gh, sha, "planbot/plan"); got != "success" {
+			t.Fatalf("planbot/plan on %s = %s", sha[:7], got)
+		}
+	}
+
+	st, err := OpenStore(context.Background(), dsn, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, pr := range []githubfake.PR{pr1, pr2} {
+		creates := 0
+		for _, w := range gh.CommentHistory(testRepo, pr.Number) {
+			if w.Op == "create" {
+				creates++
+			}
+		}
+		if creates != 1 {
+			t.Errorf("PR #%d got %d comments, want 1", pr.Number, creates)
+		}
+		entries, err := st.Audit(context.Background(), store.AuditFilter{Repo: testRepo, PR: pr.Number})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plans := 0
+		for _, e := range entries {
+			if e.Action == audit.ActionPlan {
+				plans++
+			}
+		}
+		if plans != 1 {
+			t.Errorf("PR #%d was planned %d times, want once", pr.Number, plans)
+		}
+	}
+
+	// Kill the replica that runs a job: the other one finishes it. The
+	// first PR is closed so that its lock on envs/dev is free.
+	gh.ClosePR(testRepo, pr1.Number)
+	if code := postDelivery(t, url(1), "pull_request", "ha-close", gh.PullRequestEvent("closed", testRepo, pr1.Number)); code != http.StatusAccepted {
+		t.Fatalf("close delivery: status %d", code)
+	}
+	waitFor(t, time.Minute, "close processed", func() bool {
+		j, err := st.Job(context.Background(), "ha-close")
+		return err == nil && j.State == "done"
+	})
+	sha3 := gh.Commit(testRepo, "ha-kill", devChange("dev-kill"), nil, "dev again")
+	pr3 := gh.OpenPR(testRepo, "ha-kill", "main", "carol", "HA kill")
+	if code := postDelivery(t, url(0), "pull_request", "ha-kill", gh.PullRequestEvent("opened", testRepo, pr3.Number)); code != http.StatusAccepted {
+		t.Fatalf("delivery: status %d", code)
+	}
+	var owner string
+	waitFor(t, 30*time.Second, "job claimed", func() bool {
+		j, err := st.Job(context.Background(), "ha-kill")
+		if err != nil || j.State != "running" {
+			return false
+		}
+		owner = j.Owner
+		return true
+	})
+	pid := ownerPID(t, owner)
+	victim, ok := procs[pid]
+	if !ok {
+		t.Fatalf("job owner %q is not one of the replicas", owner)
+	}
+	victim.kill()
+	if state, _ := status(gh, sha3, "planbot/plan"); state == "success" {
+		t.Fatal("the plan finished before the kill; the test proves nothing")
+	}
+	if got := waitStatus(t, gh, sha3, "planbot/plan"); got != "success" {
+		t.Fatalf("planbot/plan after the kill = %s, want success", got)
+	}
+	j, err := st.Job(context.Background(), "ha-kill")
+	if err != nil || j.State != "done" || j.Owner == owner {
+		t.Errorf("job after the kill = %+v (%v); want done by the other replica", j, err)
+	}
+
+	all, err := st.Audit(context.Background(), store.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seq, ok := audit.Verify(all); !ok {
+		t.Errorf("audit chain broken at seq %d", seq)
+	}
+}
+
+type procInfo struct {
+	index int
+	kill  func()
+}
+
+// ownerPID returns the process ID in a queue lease owner
+// ("host/pid/nonce").
+func ownerPID(t *testing.T, owner string) int {
+	t.Helper()
+	parts := strings.Split(owner, "/")
+	if len(parts) != 3 {
+		t.Fatalf("unexpected lease owner %q", owner)
+	}
+	pid, err := strconv.Atoi(parts[1])
+	if err != nil {
+		t.Fatalf("unexpected lease owner %q", owner)
+	}
+	return pid
+}
