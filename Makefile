@@ -1,5 +1,5 @@
 # The README's commands.
-export GOFLAGS ?= -mod=mod
+
 
 .PHONY: test build example bench
 
