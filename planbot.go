@@ -131,6 +131,9 @@ type Result struct {
 	LockedBy int
 	// Manifest is set for Kustomize projects.
 	Manifest *ManifestDiff
+	// Sensitive holds the values of variables marked sensitive, so that
+	// they can be masked in everything posted. It is never stored.
+	Sensitive []string `json:"-"`
 }
 
 // Error codes. They map to HTTP statuses in package webhook and to PR

@@ -36,6 +36,10 @@ type Report struct {
 	Notes []string
 	// Command is "plan" (the default) or "apply"; it sets the wording.
 	Command string
+	// Error is set when planbot could not get as far as planning projects
+	// (an invalid .planbot.yaml, an unreadable PR); it is shown open,
+	// above everything else.
+	Error string
 }
 
 // Options control how a Report is rendered.
@@ -88,6 +92,9 @@ func Render(r Report, opts Options) []string {
 	first := firstHeader(r, 1, wide, budget)
 	cont := contHeader(r, wide, wide)
 	sp := newSplitter(budget, linesCost(first), linesCost(cont))
+	if r.Error != "" {
+		sp.addSection(errorSection(r.Error, opts))
+	}
 	if len(r.Notes) > 0 {
 		sp.addSection(notesSection(r.Notes))
 	}
@@ -124,6 +131,7 @@ func redactReport(r Report, secrets []string) Report {
 		notes[i] = red(n)
 	}
 	r.Notes = notes
+	r.Error = red(r.Error)
 	results := make([]planbot.Result, len(r.Results))
 	for i, res := range r.Results {
 		res.Summary = red(res.Summary)
@@ -209,6 +217,8 @@ func verdict(r Report) string {
 	t := count(r.Results)
 	apply := r.Command == "apply"
 	switch {
+	case r.Error != "":
+		return "❌ planbot could not " + r.Command + " this pull request"
 	case t.total == 0:
 		if apply {
 			return "ℹ️ No projects to apply in this pull request"
@@ -427,6 +437,14 @@ func contHeader(r Report, k, m int) []string {
 		fmt.Sprintf("**planbot %s · part %d/%d** · %s", r.Command, k, m, headLink(r)),
 		"",
 	}
+}
+
+func errorSection(msg string, opts Options) section {
+	var s section
+	s.line("**Error**", "")
+	textBlock(&s, "text", msg, opts, func(l string) string { return l })
+	s.line("")
+	return s
 }
 
 func notesSection(notes []string) section {

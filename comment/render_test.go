@@ -211,6 +211,14 @@ func goldenCases(t testing.TB) []struct {
 				return r
 			}(),
 		},
+		{
+			name: "config-error",
+			r: func() Report {
+				r := report()
+				r.Error = ".planbot.yaml:3: merge_method: must be merge, squash or rebase, not \"fastforward\""
+				return r
+			}(),
+		},
 		{name: "forty-projects", r: report(forty...)},
 		{name: "empty", r: report()},
 		{

@@ -11,6 +11,7 @@ import (
 	"github.com/planbot/planbot/audit"
 	"github.com/planbot/planbot/command"
 	"github.com/planbot/planbot/comment"
+	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/store"
 )
 
@@ -108,7 +109,45 @@ func (h *Handler) help(ctx context.Context, gh GitHub, repo planbot.Repo, n int)
 	for _, p := range plans {
 		ps = append(ps, planbot.Project{Name: p.Project, Dir: p.Dir, Workspace: p.Workspace, Kind: planbot.Kind(p.Kind)})
 	}
-	return comment.Help(ps)
+	help := comment.Help(ps)
+	cfg, err := repoConfig(ctx, gh, pr)
+	if err != nil {
+		return help + "\n⚠️ `" + config.RepoFile + "` on `" + pr.BaseRef + "` is invalid: " + planbot.ErrorMessage(err) + "\n"
+	}
+	return help + configHelp(cfg, pr.BaseRef)
+}
+
+// configHelp describes what the repository's .planbot.yaml allows.
+func configHelp(cfg *config.Repo, baseRef string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n**Repository rules** (from `%s` on `%s`; defaults when it is absent):\n\n", config.RepoFile, baseRef)
+	if cfg.Explicit() {
+		var names []string
+		for _, p := range cfg.Projects {
+			names = append(names, "`"+p.Name+"`")
+		}
+		fmt.Fprintf(&b, "- Projects: declared: %s.\n", strings.Join(names, ", "))
+	} else {
+		b.WriteString("- Projects: detected automatically (Terraform roots and Kustomize overlays).\n")
+	}
+	b.WriteString("- `/apply` needs every changed file approved by its CODEOWNERS at the head commit")
+	for _, r := range cfg.ApplyRequirements {
+		fmt.Fprintf(&b, ", and the PR to be %s", r)
+	}
+	b.WriteString(".\n")
+	if cfg.Automerge {
+		method := cfg.MergeMethod
+		if method == "" {
+			method = "the default method"
+		}
+		fmt.Fprintf(&b, "- After everything is applied, planbot merges the PR (%s).\n", method)
+	} else {
+		b.WriteString("- Automerge is off: merge the PR yourself after applying.\n")
+	}
+	if cfg.TerraformVersion != "" {
+		fmt.Fprintf(&b, "- Terraform version: `%s`.\n", cfg.TerraformVersion)
+	}
+	return b.String()
 }
 
 // unlock releases this PR's locks, or one lock by dir; an admin may release

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -124,8 +125,10 @@ func (l *Local) planOne(ctx context.Context, req LocalRequest, head string, prj 
 	if err != nil && res.Status != planbot.StatusFailed {
 		return fail(err)
 	}
-	res.Output = comment.Redact(res.Output, l.Secrets)
-	res.Error = comment.Redact(res.Error, l.Secrets)
+	secrets := slices.Concat(l.Secrets, res.Sensitive)
+	res.Output = comment.Redact(res.Output, secrets)
+	res.Error = comment.Redact(res.Error, secrets)
+	res.Fmt = comment.Redact(res.Fmt, secrets)
 	return res
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -109,10 +110,11 @@ func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) erro
 		return err
 	}
 	results, notes, err := p.planProjects(ctx, gh, pr, req, log)
+	var failure string
 	if err != nil {
 		// A failure before any project ran: report it on the PR.
 		log.Error("plan failed", "err", err)
-		notes = append(notes, "❌ planbot could not plan this PR: "+planbot.ErrorMessage(err))
+		failure = planbot.ErrorMessage(err)
 		results = nil
 	}
 	if len(results) == 0 && err == nil && !p.hasComment(ctx, gh, pr) {
@@ -120,7 +122,7 @@ func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) erro
 	}
 	parts := comment.Render(comment.Report{
 		Repo: req.Repo, PR: req.Number, HeadSHA: pr.HeadSHA,
-		HeadURL: commitURL(pr), Results: results, Notes: notes, Command: "plan",
+		HeadURL: commitURL(pr), Results: results, Notes: notes, Command: "plan", Error: failure,
 	}, comment.Options{Secrets: p.Secrets})
 	if uerr := comment.Upsert(ctx, gh, p.BotLogin, req.Repo, req.Number, parts); uerr != nil {
 		return fmt.Errorf("post plan comment: %w", uerr)
@@ -334,9 +336,10 @@ func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot
 	} else {
 		res = p.runPlan(ctx, src, pr, prj, log)
 	}
-	res.Output = comment.Redact(res.Output, p.Secrets)
-	res.Error = comment.Redact(res.Error, p.Secrets)
-	res.Fmt = comment.Redact(res.Fmt, p.Secrets)
+	secrets := slices.Concat(p.Secrets, res.Sensitive)
+	res.Output = comment.Redact(res.Output, secrets)
+	res.Error = comment.Redact(res.Error, secrets)
+	res.Fmt = comment.Redact(res.Fmt, secrets)
 	blob, _ := json.Marshal(res)
 	if _, err := p.Store.SavePlan(ctx, store.Plan{
 		Repo: pr.Repo.String(), PR: pr.Number, HeadSHA: pr.HeadSHA, BaseSHA: pr.BaseSHA,

@@ -2,6 +2,7 @@ package terraform
 
 import (
 	"bufio"
+	"encoding/json"
 	"fmt"
 	"regexp"
 	"sort"
@@ -105,4 +106,44 @@ func summary(text string, c planbot.Changes) string {
 		return "No changes."
 	}
 	return ""
+}
+
+// sensitiveValues returns the values of the root module's variables that
+// are marked sensitive, flattened to strings, so that they can be masked
+// wherever they might still appear (an error message, a resource name).
+func sensitiveValues(plan *tfjson.Plan) []string {
+	if plan == nil || plan.Config == nil || plan.Config.RootModule == nil {
+		return nil
+	}
+	var out []string
+	for name, v := range plan.Config.RootModule.Variables {
+		if v == nil || !v.Sensitive {
+			continue
+		}
+		if pv, ok := plan.Variables[name]; ok && pv != nil {
+			out = appendScalars(out, pv.Value)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// appendScalars appends every scalar inside v (a decoded JSON value) as a
+// string.
+func appendScalars(out []string, v any) []string {
+	switch v := v.(type) {
+	case string:
+		return append(out, v)
+	case float64, bool, json.Number:
+		return append(out, fmt.Sprint(v))
+	case []any:
+		for _, e := range v {
+			out = appendScalars(out, e)
+		}
+	case map[string]any:
+		for _, e := range v {
+			out = appendScalars(out, e)
+		}
+	}
+	return out
 }

@@ -121,6 +121,7 @@ func (r *Runner) Plan(ctx context.Context, dir, workspace string) (planbot.Resul
 		return finish(fmt.Errorf("terraform: %w", err))
 	}
 	res.Changes = changes(plan)
+	res.Sensitive = sensitiveValues(plan)
 	res.Output = limit(strings.TrimSpace(text), r.outputLimit())
 	res.Summary = summary(text, res.Changes)
 	res.PlanFile = planFile

@@ -1,0 +1,235 @@
+package server
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/planbot/planbot/config"
+	"github.com/planbot/planbot/githubfake"
+)
+
+var benchLog = flag.String("benchlog", "", "write the debug log of the server of BenchmarkPlanEndToEnd to this file")
+
+// BenchmarkPlanEndToEnd measures the latency a pull request's author sees:
+// from the moment GitHub delivers a synchronize webhook for a new head to
+// the moment planbot/plan on that head is success, with the plan comment
+// edited. Every push changes envs/dev to a new value, so every plan is a
+// real one. The first plan of the PR (cache clone, comment creation) runs
+// before the timer starts and is reported as cold-ns.
+func BenchmarkPlanEndToEnd(b *testing.B) {
+	gh := githubfake.New(b)
+	gh.CreateRepo(testRepo, infraFiles())
+	gh.AddInstallation(1, testRepo)
+	gh.SetCollaborator(testRepo, "carol", "write")
+	url := benchServer(b, gh)
+	ctx := b.Context()
+
+	push := func(i int) string {
+		return gh.Commit(testRepo, "bench", map[string]string{"envs/dev/main.tf": rootTF(fmt.Sprintf("dev-%d", i))}, nil, fmt.Sprintf("push %d", i))
+	}
+	sha := push(0)
+	pr := gh.OpenPR(testRepo, "bench", "main", "carol", "Benchmark")
+	start := time.Now()
+	benchDeliver(b, gh, url, gh.PullRequestEvent("opened", testRepo, pr.Number))
+	benchWaitPlan(ctx, b, gh, pr.Number, sha)
+	cold := time.Since(start)
+
+	first := len(gh.Requests())
+	last := first
+	i := 0
+	for b.Loop() {
+		b.StopTimer()
+		i++
+		sha = push(i)
+		last = len(gh.Requests())
+		b.StartTimer()
+		benchDeliver(b, gh, url, gh.PullRequestEvent("synchronize", testRepo, pr.Number))
+		benchWaitPlan(ctx, b, gh, pr.Number, sha)
+	}
+	b.ReportMetric(float64(cold.Nanoseconds()), "cold-ns")
+	if i > 0 {
+		b.ReportMetric(float64(len(gh.Requests())-first)/float64(i), "github-requests/op")
+	}
+	if *benchLog != "" {
+		for _, r := range gh.Requests()[last:] {
+			b.Logf("GitHub request of the last plan: %s %s", r.Method, r.Path)
+		}
+	}
+}
+
+// BenchmarkRawTerraform is the baseline of BenchmarkPlanEndToEnd: the same
+// root, written into a fresh directory per iteration as planbot checks out
+// a fresh worktree per head. init-plan runs `terraform init` and `terraform
+// plan -out` and nothing else; planbot-commands runs the five commands
+// planbot runs for a root (fmt -check, init, plan -out, show -json, show),
+// so that the difference to BenchmarkPlanEndToEnd is planbot's own cost.
+func BenchmarkRawTerraform(b *testing.B) {
+	tf, err := exec.LookPath("terraform")
+	if err != nil {
+		b.Fatal("terraform is not on PATH")
+	}
+	steps := []struct {
+		name string
+		cmds [][]string
+	}{
+		{name: "init-plan", cmds: [][]string{
+			{"init", "-input=false", "-no-color"},
+			{"plan", "-input=false", "-no-color", "-out=x"},
+		}},
+		{name: "planbot-commands", cmds: [][]string{
+			{"fmt", "-no-color", "-check", "-diff", "-list=true", "-write=false", "-recursive=false"},
+			{"init", "-input=false", "-no-color"},
+			{"plan", "-input=false", "-no-color", "-out=x"},
+			{"show", "-json", "-no-color", "x"},
+			{"show", "-no-color", "x"},
+		}},
+	}
+	files := infraFiles()
+	for _, st := range steps {
+		b.Run(st.name, func(b *testing.B) {
+			ctx := b.Context()
+			i := 0
+			for b.Loop() {
+				b.StopTimer()
+				i++
+				root := filepath.Join(b.TempDir(), "infra")
+				writeBenchFile(b, filepath.Join(root, "modules/app/main.tf"), files["modules/app/main.tf"])
+				writeBenchFile(b, filepath.Join(root, "envs/dev/main.tf"), rootTF(fmt.Sprintf("dev-%d", i)))
+				b.StartTimer()
+				for _, args := range st.cmds {
+					cmd := exec.CommandContext(ctx, tf, args...)
+					cmd.Dir = filepath.Join(root, "envs/dev")
+					cmd.Env = append(os.Environ(), "TF_IN_AUTOMATION=1")
+					if out, err := cmd.CombinedOutput(); err != nil {
+						b.Fatalf("terraform %s: %v\n%s", args[0], err, out)
+					}
+				}
+			}
+		})
+	}
+}
+
+// benchServer runs a planbot server in this process until the benchmark
+// ends and returns its webhook URL. It logs at info level to nowhere, so
+// that the cost of logging counts but the output does not drown the
+// benchmark's; with -benchlog it logs at debug level to that file, and
+// BenchmarkPlanEndToEnd lists the GitHub requests of its last plan.
+func benchServer(b *testing.B, gh *githubfake.Server) string {
+	b.Helper()
+	secretFile := filepath.Join(b.TempDir(), "secret")
+	writeBenchFile(b, secretFile, testSecret+"\n")
+	opts, err := config.ParseServer([]string{
+		"--addr=127.0.0.1:0",
+		"--data-dir=" + b.TempDir(),
+		"--github-api-url=" + gh.APIURL(),
+		fmt.Sprintf("--github-app-id=%d", gh.AppID()),
+		"--github-app-key-file=" + gh.WritePrivateKey(),
+		"--webhook-secret-file=" + secretFile,
+	}, func(string) string { return "" })
+	if err != nil {
+		b.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	if *benchLog != "" {
+		f, err := os.Create(*benchLog)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { f.Close() })
+		logger = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	m := &Main{Options: opts, Logger: logger}
+	if err := m.Listen(); err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		err := m.Run(ctx)
+		m.Close()
+		done <- err
+	}()
+	b.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			b.Errorf("server: %v", err)
+		}
+	})
+	benchPoll(ctx, b, "server healthy", func() bool {
+		resp, err := http.Get("http://" + m.Addr() + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return "http://" + m.Addr() + "/webhook"
+}
+
+// benchDeliver sends a pull_request webhook and checks that it is accepted.
+func benchDeliver(b *testing.B, gh *githubfake.Server, url string, payload []byte) {
+	b.Helper()
+	resp, _, err := gh.Deliver(b.Context(), url, testSecret, "pull_request", payload)
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		b.Fatalf("deliver: status %d, want %d", resp.StatusCode, http.StatusAccepted)
+	}
+}
+
+// benchWaitPlan waits until planbot/plan on sha is success and fails the
+// benchmark if it ends otherwise or the plan comment does not name sha.
+func benchWaitPlan(ctx context.Context, b *testing.B, gh *githubfake.Server, pr int, sha string) {
+	b.Helper()
+	var state string
+	benchPoll(ctx, b, "planbot/plan on "+sha[:7], func() bool {
+		state, _ = status(gh, sha, "planbot/plan")
+		return state != "" && state != "pending"
+	})
+	if state != "success" {
+		b.Fatalf("planbot/plan on %s = %s, want success", sha[:7], state)
+	}
+	for _, c := range botComments(gh, pr) {
+		if strings.Contains(c.Body, "<!-- planbot:plan") && strings.Contains(c.Body, sha[:7]) {
+			return
+		}
+	}
+	b.Fatalf("no plan comment names %s", sha[:7])
+}
+
+// benchPoll polls cond every few milliseconds, far more often than
+// waitFor, so that polling adds little to the measured latency.
+func benchPoll(ctx context.Context, b *testing.B, what string, cond func() bool) {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			b.Fatalf("gave up waiting for %s: %v", what, ctx.Err())
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+}
+
+func writeBenchFile(b *testing.B, path, body string) {
+	b.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		b.Fatal(err)
+	}
+}
