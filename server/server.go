@@ -21,6 +21,7 @@ import (
 	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/githubapp"
 	"github.com/planbot/planbot/runner"
+	"github.com/planbot/planbot/runner/kustomize"
 	"github.com/planbot/planbot/runner/terraform"
 	"github.com/planbot/planbot/store"
 	"github.com/planbot/planbot/store/postgres"
@@ -111,9 +112,14 @@ func (m *Main) Run(ctx context.Context) error {
 		EnvAllowlist:   o.EnvAllowlist,
 		Logger:         log,
 	}
+	renders, err := kustomize.NewCache(filepath.Join(o.DataDir, "kustomize-cache"))
+	if err != nil {
+		return err
+	}
 	planner := &runner.Planner{
 		Workspaces:   ws,
 		Terraform:    tf,
+		Kustomize:    kustomize.Options{Cache: renders, Logger: log},
 		Store:        st,
 		BotLogin:     bot,
 		Slots:        make(chan struct{}, o.Parallelism),
