@@ -12,6 +12,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/planbot/planbot/githubfake"
+	"github.com/planbot/planbot/store"
 )
 
 // buildPlanbot compiles cmd/planbot into a temporary directory.
@@ -82,54 +85,22 @@ func startProcess(t *testing.T, bin string, args []string) *exec.Cmd {
 	return cmd
 }
 
-// TestCrashAfterAck kills planbot with SIGKILL after it acknowledged a
-// delivery and while the plan runs; after a restart the plan is posted.
-func TestCrashAfterAck(t *testing.T) {
-	bin := buildPlanbot(t)
-	gh := newFake(t)
-	dataDir := t.TempDir()
-	addr := freeAddr(t)
-	args := serverArgs(t, gh, dataDir, "--terraform-bin="+slowTerraform(t))
-	for i, a := range args {
-		if strings.HasPrefix(a, "--addr=") {
-			args[i] = "--addr=" + addr
-		}
-	}
-	first := startProcess(t, bin, args)
-
-	sha := gh.Commit(testRepo, "crash", devChange("dev-crash"), nil, "change dev")
-	pr := gh.OpenPR(testRepo, "crash", "main", "carol", "Crash test")
-	e := &testEnv{t: t, gh: gh, url: "http://" + addr + "/webhook", dataDir: dataDir}
-	delivery := e.deliver("pull_request", gh.PullRequestEvent("opened", testRepo, pr.Number), http.StatusAccepted)
-
-	st, err := OpenStore(context.Background(), filepath.Join(dataDir, "planbot.db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	waitFor(t, 30*time.Second, "job claimed", func() bool {
-		j, err := st.Job(context.Background(), delivery)
-		return err == nil && j.State == "running"
-	})
-	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	first.Wait()
-	if state, _ := status(gh, sha, "planbot/plan"); state == "success" {
-		t.Fatal("the plan finished before the kill; the test proves nothing")
-	}
-
-	startProcess(t, bin, args)
-	if got := waitStatus(t, gh, sha, "planbot/plan"); got != "success" {
-		t.Fatalf("planbot/plan after restart = %s, want success", got)
-	}
-	c := planComment(t, gh, pr.Number)
-	mustContain(t, c.Body, "envs/dev", "1 to add", sha[:7])
+// slowRun is a planbot subprocess in the middle of a slow plan.
+type slowRun struct {
+	bin      string
+	args     []string
+	proc     *exec.Cmd
+	gh       *githubfake.Server
+	sha      string
+	pr       githubfake.PR
+	delivery string
+	st       store.Store
 }
 
-// TestGracefulShutdownDrains stops planbot with SIGTERM while a plan runs:
-// the plan finishes before the process exits.
-func TestGracefulShutdownDrains(t *testing.T) {
+// runningPlan starts planbot as a subprocess whose plans are slow, opens a
+// PR and returns once planbot has claimed the PR's plan job.
+func runningPlan(t *testing.T, branch string) slowRun {
+	t.Helper()
 	bin := buildPlanbot(t)
 	gh := newFake(t)
 	dataDir := t.TempDir()
@@ -141,29 +112,59 @@ func TestGracefulShutdownDrains(t *testing.T) {
 		}
 	}
 	proc := startProcess(t, bin, args)
-	sha := gh.Commit(testRepo, "drain", devChange("dev-drain"), nil, "change dev")
-	pr := gh.OpenPR(testRepo, "drain", "main", "carol", "Drain test")
+
+	sha := gh.Commit(testRepo, branch, devChange("dev-"+branch), nil, "change dev")
+	pr := gh.OpenPR(testRepo, branch, "main", "carol", "Test "+branch)
 	e := &testEnv{t: t, gh: gh, url: "http://" + addr + "/webhook", dataDir: dataDir}
 	delivery := e.deliver("pull_request", gh.PullRequestEvent("opened", testRepo, pr.Number), http.StatusAccepted)
+
 	st, err := OpenStore(context.Background(), filepath.Join(dataDir, "planbot.db"), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	t.Cleanup(func() { st.Close() })
 	waitFor(t, 30*time.Second, "job claimed", func() bool {
 		j, err := st.Job(context.Background(), delivery)
 		return err == nil && j.State == "running"
 	})
-	if err := proc.Process.Signal(syscall.SIGTERM); err != nil {
+	return slowRun{bin: bin, args: args, proc: proc, gh: gh, sha: sha, pr: pr, delivery: delivery, st: st}
+}
+
+// TestCrashAfterAck kills planbot with SIGKILL after it acknowledged a
+// delivery and while the plan runs; after a restart the plan is posted.
+func TestCrashAfterAck(t *testing.T) {
+	r := runningPlan(t, "crash")
+	gh, sha := r.gh, r.sha
+	if err := r.proc.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	if err := proc.Wait(); err != nil {
+	r.proc.Wait()
+	if state, _ := status(gh, sha, "planbot/plan"); state == "success" {
+		t.Fatal("the plan finished before the kill; the test proves nothing")
+	}
+
+	startProcess(t, r.bin, r.args)
+	if got := waitStatus(t, gh, sha, "planbot/plan"); got != "success" {
+		t.Fatalf("planbot/plan after restart = %s, want success", got)
+	}
+	c := planComment(t, gh, r.pr.Number)
+	mustContain(t, c.Body, "envs/dev", "1 to add", sha[:7])
+}
+
+// TestGracefulShutdownDrains stops planbot with SIGTERM while a plan runs:
+// the plan finishes before the process exits.
+func TestGracefulShutdownDrains(t *testing.T) {
+	r := runningPlan(t, "drain")
+	if err := r.proc.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.proc.Wait(); err != nil {
 		t.Fatalf("planbot exited with %v after SIGTERM", err)
 	}
-	if state, _ := status(gh, sha, "planbot/plan"); state != "success" {
+	if state, _ := status(r.gh, r.sha, "planbot/plan"); state != "success" {
 		t.Fatalf("planbot/plan after drain = %q, want success", state)
 	}
-	j, err := st.Job(context.Background(), delivery)
+	j, err := r.st.Job(context.Background(), r.delivery)
 	if err != nil || j.State != "done" {
 		t.Fatalf("job after drain = %+v, %v; want done", j, err)
 	}
