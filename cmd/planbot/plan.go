@@ -12,6 +12,7 @@ import (
 
 	"github.com/planbot/planbot/examples"
 	"github.com/planbot/planbot/runner"
+	"github.com/planbot/planbot/runner/kustomize"
 	"github.com/planbot/planbot/runner/terraform"
 )
 
@@ -52,8 +53,14 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "planbot plan: %v\n", err)
 		return 1
 	}
+	renders, err := kustomize.NewCache("")
+	if err != nil {
+		fmt.Fprintf(stderr, "planbot plan: %v\n", err)
+		return 1
+	}
 	l := &runner.Local{
 		Terraform:   &terraform.Runner{Bin: bin, PluginCacheDir: filepath.Join(work, "plugin-cache")},
+		Kustomize:   kustomize.Options{Cache: renders},
 		Parallelism: 4,
 	}
 	parts, err := l.Plan(ctx, runner.LocalRequest{RepoDir: *repo, Base: *base, Head: *head, WorkDir: filepath.Join(work, "trees")})
