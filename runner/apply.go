@@ -341,6 +341,7 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, pr planbot.Pul
 	var res planbot.Result
 	_ = json.Unmarshal(p.Result, &res)
 	res.Status = planbot.StatusApplied
+	res.Output = output // the comment shows what the apply did
 	p.Result, _ = json.Marshal(res)
 	p.Status = string(planbot.StatusApplied)
 	if _, err := a.store().SavePlan(ctx, p); err != nil {

@@ -22,6 +22,11 @@ import (
 // directory after it is checked, so it cannot change between the check
 // and the apply.
 //
+// Apply also refuses, with an ECONFLICT error, a plan made in another
+// workspace than the one selected in dir, which terraform itself would
+// apply to the selected workspace's state. A directory other than the
+// one planned in must first be readied with [Runner.Prepare].
+//
 // Applying a saved plan never prompts; tfexec also passes -input=false.
 // When terraform fails, the returned output ends with its stderr and the
 // error wraps the failure.
@@ -52,6 +57,9 @@ func (r *Runner) Apply(ctx context.Context, dir, planFile, wantSHA256 string) (o
 	if err := os.WriteFile(private, b, 0o600); err != nil {
 		return "", fmt.Errorf("terraform apply: %w", err)
 	}
+	if err := s.checkWorkspace(ctx, b); err != nil {
+		return "", err
+	}
 
 	out := newBoundedBuffer(r.outputLimit())
 	s.tf.SetStdout(out)
@@ -67,4 +75,28 @@ func (r *Runner) Apply(ctx context.Context, dir, planFile, wantSHA256 string) (o
 		return output, err
 	}
 	return output, nil
+}
+
+// checkWorkspace returns an ECONFLICT error unless the workspace selected
+// in the run's directory is the one the plan file planFile was made in.
+// When the plan file's workspace cannot be read (a future plan format),
+// it logs a warning and lets terraform decide.
+func (s *run) checkWorkspace(ctx context.Context, planFile []byte) error {
+	want, err := planWorkspace(planFile)
+	if err != nil {
+		s.r.logger().Warn("terraform apply: workspace of the saved plan unknown; not checked", "project", s.dir, "err", err)
+		return nil
+	}
+	var current string
+	if err := s.do(ctx, "workspace show", func(ctx context.Context) error {
+		var err error
+		current, err = s.tf.WorkspaceShow(ctx)
+		return err
+	}); err != nil {
+		return fmt.Errorf("terraform apply: %w", err)
+	}
+	if current != want {
+		return planbot.Errorf(planbot.ECONFLICT, "the saved plan is for workspace %q but workspace %q is selected; refusing to apply it to the wrong state", want, current)
+	}
+	return nil
 }

@@ -77,17 +77,8 @@ func (r *Runner) Plan(ctx context.Context, dir, workspace string) (planbot.Resul
 	}
 	res.Fmt = fmtOut
 
-	if err := s.do(ctx, "init", func(ctx context.Context) error {
-		// Init has no -lock-timeout since Terraform 0.15.
-		return s.tf.Init(ctx)
-	}); err != nil {
-		return failed("init", err)
-	}
-
-	if workspace != "default" {
-		if err := s.selectWorkspace(ctx, workspace); err != nil {
-			return failed("workspace", err)
-		}
+	if step, err := s.prepare(ctx, workspace); err != nil {
+		return failed(step, err)
 	}
 
 	var hasChanges bool
@@ -131,6 +122,57 @@ func (r *Runner) Plan(ctx context.Context, dir, workspace string) (planbot.Resul
 		res.Status = planbot.StatusPlanned
 	}
 	return finish(nil)
+}
+
+// Prepare readies dir, a fresh checkout of the commit a saved plan was
+// made from, for [Runner.Apply] of that plan: it runs `terraform init
+// -input=false` and selects the workspace ("" means "default"), creating
+// it when missing, exactly as Plan does before planning. Modules,
+// providers and the backend are set up again from the checkout and its
+// dependency lock file, so a plan file made by another planbot process
+// applies here as it would have where it was planned.
+//
+// Applying without Prepare can go wrong silently: terraform needs no init
+// for a configuration without modules, providers or a backend, and with
+// no workspace selected it would write the default workspace's state.
+// Apply refuses a plan whose workspace is not the selected one.
+//
+// When terraform fails, the error holds its stderr.
+func (r *Runner) Prepare(ctx context.Context, dir, workspace string) error {
+	if workspace == "" {
+		workspace = "default"
+	}
+	if err := validWorkspace(workspace); err != nil {
+		return err
+	}
+	s, err := r.open(dir)
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	if step, err := s.prepare(ctx, workspace); err != nil {
+		return fmt.Errorf("terraform %s failed in %s: %w\n%s", step, dir, err, s.stderrText(nil))
+	}
+	return nil
+}
+
+// prepare runs init and selects workspace, which must be valid, in the
+// run's directory: the steps before a plan or an apply. On failure it
+// returns the step that failed, "init" or "workspace".
+func (s *run) prepare(ctx context.Context, workspace string) (step string, err error) {
+	if err := s.do(ctx, "init", func(ctx context.Context) error {
+		// tfexec passes -input=false. Init has no -lock-timeout since
+		// Terraform 0.15.
+		return s.tf.Init(ctx)
+	}); err != nil {
+		return "init", err
+	}
+	// Select even "default": the directory may have been used for
+	// another workspace before.
+	if err := s.selectWorkspace(ctx, workspace); err != nil {
+		return "workspace", err
+	}
+	return "", nil
 }
 
 // selectWorkspace selects workspace, creating it when it does not exist.
