@@ -2,9 +2,12 @@ package runner
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -14,7 +17,9 @@ import (
 	"github.com/planbot/planbot/codeowners"
 	"github.com/planbot/planbot/comment"
 	"github.com/planbot/planbot/config"
+	"github.com/planbot/planbot/runner/terraform"
 	"github.com/planbot/planbot/store"
+	"github.com/planbot/planbot/workspaces"
 )
 
 // ApplyGitHub is what applying needs from GitHub beyond planning.
@@ -26,6 +31,9 @@ type ApplyGitHub interface {
 
 // TerraformApply applies a saved plan.
 type TerraformApply interface {
+	// Prepare makes a fresh checkout ready to apply a saved plan (init and
+	// workspace selection).
+	Prepare(ctx context.Context, dir, workspace string) error
 	Apply(ctx context.Context, dir, planFile, wantSHA256 string) (string, error)
 }
 
@@ -126,7 +134,8 @@ func (a *Applier) Apply(ctx context.Context, gh GitHub, req ApplyRequest) (strin
 	if err != nil {
 		return "", err
 	}
-	if err := a.Planner.Workspaces.Sync(ctx, source(pr, token)); err != nil {
+	src := source(pr, token)
+	if err := a.Planner.Workspaces.Sync(ctx, src); err != nil {
 		return "", err
 	}
 	for _, p := range selected {
@@ -176,7 +185,7 @@ func (a *Applier) Apply(ctx context.Context, gh GitHub, req ApplyRequest) (strin
 	}
 	var out strings.Builder
 	for _, p := range selected {
-		msg, err := a.applyOne(ctx, req, pr, p, decision.Approvers, log.With("project", p.Project))
+		msg, err := a.applyOne(ctx, req, src, pr, p, decision.Approvers, log.With("project", p.Project))
 		out.WriteString(msg)
 		if err != nil {
 			gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "failure", "apply of "+p.Project+" failed", pr.HTMLURL)
@@ -306,7 +315,7 @@ func (a *Applier) approval(ctx context.Context, gh GitHub, pr planbot.PullReques
 
 // applyOne applies one project's saved plan, with audit entries before and
 // after.
-func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, pr planbot.PullRequest, p store.Plan, approvers []audit.Approver, log *slog.Logger) (string, error) {
+func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces.Source, pr planbot.PullRequest, p store.Plan, approvers []audit.Approver, log *slog.Logger) (string, error) {
 	if p.Status == string(planbot.StatusApplied) {
 		return fmt.Sprintf("✅ `%s` was already applied.\n", p.Project), nil
 	}
@@ -323,7 +332,11 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, pr planbot.Pul
 		return "", fmt.Errorf("audit apply intent: %w", err)
 	}
 	log.Info("applying")
-	output, err := a.Terraform.Apply(ctx, filepath.Dir(p.PlanFile), p.PlanFile, p.PlanSHA256)
+	dir, planFile, err := a.planWorkspace(ctx, src, pr, p)
+	output := ""
+	if err == nil {
+		output, err = a.Terraform.Apply(ctx, dir, planFile, p.PlanSHA256)
+	}
 	output = comment.Redact(output, a.Planner.Secrets)
 	result := entry
 	result.Action = audit.ActionApply
@@ -349,6 +362,44 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, pr planbot.Pul
 	}
 	return fmt.Sprintf("✅ **applied `%s`** (plan sha256 `%s`)\n\n<details><summary>Output</summary>\n\n```\n%s\n```\n</details>\n\n",
 		p.Project, short(p.PlanSHA256), tail(output, 20000)), nil
+}
+
+// planWorkspace returns the directory and saved plan file to apply: the
+// workspace the plan was made in when it is still here, else (another
+// replica planned, or the workspace was cleaned up) a fresh checkout of the
+// head, prepared for the stored plan.
+func (a *Applier) planWorkspace(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, p store.Plan) (dir, planFile string, err error) {
+	if sum, err := fileSHA256(p.PlanFile); err == nil && sum == p.PlanSHA256 {
+		return filepath.Dir(p.PlanFile), p.PlanFile, nil
+	}
+	if len(p.PlanData) == 0 {
+		return "", "", planbot.Errorf(planbot.ENOTFOUND, "the saved plan of `%s` is gone; run /plan", p.Project)
+	}
+	root, err := a.Planner.Workspaces.Checkout(ctx, src, pr.HeadSHA, p.Project)
+	if err != nil {
+		return "", "", err
+	}
+	if dir, err = workspaces.SafeJoin(root, p.Dir); err != nil {
+		return "", "", err
+	}
+	if err := a.Terraform.Prepare(ctx, dir, p.Workspace); err != nil {
+		return "", "", err
+	}
+	planFile = filepath.Join(dir, terraform.PlanFileName)
+	if err := os.WriteFile(planFile, p.PlanData, 0o600); err != nil {
+		return "", "", fmt.Errorf("restore saved plan: %w", err)
+	}
+	a.Logger.Info("restored the saved plan in a fresh workspace", "project", p.Project, "dir", dir)
+	return dir, planFile, nil
+}
+
+func fileSHA256(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), nil
 }
 
 // merge merges the PR at the applied head. A failed merge after an apply is

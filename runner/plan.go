@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
 	"path"
 	"slices"
 	"sort"
@@ -341,10 +342,18 @@ func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot
 	res.Error = comment.Redact(res.Error, secrets)
 	res.Fmt = comment.Redact(res.Fmt, secrets)
 	blob, _ := json.Marshal(res)
+	var planData []byte
+	if res.PlanFile != "" {
+		// Stored so that any replica can apply the plan.
+		if planData, err = os.ReadFile(res.PlanFile); err != nil {
+			log.Error("read saved plan", "err", err)
+			res.Status, res.Error = planbot.StatusFailed, "could not read the saved plan; run /plan again"
+		}
+	}
 	if _, err := p.Store.SavePlan(ctx, store.Plan{
 		Repo: pr.Repo.String(), PR: pr.Number, HeadSHA: pr.HeadSHA, BaseSHA: pr.BaseSHA,
 		Project: prj.Name, Dir: prj.Dir, Workspace: workspaceOf(prj), Kind: string(prj.Kind),
-		Status: string(res.Status), PlanFile: res.PlanFile, PlanSHA256: res.PlanSHA256, Result: blob,
+		Status: string(res.Status), PlanFile: res.PlanFile, PlanSHA256: res.PlanSHA256, Result: blob, PlanData: planData,
 	}); err != nil {
 		log.Error("save plan", "err", err)
 		res.Status, res.Error = planbot.StatusFailed, "could not save the plan; run /plan again"

@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -199,4 +200,29 @@ func ownerPID(t *testing.T, owner string) int {
 		t.Fatalf("unexpected lease owner %q", owner)
 	}
 	return pid
+}
+
+// TestApplyOnAnotherReplica plans on one replica and applies on another
+// that has never seen the PR: the saved plan comes from the database.
+func TestApplyOnAnotherReplica(t *testing.T) {
+	dsn := pgtest.Start(t)
+	gh := newFake(t)
+	aDir := t.TempDir()
+	a := startServer(t, gh, aDir, "--database="+dsn)
+	pr := a.openPlanned("elsewhere", "carol", devChange("dev-elsewhere"), "success")
+	a.stop()
+	// The first replica's machine is gone, and its workspaces with it.
+	if err := os.RemoveAll(aDir); err != nil {
+		t.Fatal(err)
+	}
+
+	b := startServer(t, gh, t.TempDir(), "--database="+dsn)
+	gh.SubmitReview(testRepo, pr.Number, "dave", "APPROVED", pr.HeadSHA)
+	reply := b.command(pr.Number, "bob", "/apply")
+	if !strings.Contains(reply, "applied `envs/dev`") || !strings.Contains(reply, "merged") {
+		t.Fatalf("apply on the second replica:\n%s", reply)
+	}
+	if !strings.Contains(b.logs.String(), "restored the saved plan") {
+		t.Error("the second replica did not restore the plan from the database")
+	}
 }

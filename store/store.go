@@ -75,6 +75,10 @@ type Plan struct {
 	// PlanFile is the saved plan's path and PlanSHA256 its digest.
 	PlanFile   string
 	PlanSHA256 string
+	// PlanData is the saved plan file's content, so that any replica can
+	// apply it; nil for kustomize projects and failed plans. An empty
+	// PlanData is stored as none and comes back nil.
+	PlanData []byte
 	// Result is the JSON of the redacted planbot.Result.
 	Result    []byte
 	CreatedAt time.Time

@@ -15,5 +15,11 @@
 // (from `terraform show -json`), terraform's own summary line and
 // human-readable plan (from `terraform show`), and the path and SHA-256 of
 // the saved plan file. [Runner.Apply] refuses a plan file whose digest
-// differs from the one recorded when it was planned.
+// differs from the one recorded when it was planned, or that was made in
+// another workspace than the one selected.
+//
+// A saved plan is portable: its bytes can be stored and applied by another
+// planbot process in a fresh checkout of the same commit, once
+// [Runner.Prepare] has run init and selected the workspace there, the same
+// steps Plan takes before planning.
 package terraform

@@ -10,13 +10,13 @@ import (
 	"github.com/planbot/planbot/store"
 )
 
-const planColumns = `id, repo, pr, head_sha, base_sha, project, dir, workspace, kind, status, plan_file, plan_sha256, result, created_at`
+const planColumns = `id, repo, pr, head_sha, base_sha, project, dir, workspace, kind, status, plan_file, plan_sha256, plan_data, result, created_at`
 
 func scanPlan(row pgx.Row) (store.Plan, error) {
 	var p store.Plan
 	var created time.Time
 	if err := row.Scan(&p.ID, &p.Repo, &p.PR, &p.HeadSHA, &p.BaseSHA, &p.Project, &p.Dir, &p.Workspace,
-		&p.Kind, &p.Status, &p.PlanFile, &p.PlanSHA256, &p.Result, &created); err != nil {
+		&p.Kind, &p.Status, &p.PlanFile, &p.PlanSHA256, &p.PlanData, &p.Result, &created); err != nil {
 		return store.Plan{}, err
 	}
 	p.CreatedAt = created.UTC()
@@ -34,18 +34,22 @@ func (db *DB) SavePlan(ctx context.Context, p store.Plan) (int64, error) {
 	if result == nil {
 		result = []byte{}
 	}
+	var data any // NULL when there is no plan file
+	if len(p.PlanData) > 0 {
+		data = p.PlanData
+	}
 	var id int64
 	err := db.pool.QueryRow(ctx, `INSERT INTO plans
-			(repo, pr, head_sha, base_sha, project, dir, workspace, kind, status, plan_file, plan_sha256, result, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			(repo, pr, head_sha, base_sha, project, dir, workspace, kind, status, plan_file, plan_sha256, plan_data, result, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		ON CONFLICT (repo, pr, head_sha, project) DO UPDATE SET
 			id = nextval(pg_get_serial_sequence('plans', 'id')),
 			base_sha = EXCLUDED.base_sha, dir = EXCLUDED.dir, workspace = EXCLUDED.workspace,
 			kind = EXCLUDED.kind, status = EXCLUDED.status, plan_file = EXCLUDED.plan_file,
-			plan_sha256 = EXCLUDED.plan_sha256, result = EXCLUDED.result, created_at = EXCLUDED.created_at
+			plan_sha256 = EXCLUDED.plan_sha256, plan_data = EXCLUDED.plan_data, result = EXCLUDED.result, created_at = EXCLUDED.created_at
 		RETURNING id`,
 		p.Repo, p.PR, p.HeadSHA, p.BaseSHA, p.Project, p.Dir, p.Workspace, p.Kind, p.Status,
-		p.PlanFile, p.PlanSHA256, result, ts(created)).Scan(&id)
+		p.PlanFile, p.PlanSHA256, data, result, ts(created)).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("postgres: save plan %s#%d %s at %s: %w", p.Repo, p.PR, p.Project, p.HeadSHA, err)
 	}

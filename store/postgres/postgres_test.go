@@ -112,3 +112,31 @@ func TestConcurrentOpen(t *testing.T) {
 		t.Errorf("schema_migrations has %d rows for %d versions; want each version once", n, distinct)
 	}
 }
+
+func TestPlanDataMigration(t *testing.T) {
+	var dsn string
+	storetest.RunPlanDataMigration(t,
+		func(t *testing.T) store.Store {
+			dsn = pgtest.Start(t)
+			return openDSN(t, dsn)
+		},
+		func(t *testing.T, s store.Store) store.Store {
+			if err := s.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			conn, err := pgx.Connect(t.Context(), dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(t.Context())
+			for _, q := range []string{
+				`ALTER TABLE plans DROP COLUMN plan_data`,
+				`DELETE FROM schema_migrations WHERE version = 2`,
+			} {
+				if _, err := conn.Exec(t.Context(), q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			return openDSN(t, dsn)
+		})
+}

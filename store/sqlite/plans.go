@@ -9,13 +9,13 @@ import (
 	"github.com/planbot/planbot/store"
 )
 
-const planColumns = `id, repo, pr, head_sha, base_sha, project, dir, workspace, kind, status, plan_file, plan_sha256, result, created_at`
+const planColumns = `id, repo, pr, head_sha, base_sha, project, dir, workspace, kind, status, plan_file, plan_sha256, plan_data, result, created_at`
 
 func scanPlan(s rowScanner) (*store.Plan, error) {
 	var p store.Plan
 	var created sql.NullInt64
 	if err := s.Scan(&p.ID, &p.Repo, &p.PR, &p.HeadSHA, &p.BaseSHA, &p.Project, &p.Dir, &p.Workspace,
-		&p.Kind, &p.Status, &p.PlanFile, &p.PlanSHA256, &p.Result, &created); err != nil {
+		&p.Kind, &p.Status, &p.PlanFile, &p.PlanSHA256, &p.PlanData, &p.Result, &created); err != nil {
 		return nil, err
 	}
 	p.CreatedAt = fromMicros(created)
@@ -33,6 +33,10 @@ func (db *DB) SavePlan(ctx context.Context, p store.Plan) (int64, error) {
 	if result == nil {
 		result = []byte{}
 	}
+	var data any // NULL when there is no plan file
+	if len(p.PlanData) > 0 {
+		data = p.PlanData
+	}
 	var id int64
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM plans WHERE repo = ? AND pr = ? AND head_sha = ? AND project = ?`,
@@ -40,10 +44,10 @@ func (db *DB) SavePlan(ctx context.Context, p store.Plan) (int64, error) {
 			return err
 		}
 		return tx.QueryRowContext(ctx, `INSERT INTO plans
-			(repo, pr, head_sha, base_sha, project, dir, workspace, kind, status, plan_file, plan_sha256, result, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			(repo, pr, head_sha, base_sha, project, dir, workspace, kind, status, plan_file, plan_sha256, plan_data, result, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			p.Repo, p.PR, p.HeadSHA, p.BaseSHA, p.Project, p.Dir, p.Workspace, p.Kind, p.Status,
-			p.PlanFile, p.PlanSHA256, result, micros(created)).Scan(&id)
+			p.PlanFile, p.PlanSHA256, data, result, micros(created)).Scan(&id)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("sqlite: save plan %s#%d %s at %s: %w", p.Repo, p.PR, p.Project, p.HeadSHA, err)

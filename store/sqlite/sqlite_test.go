@@ -1,6 +1,7 @@
 package sqlite_test
 
 import (
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"os/exec"
@@ -142,4 +143,34 @@ func TestClaimAcrossHandles(t *testing.T) {
 
 func TestAppendAcrossHandles(t *testing.T) {
 	storetest.AppendConcurrently(t, openHandles(t, 3)...)
+}
+
+func TestPlanDataMigration(t *testing.T) {
+	storetest.RunPlanDataMigration(t,
+		func(t *testing.T) store.Store {
+			return openAt(t, filepath.Join(t.TempDir(), "planbot.db"))
+		},
+		func(t *testing.T, s store.Store) store.Store {
+			path := s.(*sqlite.DB).Path()
+			if err := s.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			raw, err := sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			for _, q := range []string{
+				`ALTER TABLE plans DROP COLUMN plan_data`,
+				`DELETE FROM schema_migrations WHERE version = 2`,
+			} {
+				if _, err := raw.ExecContext(t.Context(), q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			if err := raw.Close(); err != nil {
+				t.Fatal(err)
+			}
+			return openAt(t, path)
+		})
 }

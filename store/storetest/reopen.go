@@ -26,7 +26,7 @@ func RunReopen(t *testing.T, open func(t *testing.T) store.Store, reopen func(t 
 	}
 	plan := store.Plan{Repo: "o/r", PR: 1, HeadSHA: "h1", BaseSHA: "b1", Project: "app", Dir: "infra",
 		Workspace: "default", Kind: "terraform", Status: "planned", PlanFile: "f", PlanSHA256: "s",
-		Result: []byte(`{}`), CreatedAt: t0}
+		PlanData: []byte("plan\x00bytes"), Result: []byte(`{}`), CreatedAt: t0}
 	id, err := s.SavePlan(ctx, plan)
 	if err != nil {
 		t.Fatalf("SavePlan: %v", err)

@@ -578,6 +578,8 @@ func testPlans(t *testing.T, s store.Store) {
 		t.Errorf("Plans(h1) mismatch (-got +want):\n%s", diff)
 	}
 
+	testPlanData(t, s)
+
 	newer := base
 	newer.Project, newer.HeadSHA, newer.CreatedAt = "app", "h2", t0.Add(time.Hour)
 	newer = save(newer)
@@ -594,6 +596,91 @@ func testPlans(t *testing.T, s store.Store) {
 	if got, err := s.Plans(ctx, "o/r", 1, "h3"); err != nil || len(got) != 0 {
 		t.Errorf("Plans(unknown head) = %+v, %v; want none", got, err)
 	}
+}
+
+// testPlanData checks that a plan file's bytes round-trip exactly through
+// SavePlan, LatestPlan and Plans, that replacing a plan replaces its bytes,
+// and that nil and empty PlanData both come back nil.
+func testPlanData(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	// Every byte value, including NUL and invalid UTF-8, in a file larger
+	// than one page.
+	big := make([]byte, 300<<10)
+	for i := range big {
+		big[i] = byte(i*7 + i>>8)
+	}
+	tests := []struct {
+		name string
+		data []byte
+		want []byte
+	}{
+		{name: "binary", data: big, want: big},
+		{name: "small", data: []byte("PK\x03\x04plan"), want: []byte("PK\x03\x04plan")},
+		{name: "nil", data: nil, want: nil},
+		{name: "empty", data: []byte{}, want: nil},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pr := 100 + i
+			p := store.Plan{Repo: "o/data", PR: pr, HeadSHA: "h1", BaseSHA: "b1", Project: "app", Dir: "infra",
+				Workspace: "default", Kind: "terraform", Status: "planned", PlanFile: "/plans/x", PlanSHA256: "abc",
+				PlanData: tt.data, Result: []byte(`{}`), CreatedAt: t0}
+			id, err := s.SavePlan(ctx, p)
+			if err != nil {
+				t.Fatalf("SavePlan: %v", err)
+			}
+			want := p
+			want.ID, want.PlanData = id, tt.want
+
+			latest, err := s.LatestPlan(ctx, "o/data", pr, "app")
+			if err != nil {
+				t.Fatalf("LatestPlan: %v", err)
+			}
+			if diff := cmp.Diff(latest, &want); diff != "" {
+				t.Errorf("LatestPlan mismatch (-got +want):\n%s", diff)
+			}
+			plans, err := s.Plans(ctx, "o/data", pr, "h1")
+			if err != nil {
+				t.Fatalf("Plans: %v", err)
+			}
+			if diff := cmp.Diff(plans, []store.Plan{want}); diff != "" {
+				t.Errorf("Plans mismatch (-got +want):\n%s", diff)
+			}
+		})
+	}
+
+	t.Run("replace", func(t *testing.T) {
+		// A replanned project (same head SHA) replaces the stored bytes, and
+		// a failed replan leaves no stale plan file behind.
+		p := store.Plan{Repo: "o/data", PR: 200, HeadSHA: "h1", BaseSHA: "b1", Project: "app", Dir: "infra",
+			Workspace: "default", Kind: "terraform", Status: "planned", PlanFile: "/plans/y", PlanSHA256: "abc",
+			PlanData: []byte("first"), Result: []byte(`{}`), CreatedAt: t0}
+		if _, err := s.SavePlan(ctx, p); err != nil {
+			t.Fatalf("SavePlan(first): %v", err)
+		}
+		p.PlanData, p.CreatedAt = []byte("second"), t0.Add(time.Minute)
+		if _, err := s.SavePlan(ctx, p); err != nil {
+			t.Fatalf("SavePlan(second): %v", err)
+		}
+		latest, err := s.LatestPlan(ctx, "o/data", 200, "app")
+		if err != nil {
+			t.Fatalf("LatestPlan: %v", err)
+		}
+		if diff := cmp.Diff(latest.PlanData, []byte("second")); diff != "" {
+			t.Errorf("PlanData after replan mismatch (-got +want):\n%s", diff)
+		}
+		p.Status, p.PlanData, p.CreatedAt = "errored", nil, t0.Add(2*time.Minute)
+		if _, err := s.SavePlan(ctx, p); err != nil {
+			t.Fatalf("SavePlan(failed): %v", err)
+		}
+		latest, err = s.LatestPlan(ctx, "o/data", 200, "app")
+		if err != nil {
+			t.Fatalf("LatestPlan: %v", err)
+		}
+		if latest.PlanData != nil {
+			t.Errorf("PlanData after failed replan = %q; want nil", latest.PlanData)
+		}
+	})
 }
 
 // entry returns a test audit entry.
