@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/planbot/planbot/audit"
@@ -35,13 +34,7 @@ func scanEntry(row pgx.Row) (audit.Entry, error) {
 // stored under e's idempotency key. Appends from every process are
 // serialized by one advisory lock.
 func (db *DB) AppendAudit(ctx context.Context, e audit.Entry) (audit.Entry, bool, error) {
-	if e.Approvers == nil {
-		e.Approvers = []audit.Approver{}
-	}
-	if e.Time.IsZero() {
-		e.Time = now()
-	}
-	e.Time = e.Time.UTC().Truncate(time.Microsecond)
+	e = store.PrepareEntry(e, now())
 	approvers, err := json.Marshal(e.Approvers)
 	if err != nil {
 		return audit.Entry{}, false, fmt.Errorf("postgres: append audit: %w", err)

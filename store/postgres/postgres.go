@@ -26,12 +26,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"path"
-	"sort"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -92,11 +87,10 @@ func (db *DB) Close() error {
 // migrate applies, in one transaction under an advisory lock, every
 // embedded migration not yet recorded in schema_migrations.
 func (db *DB) migrate(ctx context.Context) error {
-	files, err := fs.Glob(migrations, "migrations/*.sql")
+	ms, err := store.Migrations(migrations)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	sort.Strings(files)
 	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, 0)`, lockClassMigrate); err != nil {
 			return fmt.Errorf("migrate: lock: %w", err)
@@ -108,12 +102,8 @@ func (db *DB) migrate(ctx context.Context) error {
 		)`); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
-		for _, f := range files {
-			name := path.Base(f)
-			version, err := migrationVersion(name)
-			if err != nil {
-				return fmt.Errorf("migrate: %w", err)
-			}
+		for _, m := range ms {
+			name, version := m.Name, m.Version
 			var applied bool
 			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, version).Scan(&applied); err != nil {
 				return fmt.Errorf("migrate %s: %w", name, err)
@@ -121,11 +111,7 @@ func (db *DB) migrate(ctx context.Context) error {
 			if applied {
 				continue
 			}
-			body, err := migrations.ReadFile(f)
-			if err != nil {
-				return fmt.Errorf("migrate %s: %w", name, err)
-			}
-			if _, err := tx.Exec(ctx, string(body)); err != nil {
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return fmt.Errorf("migrate %s: %w", name, err)
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, version, name); err != nil {
@@ -135,20 +121,6 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 		return nil
 	})
-}
-
-// migrationVersion parses the number that prefixes a migration file name
-// such as "0001_init.sql".
-func migrationVersion(name string) (int, error) {
-	num, _, ok := strings.Cut(name, "_")
-	if !ok {
-		return 0, fmt.Errorf("migration %s: name is not NNNN_name.sql", name)
-	}
-	v, err := strconv.Atoi(num)
-	if err != nil {
-		return 0, fmt.Errorf("migration %s: name is not NNNN_name.sql", name)
-	}
-	return v, nil
 }
 
 // ts converts t to stored form: UTC with microsecond precision, or NULL

@@ -3,9 +3,10 @@ package postgres_test
 import (
 	"sync"
 
-	"github.com/jackc/pgx/v5"
 	"log/slog"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/planbot/planbot/store"
 	"github.com/planbot/planbot/store/pgtest"

@@ -35,13 +35,7 @@ func scanEntry(s rowScanner) (audit.Entry, error) {
 // AppendAudit appends e to the hash chain, or returns the entry already
 // stored under e's idempotency key.
 func (db *DB) AppendAudit(ctx context.Context, e audit.Entry) (audit.Entry, bool, error) {
-	if e.Approvers == nil {
-		e.Approvers = []audit.Approver{}
-	}
-	if e.Time.IsZero() {
-		e.Time = now()
-	}
-	e.Time = e.Time.UTC().Truncate(time.Microsecond)
+	e = store.PrepareEntry(e, now())
 	approvers, err := json.Marshal(e.Approvers)
 	if err != nil {
 		return audit.Entry{}, false, fmt.Errorf("sqlite: append audit: %w", err)

@@ -22,14 +22,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/planbot/planbot/store"
@@ -115,11 +112,10 @@ func (db *DB) Close() error {
 // migrate applies, in one write transaction, every embedded migration not
 // yet recorded in schema_migrations.
 func (db *DB) migrate(ctx context.Context) error {
-	files, err := fs.Glob(migrations, "migrations/*.sql")
+	ms, err := store.Migrations(migrations)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	sort.Strings(files)
 	return db.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 			version    INTEGER PRIMARY KEY,
@@ -128,12 +124,8 @@ func (db *DB) migrate(ctx context.Context) error {
 		)`); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
-		for _, f := range files {
-			name := filepath.Base(f)
-			version, err := migrationVersion(name)
-			if err != nil {
-				return fmt.Errorf("migrate: %w", err)
-			}
+		for _, m := range ms {
+			name, version := m.Name, m.Version
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
 				return fmt.Errorf("migrate %s: %w", name, err)
@@ -141,11 +133,7 @@ func (db *DB) migrate(ctx context.Context) error {
 			if n > 0 {
 				continue
 			}
-			body, err := migrations.ReadFile(f)
-			if err != nil {
-				return fmt.Errorf("migrate %s: %w", name, err)
-			}
-			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 				return fmt.Errorf("migrate %s: %w", name, err)
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
@@ -156,20 +144,6 @@ func (db *DB) migrate(ctx context.Context) error {
 		}
 		return nil
 	})
-}
-
-// migrationVersion parses the number that prefixes a migration file name
-// such as "0001_init.sql".
-func migrationVersion(name string) (int, error) {
-	num, _, ok := strings.Cut(name, "_")
-	if !ok {
-		return 0, fmt.Errorf("migration %s: name is not NNNN_name.sql", name)
-	}
-	v, err := strconv.Atoi(num)
-	if err != nil {
-		return 0, fmt.Errorf("migration %s: name is not NNNN_name.sql", name)
-	}
-	return v, nil
 }
 
 // write runs fn in a transaction on the single write connection. The
