@@ -105,12 +105,7 @@ func runningPlan(t *testing.T, branch string) slowRun {
 	gh := newFake(t)
 	dataDir := t.TempDir()
 	addr := freeAddr(t)
-	args := serverArgs(t, gh, dataDir, "--terraform-bin="+slowTerraform(t))
-	for i, a := range args {
-		if strings.HasPrefix(a, "--addr=") {
-			args[i] = "--addr=" + addr
-		}
-	}
+	args := serverArgs(t, gh, dataDir, "--terraform-bin="+slowTerraform(t), "--addr="+addr) // the last --addr wins
 	proc := startProcess(t, bin, args)
 
 	sha := gh.Commit(testRepo, branch, devChange("dev-"+branch), nil, "change dev")

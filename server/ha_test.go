@@ -55,12 +55,7 @@ func TestReplicasSharePostgres(t *testing.T) {
 	addrs := []string{freeAddr(t), freeAddr(t)}
 	procs := map[int]*procInfo{}
 	for i, addr := range addrs {
-		args := serverArgs(t, gh, t.TempDir(), "--database="+dsn, "--terraform-bin="+tf)
-		for j, a := range args {
-			if strings.HasPrefix(a, "--addr=") {
-				args[j] = "--addr=" + addr
-			}
-		}
+		args := serverArgs(t, gh, t.TempDir(), "--database="+dsn, "--terraform-bin="+tf, "--addr="+addr)
 		cmd := startProcess(t, bin, args)
 		procs[cmd.Process.Pid] = &procInfo{index: i, kill: func() { cmd.Process.Signal(syscall.SIGKILL); cmd.Wait() }}
 	}
