@@ -283,3 +283,21 @@ func (c *Client) Merge(ctx context.Context, repo planbot.Repo, number int, sha, 
 	}
 	return res.GetSHA(), nil
 }
+
+// DefaultMergeMethod returns the first merge method the repository's
+// settings allow, in the order merge, squash, rebase.
+func (c *Client) DefaultMergeMethod(ctx context.Context, repo planbot.Repo) (string, error) {
+	r, resp, err := c.gh.Repositories.Get(ctx, repo.Owner, repo.Name)
+	if err != nil {
+		return "", wrap("get repository "+repo.String(), resp, err)
+	}
+	switch {
+	case r.GetAllowMergeCommit():
+		return "merge", nil
+	case r.GetAllowSquashMerge():
+		return "squash", nil
+	case r.GetAllowRebaseMerge():
+		return "rebase", nil
+	}
+	return "", planbot.Errorf(planbot.EINVALID, "%s allows no merge method", repo)
+}

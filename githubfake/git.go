@@ -28,6 +28,9 @@ type repo struct {
 	pulls         map[int]*pull
 	statuses      []*status
 	created       time.Time
+	// disallowed lists the merge methods the repository's settings turn
+	// off ("merge", "squash", "rebase").
+	disallowed map[string]bool
 }
 
 func (rp *repo) fullName() string { return rp.owner + "/" + rp.name }
@@ -180,6 +183,7 @@ func (s *Server) newRepo(owner, name, ownerType string) *repo {
 		nextNumber:    1,
 		pulls:         map[int]*pull{},
 		created:       s.now(),
+		disallowed:    map[string]bool{"rebase": true},
 	}
 	s.repos[strings.ToLower(rp.fullName())] = rp
 	s.userID(owner)

@@ -549,10 +549,16 @@ func (s *Server) mergePull(w http.ResponseWriter, r *http.Request, rp *repo) {
 		body.MergeMethod = "merge"
 	}
 	switch body.MergeMethod {
-	case "merge", "squash":
-	case "rebase":
-		writeErrorDoc(w, http.StatusMethodNotAllowed, "Rebase merges are not allowed on this repository.", mergeDoc)
-		return
+	case "merge", "squash", "rebase":
+		if rp.disallowed[body.MergeMethod] {
+			msg := map[string]string{
+				"merge":  "Merge commits are not allowed on this repository.",
+				"squash": "Squash merges are not allowed on this repository.",
+				"rebase": "Rebase merges are not allowed on this repository.",
+			}[body.MergeMethod]
+			writeErrorDoc(w, http.StatusMethodNotAllowed, msg, mergeDoc)
+			return
+		}
 	default:
 		writeValidation(w, mergeDoc, map[string]any{"resource": "PullRequest", "field": "merge_method", "code": "invalid", "value": body.MergeMethod})
 		return

@@ -36,14 +36,25 @@ func (s *Server) repoJSON(rp *repo) map[string]any {
 		"visibility":             "private",
 		"archived":               false,
 		"disabled":               false,
-		"allow_merge_commit":     true,
-		"allow_squash_merge":     true,
-		"allow_rebase_merge":     false,
+		"allow_merge_commit":     !rp.disallowed["merge"],
+		"allow_squash_merge":     !rp.disallowed["squash"],
+		"allow_rebase_merge":     !rp.disallowed["rebase"],
 		"delete_branch_on_merge": false,
 		"created_at":             rp.created.Format(time.RFC3339),
 		"updated_at":             rp.created.Format(time.RFC3339),
 		"pushed_at":              rp.created.Format(time.RFC3339),
 	}
+}
+
+// SetMergeMethods sets which merge methods the repository's settings allow.
+// New repositories allow merge commits and squash merges. The fake cannot
+// rebase, so rebase is always refused.
+func (s *Server) SetMergeMethods(fullName string, merge, squash bool) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.mustRepo(fullName)
+	rp.disallowed = map[string]bool{"merge": !merge, "squash": !squash, "rebase": true}
 }
 
 func (s *Server) getRepo(w http.ResponseWriter, r *http.Request, rp *repo) {

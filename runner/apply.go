@@ -27,6 +27,8 @@ type ApplyGitHub interface {
 	codeowners.GitHub
 	React(ctx context.Context, repo planbot.Repo, commentID int64, content string) error
 	Merge(ctx context.Context, repo planbot.Repo, number int, sha, method, title string) (string, error)
+	// DefaultMergeMethod returns the first method the repository allows.
+	DefaultMergeMethod(ctx context.Context, repo planbot.Repo) (string, error)
 }
 
 // TerraformApply applies a saved plan.
@@ -412,7 +414,14 @@ func (a *Applier) merge(ctx context.Context, gh GitHub, req ApplyRequest, pr pla
 	intent := entry
 	intent.Action, intent.Outcome, intent.Detail = audit.ActionApplyRequested, "started", "merge"
 	a.Planner.audit(ctx, log, intent)
-	sha, err := gh.Merge(ctx, req.Repo, req.Number, pr.HeadSHA, method, fmt.Sprintf("%s (#%d)", pr.Title, pr.Number))
+	var err error
+	if method == "" {
+		method, err = gh.DefaultMergeMethod(ctx, req.Repo)
+	}
+	var sha string
+	if err == nil {
+		sha, err = gh.Merge(ctx, req.Repo, req.Number, pr.HeadSHA, method, fmt.Sprintf("%s (#%d)", pr.Title, pr.Number))
+	}
 	result := entry
 	result.Action = audit.ActionMerge
 	if err != nil {

@@ -164,6 +164,9 @@ func TestApplyMergesAndLocks(t *testing.T) {
 		t.Fatalf("second PR's comment does not say it is locked by #%d:\n%s", first.Number, c.Body)
 	}
 
+	// Merge commits are off in the repository's settings: planbot picks
+	// the method the repository allows.
+	gh.SetMergeMethods(testRepo, false, true)
 	gh.SubmitReview(testRepo, first.Number, "dave", "APPROVED", first.HeadSHA)
 	reply := e.command(first.Number, "bob", "/apply")
 	if !strings.Contains(reply, "applied") || !strings.Contains(reply, "merged") {
@@ -174,8 +177,8 @@ func TestApplyMergesAndLocks(t *testing.T) {
 		t.Fatal("PR not merged after apply")
 	}
 	reqs := mergeRequests(gh, first.Number)
-	if len(reqs) != 1 || reqs[0]["sha"] != first.HeadSHA {
-		t.Fatalf("merge requests = %v, want one with sha %s", reqs, first.HeadSHA)
+	if len(reqs) != 1 || reqs[0]["sha"] != first.HeadSHA || reqs[0]["merge_method"] != "squash" {
+		t.Fatalf("merge requests = %v, want one squash with sha %s", reqs, first.HeadSHA)
 	}
 	if st, _ := status(gh, first.HeadSHA, "planbot/apply"); st != "success" {
 		t.Errorf("planbot/apply = %q, want success", st)

@@ -18,6 +18,7 @@ import (
 	"github.com/planbot/planbot/githubfake"
 )
 
+// benchLog names a file for the server log of BenchmarkPlanEndToEnd.
 var benchLog = flag.String("benchlog", "", "write the debug log of the server of BenchmarkPlanEndToEnd to this file")
 
 // BenchmarkPlanEndToEnd measures the latency a pull request's author sees:
