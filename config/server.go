@@ -96,7 +96,7 @@ func ParseServer(args []string, getenv func(string) string) (Server, error) {
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 5*time.Minute, "on SIGTERM, how long in-flight jobs may finish")
 	fs.Var(listValue{&o.EnvAllowlist}, "terraform-env-allowlist", "comma-separated names of environment variables passed to terraform")
 	fs.BoolVar(&o.AllowForkPRs, "allow-fork-prs", false, "plan PRs from forks (runs code from outside the repository)")
-	fs.StringVar(&o.MergeMethod, "merge-method", "", "merge, squash or rebase (default: GitHub's default, a merge commit; .planbot.yaml merge_method wins)")
+	fs.StringVar(&o.MergeMethod, "merge-method", "", "merge, squash or rebase (default: the first the repository allows; .planbot.yaml merge_method wins)")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "never write to GitHub; log what would be written")
 	if err := applyEnv(fs, args, getenv); err != nil {
 		return Server{}, err
