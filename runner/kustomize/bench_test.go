@@ -118,7 +118,7 @@ func TestWriteLargeFixture(t *testing.T) {
 // finds base in the Cache, as it is after the first pull request against
 // the same base commit, and renders head only; "both-cached" is a re-plan
 // of unchanged commits, which hashes the inputs and diffs. See
-// docs/performance-kustomize.md for a comparison with kubectl kustomize.
+// docs/performance.md for a comparison with kubectl kustomize.
 func BenchmarkPlan2000(b *testing.B) {
 	base, head := b.TempDir(), b.TempDir()
 	writeLargeFixture(b, base, 2000, false)
