@@ -296,3 +296,30 @@ func sortedKeys(m map[string]bool) []string {
 	slices.Sort(keys)
 	return keys
 }
+
+// Inputs returns dir and every local module dir it uses through any chain
+// of modules, sorted: a change under any of them can change dir's plan.
+func Inputs(root, dir string) ([]string, error) {
+	g, err := loadGraph(root)
+	if err != nil {
+		return nil, err
+	}
+	uses := map[string][]string{}
+	for target, users := range g.users {
+		for _, u := range users {
+			uses[u] = append(uses[u], target)
+		}
+	}
+	seen := map[string]bool{}
+	queue := []string{path.Clean(dir)}
+	for len(queue) > 0 {
+		d := queue[0]
+		queue = queue[1:]
+		if seen[d] {
+			continue
+		}
+		seen[d] = true
+		queue = append(queue, uses[d]...)
+	}
+	return sortedKeys(seen), nil
+}

@@ -209,3 +209,29 @@ func TestDetectTerraformMissingRoot(t *testing.T) {
 		t.Error("DetectTerraform of a missing tree succeeded")
 	}
 }
+
+func TestInputs(t *testing.T) {
+	root := t.TempDir()
+	for name, body := range map[string]string{
+		"envs/dev/main.tf":      `module "app" { source = "../../modules/app" }`,
+		"modules/app/main.tf":   `module "net" { source = "../net" }`,
+		"modules/net/main.tf":   `resource "terraform_data" "n" {}`,
+		"modules/other/main.tf": `resource "terraform_data" "o" {}`,
+		"envs/prod/main.tf":     `module "o" { source = "../../modules/other" }`,
+	} {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := Inputs(root, "envs/dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(got, []string{"envs/dev", "modules/app", "modules/net"}); diff != "" {
+		t.Errorf("Inputs (-got +want):\n%s", diff)
+	}
+}

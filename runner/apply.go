@@ -17,6 +17,8 @@ import (
 	"github.com/planbot/planbot/codeowners"
 	"github.com/planbot/planbot/comment"
 	"github.com/planbot/planbot/config"
+	"github.com/planbot/planbot/project"
+	"github.com/planbot/planbot/runner/kustomize"
 	"github.com/planbot/planbot/runner/terraform"
 	"github.com/planbot/planbot/store"
 	"github.com/planbot/planbot/workspaces"
@@ -140,13 +142,19 @@ func (a *Applier) Apply(ctx context.Context, gh GitHub, req ApplyRequest) (strin
 	if err := a.Planner.Workspaces.Sync(ctx, src); err != nil {
 		return "", err
 	}
+	tree, err := a.Planner.Workspaces.Checkout(ctx, src, pr.HeadSHA, "_tree")
+	if err != nil {
+		return "", err
+	}
 	for _, p := range selected {
-		touched, err := a.Base.BaseTouched(ctx, req.Repo, pr.BaseRef, p.BaseSHA, []string{p.Dir})
+		dirs := inputs(tree, p)
+		touched, err := a.Base.BaseTouched(ctx, req.Repo, pr.BaseRef, p.BaseSHA, dirs)
 		if err != nil {
 			return "", err
 		}
 		if touched {
-			return refuse(p.Project, fmt.Sprintf("`%s` changed on `%s` after it was planned (on %s); run /plan to plan against the current base.", p.Dir, pr.BaseRef, short(p.BaseSHA)))
+			return refuse(p.Project, fmt.Sprintf("`%s` or a module it uses (%s) changed on `%s` after it was planned on %s; run /plan to plan against the current base.",
+				p.Project, strings.Join(dirs, ", "), pr.BaseRef, short(p.BaseSHA)))
 		}
 	}
 
@@ -231,6 +239,24 @@ func done(p store.Plan) bool {
 		return true
 	}
 	return p.Kind == string(planbot.KindKustomize) && p.Status == string(planbot.StatusPlanned)
+}
+
+// inputs returns the dirs whose changes change a project's plan: a
+// Terraform root and its local modules, or a Kustomize overlay and the
+// kustomizations it includes. When they cannot be read, the project's own
+// dir stands for them.
+func inputs(tree string, p store.Plan) []string {
+	var dirs []string
+	var err error
+	if p.Kind == string(planbot.KindKustomize) {
+		dirs, err = kustomize.Inputs(tree, p.Dir)
+	} else {
+		dirs, err = project.Inputs(tree, p.Dir)
+	}
+	if err != nil || len(dirs) == 0 {
+		return []string{p.Dir}
+	}
+	return dirs
 }
 
 // requirements checks the extra apply requirements of the repo config and

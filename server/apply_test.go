@@ -135,6 +135,15 @@ func TestApplyGate(t *testing.T) {
 		e.close(pr.Number)
 	})
 
+	t.Run("base changed a module after the plan", func(t *testing.T) {
+		pr := e.openPlanned("stale-base", "carol", devChange("dev-stale"), "success")
+		gh.SubmitReview(testRepo, pr.Number, "dave", "APPROVED", pr.HeadSHA)
+		gh.Commit(testRepo, "main", map[string]string{"modules/app/main.tf": infraFiles()["modules/app/main.tf"] + "\n# tuned\n"}, nil, "tune the module")
+		reply := e.command(pr.Number, "bob", "/apply")
+		wantRefused(t, reply, "modules/app", "run /plan")
+		e.close(pr.Number)
+	})
+
 	t.Run("new push needs a re-approval", func(t *testing.T) {
 		pr := e.openPlanned("repush", "carol", devChange("dev-e"), "success")
 		gh.SubmitReview(testRepo, pr.Number, "dave", "APPROVED", pr.HeadSHA)

@@ -130,3 +130,14 @@ func exists(p string) bool {
 	_, err := os.Lstat(p)
 	return err == nil
 }
+
+// Inputs returns every kustomization dir that the overlay in dir reads,
+// itself included, sorted: a change under any of them can change what the
+// overlay renders.
+func Inputs(root, dir string) ([]string, error) {
+	in, err := prepare(root, dir)
+	if err != nil {
+		return nil, err
+	}
+	return in.kdirs, nil
+}
