@@ -101,11 +101,9 @@ func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) erro
 	if pr.IsFork() && !p.AllowForkPRs {
 		return p.refuseFork(ctx, gh, pr)
 	}
-	if !req.Force {
-		if done, err := p.Store.Plans(ctx, req.Repo.String(), req.Number, pr.HeadSHA); err == nil && len(done) > 0 {
-			log.Info("head already planned; nothing to do")
-			return nil
-		}
+	if !req.Force && p.posted(ctx, gh, pr) {
+		log.Info("head already planned and posted; nothing to do")
+		return nil
 	}
 	if err := gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusPlan, "pending", "planning…", pr.HTMLURL); err != nil {
 		return err
@@ -140,6 +138,27 @@ func commitURL(pr planbot.PullRequest) string {
 		return ""
 	}
 	return pr.HTMLURL + "/commits/" + pr.HeadSHA
+}
+
+// posted reports whether the head is planned and the plan comment shows it:
+// another delivery for the same head (a redelivery under a new ID, or
+// "ready_for_review" after "opened") then has nothing to do. A plan whose
+// comment was never posted, because the job failed half-way, is redone.
+func (p *Planner) posted(ctx context.Context, gh PlanGitHub, pr planbot.PullRequest) bool {
+	plans, err := p.Store.Plans(ctx, pr.Repo.String(), pr.Number, pr.HeadSHA)
+	if err != nil || len(plans) == 0 {
+		return false
+	}
+	cs, err := gh.ListComments(ctx, pr.Repo, pr.Number)
+	if err != nil {
+		return false
+	}
+	for _, c := range cs {
+		if _, part, ok := comment.ParseMarker(c.Body); ok && part == 1 && c.User == p.BotLogin && strings.Contains(c.Body, pr.HeadSHA) {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Planner) hasComment(ctx context.Context, gh PlanGitHub, pr planbot.PullRequest) bool {
