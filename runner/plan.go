@@ -241,6 +241,9 @@ func (p *Planner) planProjects(ctx context.Context, gh PlanGitHub, pr planbot.Pu
 	if err != nil {
 		return nil, nil, err
 	}
+	if req.OnlyName == "" && req.OnlyDir == "" {
+		p.releaseStale(ctx, pr, projects, log)
+	}
 	projects, err = filterProjects(projects, req.OnlyName, req.OnlyDir)
 	if err != nil {
 		return nil, notes, err
@@ -264,6 +267,30 @@ func (p *Planner) planProjects(ctx context.Context, gh PlanGitHub, pr planbot.Pu
 // trees are the base and head checkouts of a PR, shared read-only by its
 // projects.
 type trees struct{ base, head string }
+
+// releaseStale releases the PR's locks on projects its head no longer
+// changes (a push reverted them), so other PRs can plan them.
+func (p *Planner) releaseStale(ctx context.Context, pr planbot.PullRequest, projects []planbot.Project, log *slog.Logger) {
+	locks, err := p.Store.Locks(ctx, pr.Repo.String())
+	if err != nil {
+		log.Warn("list locks", "err", err)
+		return
+	}
+	current := map[string]bool{}
+	for _, prj := range projects {
+		current[prj.Dir+"\x00"+workspaceOf(prj)] = true
+	}
+	for _, l := range locks {
+		if l.PR != pr.Number || current[l.Dir+"\x00"+l.Workspace] {
+			continue
+		}
+		if _, err := p.Store.ReleaseLock(ctx, l.Repo, l.Dir, l.Workspace, pr.Number); err != nil {
+			log.Warn("release stale lock", "project", l.Dir, "err", err)
+			continue
+		}
+		log.Info("lock released: the PR no longer changes the project", "project", l.Dir)
+	}
+}
 
 // Detect finds the projects a change touches, given the base and head
 // trees, and notes about what it skipped: Terraform roots and the Kustomize

@@ -9,7 +9,9 @@
 // request that delivered them. On shutdown the queue stops claiming, lets
 // in-flight jobs finish for a drain period and then cancels them; a job that
 // did not finish is claimed again, by this or another replica, when its lease
-// expires.
+// expires. A job that returned an error is retried, up to MaxAttempts, after
+// a backoff that grows with each attempt, so that a job that failed because
+// GitHub rate-limited it or answered 5xx does not hammer GitHub again at once.
 package runner
 
 import (
@@ -17,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"sync"
 	"time"
@@ -28,7 +31,33 @@ import (
 type Jobs interface {
 	Claim(ctx context.Context, owner string, now, leaseUntil time.Time) (*store.Job, error)
 	Extend(ctx context.Context, id int64, owner string, leaseUntil time.Time) error
-	Finish(ctx context.Context, id int64, owner, errMsg string, maxAttempts int) error
+	Finish(ctx context.Context, id int64, owner, errMsg string, maxAttempts int, retryAt time.Time) error
+}
+
+// Backoff bounds of DefaultBackoff.
+const (
+	backoffBase = 15 * time.Second
+	backoffMax  = 10 * time.Minute
+)
+
+// ExponentialBackoff returns the delay before retrying a job whose attempt
+// (1 for the first run) failed: 15s·2^(attempt-1), capped at 10 minutes, then
+// scaled by 0.8+0.4·u for a jitter of ±20%. u is a random number in [0, 1);
+// given u, the result is fixed.
+func ExponentialBackoff(attempt int, u float64) time.Duration {
+	d := backoffBase
+	for i := 1; i < attempt && d < backoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, backoffMax)
+	u = max(0, min(u, 1))
+	return time.Duration(float64(d) * (0.8 + 0.4*u))
+}
+
+// DefaultBackoff is ExponentialBackoff with a random jitter: from 12s–18s
+// after the first failed attempt up to 8–12 minutes.
+func DefaultBackoff(attempt int) time.Duration {
+	return ExponentialBackoff(attempt, rand.Float64())
 }
 
 // Queue runs stored jobs on a pool of workers.
@@ -49,6 +78,10 @@ type Queue struct {
 	Poll time.Duration
 	// MaxAttempts is how often a failing job is tried.
 	MaxAttempts int
+	// Backoff returns how long a job whose attempt (1 for the first run)
+	// returned an error waits before it may be claimed again; nil means
+	// DefaultBackoff. Jobs of the same key queued after it wait too.
+	Backoff func(attempt int) time.Duration
 	// Owner identifies this process in leases.
 	Owner  string
 	Logger *slog.Logger
@@ -82,6 +115,9 @@ func (q *Queue) init() {
 		}
 		if q.Now == nil {
 			q.Now = time.Now
+		}
+		if q.Backoff == nil {
+			q.Backoff = DefaultBackoff
 		}
 		if q.Logger == nil {
 			q.Logger = slog.New(slog.DiscardHandler)
@@ -196,9 +232,16 @@ func (q *Queue) run(hard context.Context, j store.Job) {
 	cancel()
 	<-heartbeat
 	msg := ""
+	var retryAt time.Time
 	if err != nil {
 		msg = err.Error()
-		log.Error("job failed", "err", err, "attempt", j.Attempts, "elapsed", time.Since(start))
+		attrs := []any{"err", err, "attempt", j.Attempts, "elapsed", time.Since(start)}
+		if j.Attempts < q.MaxAttempts {
+			// The store ignores retryAt for a job out of attempts.
+			retryAt = q.Now().Add(q.Backoff(j.Attempts))
+			attrs = append(attrs, "retry_at", retryAt)
+		}
+		log.Error("job failed", attrs...)
 	} else {
 		log.Info("job done", "elapsed", time.Since(start))
 	}
@@ -210,7 +253,7 @@ func (q *Queue) run(hard context.Context, j store.Job) {
 	// Finish under a fresh context: the job's own may be expired.
 	fctx, fcancel := context.WithTimeout(context.WithoutCancel(hard), 30*time.Second)
 	defer fcancel()
-	if err := q.Jobs.Finish(fctx, j.ID, q.Owner, msg, q.MaxAttempts); err != nil {
+	if err := q.Jobs.Finish(fctx, j.ID, q.Owner, msg, q.MaxAttempts, retryAt); err != nil {
 		log.Error("finish job", "err", err)
 	}
 }

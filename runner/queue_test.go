@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/planbot/planbot/store"
 	"github.com/planbot/planbot/store/sqlite"
 )
@@ -53,6 +54,7 @@ func TestQueueRetriesThenGivesUp(t *testing.T) {
 	st := newJobs(t)
 	var runs sync.Map
 	q := &Queue{Jobs: st, Workers: 2, Poll: 10 * time.Millisecond, MaxAttempts: 3,
+		Backoff: func(int) time.Duration { return 0 },
 		Handle: func(ctx context.Context, j store.Job) error {
 			n, _ := runs.LoadOrStore(j.DeliveryID, new(atomic.Int32))
 			n.(*atomic.Int32).Add(1)
@@ -133,5 +135,207 @@ func TestQueueDrain(t *testing.T) {
 				t.Errorf("job state = %s, want %s", j.State, tt.wantState)
 			}
 		})
+	}
+}
+
+func TestExponentialBackoff(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		attempt int
+		u       float64
+		want    time.Duration
+	}{
+		{name: "first attempt, no jitter", attempt: 1, u: 0.5, want: 15 * time.Second},
+		{name: "first attempt, lowest jitter", attempt: 1, u: 0, want: 12 * time.Second},
+		{name: "first attempt, highest jitter", attempt: 1, u: 1, want: 18 * time.Second},
+		{name: "second attempt doubles", attempt: 2, u: 0.5, want: 30 * time.Second},
+		{name: "third attempt", attempt: 3, u: 0.5, want: time.Minute},
+		{name: "sixth attempt", attempt: 6, u: 0.5, want: 8 * time.Minute},
+		{name: "seventh attempt is capped", attempt: 7, u: 0.5, want: 10 * time.Minute},
+		{name: "capped with jitter", attempt: 7, u: 0, want: 8 * time.Minute},
+		{name: "huge attempt does not overflow", attempt: 1000, u: 1, want: 12 * time.Minute},
+		{name: "attempt zero is treated as the first", attempt: 0, u: 0.5, want: 15 * time.Second},
+		{name: "u out of range is clamped", attempt: 1, u: 7, want: 18 * time.Second},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ExponentialBackoff(tt.attempt, tt.u); got != tt.want {
+				t.Errorf("ExponentialBackoff(%d, %v) = %v; want %v", tt.attempt, tt.u, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDefaultBackoffWithinJitter(t *testing.T) {
+	for attempt := 1; attempt <= 8; attempt++ {
+		mid := ExponentialBackoff(attempt, 0.5)
+		for range 100 {
+			got := DefaultBackoff(attempt)
+			if lo, hi := mid*8/10, mid*12/10; got < lo || got > hi {
+				t.Fatalf("DefaultBackoff(%d) = %v; want within [%v, %v]", attempt, got, lo, hi)
+			}
+		}
+	}
+}
+
+// clock is a Queue.Now that moves only when the test sets it.
+type clock struct {
+	mu sync.Mutex // guards t
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// claimRecorder passes calls to the store and records each Claim's now and
+// the delivery it returned ("" for none).
+type claimRecorder struct {
+	Jobs
+	mu     sync.Mutex // guards claims
+	claims []claimCall
+}
+
+type claimCall struct {
+	now      time.Time
+	delivery string
+}
+
+func (r *claimRecorder) Claim(ctx context.Context, owner string, now, leaseUntil time.Time) (*store.Job, error) {
+	j, err := r.Jobs.Claim(ctx, owner, now, leaseUntil)
+	c := claimCall{now: now}
+	if j != nil {
+		c.delivery = j.DeliveryID
+	}
+	r.mu.Lock()
+	r.claims = append(r.claims, c)
+	r.mu.Unlock()
+	return j, err
+}
+
+// waitClaimAt waits for a Claim made at now and returns what it claimed.
+func (r *claimRecorder) waitClaimAt(t *testing.T, now time.Time) string {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		r.mu.Lock()
+		for _, c := range r.claims {
+			if c.now.Equal(now) {
+				r.mu.Unlock()
+				return c.delivery
+			}
+		}
+		r.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("no Claim at %v", now)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitJob waits until ok reports true for the stored job id.
+func waitJob(t *testing.T, st store.Store, id string, ok func(*store.Job) bool) *store.Job {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		j, err := st.Job(context.Background(), id)
+		if err == nil && ok(j) {
+			return j
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s never reached the expected state (last %+v, %v)", id, j, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestQueueRetryWaitsForBackoff fails a job once and checks that it is not
+// run again before its backoff has passed on the Queue's clock, that the
+// newer job of its key waits behind it, and that another key's job runs
+// meanwhile.
+func TestQueueRetryWaitsForBackoff(t *testing.T) {
+	st := newJobs(t)
+	rec := &claimRecorder{Jobs: st}
+	t0 := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+	clk := &clock{t: t0}
+
+	var mu sync.Mutex // guards the fields below
+	var backoffs []int
+	var key1Runs []string   // deliveries of key a#1, in the order they ran
+	var flakyAt []time.Time // the clock at each run of "flaky"
+	q := &Queue{Jobs: rec, Workers: 2, Poll: 10 * time.Millisecond, MaxAttempts: 3, Now: clk.Now,
+		Logger: slog.New(slog.NewTextHandler(t.Output(), nil)),
+		Backoff: func(attempt int) time.Duration {
+			mu.Lock()
+			defer mu.Unlock()
+			backoffs = append(backoffs, attempt)
+			return time.Duration(attempt) * time.Minute
+		},
+		Handle: func(ctx context.Context, j store.Job) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if j.Key == "a#1" {
+				key1Runs = append(key1Runs, j.DeliveryID)
+			}
+			if j.DeliveryID == "flaky" {
+				flakyAt = append(flakyAt, clk.Now())
+				if j.Attempts == 1 {
+					return errors.New("GitHub answered 502")
+				}
+			}
+			return nil
+		}}
+	enqueue(t, st, "flaky", "a#1")
+	enqueue(t, st, "next", "a#1")
+	enqueue(t, st, "other", "a#2")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- q.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+
+	waiting := waitJob(t, st, "flaky", func(j *store.Job) bool { return j.State == store.JobQueued && j.Attempts == 1 })
+	if want := t0.Add(time.Minute); !waiting.RunAfter.Equal(want) || waiting.LastError != "GitHub answered 502" {
+		t.Errorf("after the failed attempt: RunAfter %v LastError %q; want %v, %q", waiting.RunAfter, waiting.LastError, want, "GitHub answered 502")
+	}
+	waitState(t, st, "other", store.JobDone)
+
+	// Just before the backoff ends nothing of key a#1 is claimed.
+	before := t0.Add(time.Minute - time.Second)
+	clk.Set(before)
+	q.Notify()
+	if got := rec.waitClaimAt(t, before); got != "" {
+		t.Errorf("Claim before the backoff ended = %q; want none", got)
+	}
+	for _, id := range []string{"flaky", "next"} {
+		if j := waitState(t, st, id, store.JobQueued); id == "flaky" && j.Attempts != 1 {
+			t.Errorf("flaky Attempts before the backoff ended = %d; want 1", j.Attempts)
+		}
+	}
+
+	clk.Set(t0.Add(time.Minute))
+	q.Notify()
+	waitState(t, st, "flaky", store.JobDone)
+	waitState(t, st, "next", store.JobDone)
+
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff(key1Runs, []string{"flaky", "flaky", "next"}); diff != "" {
+		t.Errorf("runs of key a#1 mismatch (-got +want):\n%s", diff)
+	}
+	if diff := cmp.Diff(flakyAt, []time.Time{t0, t0.Add(time.Minute)}); diff != "" {
+		t.Errorf("clock at the runs of flaky mismatch (-got +want):\n%s", diff)
+	}
+	if diff := cmp.Diff(backoffs, []int{1}); diff != "" {
+		t.Errorf("Backoff calls mismatch (-got +want):\n%s", diff)
 	}
 }

@@ -202,3 +202,19 @@ func TestApplyMergesAndLocks(t *testing.T) {
 		return !strings.Contains(strings.ToLower(body), "locked by")
 	})
 }
+
+// TestLockReleasedWhenChangeReverted releases a PR's lock on a project
+// once a push stops changing it.
+func TestLockReleasedWhenChangeReverted(t *testing.T) {
+	gh := newFake(t)
+	e := startServer(t, gh, t.TempDir())
+	first := e.openPlanned("revert", "carol", devChange("dev-r"), "success")
+	sha := gh.Commit(testRepo, "revert", map[string]string{"envs/dev/main.tf": infraFiles()["envs/dev/main.tf"], "README.md": "# infra, documented\n"}, nil, "revert dev")
+	e.deliver("pull_request", gh.PullRequestEvent("synchronize", testRepo, first.Number), http.StatusAccepted)
+	waitStatus(t, gh, sha, "planbot/plan")
+
+	second := e.openPlanned("after-revert", "bob", devChange("dev-s"), "success")
+	if body := planComment(t, gh, second.Number).Body; strings.Contains(strings.ToLower(body), "locked") {
+		t.Fatalf("the lock of a reverted change was kept:\n%s", body)
+	}
+}

@@ -8,7 +8,10 @@
 // X-GitHub-Delivery ID, and is itself the queued job. Workers claim jobs with
 // a lease; a job whose lease expires (its worker died) is claimed again. Jobs
 // with the same Key (one PR) never run concurrently, so two replicas never
-// work on the same PR at once.
+// work on the same PR at once. A job that failed with attempts left goes
+// back to the queue to wait for its retry: it is not claimable before its
+// RunAfter, and while it waits the newer jobs of its Key wait behind it, so
+// a Key's jobs still run in the order they arrived.
 package store
 
 import (
@@ -44,8 +47,11 @@ type Job struct {
 	Attempts   int
 	Owner      string    // worker that holds the lease
 	LeaseUntil time.Time // when the lease expires
-	LastError  string
-	CreatedAt  time.Time
+	// RunAfter is when a queued job waiting for its retry becomes
+	// claimable; zero when it is claimable at once.
+	RunAfter  time.Time
+	LastError string
+	CreatedAt time.Time
 }
 
 // Lock is a project lock: one PR holds (Repo, Dir, Workspace).
@@ -98,17 +104,21 @@ type Store interface {
 	// and changes nothing, when a job with the same DeliveryID exists.
 	EnqueueDelivery(ctx context.Context, j Job) (inserted bool, err error)
 	// Claim leases the oldest claimable job to owner until leaseUntil. A
-	// job is claimable when it is queued, or running with an expired lease,
-	// and no other job with the same non-empty Key holds a live lease. It
-	// returns (nil, nil) when nothing is claimable.
+	// job is claimable when it is queued with a RunAfter not after now, or
+	// running with an expired lease, and no other job with the same
+	// non-empty Key holds a live lease or is older and still queued or
+	// running (waiting for its retry or not). The claimed job's RunAfter is
+	// cleared. It returns (nil, nil) when nothing is claimable.
 	Claim(ctx context.Context, owner string, now, leaseUntil time.Time) (*Job, error)
 	// Extend renews the lease of a job owner still holds. It returns an
 	// error wrapping ErrNotFound when owner no longer holds it.
 	Extend(ctx context.Context, id int64, owner string, leaseUntil time.Time) error
 	// Finish marks a job done (errMsg == "") or records errMsg. A failed job
-	// with fewer than maxAttempts attempts goes back to the queue; one with
-	// maxAttempts attempts is marked failed for good.
-	Finish(ctx context.Context, id int64, owner, errMsg string, maxAttempts int) error
+	// with fewer than maxAttempts attempts goes back to the queue, not
+	// claimable before retryAt (a zero retryAt: at once); one with
+	// maxAttempts attempts is marked failed for good. It returns an error
+	// wrapping ErrNotFound when owner does not hold the job.
+	Finish(ctx context.Context, id int64, owner, errMsg string, maxAttempts int, retryAt time.Time) error
 	// Job returns a job by delivery ID.
 	Job(ctx context.Context, deliveryID string) (*Job, error)
 

@@ -10,16 +10,17 @@ import (
 	"github.com/planbot/planbot/store"
 )
 
-const jobColumns = `id, delivery_id, event, payload, key, state, attempts, owner, lease_until, last_error, created_at`
+const jobColumns = `id, delivery_id, event, payload, key, state, attempts, owner, lease_until, run_after, last_error, created_at`
 
 func scanJob(row pgx.Row) (*store.Job, error) {
 	var j store.Job
-	var lease, created *time.Time
+	var lease, runAfter, created *time.Time
 	if err := row.Scan(&j.ID, &j.DeliveryID, &j.Event, &j.Payload, &j.Key, &j.State, &j.Attempts,
-		&j.Owner, &lease, &j.LastError, &created); err != nil {
+		&j.Owner, &lease, &runAfter, &j.LastError, &created); err != nil {
 		return nil, err
 	}
 	j.LeaseUntil = fromTS(lease)
+	j.RunAfter = fromTS(runAfter)
 	j.CreatedAt = fromTS(created)
 	return &j, nil
 }
@@ -47,14 +48,16 @@ func (db *DB) EnqueueDelivery(ctx context.Context, j store.Job) (bool, error) {
 }
 
 // blockedSQL is true when job j (with key $key, id $id) must wait: another
-// job of its Key holds a live lease at $now or is older and still pending.
+// job of its Key holds a live lease at $now or is older and still pending,
+// including one queued to wait for its retry.
 const blockedSQL = `EXISTS (SELECT 1 FROM jobs o
 	WHERE o.key = @key AND o.id <> @id AND o.state IN ('queued', 'running')
 	  AND ((o.state = 'running' AND o.lease_until > @now) OR o.id < @id))`
 
 // Claim leases the oldest claimable job to owner. A job is claimable when it
-// is queued or its lease has expired, no other job of its Key holds a live
-// lease, and no older job of its Key is still pending, so the jobs of one
+// is queued and not waiting for a retry (its run_after is not after now) or
+// its lease has expired, no other job of its Key holds a live lease, and no
+// older job of its Key is still pending, waiting or not, so the jobs of one
 // Key run one at a time and in order.
 func (db *DB) Claim(ctx context.Context, owner string, now, leaseUntil time.Time) (*store.Job, error) {
 	var skipped []string // keys found busy by the re-check under their lock
@@ -81,7 +84,8 @@ func (db *DB) claimOnce(ctx context.Context, owner string, now, leaseUntil time.
 		var id int64
 		var key string
 		err := tx.QueryRow(ctx, `SELECT j.id, j.key FROM jobs j
-			WHERE (j.state = 'queued' OR (j.state = 'running' AND j.lease_until <= @now))
+			WHERE ((j.state = 'queued' AND (j.run_after IS NULL OR j.run_after <= @now))
+			    OR (j.state = 'running' AND j.lease_until <= @now))
 			  AND NOT (j.key = ANY(@skipped))
 			  AND (j.key = '' OR NOT EXISTS (SELECT 1 FROM jobs o
 				WHERE o.key = j.key AND o.id <> j.id AND o.state IN ('queued', 'running')
@@ -119,7 +123,7 @@ func (db *DB) claimOnce(ctx context.Context, owner string, now, leaseUntil time.
 			}
 		}
 		job, err = scanJob(tx.QueryRow(ctx, `UPDATE jobs
-			SET state = 'running', owner = $1, lease_until = $2, attempts = attempts + 1
+			SET state = 'running', owner = $1, lease_until = $2, run_after = NULL, attempts = attempts + 1
 			WHERE id = $3 RETURNING `+jobColumns, owner, ts(leaseUntil), id))
 		return err
 	})
@@ -145,15 +149,17 @@ func (db *DB) Extend(ctx context.Context, id int64, owner string, leaseUntil tim
 	return nil
 }
 
-// Finish ends owner's run of job id: done, back to the queue, or failed.
-func (db *DB) Finish(ctx context.Context, id int64, owner, errMsg string, maxAttempts int) error {
+// Finish ends owner's run of job id: done, back to the queue until retryAt,
+// or failed.
+func (db *DB) Finish(ctx context.Context, id int64, owner, errMsg string, maxAttempts int, retryAt time.Time) error {
 	tag, err := db.pool.Exec(ctx, `UPDATE jobs SET
 			state = CASE WHEN @err = '' THEN 'done' WHEN attempts < @max THEN 'queued' ELSE 'failed' END,
 			last_error = @err,
 			owner = CASE WHEN @err <> '' AND attempts < @max THEN '' ELSE owner END,
-			lease_until = CASE WHEN @err <> '' AND attempts < @max THEN NULL ELSE lease_until END
+			lease_until = CASE WHEN @err <> '' AND attempts < @max THEN NULL ELSE lease_until END,
+			run_after = CASE WHEN @err <> '' AND attempts < @max THEN @retry_at::timestamptz ELSE NULL END
 		WHERE id = @id AND owner = @owner AND state = 'running'`,
-		pgx.NamedArgs{"err": errMsg, "max": maxAttempts, "id": id, "owner": owner})
+		pgx.NamedArgs{"err": errMsg, "max": maxAttempts, "id": id, "owner": owner, "retry_at": ts(retryAt)})
 	if err == nil && tag.RowsAffected() == 0 {
 		err = store.ErrNotFound
 	}

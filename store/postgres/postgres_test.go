@@ -141,3 +141,31 @@ func TestPlanDataMigration(t *testing.T) {
 			return openDSN(t, dsn)
 		})
 }
+
+func TestRunAfterMigration(t *testing.T) {
+	var dsn string
+	storetest.RunRunAfterMigration(t,
+		func(t *testing.T) store.Store {
+			dsn = pgtest.Start(t)
+			return openDSN(t, dsn)
+		},
+		func(t *testing.T, s store.Store) store.Store {
+			if err := s.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			conn, err := pgx.Connect(t.Context(), dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(t.Context())
+			for _, q := range []string{
+				`ALTER TABLE jobs DROP COLUMN run_after`,
+				`DELETE FROM schema_migrations WHERE version = 3`,
+			} {
+				if _, err := conn.Exec(t.Context(), q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			return openDSN(t, dsn)
+		})
+}

@@ -11,16 +11,17 @@ import (
 	"github.com/planbot/planbot/store"
 )
 
-const jobColumns = `id, delivery_id, event, payload, key, state, attempts, owner, lease_until, last_error, created_at`
+const jobColumns = `id, delivery_id, event, payload, key, state, attempts, owner, lease_until, run_after, last_error, created_at`
 
 func scanJob(s rowScanner) (*store.Job, error) {
 	var j store.Job
-	var lease, created sql.NullInt64
+	var lease, runAfter, created sql.NullInt64
 	if err := s.Scan(&j.ID, &j.DeliveryID, &j.Event, &j.Payload, &j.Key, &j.State, &j.Attempts,
-		&j.Owner, &lease, &j.LastError, &created); err != nil {
+		&j.Owner, &lease, &runAfter, &j.LastError, &created); err != nil {
 		return nil, err
 	}
 	j.LeaseUntil = fromMicros(lease)
+	j.RunAfter = fromMicros(runAfter)
 	j.CreatedAt = fromMicros(created)
 	return &j, nil
 }
@@ -57,8 +58,9 @@ func (db *DB) EnqueueDelivery(ctx context.Context, j store.Job) (bool, error) {
 }
 
 // Claim leases the oldest claimable job to owner. A job is claimable when it
-// is queued or its lease has expired, no other job of its Key holds a live
-// lease, and no older job of its Key is still pending, so the jobs of one
+// is queued and not waiting for a retry (its run_after is not after now) or
+// its lease has expired, no other job of its Key holds a live lease, and no
+// older job of its Key is still pending, waiting or not, so the jobs of one
 // Key run one at a time and in order.
 func (db *DB) Claim(ctx context.Context, owner string, now, leaseUntil time.Time) (*store.Job, error) {
 	var job *store.Job
@@ -66,7 +68,8 @@ func (db *DB) Claim(ctx context.Context, owner string, now, leaseUntil time.Time
 		nowUS := micros(now)
 		var id int64
 		err := tx.QueryRowContext(ctx, `SELECT j.id FROM jobs j
-			WHERE (j.state = 'queued' OR (j.state = 'running' AND j.lease_until <= ?1))
+			WHERE ((j.state = 'queued' AND (j.run_after IS NULL OR j.run_after <= ?1))
+			    OR (j.state = 'running' AND j.lease_until <= ?1))
 			  AND (j.key = '' OR NOT EXISTS (
 				SELECT 1 FROM jobs o
 				WHERE o.key = j.key AND o.id <> j.id
@@ -87,7 +90,7 @@ func (db *DB) Claim(ctx context.Context, owner string, now, leaseUntil time.Time
 			return err
 		}
 		job, err = scanJob(tx.QueryRowContext(ctx, `UPDATE jobs
-			SET state = 'running', owner = ?, lease_until = ?, attempts = attempts + 1
+			SET state = 'running', owner = ?, lease_until = ?, run_after = NULL, attempts = attempts + 1
 			WHERE id = ? RETURNING `+jobColumns, owner, micros(leaseUntil), id))
 		return err
 	})
@@ -120,15 +123,17 @@ func (db *DB) Extend(ctx context.Context, id int64, owner string, leaseUntil tim
 	return nil
 }
 
-// Finish ends owner's run of job id: done, back to the queue, or failed.
-func (db *DB) Finish(ctx context.Context, id int64, owner, errMsg string, maxAttempts int) error {
+// Finish ends owner's run of job id: done, back to the queue until retryAt,
+// or failed.
+func (db *DB) Finish(ctx context.Context, id int64, owner, errMsg string, maxAttempts int, retryAt time.Time) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE jobs SET
 				state = CASE WHEN ?1 = '' THEN 'done' WHEN attempts < ?2 THEN 'queued' ELSE 'failed' END,
 				last_error = ?1,
 				owner = CASE WHEN ?1 <> '' AND attempts < ?2 THEN '' ELSE owner END,
-				lease_until = CASE WHEN ?1 <> '' AND attempts < ?2 THEN NULL ELSE lease_until END
-			WHERE id = ?3 AND owner = ?4 AND state = 'running'`, errMsg, maxAttempts, id, owner)
+				lease_until = CASE WHEN ?1 <> '' AND attempts < ?2 THEN NULL ELSE lease_until END,
+				run_after = CASE WHEN ?1 <> '' AND attempts < ?2 THEN ?5 ELSE NULL END
+			WHERE id = ?3 AND owner = ?4 AND state = 'running'`, errMsg, maxAttempts, id, owner, micros(retryAt))
 		if err != nil {
 			return err
 		}

@@ -174,3 +174,33 @@ func TestPlanDataMigration(t *testing.T) {
 			return openAt(t, path)
 		})
 }
+
+func TestRunAfterMigration(t *testing.T) {
+	storetest.RunRunAfterMigration(t,
+		func(t *testing.T) store.Store {
+			return openAt(t, filepath.Join(t.TempDir(), "planbot.db"))
+		},
+		func(t *testing.T, s store.Store) store.Store {
+			path := s.(*sqlite.DB).Path()
+			if err := s.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			raw, err := sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			for _, q := range []string{
+				`ALTER TABLE jobs DROP COLUMN run_after`,
+				`DELETE FROM schema_migrations WHERE version = 3`,
+			} {
+				if _, err := raw.ExecContext(t.Context(), q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			if err := raw.Close(); err != nil {
+				t.Fatal(err)
+			}
+			return openAt(t, path)
+		})
+}

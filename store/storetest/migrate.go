@@ -49,3 +49,42 @@ func RunPlanDataMigration(t *testing.T, open func(t *testing.T) store.Store, dow
 		t.Errorf("plan saved after the upgrade mismatch (-got +want):\n%s", diff)
 	}
 }
+
+// RunRunAfterMigration checks the upgrade of a database made before jobs
+// had RunAfter (migration 0003): a job queued before the upgrade is
+// claimable at once, and afterwards a failed job waits for its retryAt.
+// open returns a new, empty store; downgrade closes s, returns its database
+// to the schema before migration 0003 (dropping the column and its
+// schema_migrations row) and returns a new store on that database, which
+// applies the migration again.
+func RunRunAfterMigration(t *testing.T, open func(t *testing.T) store.Store, downgrade func(t *testing.T, s store.Store) store.Store) {
+	ctx := t.Context()
+	s := open(t)
+	mustEnqueue(t, s, store.Job{DeliveryID: "old", Event: "e", Payload: []byte(`{}`), Key: "o/r#1", CreatedAt: t0})
+
+	s = downgrade(t, s)
+
+	got := mustJob(t, s, "old")
+	want := &store.Job{ID: got.ID, DeliveryID: "old", Event: "e", Payload: []byte(`{}`), Key: "o/r#1",
+		State: store.JobQueued, CreatedAt: t0}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("job queued before the upgrade mismatch (-got +want):\n%s", diff)
+	}
+	j := mustClaim(t, s, "w1", t0, t0.Add(time.Minute))
+	if claimedID(j) != "old" {
+		t.Fatalf("Claim after upgrade = %q; want old", claimedID(j))
+	}
+	retryAt := t0.Add(time.Minute)
+	if err := s.Finish(ctx, j.ID, "w1", "boom", 3, retryAt); err != nil {
+		t.Fatalf("Finish after upgrade: %v", err)
+	}
+	if got := mustJob(t, s, "old"); !got.RunAfter.Equal(retryAt) {
+		t.Errorf("RunAfter after a failed attempt = %v; want %v", got.RunAfter, retryAt)
+	}
+	if j := mustClaim(t, s, "w1", t0, t0.Add(time.Minute)); j != nil {
+		t.Errorf("Claim before retryAt = %q; want none", j.DeliveryID)
+	}
+	if j := mustClaim(t, s, "w1", retryAt, retryAt.Add(time.Minute)); claimedID(j) != "old" {
+		t.Errorf("Claim at retryAt = %q; want old", claimedID(j))
+	}
+}

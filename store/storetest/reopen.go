@@ -43,7 +43,7 @@ func RunReopen(t *testing.T, open func(t *testing.T) store.Store, reopen func(t 
 	if c := mustClaim(t, s, "w2", t0.Add(time.Second), t0.Add(time.Minute)); c != nil {
 		t.Errorf("Claim after reopen during a live lease = %s; want nil", c.DeliveryID)
 	}
-	if err := s.Finish(ctx, claimed.ID, "w1", "", 3); err != nil {
+	if err := s.Finish(ctx, claimed.ID, "w1", "", 3, time.Time{}); err != nil {
 		t.Errorf("Finish after reopen: %v", err)
 	}
 	if c := mustClaim(t, s, "w2", t0.Add(time.Second), t0.Add(time.Minute)); claimedID(c) != "d2" {

@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Extend", testExtend},
 		{"KeySerialization", testKeySerialization},
 		{"Finish", testFinish},
+		{"RetryBackoff", testRetryBackoff},
 		{"ConcurrentClaimers", testConcurrentClaimers},
 		{"Locks", testLocks},
 		{"ReleasePR", testReleasePR},
@@ -160,10 +161,10 @@ func testLeaseExpiry(t *testing.T, s store.Store) {
 	if err := s.Extend(ctx, first.ID, "w1", t0.Add(time.Hour)); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Extend by the previous owner error = %v; want ErrNotFound", err)
 	}
-	if err := s.Finish(ctx, first.ID, "w1", "", 3); !errors.Is(err, store.ErrNotFound) {
+	if err := s.Finish(ctx, first.ID, "w1", "", 3, time.Time{}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Finish by the previous owner error = %v; want ErrNotFound", err)
 	}
-	if err := s.Finish(ctx, first.ID, "w2", "", 3); err != nil {
+	if err := s.Finish(ctx, first.ID, "w2", "", 3, time.Time{}); err != nil {
 		t.Errorf("Finish by the owner: %v", err)
 	}
 	if j := mustJob(t, s, "d1"); j.State != store.JobDone {
@@ -191,7 +192,7 @@ func testExtend(t *testing.T, s store.Store) {
 	if err := s.Extend(ctx, j.ID+1000, "w1", t0.Add(time.Hour)); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Extend of unknown job error = %v; want ErrNotFound", err)
 	}
-	if err := s.Finish(ctx, j.ID, "w1", "", 3); err != nil {
+	if err := s.Finish(ctx, j.ID, "w1", "", 3, time.Time{}); err != nil {
 		t.Fatalf("Finish: %v", err)
 	}
 	if err := s.Extend(ctx, j.ID, "w1", t0.Add(time.Hour)); !errors.Is(err, store.ErrNotFound) {
@@ -217,7 +218,7 @@ func testKeySerialization(t *testing.T, s store.Store) {
 		j := mustClaim(t, s, "w1", t0, lease)
 		got = append(got, claimedID(j))
 		if j != nil && j.DeliveryID != "a1" {
-			if err := s.Finish(ctx, j.ID, "w1", "", 3); err != nil {
+			if err := s.Finish(ctx, j.ID, "w1", "", 3, time.Time{}); err != nil {
 				t.Fatalf("Finish(%s): %v", j.DeliveryID, err)
 			}
 		}
@@ -234,7 +235,7 @@ func testKeySerialization(t *testing.T, s store.Store) {
 	if c := mustClaim(t, s, "w3", lease, lease.Add(time.Minute)); c != nil {
 		t.Fatalf("Claim while a1 holds a new lease = %s; want nil", c.DeliveryID)
 	}
-	if err := s.Finish(ctx, a1.ID, "w2", "", 3); err != nil {
+	if err := s.Finish(ctx, a1.ID, "w2", "", 3, time.Time{}); err != nil {
 		t.Fatalf("Finish(a1): %v", err)
 	}
 	if c := mustClaim(t, s, "w3", lease, lease.Add(time.Minute)); claimedID(c) != "a2" {
@@ -248,7 +249,7 @@ func testKeySerialization(t *testing.T, s store.Store) {
 	if claimedID(c1) != "c1" {
 		t.Fatalf("Claim = %v; want c1", claimedID(c1))
 	}
-	if err := s.Finish(ctx, c1.ID, "w4", "boom", 1); err != nil {
+	if err := s.Finish(ctx, c1.ID, "w4", "boom", 1, time.Time{}); err != nil {
 		t.Fatalf("Finish(c1): %v", err)
 	}
 	if c := mustClaim(t, s, "w4", lease, lease.Add(time.Minute)); claimedID(c) != "c2" {
@@ -271,10 +272,10 @@ func testFinish(t *testing.T, s store.Store) {
 	}
 
 	j := claim("d1")
-	if err := s.Finish(ctx, j.ID, "w2", "", 2); !errors.Is(err, store.ErrNotFound) {
+	if err := s.Finish(ctx, j.ID, "w2", "", 2, time.Time{}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Finish by non-owner error = %v; want ErrNotFound", err)
 	}
-	if err := s.Finish(ctx, j.ID, "w1", "attempt 1 failed", 2); err != nil {
+	if err := s.Finish(ctx, j.ID, "w1", "attempt 1 failed", 2, time.Time{}); err != nil {
 		t.Fatalf("Finish(retry): %v", err)
 	}
 	got := mustJob(t, s, "d1")
@@ -286,19 +287,19 @@ func testFinish(t *testing.T, s store.Store) {
 	if j.Attempts != 2 {
 		t.Errorf("Attempts on second claim = %d; want 2", j.Attempts)
 	}
-	if err := s.Finish(ctx, j.ID, "w1", "attempt 2 failed", 2); err != nil {
+	if err := s.Finish(ctx, j.ID, "w1", "attempt 2 failed", 2, time.Time{}); err != nil {
 		t.Fatalf("Finish(fail): %v", err)
 	}
 	got = mustJob(t, s, "d1")
 	if got.State != store.JobFailed || got.LastError != "attempt 2 failed" {
 		t.Errorf("after a failed attempt 2 of 2: state %q error %q; want failed, %q", got.State, got.LastError, "attempt 2 failed")
 	}
-	if err := s.Finish(ctx, j.ID, "w1", "", 2); !errors.Is(err, store.ErrNotFound) {
+	if err := s.Finish(ctx, j.ID, "w1", "", 2, time.Time{}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Finish of a failed job error = %v; want ErrNotFound", err)
 	}
 
 	j = claim("d2")
-	if err := s.Finish(ctx, j.ID, "w1", "", 2); err != nil {
+	if err := s.Finish(ctx, j.ID, "w1", "", 2, time.Time{}); err != nil {
 		t.Fatalf("Finish(done): %v", err)
 	}
 	if got := mustJob(t, s, "d2"); got.State != store.JobDone || got.LastError != "" {
@@ -307,6 +308,80 @@ func testFinish(t *testing.T, s store.Store) {
 	// Neither a failed nor a done job is claimed again, even long after.
 	now = t0.Add(24 * time.Hour)
 	claim("")
+}
+
+// testRetryBackoff checks that a failed job waits for its retryAt: it is not
+// claimed before, the newer jobs of its Key wait behind it, and the jobs of
+// other keys proceed.
+func testRetryBackoff(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for _, j := range []store.Job{
+		{DeliveryID: "a1", Key: "o/r#1"},
+		{DeliveryID: "a2", Key: "o/r#1"},
+		{DeliveryID: "b1", Key: "o/r#2"},
+		{DeliveryID: "n1", Key: ""},
+	} {
+		j.Event, j.Payload, j.CreatedAt = "e", []byte(`{}`), t0
+		mustEnqueue(t, s, j)
+	}
+	claim := func(now time.Time, want string) *store.Job {
+		t.Helper()
+		j := mustClaim(t, s, "w1", now, now.Add(time.Minute))
+		if claimedID(j) != want {
+			t.Fatalf("Claim at %s = %q; want %q", now.Sub(t0), claimedID(j), want)
+		}
+		return j
+	}
+	finish := func(j *store.Job, errMsg string, maxAttempts int, retryAt time.Time) {
+		t.Helper()
+		if err := s.Finish(ctx, j.ID, "w1", errMsg, maxAttempts, retryAt); err != nil {
+			t.Fatalf("Finish(%s): %v", j.DeliveryID, err)
+		}
+	}
+
+	retryAt := t0.Add(time.Minute)
+	a1 := claim(t0, "a1")
+	finish(a1, "rate limited", 3, retryAt)
+	want := &store.Job{ID: a1.ID, DeliveryID: "a1", Event: "e", Payload: []byte(`{}`), Key: "o/r#1",
+		State: store.JobQueued, Attempts: 1, RunAfter: retryAt, LastError: "rate limited", CreatedAt: t0}
+	if diff := cmp.Diff(mustJob(t, s, "a1"), want); diff != "" {
+		t.Errorf("job waiting for its retry mismatch (-got +want):\n%s", diff)
+	}
+
+	// While a1 waits, a2 stays behind it; other keys and keyless jobs run.
+	b1 := claim(t0, "b1")
+	n1 := claim(t0, "n1")
+	claim(t0, "")
+	finish(b1, "", 3, retryAt)
+	finish(n1, "", 3, retryAt)
+	claim(retryAt.Add(-time.Microsecond), "")
+	if got := mustJob(t, s, "b1"); got.State != store.JobDone || !got.RunAfter.IsZero() {
+		t.Errorf("b1 after success: state %q RunAfter %v; want done, zero", got.State, got.RunAfter)
+	}
+
+	// At retryAt a1, not a2, is claimed again, and no longer waits.
+	a1 = claim(retryAt, "a1")
+	if a1.Attempts != 2 || !a1.RunAfter.IsZero() {
+		t.Errorf("a1 claimed again: Attempts %d RunAfter %v; want 2, zero", a1.Attempts, a1.RunAfter)
+	}
+	if got := mustJob(t, s, "a1"); !got.RunAfter.IsZero() {
+		t.Errorf("stored a1 after its claim: RunAfter %v; want zero", got.RunAfter)
+	}
+	// A zero retryAt puts it back for an immediate retry.
+	finish(a1, "server error", 3, time.Time{})
+	if got := mustJob(t, s, "a1"); got.State != store.JobQueued || !got.RunAfter.IsZero() {
+		t.Errorf("a1 after a failure with zero retryAt: state %q RunAfter %v; want queued, zero", got.State, got.RunAfter)
+	}
+	a1 = claim(retryAt, "a1")
+	if a1.Attempts != 3 {
+		t.Errorf("a1 Attempts = %d; want 3", a1.Attempts)
+	}
+	// Out of attempts, it fails for good whatever retryAt says, and a2 runs.
+	finish(a1, "still failing", 3, retryAt.Add(time.Hour))
+	if got := mustJob(t, s, "a1"); got.State != store.JobFailed || !got.RunAfter.IsZero() {
+		t.Errorf("a1 out of attempts: state %q RunAfter %v; want failed, zero", got.State, got.RunAfter)
+	}
+	claim(retryAt, "a2")
 }
 
 func testConcurrentClaimers(t *testing.T, s store.Store) { ClaimConcurrently(t, s) }
@@ -381,7 +456,7 @@ func ClaimConcurrently(t *testing.T, stores ...store.Store) {
 					running[j.Key]--
 				}
 				mu.Unlock()
-				if err := s.Finish(ctx, j.ID, owner, "", 1); err != nil {
+				if err := s.Finish(ctx, j.ID, owner, "", 1, time.Time{}); err != nil {
 					mu.Lock()
 					problems = append(problems, fmt.Sprintf("Finish(%s): %v", j.DeliveryID, err))
 					mu.Unlock()
