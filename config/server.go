@@ -39,6 +39,9 @@ type Server struct {
 	// JobLease is how long a claimed job stays with a replica that stops
 	// renewing it (because it died) before another claims it.
 	JobLease time.Duration
+	// RetryBackoff is how long a failed job waits before its first retry;
+	// later retries wait twice as long each time, up to 40 times it.
+	RetryBackoff time.Duration
 	// EnvAllowlist names extra variables passed to terraform.
 	EnvAllowlist []string
 	AllowForkPRs bool
@@ -93,6 +96,7 @@ func ParseServer(args []string, getenv func(string) string) (Server, error) {
 	fs.IntVar(&o.Parallelism, "parallelism", 4, "projects planned at once, across all PRs")
 	fs.DurationVar(&o.JobTimeout, "job-timeout", 30*time.Minute, "time limit of one job")
 	fs.DurationVar(&o.JobLease, "job-lease", time.Minute, "how long a crashed replica's job waits before it runs again")
+	fs.DurationVar(&o.RetryBackoff, "retry-backoff", 15*time.Second, "wait before a failed job's first retry (doubling after each failure, up to 40 times it)")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 5*time.Minute, "on SIGTERM, how long in-flight jobs may finish")
 	fs.Var(listValue{&o.EnvAllowlist}, "terraform-env-allowlist", "comma-separated names of environment variables passed to terraform")
 	fs.BoolVar(&o.AllowForkPRs, "allow-fork-prs", false, "plan PRs from forks (runs code from outside the repository)")
@@ -155,6 +159,8 @@ func (o Server) Validate() error {
 		return planbot.Errorf(planbot.EINVALID, "--job-timeout must be positive")
 	case o.JobLease < 3*time.Second:
 		return planbot.Errorf(planbot.EINVALID, "--job-lease must be at least 3s")
+	case o.RetryBackoff < 0:
+		return planbot.Errorf(planbot.EINVALID, "--retry-backoff must not be negative")
 	case o.DrainTimeout < 0:
 		return planbot.Errorf(planbot.EINVALID, "--drain-timeout must not be negative")
 	}

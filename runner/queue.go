@@ -60,6 +60,14 @@ func DefaultBackoff(attempt int) time.Duration {
 	return ExponentialBackoff(attempt, rand.Float64())
 }
 
+// BackoffFrom returns DefaultBackoff rescaled so that the first retry waits
+// about first: later retries double, up to 40 times first.
+func BackoffFrom(first time.Duration) func(attempt int) time.Duration {
+	return func(attempt int) time.Duration {
+		return time.Duration(float64(DefaultBackoff(attempt)) * float64(first) / float64(backoffBase))
+	}
+}
+
 // Queue runs stored jobs on a pool of workers.
 type Queue struct {
 	Jobs   Jobs

@@ -339,3 +339,13 @@ func TestQueueRetryWaitsForBackoff(t *testing.T) {
 		t.Errorf("Backoff calls mismatch (-got +want):\n%s", diff)
 	}
 }
+
+func TestBackoffFrom(t *testing.T) {
+	b := BackoffFrom(time.Second)
+	for attempt, want := range map[int]time.Duration{1: time.Second, 2: 2 * time.Second, 10: 40 * time.Second} {
+		got := b(attempt)
+		if lo, hi := want*8/10, want*12/10; got < lo || got > hi {
+			t.Errorf("attempt %d: %v, want within [%v, %v]", attempt, got, lo, hi)
+		}
+	}
+}

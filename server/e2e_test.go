@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/planbot/planbot/githubfake"
 )
 
 func mustContain(t *testing.T, body string, subs ...string) {
@@ -124,4 +126,22 @@ resource "terraform_data" "many" {
 		}
 	}
 	mustContain(t, again[0].Body, sha2[:7])
+}
+
+// TestGitHubOutageIsRetried fails planbot's first GitHub call with a 502:
+// the job is retried after its backoff and the plan is posted.
+func TestGitHubOutageIsRetried(t *testing.T) {
+	gh := newFake(t)
+	e := startServer(t, gh, t.TempDir(), "--retry-backoff=200ms")
+	sha := gh.Commit(testRepo, "outage", devChange("dev-outage"), nil, "change dev")
+	pr := gh.OpenPR(testRepo, "outage", "main", "carol", "Outage")
+	gh.FailNext(githubfake.Failure{Status: http.StatusBadGateway, Message: "Server Error"})
+	e.deliver("pull_request", gh.PullRequestEvent("opened", testRepo, pr.Number), http.StatusAccepted)
+	if got := waitStatus(t, gh, sha, "planbot/plan"); got != "success" {
+		t.Fatalf("planbot/plan = %s, want success after a retry", got)
+	}
+	if !strings.Contains(e.logs.String(), "job failed") {
+		t.Error("the first attempt did not fail; the test proves nothing")
+	}
+	mustContain(t, planComment(t, gh, pr.Number).Body, "1 to add")
 }

@@ -134,7 +134,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Logger:  log,
 	}
 	queue := &runner.Queue{
-		Jobs: st, Handle: handler.Handle, Workers: o.Workers, Lease: o.JobLease,
+		Jobs: st, Handle: handler.Handle, Workers: o.Workers, Lease: o.JobLease, Backoff: runner.BackoffFrom(o.RetryBackoff),
 		JobTimeout: o.JobTimeout, DrainTimeout: o.DrainTimeout, Logger: log,
 	}
 	hook := &webhook.Handler{
