@@ -487,7 +487,12 @@ func (a *Applier) refreshComment(ctx context.Context, gh GitHub, pr planbot.Pull
 	parts := comment.Render(comment.Report{
 		Repo: pr.Repo, PR: pr.Number, HeadSHA: pr.HeadSHA, HeadURL: commitURL(pr), Results: results, Command: "apply",
 	}, comment.Options{Secrets: a.Planner.Secrets})
-	if err := comment.Upsert(ctx, gh, a.Planner.BotLogin, pr.Repo, pr.Number, parts); err != nil {
+	bot, err := a.Planner.Bot.BotLogin(ctx)
+	if err != nil {
+		a.Logger.Warn("refresh plan comment", "err", err)
+		return
+	}
+	if err := comment.Upsert(ctx, gh, bot, pr.Repo, pr.Number, parts); err != nil {
 		a.Logger.Warn("refresh plan comment", "err", err)
 	}
 }

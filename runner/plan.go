@@ -57,8 +57,11 @@ type Planner struct {
 	Workspaces Workspaces
 	Terraform  Terraform
 	Store      store.Store
-	// BotLogin is the login planbot comments as.
-	BotLogin string
+	// Bot tells the login planbot comments as. It is asked when needed,
+	// so that planbot starts, and stores webhooks, while GitHub is down.
+	Bot interface {
+		BotLogin(ctx context.Context) (string, error)
+	}
 	// Slots bounds how many projects plan at once across all PRs.
 	Slots        chan struct{}
 	AllowForkPRs bool
@@ -89,6 +92,10 @@ type PlanRequest struct {
 // the comment and the commit status.
 func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) error {
 	log := p.Logger.With("repo", req.Repo.String(), "pr", req.Number, "delivery", req.Delivery)
+	bot, err := p.Bot.BotLogin(ctx)
+	if err != nil {
+		return fmt.Errorf("plan: %w", err)
+	}
 	pr, err := gh.PullRequest(ctx, req.Repo, req.Number)
 	if err != nil {
 		return fmt.Errorf("plan: %w", err)
@@ -99,9 +106,9 @@ func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) erro
 		return nil
 	}
 	if pr.IsFork() && !p.AllowForkPRs {
-		return p.refuseFork(ctx, gh, pr)
+		return p.refuseFork(ctx, gh, bot, pr)
 	}
-	if !req.Force && p.posted(ctx, gh, pr) {
+	if !req.Force && p.posted(ctx, gh, bot, pr) {
 		log.Info("head already planned and posted; nothing to do")
 		return nil
 	}
@@ -116,14 +123,14 @@ func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) erro
 		failure = planbot.ErrorMessage(err)
 		results = nil
 	}
-	if len(results) == 0 && err == nil && !p.hasComment(ctx, gh, pr) {
+	if len(results) == 0 && err == nil && !p.hasComment(ctx, gh, bot, pr) {
 		return gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusPlan, "success", "no Terraform or Kustomize projects changed", pr.HTMLURL)
 	}
 	parts := comment.Render(comment.Report{
 		Repo: req.Repo, PR: req.Number, HeadSHA: pr.HeadSHA,
 		HeadURL: commitURL(pr), Results: results, Notes: notes, Command: "plan", Error: failure,
 	}, comment.Options{Secrets: p.Secrets})
-	if uerr := comment.Upsert(ctx, gh, p.BotLogin, req.Repo, req.Number, parts); uerr != nil {
+	if uerr := comment.Upsert(ctx, gh, bot, req.Repo, req.Number, parts); uerr != nil {
 		return fmt.Errorf("post plan comment: %w", uerr)
 	}
 	state, desc := comment.StatusDescription(results)
@@ -144,7 +151,7 @@ func commitURL(pr planbot.PullRequest) string {
 // another delivery for the same head (a redelivery under a new ID, or
 // "ready_for_review" after "opened") then has nothing to do. A plan whose
 // comment was never posted, because the job failed half-way, is redone.
-func (p *Planner) posted(ctx context.Context, gh PlanGitHub, pr planbot.PullRequest) bool {
+func (p *Planner) posted(ctx context.Context, gh PlanGitHub, bot string, pr planbot.PullRequest) bool {
 	plans, err := p.Store.Plans(ctx, pr.Repo.String(), pr.Number, pr.HeadSHA)
 	if err != nil || len(plans) == 0 {
 		return false
@@ -154,20 +161,20 @@ func (p *Planner) posted(ctx context.Context, gh PlanGitHub, pr planbot.PullRequ
 		return false
 	}
 	for _, c := range cs {
-		if _, part, ok := comment.ParseMarker(c.Body); ok && part == 1 && c.User == p.BotLogin && strings.Contains(c.Body, pr.HeadSHA) {
+		if _, part, ok := comment.ParseMarker(c.Body); ok && part == 1 && c.User == bot && strings.Contains(c.Body, pr.HeadSHA) {
 			return true
 		}
 	}
 	return false
 }
 
-func (p *Planner) hasComment(ctx context.Context, gh PlanGitHub, pr planbot.PullRequest) bool {
+func (p *Planner) hasComment(ctx context.Context, gh PlanGitHub, bot string, pr planbot.PullRequest) bool {
 	cs, err := gh.ListComments(ctx, pr.Repo, pr.Number)
 	if err != nil {
 		return true // render and let Upsert report the error
 	}
 	for _, c := range cs {
-		if c.User == p.BotLogin && strings.Contains(c.Body, "<!-- planbot:plan") {
+		if c.User == bot && strings.Contains(c.Body, "<!-- planbot:plan") {
 			return true
 		}
 	}
@@ -176,13 +183,13 @@ func (p *Planner) hasComment(ctx context.Context, gh PlanGitHub, pr planbot.Pull
 
 const forkMarker = "<!-- planbot:fork -->"
 
-func (p *Planner) refuseFork(ctx context.Context, gh PlanGitHub, pr planbot.PullRequest) error {
+func (p *Planner) refuseFork(ctx context.Context, gh PlanGitHub, bot string, pr planbot.PullRequest) error {
 	cs, err := gh.ListComments(ctx, pr.Repo, pr.Number)
 	if err != nil {
 		return err
 	}
 	for _, c := range cs {
-		if c.User == p.BotLogin && strings.Contains(c.Body, forkMarker) {
+		if c.User == bot && strings.Contains(c.Body, forkMarker) {
 			return nil
 		}
 	}

@@ -145,3 +145,21 @@ func TestGitHubOutageIsRetried(t *testing.T) {
 	}
 	mustContain(t, planComment(t, gh, pr.Number).Body, "1 to add")
 }
+
+// TestStartsWhileGitHubIsDown starts planbot while GitHub answers 503:
+// webhooks are stored and planned once GitHub is back.
+func TestStartsWhileGitHubIsDown(t *testing.T) {
+	gh := newFake(t)
+	gh.FailNext(githubfake.Failure{Status: http.StatusServiceUnavailable, Message: "Service Unavailable"})
+	e := startServer(t, gh, t.TempDir(), "--retry-backoff=200ms")
+	if !strings.Contains(e.logs.String(), "cannot reach GitHub") {
+		t.Fatal("GitHub was reachable at start; the test proves nothing")
+	}
+	sha := gh.Commit(testRepo, "down", devChange("dev-down"), nil, "change dev")
+	pr := gh.OpenPR(testRepo, "down", "main", "carol", "Down")
+	e.deliver("pull_request", gh.PullRequestEvent("opened", testRepo, pr.Number), http.StatusAccepted)
+	if got := waitStatus(t, gh, sha, "planbot/plan"); got != "success" {
+		t.Fatalf("planbot/plan = %s", got)
+	}
+	planComment(t, gh, pr.Number)
+}

@@ -94,9 +94,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// GitHub being unreachable must not stop planbot from storing
+	// webhooks: the bot's login is looked up again when a job needs it.
 	bot, err := app.BotLogin(ctx)
 	if err != nil {
-		return fmt.Errorf("authenticate as the GitHub App: %w", err)
+		log.Warn("cannot reach GitHub as the App yet; webhooks are stored and jobs retried", "err", err)
 	}
 	tfBin, err := terraform.FindBinary(ctx, o.TerraformBin)
 	if err != nil {
@@ -121,7 +123,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Terraform:    tf,
 		Kustomize:    kustomize.Options{Cache: renders, Logger: log},
 		Store:        st,
-		BotLogin:     bot,
+		Bot:          app,
 		Slots:        make(chan struct{}, o.Parallelism),
 		AllowForkPRs: o.AllowForkPRs,
 		Secrets:      []string{string(secrets.WebhookSecret)},
