@@ -48,7 +48,12 @@ func (h *Handler) issueComment(ctx context.Context, j store.Job, ev *github.Issu
 	gh := h.GitHub(ev.GetInstallation().GetID())
 	log := h.Logger.With("repo", repo.String(), "pr", n, "delivery", j.DeliveryID, "command", cmd.String())
 	reply := func(body string) error {
-		_, err := gh.CreateComment(ctx, repo, n, "@"+user+" "+body)
+		// Everything planbot replies is masked, like the plan comment.
+		body = comment.Redact("@"+user+" "+body, h.Planner.Secrets)
+		if r := []rune(body); len(r) > comment.DefaultLimit {
+			body = string(r[:comment.DefaultLimit-200]) + "\n\n… (cut to fit GitHub's comment limit)"
+		}
+		_, err := gh.CreateComment(ctx, repo, n, body)
 		return err
 	}
 	if err := gh.React(ctx, repo, ev.GetComment().GetID(), "eyes"); err != nil {
