@@ -115,36 +115,23 @@ func TestConcurrentOpen(t *testing.T) {
 }
 
 func TestPlanDataMigration(t *testing.T) {
-	var dsn string
-	storetest.RunPlanDataMigration(t,
-		func(t *testing.T) store.Store {
-			dsn = pgtest.Start(t)
-			return openDSN(t, dsn)
-		},
-		func(t *testing.T, s store.Store) store.Store {
-			if err := s.Close(); err != nil {
-				t.Fatalf("Close: %v", err)
-			}
-			conn, err := pgx.Connect(t.Context(), dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close(t.Context())
-			for _, q := range []string{
-				`ALTER TABLE plans DROP COLUMN plan_data`,
-				`DELETE FROM schema_migrations WHERE version = 2`,
-			} {
-				if _, err := conn.Exec(t.Context(), q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-			}
-			return openDSN(t, dsn)
-		})
+	testMigration(t, storetest.RunPlanDataMigration,
+		`ALTER TABLE plans DROP COLUMN plan_data`,
+		`DELETE FROM schema_migrations WHERE version = 2`)
 }
 
 func TestRunAfterMigration(t *testing.T) {
+	testMigration(t, storetest.RunRunAfterMigration,
+		`ALTER TABLE jobs DROP COLUMN run_after`,
+		`DELETE FROM schema_migrations WHERE version = 3`)
+}
+
+// testMigration runs a migration test of the conformance suite on a fresh
+// database; its reopen function closes the store, undoes the migration with
+// queries, and opens the database again so Open re-applies it.
+func testMigration(t *testing.T, run func(*testing.T, func(*testing.T) store.Store, func(*testing.T, store.Store) store.Store), queries ...string) {
 	var dsn string
-	storetest.RunRunAfterMigration(t,
+	run(t,
 		func(t *testing.T) store.Store {
 			dsn = pgtest.Start(t)
 			return openDSN(t, dsn)
@@ -158,10 +145,7 @@ func TestRunAfterMigration(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer conn.Close(t.Context())
-			for _, q := range []string{
-				`ALTER TABLE jobs DROP COLUMN run_after`,
-				`DELETE FROM schema_migrations WHERE version = 3`,
-			} {
+			for _, q := range queries {
 				if _, err := conn.Exec(t.Context(), q); err != nil {
 					t.Fatalf("%s: %v", q, err)
 				}

@@ -146,61 +146,43 @@ func TestAppendAcrossHandles(t *testing.T) {
 }
 
 func TestPlanDataMigration(t *testing.T) {
-	storetest.RunPlanDataMigration(t,
-		func(t *testing.T) store.Store {
-			return openAt(t, filepath.Join(t.TempDir(), "planbot.db"))
-		},
-		func(t *testing.T, s store.Store) store.Store {
-			path := s.(*sqlite.DB).Path()
-			if err := s.Close(); err != nil {
-				t.Fatalf("Close: %v", err)
-			}
-			raw, err := sql.Open("sqlite", path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer raw.Close()
-			for _, q := range []string{
-				`ALTER TABLE plans DROP COLUMN plan_data`,
-				`DELETE FROM schema_migrations WHERE version = 2`,
-			} {
-				if _, err := raw.ExecContext(t.Context(), q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-			}
-			if err := raw.Close(); err != nil {
-				t.Fatal(err)
-			}
-			return openAt(t, path)
-		})
+	storetest.RunPlanDataMigration(t, openFresh, downgrade(
+		`ALTER TABLE plans DROP COLUMN plan_data`,
+		`DELETE FROM schema_migrations WHERE version = 2`))
 }
 
 func TestRunAfterMigration(t *testing.T) {
-	storetest.RunRunAfterMigration(t,
-		func(t *testing.T) store.Store {
-			return openAt(t, filepath.Join(t.TempDir(), "planbot.db"))
-		},
-		func(t *testing.T, s store.Store) store.Store {
-			path := s.(*sqlite.DB).Path()
-			if err := s.Close(); err != nil {
-				t.Fatalf("Close: %v", err)
+	storetest.RunRunAfterMigration(t, openFresh, downgrade(
+		`ALTER TABLE jobs DROP COLUMN run_after`,
+		`DELETE FROM schema_migrations WHERE version = 3`))
+}
+
+func openFresh(t *testing.T) store.Store {
+	return openAt(t, filepath.Join(t.TempDir(), "planbot.db"))
+}
+
+// downgrade returns a reopen function that closes the store, undoes a
+// migration with queries run directly on the file, and opens it again, so
+// that Open re-applies the migration to existing rows.
+func downgrade(queries ...string) func(t *testing.T, s store.Store) store.Store {
+	return func(t *testing.T, s store.Store) store.Store {
+		path := s.(*sqlite.DB).Path()
+		if err := s.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		raw, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		for _, q := range queries {
+			if _, err := raw.ExecContext(t.Context(), q); err != nil {
+				t.Fatalf("%s: %v", q, err)
 			}
-			raw, err := sql.Open("sqlite", path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer raw.Close()
-			for _, q := range []string{
-				`ALTER TABLE jobs DROP COLUMN run_after`,
-				`DELETE FROM schema_migrations WHERE version = 3`,
-			} {
-				if _, err := raw.ExecContext(t.Context(), q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-			}
-			if err := raw.Close(); err != nil {
-				t.Fatal(err)
-			}
-			return openAt(t, path)
-		})
+		}
+		if err := raw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return openAt(t, path)
+	}
 }
