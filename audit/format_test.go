@@ -3,18 +3,16 @@ package audit
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/planbot/planbot/golden"
+
 	"github.com/google/go-cmp/cmp"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // chain links entries as the store does: seq from 1, each PrevHash the hash
 // of the entry before.
@@ -71,7 +69,7 @@ func TestWriteTable(t *testing.T) {
 			if err := WriteTable(&buf, tt.entries); err != nil {
 				t.Fatal(err)
 			}
-			golden(t, filepath.Join("testdata", tt.golden), buf.String())
+			checkGolden(t, filepath.Join("testdata", tt.golden), buf.String())
 			if bytes.ContainsAny(buf.Bytes(), "\t\x1b\r") {
 				t.Errorf("table contains control characters:\n%q", buf.String())
 			}
@@ -82,20 +80,9 @@ func TestWriteTable(t *testing.T) {
 	}
 }
 
-func golden(t *testing.T, path, got string) {
+func checkGolden(t *testing.T, path, got string) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(got, string(want)); diff != "" {
-		t.Errorf("%s mismatch (-got +want):\n%s", path, diff)
-	}
+	golden.Check(t, path, got)
 }
 
 func TestWriteJSONFields(t *testing.T) {

@@ -2,7 +2,6 @@ package comment
 
 import (
 	"crypto/sha256"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,11 +11,11 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/planbot/planbot/golden"
+
 	"github.com/google/go-cmp/cmp"
 	"github.com/planbot/planbot"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 var testRepo = planbot.Repo{Owner: "acme", Name: "infra"}
 
@@ -250,26 +249,14 @@ func TestRenderGolden(t *testing.T) {
 			for i, p := range parts {
 				fmt.Fprintf(&b, "==== part %d/%d (%d runes) ====\n%s", i+1, len(parts), utf8.RuneCountInString(p), p)
 			}
-			golden(t, tc.name, b.String())
+			checkGolden(t, tc.name, b.String())
 		})
 	}
 }
 
-func golden(t *testing.T, name, got string) {
+func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	path := filepath.Join("testdata", name+".golden")
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(got, string(want)); diff != "" {
-		t.Errorf("%s mismatch (-got +want):\n%s", path, diff)
-	}
+	golden.Check(t, filepath.Join("testdata", name+".golden"), got)
 }
 
 var fenceRE = regexp.MustCompile("^ *(`{3,})(.*)$")
@@ -369,7 +356,7 @@ func TestRenderHugePlan(t *testing.T) {
 		b.WriteString(strings.Join(lines[:min(8, len(lines))], "\n") + "\n…\n")
 		b.WriteString(strings.Join(lines[max(0, len(lines)-4):], "\n") + "\n")
 	}
-	golden(t, "huge-plan", b.String())
+	checkGolden(t, "huge-plan", b.String())
 }
 
 func TestPlanDiffLine(t *testing.T) {

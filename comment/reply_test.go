@@ -17,7 +17,7 @@ func TestHelpGolden(t *testing.T) {
 		{Name: "web-staging", Dir: "envs/web", Workspace: "staging", Kind: planbot.KindTerraform},
 		{Name: "apps|odd", Dir: "overlays/prod", Kind: planbot.KindKustomize},
 	})
-	golden(t, "help", got)
+	checkGolden(t, "help", got)
 	if none := Help(nil); !strings.Contains(none, "changes no project") || !strings.Contains(none, "/unlock") {
 		t.Errorf("Help(nil) = %q", none)
 	}

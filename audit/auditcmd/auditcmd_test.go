@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"flag"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -14,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/planbot/planbot/golden"
+
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/planbot/planbot/audit"
@@ -21,8 +22,6 @@ import (
 
 	_ "modernc.org/sqlite" // the "sqlite" driver, for tampering with rows
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // clearEnv hides any PLANBOT_* twin of the command's flags from Main.
 func clearEnv(t *testing.T) {
@@ -103,20 +102,9 @@ func run(t *testing.T, open Opener, args ...string) (int, string, string) {
 	return code, stdout.String(), stderr.String()
 }
 
-func golden(t *testing.T, path, got string) {
+func checkGolden(t *testing.T, path, got string) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(got, string(want)); diff != "" {
-		t.Errorf("%s mismatch (-got +want):\n%s", path, diff)
-	}
+	golden.Check(t, path, got)
 }
 
 func TestList(t *testing.T) {
@@ -142,7 +130,7 @@ func TestList(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 			}
-			golden(t, filepath.Join("testdata", tt.golden), stdout)
+			checkGolden(t, filepath.Join("testdata", tt.golden), stdout)
 		})
 	}
 }
@@ -173,7 +161,7 @@ func TestDataDirFromEnvironment(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
-	golden(t, filepath.Join("testdata", "env.golden"), stdout)
+	checkGolden(t, filepath.Join("testdata", "env.golden"), stdout)
 }
 
 func TestJSON(t *testing.T) {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/planbot/planbot/golden"
+
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -199,24 +201,12 @@ func TestDiffGolden(t *testing.T) {
 			for _, r := range res.Manifest.Resources {
 				fmt.Fprintf(&sb, "\n### %s %s %s/%s (%s)\n%s", r.Group, r.Kind, r.Namespace, r.Name, r.Action, r.Diff)
 			}
-			golden(t, filepath.Join("testdata", "diff-"+filepath.Base(dir)+".golden"), sb.String())
+			checkGolden(t, filepath.Join("testdata", "diff-"+filepath.Base(dir)+".golden"), sb.String())
 		})
 	}
 }
 
-// golden compares got with the golden file, rewriting it under -update.
-func golden(t *testing.T, file, got string) {
+func checkGolden(t *testing.T, file, got string) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if diff := cmp.Diff(got, string(want)); diff != "" {
-		t.Errorf("%s mismatch (-got +want):\n%s", file, diff)
-	}
+	golden.Check(t, file, got)
 }

@@ -2,7 +2,6 @@ package kustomize
 
 import (
 	"bytes"
-	"flag"
 	"io"
 	"log/slog"
 	"os"
@@ -14,8 +13,6 @@ import (
 
 	"golang.org/x/tools/txtar"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 
 // extract writes the files of testdata/name into a new temporary directory
 // and returns it.
