@@ -42,6 +42,12 @@ func wrap(op string, resp *github.Response, err error) error {
 		return nil
 	}
 	code := planbot.EINTERNAL
+	var rate *github.RateLimitError
+	var abuse *github.AbuseRateLimitError
+	if errors.As(err, &rate) || errors.As(err, &abuse) {
+		// Transient: the job is retried after a backoff.
+		return &planbot.Error{Code: planbot.EINTERNAL, Message: op + ": GitHub rate limit", Err: err}
+	}
 	if resp != nil {
 		switch resp.StatusCode {
 		case http.StatusNotFound:

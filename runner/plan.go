@@ -137,7 +137,16 @@ func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) erro
 	if err != nil {
 		state, desc = "failure", "planbot could not plan this PR"
 	}
-	return gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusPlan, state, desc, pr.HTMLURL)
+	if serr := gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusPlan, state, desc, pr.HTMLURL); serr != nil {
+		return serr
+	}
+	if planbot.ErrorCode(err) == planbot.EINTERNAL {
+		// Not a problem of the PR (GitHub or git was unavailable, a rate
+		// limit): the job is retried after a backoff and, if it then
+		// succeeds, the comment is replaced.
+		return fmt.Errorf("plan: %w", err)
+	}
+	return nil
 }
 
 func commitURL(pr planbot.PullRequest) string {
