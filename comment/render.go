@@ -539,7 +539,11 @@ func projectSection(r Report, res planbot.Result, opts Options) section {
 	} else {
 		terraformBody(&s, r, res, opts)
 	}
-	if res.Status == planbot.StatusPlanned && r.Command != "apply" {
+	switch {
+	case res.Status != planbot.StatusPlanned || r.Command == "apply":
+	case p.Kind == planbot.KindKustomize:
+		s.line("These manifests reach the cluster when the pull request merges; `/apply` merges once every project is applied.", "")
+	default:
 		s.line("To apply only this project: "+codeSpan("/apply -p "+projectName(p)), "")
 	}
 	return s
