@@ -26,10 +26,10 @@ import (
 //     removed" or "No changes.".
 //
 // Plan returns an error only when ctx ends.
-func Plan(ctx context.Context, baseRoot, headRoot, dir string, opts Options) (planbot.Result, error) {
+func Plan(ctx context.Context, baseRoot, headRoot, dir string, opts Options) (res planbot.Result, err error) {
 	start := time.Now()
 	dir = path.Clean(filepath.ToSlash(dir))
-	res := planbot.Result{Project: planbot.Project{Name: dir, Dir: dir, Kind: planbot.KindKustomize}}
+	res = planbot.Result{Project: planbot.Project{Name: dir, Dir: dir, Kind: planbot.KindKustomize}}
 	log := opts.logger().With("project", dir)
 
 	type side struct {

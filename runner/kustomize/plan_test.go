@@ -60,6 +60,9 @@ func TestPlanReplicas(t *testing.T) {
 			if res.Status != planbot.StatusPlanned || res.Error != "" {
 				t.Fatalf("Status = %q, Error = %q, want planned", res.Status, res.Error)
 			}
+			if res.Duration <= 0 {
+				t.Errorf("Duration = %v, want the time the plan took", res.Duration)
+			}
 			if diff := cmp.Diff(res.Project, planbot.Project{Name: dir, Dir: dir, Kind: planbot.KindKustomize}); diff != "" {
 				t.Errorf("Project mismatch (-got +want):\n%s", diff)
 			}
