@@ -218,3 +218,33 @@ func TestLockReleasedWhenChangeReverted(t *testing.T) {
 		t.Fatalf("the lock of a reverted change was kept:\n%s", body)
 	}
 }
+
+// TestUnlock releases locks: a PR its own, an admin another PR's, and
+// nobody else another PR's.
+func TestUnlock(t *testing.T) {
+	gh := newFake(t)
+	gh.SetCollaborator(testRepo, "root", "admin")
+	e := startServer(t, gh, t.TempDir())
+	holder := e.openPlanned("holder", "carol", devChange("dev-h"), "success")
+	waiting := e.openPlanned("waiting", "carol", devChange("dev-w"), "failure")
+
+	if reply := e.command(waiting.Number, "bob", "/unlock -d envs/dev"); !strings.Contains(reply, "locked by #"+itoa(holder.Number)) {
+		t.Fatalf("a writer unlocked another PR's lock:\n%s", reply)
+	}
+	if reply := e.command(waiting.Number, "root", "/unlock -d envs/dev"); !strings.Contains(reply, "unlocked `envs/dev` (held by #"+itoa(holder.Number)+")") {
+		t.Fatalf("admin unlock reply:\n%s", reply)
+	}
+	if reply := e.command(waiting.Number, "bob", "/plan"); !strings.Contains(reply, "planned again") {
+		t.Fatalf("/plan reply:\n%s", reply)
+	}
+	if body := planComment(t, gh, waiting.Number).Body; strings.Contains(strings.ToLower(body), "locked by") {
+		t.Fatalf("still locked after the admin's /unlock:\n%s", body)
+	}
+	// Now the waiting PR holds the lock; it can release it itself.
+	if reply := e.command(waiting.Number, "carol", "/unlock"); !strings.Contains(reply, "unlocked `envs/dev`") {
+		t.Fatalf("own unlock reply:\n%s", reply)
+	}
+	if reply := e.command(waiting.Number, "carol", "/unlock"); !strings.Contains(reply, "nothing to unlock") {
+		t.Fatalf("second unlock reply:\n%s", reply)
+	}
+}
