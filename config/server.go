@@ -42,6 +42,9 @@ type Server struct {
 	// RetryBackoff is how long a failed job waits before its first retry;
 	// later retries wait twice as long each time, up to 40 times it.
 	RetryBackoff time.Duration
+	// RedeliverInterval is how often the App's failed webhook deliveries
+	// are looked up and redelivered; 0 turns that off.
+	RedeliverInterval time.Duration
 	// EnvAllowlist names extra variables passed to terraform.
 	EnvAllowlist []string
 	AllowForkPRs bool
@@ -98,6 +101,7 @@ func ParseServer(args []string, getenv func(string) string) (Server, error) {
 	fs.DurationVar(&o.JobLease, "job-lease", time.Minute, "how long a crashed replica's job waits before it runs again")
 	fs.DurationVar(&o.RetryBackoff, "retry-backoff", 15*time.Second, "wait before a failed job's first retry (doubling after each failure, up to 40 times it)")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 5*time.Minute, "on SIGTERM, how long in-flight jobs may finish")
+	fs.DurationVar(&o.RedeliverInterval, "redeliver-interval", 5*time.Minute, "how often webhook deliveries that failed (in the last 3 days) are redelivered; 0 turns it off")
 	fs.Var(listValue{&o.EnvAllowlist}, "terraform-env-allowlist", "comma-separated names of environment variables passed to terraform")
 	fs.BoolVar(&o.AllowForkPRs, "allow-fork-prs", false, "plan PRs from forks (runs code from outside the repository)")
 	fs.StringVar(&o.MergeMethod, "merge-method", "", "merge, squash or rebase (default: the first the repository allows; .planbot.yaml merge_method wins)")
@@ -163,6 +167,8 @@ func (o Server) Validate() error {
 		return planbot.Errorf(planbot.EINVALID, "--retry-backoff must not be negative")
 	case o.DrainTimeout < 0:
 		return planbot.Errorf(planbot.EINVALID, "--drain-timeout must not be negative")
+	case o.RedeliverInterval < 0:
+		return planbot.Errorf(planbot.EINVALID, "--redeliver-interval must not be negative (0 turns redelivery off)")
 	}
 	if !IsPostgres(o.Database) && (strings.HasPrefix(o.Database, "host=") || strings.Contains(o.Database, "dbname=")) {
 		return planbot.Errorf(planbot.EINVALID, "--database looks like a PostgreSQL keyword DSN; give a postgres:// URL (SQLite is any other path)")

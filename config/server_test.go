@@ -24,7 +24,7 @@ func TestParseServer(t *testing.T) {
 		check   func(t *testing.T, o Server)
 	}{
 		{name: "defaults", args: base, check: func(t *testing.T, o Server) {
-			if o.Addr != ":8080" || o.DataDir != "./planbot-data" || o.Database != filepath.Join("planbot-data", "planbot.db") || o.JobTimeout != 30*time.Minute {
+			if o.Addr != ":8080" || o.DataDir != "./planbot-data" || o.Database != filepath.Join("planbot-data", "planbot.db") || o.JobTimeout != 30*time.Minute || o.RedeliverInterval != 5*time.Minute {
 				t.Errorf("defaults = %+v", o)
 			}
 		}},
@@ -45,6 +45,19 @@ func TestParseServer(t *testing.T) {
 					t.Errorf("addr = %q", o.Addr)
 				}
 			}},
+		{name: "redeliver interval off", args: append([]string{"--redeliver-interval=0"}, base...), env: map[string]string{"PLANBOT_REDELIVER_INTERVAL": "1m"},
+			check: func(t *testing.T, o Server) {
+				if o.RedeliverInterval != 0 {
+					t.Errorf("redeliver interval = %v, want 0 (off)", o.RedeliverInterval)
+				}
+			}},
+		{name: "redeliver interval from env", args: base, env: map[string]string{"PLANBOT_REDELIVER_INTERVAL": "90s"},
+			check: func(t *testing.T, o Server) {
+				if o.RedeliverInterval != 90*time.Second {
+					t.Errorf("redeliver interval = %v, want 90s", o.RedeliverInterval)
+				}
+			}},
+		{name: "negative redeliver interval", args: append([]string{"--redeliver-interval=-1s"}, base...), wantErr: "redeliver-interval"},
 		{name: "no secret refused", args: []string{"--github-app-id=7", "--github-app-key-file=/k"}, wantErr: "webhook secret is required"},
 		{name: "no app id", args: []string{"--github-app-key-file=/k", "--webhook-secret-file=/s"}, wantErr: "--github-app-id"},
 		{name: "bad env int", args: base, env: map[string]string{"PLANBOT_WORKERS": "many"}, wantErr: "PLANBOT_WORKERS"},

@@ -73,4 +73,12 @@
 // like GitHub (X-Hub-Signature-256 and the legacy X-Hub-Signature) and sets
 // the delivery headers. Redeliver sends a recorded delivery again with the
 // same X-GitHub-Delivery.
+//
+// Every attempt, failed ones included (status_code 0 when nothing
+// answered), is recorded with an attempt id and the fake's time, and is
+// listed by GET /app/hook/deliveries (App JWT; newest first, per_page up to
+// 100, cursor pagination through the Link header). POST
+// /app/hook/deliveries/{id}/attempts redelivers an attempt synchronously:
+// the new attempt (redelivery true) has been sent and recorded when the 202
+// is answered.
 package githubfake

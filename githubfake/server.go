@@ -351,6 +351,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc(p("POST", "/app/installations/{id}/access_tokens"), s.jwtOnly(s.createToken))
 	mux.HandleFunc(p("GET", "/app/installations/{id}"), s.jwtOnly(s.getInstallation))
 	mux.HandleFunc(p("GET", "/repos/{owner}/{repo}/installation"), s.jwtOnly(s.getRepoInstallation))
+	mux.HandleFunc(p("GET", "/app/hook/deliveries"), s.jwtOnly(s.listHookDeliveries))
+	mux.HandleFunc(p("POST", "/app/hook/deliveries/{id}/attempts"), s.jwtOnly(s.redeliverHookDelivery))
 
 	// Installation routes.
 	mux.HandleFunc(p("GET", "/installation/repositories"), s.tokenOnly(s.listInstallationRepos))

@@ -258,11 +258,18 @@ func signSHA1(secret, body []byte) string {
 // Delivery is one webhook delivery attempt.
 type Delivery struct {
 	// ID is the X-GitHub-Delivery GUID, the same for redeliveries.
-	ID         string
+	ID string
+	// AttemptID is the attempt's id in GET /app/hook/deliveries, unique
+	// per attempt.
+	AttemptID  int64
 	Event      string
 	URL        string
 	Payload    []byte
 	Redelivery bool
+	// DeliveredAt is when the attempt started, on the fake's clock.
+	DeliveredAt time.Time
+	// Duration is how long the attempt took.
+	Duration time.Duration
 	// StatusCode is the response's status, 0 when the request failed.
 	StatusCode int
 	// Err is the transport error, if any.
@@ -316,8 +323,16 @@ func (s *Server) Deliveries() []Delivery {
 	return append([]Delivery(nil), s.deliveries...)
 }
 
+// send makes one delivery attempt and records it, with a fresh attempt id
+// and the fake's time.
 func (s *Server) send(ctx context.Context, d *Delivery) (*http.Response, error) {
+	s.mu.Lock()
+	d.AttemptID = s.newID()
+	d.DeliveredAt = s.now()
+	s.mu.Unlock()
+	start := time.Now()
 	defer func() {
+		d.Duration = time.Since(start)
 		s.mu.Lock()
 		s.deliveries = append(s.deliveries, *d)
 		s.mu.Unlock()

@@ -1,6 +1,7 @@
 // Package server composes planbot's long-running process: it opens the
-// store, authenticates as the GitHub App, serves webhooks over HTTP and runs
-// the job queue, and shuts all of it down in order on a signal. Main is used
+// store, authenticates as the GitHub App, serves webhooks over HTTP, runs
+// the job queue and has GitHub redeliver webhooks that failed while planbot
+// was down, and shuts all of it down in order on a signal. Main is used
 // by cmd/planbot and by the end-to-end tests, which run the real server
 // in-process or as a subprocess.
 package server
@@ -156,6 +157,12 @@ func (m *Main) Run(ctx context.Context) error {
 		return nil
 	})
 	g.Go(func() error { return queue.Run(gctx) })
+	if o.RedeliverInterval > 0 {
+		// GitHub never retries a failed delivery: ask it to redeliver the
+		// ones sent while planbot was down.
+		r := &runner.Redeliverer{GitHub: app, Interval: o.RedeliverInterval, Logger: log}
+		g.Go(func() error { return r.Run(gctx) })
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
