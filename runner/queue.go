@@ -5,6 +5,10 @@
 // runner/terraform) or Kustomize (package runner/kustomize) under a global
 // parallelism limit, with project locks taken in the store.
 //
+// A Redeliverer closes the remaining gap: GitHub never redelivers a webhook
+// on its own, so deliveries that failed while planbot was down are listed
+// from the App's delivery log and redelivered.
+//
 // Jobs run under the server's context with a per-job timeout, not under the
 // request that delivered them. On shutdown the queue stops claiming, lets
 // in-flight jobs finish for a drain period and then cancels them; a job that
