@@ -21,11 +21,9 @@ func scanEntry(row pgx.Row) (audit.Entry, error) {
 		return audit.Entry{}, err
 	}
 	e.Time = e.Time.UTC()
-	if err := json.Unmarshal(approvers, &e.Approvers); err != nil {
-		return audit.Entry{}, fmt.Errorf("entry %d: approvers: %w", e.Seq, err)
-	}
-	if e.Approvers == nil {
-		e.Approvers = []audit.Approver{}
+	var err error
+	if e.Approvers, err = store.ParseApprovers(e.Seq, approvers); err != nil {
+		return audit.Entry{}, err
 	}
 	return e, nil
 }

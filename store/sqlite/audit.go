@@ -23,11 +23,9 @@ func scanEntry(s rowScanner) (audit.Entry, error) {
 		return audit.Entry{}, err
 	}
 	e.Time = time.UnixMicro(t).UTC()
-	if err := json.Unmarshal([]byte(approvers), &e.Approvers); err != nil {
-		return audit.Entry{}, fmt.Errorf("entry %d: approvers: %w", e.Seq, err)
-	}
-	if e.Approvers == nil {
-		e.Approvers = []audit.Approver{}
+	var err error
+	if e.Approvers, err = store.ParseApprovers(e.Seq, []byte(approvers)); err != nil {
+		return audit.Entry{}, err
 	}
 	return e, nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"encoding/json"
 	"fmt"
 	"io/fs"
 	"path"
@@ -63,4 +64,17 @@ func PrepareEntry(e audit.Entry, now time.Time) audit.Entry {
 	}
 	e.Time = e.Time.UTC().Truncate(time.Microsecond)
 	return e
+}
+
+// ParseApprovers decodes the approvers of the audit entry seq as a backend
+// stores them (JSON), never returning nil.
+func ParseApprovers(seq int64, data []byte) ([]audit.Approver, error) {
+	var a []audit.Approver
+	if err := json.Unmarshal(data, &a); err != nil {
+		return nil, fmt.Errorf("entry %d: approvers: %w", seq, err)
+	}
+	if a == nil {
+		a = []audit.Approver{}
+	}
+	return a, nil
 }

@@ -36,6 +36,15 @@ func TestMigrations(t *testing.T) {
 	}
 }
 
+func TestParseApprovers(t *testing.T) {
+	if a, err := ParseApprovers(1, []byte("null")); err != nil || a == nil || len(a) != 0 {
+		t.Errorf("null approvers = %v, %v; want empty, not nil", a, err)
+	}
+	if _, err := ParseApprovers(7, []byte("{")); err == nil || !strings.Contains(err.Error(), "entry 7") {
+		t.Errorf("bad JSON: err = %v", err)
+	}
+}
+
 func TestPrepareEntry(t *testing.T) {
 	now := time.Date(2026, 1, 2, 3, 4, 5, 678912345, time.FixedZone("x", 3600))
 	e := PrepareEntry(audit.Entry{}, now)
