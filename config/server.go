@@ -45,6 +45,11 @@ type Server struct {
 	// RedeliverInterval is how often the App's failed webhook deliveries
 	// are looked up and redelivered; 0 turns that off.
 	RedeliverInterval time.Duration
+	// JobRetention is how long a finished job (a stored delivery) is kept
+	// before it is pruned; 0 keeps jobs forever. It must exceed GitHub's
+	// 3-day redelivery window: a delivery pruned sooner could be
+	// redelivered and run again.
+	JobRetention time.Duration
 	// EnvAllowlist names extra variables passed to terraform.
 	EnvAllowlist []string
 	AllowForkPRs bool
@@ -54,6 +59,11 @@ type Server struct {
 	// webhookSecretEnv is PLANBOT_WEBHOOK_SECRET, read once at parse time.
 	webhookSecretEnv string
 }
+
+// minJobRetention is GitHub's redelivery window: a delivery can be
+// redelivered for 3 days, so its job must be kept at least that long to
+// recognise the redelivery as a duplicate.
+const minJobRetention = 72 * time.Hour
 
 // EnvName returns the environment twin of a flag: --data-dir is
 // PLANBOT_DATA_DIR.
@@ -102,6 +112,7 @@ func ParseServer(args []string, getenv func(string) string) (Server, error) {
 	fs.DurationVar(&o.RetryBackoff, "retry-backoff", 15*time.Second, "wait before a failed job's first retry (doubling after each failure, up to 40 times it)")
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 5*time.Minute, "on SIGTERM, how long in-flight jobs may finish")
 	fs.DurationVar(&o.RedeliverInterval, "redeliver-interval", 5*time.Minute, "how often webhook deliveries that failed (in the last 3 days) are redelivered; 0 turns it off")
+	fs.DurationVar(&o.JobRetention, "job-retention", 168*time.Hour, "how long finished jobs (stored webhook deliveries) are kept; at least 72h, GitHub's redelivery window; 0 keeps them forever")
 	fs.Var(listValue{&o.EnvAllowlist}, "terraform-env-allowlist", "comma-separated names of environment variables passed to terraform")
 	fs.BoolVar(&o.AllowForkPRs, "allow-fork-prs", false, "plan PRs from forks (runs code from outside the repository)")
 	fs.StringVar(&o.MergeMethod, "merge-method", "", "merge, squash or rebase (default: the first the repository allows; .planbot.yaml merge_method wins)")
@@ -169,6 +180,10 @@ func (o Server) Validate() error {
 		return planbot.Errorf(planbot.EINVALID, "--drain-timeout must not be negative")
 	case o.RedeliverInterval < 0:
 		return planbot.Errorf(planbot.EINVALID, "--redeliver-interval must not be negative (0 turns redelivery off)")
+	case o.JobRetention < 0:
+		return planbot.Errorf(planbot.EINVALID, "--job-retention must not be negative (0 keeps finished jobs forever)")
+	case o.JobRetention > 0 && o.JobRetention < minJobRetention:
+		return planbot.Errorf(planbot.EINVALID, "--job-retention %v is shorter than GitHub's 3-day (72h) redelivery window: a delivery pruned sooner could be redelivered and run twice; use at least 72h, or 0 to keep jobs forever", o.JobRetention)
 	}
 	if !IsPostgres(o.Database) && (strings.HasPrefix(o.Database, "host=") || strings.Contains(o.Database, "dbname=")) {
 		return planbot.Errorf(planbot.EINVALID, "--database looks like a PostgreSQL keyword DSN; give a postgres:// URL (SQLite is any other path)")

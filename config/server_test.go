@@ -24,7 +24,7 @@ func TestParseServer(t *testing.T) {
 		check   func(t *testing.T, o Server)
 	}{
 		{name: "defaults", args: base, check: func(t *testing.T, o Server) {
-			if o.Addr != ":8080" || o.DataDir != "./planbot-data" || o.Database != filepath.Join("planbot-data", "planbot.db") || o.JobTimeout != 30*time.Minute || o.RedeliverInterval != 5*time.Minute {
+			if o.Addr != ":8080" || o.DataDir != "./planbot-data" || o.Database != filepath.Join("planbot-data", "planbot.db") || o.JobTimeout != 30*time.Minute || o.RedeliverInterval != 5*time.Minute || o.JobRetention != 168*time.Hour {
 				t.Errorf("defaults = %+v", o)
 			}
 		}},
@@ -58,6 +58,26 @@ func TestParseServer(t *testing.T) {
 				}
 			}},
 		{name: "negative redeliver interval", args: append([]string{"--redeliver-interval=-1s"}, base...), wantErr: "redeliver-interval"},
+		{name: "job retention off", args: append([]string{"--job-retention=0"}, base...),
+			check: func(t *testing.T, o Server) {
+				if o.JobRetention != 0 {
+					t.Errorf("job retention = %v, want 0 (keep forever)", o.JobRetention)
+				}
+			}},
+		{name: "job retention from env", args: base, env: map[string]string{"PLANBOT_JOB_RETENTION": "720h"},
+			check: func(t *testing.T, o Server) {
+				if o.JobRetention != 720*time.Hour {
+					t.Errorf("job retention = %v, want 720h", o.JobRetention)
+				}
+			}},
+		{name: "job retention at the redelivery window", args: append([]string{"--job-retention=72h"}, base...),
+			check: func(t *testing.T, o Server) {
+				if o.JobRetention != 72*time.Hour {
+					t.Errorf("job retention = %v, want 72h", o.JobRetention)
+				}
+			}},
+		{name: "job retention inside the redelivery window", args: append([]string{"--job-retention=71h59m"}, base...), wantErr: "3-day (72h) redelivery window"},
+		{name: "negative job retention", args: append([]string{"--job-retention=-1h"}, base...), wantErr: "job-retention must not be negative"},
 		{name: "no secret refused", args: []string{"--github-app-id=7", "--github-app-key-file=/k"}, wantErr: "webhook secret is required"},
 		{name: "no app id", args: []string{"--github-app-key-file=/k", "--webhook-secret-file=/s"}, wantErr: "--github-app-id"},
 		{name: "bad env int", args: base, env: map[string]string{"PLANBOT_WORKERS": "many"}, wantErr: "PLANBOT_WORKERS"},

@@ -78,13 +78,14 @@ func (h *Handler) issueComment(ctx context.Context, j store.Job, ev *github.Issu
 	}
 	switch cmd.Name {
 	case command.Plan:
-		if err := h.Planner.Plan(ctx, gh, PlanRequest{
+		outcome, err := h.Planner.Plan(ctx, gh, PlanRequest{
 			Repo: repo, Number: n, Delivery: j.DeliveryID, Actor: user,
 			OnlyName: cmd.Project, OnlyDir: cmd.Dir, Force: true,
-		}); err != nil {
+		})
+		if err != nil {
 			return err
 		}
-		return reply("planned again; the plan comment above is up to date.")
+		return reply(outcome)
 	case command.Unlock:
 		msg, err := h.unlock(ctx, repo, n, user, perm, cmd, j.DeliveryID)
 		if err != nil {

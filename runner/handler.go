@@ -48,16 +48,18 @@ func (h *Handler) pullRequest(ctx context.Context, j store.Job, ev *github.PullR
 	gh := h.GitHub(ev.GetInstallation().GetID())
 	switch ev.GetAction() {
 	case "opened", "synchronize", "reopened", "ready_for_review":
-		return h.Planner.Plan(ctx, gh, PlanRequest{
+		_, err := h.Planner.Plan(ctx, gh, PlanRequest{
 			Repo: repo, Number: n, Delivery: j.DeliveryID, Actor: ev.GetPullRequest().GetUser().GetLogin(),
 		})
+		return err
 	case "edited":
 		if ev.GetChanges().GetBase() == nil {
 			return nil // only a base change needs a new plan
 		}
-		return h.Planner.Plan(ctx, gh, PlanRequest{
+		_, err := h.Planner.Plan(ctx, gh, PlanRequest{
 			Repo: repo, Number: n, Delivery: j.DeliveryID, Actor: ev.GetSender().GetLogin(), Force: true,
 		})
+		return err
 	case "closed":
 		return h.Planner.Close(ctx, repo, n)
 	}

@@ -87,10 +87,17 @@ type PlanRequest struct {
 	Force bool
 }
 
-// Plan plans a PR at its current head. It returns an error only for
-// failures worth retrying the job for; problems of the PR itself end up in
-// the comment and the commit status.
-func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) error {
+// Plan plans a PR at its current head and returns a one-line outcome for a
+// reply to /plan. It returns an error only for failures worth retrying the
+// job for; problems of the PR itself end up in the comment, the commit
+// status and the outcome.
+func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) (string, error) {
+	var outcome string
+	err := p.plan(ctx, gh, req, &outcome)
+	return outcome, err
+}
+
+func (p *Planner) plan(ctx context.Context, gh PlanGitHub, req PlanRequest, outcome *string) error {
 	log := p.Logger.With("repo", req.Repo.String(), "pr", req.Number, "delivery", req.Delivery)
 	bot, err := p.Bot.BotLogin(ctx)
 	if err != nil {
@@ -103,9 +110,11 @@ func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) erro
 	log = log.With("sha", pr.HeadSHA)
 	if pr.State != "open" {
 		log.Info("pull request is not open; not planning")
+		*outcome = "this pull request is closed; planbot plans open pull requests only."
 		return nil
 	}
 	if pr.IsFork() && !p.AllowForkPRs {
+		*outcome = "planbot does not plan pull requests from forks (see the note above)."
 		return p.refuseFork(ctx, gh, bot, pr)
 	}
 	if !req.Force && p.posted(ctx, gh, bot, pr) {
@@ -123,7 +132,15 @@ func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) erro
 		failure = planbot.ErrorMessage(err)
 		results = nil
 	}
+	state, desc := comment.StatusDescription(results)
+	if err != nil {
+		state, desc = "failure", "planbot could not plan this PR"
+		*outcome = "could not plan " + short(pr.HeadSHA) + ": " + planbot.ErrorMessage(err)
+	} else {
+		*outcome = "planned " + short(pr.HeadSHA) + ": " + desc + ". The plan comment above is up to date."
+	}
 	if len(results) == 0 && err == nil && !p.hasComment(ctx, gh, bot, pr) {
+		*outcome = "this pull request changes no Terraform or Kustomize project."
 		return gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusPlan, "success", "no Terraform or Kustomize projects changed", pr.HTMLURL)
 	}
 	parts := comment.Render(comment.Report{
@@ -132,10 +149,6 @@ func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) erro
 	}, comment.Options{Secrets: p.Secrets})
 	if uerr := comment.Upsert(ctx, gh, bot, req.Repo, req.Number, parts); uerr != nil {
 		return fmt.Errorf("post plan comment: %w", uerr)
-	}
-	state, desc := comment.StatusDescription(results)
-	if err != nil {
-		state, desc = "failure", "planbot could not plan this PR"
 	}
 	if serr := gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusPlan, state, desc, pr.HTMLURL); serr != nil {
 		return serr

@@ -5,6 +5,9 @@
 // runner/terraform) or Kustomize (package runner/kustomize) under a global
 // parallelism limit, with project locks taken in the store.
 //
+// A Janitor deletes finished jobs once they are older than the retention,
+// which must outlast GitHub's 3-day redelivery window.
+//
 // A Redeliverer closes the remaining gap: GitHub never redelivers a webhook
 // on its own, so deliveries that failed while planbot was down are listed
 // from the App's delivery log and redelivered.

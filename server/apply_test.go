@@ -234,7 +234,7 @@ func TestUnlock(t *testing.T) {
 	if reply := e.command(waiting.Number, "root", "/unlock -d envs/dev"); !strings.Contains(reply, "unlocked `envs/dev` (held by #"+itoa(holder.Number)+")") {
 		t.Fatalf("admin unlock reply:\n%s", reply)
 	}
-	if reply := e.command(waiting.Number, "bob", "/plan"); !strings.Contains(reply, "planned again") {
+	if reply := e.command(waiting.Number, "bob", "/plan"); !strings.Contains(reply, "The plan comment above is up to date") {
 		t.Fatalf("/plan reply:\n%s", reply)
 	}
 	if body := planComment(t, gh, waiting.Number).Body; strings.Contains(strings.ToLower(body), "locked by") {
@@ -246,5 +246,22 @@ func TestUnlock(t *testing.T) {
 	}
 	if reply := e.command(waiting.Number, "carol", "/unlock"); !strings.Contains(reply, "nothing to unlock") {
 		t.Fatalf("second unlock reply:\n%s", reply)
+	}
+}
+
+// TestPlanCommandReplies checks /plan's reply names what happened.
+func TestPlanCommandReplies(t *testing.T) {
+	gh := newFake(t)
+	e := startServer(t, gh, t.TempDir())
+	pr := e.openPlanned("replies", "carol", devChange("dev-replies"), "success")
+	if reply := e.command(pr.Number, "bob", "/plan -p staging"); !strings.Contains(reply, "could not plan") || !strings.Contains(reply, "`envs/dev`") {
+		t.Errorf("/plan of an unknown project:\n%s", reply)
+	}
+	if reply := e.command(pr.Number, "bob", "/plan -d envs/dev"); !strings.Contains(reply, "planned "+pr.HeadSHA[:7]) {
+		t.Errorf("/plan -d:\n%s", reply)
+	}
+	e.close(pr.Number)
+	if reply := e.command(pr.Number, "bob", "/plan"); !strings.Contains(reply, "closed") {
+		t.Errorf("/plan on a closed PR:\n%s", reply)
 	}
 }

@@ -163,6 +163,12 @@ func (m *Main) Run(ctx context.Context) error {
 		r := &runner.Redeliverer{GitHub: app, Interval: o.RedeliverInterval, Logger: log}
 		g.Go(func() error { return r.Run(gctx) })
 	}
+	if o.JobRetention > 0 {
+		// Finished jobs hold whole webhook payloads: prune them once
+		// GitHub can no longer redeliver them.
+		jan := &runner.Janitor{Jobs: st, Retention: o.JobRetention, Interval: runner.DefaultJanitorInterval, Logger: log}
+		g.Go(func() error { return jan.Run(gctx) })
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

@@ -52,6 +52,10 @@ type Job struct {
 	RunAfter  time.Time
 	LastError string
 	CreatedAt time.Time
+	// FinishedAt is when the job ended done or failed for good; zero while
+	// it is queued or running, and for jobs that ended before planbot
+	// recorded it (PruneJobs counts those as finished at CreatedAt).
+	FinishedAt time.Time
 }
 
 // Lock is a project lock: one PR holds (Repo, Dir, Workspace).
@@ -121,6 +125,15 @@ type Store interface {
 	Finish(ctx context.Context, id int64, owner, errMsg string, maxAttempts int, retryAt time.Time) error
 	// Job returns a job by delivery ID.
 	Job(ctx context.Context, deliveryID string) (*Job, error)
+	// PruneJobs deletes the jobs that are done or failed and finished
+	// before finishedBefore (a job without FinishedAt counts as finished
+	// at its CreatedAt), and returns how many it deleted. Queued and
+	// running jobs are never deleted. It deletes in small batches, each
+	// its own transaction, so a large backlog does not hold a long write
+	// lock. A pruned delivery ID is forgotten: EnqueueDelivery accepts it
+	// again. Retention must therefore exceed GitHub's 3-day redelivery
+	// window, or a redelivered webhook would run a second time.
+	PruneJobs(ctx context.Context, finishedBefore time.Time) (int, error)
 
 	// AcquireLock takes l for l.PR. It returns the current holder: l itself
 	// when acquired or already held by the same PR (HeadSHA and User are

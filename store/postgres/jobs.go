@@ -10,18 +10,19 @@ import (
 	"github.com/planbot/planbot/store"
 )
 
-const jobColumns = `id, delivery_id, event, payload, key, state, attempts, owner, lease_until, run_after, last_error, created_at`
+const jobColumns = `id, delivery_id, event, payload, key, state, attempts, owner, lease_until, run_after, last_error, created_at, finished_at`
 
 func scanJob(row pgx.Row) (*store.Job, error) {
 	var j store.Job
-	var lease, runAfter, created *time.Time
+	var lease, runAfter, created, finished *time.Time
 	if err := row.Scan(&j.ID, &j.DeliveryID, &j.Event, &j.Payload, &j.Key, &j.State, &j.Attempts,
-		&j.Owner, &lease, &runAfter, &j.LastError, &created); err != nil {
+		&j.Owner, &lease, &runAfter, &j.LastError, &created, &finished); err != nil {
 		return nil, err
 	}
 	j.LeaseUntil = fromTS(lease)
 	j.RunAfter = fromTS(runAfter)
 	j.CreatedAt = fromTS(created)
+	j.FinishedAt = fromTS(finished)
 	return &j, nil
 }
 
@@ -150,16 +151,17 @@ func (db *DB) Extend(ctx context.Context, id int64, owner string, leaseUntil tim
 }
 
 // Finish ends owner's run of job id: done, back to the queue until retryAt,
-// or failed.
+// or failed. A job that ends done or failed records the time in finished_at.
 func (db *DB) Finish(ctx context.Context, id int64, owner, errMsg string, maxAttempts int, retryAt time.Time) error {
 	tag, err := db.pool.Exec(ctx, `UPDATE jobs SET
 			state = CASE WHEN @err = '' THEN 'done' WHEN attempts < @max THEN 'queued' ELSE 'failed' END,
 			last_error = @err,
 			owner = CASE WHEN @err <> '' AND attempts < @max THEN '' ELSE owner END,
 			lease_until = CASE WHEN @err <> '' AND attempts < @max THEN NULL ELSE lease_until END,
-			run_after = CASE WHEN @err <> '' AND attempts < @max THEN @retry_at::timestamptz ELSE NULL END
+			run_after = CASE WHEN @err <> '' AND attempts < @max THEN @retry_at::timestamptz ELSE NULL END,
+			finished_at = CASE WHEN @err <> '' AND attempts < @max THEN NULL ELSE @now::timestamptz END
 		WHERE id = @id AND owner = @owner AND state = 'running'`,
-		pgx.NamedArgs{"err": errMsg, "max": maxAttempts, "id": id, "owner": owner, "retry_at": ts(retryAt)})
+		pgx.NamedArgs{"err": errMsg, "max": maxAttempts, "id": id, "owner": owner, "retry_at": ts(retryAt), "now": ts(now())})
 	if err == nil && tag.RowsAffected() == 0 {
 		err = store.ErrNotFound
 	}
@@ -179,4 +181,33 @@ func (db *DB) Job(ctx context.Context, deliveryID string) (*store.Job, error) {
 		return nil, fmt.Errorf("postgres: job %s: %w", deliveryID, err)
 	}
 	return j, nil
+}
+
+// pruneBatch is how many jobs one PruneJobs statement deletes at most, so
+// that each transaction stays short.
+const pruneBatch = 1000
+
+// PruneJobs deletes done and failed jobs that finished before
+// finishedBefore, pruneBatch rows per statement, and returns how many it
+// deleted. A job without finished_at counts as finished at its created_at.
+func (db *DB) PruneJobs(ctx context.Context, finishedBefore time.Time) (int, error) {
+	return db.pruneJobs(ctx, finishedBefore, pruneBatch)
+}
+
+func (db *DB) pruneJobs(ctx context.Context, finishedBefore time.Time, batch int) (int, error) {
+	total := 0
+	for {
+		tag, err := db.pool.Exec(ctx, `DELETE FROM jobs WHERE id IN (
+			SELECT id FROM jobs
+			WHERE state IN ('done', 'failed') AND coalesce(finished_at, created_at) < $1
+			LIMIT $2)`, ts(finishedBefore), batch)
+		if err != nil {
+			return total, fmt.Errorf("postgres: prune jobs: %w", err)
+		}
+		n := int(tag.RowsAffected())
+		total += n
+		if n < batch {
+			return total, nil
+		}
+	}
 }

@@ -126,6 +126,12 @@ func TestRunAfterMigration(t *testing.T) {
 		`DELETE FROM schema_migrations WHERE version = 3`)
 }
 
+func TestJobFinishedAtMigration(t *testing.T) {
+	testMigration(t, storetest.RunJobFinishedAtMigration,
+		`ALTER TABLE jobs DROP COLUMN finished_at`,
+		`DELETE FROM schema_migrations WHERE version = 4`)
+}
+
 // testMigration runs a migration test of the conformance suite on a fresh
 // database; its reopen function closes the store, undoes the migration with
 // queries, and opens the database again so Open re-applies it.

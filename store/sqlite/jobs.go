@@ -11,18 +11,19 @@ import (
 	"github.com/planbot/planbot/store"
 )
 
-const jobColumns = `id, delivery_id, event, payload, key, state, attempts, owner, lease_until, run_after, last_error, created_at`
+const jobColumns = `id, delivery_id, event, payload, key, state, attempts, owner, lease_until, run_after, last_error, created_at, finished_at`
 
 func scanJob(s rowScanner) (*store.Job, error) {
 	var j store.Job
-	var lease, runAfter, created sql.NullInt64
+	var lease, runAfter, created, finished sql.NullInt64
 	if err := s.Scan(&j.ID, &j.DeliveryID, &j.Event, &j.Payload, &j.Key, &j.State, &j.Attempts,
-		&j.Owner, &lease, &runAfter, &j.LastError, &created); err != nil {
+		&j.Owner, &lease, &runAfter, &j.LastError, &created, &finished); err != nil {
 		return nil, err
 	}
 	j.LeaseUntil = fromMicros(lease)
 	j.RunAfter = fromMicros(runAfter)
 	j.CreatedAt = fromMicros(created)
+	j.FinishedAt = fromMicros(finished)
 	return &j, nil
 }
 
@@ -124,7 +125,7 @@ func (db *DB) Extend(ctx context.Context, id int64, owner string, leaseUntil tim
 }
 
 // Finish ends owner's run of job id: done, back to the queue until retryAt,
-// or failed.
+// or failed. A job that ends done or failed records the time in finished_at.
 func (db *DB) Finish(ctx context.Context, id int64, owner, errMsg string, maxAttempts int, retryAt time.Time) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE jobs SET
@@ -132,8 +133,9 @@ func (db *DB) Finish(ctx context.Context, id int64, owner, errMsg string, maxAtt
 				last_error = ?1,
 				owner = CASE WHEN ?1 <> '' AND attempts < ?2 THEN '' ELSE owner END,
 				lease_until = CASE WHEN ?1 <> '' AND attempts < ?2 THEN NULL ELSE lease_until END,
-				run_after = CASE WHEN ?1 <> '' AND attempts < ?2 THEN ?5 ELSE NULL END
-			WHERE id = ?3 AND owner = ?4 AND state = 'running'`, errMsg, maxAttempts, id, owner, micros(retryAt))
+				run_after = CASE WHEN ?1 <> '' AND attempts < ?2 THEN ?5 ELSE NULL END,
+				finished_at = CASE WHEN ?1 <> '' AND attempts < ?2 THEN NULL ELSE ?6 END
+			WHERE id = ?3 AND owner = ?4 AND state = 'running'`, errMsg, maxAttempts, id, owner, micros(retryAt), micros(now()))
 		if err != nil {
 			return err
 		}
@@ -162,4 +164,44 @@ func (db *DB) Job(ctx context.Context, deliveryID string) (*store.Job, error) {
 		return nil, fmt.Errorf("sqlite: job %s: %w", deliveryID, err)
 	}
 	return j, nil
+}
+
+// pruneBatch is how many jobs one PruneJobs statement deletes at most, so
+// that each write transaction stays short.
+const pruneBatch = 1000
+
+// PruneJobs deletes done and failed jobs that finished before
+// finishedBefore, pruneBatch rows per write transaction, and returns how
+// many it deleted. A job without finished_at counts as finished at its
+// created_at.
+func (db *DB) PruneJobs(ctx context.Context, finishedBefore time.Time) (int, error) {
+	return db.pruneJobs(ctx, finishedBefore, pruneBatch)
+}
+
+func (db *DB) pruneJobs(ctx context.Context, finishedBefore time.Time, batch int) (int, error) {
+	total := 0
+	for {
+		if err := ctx.Err(); err != nil {
+			return total, fmt.Errorf("sqlite: prune jobs: %w", err)
+		}
+		var n int64
+		err := db.write(ctx, func(tx *sql.Tx) error {
+			res, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE id IN (
+				SELECT id FROM jobs
+				WHERE state IN ('done', 'failed') AND coalesce(finished_at, created_at) < ?
+				LIMIT ?)`, micros(finishedBefore), batch)
+			if err != nil {
+				return err
+			}
+			n, err = res.RowsAffected()
+			return err
+		})
+		if err != nil {
+			return total, fmt.Errorf("sqlite: prune jobs: %w", err)
+		}
+		total += int(n)
+		if n < int64(batch) {
+			return total, nil
+		}
+	}
 }

@@ -157,6 +157,13 @@ func TestRunAfterMigration(t *testing.T) {
 		`DELETE FROM schema_migrations WHERE version = 3`))
 }
 
+func TestJobFinishedAtMigration(t *testing.T) {
+	storetest.RunJobFinishedAtMigration(t, openFresh, downgrade(
+		`DROP INDEX jobs_finished`,
+		`ALTER TABLE jobs DROP COLUMN finished_at`,
+		`DELETE FROM schema_migrations WHERE version = 4`))
+}
+
 func openFresh(t *testing.T) store.Store {
 	return openAt(t, filepath.Join(t.TempDir(), "planbot.db"))
 }

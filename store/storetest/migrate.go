@@ -88,3 +88,63 @@ func RunRunAfterMigration(t *testing.T, open func(t *testing.T) store.Store, dow
 		t.Errorf("Claim at retryAt = %q; want old", claimedID(j))
 	}
 }
+
+// RunJobFinishedAtMigration checks the upgrade of a database made before
+// jobs had FinishedAt (migration 0004): jobs that ended before the upgrade
+// have no FinishedAt and PruneJobs judges them by CreatedAt, while jobs that
+// end afterwards record FinishedAt. open returns a new, empty store;
+// downgrade closes s, returns its database to the schema before migration
+// 0004 (dropping the column, its index and its schema_migrations row) and
+// returns a new store on that database, which applies the migration again.
+func RunJobFinishedAtMigration(t *testing.T, open func(t *testing.T) store.Store, downgrade func(t *testing.T, s store.Store) store.Store) {
+	ctx := t.Context()
+	s := open(t)
+	mustEnqueue(t, s, store.Job{DeliveryID: "early", Event: "e", Payload: []byte(`{}`), Key: "o/r#1", CreatedAt: t0})
+	mustEnqueue(t, s, store.Job{DeliveryID: "late", Event: "e", Payload: []byte(`{}`), Key: "o/r#2", CreatedAt: t0.Add(2 * time.Hour)})
+	mustEnqueue(t, s, store.Job{DeliveryID: "pending", Event: "e", Payload: []byte(`{}`), Key: "o/r#3", CreatedAt: t0})
+	for _, f := range []struct {
+		id     string
+		errMsg string
+	}{{"early", ""}, {"late", "boom"}} {
+		j := mustClaim(t, s, "w1", t0, t0.Add(time.Minute))
+		if claimedID(j) != f.id {
+			t.Fatalf("Claim = %q; want %q", claimedID(j), f.id)
+		}
+		if err := s.Finish(ctx, j.ID, "w1", f.errMsg, 1, time.Time{}); err != nil {
+			t.Fatalf("Finish(%s): %v", f.id, err)
+		}
+	}
+
+	s = downgrade(t, s)
+
+	if got := mustJob(t, s, "early"); got.State != store.JobDone || !got.FinishedAt.IsZero() {
+		t.Errorf("job done before the upgrade: state %q FinishedAt %v; want done, zero", got.State, got.FinishedAt)
+	}
+	prune := func(before time.Time, want int) {
+		t.Helper()
+		n, err := s.PruneJobs(ctx, before)
+		if err != nil || n != want {
+			t.Errorf("PruneJobs(%v) = %d, %v; want %d, nil", before, n, err, want)
+		}
+	}
+	prune(t0.Add(time.Hour), 1)
+	if _, err := s.Job(ctx, "early"); err == nil {
+		t.Errorf("job early (created before the cutoff, finished before the upgrade) survived PruneJobs")
+	}
+	mustJob(t, s, "late")
+	prune(t0.Add(3*time.Hour), 1)
+	if got := mustJob(t, s, "pending"); got.State != store.JobQueued {
+		t.Errorf("Job(pending).State = %q; want queued", got.State)
+	}
+
+	j := mustClaim(t, s, "w1", t0, t0.Add(time.Minute))
+	if claimedID(j) != "pending" {
+		t.Fatalf("Claim after upgrade = %q; want pending", claimedID(j))
+	}
+	if err := s.Finish(ctx, j.ID, "w1", "", 1, time.Time{}); err != nil {
+		t.Fatalf("Finish after upgrade: %v", err)
+	}
+	if got := mustJob(t, s, "pending"); got.FinishedAt.IsZero() {
+		t.Errorf("job finished after the upgrade has no FinishedAt")
+	}
+}

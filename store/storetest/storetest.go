@@ -7,9 +7,9 @@
 //
 // The model: each subtest opens a fresh, empty store, drives it only
 // through the store.Store interface, and checks the observable behaviour the
-// contract promises: the durable job queue with leases and per-Key
-// serialization, project locks, saved plans and the hash-chained audit log,
-// including under concurrent use. RunReopen additionally checks that state
+// contract promises: the durable job queue with leases, per-Key
+// serialization and pruning, project locks, saved plans and the
+// hash-chained audit log, including under concurrent use. RunReopen additionally checks that state
 // survives closing and reopening the same database.
 package storetest
 
@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"KeySerialization", testKeySerialization},
 		{"Finish", testFinish},
 		{"RetryBackoff", testRetryBackoff},
+		{"PruneJobs", testPruneJobs},
 		{"ConcurrentClaimers", testConcurrentClaimers},
 		{"Locks", testLocks},
 		{"ReleasePR", testReleasePR},
