@@ -38,10 +38,11 @@ const (
 // Repo is the configuration a repository gives planbot in RepoFile.
 //
 // The file is optional. Without it DefaultRepo applies: projects are
-// autodetected, the PR is merged after everything is applied, and GitHub
-// picks the merge method. With it, planbot is strict: unknown keys, wrong
-// types and invalid values are errors reported with their line, and the
-// PR gets no plan until the base branch has a valid file.
+// autodetected, the PR is merged after everything is applied, with the
+// server's --merge-method or else the first method the repository allows.
+// With it, planbot is strict: unknown keys, wrong types and invalid values
+// are errors reported with their line, and the PR gets no plan until the
+// base branch has a valid file.
 //
 // When Projects is not empty, exactly those projects exist and nothing is
 // autodetected; a project is planned when a changed file matches one of its
@@ -52,7 +53,8 @@ type Repo struct {
 	// Automerge reports whether planbot merges the PR once every project
 	// is applied. It defaults to true.
 	Automerge bool `yaml:"automerge"`
-	// MergeMethod is merge, squash or rebase; "" lets GitHub choose.
+	// MergeMethod is merge, squash or rebase; "" falls back to the server's
+	// --merge-method, then to the first method the repository allows.
 	MergeMethod string `yaml:"merge_method"`
 	// ApplyRequirements are extra gates for /apply: RequireMergeable and
 	// RequireUndiverged.

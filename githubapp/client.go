@@ -272,7 +272,8 @@ func (c *Client) GetFile(ctx context.Context, repo planbot.Repo, path, ref strin
 }
 
 // Merge merges a PR if its head is still sha and returns the merge commit.
-// method is merge, squash or rebase ("" for GitHub's default).
+// method is merge, squash or rebase ("" sends none, and GitHub makes a
+// merge commit; planbot always sends one, see DefaultMergeMethod).
 func (c *Client) Merge(ctx context.Context, repo planbot.Repo, number int, sha, method, title string) (string, error) {
 	if c.dryRun {
 		c.logger.Info("dry run: merge", "repo", repo.String(), "pr", number, "sha", sha)

@@ -56,7 +56,8 @@ type Applier struct {
 	Planner   *Planner
 	Terraform TerraformApply
 	Base      BaseChecker
-	// MergeMethod is merge, squash or rebase; "" lets GitHub choose.
+	// MergeMethod is merge, squash or rebase; "" uses the first method the
+	// repository allows. A repository's .planbot.yaml overrides it.
 	MergeMethod string
 	Logger      *slog.Logger
 }
@@ -126,6 +127,10 @@ func (a *Applier) Apply(ctx context.Context, gh GitHub, req ApplyRequest) (strin
 	for _, p := range selected {
 		switch planbot.Status(p.Status) {
 		case planbot.StatusPlanned, planbot.StatusNoChange, planbot.StatusApplied:
+		case planbot.StatusDeleted:
+			if p.Kind != string(planbot.KindKustomize) {
+				return refuse(p.Project, fmt.Sprintf("`%s` has no successful plan for %s (it %s); fix it and run /plan.", p.Project, short(pr.HeadSHA), p.Status))
+			}
 		case planbot.StatusLocked:
 			return refuse(p.Project, fmt.Sprintf("`%s` is locked by another pull request; run /plan once it is free.", p.Project))
 		default:
@@ -238,7 +243,11 @@ func done(p store.Plan) bool {
 	case planbot.StatusApplied, planbot.StatusNoChange:
 		return true
 	}
-	return p.Kind == string(planbot.KindKustomize) && p.Status == string(planbot.StatusPlanned)
+	if p.Kind != string(planbot.KindKustomize) {
+		return false
+	}
+	// A changed or deleted overlay reaches the cluster with the merge.
+	return p.Status == string(planbot.StatusPlanned) || p.Status == string(planbot.StatusDeleted)
 }
 
 // inputs returns the dirs whose changes change a project's plan: a

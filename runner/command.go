@@ -144,7 +144,7 @@ func configHelp(cfg *config.Repo, baseRef string) string {
 	if cfg.Automerge {
 		method := cfg.MergeMethod
 		if method == "" {
-			method = "the default method"
+			method = "the server's --merge-method, else the first method the repository allows"
 		}
 		fmt.Fprintf(&b, "- After everything is applied, planbot merges the PR (%s).\n", method)
 	} else {

@@ -59,6 +59,7 @@ func TestDone(t *testing.T) {
 		{name: "no changes", p: store.Plan{Kind: "terraform", Status: "no_changes"}, want: true},
 		{name: "manifests are applied by the merge", p: store.Plan{Kind: "kustomize", Status: "planned"}, want: true},
 		{name: "failed manifests", p: store.Plan{Kind: "kustomize", Status: "failed"}, want: false},
+		{name: "deleted overlay is applied by the merge", p: store.Plan{Kind: "kustomize", Status: "deleted"}, want: true},
 		{name: "locked", p: store.Plan{Kind: "terraform", Status: "locked"}, want: false},
 	}
 	for _, tt := range tests {

@@ -173,7 +173,12 @@ func (m *Main) Run(ctx context.Context) error {
 		<-gctx.Done()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		return srv.Shutdown(sctx)
+		if err := srv.Shutdown(sctx); err != nil {
+			// Requests still open after the grace period are cut; that
+			// does not make the shutdown a failure.
+			log.Warn("closing HTTP connections", "err", err)
+		}
+		return nil
 	})
 	err = g.Wait()
 	log.Info("planbot server stopped")
