@@ -482,17 +482,7 @@ func (a *Applier) merge(ctx context.Context, gh GitHub, req ApplyRequest, pr pla
 // refreshComment re-renders the plan comment from the stored plans, so it
 // shows what was applied.
 func (a *Applier) refreshComment(ctx context.Context, gh GitHub, pr planbot.PullRequest) {
-	plans, err := a.store().Plans(ctx, pr.Repo.String(), pr.Number, pr.HeadSHA)
-	if err != nil {
-		return
-	}
-	var results []planbot.Result
-	for _, p := range plans {
-		var r planbot.Result
-		if json.Unmarshal(p.Result, &r) == nil {
-			results = append(results, r)
-		}
-	}
+	results := a.Planner.storedResults(ctx, pr)
 	parts := comment.Render(comment.Report{
 		Repo: pr.Repo, PR: pr.Number, HeadSHA: pr.HeadSHA, HeadURL: commitURL(pr), Results: results, Command: "apply",
 	}, comment.Options{Secrets: a.Planner.Secrets})

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -125,6 +126,17 @@ func (p *Planner) plan(ctx context.Context, gh PlanGitHub, req PlanRequest, outc
 		return err
 	}
 	results, notes, err := p.planProjects(ctx, gh, pr, req, log)
+	if errors.Is(err, errUnknownProject) {
+		// A typo in -p or -d: the comment and the status stay as they were.
+		*outcome = "could not plan: " + planbot.ErrorMessage(err)
+		state, desc := comment.StatusDescription(p.storedResults(ctx, pr))
+		return gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusPlan, state, desc, pr.HTMLURL)
+	}
+	if err == nil && (req.OnlyName != "" || req.OnlyDir != "") {
+		// The comment shows every project of the head, not only the one
+		// planned again.
+		results = p.storedResults(ctx, pr)
+	}
 	var failure string
 	if err != nil {
 		// A failure before any project ran: report it on the PR.
@@ -160,6 +172,24 @@ func (p *Planner) plan(ctx context.Context, gh PlanGitHub, req PlanRequest, outc
 		return fmt.Errorf("plan: %w", err)
 	}
 	return nil
+}
+
+// storedResults returns the saved results of every project planned at the
+// PR's head.
+func (p *Planner) storedResults(ctx context.Context, pr planbot.PullRequest) []planbot.Result {
+	plans, err := p.Store.Plans(ctx, pr.Repo.String(), pr.Number, pr.HeadSHA)
+	if err != nil {
+		p.Logger.Warn("read saved plans", "repo", pr.Repo.String(), "pr", pr.Number, "err", err)
+		return nil
+	}
+	var results []planbot.Result
+	for _, pl := range plans {
+		var r planbot.Result
+		if json.Unmarshal(pl.Result, &r) == nil {
+			results = append(results, r)
+		}
+	}
+	return results
 }
 
 func commitURL(pr planbot.PullRequest) string {
@@ -351,6 +381,9 @@ func Detect(baseRoot, headRoot string, files []planbot.ChangedFile) ([]planbot.P
 	return projects, notes, nil
 }
 
+// errUnknownProject marks a -p or -d that names no project of the PR.
+var errUnknownProject = errors.New("unknown project")
+
 func filterProjects(ps []planbot.Project, name, dir string) ([]planbot.Project, error) {
 	if name == "" && dir == "" {
 		return ps, nil
@@ -372,9 +405,11 @@ func filterProjects(ps []planbot.Project, name, dir string) ([]planbot.Project, 
 			want = dir
 		}
 		if len(names) == 0 {
-			return nil, planbot.Errorf(planbot.ENOTFOUND, "this PR changes no project, so there is no `%s` to plan", want)
+			return nil, &planbot.Error{Code: planbot.ENOTFOUND, Err: errUnknownProject,
+				Message: fmt.Sprintf("this PR changes no project, so there is no `%s` to plan", want)}
 		}
-		return nil, planbot.Errorf(planbot.ENOTFOUND, "this PR does not change a project `%s`; it changes %s", want, strings.Join(names, ", "))
+		return nil, &planbot.Error{Code: planbot.ENOTFOUND, Err: errUnknownProject,
+			Message: fmt.Sprintf("this PR does not change a project `%s`; it changes %s", want, strings.Join(names, ", "))}
 	}
 	return out, nil
 }

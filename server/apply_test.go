@@ -253,13 +253,19 @@ func TestUnlock(t *testing.T) {
 func TestPlanCommandReplies(t *testing.T) {
 	gh := newFake(t)
 	e := startServer(t, gh, t.TempDir())
-	pr := e.openPlanned("replies", "carol", devChange("dev-replies"), "success")
+	pr := e.openPlanned("replies", "carol", map[string]string{"envs/dev/main.tf": rootTF("dev-replies"), "envs/prod/main.tf": rootTF("prod-replies")}, "success")
 	if reply := e.command(pr.Number, "bob", "/plan -p staging"); !strings.Contains(reply, "could not plan") || !strings.Contains(reply, "`envs/dev`") {
 		t.Errorf("/plan of an unknown project:\n%s", reply)
 	}
+	if st, _ := status(gh, pr.HeadSHA, "planbot/plan"); st != "success" {
+		t.Errorf("a mistyped -p changed planbot/plan to %q", st)
+	}
+	mustContain(t, planComment(t, gh, pr.Number).Body, "envs/dev", "envs/prod", "1 to add")
 	if reply := e.command(pr.Number, "bob", "/plan -d envs/dev"); !strings.Contains(reply, "planned "+pr.HeadSHA[:7]) {
 		t.Errorf("/plan -d:\n%s", reply)
 	}
+	// The comment still shows both projects after one was planned again.
+	mustContain(t, planComment(t, gh, pr.Number).Body, "envs/dev", "envs/prod")
 	e.close(pr.Number)
 	if reply := e.command(pr.Number, "bob", "/plan"); !strings.Contains(reply, "closed") {
 		t.Errorf("/plan on a closed PR:\n%s", reply)
