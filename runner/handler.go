@@ -75,6 +75,10 @@ func (p *Planner) Close(ctx context.Context, repo planbot.Repo, n int) error {
 	for _, l := range locks {
 		p.Logger.Info("lock released on close", "repo", repo.String(), "pr", n, "project", l.Dir)
 	}
+	if _, err := p.Store.DeletePlans(ctx, repo.String(), n); err != nil {
+		// Saved plans hold unmasked values; they must not outlive the PR.
+		return fmt.Errorf("delete plans of %s#%d: %w", repo, n, err)
+	}
 	if err := p.Workspaces.Cleanup(ctx, repo, n); err != nil {
 		return fmt.Errorf("clean up workspaces of %s#%d: %w", repo, n, err)
 	}

@@ -1,13 +1,18 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
+	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/planbot/planbot/githubfake"
+	"github.com/planbot/planbot/store"
 )
 
 // command posts a comment as user, delivers it and returns planbot's reply.
@@ -192,7 +197,16 @@ func TestApplyMergesAndLocks(t *testing.T) {
 	if st, _ := status(gh, first.HeadSHA, "planbot/apply"); st != "success" {
 		t.Errorf("planbot/apply = %q, want success", st)
 	}
-	e.deliver("pull_request", gh.PullRequestEvent("closed", testRepo, first.Number), http.StatusAccepted)
+	e.waitJob(e.deliver("pull_request", gh.PullRequestEvent("closed", testRepo, first.Number), http.StatusAccepted))
+	// The saved plans, which hold unmasked values, are gone with the PR.
+	st, err := OpenStore(context.Background(), filepath.Join(e.dataDir, "planbot.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if p, err := st.LatestPlan(context.Background(), testRepo, first.Number, "envs/dev"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("plan of the closed PR still stored: %+v, %v", p, err)
+	}
 
 	// The lock is free now: the second PR plans.
 	reply = e.command(second.Number, "bob", "/plan")

@@ -155,6 +155,10 @@ type Store interface {
 	LatestPlan(ctx context.Context, repo string, pr int, project string) (*Plan, error)
 	// Plans returns the plans of a PR at one head SHA, ordered by project.
 	Plans(ctx context.Context, repo string, pr int, headSHA string) ([]Plan, error)
+	// DeletePlans deletes every plan of a PR, saved plan files included,
+	// and returns how many there were. It is called when the PR closes:
+	// the audit log keeps each plan's hash.
+	DeletePlans(ctx context.Context, repo string, pr int) (int, error)
 
 	// AppendAudit appends e to the log: it assigns Seq, Time (if zero),
 	// PrevHash and Hash, serializing appends so the chain is linear. When an

@@ -85,3 +85,12 @@ func (db *DB) Plans(ctx context.Context, repo string, pr int, headSHA string) ([
 	}
 	return plans, nil
 }
+
+// DeletePlans deletes every plan of a PR.
+func (db *DB) DeletePlans(ctx context.Context, repo string, pr int) (int, error) {
+	tag, err := db.pool.Exec(ctx, `DELETE FROM plans WHERE repo = $1 AND pr = $2`, repo, pr)
+	if err != nil {
+		return 0, fmt.Errorf("postgres: delete plans of %s#%d: %w", repo, pr, err)
+	}
+	return int(tag.RowsAffected()), nil
+}

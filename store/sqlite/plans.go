@@ -89,3 +89,20 @@ func (db *DB) Plans(ctx context.Context, repo string, pr int, headSHA string) ([
 	}
 	return plans, nil
 }
+
+// DeletePlans deletes every plan of a PR.
+func (db *DB) DeletePlans(ctx context.Context, repo string, pr int) (int, error) {
+	var n int64
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM plans WHERE repo = ? AND pr = ?`, repo, pr)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("sqlite: delete plans of %s#%d: %w", repo, pr, err)
+	}
+	return int(n), nil
+}

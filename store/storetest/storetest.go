@@ -672,6 +672,26 @@ func testPlans(t *testing.T, s store.Store) {
 	if got, err := s.Plans(ctx, "o/r", 1, "h3"); err != nil || len(got) != 0 {
 		t.Errorf("Plans(unknown head) = %+v, %v; want none", got, err)
 	}
+
+	other := base
+	other.PR, other.Project = 2, "app"
+	save(other)
+	n, err := s.DeletePlans(ctx, "o/r", 1)
+	if err != nil {
+		t.Fatalf("DeletePlans: %v", err)
+	}
+	if n < 3 {
+		t.Errorf("DeletePlans deleted %d plans; want every plan of PR 1 (at least 3)", n)
+	}
+	if _, err := s.LatestPlan(ctx, "o/r", 1, "app"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("LatestPlan after DeletePlans: %v; want ErrNotFound", err)
+	}
+	if _, err := s.LatestPlan(ctx, "o/r", 2, "app"); err != nil {
+		t.Errorf("DeletePlans(PR 1) deleted PR 2's plan: %v", err)
+	}
+	if n, err := s.DeletePlans(ctx, "o/r", 1); err != nil || n != 0 {
+		t.Errorf("second DeletePlans = %d, %v; want 0", n, err)
+	}
 }
 
 // testPlanData checks that a plan file's bytes round-trip exactly through
