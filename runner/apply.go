@@ -59,7 +59,9 @@ type Applier struct {
 	// MergeMethod is merge, squash or rebase; "" uses the first method the
 	// repository allows. A repository's .planbot.yaml overrides it.
 	MergeMethod string
-	Logger      *slog.Logger
+	// Metrics, when set, records applies and merges.
+	Metrics *Metrics
+	Logger  *slog.Logger
 }
 
 // ApplyRequest says which PR to apply and who asked.
@@ -98,6 +100,7 @@ func (a *Applier) Apply(ctx context.Context, gh GitHub, req ApplyRequest) (strin
 	}
 	refuse := func(project, reason string) (string, error) {
 		log.Info("apply refused", "reason", reason)
+		a.Metrics.applied("refused")
 		a.refusalAudit(ctx, req.Repo, req.Number, pr.HeadSHA, req.Actor, req.Delivery, project, reason)
 		if err := gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "failure", "apply refused: "+firstLine(reason), pr.HTMLURL); err != nil {
 			log.Warn("set apply status", "err", err)
@@ -383,6 +386,7 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces
 		result.Outcome = "applied"
 	}
 	a.Planner.audit(ctx, log, result)
+	a.Metrics.applied(result.Outcome)
 	if err != nil {
 		log.Error("apply failed", "err", err)
 		return fmt.Sprintf("❌ **apply of `%s` failed**: %s\n\n<details><summary>Output</summary>\n\n```\n%s\n```\n</details>\n",
@@ -465,6 +469,7 @@ func (a *Applier) merge(ctx context.Context, gh GitHub, req ApplyRequest, pr pla
 		result.Outcome, result.Detail = "merged", sha
 	}
 	a.Planner.audit(ctx, log, result)
+	a.Metrics.merged(result.Outcome)
 	if err != nil {
 		log.Error("merge failed", "err", err)
 		gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "failure", "applied, but the merge failed", pr.HTMLURL)

@@ -70,6 +70,8 @@ type Planner struct {
 	Kustomize kustomize.Options
 	// Secrets are values masked in everything planbot posts or stores.
 	Secrets []string
+	// Metrics, when set, records project plans.
+	Metrics *Metrics
 	Logger  *slog.Logger
 }
 
@@ -314,6 +316,7 @@ func (p *Planner) planProjects(ctx context.Context, gh PlanGitHub, pr planbot.Pu
 		go func() {
 			defer wg.Done()
 			results[i] = p.planOne(ctx, src, pr, prj, trees{base: baseTree, head: tree}, req, log.With("project", prj.Name))
+			p.Metrics.planned(results[i])
 		}()
 	}
 	wg.Wait()

@@ -98,9 +98,11 @@ type Queue struct {
 	// DefaultBackoff. Jobs of the same key queued after it wait too.
 	Backoff func(attempt int) time.Duration
 	// Owner identifies this process in leases.
-	Owner  string
-	Logger *slog.Logger
-	Now    func() time.Time
+	Owner string
+	// Metrics, when set, records job runs.
+	Metrics *Metrics
+	Logger  *slog.Logger
+	Now     func() time.Time
 
 	once sync.Once
 	wake chan struct{}
@@ -236,6 +238,7 @@ func (q *Queue) run(hard context.Context, j store.Job) {
 	}()
 
 	start := time.Now()
+	q.Metrics.jobStarted()
 	var err error
 	if j.Attempts > q.MaxAttempts {
 		// Its earlier runs died with their workers (a crash or OOM kill);
@@ -248,12 +251,15 @@ func (q *Queue) run(hard context.Context, j store.Job) {
 	<-heartbeat
 	msg := ""
 	var retryAt time.Time
+	result := JobDone
 	if err != nil {
+		result = JobFailed
 		msg = err.Error()
 		attrs := []any{"err", err, "attempt", j.Attempts, "elapsed", time.Since(start)}
 		if j.Attempts < q.MaxAttempts {
 			// The store ignores retryAt for a job out of attempts.
 			retryAt = q.Now().Add(q.Backoff(j.Attempts))
+			result = JobRetried
 			attrs = append(attrs, "retry_at", retryAt)
 		}
 		log.Error("job failed", attrs...)
@@ -263,8 +269,10 @@ func (q *Queue) run(hard context.Context, j store.Job) {
 	if hard.Err() != nil && errors.Is(err, context.Canceled) {
 		// Shutting down: leave the lease to expire so the job runs again.
 		log.Warn("job interrupted by shutdown; it will run again")
+		q.Metrics.jobFinished(j.Event, JobInterrupted, time.Since(start))
 		return
 	}
+	q.Metrics.jobFinished(j.Event, result, time.Since(start))
 	// Finish under a fresh context: the job's own may be expired.
 	fctx, fcancel := context.WithTimeout(context.WithoutCancel(hard), 30*time.Second)
 	defer fcancel()

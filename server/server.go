@@ -21,6 +21,7 @@ import (
 
 	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/githubapp"
+	"github.com/planbot/planbot/metrics"
 	"github.com/planbot/planbot/runner"
 	"github.com/planbot/planbot/runner/kustomize"
 	"github.com/planbot/planbot/runner/terraform"
@@ -115,6 +116,9 @@ func (m *Main) Run(ctx context.Context) error {
 		EnvAllowlist:   o.EnvAllowlist,
 		Logger:         log,
 	}
+	// Metrics are per process: each replica serves its own on /metrics.
+	reg := metrics.New()
+	runMetrics := runner.NewMetrics(reg)
 	renders, err := kustomize.NewCache(filepath.Join(o.DataDir, "kustomize-cache"))
 	if err != nil {
 		return err
@@ -128,20 +132,22 @@ func (m *Main) Run(ctx context.Context) error {
 		Slots:        make(chan struct{}, o.Parallelism),
 		AllowForkPRs: o.AllowForkPRs,
 		Secrets:      []string{string(secrets.WebhookSecret)},
+		Metrics:      runMetrics,
 		Logger:       log,
 	}
 	handler := &runner.Handler{
 		GitHub:  func(id int64) runner.GitHub { return app.Installation(id) },
 		Planner: planner,
-		Applier: &runner.Applier{Planner: planner, Terraform: tf, Base: ws, MergeMethod: o.MergeMethod, Logger: log},
+		Applier: &runner.Applier{Planner: planner, Terraform: tf, Base: ws, MergeMethod: o.MergeMethod, Metrics: runMetrics, Logger: log},
 		Logger:  log,
 	}
 	queue := &runner.Queue{
 		Jobs: st, Handle: handler.Handle, Workers: o.Workers, Lease: o.JobLease, Backoff: runner.BackoffFrom(o.RetryBackoff),
-		JobTimeout: o.JobTimeout, DrainTimeout: o.DrainTimeout, Logger: log,
+		JobTimeout: o.JobTimeout, DrainTimeout: o.DrainTimeout, Metrics: runMetrics, Logger: log,
 	}
 	hook := &webhook.Handler{
-		Secret: secrets.WebhookSecret, Queue: st, AllowRepo: o.AllowRepo, Notify: queue.Notify, Logger: log,
+		Secret: secrets.WebhookSecret, Queue: st, AllowRepo: o.AllowRepo, Notify: queue.Notify,
+		Deliveries: webhook.NewDeliveries(reg), Metrics: reg.Handler(), Logger: log,
 	}
 	if err := m.Listen(); err != nil {
 		return err

@@ -24,6 +24,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/metrics"
 	"github.com/planbot/planbot/store"
 )
 
@@ -44,7 +45,40 @@ type Handler struct {
 	AllowRepo func(repo string) bool
 	// Notify, when set, is called after a job is stored, to wake workers.
 	Notify func()
-	Logger *slog.Logger
+	// Deliveries, when set, counts deliveries by event and result (see
+	// NewDeliveries).
+	Deliveries *metrics.Counter
+	// Metrics, when set, serves GET /metrics.
+	Metrics http.Handler
+	Logger  *slog.Logger
+}
+
+// Results of a delivery, as counted by planbot_webhook_deliveries_total.
+const (
+	ResultQueued    = "queued"    // stored as a job
+	ResultDuplicate = "duplicate" // already stored under the same delivery ID
+	ResultIgnored   = "ignored"   // acknowledged, not work (including ping)
+	ResultRejected  = "rejected"  // answered 400, 401 or 413
+	ResultError     = "error"     // could not be stored
+)
+
+// NewDeliveries registers planbot_webhook_deliveries_total in r.
+func NewDeliveries(r *metrics.Registry) *metrics.Counter {
+	return r.Counter("planbot_webhook_deliveries_total",
+		"Webhook deliveries received, by event and result (queued, duplicate, ignored, rejected, error).",
+		"event", "result")
+}
+
+// eventLabel bounds the event label: the header is read before the
+// signature is checked, so anyone could otherwise invent label values.
+func eventLabel(event string) string {
+	switch event {
+	case "pull_request", "issue_comment", "ping":
+		return event
+	case "":
+		return "none"
+	}
+	return "other"
 }
 
 // ValidSignature reports whether header is the sha256 HMAC of body under
@@ -114,6 +148,9 @@ func route(event string, env envelope) (key string, ok bool) {
 func (h *Handler) Routes(r gin.IRouter) {
 	r.POST("/webhook", h.receive)
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	if h.Metrics != nil {
+		r.GET("/metrics", gin.WrapH(h.Metrics))
+	}
 }
 
 // NewEngine returns a gin engine serving h, with panic recovery.
@@ -130,36 +167,44 @@ func (h *Handler) receive(c *gin.Context) {
 	delivery := c.GetHeader("X-GitHub-Delivery")
 	event := c.GetHeader("X-GitHub-Event")
 	log := h.Logger.With("delivery", delivery, "event", event)
+	count := func(result string) { h.Deliveries.Inc(eventLabel(event), result) }
 
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
+			count(ResultRejected)
 			fail(c, log, http.StatusRequestEntityTooLarge, "payload larger than 25 MB")
 			return
 		}
+		count(ResultRejected)
 		fail(c, log, http.StatusBadRequest, "cannot read body")
 		return
 	}
 	if !ValidSignature(h.Secret, body, c.GetHeader("X-Hub-Signature-256")) {
+		count(ResultRejected)
 		fail(c, log, http.StatusUnauthorized, "missing or invalid X-Hub-Signature-256")
 		return
 	}
 	if delivery == "" || event == "" {
+		count(ResultRejected)
 		fail(c, log, http.StatusBadRequest, "missing X-GitHub-Delivery or X-GitHub-Event")
 		return
 	}
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
+		count(ResultRejected)
 		fail(c, log, http.StatusBadRequest, "malformed JSON payload")
 		return
 	}
 	if event == "ping" {
+		count(ResultIgnored)
 		c.JSON(http.StatusOK, gin.H{"status": "pong"})
 		return
 	}
 	key, ok := route(event, env)
 	if !ok {
+		count(ResultIgnored)
 		c.JSON(http.StatusAccepted, gin.H{"status": "ignored"})
 		return
 	}
@@ -167,6 +212,7 @@ func (h *Handler) receive(c *gin.Context) {
 	log = log.With("repo", repo)
 	if h.AllowRepo != nil && !h.AllowRepo(repo) {
 		log.Info("repository not allowed; ignored")
+		count(ResultIgnored)
 		c.JSON(http.StatusAccepted, gin.H{"status": "ignored", "reason": "repository not in allowlist"})
 		return
 	}
@@ -175,17 +221,20 @@ func (h *Handler) receive(c *gin.Context) {
 	})
 	if err != nil {
 		log.Error("store delivery", "err", err)
+		count(ResultError)
 		fail(c, log, Status(err), "could not store the delivery; please redeliver it")
 		return
 	}
 	if !inserted {
 		log.Info("duplicate delivery ignored")
+		count(ResultDuplicate)
 		c.JSON(http.StatusOK, gin.H{"status": "duplicate"})
 		return
 	}
 	if h.Notify != nil {
 		h.Notify()
 	}
+	count(ResultQueued)
 	log.Info("delivery queued", "action", env.Action, "key", key, "elapsed", time.Since(start))
 	c.JSON(http.StatusAccepted, gin.H{"status": "queued"})
 }

@@ -15,6 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/metrics"
 	"github.com/planbot/planbot/store"
 	"github.com/planbot/planbot/store/sqlite"
 )
@@ -145,6 +149,67 @@ func TestBodyLimit(t *testing.T) {
 	body := bytes.Repeat([]byte(" "), MaxBody+1)
 	if rec := post(t, h, "pull_request", "big", body, sign(body)); rec.Code != http.StatusRequestEntityTooLarge {
 		t.Fatalf("status = %d, want 413", rec.Code)
+	}
+}
+
+// brokenQueue fails to store every delivery.
+type brokenQueue struct{}
+
+func (brokenQueue) EnqueueDelivery(ctx context.Context, j store.Job) (bool, error) {
+	return false, planbot.Errorf(planbot.EINTERNAL, "database is down")
+}
+
+func TestDeliveryMetrics(t *testing.T) {
+	reg := metrics.New()
+	deliveries := NewDeliveries(reg)
+	hook := &Handler{
+		Secret: []byte(secret), Queue: newStore(t), Deliveries: deliveries, Metrics: reg.Handler(),
+		Logger: slog.New(slog.DiscardHandler),
+	}
+	h := NewEngine(hook)
+	body := prPayload("acme/infra", 3)
+	post(t, h, "pull_request", "a", body, sign(body))                           // queued
+	post(t, h, "pull_request", "a", body, sign(body))                           // duplicate
+	post(t, h, "pull_request", "b", body, "sha256=00")                          // rejected
+	post(t, h, "made_up_event", "c", body, "")                                  // rejected
+	post(t, h, "ping", "d", []byte(`{"zen":"x"}`), sign([]byte(`{"zen":"x"}`))) // ignored
+	broken := NewEngine(&Handler{Secret: []byte(secret), Queue: brokenQueue{}, Deliveries: deliveries, Logger: slog.New(slog.DiscardHandler)})
+	if rec := post(t, broken, "pull_request", "e", body, sign(body)); rec.Code != http.StatusInternalServerError {
+		t.Fatalf("store failure: status %d, want 500", rec.Code)
+	}
+
+	req := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET /metrics: status %d", rec.Code)
+	}
+	if got := rec.Header().Get("Content-Type"); got != metrics.ContentType {
+		t.Errorf("Content-Type = %q, want %q", got, metrics.ContentType)
+	}
+	var got []string
+	for _, l := range strings.Split(rec.Body.String(), "\n") {
+		if strings.HasPrefix(l, "planbot_webhook_deliveries_total{") {
+			got = append(got, l)
+		}
+	}
+	want := []string{
+		`planbot_webhook_deliveries_total{event="other",result="rejected"} 1`,
+		`planbot_webhook_deliveries_total{event="ping",result="ignored"} 1`,
+		`planbot_webhook_deliveries_total{event="pull_request",result="duplicate"} 1`,
+		`planbot_webhook_deliveries_total{event="pull_request",result="error"} 1`,
+		`planbot_webhook_deliveries_total{event="pull_request",result="queued"} 1`,
+		`planbot_webhook_deliveries_total{event="pull_request",result="rejected"} 1`,
+	}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("served counters mismatch (-got +want):\n%s", diff)
+	}
+
+	// Without a metrics handler there is no /metrics route.
+	rec = httptest.NewRecorder()
+	broken.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("GET /metrics without a handler: status %d, want 404", rec.Code)
 	}
 }
 
