@@ -8,6 +8,13 @@ import (
 	"github.com/planbot/planbot"
 )
 
+// FileGetter is what Load needs from GitHub.
+type FileGetter interface {
+	// GetFile returns the content of path at ref, or an error with code
+	// planbot.ENOTFOUND when there is no such file.
+	GetFile(ctx context.Context, repo planbot.Repo, path, ref string) ([]byte, error)
+}
+
 // GitHub is what Load and Check need from GitHub.
 type GitHub interface {
 	// GetFile returns the content of path at ref, or an error with code
@@ -27,7 +34,7 @@ type GitHub interface {
 // commit, trying the locations in the order of Locations. When there is
 // none it returns an empty File with Path "". A file of MaxSize or more is
 // an error.
-func Load(ctx context.Context, gh GitHub, repo planbot.Repo, baseSHA string) (*File, error) {
+func Load(ctx context.Context, gh FileGetter, repo planbot.Repo, baseSHA string) (*File, error) {
 	if baseSHA == "" {
 		return nil, planbot.Errorf(planbot.EINVALID, "cannot read CODEOWNERS: the base commit is unknown")
 	}

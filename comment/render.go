@@ -40,6 +40,26 @@ type Report struct {
 	// (an invalid .planbot.yaml, an unreadable PR); it is shown open,
 	// above everything else.
 	Error string
+	// Approvals, when set, says whose approval /apply will need.
+	Approvals *Approvals
+}
+
+// Approvals describes the approvals /apply needs under the base branch's
+// CODEOWNERS: one approval at the head commit from an owner of each rule.
+type Approvals struct {
+	// File is the CODEOWNERS file ("" when the base branch has none).
+	File string
+	// Rules lists the owning rules of the changed files, in file order;
+	// when it is empty, one approval from anyone with write access is
+	// needed.
+	Rules []ApprovalRule
+}
+
+// ApprovalRule is one CODEOWNERS rule that owns changed files.
+type ApprovalRule struct {
+	Line   int
+	Owners []string
+	Files  []string
 }
 
 // Options control how a Report is rendered.
@@ -97,6 +117,9 @@ func Render(r Report, opts Options) []string {
 	}
 	if len(r.Notes) > 0 {
 		sp.addSection(notesSection(r.Notes))
+	}
+	if r.Approvals != nil && r.Command != "apply" {
+		sp.addSection(approvalsSection(*r.Approvals))
 	}
 	for _, res := range r.Results {
 		sp.addSection(projectSection(r, res, opts))
@@ -443,6 +466,40 @@ func errorSection(msg string, opts Options) section {
 	var s section
 	s.line("**Error**", "")
 	textBlock(&s, "text", msg, opts, func(l string) string { return l })
+	s.line("")
+	return s
+}
+
+// approvalsSection lists whose approval /apply needs. Owners are shown in
+// code spans, so the comment does not notify them.
+func approvalsSection(a Approvals) section {
+	var s section
+	if len(a.Rules) == 0 {
+		what := "The base branch has no CODEOWNERS"
+		if a.File != "" {
+			what = "No changed file has a code owner in " + codeSpan(a.File)
+		}
+		s.line("**Approvals**: "+what+", so `/apply` needs one approval of the head commit from someone with write access, other than the author.", "")
+		return s
+	}
+	s.line("**Approvals** `/apply` needs, at the head commit, one from each line ("+codeSpan(a.File)+" on the base branch; the author's own does not count):", "")
+	for _, r := range a.Rules {
+		var owners []string
+		for _, o := range r.Owners {
+			owners = append(owners, codeSpan(o))
+		}
+		files := r.Files
+		more := ""
+		if len(files) > 3 {
+			more = fmt.Sprintf(" and %d more", len(files)-3)
+			files = files[:3]
+		}
+		var fs []string
+		for _, f := range files {
+			fs = append(fs, codeSpan(f))
+		}
+		s.line(fmt.Sprintf("- one of %s for %s%s (line %d)", strings.Join(owners, ", "), strings.Join(fs, ", "), more, r.Line))
+	}
 	s.line("")
 	return s
 }

@@ -218,6 +218,25 @@ func goldenCases(t testing.TB) []struct {
 				return r
 			}(),
 		},
+		{
+			name: "approvals",
+			r: func() Report {
+				r := report(planbot.Result{Project: tf("envs/prod"), Status: planbot.StatusPlanned, Summary: "Plan: 1 to add, 0 to change, 0 to destroy.", Changes: planbot.Changes{Add: 1}})
+				r.Approvals = &Approvals{File: ".github/CODEOWNERS", Rules: []ApprovalRule{
+					{Line: 1, Owners: []string{"@acme/platform"}, Files: []string{"modules/a.tf", "modules/b.tf", "modules/c.tf", "modules/d.tf"}},
+					{Line: 2, Owners: []string{"@alice", "ops@example.com"}, Files: []string{"envs/prod/main.tf"}},
+				}}
+				return r
+			}(),
+		},
+		{
+			name: "approvals-unowned",
+			r: func() Report {
+				r := report(planbot.Result{Project: tf("envs/dev"), Status: planbot.StatusNoChange, Summary: "No changes."})
+				r.Approvals = &Approvals{File: "CODEOWNERS"}
+				return r
+			}(),
+		},
 		{name: "forty-projects", r: report(forty...)},
 		{name: "empty", r: report()},
 		{

@@ -15,6 +15,7 @@ import (
 
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/audit"
+	"github.com/planbot/planbot/codeowners"
 	"github.com/planbot/planbot/comment"
 	"github.com/planbot/planbot/project"
 	"github.com/planbot/planbot/runner/kustomize"
@@ -157,10 +158,14 @@ func (p *Planner) plan(ctx context.Context, gh PlanGitHub, req PlanRequest, outc
 		*outcome = "this pull request changes no Terraform or Kustomize project."
 		return gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusPlan, "success", "no Terraform or Kustomize projects changed", pr.HTMLURL)
 	}
-	parts := comment.Render(comment.Report{
+	report := comment.Report{
 		Repo: req.Repo, PR: req.Number, HeadSHA: pr.HeadSHA,
 		HeadURL: commitURL(pr), Results: results, Notes: notes, Command: "plan", Error: failure,
-	}, comment.Options{Secrets: p.Secrets})
+	}
+	if len(results) > 0 {
+		report.Approvals = p.approvals(ctx, gh, pr, log)
+	}
+	parts := comment.Render(report, comment.Options{Secrets: p.Secrets})
 	if uerr := comment.Upsert(ctx, gh, bot, req.Repo, req.Number, parts); uerr != nil {
 		return fmt.Errorf("post plan comment: %w", uerr)
 	}
@@ -174,6 +179,37 @@ func (p *Planner) plan(ctx context.Context, gh PlanGitHub, req PlanRequest, outc
 		return fmt.Errorf("plan: %w", err)
 	}
 	return nil
+}
+
+// approvals tells whose approval /apply will need: the owning CODEOWNERS
+// rules (base branch) of the PR's changed files. It returns nil, and the
+// comment says nothing about approvals, when they cannot be read.
+func (p *Planner) approvals(ctx context.Context, gh PlanGitHub, pr planbot.PullRequest, log *slog.Logger) *comment.Approvals {
+	f, err := codeowners.Load(ctx, gh, pr.Repo, pr.BaseSHA)
+	if err != nil {
+		log.Warn("read CODEOWNERS for the plan comment", "err", err)
+		return nil
+	}
+	files, err := gh.ChangedFiles(ctx, pr.Repo, pr.Number)
+	if err != nil {
+		log.Warn("list changed files for the plan comment", "err", err)
+		return nil
+	}
+	a := &comment.Approvals{File: f.Path}
+	for _, path := range codeowners.Paths(files) {
+		r, ok := f.Match(path)
+		if !ok || len(r.Owners) == 0 {
+			continue
+		}
+		i := slices.IndexFunc(a.Rules, func(ar comment.ApprovalRule) bool { return ar.Line == r.Line })
+		if i < 0 {
+			a.Rules = append(a.Rules, comment.ApprovalRule{Line: r.Line, Owners: r.Owners})
+			i = len(a.Rules) - 1
+		}
+		a.Rules[i].Files = append(a.Rules[i].Files, path)
+	}
+	slices.SortFunc(a.Rules, func(x, y comment.ApprovalRule) int { return x.Line - y.Line })
+	return a
 }
 
 // storedResults returns the saved results of every project planned at the

@@ -33,7 +33,7 @@ func TestPlanEndToEnd(t *testing.T) {
 		t.Fatalf("planbot/plan = %s, want success", got)
 	}
 	c := planComment(t, gh, pr.Number)
-	mustContain(t, c.Body, "envs/dev", "1 to add", sha1[:7])
+	mustContain(t, c.Body, "envs/dev", "1 to add", sha1[:7], "one of `@acme/platform` for `envs/dev/main.tf`")
 	if strings.Contains(c.Body, "envs/prod") {
 		t.Errorf("a change under envs/dev planned envs/prod:\n%s", c.Body)
 	}

@@ -40,7 +40,7 @@ projects:
 	pr = e.openPlanned("declared", "carol", map[string]string{"envs/dev/main.tf": rootTF("dev-decl"), "envs/prod/main.tf": rootTF("prod-decl")}, "success")
 	c = planComment(t, gh, pr.Number)
 	mustContain(t, c.Body, "staging-app", "1 to add")
-	if strings.Contains(c.Body, "envs/prod") {
+	if strings.Contains(c.Body, "| `envs/prod`") {
 		t.Errorf("an undeclared project was planned:\n%s", c.Body)
 	}
 	help := e.command(pr.Number, "bob", "/help")
