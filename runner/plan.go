@@ -140,18 +140,16 @@ func (p *Planner) plan(ctx context.Context, gh PlanGitHub, req PlanRequest, outc
 		// planned again.
 		results = p.storedResults(ctx, pr)
 	}
-	var failure string
+	var failure, state, desc string
 	if err != nil {
 		// A failure before any project ran: report it on the PR.
 		log.Error("plan failed", "err", err)
 		failure = planbot.ErrorMessage(err)
 		results = nil
-	}
-	state, desc := comment.StatusDescription(results)
-	if err != nil {
 		state, desc = "failure", "planbot could not plan this PR"
-		*outcome = "could not plan " + short(pr.HeadSHA) + ": " + planbot.ErrorMessage(err)
+		*outcome = "could not plan " + short(pr.HeadSHA) + ": " + failure
 	} else {
+		state, desc = comment.StatusDescription(results)
 		*outcome = "planned " + short(pr.HeadSHA) + ": " + desc + ". The plan comment above is up to date."
 	}
 	if len(results) == 0 && err == nil && !p.hasComment(ctx, gh, bot, pr) {
