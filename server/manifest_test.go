@@ -117,3 +117,24 @@ func TestManifestRefusals(t *testing.T) {
 		})
 	}
 }
+
+// TestManifestApplyIsTheMerge applies a manifest-only PR: nothing runs,
+// and planbot merges once an owner of k8s/ approved.
+func TestManifestApplyIsTheMerge(t *testing.T) {
+	gh := newFake(t)
+	e := startServer(t, gh, t.TempDir())
+	pr := e.openPlanned("manifests", "carol", map[string]string{"k8s/base/deployment.yaml": deployment(4)}, "success")
+	mustContain(t, planComment(t, gh, pr.Number).Body, "one of `@acme/sre`, `@bob` for `k8s/base/deployment.yaml`")
+
+	if reply := e.command(pr.Number, "carol", "/apply"); !strings.Contains(reply, "apply refused") || !strings.Contains(reply, "@bob") {
+		t.Fatalf("unapproved manifest apply:\n%s", reply)
+	}
+	gh.SubmitReview(testRepo, pr.Number, "bob", "APPROVED", pr.HeadSHA)
+	reply := e.command(pr.Number, "carol", "/apply")
+	if !strings.Contains(reply, "merged") || strings.Contains(reply, "applied `") {
+		t.Fatalf("manifest apply reply (want a merge and no terraform apply):\n%s", reply)
+	}
+	if !gh.PR(testRepo, pr.Number).Merged {
+		t.Fatal("the manifest PR was not merged")
+	}
+}
