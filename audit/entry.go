@@ -99,6 +99,16 @@ func (e Entry) ComputeHash() string {
 	return hex.EncodeToString(sum[:])
 }
 
+// Link returns e appended after the entry (lastSeq, lastHash) of the chain,
+// with Seq, PrevHash and Hash set; lastSeq 0 and lastHash "" start a chain.
+// Every backend links entries this way, and Verify checks it.
+func (e Entry) Link(lastSeq int64, lastHash string) Entry {
+	e.Seq = lastSeq + 1
+	e.PrevHash = lastHash
+	e.Hash = e.ComputeHash()
+	return e
+}
+
 // Verify walks entries in seq order and reports the seq of the first entry
 // whose hash or link to its predecessor is wrong. ok is true when the chain
 // is intact.

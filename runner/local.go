@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 
@@ -125,11 +124,7 @@ func (l *Local) planOne(ctx context.Context, req LocalRequest, head string, prj 
 	if err != nil && res.Status != planbot.StatusFailed {
 		return fail(err)
 	}
-	secrets := slices.Concat(l.Secrets, res.Sensitive)
-	res.Output = comment.Redact(res.Output, secrets)
-	res.Error = comment.Redact(res.Error, secrets)
-	res.Fmt = comment.Redact(res.Fmt, secrets)
-	return res
+	return redactResult(res, l.Secrets)
 }
 
 func git(ctx context.Context, dir string, args ...string) ([]byte, error) {

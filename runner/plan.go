@@ -484,10 +484,7 @@ func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot
 	} else {
 		res = p.runPlan(ctx, src, pr, prj, log)
 	}
-	secrets := slices.Concat(p.Secrets, res.Sensitive)
-	res.Output = comment.Redact(res.Output, secrets)
-	res.Error = comment.Redact(res.Error, secrets)
-	res.Fmt = comment.Redact(res.Fmt, secrets)
+	res = redactResult(res, p.Secrets)
 	blob, _ := json.Marshal(res)
 	var planData []byte
 	if res.PlanFile != "" {
@@ -540,6 +537,16 @@ func (p *Planner) runPlan(ctx context.Context, src workspaces.Source, pr planbot
 	if err != nil && res.Status != planbot.StatusFailed {
 		return fail(err)
 	}
+	return res
+}
+
+// redactResult masks secrets, and the values of the project's sensitive
+// variables, in everything a result shows.
+func redactResult(res planbot.Result, secrets []string) planbot.Result {
+	all := slices.Concat(secrets, res.Sensitive)
+	res.Output = comment.Redact(res.Output, all)
+	res.Error = comment.Redact(res.Error, all)
+	res.Fmt = comment.Redact(res.Fmt, all)
 	return res
 }
 

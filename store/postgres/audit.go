@@ -58,9 +58,7 @@ func (db *DB) AppendAudit(ctx context.Context, e audit.Entry) (audit.Entry, bool
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		e.Seq = last + 1
-		e.PrevHash = prev
-		e.Hash = e.ComputeHash()
+		e = e.Link(last, prev)
 		if _, err := tx.Exec(ctx, `INSERT INTO audit (`+auditColumns+`, idempotency_key)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
 			e.Seq, e.Time, e.Repo, e.PR, e.HeadSHA, e.BaseSHA, e.Project, e.Action, e.Actor,

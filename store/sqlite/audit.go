@@ -56,9 +56,7 @@ func (db *DB) AppendAudit(ctx context.Context, e audit.Entry) (audit.Entry, bool
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		e.Seq = last + 1
-		e.PrevHash = prev
-		e.Hash = e.ComputeHash()
+		e = e.Link(last, prev)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO audit (`+auditColumns+`, idempotency_key)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			e.Seq, e.Time.UnixMicro(), e.Repo, e.PR, e.HeadSHA, e.BaseSHA, e.Project, e.Action, e.Actor,
