@@ -17,6 +17,7 @@ import (
 	"github.com/planbot/planbot/codeowners"
 	"github.com/planbot/planbot/comment"
 	"github.com/planbot/planbot/config"
+	"github.com/planbot/planbot/credentials"
 	"github.com/planbot/planbot/project"
 	"github.com/planbot/planbot/runner/kustomize"
 	"github.com/planbot/planbot/runner/terraform"
@@ -37,8 +38,8 @@ type ApplyGitHub interface {
 type TerraformApply interface {
 	// Prepare makes a fresh checkout ready to apply a saved plan (init and
 	// workspace selection).
-	Prepare(ctx context.Context, dir, workspace string) error
-	Apply(ctx context.Context, dir, planFile, wantSHA256 string) (string, error)
+	Prepare(ctx context.Context, dir, workspace string, opts ...terraform.RunOption) error
+	Apply(ctx context.Context, dir, planFile, wantSHA256 string, opts ...terraform.RunOption) (string, error)
 }
 
 // BaseChecker compares a PR with its base branch as of the last sync.
@@ -375,7 +376,7 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces
 	dir, planFile, err := a.planWorkspace(ctx, src, pr, p)
 	output := ""
 	if err == nil {
-		output, err = a.Terraform.Apply(ctx, dir, planFile, p.PlanSHA256)
+		output, err = a.Terraform.Apply(ctx, dir, planFile, p.PlanSHA256, a.Planner.credentials(src.Repo, credentials.Apply))
 	}
 	output = comment.Redact(output, a.Planner.Secrets)
 	result := entry
@@ -423,7 +424,7 @@ func (a *Applier) planWorkspace(ctx context.Context, src workspaces.Source, pr p
 	if dir, err = workspaces.SafeJoin(root, p.Dir); err != nil {
 		return "", "", err
 	}
-	if err := a.Terraform.Prepare(ctx, dir, p.Workspace); err != nil {
+	if err := a.Terraform.Prepare(ctx, dir, p.Workspace, a.Planner.credentials(src.Repo, credentials.Apply)); err != nil {
 		return "", "", err
 	}
 	planFile = filepath.Join(dir, terraform.PlanFileName)

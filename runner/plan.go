@@ -17,8 +17,10 @@ import (
 	"github.com/planbot/planbot/audit"
 	"github.com/planbot/planbot/codeowners"
 	"github.com/planbot/planbot/comment"
+	"github.com/planbot/planbot/credentials"
 	"github.com/planbot/planbot/project"
 	"github.com/planbot/planbot/runner/kustomize"
+	"github.com/planbot/planbot/runner/terraform"
 	"github.com/planbot/planbot/store"
 	"github.com/planbot/planbot/workspaces"
 )
@@ -49,16 +51,27 @@ type Workspaces interface {
 
 // Terraform plans a Terraform project.
 type Terraform interface {
-	Plan(ctx context.Context, dir, workspace string) (planbot.Result, error)
+	Plan(ctx context.Context, dir, workspace string, opts ...terraform.RunOption) (planbot.Result, error)
 	// Version returns the binary's version, such as "1.11.4".
 	Version(ctx context.Context) (string, error)
+}
+
+// Credentials tells the secret environment of a repository's terraform
+// runs: the plan set for plans, the apply set for applies.
+type Credentials interface {
+	Env(repo planbot.Repo, phase credentials.Phase) map[string]string
 }
 
 // Planner plans the projects a PR changes and posts the plan comment.
 type Planner struct {
 	Workspaces Workspaces
 	Terraform  Terraform
-	Store      store.Store
+	// Credentials, when set, gives terraform runs their credentials.
+	Credentials Credentials
+	// Unsandboxed reports that terraform runs unconfined; every plan
+	// comment then says so.
+	Unsandboxed bool
+	Store       store.Store
 	// Bot tells the login planbot comments as. It is asked when needed,
 	// so that planbot starts, and stores webhooks, while GitHub is down.
 	Bot interface {
@@ -532,12 +545,21 @@ func (p *Planner) runPlan(ctx context.Context, src workspaces.Source, pr planbot
 	if err != nil {
 		return fail(err)
 	}
-	res, err := p.Terraform.Plan(ctx, dir, workspaceOf(prj))
+	res, err := p.Terraform.Plan(ctx, dir, workspaceOf(prj), p.credentials(src.Repo, credentials.Plan))
 	res.Project = prj
 	if err != nil && res.Status != planbot.StatusFailed {
 		return fail(err)
 	}
 	return res
+}
+
+// credentials returns the run option that passes repo's credentials of
+// phase to terraform.
+func (p *Planner) credentials(repo planbot.Repo, phase credentials.Phase) terraform.RunOption {
+	if p.Credentials == nil {
+		return terraform.Env(nil)
+	}
+	return terraform.Env(p.Credentials.Env(repo, phase))
 }
 
 // redactResult masks secrets, and the values of the project's sensitive

@@ -30,11 +30,11 @@ import (
 // Applying a saved plan never prompts; tfexec also passes -input=false.
 // When terraform fails, the returned output ends with its stderr and the
 // error wraps the failure.
-func (r *Runner) Apply(ctx context.Context, dir, planFile, wantSHA256 string) (output string, err error) {
+func (r *Runner) Apply(ctx context.Context, dir, planFile, wantSHA256 string, opts ...RunOption) (output string, err error) {
 	if wantSHA256 == "" {
 		return "", planbot.Errorf(planbot.EINVALID, "no plan digest to check the plan file against; plan again")
 	}
-	s, err := r.open(dir)
+	s, err := r.open(dir, opts...)
 	if err != nil {
 		return "", err
 	}

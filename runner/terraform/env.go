@@ -12,9 +12,14 @@ import (
 // with it ever reaches terraform, even when allowlisted.
 const reservedPrefix = "PLANBOT_"
 
+// reservedNames are variables planbot sets itself for every run, or that
+// would undo the sandbox's provider rules; they are never copied.
+var reservedNames = map[string]bool{
+	"HOME": true, "TMPDIR": true, "TF_PLUGIN_CACHE_DIR": true, "TF_CLI_CONFIG_FILE": true, "CHECKPOINT_DISABLE": true,
+}
+
 // Environ returns the environment of a terraform process in the form that
 // tfexec's SetEnv takes: PATH from environ, HOME set to home,
-// TF_PLUGIN_CACHE_DIR set to pluginCacheDir when it is not empty,
 // CHECKPOINT_DISABLE=1, and the variables named in allow that are set in
 // environ. Everything else in environ is dropped.
 //
@@ -24,7 +29,7 @@ const reservedPrefix = "PLANBOT_"
 // TF_IN_AUTOMATION=1 on every process and passes -input=false to every
 // command that could prompt, and it refuses an environment that contains
 // them. The dropped names are returned so that the caller can log them.
-func Environ(environ []string, home, pluginCacheDir string, allow []string) (env map[string]string, dropped []string) {
+func Environ(environ []string, home string, allow []string) (env map[string]string, dropped []string) {
 	process := make(map[string]string, len(environ))
 	for _, kv := range environ {
 		k, v, ok := strings.Cut(kv, "=")
@@ -41,11 +46,8 @@ func Environ(environ []string, home, pluginCacheDir string, allow []string) (env
 		"HOME":               home,
 		"CHECKPOINT_DISABLE": "1",
 	}
-	if pluginCacheDir != "" {
-		env["TF_PLUGIN_CACHE_DIR"] = pluginCacheDir
-	}
 	for _, name := range allow {
-		if strings.HasPrefix(strings.ToUpper(name), reservedPrefix) || name == "HOME" || name == "TF_PLUGIN_CACHE_DIR" {
+		if strings.HasPrefix(strings.ToUpper(name), reservedPrefix) || reservedNames[name] {
 			dropped = append(dropped, name)
 			continue
 		}

@@ -26,7 +26,6 @@ func TestEnviron(t *testing.T) {
 	}
 	tests := []struct {
 		name        string
-		cache       string
 		allow       []string
 		want        map[string]string
 		wantDropped []string
@@ -36,26 +35,25 @@ func TestEnviron(t *testing.T) {
 			want: map[string]string{"PATH": "/usr/bin:/bin", "HOME": "/run/home", "CHECKPOINT_DISABLE": "1"},
 		},
 		{
-			name:  "plugin cache and allowlist",
-			cache: "/var/cache/tf",
+			name:  "allowlist",
 			allow: []string{"AWS_REGION", "EQUALS", "UNSET"},
 			want: map[string]string{
 				"PATH": "/usr/bin:/bin", "HOME": "/run/home", "CHECKPOINT_DISABLE": "1",
-				"TF_PLUGIN_CACHE_DIR": "/var/cache/tf", "AWS_REGION": "eu-west-1", "EQUALS": "a=b",
+				"AWS_REGION": "eu-west-1", "EQUALS": "a=b",
 			},
 		},
 		{
 			name:  "reserved names never pass",
-			allow: []string{"PLANBOT_WEBHOOK_SECRET", "planbot_database", "TF_VAR_password", "TF_CLI_ARGS", "HOME", "TF_INPUT"},
+			allow: []string{"PLANBOT_WEBHOOK_SECRET", "planbot_database", "TF_VAR_password", "TF_CLI_ARGS", "HOME", "TF_INPUT", "TF_PLUGIN_CACHE_DIR", "TF_CLI_CONFIG_FILE", "TMPDIR"},
 			want:  map[string]string{"PATH": "/usr/bin:/bin", "HOME": "/run/home", "CHECKPOINT_DISABLE": "1"},
 			wantDropped: []string{
-				"HOME", "PLANBOT_WEBHOOK_SECRET", "TF_CLI_ARGS", "TF_INPUT", "TF_VAR_password", "planbot_database",
+				"HOME", "PLANBOT_WEBHOOK_SECRET", "TF_CLI_ARGS", "TF_CLI_CONFIG_FILE", "TF_INPUT", "TF_PLUGIN_CACHE_DIR", "TF_VAR_password", "TMPDIR", "planbot_database",
 			},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, dropped := Environ(process, "/run/home", tt.cache, tt.allow)
+			got, dropped := Environ(process, "/run/home", tt.allow)
 			if diff := cmp.Diff(got, tt.want); diff != "" {
 				t.Errorf("env (-got +want):\n%s", diff)
 			}
@@ -158,7 +156,7 @@ func TestProcessEnvironment(t *testing.T) {
 	}
 	// Variables tfexec adds on its own, and those sh itself sets.
 	allowed := map[string]bool{
-		"PATH": true, "HOME": true, "TF_PLUGIN_CACHE_DIR": true, "AWS_REGION": true,
+		"PATH": true, "HOME": true, "TMPDIR": true, "AWS_REGION": true,
 		"TF_IN_AUTOMATION": true, "TF_INPUT": true, "CHECKPOINT_DISABLE": true,
 		"TF_APPEND_USER_AGENT": true, "TF_LOG": true, "TF_LOG_CORE": true, "TF_LOG_PATH": true, "TF_LOG_PROVIDER": true,
 		"PWD": true, "OLDPWD": true, "SHLVL": true, "_": true,
@@ -170,10 +168,9 @@ func TestProcessEnvironment(t *testing.T) {
 			}
 		}
 		for k, want := range map[string]string{
-			"TF_IN_AUTOMATION":    "1",
-			"AWS_REGION":          "eu-west-1",
-			"TF_PLUGIN_CACHE_DIR": cache,
-			"PATH":                os.Getenv("PATH"),
+			"TF_IN_AUTOMATION": "1",
+			"AWS_REGION":       "eu-west-1",
+			"PATH":             os.Getenv("PATH"),
 		} {
 			if got := c.env[k]; got != want {
 				t.Errorf("terraform %s: %s=%q, want %q", c.command, k, got, want)
@@ -181,6 +178,9 @@ func TestProcessEnvironment(t *testing.T) {
 		}
 		if home := c.env["HOME"]; home == "" || home == os.Getenv("HOME") {
 			t.Errorf("terraform %s: HOME=%q, want a private directory", c.command, home)
+		}
+		if tmp := c.env["TMPDIR"]; tmp != filepath.Join(c.env["HOME"], "tmp") {
+			t.Errorf("terraform %s: TMPDIR=%q, want one inside its HOME", c.command, tmp)
 		}
 		if c.command == "fmt" && c.env["TF_INPUT"] != "0" {
 			t.Errorf("terraform fmt: TF_INPUT=%q, want 0", c.env["TF_INPUT"])

@@ -30,7 +30,7 @@ const PlanFileName = "planbot.tfplan"
 // and a nil error; the error is non-nil only when terraform could not be
 // run at all or ctx ended. Unformatted files are reported in Fmt and do
 // not fail the plan. Result.Project is left for the caller to fill in.
-func (r *Runner) Plan(ctx context.Context, dir, workspace string) (planbot.Result, error) {
+func (r *Runner) Plan(ctx context.Context, dir, workspace string, opts ...RunOption) (planbot.Result, error) {
 	start := time.Now()
 	res := planbot.Result{Status: planbot.StatusFailed}
 	finish := func(err error) (planbot.Result, error) {
@@ -45,7 +45,7 @@ func (r *Runner) Plan(ctx context.Context, dir, workspace string) (planbot.Resul
 		res.Error = planbot.ErrorMessage(err)
 		return finish(err)
 	}
-	s, err := r.open(dir)
+	s, err := r.open(dir, opts...)
 	if err != nil {
 		res.Error = planbot.ErrorMessage(err)
 		return finish(err)
@@ -138,14 +138,14 @@ func (r *Runner) Plan(ctx context.Context, dir, workspace string) (planbot.Resul
 // Apply refuses a plan whose workspace is not the selected one.
 //
 // When terraform fails, the error holds its stderr.
-func (r *Runner) Prepare(ctx context.Context, dir, workspace string) error {
+func (r *Runner) Prepare(ctx context.Context, dir, workspace string, opts ...RunOption) error {
 	if workspace == "" {
 		workspace = "default"
 	}
 	if err := validWorkspace(workspace); err != nil {
 		return err
 	}
-	s, err := r.open(dir)
+	s, err := r.open(dir, opts...)
 	if err != nil {
 		return err
 	}

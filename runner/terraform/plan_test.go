@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/sandbox"
 )
 
 // realRunner returns a Runner for the terraform on PATH. The test fails
@@ -23,7 +24,7 @@ func realRunner(t testing.TB) *Runner {
 	if err != nil {
 		t.Fatalf("terraform is required for this test: %v", err)
 	}
-	return &Runner{Bin: bin, Logger: testLogger(t)}
+	return &Runner{Bin: bin, Sandbox: testSandbox(t, sandbox.ModeLandlock), Logger: testLogger(t)}
 }
 
 // testLogger sends log records to t.Log.

@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-exec/tfexec"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/sandbox"
 )
 
 // DefaultLockTimeout is how long terraform waits for the state lock when
@@ -28,9 +29,18 @@ const DefaultLockTimeout = 5 * time.Minute
 type Runner struct {
 	// Bin is the path of the terraform binary (see FindBinary).
 	Bin string
-	// PluginCacheDir, when set, is passed as TF_PLUGIN_CACHE_DIR and
-	// created if missing.
+	// PluginCacheDir, when set, is a read-only provider mirror (the
+	// layout `terraform providers mirror` writes) that terraform installs
+	// providers from before it downloads them; it is created if missing.
+	// Providers a run downloads stay in that run's directory: no run can
+	// write anything that another run executes.
 	PluginCacheDir string
+	// Sandbox, when set, starts every terraform process through its
+	// helper: confined to the run's directories when it is in
+	// sandbox.ModeLandlock, and with the run's credentials (see Env) in
+	// either mode. Without it, terraform runs unconfined and Env is
+	// refused.
+	Sandbox *sandbox.Sandbox
 	// EnvAllowlist names extra variables copied from planbot's own
 	// environment to terraform's (cloud credentials, for instance). Names
 	// starting with PLANBOT_ and those tfexec reserves are never copied.
@@ -108,19 +118,41 @@ func (r *Runner) lockTimeout() string {
 	return fmt.Sprintf("%ds", int(d.Round(time.Second)/time.Second))
 }
 
+// RunOption configures one Plan, Prepare or Apply.
+type RunOption func(*runOptions)
+
+type runOptions struct {
+	env map[string]string
+}
+
+// Env adds variables to the environment of every terraform process of the
+// run, TF_VAR_* included: the plan or apply credentials. They are passed
+// only through the sandbox helper, never on a command line.
+func Env(env map[string]string) RunOption {
+	return func(o *runOptions) { o.env = env }
+}
+
 // run is one use of terraform in one directory: its tfexec handle,
 // its private HOME and the bounded stderr of its latest command.
 type run struct {
-	r      *Runner
-	dir    string
-	home   string
+	r *Runner
+	// dir is the project directory; root is the checkout it belongs to.
+	dir, root string
+	home      string
+	// exec is the program started for terraform: the sandbox helper, or
+	// terraform itself.
+	exec   string
 	env    map[string]string
 	tf     *tfexec.Terraform
 	stderr *boundedBuffer
 }
 
 // open prepares a run in dir. The caller must call close.
-func (r *Runner) open(dir string) (*run, error) {
+func (r *Runner) open(dir string, opts ...RunOption) (*run, error) {
+	var o runOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if r.Bin == "" {
 		return nil, planbot.Errorf(planbot.EINVALID, "terraform binary not configured")
 	}
@@ -140,11 +172,12 @@ func (r *Runner) open(dir string) (*run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("terraform: home: %w", err)
 	}
-	env, dropped := Environ(os.Environ(), home, r.PluginCacheDir, r.EnvAllowlist)
-	if len(dropped) > 0 {
-		r.logger().Warn("terraform: variables not passed to terraform", "names", strings.Join(dropped, ","))
+	s := &run{r: r, dir: abs, root: checkoutRoot(abs), home: home, exec: r.Bin, stderr: newBoundedBuffer(r.outputLimit())}
+	if err := s.setup(o); err != nil {
+		os.RemoveAll(home)
+		return nil, err
 	}
-	tf, err := tfexec.NewTerraform(abs, r.Bin)
+	tf, err := tfexec.NewTerraform(abs, s.exec)
 	if err != nil {
 		os.RemoveAll(home)
 		return nil, fmt.Errorf("terraform: %w", err)
@@ -152,11 +185,11 @@ func (r *Runner) open(dir string) (*run, error) {
 	// SetEnv replaces os.Environ() entirely (tfexec's buildEnv only falls
 	// back to os.Environ() when no env was set); tfexec then adds only
 	// TF_IN_AUTOMATION=1, TF_APPEND_USER_AGENT and empty TF_LOG*.
-	if err := tf.SetEnv(env); err != nil {
+	if err := tf.SetEnv(s.env); err != nil {
 		os.RemoveAll(home)
 		return nil, fmt.Errorf("terraform: %w", err)
 	}
-	s := &run{r: r, dir: abs, home: home, env: env, tf: tf, stderr: newBoundedBuffer(r.outputLimit())}
+	s.tf = tf
 	tf.SetStderr(s.stderr)
 	// The process group is ended by watchGroups; tfexec's own wait delay
 	// only matters where that cannot find the group.
@@ -168,6 +201,74 @@ func (r *Runner) open(dir string) (*run, error) {
 }
 
 func (s *run) close() { os.RemoveAll(s.home) }
+
+// setup writes the run's HOME (a temporary directory and the CLI
+// configuration) and builds its environment and the program to start.
+func (s *run) setup(o runOptions) error {
+	r := s.r
+	tmp := filepath.Join(s.home, "tmp")
+	if err := os.Mkdir(tmp, 0o700); err != nil {
+		return fmt.Errorf("terraform: tmp: %w", err)
+	}
+	if err := writeCLIConfig(s.home, r.PluginCacheDir); err != nil {
+		return err
+	}
+	env, dropped := Environ(os.Environ(), s.home, r.EnvAllowlist)
+	if len(dropped) > 0 {
+		r.logger().Warn("terraform: variables not passed to terraform", "names", strings.Join(dropped, ","))
+	}
+	env["TMPDIR"] = tmp
+	s.env = env
+	if r.Sandbox == nil {
+		if len(o.env) > 0 {
+			return planbot.Errorf(planbot.EINVALID, "terraform: credentials can only be passed through the sandbox helper")
+		}
+		return nil
+	}
+	var read []string
+	if r.PluginCacheDir != "" {
+		read = append(read, r.PluginCacheDir)
+	}
+	path, k, v, err := r.Sandbox.Command(r.Bin, read, []string{s.root, s.home}, o.env)
+	if err != nil {
+		return fmt.Errorf("terraform: %w", err)
+	}
+	s.exec = path
+	env[k] = v
+	return nil
+}
+
+// writeCLIConfig writes terraform's CLI configuration into home: providers
+// come from the read-only mirror when it has them, else from their
+// registries into the run's own directory. No plugin_cache_dir is set, so
+// nothing a run downloads is shared.
+func writeCLIConfig(home, mirror string) error {
+	if mirror == "" {
+		return nil
+	}
+	cfg := fmt.Sprintf("provider_installation {\n  filesystem_mirror {\n    path = %q\n  }\n  direct {}\n}\n", mirror)
+	if err := os.WriteFile(filepath.Join(home, ".terraformrc"), []byte(cfg), 0o600); err != nil {
+		return fmt.Errorf("terraform: CLI configuration: %w", err)
+	}
+	return nil
+}
+
+// checkoutRoot returns the top of the git checkout that holds dir (the
+// nearest ancestor with a .git entry), or dir itself outside a checkout:
+// a run may write anywhere in its own checkout, since modules are read
+// from sibling directories, and nowhere else.
+func checkoutRoot(dir string) string {
+	for d := dir; ; {
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			return d
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return dir
+		}
+		d = parent
+	}
+}
 
 // do runs one tfexec command f. f gets a context that is cancelled only
 // after planbot has interrupted and, if need be, killed the command's
@@ -199,7 +300,7 @@ func (s *run) do(ctx context.Context, command string, f func(ctx context.Context
 // command builds an exec.Cmd for a terraform command that tfexec cannot
 // run as needed, with the run's environment and directory.
 func (s *run) command(args []string, stdout *boundedBuffer) *exec.Cmd {
-	cmd := exec.Command(s.r.Bin, args...)
+	cmd := exec.Command(s.exec, args...)
 	cmd.Dir = s.dir
 	cmd.Env = commandEnv(s.env)
 	cmd.Stdout = stdout

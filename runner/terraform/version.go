@@ -20,7 +20,7 @@ func (r *Runner) Version(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("terraform version: %w", err)
 	}
 	defer os.RemoveAll(home)
-	env, _ := Environ(os.Environ(), home, r.PluginCacheDir, nil)
+	env, _ := Environ(os.Environ(), home, nil)
 	cmd := exec.CommandContext(ctx, r.Bin, versionArgs()...)
 	cmd.Env = commandEnv(env)
 	cmd.Dir = home
