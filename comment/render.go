@@ -42,7 +42,14 @@ type Report struct {
 	Error string
 	// Approvals, when set, says whose approval /apply will need.
 	Approvals *Approvals
+	// Unsandboxed reports that terraform ran without the sandbox
+	// (--sandbox=off); the comment's footer says so.
+	Unsandboxed bool
 }
+
+// UnsandboxedFooter is the footer of a comment whose plans ran without the
+// sandbox.
+const UnsandboxedFooter = "⚠️ These plans ran **unsandboxed** (`--sandbox=off`): the code being planned could read anything planbot's user can."
 
 // Approvals describes the approvals /apply needs under the base branch's
 // CODEOWNERS: one approval at the head commit from an owner of each rule.
@@ -123,6 +130,11 @@ func Render(r Report, opts Options) []string {
 	}
 	for _, res := range r.Results {
 		sp.addSection(projectSection(r, res, opts))
+	}
+	if r.Unsandboxed {
+		var s section
+		s.line("---", UnsandboxedFooter, "")
+		sp.addSection(s)
 	}
 	bodies := sp.finish()
 

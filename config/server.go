@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/sandbox"
 )
 
 // Server is the configuration of `planbot server`.
@@ -50,8 +51,13 @@ type Server struct {
 	// 3-day redelivery window: a delivery pruned sooner could be
 	// redelivered and run again.
 	JobRetention time.Duration
-	// EnvAllowlist names extra variables passed to terraform.
+	// EnvAllowlist names extra, non-secret variables passed to terraform.
 	EnvAllowlist []string
+	// Sandbox is how terraform is confined: "landlock" or "off".
+	Sandbox sandbox.Mode
+	// CredentialsDir holds plan.env and apply.env (and per-repository
+	// overrides): the secret environment of plans and of applies.
+	CredentialsDir string
 	AllowForkPRs bool
 	MergeMethod  string
 	DryRun       bool
@@ -113,7 +119,9 @@ func ParseServer(args []string, getenv func(string) string) (Server, error) {
 	fs.DurationVar(&o.DrainTimeout, "drain-timeout", 5*time.Minute, "on SIGTERM, how long in-flight jobs may finish")
 	fs.DurationVar(&o.RedeliverInterval, "redeliver-interval", 5*time.Minute, "how often webhook deliveries that failed (in the last 3 days) are redelivered; 0 turns it off")
 	fs.DurationVar(&o.JobRetention, "job-retention", 168*time.Hour, "how long finished jobs (stored webhook deliveries) are kept; at least 72h, GitHub's redelivery window; 0 keeps them forever")
-	fs.Var(listValue{&o.EnvAllowlist}, "terraform-env-allowlist", "comma-separated names of environment variables passed to terraform")
+	fs.Var(listValue{&o.EnvAllowlist}, "terraform-env-allowlist", "comma-separated names of non-secret environment variables passed to terraform (secrets go in --credentials-dir)")
+	sandboxMode := fs.String("sandbox", string(sandbox.ModeLandlock), "confine terraform: landlock, or off (plans can then read whatever planbot's user can)")
+	fs.StringVar(&o.CredentialsDir, "credentials-dir", "", "directory with plan.env and apply.env (KEY=VALUE), and optional OWNER/REPO/plan.env and apply.env: terraform's credentials for plans and for applies")
 	fs.BoolVar(&o.AllowForkPRs, "allow-fork-prs", false, "plan PRs from forks (runs code from outside the repository)")
 	fs.StringVar(&o.MergeMethod, "merge-method", "", "merge, squash or rebase (default: the first the repository allows; .planbot.yaml merge_method wins)")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "never write to GitHub; log what would be written")
@@ -124,6 +132,11 @@ func ParseServer(args []string, getenv func(string) string) (Server, error) {
 		return Server{}, planbot.Errorf(planbot.EINVALID, "unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	o.webhookSecretEnv = getenv("PLANBOT_WEBHOOK_SECRET")
+	mode, err := sandbox.ParseMode(*sandboxMode)
+	if err != nil {
+		return Server{}, planbot.Errorf(planbot.EINVALID, "--sandbox: %v", err)
+	}
+	o.Sandbox = mode
 	if o.Database == "" {
 		o.Database = filepath.Join(o.DataDir, "planbot.db")
 	}
@@ -263,6 +276,6 @@ func (o Server) String() string {
 	if IsPostgres(db) {
 		db = "postgres (DSN hidden)"
 	}
-	return fmt.Sprintf("addr=%s data-dir=%s api=%s app-id=%d database=%s workers=%d parallelism=%d",
-		o.Addr, o.DataDir, o.GitHubAPIURL, o.GitHubAppID, db, o.Workers, o.Parallelism)
+	return fmt.Sprintf("addr=%s data-dir=%s api=%s app-id=%d database=%s workers=%d parallelism=%d sandbox=%s",
+		o.Addr, o.DataDir, o.GitHubAPIURL, o.GitHubAppID, db, o.Workers, o.Parallelism, o.Sandbox)
 }

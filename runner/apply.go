@@ -424,7 +424,7 @@ func (a *Applier) planWorkspace(ctx context.Context, src workspaces.Source, pr p
 	if dir, err = workspaces.SafeJoin(root, p.Dir); err != nil {
 		return "", "", err
 	}
-	if err := a.Terraform.Prepare(ctx, dir, p.Workspace, a.Planner.credentials(src.Repo, credentials.Apply)); err != nil {
+	if err := a.Terraform.Prepare(ctx, dir, p.Workspace, terraform.Root(root), a.Planner.credentials(src.Repo, credentials.Apply)); err != nil {
 		return "", "", err
 	}
 	planFile = filepath.Join(dir, terraform.PlanFileName)

@@ -16,6 +16,7 @@ import (
 	"github.com/planbot/planbot/comment"
 	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/runner/kustomize"
+	"github.com/planbot/planbot/runner/terraform"
 	"github.com/planbot/planbot/workspaces"
 )
 
@@ -28,6 +29,9 @@ type Local struct {
 	Parallelism int
 	Kustomize   kustomize.Options
 	Secrets     []string
+	// Unsandboxed reports that terraform runs unconfined; the comment's
+	// footer then says so.
+	Unsandboxed bool
 }
 
 // LocalRequest names the repository and the two commits to compare.
@@ -94,6 +98,7 @@ func (l *Local) Plan(ctx context.Context, req LocalRequest) ([]string, error) {
 	}
 	return comment.Render(comment.Report{
 		Repo: planbot.Repo{Owner: "local", Name: name}, HeadSHA: head, Results: results, Notes: notes, Command: "plan",
+		Unsandboxed: l.Unsandboxed,
 	}, comment.Options{Secrets: l.Secrets}), nil
 }
 
@@ -119,7 +124,7 @@ func (l *Local) planOne(ctx context.Context, req LocalRequest, head string, prj 
 	if err != nil {
 		return fail(err)
 	}
-	res, err := l.Terraform.Plan(ctx, dir, workspaceOf(prj))
+	res, err := l.Terraform.Plan(ctx, dir, workspaceOf(prj), terraform.Root(root))
 	res.Project = prj
 	if err != nil && res.Status != planbot.StatusFailed {
 		return fail(err)

@@ -172,6 +172,7 @@ func (p *Planner) plan(ctx context.Context, gh PlanGitHub, req PlanRequest, outc
 	report := comment.Report{
 		Repo: req.Repo, PR: req.Number, HeadSHA: pr.HeadSHA,
 		HeadURL: commitURL(pr), Results: results, Notes: notes, Command: "plan", Error: failure,
+		Unsandboxed: p.Unsandboxed,
 	}
 	if len(results) > 0 {
 		report.Approvals = p.approvals(ctx, gh, pr, log)
@@ -545,7 +546,7 @@ func (p *Planner) runPlan(ctx context.Context, src workspaces.Source, pr planbot
 	if err != nil {
 		return fail(err)
 	}
-	res, err := p.Terraform.Plan(ctx, dir, workspaceOf(prj), p.credentials(src.Repo, credentials.Plan))
+	res, err := p.Terraform.Plan(ctx, dir, workspaceOf(prj), terraform.Root(root), p.credentials(src.Repo, credentials.Plan))
 	res.Project = prj
 	if err != nil && res.Status != planbot.StatusFailed {
 		return fail(err)

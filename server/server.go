@@ -20,11 +20,13 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/planbot/planbot/config"
+	"github.com/planbot/planbot/credentials"
 	"github.com/planbot/planbot/githubapp"
 	"github.com/planbot/planbot/metrics"
 	"github.com/planbot/planbot/runner"
 	"github.com/planbot/planbot/runner/kustomize"
 	"github.com/planbot/planbot/runner/terraform"
+	"github.com/planbot/planbot/sandbox"
 	"github.com/planbot/planbot/store"
 	"github.com/planbot/planbot/store/postgres"
 	"github.com/planbot/planbot/store/sqlite"
@@ -81,6 +83,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	sb, creds, err := confine(o, log)
+	if err != nil {
+		return err
+	}
 	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
@@ -114,6 +120,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Bin:            tfBin,
 		PluginCacheDir: filepath.Join(o.DataDir, "plugin-cache"),
 		EnvAllowlist:   o.EnvAllowlist,
+		Sandbox:        sb,
 		Logger:         log,
 	}
 	// Metrics are per process: each replica serves its own on /metrics.
@@ -131,7 +138,9 @@ func (m *Main) Run(ctx context.Context) error {
 		Bot:          app,
 		Slots:        make(chan struct{}, o.Parallelism),
 		AllowForkPRs: o.AllowForkPRs,
-		Secrets:      []string{string(secrets.WebhookSecret)},
+		Secrets:      append([]string{string(secrets.WebhookSecret)}, maskable(creds.Values())...),
+		Credentials:  creds,
+		Unsandboxed:  !sb.Confined(),
 		Metrics:      runMetrics,
 		Logger:       log,
 	}
@@ -189,6 +198,51 @@ func (m *Main) Run(ctx context.Context) error {
 	err = g.Wait()
 	log.Info("planbot server stopped")
 	return err
+}
+
+// confine sets up what keeps pull request code away from planbot's
+// secrets: the sandbox terraform runs in (refusing to start when
+// --sandbox=landlock cannot be enforced, or when a secret lies where the
+// sandbox lets terraform read), the plan and apply credentials, and a
+// process that others of the same user cannot inspect.
+func confine(o config.Server, log *slog.Logger) (*sandbox.Sandbox, *credentials.Set, error) {
+	sb, err := sandbox.New(o.Sandbox)
+	if err != nil {
+		return nil, nil, err
+	}
+	db := o.Database
+	if config.IsPostgres(db) {
+		db = ""
+	}
+	if err := sb.Exposed(o.GitHubAppKeyFile, o.WebhookSecretFile, o.DataDir, db, o.CredentialsDir); err != nil {
+		return nil, nil, err
+	}
+	if !sb.Confined() {
+		log.Warn("terraform runs without a sandbox (--sandbox=off): plans can read whatever planbot's user can")
+	}
+	creds, err := credentials.Load(o.CredentialsDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := sandbox.SetNonDumpable(); err != nil {
+		return nil, nil, err
+	}
+	return sb, creds, nil
+}
+
+// minMasked is the shortest credential value that is masked: shorter ones
+// ("1", "eu") would mask unrelated text everywhere.
+const minMasked = 4
+
+// maskable returns the values at least minMasked long.
+func maskable(values []string) []string {
+	var out []string
+	for _, v := range values {
+		if len(v) >= minMasked {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // Close releases the store.

@@ -16,6 +16,7 @@ import (
 	"github.com/planbot/planbot/audit/auditcmd"
 	"github.com/planbot/planbot/codeowners"
 	"github.com/planbot/planbot/config"
+	"github.com/planbot/planbot/sandbox"
 	"github.com/planbot/planbot/server"
 )
 
@@ -32,6 +33,9 @@ Run "planbot COMMAND -h" for a command's flags.
 `
 
 func main() {
+	// When planbot was started as the sandbox helper of a terraform run,
+	// this confines the process and becomes terraform; it never returns.
+	sandbox.RunHelper()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

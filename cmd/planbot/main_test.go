@@ -7,7 +7,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/planbot/planbot/sandbox"
 )
+
+// TestMain lets this test binary act as the sandbox helper, as main does.
+func TestMain(m *testing.M) {
+	sandbox.RunHelper()
+	os.Exit(m.Run())
+}
 
 // TestPlanExample runs the README's first command: a plan of the embedded
 // example repository that prints the PR comment.
@@ -23,6 +31,10 @@ func TestPlanExample(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+	// This kernel has Landlock: the plans ran sandboxed.
+	if strings.Contains(out.String(), "unsandboxed") {
+		t.Errorf("the example ran unsandboxed on a kernel with Landlock:\n%s", out.String())
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/planbot/planbot/runner"
 	"github.com/planbot/planbot/runner/kustomize"
 	"github.com/planbot/planbot/runner/terraform"
+	"github.com/planbot/planbot/sandbox"
 )
 
 // runPlan implements `planbot plan`: plan a local change and print the PR
@@ -58,10 +59,22 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "planbot plan: %v\n", err)
 		return 1
 	}
+	// The same sandbox as the server's when this kernel has Landlock;
+	// otherwise the comment's footer says the plans ran unsandboxed.
+	mode := sandbox.ModeLandlock
+	if sandbox.Supported() != nil {
+		mode = sandbox.ModeOff
+	}
+	sb, err := sandbox.New(mode)
+	if err != nil {
+		fmt.Fprintf(stderr, "planbot plan: %v\n", err)
+		return 1
+	}
 	l := &runner.Local{
-		Terraform:   &terraform.Runner{Bin: bin, PluginCacheDir: filepath.Join(work, "plugin-cache")},
+		Terraform:   &terraform.Runner{Bin: bin, PluginCacheDir: filepath.Join(work, "plugin-cache"), Sandbox: sb},
 		Kustomize:   kustomize.Options{Cache: renders},
 		Parallelism: 4,
+		Unsandboxed: !sb.Confined(),
 	}
 	parts, err := l.Plan(ctx, runner.LocalRequest{RepoDir: *repo, Base: *base, Head: *head, WorkDir: filepath.Join(work, "trees")})
 	if err != nil {

@@ -122,7 +122,16 @@ func (r *Runner) lockTimeout() string {
 type RunOption func(*runOptions)
 
 type runOptions struct {
-	env map[string]string
+	env  map[string]string
+	root string
+}
+
+// Root names the checkout that holds the project directory: the run may
+// write anywhere in it (modules are read from sibling directories) and
+// nowhere else. Without it, the nearest ancestor with a .git entry is the
+// root, or the project directory itself.
+func Root(dir string) RunOption {
+	return func(o *runOptions) { o.root = dir }
 }
 
 // Env adds variables to the environment of every terraform process of the
@@ -172,7 +181,14 @@ func (r *Runner) open(dir string, opts ...RunOption) (*run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("terraform: home: %w", err)
 	}
-	s := &run{r: r, dir: abs, root: checkoutRoot(abs), home: home, exec: r.Bin, stderr: newBoundedBuffer(r.outputLimit())}
+	root := checkoutRoot(abs)
+	if o.root != "" {
+		if root, err = filepath.Abs(o.root); err != nil {
+			os.RemoveAll(home)
+			return nil, fmt.Errorf("terraform: %w", err)
+		}
+	}
+	s := &run{r: r, dir: abs, root: root, home: home, exec: r.Bin, stderr: newBoundedBuffer(r.outputLimit())}
 	if err := s.setup(o); err != nil {
 		os.RemoveAll(home)
 		return nil, err
