@@ -58,9 +58,9 @@ type Server struct {
 	// CredentialsDir holds plan.env and apply.env (and per-repository
 	// overrides): the secret environment of plans and of applies.
 	CredentialsDir string
-	AllowForkPRs bool
-	MergeMethod  string
-	DryRun       bool
+	AllowForkPRs   bool
+	MergeMethod    string
+	DryRun         bool
 
 	// webhookSecretEnv is PLANBOT_WEBHOOK_SECRET, read once at parse time.
 	webhookSecretEnv string
