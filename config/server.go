@@ -180,7 +180,7 @@ func (o Server) Validate() error {
 	switch {
 	case o.Addr == "":
 		return planbot.Errorf(planbot.EINVALID, "--addr must not be empty")
-	case o.MetricsAddr != "" && o.MetricsAddr == o.Addr:
+	case o.MetricsAddr != "" && o.MetricsAddr == o.Addr && !strings.HasSuffix(o.Addr, ":0"):
 		return planbot.Errorf(planbot.EINVALID, "--metrics-addr must differ from --addr (leave it empty to serve /metrics on --addr)")
 	case o.ReadHeaderTimeout <= 0 || o.ReadTimeout <= 0 || o.WriteTimeout <= 0 || o.IdleTimeout <= 0:
 		return planbot.Errorf(planbot.EINVALID, "--read-header-timeout, --read-timeout, --write-timeout and --idle-timeout must be positive")
