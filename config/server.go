@@ -20,7 +20,11 @@ import (
 
 // Server is the configuration of `planbot server`.
 type Server struct {
-	Addr              string
+	Addr string
+	// MetricsAddr, when set, is the address /metrics is served on instead
+	// of Addr, so that the metrics need not be reachable where GitHub's
+	// webhooks arrive.
+	MetricsAddr       string
 	DataDir           string
 	GitHubAPIURL      string
 	GitHubAppID       int64
@@ -51,6 +55,18 @@ type Server struct {
 	// 3-day redelivery window: a delivery pruned sooner could be
 	// redelivered and run again.
 	JobRetention time.Duration
+	// ReadHeaderTimeout bounds reading a request's headers, ReadTimeout
+	// the whole request, body included, WriteTimeout everything from the
+	// end of the headers to the end of the response, and IdleTimeout how
+	// long a kept-alive connection waits for its next request.
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	// MaxInflightWebhooks bounds the webhook requests handled at once;
+	// beyond it a delivery is answered 503, which GitHub records as failed
+	// and the redeliverer sends again.
+	MaxInflightWebhooks int
 	// EnvAllowlist names extra, non-secret variables passed to terraform.
 	EnvAllowlist []string
 	// Sandbox is how terraform is confined: "landlock" or "off".
@@ -103,6 +119,12 @@ func ParseServer(args []string, getenv func(string) string) (Server, error) {
 	fs := flag.NewFlagSet("planbot server", flag.ContinueOnError)
 	fs.SetOutput(new(strings.Builder))
 	fs.StringVar(&o.Addr, "addr", ":8080", "listen address")
+	fs.StringVar(&o.MetricsAddr, "metrics-addr", "", "listen address of /metrics (default: served on --addr)")
+	fs.DurationVar(&o.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "time limit for reading a request's headers")
+	fs.DurationVar(&o.ReadTimeout, "read-timeout", 30*time.Second, "time limit for reading a whole request, body included")
+	fs.DurationVar(&o.WriteTimeout, "write-timeout", 60*time.Second, "time limit from the end of a request's headers to the end of its response")
+	fs.DurationVar(&o.IdleTimeout, "idle-timeout", 120*time.Second, "how long an idle kept-alive connection stays open")
+	fs.IntVar(&o.MaxInflightWebhooks, "max-inflight-webhooks", 32, "webhook requests handled at once; more are answered 503 and redelivered later")
 	fs.StringVar(&o.DataDir, "data-dir", "./planbot-data", "directory for the database, git caches and workspaces")
 	fs.StringVar(&o.GitHubAPIURL, "github-api-url", "https://api.github.com/", "GitHub REST root (GitHub Enterprise: https://HOST/api/v3/)")
 	fs.Int64Var(&o.GitHubAppID, "github-app-id", 0, "GitHub App ID")
@@ -171,6 +193,16 @@ func (o Server) Validate() error {
 	switch {
 	case o.Addr == "":
 		return planbot.Errorf(planbot.EINVALID, "--addr must not be empty")
+	case o.MetricsAddr != "" && o.MetricsAddr == o.Addr && !strings.HasSuffix(o.Addr, ":0"):
+		return planbot.Errorf(planbot.EINVALID, "--metrics-addr must differ from --addr (leave it empty to serve /metrics on --addr)")
+	case o.ReadHeaderTimeout <= 0 || o.ReadTimeout <= 0 || o.WriteTimeout <= 0 || o.IdleTimeout <= 0:
+		return planbot.Errorf(planbot.EINVALID, "--read-header-timeout, --read-timeout, --write-timeout and --idle-timeout must be positive")
+	case o.ReadHeaderTimeout > o.ReadTimeout:
+		return planbot.Errorf(planbot.EINVALID, "--read-header-timeout (%v) must not exceed --read-timeout (%v)", o.ReadHeaderTimeout, o.ReadTimeout)
+	case o.WriteTimeout < o.ReadTimeout:
+		return planbot.Errorf(planbot.EINVALID, "--write-timeout (%v) must be at least --read-timeout (%v): it runs from the end of the headers, so a body read takes from it", o.WriteTimeout, o.ReadTimeout)
+	case o.MaxInflightWebhooks < 1:
+		return planbot.Errorf(planbot.EINVALID, "--max-inflight-webhooks must be at least 1")
 	case o.DataDir == "":
 		return planbot.Errorf(planbot.EINVALID, "--data-dir must not be empty")
 	case o.GitHubAppID <= 0:
@@ -276,6 +308,10 @@ func (o Server) String() string {
 	if IsPostgres(db) {
 		db = "postgres (DSN hidden)"
 	}
-	return fmt.Sprintf("addr=%s data-dir=%s api=%s app-id=%d database=%s workers=%d parallelism=%d sandbox=%s",
-		o.Addr, o.DataDir, o.GitHubAPIURL, o.GitHubAppID, db, o.Workers, o.Parallelism, o.Sandbox)
+	metricsAddr := o.MetricsAddr
+	if metricsAddr == "" {
+		metricsAddr = o.Addr
+	}
+	return fmt.Sprintf("addr=%s metrics-addr=%s data-dir=%s api=%s app-id=%d database=%s workers=%d parallelism=%d max-inflight-webhooks=%d sandbox=%s",
+		o.Addr, metricsAddr, o.DataDir, o.GitHubAPIURL, o.GitHubAppID, db, o.Workers, o.Parallelism, o.MaxInflightWebhooks, o.Sandbox)
 }

@@ -78,6 +78,32 @@ func TestParseServer(t *testing.T) {
 			}},
 		{name: "job retention inside the redelivery window", args: append([]string{"--job-retention=71h59m"}, base...), wantErr: "3-day (72h) redelivery window"},
 		{name: "negative job retention", args: append([]string{"--job-retention=-1h"}, base...), wantErr: "job-retention must not be negative"},
+		{name: "front door defaults", args: base, check: func(t *testing.T, o Server) {
+			got := []any{o.MetricsAddr, o.ReadHeaderTimeout, o.ReadTimeout, o.WriteTimeout, o.IdleTimeout, o.MaxInflightWebhooks}
+			want := []any{"", 10 * time.Second, 30 * time.Second, 60 * time.Second, 120 * time.Second, 32}
+			if diff := cmp.Diff(got, want); diff != "" {
+				t.Errorf("front door defaults (-got +want):\n%s", diff)
+			}
+		}},
+		{name: "front door from env", args: base, env: map[string]string{
+			"PLANBOT_METRICS_ADDR": "127.0.0.1:9090", "PLANBOT_READ_HEADER_TIMEOUT": "2s", "PLANBOT_READ_TIMEOUT": "5s",
+			"PLANBOT_WRITE_TIMEOUT": "7s", "PLANBOT_IDLE_TIMEOUT": "1m", "PLANBOT_MAX_INFLIGHT_WEBHOOKS": "3",
+		}, check: func(t *testing.T, o Server) {
+			got := []any{o.MetricsAddr, o.ReadHeaderTimeout, o.ReadTimeout, o.WriteTimeout, o.IdleTimeout, o.MaxInflightWebhooks}
+			want := []any{"127.0.0.1:9090", 2 * time.Second, 5 * time.Second, 7 * time.Second, time.Minute, 3}
+			if diff := cmp.Diff(got, want); diff != "" {
+				t.Errorf("front door from env (-got +want):\n%s", diff)
+			}
+			if !strings.Contains(o.String(), "metrics-addr=127.0.0.1:9090") {
+				t.Errorf("String() = %q, want the metrics address", o.String())
+			}
+		}},
+		{name: "metrics on the webhook address", args: append([]string{"--addr=:8080", "--metrics-addr=:8080"}, base...), wantErr: "--metrics-addr must differ"},
+		{name: "zero read timeout", args: append([]string{"--read-timeout=0"}, base...), wantErr: "must be positive"},
+		{name: "zero idle timeout", args: append([]string{"--idle-timeout=0"}, base...), wantErr: "must be positive"},
+		{name: "header timeout beyond read timeout", args: append([]string{"--read-header-timeout=40s"}, base...), wantErr: "--read-header-timeout (40s) must not exceed --read-timeout (30s)"},
+		{name: "write timeout below read timeout", args: append([]string{"--write-timeout=10s"}, base...), wantErr: "--write-timeout (10s) must be at least --read-timeout (30s)"},
+		{name: "no in-flight webhooks", args: append([]string{"--max-inflight-webhooks=0"}, base...), wantErr: "--max-inflight-webhooks must be at least 1"},
 		{name: "no secret refused", args: []string{"--github-app-id=7", "--github-app-key-file=/k"}, wantErr: "webhook secret is required"},
 		{name: "no app id", args: []string{"--github-app-key-file=/k", "--webhook-secret-file=/s"}, wantErr: "--github-app-id"},
 		{name: "bad env int", args: base, env: map[string]string{"PLANBOT_WORKERS": "many"}, wantErr: "PLANBOT_WORKERS"},

@@ -104,8 +104,15 @@ func (a *App) BotLogin(ctx context.Context) (string, error) {
 	if slug != "" {
 		return slug + "[bot]", nil
 	}
-	app, _, err := a.newGitHub(a.appsTr).Apps.Get(ctx, "")
+	app, resp, err := a.newGitHub(a.appsTr).Apps.Get(ctx, "")
 	if err != nil {
+		var hr *http.Response
+		if resp != nil {
+			hr = resp.Response
+		}
+		if rl := rateLimited(hr, err); rl != nil {
+			err = rl
+		}
 		return "", fmt.Errorf("get authenticated app: %w", err)
 	}
 	slug = app.GetSlug()

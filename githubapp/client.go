@@ -30,6 +30,9 @@ type Client struct {
 func (c *Client) Token(ctx context.Context) (string, error) {
 	tok, err := c.tr.Token(ctx)
 	if err != nil {
+		if rl := rateLimited(nil, err); rl != nil {
+			err = rl
+		}
 		return "", fmt.Errorf("installation token: %w", err)
 	}
 	return tok, nil
@@ -42,11 +45,13 @@ func wrap(op string, resp *github.Response, err error) error {
 		return nil
 	}
 	code := planbot.EINTERNAL
-	var rate *github.RateLimitError
-	var abuse *github.AbuseRateLimitError
-	if errors.As(err, &rate) || errors.As(err, &abuse) {
-		// Transient: the job is retried after a backoff.
-		return &planbot.Error{Code: planbot.EINTERNAL, Message: op + ": GitHub rate limit", Err: err}
+	var hr *http.Response
+	if resp != nil {
+		hr = resp.Response
+	}
+	if rl := rateLimited(hr, err); rl != nil {
+		// Transient: the job waits until the limit ends.
+		return &planbot.Error{Code: planbot.EINTERNAL, Message: op + ": GitHub rate limit", Err: rl}
 	}
 	if resp != nil {
 		switch resp.StatusCode {

@@ -2,9 +2,12 @@ package githubapp_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/githubapp"
@@ -149,5 +152,56 @@ func TestMerge(t *testing.T) {
 	sha, err := c.Merge(ctx, repo, pr.Number, pr.HeadSHA, "squash", "t")
 	if err != nil || sha == "" || !gh.PR("acme/infra", pr.Number).Merged {
 		t.Errorf("Merge = %q, %v", sha, err)
+	}
+}
+
+// TestRateLimitedRequest has GitHub answer 403 with the installation's
+// rate limit used up for two hours: the error says until when, and the
+// calls made before then fail the same way without reaching GitHub.
+func TestRateLimitedRequest(t *testing.T) {
+	gh, _, c := newClient(t)
+	ctx := context.Background()
+	gh.Commit("acme/infra", "f", map[string]string{"a.tf": "# a\n"}, nil, "a")
+	pr := gh.OpenPR("acme/infra", "f", "main", "carol", "A")
+	reset := time.Now().Add(2 * time.Hour).Truncate(time.Second)
+	path := fmt.Sprintf("/repos/acme/infra/pulls/%d", pr.Number)
+	gh.FailRoute("GET", path, githubfake.RateLimited(7, reset))
+
+	_, err := c.PullRequest(ctx, repo, pr.Number)
+	var rl *githubapp.RateLimitError
+	if !errors.As(err, &rl) || !rl.Until.Equal(reset) {
+		t.Fatalf("err = %v; want a RateLimitError until %v", err, reset)
+	}
+	if code := planbot.ErrorCode(err); code != planbot.EINTERNAL {
+		t.Errorf("error code = %q, want %q: a rate limit is not the PR's fault", code, planbot.EINTERNAL)
+	}
+	before := len(gh.Requests())
+	_, err = c.ChangedFiles(ctx, repo, pr.Number)
+	if !errors.As(err, &rl) || !rl.Until.Equal(reset) {
+		t.Fatalf("second call: err = %v; want a RateLimitError until %v", err, reset)
+	}
+	if n := len(gh.Requests()) - before; n != 0 {
+		t.Errorf("%d requests sent while the limit lasts, want 0", n)
+	}
+}
+
+// TestSecondaryRateLimit has GitHub answer a secondary limit with
+// retry-after: the error waits that long.
+func TestSecondaryRateLimit(t *testing.T) {
+	gh, _, c := newClient(t)
+	gh.FailNext(githubfake.Failure{
+		Status:           http.StatusForbidden,
+		Message:          "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
+		DocumentationURL: "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits",
+		RetryAfter:       120,
+	})
+	start := time.Now()
+	err := c.SetStatus(context.Background(), repo, strings.Repeat("a", 40), "planbot/plan", "pending", "x", "")
+	var rl *githubapp.RateLimitError
+	if !errors.As(err, &rl) {
+		t.Fatalf("err = %v; want a RateLimitError", err)
+	}
+	if lo, hi := start.Add(119*time.Second), time.Now().Add(121*time.Second); rl.Until.Before(lo) || rl.Until.After(hi) {
+		t.Errorf("Until = %v, want about 2 minutes after %v", rl.Until, start)
 	}
 }

@@ -51,7 +51,9 @@
 // is the current tip of its base branch.
 //
 // Tests can also make the next REST responses fail (FailNext, for rate
-// limits), make merges fail with a given 405 message (BlockMerge) and move
+// limits), or the next responses of one route (FailRoute; RateLimited is
+// GitHub's answer once an installation's primary rate limit is used up,
+// x-ratelimit-reset included), make merges fail with a given 405 message (BlockMerge) and move
 // the clock (Advance).
 //
 // A typical test:

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -605,6 +606,33 @@ func TestFailNext(t *testing.T) {
 	// Only one request fails.
 	if resp, _ := do(t, "GET", s.APIURL()+"repos/acme/infra", s.InstallationToken(installID), nil); resp.StatusCode != 200 {
 		t.Errorf("after the failure: status %d", resp.StatusCode)
+	}
+}
+
+func TestFailRouteRateLimited(t *testing.T) {
+	s, c := setup(t)
+	reset := time.Now().Add(2 * time.Hour).Truncate(time.Second)
+	s.FailRoute("GET", "/repos/ACME/infra", githubfake.RateLimited(installID, reset))
+	// Another route is served.
+	if _, _, _, err := c.Repositories.GetContents(t.Context(), "acme", "infra", "README.md", nil); err != nil {
+		t.Fatalf("other route: %v", err)
+	}
+	resp, _ := do(t, "GET", s.APIURL()+"repos/acme/infra", s.InstallationToken(installID), nil)
+	h := resp.Header
+	if resp.StatusCode != 403 || h.Get("X-Ratelimit-Remaining") != "0" || h.Get("X-Ratelimit-Used") != h.Get("X-Ratelimit-Limit") ||
+		h.Get("X-Ratelimit-Reset") != strconv.FormatInt(reset.Unix(), 10) || h.Get("X-Ratelimit-Resource") != "core" {
+		t.Errorf("rate-limited answer: status %d headers %v", resp.StatusCode, h)
+	}
+	// go-github recognises it as a primary rate limit ending at reset.
+	s.FailRoute("GET", "/repos/acme/infra", githubfake.RateLimited(installID, reset))
+	_, _, err := c.Repositories.Get(t.Context(), "acme", "infra")
+	var rate *github.RateLimitError
+	if !errors.As(err, &rate) || !rate.Rate.Reset.Time.Equal(reset) || !strings.Contains(rate.Message, "API rate limit exceeded for installation ID") {
+		t.Fatalf("err = %v", err)
+	}
+	// Each failure answers one request.
+	if resp, _ := do(t, "GET", s.APIURL()+"repos/acme/infra", s.InstallationToken(installID), nil); resp.StatusCode != 200 {
+		t.Errorf("after the failures: status %d", resp.StatusCode)
 	}
 }
 

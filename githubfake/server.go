@@ -55,6 +55,7 @@ type Server struct {
 	requests     []Request
 	rateUsed     int
 	failNext     []Failure
+	failRoutes   []routeFailure
 	deliveries   []Delivery
 	measuredSize bool
 }
@@ -97,6 +98,29 @@ type Failure struct {
 	RetryAfter int
 	// Exhausted reports whether x-ratelimit-remaining is sent as 0.
 	Exhausted bool
+	// Reset, when set, is sent as x-ratelimit-reset instead of the start
+	// of the fake's next hour.
+	Reset time.Time
+}
+
+// RateLimited returns the answer GitHub gives a request of installation
+// id once its primary rate limit is used up until reset: 403 with
+// x-ratelimit-remaining 0 and x-ratelimit-reset at reset, and GitHub's
+// message.
+func RateLimited(id int64, reset time.Time) Failure {
+	return Failure{
+		Status:           http.StatusForbidden,
+		Message:          fmt.Sprintf("API rate limit exceeded for installation ID %d.", id),
+		DocumentationURL: "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+		Exhausted:        true,
+		Reset:            reset,
+	}
+}
+
+// routeFailure is a Failure for the next request of one route.
+type routeFailure struct {
+	method, path string
+	f            Failure
 }
 
 // New starts a fake GitHub with one App and no repositories. The server
@@ -199,6 +223,18 @@ func (s *Server) FailNext(f ...Failure) {
 	s.failNext = append(s.failNext, f...)
 }
 
+// FailRoute makes the next requests of one route fail with the given
+// responses, one per request; other routes are served as usual. path is
+// relative to the REST root, as in Request.Path ("/repos/acme/infra/pulls/1"),
+// and matched case-insensitively.
+func (s *Server) FailRoute(method, path string, f ...Failure) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, x := range f {
+		s.failRoutes = append(s.failRoutes, routeFailure{method: method, path: path, f: x})
+	}
+}
+
 // Requests returns the requests received so far.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()
@@ -296,12 +332,22 @@ func (s *Server) handler() http.Handler {
 			s.failNext = s.failNext[1:]
 			fail = &f
 		}
+		for i, rf := range s.failRoutes {
+			if fail == nil && isAPI && rf.method == r.Method && strings.EqualFold(rf.path, path) {
+				fail = &rf.f
+				s.failRoutes = append(s.failRoutes[:i:i], s.failRoutes[i+1:]...)
+				break
+			}
+		}
 		s.mu.Unlock()
 
 		const limit = 5000
 		remaining := max(limit-used, 0)
 		if fail != nil && fail.Exhausted {
 			remaining = 0
+		}
+		if fail != nil && !fail.Reset.IsZero() {
+			reset = fail.Reset.Unix()
 		}
 		h := w.Header()
 		h.Set("X-Ratelimit-Limit", strconv.Itoa(limit))

@@ -11,8 +11,10 @@ import (
 // nothing, so a Queue, Planner or Applier without one works unchanged.
 type Metrics struct {
 	// Jobs counts finished job runs by event and result: done, failed
-	// (out of attempts), retried (failed, to run again after a backoff)
-	// or interrupted (cut by shutdown, to run again).
+	// (out of attempts), retried (failed, to run again after a backoff),
+	// postponed (rate-limited by GitHub, to run again when the limit
+	// ends, the attempt not counted) or interrupted (cut by shutdown, to
+	// run again).
 	Jobs *metrics.Counter
 	// JobDuration observes how long job runs took, by event.
 	JobDuration *metrics.Histogram
@@ -34,6 +36,7 @@ const (
 	JobDone        = "done"
 	JobFailed      = "failed"
 	JobRetried     = "retried"
+	JobPostponed   = "postponed"
 	JobInterrupted = "interrupted"
 )
 
@@ -44,7 +47,7 @@ func NewMetrics(r *metrics.Registry) *Metrics {
 	durations := metrics.ExponentialBuckets(0.1, 2.5, 15)
 	return &Metrics{
 		Jobs: r.Counter("planbot_jobs_total",
-			"Job runs finished, by event and result (done, failed, retried, interrupted).", "event", "result"),
+			"Job runs finished, by event and result (done, failed, retried, postponed, interrupted).", "event", "result"),
 		JobDuration: r.Histogram("planbot_job_duration_seconds",
 			"How long job runs took, by event.", durations, "event"),
 		Running: r.Gauge("planbot_jobs_running", "Jobs running in this process."),

@@ -18,7 +18,10 @@
 // did not finish is claimed again, by this or another replica, when its lease
 // expires. A job that returned an error is retried, up to MaxAttempts, after
 // a backoff that grows with each attempt, so that a job that failed because
-// GitHub rate-limited it or answered 5xx does not hammer GitHub again at once.
+// GitHub answered 5xx does not hammer GitHub again at once. A job that GitHub
+// rate-limited (a githubapp.RateLimitError) is postponed instead: it waits
+// until the limit ends, and the attempt is not counted, so that a limit that
+// lasts an hour never uses up a job's retries.
 package runner
 
 import (
@@ -31,6 +34,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/planbot/planbot/githubapp"
 	"github.com/planbot/planbot/store"
 )
 
@@ -39,7 +43,16 @@ type Jobs interface {
 	Claim(ctx context.Context, owner string, now, leaseUntil time.Time) (*store.Job, error)
 	Extend(ctx context.Context, id int64, owner string, leaseUntil time.Time) error
 	Finish(ctx context.Context, id int64, owner, errMsg string, maxAttempts int, retryAt time.Time) error
+	Postpone(ctx context.Context, id int64, owner, reason string, runAfter time.Time) error
 }
+
+// Bounds of a rate-limited job's wait: at least a second, so a limit that
+// ends as it is reported does not spin, and at most a day, so a nonsensical
+// reset time cannot park a job for good.
+const (
+	minRateLimitWait = time.Second
+	maxRateLimitWait = 24 * time.Hour
+)
 
 // Backoff bounds of DefaultBackoff.
 const (
@@ -249,6 +262,11 @@ func (q *Queue) run(hard context.Context, j store.Job) {
 	}
 	cancel()
 	<-heartbeat
+	var limited *githubapp.RateLimitError
+	if errors.As(err, &limited) {
+		q.postpone(hard, log, j, limited, err, start)
+		return
+	}
 	msg := ""
 	var retryAt time.Time
 	result := JobDone
@@ -278,6 +296,27 @@ func (q *Queue) run(hard context.Context, j store.Job) {
 	defer fcancel()
 	if err := q.Jobs.Finish(fctx, j.ID, q.Owner, msg, q.MaxAttempts, retryAt); err != nil {
 		log.Error("finish job", "err", err)
+	}
+}
+
+// postpone puts a job that GitHub rate-limited back in the queue until the
+// limit ends, without counting its attempt.
+func (q *Queue) postpone(hard context.Context, log *slog.Logger, j store.Job, limited *githubapp.RateLimitError, err error, start time.Time) {
+	now := q.Now()
+	until := limited.Until
+	if lo := now.Add(minRateLimitWait); until.Before(lo) {
+		until = lo
+	}
+	if hi := now.Add(maxRateLimitWait); until.After(hi) {
+		until = hi
+	}
+	log.Warn("GitHub rate limit; job postponed until it ends", "err", err, "until", until, "attempt", j.Attempts, "elapsed", time.Since(start))
+	q.Metrics.jobFinished(j.Event, JobPostponed, time.Since(start))
+	fctx, fcancel := context.WithTimeout(context.WithoutCancel(hard), 30*time.Second)
+	defer fcancel()
+	reason := "postponed until " + until.UTC().Format(time.RFC3339) + ": " + err.Error()
+	if err := q.Jobs.Postpone(fctx, j.ID, q.Owner, reason, until); err != nil {
+		log.Error("postpone job", "err", err)
 	}
 }
 

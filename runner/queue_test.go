@@ -6,12 +6,18 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/githubapp"
+	"github.com/planbot/planbot/metrics"
 	"github.com/planbot/planbot/store"
 	"github.com/planbot/planbot/store/sqlite"
 )
@@ -346,6 +352,90 @@ func TestBackoffFrom(t *testing.T) {
 		got := b(attempt)
 		if lo, hi := want*8/10, want*12/10; got < lo || got > hi {
 			t.Errorf("attempt %d: %v, want within [%v, %v]", attempt, got, lo, hi)
+		}
+	}
+}
+
+// TestQueuePostponesRateLimitedJob has GitHub rate-limit a job's first run
+// for two hours. With one attempt allowed, a counted failure would fail it
+// for good: instead it waits, queued, until the limit's reset, with the
+// newer job of its key behind it, and then runs on its first attempt. A
+// limit that is already over when reported still waits a second.
+func TestQueuePostponesRateLimitedJob(t *testing.T) {
+	st := newJobs(t)
+	rec := &claimRecorder{Jobs: st}
+	t0 := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
+	clk := &clock{t: t0}
+	reset := t0.Add(2 * time.Hour)
+	m := NewMetrics(metrics.New())
+
+	var mu sync.Mutex // guards the field below
+	var runs []string
+	limit := func(until time.Time) error {
+		rl := &githubapp.RateLimitError{Until: until, Err: errors.New("403 API rate limit exceeded")}
+		return fmt.Errorf("plan: %w", &planbot.Error{Code: planbot.EINTERNAL, Message: "get pull request: GitHub rate limit", Err: rl})
+	}
+	q := &Queue{Jobs: rec, Workers: 2, Poll: 10 * time.Millisecond, MaxAttempts: 1, Now: clk.Now, Metrics: m,
+		Logger: slog.New(slog.NewTextHandler(t.Output(), nil)),
+		Handle: func(ctx context.Context, j store.Job) error {
+			mu.Lock()
+			defer mu.Unlock()
+			runs = append(runs, fmt.Sprintf("%s#%d", j.DeliveryID, j.Attempts))
+			if clk.Now().Equal(t0) {
+				switch j.DeliveryID {
+				case "limited":
+					return limit(reset)
+				case "stale":
+					return limit(t0.Add(-time.Hour))
+				}
+			}
+			return nil
+		}}
+	enqueue(t, st, "limited", "a#1")
+	enqueue(t, st, "next", "a#1")
+	enqueue(t, st, "stale", "a#2")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- q.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+
+	waiting := waitJob(t, st, "limited", func(j *store.Job) bool { return j.State == store.JobQueued && !j.RunAfter.IsZero() })
+	if waiting.Attempts != 0 || !waiting.RunAfter.Equal(reset) || !strings.Contains(waiting.LastError, "postponed until 2025-03-04T07:06:07Z") {
+		t.Errorf("rate-limited job: Attempts %d RunAfter %v LastError %q; want 0, %v, postponed until the reset",
+			waiting.Attempts, waiting.RunAfter, waiting.LastError, reset)
+	}
+	stale := waitJob(t, st, "stale", func(j *store.Job) bool { return j.State == store.JobQueued && !j.RunAfter.IsZero() })
+	if want := t0.Add(time.Second); !stale.RunAfter.Equal(want) || stale.Attempts != 0 {
+		t.Errorf("job limited until the past: RunAfter %v Attempts %d; want %v, 0", stale.RunAfter, stale.Attempts, want)
+	}
+
+	// A second before the reset, only the stale job runs.
+	before := reset.Add(-time.Second)
+	clk.Set(before)
+	q.Notify()
+	waitState(t, st, "stale", store.JobDone)
+	for _, id := range []string{"limited", "next"} {
+		if j := waitState(t, st, id, store.JobQueued); j.Attempts != 0 {
+			t.Errorf("%s Attempts before the reset = %d; want 0", id, j.Attempts)
+		}
+	}
+
+	clk.Set(reset)
+	q.Notify()
+	waitState(t, st, "limited", store.JobDone)
+	waitState(t, st, "next", store.JobDone)
+
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff(runs, []string{"limited#1", "stale#1", "stale#1", "limited#1", "next#1"}, cmpopts.SortSlices(func(a, b string) bool { return a < b })); diff != "" {
+		t.Errorf("runs mismatch (-got +want):\n%s", diff)
+	}
+	for result, want := range map[string]float64{JobPostponed: 2, JobDone: 3, JobFailed: 0, JobRetried: 0} {
+		if got := m.Jobs.Value("pull_request", result); got != want {
+			t.Errorf("jobs %s = %v, want %v", result, got, want)
 		}
 	}
 }

@@ -44,6 +44,11 @@ func TestPending(t *testing.T) {
 			want:     []redelivery{{GUID: "a", Attempt: 7}},
 		},
 		{
+			name:     "answered 503 over the in-flight cap",
+			attempts: []githubapp.Delivery{pr(4, "a", http.StatusServiceUnavailable, time.Minute, false)},
+			want:     []redelivery{{GUID: "a", Attempt: 4}},
+		},
+		{
 			name:     "succeeded on a redelivery",
 			attempts: []githubapp.Delivery{pr(7, "a", 200, time.Minute, true), pr(3, "a", 0, time.Hour, false)},
 		},

@@ -95,13 +95,16 @@ func rootTF(name string) string {
 // testEnv is a running planbot server in this process, wired to a fake
 // GitHub.
 type testEnv struct {
-	t       *testing.T
-	logs    *syncBuffer
-	gh      *githubfake.Server
-	url     string
-	dataDir string
-	cancel  context.CancelFunc
-	done    chan error
+	t    *testing.T
+	logs *syncBuffer
+	gh   *githubfake.Server
+	url  string
+	// metricsURL is the root /metrics is served under: the webhook
+	// listener's, or --metrics-addr's.
+	metricsURL string
+	dataDir    string
+	cancel     context.CancelFunc
+	done       chan error
 }
 
 // newFake returns a fake GitHub with the fixture repository installed and
@@ -152,7 +155,10 @@ func startServer(t *testing.T, gh *githubfake.Server, dataDir string, extra ...s
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	e := &testEnv{t: t, logs: logs, gh: gh, url: "http://" + m.Addr() + "/webhook", dataDir: dataDir, cancel: cancel, done: make(chan error, 1)}
+	e := &testEnv{t: t, logs: logs, gh: gh, url: "http://" + m.Addr() + "/webhook", metricsURL: "http://" + m.Addr(), dataDir: dataDir, cancel: cancel, done: make(chan error, 1)}
+	if a := m.MetricsAddr(); a != "" {
+		e.metricsURL = "http://" + a
+	}
 	go func() {
 		err := m.Run(ctx)
 		m.Close()

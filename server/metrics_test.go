@@ -13,7 +13,7 @@ import (
 // scrape returns the body of GET /metrics, checking its status and type.
 func (e *testEnv) scrape() string {
 	e.t.Helper()
-	resp, err := http.Get(strings.TrimSuffix(e.url, "/webhook") + "/metrics")
+	resp, err := http.Get(e.metricsURL + "/metrics")
 	if err != nil {
 		e.t.Fatal(err)
 	}

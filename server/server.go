@@ -49,6 +49,8 @@ type Main struct {
 	Logger   *slog.Logger
 	store    store.Store
 	listener net.Listener
+	// metricsListener serves /metrics when Options.MetricsAddr is set.
+	metricsListener net.Listener
 }
 
 // Addr returns the address the server listens on, once Run has started
@@ -60,17 +62,32 @@ func (m *Main) Addr() string {
 	return m.listener.Addr().String()
 }
 
-// Listen opens the listening socket, so that callers learn the address
+// MetricsAddr returns the address /metrics is served on when
+// --metrics-addr is set, once Run has started listening; "" otherwise.
+func (m *Main) MetricsAddr() string {
+	if m.metricsListener == nil {
+		return ""
+	}
+	return m.metricsListener.Addr().String()
+}
+
+// Listen opens the listening sockets, so that callers learn the addresses
 // (with --addr=127.0.0.1:0) before Run.
 func (m *Main) Listen() error {
-	if m.listener != nil {
-		return nil
+	if m.listener == nil {
+		l, err := net.Listen("tcp", m.Options.Addr)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", m.Options.Addr, err)
+		}
+		m.listener = l
 	}
-	l, err := net.Listen("tcp", m.Options.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", m.Options.Addr, err)
+	if m.Options.MetricsAddr != "" && m.metricsListener == nil {
+		l, err := net.Listen("tcp", m.Options.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("listen on %s for metrics: %w", m.Options.MetricsAddr, err)
+		}
+		m.metricsListener = l
 	}
-	m.listener = l
 	return nil
 }
 
@@ -156,21 +173,37 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	hook := &webhook.Handler{
 		Secret: secrets.WebhookSecret, Queue: st, AllowRepo: o.AllowRepo, Notify: queue.Notify,
-		Deliveries: webhook.NewDeliveries(reg), Metrics: reg.Handler(), Logger: log,
+		Deliveries: webhook.NewDeliveries(reg), MaxInFlight: o.MaxInflightWebhooks,
+		InFlight: webhook.NewInFlight(reg), Logger: log,
+	}
+	timeouts := webhook.Timeouts{ReadHeader: o.ReadHeaderTimeout, Read: o.ReadTimeout, Write: o.WriteTimeout, Idle: o.IdleTimeout}
+	servers := map[string]*http.Server{}
+	if o.MetricsAddr == "" {
+		hook.Metrics = reg.Handler()
+	} else {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", reg.Handler())
+		servers["metrics"] = webhook.NewServer(mux, timeouts)
 	}
 	if err := m.Listen(); err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: webhook.NewEngine(hook), ReadHeaderTimeout: 10 * time.Second}
-	log.Info("planbot server starting", "addr", m.Addr(), "config", o.String(), "bot", bot)
+	servers["webhook"] = webhook.NewServer(webhook.NewEngine(hook), timeouts)
+	log.Info("planbot server starting", "addr", m.Addr(), "metrics_addr", m.MetricsAddr(), "config", o.String(), "bot", bot)
 
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		if err := srv.Serve(m.listener); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("serve: %w", err)
+	for name, srv := range servers {
+		l := m.listener
+		if name == "metrics" {
+			l = m.metricsListener
 		}
-		return nil
-	})
+		g.Go(func() error {
+			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("serve %s: %w", name, err)
+			}
+			return nil
+		})
+	}
 	g.Go(func() error { return queue.Run(gctx) })
 	if o.RedeliverInterval > 0 {
 		// GitHub never retries a failed delivery: ask it to redeliver the
@@ -188,10 +221,12 @@ func (m *Main) Run(ctx context.Context) error {
 		<-gctx.Done()
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		if err := srv.Shutdown(sctx); err != nil {
-			// Requests still open after the grace period are cut; that
-			// does not make the shutdown a failure.
-			log.Warn("closing HTTP connections", "err", err)
+		for name, srv := range servers {
+			if err := srv.Shutdown(sctx); err != nil {
+				// Requests still open after the grace period are cut;
+				// that does not make the shutdown a failure.
+				log.Warn("closing HTTP connections", "server", name, "err", err)
+			}
 		}
 		return nil
 	})
@@ -245,8 +280,14 @@ func maskable(values []string) []string {
 	return out
 }
 
-// Close releases the store.
+// Close releases the store, and the listening sockets if Run did not get
+// to serve them.
 func (m *Main) Close() error {
+	for _, l := range []net.Listener{m.listener, m.metricsListener} {
+		if l != nil {
+			l.Close() // already closed when Run served it
+		}
+	}
 	if m.store != nil {
 		return m.store.Close()
 	}

@@ -11,7 +11,8 @@
 // work on the same PR at once. A job that failed with attempts left goes
 // back to the queue to wait for its retry: it is not claimable before its
 // RunAfter, and while it waits the newer jobs of its Key wait behind it, so
-// a Key's jobs still run in the order they arrived.
+// a Key's jobs still run in the order they arrived. A postponed job waits
+// the same way, but its attempt is not counted.
 package store
 
 import (
@@ -123,6 +124,14 @@ type Store interface {
 	// maxAttempts attempts is marked failed for good. It returns an error
 	// wrapping ErrNotFound when owner does not hold the job.
 	Finish(ctx context.Context, id int64, owner, errMsg string, maxAttempts int, retryAt time.Time) error
+	// Postpone returns a job that owner holds to the queue, not claimable
+	// before runAfter (a zero runAfter: at once), with reason as its
+	// LastError, and takes back the attempt its claim counted: the job did
+	// not fail, it was told to wait (by GitHub's rate limit), so waiting
+	// never uses up its attempts. Jobs of its Key queued after it wait
+	// too. It returns an error wrapping ErrNotFound when owner does not
+	// hold the job.
+	Postpone(ctx context.Context, id int64, owner, reason string, runAfter time.Time) error
 	// Job returns a job by delivery ID.
 	Job(ctx context.Context, deliveryID string) (*Job, error)
 	// PruneJobs deletes the jobs that are done or failed and finished

@@ -4,6 +4,14 @@
 // GitHub never redelivers on its own, so a delivery that was acknowledged but
 // not stored would be a lost plan. Everything else happens in the runner.
 //
+// The front door is bounded before any of that: the server's connections
+// have read, write and idle timeouts (NewServer), a Content-Length above
+// GitHub's 25 MB payload cap is answered 413 without reading the body, and
+// at most MaxInFlight webhook requests are handled at once, the others
+// answered 503. GitHub records a 503 as a failed delivery, which the
+// runner's Redeliverer asks it to send again, so shedding load loses
+// nothing.
+//
 // This is the only package that imports gin.
 package webhook
 
@@ -17,8 +25,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -50,7 +60,40 @@ type Handler struct {
 	Deliveries *metrics.Counter
 	// Metrics, when set, serves GET /metrics.
 	Metrics http.Handler
-	Logger  *slog.Logger
+	// MaxInFlight bounds the webhook requests handled at once, from their
+	// headers to their answer; a request beyond it is answered 503 at once.
+	// Zero means no bound.
+	MaxInFlight int
+	// InFlight, when set, tracks the webhook requests being handled (see
+	// NewInFlight).
+	InFlight *metrics.Gauge
+	Logger   *slog.Logger
+
+	inflight atomic.Int64 // webhook requests being handled
+}
+
+// Timeouts bound the connections of an HTTP server (see net/http.Server):
+// ReadHeader the request's headers, Read the whole request, body included,
+// Write everything from the end of the headers to the end of the response,
+// and Idle how long a kept-alive connection waits for its next request.
+type Timeouts struct {
+	ReadHeader time.Duration
+	Read       time.Duration
+	Write      time.Duration
+	Idle       time.Duration
+}
+
+// NewServer returns an HTTP server of handler whose connections are bounded
+// by t: a client that sends its body too slowly is cut off when the read
+// timeout ends, instead of holding a connection and a goroutine forever.
+func NewServer(handler http.Handler, t Timeouts) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
+	}
 }
 
 // Results of a delivery, as counted by planbot_webhook_deliveries_total.
@@ -58,15 +101,22 @@ const (
 	ResultQueued    = "queued"    // stored as a job
 	ResultDuplicate = "duplicate" // already stored under the same delivery ID
 	ResultIgnored   = "ignored"   // acknowledged, not work (including ping)
-	ResultRejected  = "rejected"  // answered 400, 401 or 413
+	ResultRejected  = "rejected"  // answered 400, 401, 408 or 413
+	ResultBusy      = "busy"      // answered 503: too many requests in flight
 	ResultError     = "error"     // could not be stored
 )
 
 // NewDeliveries registers planbot_webhook_deliveries_total in r.
 func NewDeliveries(r *metrics.Registry) *metrics.Counter {
 	return r.Counter("planbot_webhook_deliveries_total",
-		"Webhook deliveries received, by event and result (queued, duplicate, ignored, rejected, error).",
+		"Webhook deliveries received, by event and result (queued, duplicate, ignored, rejected, busy, error).",
 		"event", "result")
+}
+
+// NewInFlight registers planbot_webhook_requests_in_flight in r.
+func NewInFlight(r *metrics.Registry) *metrics.Gauge {
+	return r.Gauge("planbot_webhook_requests_in_flight",
+		"Webhook requests being handled, bounded by --max-inflight-webhooks.")
 }
 
 // eventLabel bounds the event label: the header is read before the
@@ -169,16 +219,35 @@ func (h *Handler) receive(c *gin.Context) {
 	log := h.Logger.With("delivery", delivery, "event", event)
 	count := func(result string) { h.Deliveries.Inc(eventLabel(event), result) }
 
+	if c.Request.ContentLength > MaxBody {
+		// Answered before a byte of the body is read; closing the
+		// connection keeps the server from draining the body either.
+		count(ResultRejected)
+		c.Header("Connection", "close")
+		fail(c, log, http.StatusRequestEntityTooLarge, "payload larger than 25 MB")
+		return
+	}
+	if !h.admit() {
+		count(ResultBusy)
+		fail(c, log, http.StatusServiceUnavailable, "too many deliveries in flight; this one is redelivered later")
+		return
+	}
+	defer h.release()
+
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxBody))
 	if err != nil {
 		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			count(ResultRejected)
-			fail(c, log, http.StatusRequestEntityTooLarge, "payload larger than 25 MB")
-			return
-		}
+		var netErr net.Error
 		count(ResultRejected)
-		fail(c, log, http.StatusBadRequest, "cannot read body")
+		c.Header("Connection", "close")
+		switch {
+		case errors.As(err, &tooBig):
+			fail(c, log, http.StatusRequestEntityTooLarge, "payload larger than 25 MB")
+		case errors.As(err, &netErr) && netErr.Timeout():
+			fail(c, log, http.StatusRequestTimeout, "body not received within the read timeout")
+		default:
+			fail(c, log, http.StatusBadRequest, "cannot read body")
+		}
 		return
 	}
 	if !ValidSignature(h.Secret, body, c.GetHeader("X-Hub-Signature-256")) {
@@ -237,6 +306,24 @@ func (h *Handler) receive(c *gin.Context) {
 	count(ResultQueued)
 	log.Info("delivery queued", "action", env.Action, "key", key, "elapsed", time.Since(start))
 	c.JSON(http.StatusAccepted, gin.H{"status": "queued"})
+}
+
+// admit takes one of the MaxInFlight places, and reports whether there
+// was one. A true answer must be followed by release.
+func (h *Handler) admit() bool {
+	n := h.inflight.Add(1)
+	if h.MaxInFlight > 0 && n > int64(h.MaxInFlight) {
+		h.inflight.Add(-1)
+		return false
+	}
+	h.InFlight.Inc()
+	return true
+}
+
+// release gives back the place admit took.
+func (h *Handler) release() {
+	h.InFlight.Dec()
+	h.inflight.Add(-1)
 }
 
 func fail(c *gin.Context, log *slog.Logger, status int, msg string) {

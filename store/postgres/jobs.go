@@ -171,6 +171,22 @@ func (db *DB) Finish(ctx context.Context, id int64, owner, errMsg string, maxAtt
 	return nil
 }
 
+// Postpone puts owner's running job id back in the queue until runAfter
+// and gives back the attempt its claim counted.
+func (db *DB) Postpone(ctx context.Context, id int64, owner, reason string, runAfter time.Time) error {
+	tag, err := db.pool.Exec(ctx, `UPDATE jobs SET
+			state = 'queued', owner = '', lease_until = NULL, run_after = $1, last_error = $2,
+			attempts = GREATEST(attempts - 1, 0), finished_at = NULL
+		WHERE id = $3 AND owner = $4 AND state = 'running'`, ts(runAfter), reason, id, owner)
+	if err == nil && tag.RowsAffected() == 0 {
+		err = store.ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: postpone job %d for %s: %w", id, owner, err)
+	}
+	return nil
+}
+
 // Job returns the job of a delivery.
 func (db *DB) Job(ctx context.Context, deliveryID string) (*store.Job, error) {
 	j, err := scanJob(db.pool.QueryRow(ctx, `SELECT `+jobColumns+` FROM jobs WHERE delivery_id = $1`, deliveryID))

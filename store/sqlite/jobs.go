@@ -154,6 +154,32 @@ func (db *DB) Finish(ctx context.Context, id int64, owner, errMsg string, maxAtt
 	return nil
 }
 
+// Postpone puts owner's running job id back in the queue until runAfter
+// and gives back the attempt its claim counted.
+func (db *DB) Postpone(ctx context.Context, id int64, owner, reason string, runAfter time.Time) error {
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE jobs SET
+				state = 'queued', owner = '', lease_until = NULL, run_after = ?, last_error = ?,
+				attempts = max(attempts - 1, 0), finished_at = NULL
+			WHERE id = ? AND owner = ? AND state = 'running'`, micros(runAfter), reason, id, owner)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return store.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: postpone job %d for %s: %w", id, owner, err)
+	}
+	return nil
+}
+
 // Job returns the job of a delivery.
 func (db *DB) Job(ctx context.Context, deliveryID string) (*store.Job, error) {
 	j, err := scanJob(db.r.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE delivery_id = ?`, deliveryID))

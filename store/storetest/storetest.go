@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"KeySerialization", testKeySerialization},
 		{"Finish", testFinish},
 		{"RetryBackoff", testRetryBackoff},
+		{"Postpone", testPostpone},
 		{"PruneJobs", testPruneJobs},
 		{"ConcurrentClaimers", testConcurrentClaimers},
 		{"Locks", testLocks},
@@ -383,6 +384,79 @@ func testRetryBackoff(t *testing.T, s store.Store) {
 		t.Errorf("a1 out of attempts: state %q RunAfter %v; want failed, zero", got.State, got.RunAfter)
 	}
 	claim(retryAt, "a2")
+}
+
+// testPostpone checks that a postponed job waits for runAfter like a
+// retry, with the newer jobs of its Key behind it, but without using up an
+// attempt: postponed any number of times, a job with one attempt still
+// gets to fail once.
+func testPostpone(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	for _, j := range []store.Job{
+		{DeliveryID: "p1", Key: "o/r#1"},
+		{DeliveryID: "p2", Key: "o/r#1"},
+		{DeliveryID: "q1", Key: "o/r#2"},
+	} {
+		j.Event, j.Payload, j.CreatedAt = "e", []byte(`{}`), t0
+		mustEnqueue(t, s, j)
+	}
+	claim := func(now time.Time, want string) *store.Job {
+		t.Helper()
+		j := mustClaim(t, s, "w1", now, now.Add(time.Minute))
+		if claimedID(j) != want {
+			t.Fatalf("Claim at %s = %q; want %q", now.Sub(t0), claimedID(j), want)
+		}
+		return j
+	}
+	until := t0.Add(2 * time.Hour)
+	p1 := claim(t0, "p1")
+	if err := s.Postpone(ctx, p1.ID, "w2", "rate limited", until); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Postpone by non-owner error = %v; want ErrNotFound", err)
+	}
+	if err := s.Postpone(ctx, p1.ID, "w1", "rate limited", until); err != nil {
+		t.Fatalf("Postpone: %v", err)
+	}
+	want := &store.Job{ID: p1.ID, DeliveryID: "p1", Event: "e", Payload: []byte(`{}`), Key: "o/r#1",
+		State: store.JobQueued, Attempts: 0, RunAfter: until, LastError: "rate limited", CreatedAt: t0}
+	if diff := cmp.Diff(mustJob(t, s, "p1"), want); diff != "" {
+		t.Errorf("postponed job mismatch (-got +want):\n%s", diff)
+	}
+	if err := s.Postpone(ctx, p1.ID, "w1", "again", until); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Postpone of a queued job error = %v; want ErrNotFound", err)
+	}
+
+	// While p1 waits, p2 stays behind it; other keys run.
+	q1 := claim(t0.Add(time.Hour), "q1")
+	if err := s.Finish(ctx, q1.ID, "w1", "", 1, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	claim(until.Add(-time.Microsecond), "")
+
+	// At runAfter p1 runs again, on its first attempt still, however often
+	// it is postponed.
+	for range 5 {
+		p1 = claim(until, "p1")
+		if p1.Attempts != 1 || !p1.RunAfter.IsZero() {
+			t.Fatalf("p1 claimed after Postpone: Attempts %d RunAfter %v; want 1, zero", p1.Attempts, p1.RunAfter)
+		}
+		if err := s.Postpone(ctx, p1.ID, "w1", "rate limited", until); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A zero runAfter makes it claimable at once.
+	p1 = claim(until, "p1")
+	if err := s.Postpone(ctx, p1.ID, "w1", "rate limited", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	p1 = claim(until, "p1")
+	// Its one real failure fails it for good, and p2 runs.
+	if err := s.Finish(ctx, p1.ID, "w1", "broken", 1, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := mustJob(t, s, "p1"); got.State != store.JobFailed || got.Attempts != 1 || got.FinishedAt.IsZero() {
+		t.Errorf("p1 after its failure: state %q attempts %d finished %v; want failed, 1, set", got.State, got.Attempts, got.FinishedAt)
+	}
+	claim(until, "p2")
 }
 
 func testConcurrentClaimers(t *testing.T, s store.Store) { ClaimConcurrently(t, s) }
