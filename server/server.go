@@ -19,9 +19,11 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/planbot/planbot/comment"
 	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/credentials"
 	"github.com/planbot/planbot/githubapp"
+	"github.com/planbot/planbot/logmask"
 	"github.com/planbot/planbot/metrics"
 	"github.com/planbot/planbot/runner"
 	"github.com/planbot/planbot/runner/kustomize"
@@ -104,6 +106,10 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	masked := append([]string{string(secrets.WebhookSecret)}, maskable(creds.Values())...)
+	// From here on nothing logs a secret: the webhook secret and every
+	// credential are masked in every record.
+	log = slog.New(logmask.New(log.Handler(), func(s string) string { return comment.Redact(s, masked) }))
 	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
@@ -155,7 +161,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Bot:          app,
 		Slots:        make(chan struct{}, o.Parallelism),
 		AllowForkPRs: o.AllowForkPRs,
-		Secrets:      append([]string{string(secrets.WebhookSecret)}, maskable(creds.Values())...),
+		Secrets:      masked,
 		Credentials:  creds,
 		Unsandboxed:  !sb.Confined(),
 		Metrics:      runMetrics,
