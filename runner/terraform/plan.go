@@ -176,9 +176,30 @@ func (s *run) prepare(ctx context.Context, workspace string) (step string, err e
 }
 
 // selectWorkspace selects workspace, creating it when it does not exist.
+//
+// The backend is asked for its workspaces only when workspace is not
+// "default": backends without workspaces (http, for one) refuse to list
+// them, and their only state is the default one. `workspace show` reads
+// the selection that init left in the directory and never asks the
+// backend.
 func (s *run) selectWorkspace(ctx context.Context, workspace string) error {
-	var list []string
 	var current string
+	if workspace == "default" {
+		if err := s.do(ctx, "workspace show", func(ctx context.Context) error {
+			var err error
+			current, err = s.tf.WorkspaceShow(ctx)
+			return err
+		}); err != nil {
+			return err
+		}
+		if current == workspace {
+			return nil
+		}
+		return s.do(ctx, "workspace select", func(ctx context.Context) error {
+			return s.tf.WorkspaceSelect(ctx, workspace)
+		})
+	}
+	var list []string
 	if err := s.do(ctx, "workspace list", func(ctx context.Context) error {
 		var err error
 		list, current, err = s.tf.WorkspaceList(ctx)
