@@ -50,6 +50,9 @@ type Workspaces interface {
 // Terraform plans a Terraform project.
 type Terraform interface {
 	Plan(ctx context.Context, dir, workspace string) (planbot.Result, error)
+	// PlanDestroy plans the destruction of everything in the state of
+	// the root in dir, a copy of a root that the change deletes.
+	PlanDestroy(ctx context.Context, dir, workspace string) (planbot.Result, error)
 	// Version returns the binary's version, such as "1.11.4".
 	Version(ctx context.Context) (string, error)
 }
@@ -389,9 +392,9 @@ func (p *Planner) releaseStale(ctx context.Context, pr planbot.PullRequest, proj
 }
 
 // Detect finds the projects a change touches, given the base and head
-// trees, and notes about what it skipped: Terraform roots and the Kustomize
-// leaf overlays affected by the change, including overlays the change
-// deletes.
+// trees, and notes about them: Terraform roots and the Kustomize leaf
+// overlays affected by the change, including the roots and overlays the
+// change deletes. A deleted root is a project with Deleted set.
 func Detect(baseRoot, headRoot string, files []planbot.ChangedFile) ([]planbot.Project, []string, error) {
 	paths := changedPaths(files)
 	det, err := project.DetectTerraform(headRoot, paths)
@@ -399,10 +402,15 @@ func Detect(baseRoot, headRoot string, files []planbot.ChangedFile) ([]planbot.P
 		return nil, nil, fmt.Errorf("detect projects: %w", err)
 	}
 	var notes []string
-	for _, d := range det.Deleted {
-		notes = append(notes, fmt.Sprintf("`%s` was deleted in this PR; there is nothing to plan there. Destroy its resources before removing its code.", d))
-	}
 	projects := det.Projects
+	// A deleted root is planned as a destroy from the base's copy.
+	gone, err := project.DeletedRoots(baseRoot, det.Deleted)
+	if err != nil {
+		return nil, nil, fmt.Errorf("detect projects: %w", err)
+	}
+	for _, dir := range gone {
+		projects = append(projects, planbot.Project{Name: dir, Dir: dir, Workspace: "default", Kind: planbot.KindTerraform, Deleted: true})
+	}
 	overlays, err := kustomize.Detect(headRoot, paths)
 	if err != nil {
 		return nil, nil, err
@@ -524,7 +532,13 @@ func (p *Planner) runPlan(ctx context.Context, src workspaces.Source, pr planbot
 		log.Error("plan project", "err", err)
 		return planbot.Result{Project: prj, Status: planbot.StatusFailed, Error: planbot.ErrorMessage(err)}
 	}
-	root, err := p.Workspaces.Checkout(ctx, src, pr.HeadSHA, prj.Name)
+	// A deleted root only exists on the base: its copy there names the
+	// backend and the providers that destroy what its state holds.
+	sha, plan := pr.HeadSHA, p.Terraform.Plan
+	if prj.Deleted {
+		sha, plan = pr.BaseSHA, p.Terraform.PlanDestroy
+	}
+	root, err := p.Workspaces.Checkout(ctx, src, sha, prj.Name)
 	if err != nil {
 		return fail(err)
 	}
@@ -532,7 +546,7 @@ func (p *Planner) runPlan(ctx context.Context, src workspaces.Source, pr planbot
 	if err != nil {
 		return fail(err)
 	}
-	res, err := p.Terraform.Plan(ctx, dir, workspaceOf(prj))
+	res, err := plan(ctx, dir, workspaceOf(prj))
 	res.Project = prj
 	if err != nil && res.Status != planbot.StatusFailed {
 		return fail(err)

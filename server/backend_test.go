@@ -2,6 +2,8 @@ package server
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/planbot/planbot/audit"
+	"github.com/planbot/planbot/githubfake"
 	"github.com/planbot/planbot/runner/terraform/statetest"
 )
 
@@ -85,5 +89,103 @@ func TestHTTPBackendState(t *testing.T) {
 		body := planComment(t, gh, pr.Number).Body
 		mustContain(t, body, "envs/live", "Plan: 0 to add, 1 to change, 0 to destroy.")
 		e.close(pr.Number)
+	})
+}
+
+// openDeleting opens a PR that deletes files and waits for its plan,
+// which must have the given outcome.
+func (e *testEnv) openDeleting(branch, author string, deletes []string, want string) githubfake.PR {
+	e.t.Helper()
+	sha := e.gh.Commit(testRepo, branch, nil, deletes, "delete "+branch)
+	pr := e.gh.OpenPR(testRepo, branch, "main", author, "Delete "+branch)
+	e.deliver("pull_request", e.gh.PullRequestEvent("opened", testRepo, pr.Number), http.StatusAccepted)
+	if got := waitStatus(e.t, e.gh, sha, "planbot/plan"); got != want {
+		e.t.Fatalf("plan of %s = %s, want %s", branch, got, want)
+	}
+	return e.gh.PR(testRepo, pr.Number)
+}
+
+// auditEntries returns the audit log of PR n.
+func (e *testEnv) auditEntries(n int) []audit.Entry {
+	e.t.Helper()
+	code, out, stderr := e.runAudit("--json", "--pr", itoa(n))
+	if code != 0 {
+		e.t.Fatalf("planbot audit --json: exit %d: %s", code, stderr)
+	}
+	var entries []audit.Entry
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var en audit.Entry
+		if err := json.Unmarshal([]byte(line), &en); err != nil {
+			e.t.Fatalf("bad JSON line %q: %v", line, err)
+		}
+		entries = append(entries, en)
+	}
+	return entries
+}
+
+// TestDeleteRoot deletes Terraform roots whose state is in the http
+// backend: a destroy through the normal gate, or nothing at all when the
+// state is empty.
+func TestDeleteRoot(t *testing.T) {
+	gh := newFake(t)
+	states := statetest.New(t)
+	e := startServer(t, gh, t.TempDir())
+	seedRoot(t, e, "envs/old", map[string]string{"envs/old/main.tf": liveTF(states, "old", "a", "b", false)})
+	// envs/empty was never applied: its state server has nothing.
+	gh.Commit(testRepo, "main", map[string]string{"envs/empty/main.tf": liveTF(states, "empty", "a", "b", false)}, nil, "add envs/empty")
+	both := []string{"terraform_data.a", "terraform_data.b"}
+	if diff := cmp.Diff(states.Resources("old"), both); diff != "" {
+		t.Fatalf("seeded state (-got +want):\n%s", diff)
+	}
+
+	t.Run("state holds resources", func(t *testing.T) {
+		pr := e.openDeleting("drop-old", "carol", []string{"envs/old/main.tf"}, "success")
+		visible := outsideDetails(planComment(t, gh, pr.Number).Body)
+		mustContain(t, visible, "`envs/old` is deleted by this pull request: destroys 2 resources", "`terraform_data.a`", "`terraform_data.b`", "**Destroys**")
+
+		reply := e.command(pr.Number, "bob", "/apply")
+		wantRefused(t, reply, "@acme/platform")
+		if diff := cmp.Diff(states.Resources("old"), both); diff != "" {
+			t.Fatalf("a refused /apply changed the state (-got +want):\n%s", diff)
+		}
+
+		gh.SubmitReview(testRepo, pr.Number, "dave", "APPROVED", pr.HeadSHA)
+		reply = e.command(pr.Number, "bob", "/apply")
+		if !strings.Contains(reply, "applied `envs/old`") || !strings.Contains(reply, "merged") {
+			t.Fatalf("apply reply:\n%s", reply)
+		}
+		if got := states.Resources("old"); len(got) != 0 {
+			t.Errorf("state still holds %v after the destroy", got)
+		}
+		if !gh.PR(testRepo, pr.Number).Merged {
+			t.Error("PR not merged after the destroy")
+		}
+		var destroyed bool
+		for _, en := range e.auditEntries(pr.Number) {
+			if en.Action == audit.ActionApply && en.Project == "envs/old" && en.Outcome == "applied" && strings.Contains(en.Detail, "destroy") && en.Actor == "bob" && len(en.Approvers) == 1 {
+				destroyed = true
+			}
+		}
+		if !destroyed {
+			t.Errorf("the audit log has no destroy of envs/old: %+v", e.auditEntries(pr.Number))
+		}
+	})
+
+	t.Run("empty state", func(t *testing.T) {
+		pr := e.openDeleting("drop-empty", "carol", []string{"envs/empty/main.tf"}, "success")
+		mustContain(t, planComment(t, gh, pr.Number).Body, "`envs/empty` is deleted by this pull request, and its state holds no resources: nothing is destroyed, and it needs no apply.")
+		gh.SubmitReview(testRepo, pr.Number, "dave", "APPROVED", pr.HeadSHA)
+		reply := e.command(pr.Number, "bob", "/apply")
+		if !strings.Contains(reply, "merged") || strings.Contains(reply, "applied `envs/empty`") {
+			t.Fatalf("apply reply:\n%s", reply)
+		}
+		for _, en := range e.auditEntries(pr.Number) {
+			if en.Action == audit.ActionApply || (en.Action == audit.ActionApplyRequested && en.Detail != "merge") {
+				t.Errorf("an empty state was applied: %+v", en)
+			}
+		}
+		if n := states.Writes("empty"); n != 0 {
+			t.Errorf("terraform wrote the empty state %d times", n)
+		}
 	})
 }

@@ -39,10 +39,52 @@ func TestHTTPBackend(t *testing.T) {
 		t.Errorf("state after apply (-got +want):\n%s", diff)
 	}
 
+	// Deleting the root destroys what its state holds, through a saved
+	// plan applied like any other.
+	gone := t.TempDir()
+	writeTree(t, gone, files)
+	res, err = r.PlanDestroy(ctx, gone, "")
+	if err != nil || res.Status != planbot.StatusPlanned {
+		t.Fatalf("PlanDestroy = %q, %v: %s", res.Status, err, res.Error)
+	}
+	want := planbot.Changes{Destroy: 1, Destroys: []string{"terraform_data.a"}}
+	if diff := cmp.Diff(res.Changes, want); diff != "" {
+		t.Errorf("PlanDestroy changes (-got +want):\n%s", diff)
+	}
+	if res.Summary != "Plan: 0 to add, 0 to change, 1 to destroy." {
+		t.Errorf("PlanDestroy summary = %q", res.Summary)
+	}
+	if out, err := r.Apply(ctx, gone, res.PlanFile, res.PlanSHA256); err != nil {
+		t.Fatalf("Apply of the destroy plan: %v\n%s", err, out)
+	}
+	if got := states.Resources("root"); len(got) != 0 {
+		t.Errorf("state after the destroy still holds %v", got)
+	}
+	// Now the state is empty: nothing to destroy.
+	res, err = r.PlanDestroy(ctx, gone, "")
+	if err != nil || res.Status != planbot.StatusNoChange || res.Changes.Destroy != 0 {
+		t.Fatalf("PlanDestroy of an empty state = %q %+v, %v: %s", res.Status, res.Changes, err, res.Error)
+	}
+
 	// A named workspace is still asked for, and the backend's refusal is
 	// the project's failure.
 	res, err = r.Plan(ctx, dir, "staging")
 	if err != nil || res.Status != planbot.StatusFailed {
 		t.Fatalf("Plan(staging) = %q, %v; want a failed plan", res.Status, err)
+	}
+}
+
+// TestPlanDestroyNoState plans the destruction of a root that never had
+// any state: nothing is destroyed.
+func TestPlanDestroyNoState(t *testing.T) {
+	r := realRunner(t)
+	dir := t.TempDir()
+	writeTree(t, dir, map[string]string{"main.tf": "resource \"terraform_data\" \"a\" {\n  input=1 # not formatted\n}\n"})
+	res, err := r.PlanDestroy(context.Background(), dir, "")
+	if err != nil || res.Status != planbot.StatusNoChange {
+		t.Fatalf("PlanDestroy = %q, %v: %s", res.Status, err, res.Error)
+	}
+	if res.Fmt != "" {
+		t.Errorf("PlanDestroy checked formatting: %q", res.Fmt)
 	}
 }
