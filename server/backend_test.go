@@ -90,6 +90,20 @@ func TestHTTPBackendState(t *testing.T) {
 		mustContain(t, body, "envs/live", "Plan: 0 to add, 1 to change, 0 to destroy.")
 		e.close(pr.Number)
 	})
+
+	t.Run("remove one, replace another", func(t *testing.T) {
+		pr := e.openPlanned("live-risk", "carol", map[string]string{"envs/live/main.tf": liveTF(states, "live", "a1", "b2", false)}, "success")
+		body := planComment(t, gh, pr.Number).Body
+		visible := outsideDetails(body)
+		for _, want := range []string{"`terraform_data.c`", "`terraform_data.b`", "destroy", "replace"} {
+			if !strings.Contains(strings.ToLower(visible), strings.ToLower(want)) {
+				t.Errorf("outside <details>, the comment lacks %q:\n%s", want, visible)
+			}
+		}
+		// The table counts as terraform's Plan line does.
+		mustContain(t, visible, "`Plan: 1 to add, 0 to change, 2 to destroy.`", "| 1 | 0 | 2 | 1 |")
+		e.close(pr.Number)
+	})
 }
 
 // openDeleting opens a PR that deletes files and waits for its plan,
