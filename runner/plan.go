@@ -408,7 +408,19 @@ func Detect(baseRoot, headRoot string, files []planbot.ChangedFile) ([]planbot.P
 	if err != nil {
 		return nil, nil, fmt.Errorf("detect projects: %w", err)
 	}
+	// A root whose state another root of the head uses (it was moved, or
+	// they always shared it) is not destroyed: that would destroy what
+	// the other root manages.
+	shared, err := project.SameState(baseRoot, gone, headRoot)
+	if err != nil {
+		return nil, nil, fmt.Errorf("detect projects: %w", err)
+	}
 	for _, dir := range gone {
+		if others := shared[dir]; len(others) > 0 {
+			notes = append(notes, fmt.Sprintf("⚠️ %s is deleted, but %s has the same backend configuration, so both point at the same state: this looks like a move. planbot does not plan a destroy of %s; the plan of %s shows what changes in that state. To destroy those resources instead, give %s a state of its own first.",
+				quoted(dir), quotedList(others), quoted(dir), quotedList(others), quotedList(others)))
+			continue
+		}
 		projects = append(projects, planbot.Project{Name: dir, Dir: dir, Workspace: "default", Kind: planbot.KindTerraform, Deleted: true})
 	}
 	overlays, err := kustomize.Detect(headRoot, paths)
@@ -424,6 +436,16 @@ func Detect(baseRoot, headRoot string, files []planbot.ChangedFile) ([]planbot.P
 	}
 	sort.Slice(projects, func(i, j int) bool { return projects[i].Dir < projects[j].Dir })
 	return projects, notes, nil
+}
+
+func quoted(dir string) string { return "`" + dir + "`" }
+
+func quotedList(dirs []string) string {
+	q := make([]string, len(dirs))
+	for i, d := range dirs {
+		q[i] = quoted(d)
+	}
+	return strings.Join(q, " and ")
 }
 
 // errUnknownProject marks a -p or -d that names no project of the PR.

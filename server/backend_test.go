@@ -185,6 +185,23 @@ func TestDeleteRoot(t *testing.T) {
 		}
 	})
 
+	t.Run("moved root", func(t *testing.T) {
+		files := map[string]string{"envs/moving/main.tf": liveTF(states, "moving", "a", "b", false)}
+		seedRoot(t, e, "envs/moving", files)
+		sha := gh.Commit(testRepo, "move", map[string]string{"live/moving/main.tf": files["envs/moving/main.tf"]}, []string{"envs/moving/main.tf"}, "move the root")
+		pr := gh.OpenPR(testRepo, "move", "main", "carol", "Move a root")
+		e.deliver("pull_request", gh.PullRequestEvent("opened", testRepo, pr.Number), http.StatusAccepted)
+		if got := waitStatus(t, gh, sha, "planbot/plan"); got != "success" {
+			t.Fatalf("plan of the move = %s", got)
+		}
+		body := planComment(t, gh, pr.Number).Body
+		mustContain(t, body, "looks like a move", "live/moving", "no changes")
+		if strings.Contains(body, "destroys") {
+			t.Errorf("a moved root is planned as a destroy:\n%s", body)
+		}
+		e.close(pr.Number)
+	})
+
 	t.Run("empty state", func(t *testing.T) {
 		pr := e.openDeleting("drop-empty", "carol", []string{"envs/empty/main.tf"}, "success")
 		mustContain(t, planComment(t, gh, pr.Number).Body, "`envs/empty` is deleted by this pull request, and its state holds no resources: nothing is destroyed, and it needs no apply.")
