@@ -202,6 +202,18 @@ func TestDeleteRoot(t *testing.T) {
 		e.close(pr.Number)
 	})
 
+	t.Run("unreachable state blocks the merge", func(t *testing.T) {
+		gh.Commit(testRepo, "main", map[string]string{"envs/lost/main.tf": "terraform {\n  backend \"http\" {\n    address = \"http://127.0.0.1:1/state/lost\"\n  }\n}\n"}, nil, "add envs/lost")
+		pr := e.openDeleting("drop-lost", "carol", []string{"envs/lost/main.tf"}, "failure")
+		mustContain(t, planComment(t, gh, pr.Number).Body, "could not be planned for destruction")
+		gh.SubmitReview(testRepo, pr.Number, "dave", "APPROVED", pr.HeadSHA)
+		wantRefused(t, e.command(pr.Number, "bob", "/apply"), "envs/lost", "failed")
+		if gh.PR(testRepo, pr.Number).Merged {
+			t.Error("a PR whose destroy could not be planned was merged")
+		}
+		e.close(pr.Number)
+	})
+
 	t.Run("empty state", func(t *testing.T) {
 		pr := e.openDeleting("drop-empty", "carol", []string{"envs/empty/main.tf"}, "success")
 		mustContain(t, planComment(t, gh, pr.Number).Body, "`envs/empty` is deleted by this pull request, and its state holds no resources: nothing is destroyed, and it needs no apply.")
