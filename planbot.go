@@ -51,6 +51,10 @@ type Project struct {
 	// Workspace is the Terraform workspace ("default" when empty).
 	Workspace string
 	Kind      Kind
+	// Deleted reports whether the change deletes the project's directory.
+	// A deleted Terraform root is planned from the base commit's copy as
+	// a destroy of everything in its state.
+	Deleted bool `json:",omitempty"`
 }
 
 // LockKey returns the key under which the project is locked.

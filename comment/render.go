@@ -220,16 +220,24 @@ func count(results []planbot.Result) tally {
 		if m := res.Manifest; m != nil {
 			t.resources += m.Added + m.Changed + m.Removed
 		} else {
-			t.add += res.Changes.Add
-			t.change += res.Changes.Change
-			t.destroy += res.Changes.Destroy
-			t.replace += res.Changes.Replace
+			add, change, destroy, replace := planCounts(res.Changes)
+			t.add += add
+			t.change += change
+			t.destroy += destroy
+			t.replace += replace
 		}
 		if destroys(res) {
 			t.destroys = true
 		}
 	}
 	return t
+}
+
+// planCounts returns the counts of c as terraform's "Plan:" line counts
+// them: a replaced resource is one to add and one to destroy. replace
+// says how many of those are replacements.
+func planCounts(c planbot.Changes) (add, change, destroy, replace int) {
+	return c.Add + c.Replace, c.Change, c.Destroy + c.Replace, c.Replace
 }
 
 // destroys reports whether a result deletes or replaces anything.
@@ -279,7 +287,7 @@ func verdict(r Report) string {
 	if t.add+t.change+t.destroy+t.replace > 0 || t.resources == 0 {
 		s := fmt.Sprintf("%d to add, %d to change, %d to destroy", t.add, t.change, t.destroy)
 		if t.replace > 0 {
-			s += fmt.Sprintf(", %d to replace", t.replace)
+			s += fmt.Sprintf(" (%d replaced: counted in add and destroy)", t.replace)
 		}
 		what = append(what, s)
 	}
@@ -388,7 +396,7 @@ func nextHint(r Report) string {
 // per result.
 func tableRows(results []planbot.Result) []string {
 	rows := []string{
-		"| Project | Result | Add | Change | Destroy | Replace | Time |",
+		"| Project | Result | Add | Change | Destroy | Replace (in Add and Destroy) | Time |",
 		"| :-- | :-- | --: | --: | --: | --: | --: |",
 	}
 	for _, res := range results {
@@ -412,6 +420,16 @@ func projectCell(p planbot.Project) string {
 }
 
 func resultCell(res planbot.Result) string {
+	if res.Project.Deleted {
+		switch res.Status {
+		case planbot.StatusPlanned:
+			return "🗑️ deleted: destroys"
+		case planbot.StatusNoChange:
+			return "🗑️ deleted: nothing to destroy"
+		case planbot.StatusApplied:
+			return "🗑️ deleted: destroyed"
+		}
+	}
 	switch res.Status {
 	case planbot.StatusPlanned:
 		if destroys(res) {
@@ -432,7 +450,9 @@ func resultCell(res planbot.Result) string {
 	return tableEscape(string(res.Status))
 }
 
-// countCells returns the Add, Change, Destroy and Replace cells. A
+// countCells returns the Add, Change, Destroy and Replace cells. They
+// agree with terraform's "Plan:" line: a replacement counts in Add and in
+// Destroy, and the Replace column says how many of those it was. A
 // Kustomize overlay counts added, changed and removed resources.
 func countCells(res planbot.Result) []string {
 	const none = "–"
@@ -444,8 +464,8 @@ func countCells(res planbot.Result) []string {
 	if m := res.Manifest; m != nil {
 		return []string{strconv.Itoa(m.Added), strconv.Itoa(m.Changed), strconv.Itoa(m.Removed), none}
 	}
-	c := res.Changes
-	return []string{strconv.Itoa(c.Add), strconv.Itoa(c.Change), strconv.Itoa(c.Destroy), strconv.Itoa(c.Replace)}
+	add, change, destroy, replace := planCounts(res.Changes)
+	return []string{strconv.Itoa(add), strconv.Itoa(change), strconv.Itoa(destroy), strconv.Itoa(replace)}
 }
 
 // duration formats d for the summary table.
@@ -589,6 +609,10 @@ func projectSection(r Report, res planbot.Result, opts Options) section {
 		s.line(fmt.Sprintf("🔒 Locked by #%d, which holds this project's lock. Comment `/plan` here after #%d is merged, closed or unlocked.", res.LockedBy, res.LockedBy), "")
 		return s
 	case planbot.StatusNoChange:
+		if p.Deleted {
+			s.line("🗑️ "+codeSpan(p.Dir)+wsSuffix(p)+" is deleted by this pull request, and its state holds no resources: nothing is destroyed, and it needs no apply.", "")
+			return s
+		}
 		if res.Fmt == "" && len(res.Changes.Drift) == 0 && res.Error == "" {
 			what := "no changes."
 			if res.Manifest != nil {
@@ -599,6 +623,9 @@ func projectSection(r Report, res planbot.Result, opts Options) section {
 		}
 	}
 	s.line(heading(sectionIcon(res), p), "")
+	if p.Deleted {
+		s.line(deletedLine(res), "")
+	}
 	if res.Error != "" {
 		s.line("**Error**", "")
 		textBlock(&s, "text", res.Error, opts, func(l string) string { return l })
@@ -616,6 +643,20 @@ func projectSection(r Report, res planbot.Result, opts Options) section {
 		s.line("To apply only this project: "+codeSpan("/apply -p "+projectName(p)), "")
 	}
 	return s
+}
+
+// deletedLine says what happens to the resources of a root that the pull
+// request deletes.
+func deletedLine(res planbot.Result) string {
+	dir := codeSpan(res.Project.Dir) + wsSuffix(res.Project)
+	n := plural(len(res.Changes.Destroys), "resource")
+	switch res.Status {
+	case planbot.StatusPlanned:
+		return "🗑️ " + dir + " is deleted by this pull request: destroys " + n + ", everything its state holds. `/apply` destroys them; the pull request merges only after that."
+	case planbot.StatusApplied:
+		return "🗑️ " + dir + " is deleted by this pull request: destroyed " + n + "."
+	}
+	return "🗑️ " + dir + " is deleted by this pull request, and what its state holds could not be planned for destruction. planbot does not apply or merge this pull request until it can: fix the problem and comment `/plan`."
 }
 
 func wsSuffix(p planbot.Project) string {
@@ -644,7 +685,7 @@ func terraformBody(s *section, r Report, res planbot.Result, opts Options) {
 		s.line(codeSpan(oneLine(res.Summary)), "")
 	}
 	addrList(s, "⚠️ **Destroys** "+plural(len(c.Destroys), "resource")+":", c.Destroys)
-	addrList(s, "🔁 **Replaces** "+plural(len(c.Replaces), "resource")+":", c.Replaces)
+	addrList(s, "🔁 **Replaces** "+plural(len(c.Replaces), "resource")+" (each is destroyed and created again, so terraform counts it to add and to destroy):", c.Replaces)
 	addrList(s, "↪️ **Moves** "+plural(len(c.Moves), "resource")+":", c.Moves)
 	addrList(s, "📥 **Imports** "+plural(len(c.Imports), "resource")+":", c.Imports)
 	if c.OutputsChanged {

@@ -152,14 +152,14 @@ func goldenCases(t testing.TB) []struct {
 			r: report(planbot.Result{Project: planbot.Project{Name: "web-prod", Dir: "envs/web", Workspace: "prod", Kind: planbot.KindTerraform},
 				Status:  planbot.StatusPlanned,
 				Summary: "Plan: 1 to add, 0 to change, 1 to destroy.",
-				Changes: planbot.Changes{Add: 1, Destroy: 1, Replace: 1, Replaces: []string{"terraform_data.web"}},
+				Changes: planbot.Changes{Replace: 1, Replaces: []string{"terraform_data.web"}},
 				Output:  replaceOnly}),
 		},
 		{
 			name: "moved",
 			r: report(planbot.Result{Project: tf("."), Status: planbot.StatusPlanned,
 				Summary: "Plan: 2 to add, 1 to change, 2 to destroy.",
-				Changes: planbot.Changes{Add: 2, Change: 1, Destroy: 2, Replace: 1, Move: 1, OutputsChanged: true,
+				Changes: planbot.Changes{Add: 1, Change: 1, Destroy: 1, Replace: 1, Move: 1, OutputsChanged: true,
 					Destroys: []string{"terraform_data.old"}, Replaces: []string{"terraform_data.web"},
 					Moves: []string{"terraform_data.after"}, Imports: []string{`aws_s3_bucket.logs["eu"]`},
 					Drift: []string{"terraform_data.keep"}},
@@ -198,6 +198,30 @@ func goldenCases(t testing.TB) []struct {
 					planbot.Result{Project: tf("envs/old"), Status: planbot.StatusDeleted},
 				)
 				r.Notes = []string{"envs/old was deleted; its state is not destroyed by planbot.", "planbot.yaml: unknown key \"workspcae\"\non line 3"}
+				return r
+			}(),
+		},
+		{
+			name: "deleted-root",
+			r: report(
+				planbot.Result{Project: planbot.Project{Name: "envs/old", Dir: "envs/old", Workspace: "default", Kind: planbot.KindTerraform, Deleted: true},
+					Status: planbot.StatusPlanned, Summary: "Plan: 0 to add, 0 to change, 2 to destroy.",
+					Changes: planbot.Changes{Destroy: 2, Destroys: []string{"terraform_data.a", "terraform_data.b"}},
+					Output:  destroyOnly, Duration: 3 * time.Second},
+				planbot.Result{Project: planbot.Project{Name: "envs/empty", Dir: "envs/empty", Workspace: "default", Kind: planbot.KindTerraform, Deleted: true},
+					Status: planbot.StatusNoChange, Summary: "No changes.", Duration: time.Second},
+				planbot.Result{Project: planbot.Project{Name: "envs/gone", Dir: "envs/gone", Workspace: "default", Kind: planbot.KindTerraform, Deleted: true},
+					Status: planbot.StatusFailed, Error: "terraform init failed:\nError refreshing state: connection refused"},
+			),
+		},
+		{
+			name: "deleted-root-applied",
+			r: func() Report {
+				r := report(planbot.Result{Project: planbot.Project{Name: "envs/old", Dir: "envs/old", Workspace: "default", Kind: planbot.KindTerraform, Deleted: true},
+					Status: planbot.StatusApplied, Summary: "Plan: 0 to add, 0 to change, 2 to destroy.",
+					Changes: planbot.Changes{Destroy: 2, Destroys: []string{"terraform_data.a", "terraform_data.b"}},
+					Output:  "terraform_data.a: Destroying... [id=1]\nterraform_data.a: Destruction complete after 0s\n"})
+				r.Command = "apply"
 				return r
 			}(),
 		},

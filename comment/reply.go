@@ -100,7 +100,7 @@ func StatusDescription(results []planbot.Result) (state, description string) {
 		description = fmt.Sprintf("%s planned: %d to add, %d to change, %d to destroy",
 			plural(t.changed, "project"), t.add, t.change, t.destroy)
 		if t.replace > 0 {
-			description += fmt.Sprintf(", %d to replace", t.replace)
+			description += fmt.Sprintf(" (%d replaced)", t.replace)
 		}
 		if t.resources > 0 {
 			description += fmt.Sprintf("; %s changed", plural(t.resources, "Kubernetes resource"))

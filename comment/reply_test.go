@@ -71,7 +71,7 @@ func TestStatusDescription(t *testing.T) {
 	}{
 		{name: "none", wantState: "success", wantDesc: "No projects changed"},
 		{name: "planned", results: []planbot.Result{planned, same}, wantState: "success",
-			wantDesc: "1 project planned: 2 to add, 1 to change, 1 to destroy, 1 to replace"},
+			wantDesc: "1 project planned: 3 to add, 1 to change, 2 to destroy (1 replaced)"},
 		{name: "kustomize", results: []planbot.Result{kust}, wantState: "success",
 			wantDesc: "1 project planned: 0 to add, 0 to change, 0 to destroy; 3 Kubernetes resources changed"},
 		{name: "no changes", results: []planbot.Result{same, same}, wantState: "success", wantDesc: "No changes in 2 projects"},
@@ -79,7 +79,7 @@ func TestStatusDescription(t *testing.T) {
 		{name: "locked", results: []planbot.Result{planned, locked}, wantState: "failure", wantDesc: "1 of 2 projects locked by other pull requests"},
 		{name: "applied", results: []planbot.Result{applied}, wantState: "success", wantDesc: "1 project applied"},
 		{name: "long", results: many, wantState: "success",
-			wantDesc: "5000 projects planned: 10000 to add, 5000 to change, 5000 to destroy, 5000 to replace"},
+			wantDesc: "5000 projects planned: 15000 to add, 5000 to change, 10000 to destroy (5000 replaced)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			state, desc := StatusDescription(tc.results)

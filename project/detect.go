@@ -20,9 +20,10 @@
 //     in subdirs of a root only count when the subdir is a module.
 //   - A changed Terraform file (*.tf, *.tf.json, *.tfvars,
 //     *.tfvars.json, .terraform.lock.hcl) whose dir no longer exists, or
-//     no longer holds *.tf files, names a deleted project, unless a
+//     no longer holds *.tf files, names a deleted dir, unless a
 //     remaining module dir still uses the dir as a module. A removed
-//     README is not a project.
+//     README is not a project. DeletedRoots keeps the deleted dirs that
+//     were roots before the change: those are the deleted projects.
 //
 // The walk never follows symlinks, so a link cannot pull files from
 // outside the tree into it, and it skips .git and .terraform dirs. Files
@@ -101,6 +102,28 @@ func DetectTerraform(root string, changed []string) (Detection, error) {
 	}
 	d.Deleted = sortedKeys(deleted)
 	return d, nil
+}
+
+// DeletedRoots returns the dirs among deleted (repo-relative, as in
+// Detection.Deleted) that are Terraform roots in the tree at baseRoot,
+// the commit before the change, sorted. A deleted dir that was only a
+// module there is not a project of its own: the roots that used it are
+// planned instead.
+func DeletedRoots(baseRoot string, deleted []string) ([]string, error) {
+	if len(deleted) == 0 {
+		return nil, nil
+	}
+	g, err := loadGraph(baseRoot)
+	if err != nil {
+		return nil, err
+	}
+	roots := map[string]bool{}
+	for _, dir := range deleted {
+		if g.modules[dir] && len(g.users[dir]) == 0 && !g.ignored(dir) {
+			roots[dir] = true
+		}
+	}
+	return sortedKeys(roots), nil
 }
 
 // graph is the module graph of a tree.

@@ -235,3 +235,31 @@ func TestInputs(t *testing.T) {
 		t.Errorf("Inputs (-got +want):\n%s", diff)
 	}
 }
+
+func TestDeletedRoots(t *testing.T) {
+	base := t.TempDir()
+	writeTree(t, base, monorepo)
+	tests := []struct {
+		name    string
+		deleted []string
+		want    []string
+	}{
+		{name: "none"},
+		{name: "a root", deleted: []string{"standalone"}, want: []string{"standalone"}},
+		{name: "roots sorted", deleted: []string{"standalone", "envs/prod"}, want: []string{"envs/prod", "standalone"}},
+		{name: "a module is not a project", deleted: []string{"modules/network"}},
+		{name: "a dir that held no configuration", deleted: []string{"onlyvars", "docs"}},
+		{name: "under .terraform", deleted: []string{"envs/prod/.terraform/modules"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := DeletedRoots(base, tt.deleted)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(got, tt.want); diff != "" {
+				t.Errorf("DeletedRoots(%q) (-got +want):\n%s", tt.deleted, diff)
+			}
+		})
+	}
+}

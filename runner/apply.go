@@ -367,6 +367,9 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces
 		Repo: req.Repo.String(), PR: req.Number, HeadSHA: pr.HeadSHA, BaseSHA: p.BaseSHA, Project: p.Project,
 		Actor: req.Actor, Approvers: approvers, PlanSHA256: p.PlanSHA256, DeliveryID: req.Delivery,
 	}
+	if deletedRoot(p) {
+		entry.Detail = "destroy: the pull request deletes the root"
+	}
 	intent := entry
 	intent.Action, intent.Outcome = audit.ActionApplyRequested, "started"
 	if _, _, err := a.store().AppendAudit(ctx, intent); err != nil {
@@ -383,6 +386,9 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces
 	result.Action = audit.ActionApply
 	if err != nil {
 		result.Outcome, result.Detail = "failed", comment.Redact(planbot.ErrorMessage(err), a.Planner.Secrets)
+		if entry.Detail != "" {
+			result.Detail = entry.Detail + ": " + result.Detail
+		}
 	} else {
 		result.Outcome = "applied"
 	}
@@ -409,7 +415,7 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces
 // planWorkspace returns the directory and saved plan file to apply: the
 // workspace the plan was made in when it is still here, else (another
 // replica planned, or the workspace was cleaned up) a fresh checkout of the
-// head, prepared for the stored plan.
+// head (of the base, for a deleted root), prepared for the stored plan.
 func (a *Applier) planWorkspace(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, p store.Plan) (dir, planFile string, err error) {
 	if sum, err := fileSHA256(p.PlanFile); err == nil && sum == p.PlanSHA256 {
 		return filepath.Dir(p.PlanFile), p.PlanFile, nil
@@ -417,7 +423,12 @@ func (a *Applier) planWorkspace(ctx context.Context, src workspaces.Source, pr p
 	if len(p.PlanData) == 0 {
 		return "", "", planbot.Errorf(planbot.ENOTFOUND, "the saved plan of `%s` is gone; run /plan", p.Project)
 	}
-	root, err := a.Planner.Workspaces.Checkout(ctx, src, pr.HeadSHA, p.Project)
+	// A deleted root's destroy was planned in the base's copy of it.
+	sha := pr.HeadSHA
+	if deletedRoot(p) {
+		sha = p.BaseSHA
+	}
+	root, err := a.Planner.Workspaces.Checkout(ctx, src, sha, p.Project)
 	if err != nil {
 		return "", "", err
 	}
@@ -433,6 +444,13 @@ func (a *Applier) planWorkspace(ctx context.Context, src workspaces.Source, pr p
 	}
 	a.Logger.Info("restored the saved plan in a fresh workspace", "project", p.Project, "dir", dir)
 	return dir, planFile, nil
+}
+
+// deletedRoot reports whether p is the destroy plan of a root that the
+// pull request deletes.
+func deletedRoot(p store.Plan) bool {
+	var res struct{ Project planbot.Project }
+	return json.Unmarshal(p.Result, &res) == nil && res.Project.Deleted && p.Kind == string(planbot.KindTerraform)
 }
 
 func fileSHA256(path string) (string, error) {

@@ -88,7 +88,7 @@ func (l *Local) Plan(ctx context.Context, req LocalRequest) ([]string, error) {
 			defer wg.Done()
 			slots <- struct{}{}
 			defer func() { <-slots }()
-			results[i] = l.planOne(ctx, req, head, prj, t)
+			results[i] = l.planOne(ctx, req, base, head, prj, t)
 		}()
 	}
 	wg.Wait()
@@ -104,7 +104,7 @@ func (l *Local) Plan(ctx context.Context, req LocalRequest) ([]string, error) {
 
 // planOne plans a project in its own copy of the head tree, so projects do
 // not share .terraform directories or plan files.
-func (l *Local) planOne(ctx context.Context, req LocalRequest, head string, prj planbot.Project, t trees) planbot.Result {
+func (l *Local) planOne(ctx context.Context, req LocalRequest, base, head string, prj planbot.Project, t trees) planbot.Result {
 	fail := func(err error) planbot.Result {
 		return planbot.Result{Project: prj, Status: planbot.StatusFailed, Error: planbot.ErrorMessage(err)}
 	}
@@ -116,15 +116,19 @@ func (l *Local) planOne(ctx context.Context, req LocalRequest, head string, prj 
 		}
 		return res
 	}
+	sha, plan := head, l.Terraform.Plan
+	if prj.Deleted {
+		sha, plan = base, l.Terraform.PlanDestroy
+	}
 	root := filepath.Join(req.WorkDir, "projects", workspaces.Slug(prj.Name))
-	if err := exportTree(ctx, req.RepoDir, head, root); err != nil {
+	if err := exportTree(ctx, req.RepoDir, sha, root); err != nil {
 		return fail(err)
 	}
 	dir, err := workspaces.SafeJoin(root, prj.Dir)
 	if err != nil {
 		return fail(err)
 	}
-	res, err := l.Terraform.Plan(ctx, dir, workspaceOf(prj), terraform.Root(root))
+	res, err := plan(ctx, dir, workspaceOf(prj), terraform.Root(root))
 	res.Project = prj
 	if err != nil && res.Status != planbot.StatusFailed {
 		return fail(err)

@@ -52,6 +52,9 @@ type Workspaces interface {
 // Terraform plans a Terraform project.
 type Terraform interface {
 	Plan(ctx context.Context, dir, workspace string, opts ...terraform.RunOption) (planbot.Result, error)
+	// PlanDestroy plans the destruction of everything in the state of
+	// the root in dir, a copy of a root that the change deletes.
+	PlanDestroy(ctx context.Context, dir, workspace string, opts ...terraform.RunOption) (planbot.Result, error)
 	// Version returns the binary's version, such as "1.11.4".
 	Version(ctx context.Context) (string, error)
 }
@@ -403,9 +406,9 @@ func (p *Planner) releaseStale(ctx context.Context, pr planbot.PullRequest, proj
 }
 
 // Detect finds the projects a change touches, given the base and head
-// trees, and notes about what it skipped: Terraform roots and the Kustomize
-// leaf overlays affected by the change, including overlays the change
-// deletes.
+// trees, and notes about them: Terraform roots and the Kustomize leaf
+// overlays affected by the change, including the roots and overlays the
+// change deletes. A deleted root is a project with Deleted set.
 func Detect(baseRoot, headRoot string, files []planbot.ChangedFile) ([]planbot.Project, []string, error) {
 	paths := changedPaths(files)
 	det, err := project.DetectTerraform(headRoot, paths)
@@ -413,10 +416,27 @@ func Detect(baseRoot, headRoot string, files []planbot.ChangedFile) ([]planbot.P
 		return nil, nil, fmt.Errorf("detect projects: %w", err)
 	}
 	var notes []string
-	for _, d := range det.Deleted {
-		notes = append(notes, fmt.Sprintf("`%s` was deleted in this PR; there is nothing to plan there. Destroy its resources before removing its code.", d))
-	}
 	projects := det.Projects
+	// A deleted root is planned as a destroy from the base's copy.
+	gone, err := project.DeletedRoots(baseRoot, det.Deleted)
+	if err != nil {
+		return nil, nil, fmt.Errorf("detect projects: %w", err)
+	}
+	// A root whose state another root of the head uses (it was moved, or
+	// they always shared it) is not destroyed: that would destroy what
+	// the other root manages.
+	shared, err := project.SameState(baseRoot, gone, headRoot)
+	if err != nil {
+		return nil, nil, fmt.Errorf("detect projects: %w", err)
+	}
+	for _, dir := range gone {
+		if others := shared[dir]; len(others) > 0 {
+			notes = append(notes, fmt.Sprintf("⚠️ %s is deleted, but %s has the same backend configuration, so both point at the same state: this looks like a move. planbot does not plan a destroy of %s; the plan of %s shows what changes in that state. To destroy those resources instead, give %s a state of its own first.",
+				quoted(dir), quotedList(others), quoted(dir), quotedList(others), quotedList(others)))
+			continue
+		}
+		projects = append(projects, planbot.Project{Name: dir, Dir: dir, Workspace: "default", Kind: planbot.KindTerraform, Deleted: true})
+	}
 	overlays, err := kustomize.Detect(headRoot, paths)
 	if err != nil {
 		return nil, nil, err
@@ -430,6 +450,16 @@ func Detect(baseRoot, headRoot string, files []planbot.ChangedFile) ([]planbot.P
 	}
 	sort.Slice(projects, func(i, j int) bool { return projects[i].Dir < projects[j].Dir })
 	return projects, notes, nil
+}
+
+func quoted(dir string) string { return "`" + dir + "`" }
+
+func quotedList(dirs []string) string {
+	q := make([]string, len(dirs))
+	for i, d := range dirs {
+		q[i] = quoted(d)
+	}
+	return strings.Join(q, " and ")
 }
 
 // errUnknownProject marks a -p or -d that names no project of the PR.
@@ -538,7 +568,13 @@ func (p *Planner) runPlan(ctx context.Context, src workspaces.Source, pr planbot
 		log.Error("plan project", "err", err)
 		return planbot.Result{Project: prj, Status: planbot.StatusFailed, Error: planbot.ErrorMessage(err)}
 	}
-	root, err := p.Workspaces.Checkout(ctx, src, pr.HeadSHA, prj.Name)
+	// A deleted root only exists on the base: its copy there names the
+	// backend and the providers that destroy what its state holds.
+	sha, plan := pr.HeadSHA, p.Terraform.Plan
+	if prj.Deleted {
+		sha, plan = pr.BaseSHA, p.Terraform.PlanDestroy
+	}
+	root, err := p.Workspaces.Checkout(ctx, src, sha, prj.Name)
 	if err != nil {
 		return fail(err)
 	}
@@ -546,7 +582,7 @@ func (p *Planner) runPlan(ctx context.Context, src workspaces.Source, pr planbot
 	if err != nil {
 		return fail(err)
 	}
-	res, err := p.Terraform.Plan(ctx, dir, workspaceOf(prj), terraform.Root(root), p.credentials(src.Repo, credentials.Plan))
+	res, err := plan(ctx, dir, workspaceOf(prj), terraform.Root(root), p.credentials(src.Repo, credentials.Plan))
 	res.Project = prj
 	if err != nil && res.Status != planbot.StatusFailed {
 		return fail(err)

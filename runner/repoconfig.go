@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/config"
+	"github.com/planbot/planbot/workspaces"
 )
 
 // FileGetter reads a file of a repository at a commit.
@@ -30,7 +32,8 @@ func repoConfig(ctx context.Context, gh FileGetter, pr planbot.PullRequest) (*co
 }
 
 // selectProjects returns the projects a change touches: the ones the repo
-// config declares, or autodetected ones.
+// config declares, or autodetected ones. A declared Terraform project whose
+// configuration exists on base but not on head is deleted (see Detect).
 func selectProjects(cfg *config.Repo, baseRoot, headRoot string, files []planbot.ChangedFile) ([]planbot.Project, []string, error) {
 	if cfg == nil || !cfg.Explicit() {
 		return Detect(baseRoot, headRoot, files)
@@ -38,7 +41,28 @@ func selectProjects(cfg *config.Repo, baseRoot, headRoot string, files []planbot
 	if err := cfg.ResolveKinds(os.DirFS(headRoot), os.DirFS(baseRoot)); err != nil {
 		return nil, nil, err
 	}
-	return cfg.Match(changedPaths(files)), nil, nil
+	projects := cfg.Match(changedPaths(files))
+	for i, prj := range projects {
+		if prj.Kind == planbot.KindTerraform && !hasConfig(headRoot, prj.Dir) && hasConfig(baseRoot, prj.Dir) {
+			projects[i].Deleted = true
+		}
+	}
+	return projects, nil, nil
+}
+
+// hasConfig reports whether dir, relative to the tree at root, holds a
+// Terraform configuration (*.tf or *.tf.json files).
+func hasConfig(root, dir string) bool {
+	d, err := workspaces.SafeJoin(root, dir)
+	if err != nil {
+		return false
+	}
+	for _, pattern := range []string{"*.tf", "*.tf.json"} {
+		if m, _ := filepath.Glob(filepath.Join(d, pattern)); len(m) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // changedPaths returns every path a change touches, renamed files' old

@@ -18,6 +18,12 @@
 // differs from the one recorded when it was planned, or that was made in
 // another workspace than the one selected.
 //
+// [Runner.PlanDestroy] plans the destruction of everything in a root's
+// state, for a root that a change deletes, in a copy of the root from
+// before the change; it runs like Plan and its plan is applied the same
+// way. The backend is asked for workspaces only when the project names a
+// workspace other than "default", so backends without workspaces work.
+//
 // A saved plan is portable: its bytes can be stored and applied by another
 // planbot process in a fresh checkout of the same commit, once
 // [Runner.Prepare] has run init and selected the workspace there, the same

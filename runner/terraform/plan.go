@@ -31,6 +31,26 @@ const PlanFileName = "planbot.tfplan"
 // run at all or ctx ended. Unformatted files are reported in Fmt and do
 // not fail the plan. Result.Project is left for the caller to fill in.
 func (r *Runner) Plan(ctx context.Context, dir, workspace string, opts ...RunOption) (planbot.Result, error) {
+	return r.plan(ctx, dir, workspace, false, opts...)
+}
+
+// PlanDestroy plans the destruction of everything in the state of the
+// root in dir, in the given workspace ("" means "default"), with
+// `terraform plan -destroy`, and saves the plan as PlanFileName in dir.
+// dir is a copy of the root as it was before a change deleted it: its
+// configuration names the backend and the providers the destroy needs.
+//
+// It runs exactly as Plan does (the same environment, init and workspace
+// selection), except that formatting is not checked: the files are
+// going away. An empty state, or a root that never had any, is a Result
+// with StatusNoChange: nothing is destroyed. [Runner.Apply] applies the
+// saved plan like any other.
+func (r *Runner) PlanDestroy(ctx context.Context, dir, workspace string, opts ...RunOption) (planbot.Result, error) {
+	return r.plan(ctx, dir, workspace, true, opts...)
+}
+
+// plan implements Plan and, when destroy is set, PlanDestroy.
+func (r *Runner) plan(ctx context.Context, dir, workspace string, destroy bool, opts ...RunOption) (planbot.Result, error) {
 	start := time.Now()
 	res := planbot.Result{Status: planbot.StatusFailed}
 	finish := func(err error) (planbot.Result, error) {
@@ -68,26 +88,33 @@ func (r *Runner) Plan(ctx context.Context, dir, workspace string, opts ...RunOpt
 		return finish(err)
 	}
 
-	fmtOut, err := s.fmtCheck(ctx)
-	switch {
-	case ctx.Err() != nil:
-		return failed("fmt", err)
-	case err != nil:
-		r.logger().Info("terraform fmt check failed", "project", s.dir, "err", err)
+	if !destroy {
+		fmtOut, err := s.fmtCheck(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return failed("fmt", err)
+		case err != nil:
+			r.logger().Info("terraform fmt check failed", "project", s.dir, "err", err)
+		}
+		res.Fmt = fmtOut
 	}
-	res.Fmt = fmtOut
 
 	if step, err := s.prepare(ctx, workspace); err != nil {
 		return failed(step, err)
 	}
 
 	var hasChanges bool
-	if err := s.do(ctx, "plan", func(ctx context.Context) error {
+	planOpts := []tfexec.PlanOption{tfexec.Out(planFile), tfexec.LockTimeout(r.lockTimeout())}
+	step := "plan"
+	if destroy {
+		planOpts, step = append(planOpts, tfexec.Destroy(true)), "plan -destroy"
+	}
+	if err := s.do(ctx, step, func(ctx context.Context) error {
 		var err error
-		hasChanges, err = s.tf.Plan(ctx, tfexec.Out(planFile), tfexec.LockTimeout(r.lockTimeout()))
+		hasChanges, err = s.tf.Plan(ctx, planOpts...)
 		return err
 	}); err != nil {
-		return failed("plan", err)
+		return failed(step, err)
 	}
 
 	var plan *tfjson.Plan
@@ -176,9 +203,30 @@ func (s *run) prepare(ctx context.Context, workspace string) (step string, err e
 }
 
 // selectWorkspace selects workspace, creating it when it does not exist.
+//
+// The backend is asked for its workspaces only when workspace is not
+// "default": backends without workspaces (http, for one) refuse to list
+// them, and their only state is the default one. `workspace show` reads
+// the selection that init left in the directory and never asks the
+// backend.
 func (s *run) selectWorkspace(ctx context.Context, workspace string) error {
-	var list []string
 	var current string
+	if workspace == "default" {
+		if err := s.do(ctx, "workspace show", func(ctx context.Context) error {
+			var err error
+			current, err = s.tf.WorkspaceShow(ctx)
+			return err
+		}); err != nil {
+			return err
+		}
+		if current == workspace {
+			return nil
+		}
+		return s.do(ctx, "workspace select", func(ctx context.Context) error {
+			return s.tf.WorkspaceSelect(ctx, workspace)
+		})
+	}
+	var list []string
 	if err := s.do(ctx, "workspace list", func(ctx context.Context) error {
 		var err error
 		list, current, err = s.tf.WorkspaceList(ctx)

@@ -1,0 +1,234 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/planbot/planbot/audit"
+	"github.com/planbot/planbot/githubfake"
+	"github.com/planbot/planbot/runner/terraform/statetest"
+)
+
+// liveTF is a root with three resources whose state is the state called
+// name on states.
+func liveTF(states *statetest.Server, name, a, b string, withC bool) string {
+	s := states.Backend(name) + `
+resource "terraform_data" "a" {
+  input = "` + a + `"
+}
+
+resource "terraform_data" "b" {
+  input            = "b"
+  triggers_replace = "` + b + `"
+}
+`
+	if withC {
+		s += `
+resource "terraform_data" "c" {
+  input = "c"
+}
+`
+	}
+	return s
+}
+
+// seedRoot commits files to main and applies the root dir with terraform
+// directly, as a team would have before planbot: the state server then
+// holds the root's resources.
+func seedRoot(t *testing.T, e *testEnv, dir string, files map[string]string) {
+	t.Helper()
+	e.gh.Commit(testRepo, "main", files, nil, "add "+dir)
+	work := t.TempDir()
+	for name, body := range files {
+		rel, err := filepath.Rel(dir, name)
+		if err != nil || strings.HasPrefix(rel, "..") {
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(work, rel), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{{"init", "-input=false"}, {"apply", "-input=false", "-auto-approve"}} {
+		cmd := exec.CommandContext(context.Background(), "terraform", args...)
+		cmd.Dir = work
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1"}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("terraform %s in %s: %v\n%s", args[0], dir, err, out)
+		}
+	}
+}
+
+// outsideDetails returns body without its collapsed <details> blocks:
+// what a reviewer sees without expanding anything.
+func outsideDetails(body string) string {
+	return regexp.MustCompile(`(?s)<details>.*?</details>`).ReplaceAllString(body, "")
+}
+
+// TestHTTPBackendState plans roots whose state is in terraform's http
+// backend, which has no workspaces.
+func TestHTTPBackendState(t *testing.T) {
+	gh := newFake(t)
+	states := statetest.New(t)
+	e := startServer(t, gh, t.TempDir())
+	seedRoot(t, e, "envs/live", map[string]string{"envs/live/main.tf": liveTF(states, "live", "a1", "b1", true)})
+	if diff := cmp.Diff(states.Resources("live"), []string{"terraform_data.a", "terraform_data.b", "terraform_data.c"}); diff != "" {
+		t.Fatalf("seeded state (-got +want):\n%s", diff)
+	}
+
+	t.Run("change one resource", func(t *testing.T) {
+		pr := e.openPlanned("live-change", "carol", map[string]string{"envs/live/main.tf": liveTF(states, "live", "a2", "b1", true)}, "success")
+		body := planComment(t, gh, pr.Number).Body
+		mustContain(t, body, "envs/live", "Plan: 0 to add, 1 to change, 0 to destroy.")
+		e.close(pr.Number)
+	})
+
+	t.Run("remove one, replace another", func(t *testing.T) {
+		pr := e.openPlanned("live-risk", "carol", map[string]string{"envs/live/main.tf": liveTF(states, "live", "a1", "b2", false)}, "success")
+		body := planComment(t, gh, pr.Number).Body
+		visible := outsideDetails(body)
+		for _, want := range []string{"`terraform_data.c`", "`terraform_data.b`", "destroy", "replace"} {
+			if !strings.Contains(strings.ToLower(visible), strings.ToLower(want)) {
+				t.Errorf("outside <details>, the comment lacks %q:\n%s", want, visible)
+			}
+		}
+		// The table counts as terraform's Plan line does.
+		mustContain(t, visible, "`Plan: 1 to add, 0 to change, 2 to destroy.`", "| 1 | 0 | 2 | 1 |")
+		e.close(pr.Number)
+	})
+}
+
+// openDeleting opens a PR that deletes files and waits for its plan,
+// which must have the given outcome.
+func (e *testEnv) openDeleting(branch, author string, deletes []string, want string) githubfake.PR {
+	e.t.Helper()
+	sha := e.gh.Commit(testRepo, branch, nil, deletes, "delete "+branch)
+	pr := e.gh.OpenPR(testRepo, branch, "main", author, "Delete "+branch)
+	e.deliver("pull_request", e.gh.PullRequestEvent("opened", testRepo, pr.Number), http.StatusAccepted)
+	if got := waitStatus(e.t, e.gh, sha, "planbot/plan"); got != want {
+		e.t.Fatalf("plan of %s = %s, want %s", branch, got, want)
+	}
+	return e.gh.PR(testRepo, pr.Number)
+}
+
+// auditEntries returns the audit log of PR n.
+func (e *testEnv) auditEntries(n int) []audit.Entry {
+	e.t.Helper()
+	code, out, stderr := e.runAudit("--json", "--pr", itoa(n))
+	if code != 0 {
+		e.t.Fatalf("planbot audit --json: exit %d: %s", code, stderr)
+	}
+	var entries []audit.Entry
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var en audit.Entry
+		if err := json.Unmarshal([]byte(line), &en); err != nil {
+			e.t.Fatalf("bad JSON line %q: %v", line, err)
+		}
+		entries = append(entries, en)
+	}
+	return entries
+}
+
+// TestDeleteRoot deletes Terraform roots whose state is in the http
+// backend: a destroy through the normal gate, or nothing at all when the
+// state is empty.
+func TestDeleteRoot(t *testing.T) {
+	gh := newFake(t)
+	states := statetest.New(t)
+	e := startServer(t, gh, t.TempDir())
+	seedRoot(t, e, "envs/old", map[string]string{"envs/old/main.tf": liveTF(states, "old", "a", "b", false)})
+	// envs/empty was never applied: its state server has nothing.
+	gh.Commit(testRepo, "main", map[string]string{"envs/empty/main.tf": liveTF(states, "empty", "a", "b", false)}, nil, "add envs/empty")
+	both := []string{"terraform_data.a", "terraform_data.b"}
+	if diff := cmp.Diff(states.Resources("old"), both); diff != "" {
+		t.Fatalf("seeded state (-got +want):\n%s", diff)
+	}
+
+	t.Run("state holds resources", func(t *testing.T) {
+		pr := e.openDeleting("drop-old", "carol", []string{"envs/old/main.tf"}, "success")
+		visible := outsideDetails(planComment(t, gh, pr.Number).Body)
+		mustContain(t, visible, "`envs/old` is deleted by this pull request: destroys 2 resources", "`terraform_data.a`", "`terraform_data.b`", "**Destroys**")
+
+		reply := e.command(pr.Number, "bob", "/apply")
+		wantRefused(t, reply, "@acme/platform")
+		if diff := cmp.Diff(states.Resources("old"), both); diff != "" {
+			t.Fatalf("a refused /apply changed the state (-got +want):\n%s", diff)
+		}
+
+		gh.SubmitReview(testRepo, pr.Number, "dave", "APPROVED", pr.HeadSHA)
+		reply = e.command(pr.Number, "bob", "/apply")
+		if !strings.Contains(reply, "applied `envs/old`") || !strings.Contains(reply, "merged") {
+			t.Fatalf("apply reply:\n%s", reply)
+		}
+		if got := states.Resources("old"); len(got) != 0 {
+			t.Errorf("state still holds %v after the destroy", got)
+		}
+		if !gh.PR(testRepo, pr.Number).Merged {
+			t.Error("PR not merged after the destroy")
+		}
+		var destroyed bool
+		for _, en := range e.auditEntries(pr.Number) {
+			if en.Action == audit.ActionApply && en.Project == "envs/old" && en.Outcome == "applied" && strings.Contains(en.Detail, "destroy") && en.Actor == "bob" && len(en.Approvers) == 1 {
+				destroyed = true
+			}
+		}
+		if !destroyed {
+			t.Errorf("the audit log has no destroy of envs/old: %+v", e.auditEntries(pr.Number))
+		}
+	})
+
+	t.Run("moved root", func(t *testing.T) {
+		files := map[string]string{"envs/moving/main.tf": liveTF(states, "moving", "a", "b", false)}
+		seedRoot(t, e, "envs/moving", files)
+		sha := gh.Commit(testRepo, "move", map[string]string{"live/moving/main.tf": files["envs/moving/main.tf"]}, []string{"envs/moving/main.tf"}, "move the root")
+		pr := gh.OpenPR(testRepo, "move", "main", "carol", "Move a root")
+		e.deliver("pull_request", gh.PullRequestEvent("opened", testRepo, pr.Number), http.StatusAccepted)
+		if got := waitStatus(t, gh, sha, "planbot/plan"); got != "success" {
+			t.Fatalf("plan of the move = %s", got)
+		}
+		body := planComment(t, gh, pr.Number).Body
+		mustContain(t, body, "looks like a move", "live/moving", "no changes")
+		if strings.Contains(body, "destroys") {
+			t.Errorf("a moved root is planned as a destroy:\n%s", body)
+		}
+		e.close(pr.Number)
+	})
+
+	t.Run("unreachable state blocks the merge", func(t *testing.T) {
+		gh.Commit(testRepo, "main", map[string]string{"envs/lost/main.tf": "terraform {\n  backend \"http\" {\n    address = \"http://127.0.0.1:1/state/lost\"\n  }\n}\n"}, nil, "add envs/lost")
+		pr := e.openDeleting("drop-lost", "carol", []string{"envs/lost/main.tf"}, "failure")
+		mustContain(t, planComment(t, gh, pr.Number).Body, "could not be planned for destruction")
+		gh.SubmitReview(testRepo, pr.Number, "dave", "APPROVED", pr.HeadSHA)
+		wantRefused(t, e.command(pr.Number, "bob", "/apply"), "envs/lost", "failed")
+		if gh.PR(testRepo, pr.Number).Merged {
+			t.Error("a PR whose destroy could not be planned was merged")
+		}
+		e.close(pr.Number)
+	})
+
+	t.Run("empty state", func(t *testing.T) {
+		pr := e.openDeleting("drop-empty", "carol", []string{"envs/empty/main.tf"}, "success")
+		mustContain(t, planComment(t, gh, pr.Number).Body, "`envs/empty` is deleted by this pull request, and its state holds no resources: nothing is destroyed, and it needs no apply.")
+		gh.SubmitReview(testRepo, pr.Number, "dave", "APPROVED", pr.HeadSHA)
+		reply := e.command(pr.Number, "bob", "/apply")
+		if !strings.Contains(reply, "merged") || strings.Contains(reply, "applied `envs/empty`") {
+			t.Fatalf("apply reply:\n%s", reply)
+		}
+		for _, en := range e.auditEntries(pr.Number) {
+			if en.Action == audit.ActionApply || (en.Action == audit.ActionApplyRequested && en.Detail != "merge") {
+				t.Errorf("an empty state was applied: %+v", en)
+			}
+		}
+		if n := states.Writes("empty"); n != 0 {
+			t.Errorf("terraform wrote the empty state %d times", n)
+		}
+	})
+}
