@@ -57,6 +57,18 @@ func TestParseServer(t *testing.T) {
 					t.Errorf("redeliver interval = %v, want 90s", o.RedeliverInterval)
 				}
 			}},
+		{name: "sandbox on by default", args: base, check: func(t *testing.T, o Server) {
+			if o.Sandbox != "landlock" || o.CredentialsDir != "" {
+				t.Errorf("sandbox = %q, credentials dir = %q", o.Sandbox, o.CredentialsDir)
+			}
+		}},
+		{name: "sandbox off and credentials from env", args: base, env: map[string]string{"PLANBOT_SANDBOX": "off", "PLANBOT_CREDENTIALS_DIR": "/etc/planbot/creds"},
+			check: func(t *testing.T, o Server) {
+				if o.Sandbox != "off" || o.CredentialsDir != "/etc/planbot/creds" {
+					t.Errorf("sandbox = %q, credentials dir = %q", o.Sandbox, o.CredentialsDir)
+				}
+			}},
+		{name: "unknown sandbox", args: append([]string{"--sandbox=chroot"}, base...), wantErr: "--sandbox"},
 		{name: "negative redeliver interval", args: append([]string{"--redeliver-interval=-1s"}, base...), wantErr: "redeliver-interval"},
 		{name: "job retention off", args: append([]string{"--job-retention=0"}, base...),
 			check: func(t *testing.T, o Server) {
