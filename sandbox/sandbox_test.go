@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/planbot/planbot/sandbox"
+	"github.com/planbot/planbot/sandbox/sandboxtest"
 )
 
 func TestMain(m *testing.M) {
@@ -30,20 +31,6 @@ func run(t *testing.T, s *sandbox.Sandbox, read, write []string, env map[string]
 	return string(out), err
 }
 
-func helper(t *testing.T, mode sandbox.Mode) *sandbox.Sandbox {
-	t.Helper()
-	if mode == sandbox.ModeLandlock {
-		if err := sandbox.Supported(); err != nil {
-			t.Fatalf("these tests need Landlock: %v", err)
-		}
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &sandbox.Sandbox{Mode: mode, Helper: exe}
-}
-
 func TestConfinedReadsOnlyWhatThePolicyAllows(t *testing.T) {
 	cat, err := exec.LookPath("cat")
 	if err != nil {
@@ -61,12 +48,12 @@ func TestConfinedReadsOnlyWhatThePolicyAllows(t *testing.T) {
 	}
 
 	// Unconfined, the same read succeeds: the test can fail.
-	out, err := run(t, helper(t, sandbox.ModeOff), nil, []string{work}, nil, cat, secret)
+	out, err := run(t, sandboxtest.New(t, sandbox.ModeOff), nil, []string{work}, nil, cat, secret)
 	if err != nil || !strings.Contains(out, "TOP-SECRET-KEY") {
 		t.Fatalf("unconfined read: %v %q", err, out)
 	}
 
-	ll := helper(t, sandbox.ModeLandlock)
+	ll := sandboxtest.New(t, sandbox.ModeLandlock)
 	out, err = run(t, ll, nil, []string{work}, nil, cat, secret)
 	if err == nil || strings.Contains(out, "TOP-SECRET-KEY") {
 		t.Fatalf("confined read of a secret succeeded: %v %q", err, out)
@@ -108,7 +95,7 @@ func TestEnvironmentIsAddedAndPolicyRemoved(t *testing.T) {
 	}
 	for _, mode := range []sandbox.Mode{sandbox.ModeOff, sandbox.ModeLandlock} {
 		t.Run(string(mode), func(t *testing.T) {
-			out, err := run(t, helper(t, mode), nil, nil, map[string]string{"TF_VAR_token": "plan-secret"}, env)
+			out, err := run(t, sandboxtest.New(t, mode), nil, nil, map[string]string{"TF_VAR_token": "plan-secret"}, env)
 			if err != nil {
 				t.Fatalf("%v %q", err, out)
 			}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/sandbox"
+	"github.com/planbot/planbot/sandbox/sandboxtest"
 )
 
 // realRunner returns a Runner for the terraform on PATH. The test fails
@@ -24,7 +25,7 @@ func realRunner(t testing.TB) *Runner {
 	if err != nil {
 		t.Fatalf("terraform is required for this test: %v", err)
 	}
-	return &Runner{Bin: bin, Sandbox: testSandbox(t, sandbox.ModeLandlock), Logger: testLogger(t)}
+	return &Runner{Bin: bin, Sandbox: sandboxtest.New(t, sandbox.ModeLandlock), Logger: testLogger(t)}
 }
 
 // testLogger sends log records to t.Log.

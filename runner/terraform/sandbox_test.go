@@ -10,26 +10,12 @@ import (
 
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/sandbox"
+	"github.com/planbot/planbot/sandbox/sandboxtest"
 )
 
 func TestMain(m *testing.M) {
 	sandbox.RunHelper()
 	os.Exit(m.Run())
-}
-
-// testSandbox returns a sandbox whose helper is this test binary.
-func testSandbox(t testing.TB, mode sandbox.Mode) *sandbox.Sandbox {
-	t.Helper()
-	if mode == sandbox.ModeLandlock {
-		if err := sandbox.Supported(); err != nil {
-			t.Fatalf("this test needs Landlock: %v", err)
-		}
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &sandbox.Sandbox{Mode: mode, Helper: exe}
 }
 
 // TestSandboxDeniesReadsOutsideTheRun plans a root that reads a file
@@ -56,7 +42,7 @@ output "e" {
 	}{{sandbox.ModeOff, true}, {sandbox.ModeLandlock, false}} {
 		t.Run(string(tt.mode), func(t *testing.T) {
 			r := realRunner(t)
-			r.Sandbox = testSandbox(t, tt.mode)
+			r.Sandbox = sandboxtest.New(t, tt.mode)
 			dir := t.TempDir()
 			body := tf
 			if tt.wantRead {

@@ -104,19 +104,8 @@ func (db *DB) Claim(ctx context.Context, owner string, now, leaseUntil time.Time
 // Extend renews the lease of job id if owner still holds it.
 func (db *DB) Extend(ctx context.Context, id int64, owner string, leaseUntil time.Time) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE jobs SET lease_until = ?
+		return execOne(ctx, tx, `UPDATE jobs SET lease_until = ?
 			WHERE id = ? AND owner = ? AND state = 'running'`, micros(leaseUntil), id, owner)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return store.ErrNotFound
-		}
-		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: extend job %d for %s: %w", id, owner, err)
@@ -128,7 +117,7 @@ func (db *DB) Extend(ctx context.Context, id int64, owner string, leaseUntil tim
 // or failed. A job that ends done or failed records the time in finished_at.
 func (db *DB) Finish(ctx context.Context, id int64, owner, errMsg string, maxAttempts int, retryAt time.Time) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE jobs SET
+		return execOne(ctx, tx, `UPDATE jobs SET
 				state = CASE WHEN ?1 = '' THEN 'done' WHEN attempts < ?2 THEN 'queued' ELSE 'failed' END,
 				last_error = ?1,
 				owner = CASE WHEN ?1 <> '' AND attempts < ?2 THEN '' ELSE owner END,
@@ -136,17 +125,6 @@ func (db *DB) Finish(ctx context.Context, id int64, owner, errMsg string, maxAtt
 				run_after = CASE WHEN ?1 <> '' AND attempts < ?2 THEN ?5 ELSE NULL END,
 				finished_at = CASE WHEN ?1 <> '' AND attempts < ?2 THEN NULL ELSE ?6 END
 			WHERE id = ?3 AND owner = ?4 AND state = 'running'`, errMsg, maxAttempts, id, owner, micros(retryAt), micros(now()))
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return store.ErrNotFound
-		}
-		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: finish job %d for %s: %w", id, owner, err)
@@ -158,21 +136,10 @@ func (db *DB) Finish(ctx context.Context, id int64, owner, errMsg string, maxAtt
 // and gives back the attempt its claim counted.
 func (db *DB) Postpone(ctx context.Context, id int64, owner, reason string, runAfter time.Time) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE jobs SET
+		return execOne(ctx, tx, `UPDATE jobs SET
 				state = 'queued', owner = '', lease_until = NULL, run_after = ?, last_error = ?,
 				attempts = max(attempts - 1, 0), finished_at = NULL
 			WHERE id = ? AND owner = ? AND state = 'running'`, micros(runAfter), reason, id, owner)
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return store.ErrNotFound
-		}
-		return nil
 	})
 	if err != nil {
 		return fmt.Errorf("sqlite: postpone job %d for %s: %w", id, owner, err)
@@ -230,4 +197,21 @@ func (db *DB) pruneJobs(ctx context.Context, finishedBefore time.Time, batch int
 			return total, nil
 		}
 	}
+}
+
+// execOne runs an UPDATE that must change exactly the row it names: none
+// changed is store.ErrNotFound (the job is gone, or another owner has it).
+func execOne(ctx context.Context, tx *sql.Tx, query string, args ...any) error {
+	res, err := tx.ExecContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
 }

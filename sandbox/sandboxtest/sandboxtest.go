@@ -1,0 +1,28 @@
+// Package sandboxtest gives tests a sandbox whose helper is the test
+// binary itself. A package that uses it must call sandbox.RunHelper first
+// in its TestMain, as planbot's main does.
+package sandboxtest
+
+import (
+	"os"
+	"testing"
+
+	"github.com/planbot/planbot/sandbox"
+)
+
+// New returns a sandbox in mode whose helper is the running test binary.
+// In sandbox.ModeLandlock it fails the test, never skips it, when the
+// kernel does not enforce Landlock.
+func New(t testing.TB, mode sandbox.Mode) *sandbox.Sandbox {
+	t.Helper()
+	if mode == sandbox.ModeLandlock {
+		if err := sandbox.Supported(); err != nil {
+			t.Fatalf("this test needs Landlock: %v", err)
+		}
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &sandbox.Sandbox{Mode: mode, Helper: exe}
+}
