@@ -114,6 +114,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Bin:            tfBin,
 		PluginCacheDir: filepath.Join(o.DataDir, "plugin-cache"),
 		EnvAllowlist:   o.EnvAllowlist,
+		DryRun:         o.DryRun,
 		Logger:         log,
 	}
 	// Metrics are per process: each replica serves its own on /metrics.
