@@ -627,7 +627,7 @@ func (a *Applier) interruptedText(ctx context.Context, req ApplyRequest, pending
 			names = append(names, "`"+in.Project+"`")
 		}
 	}
-	fmt.Fprintf(&b, "⚠️ **an earlier apply was interrupted**: planbot stopped while it applied %s at %s, so **its outcome is unknown**: terraform may have changed some, all or none of the resources. planbot does not run that apply again.\n\n",
+	fmt.Fprintf(&b, "⚠️ **an earlier apply was interrupted**: planbot stopped while it applied %s at %s, before it could record how that apply ended, so **its outcome is unknown**: terraform may have changed some, all or none of the resources. planbot does not run that apply again.\n\n",
 		strings.Join(names, ", "), short(pending[0].HeadSHA))
 	b.WriteString("To go on:\n\n")
 	b.WriteString("1. Check the state: look at the resources and the state's history in your backend, and release a stale state lock (`terraform force-unlock`) if one was left behind.\n")
