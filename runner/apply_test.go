@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -13,10 +15,12 @@ import (
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/audit"
 	"github.com/planbot/planbot/store"
+	"github.com/planbot/planbot/workspaces"
 )
 
-// auditLog is a store whose audit log is a slice and whose appends fail
-// while failing is set. Only the methods merge uses are implemented.
+// auditLog is a store whose audit log is a slice, keyed like a real one,
+// and whose appends fail while failing is set. Only the methods merge and
+// applyOne use are implemented.
 type auditLog struct {
 	store.Store
 	failing  bool
@@ -27,6 +31,11 @@ type auditLog struct {
 func (s *auditLog) AppendAudit(ctx context.Context, e audit.Entry) (audit.Entry, bool, error) {
 	if s.failing {
 		return audit.Entry{}, false, errors.New("disk I/O error")
+	}
+	for _, old := range s.entries {
+		if old.IdempotencyKey() == e.IdempotencyKey() {
+			return old, false, nil
+		}
 	}
 	e = e.Link(int64(len(s.entries)), "")
 	s.entries = append(s.entries, e)
@@ -182,6 +191,57 @@ func TestReplanNeeded(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := replanNeeded(tt.history, "h1", "dev"); got != tt.want {
 				t.Errorf("replanNeeded = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func (s *auditLog) SavePlan(ctx context.Context, p store.Plan) (int64, error) { return p.ID, nil }
+
+// countingTerraform counts applies.
+type countingTerraform struct{ applies int }
+
+func (c *countingTerraform) Prepare(ctx context.Context, dir, workspace string) error { return nil }
+
+func (c *countingTerraform) Apply(ctx context.Context, dir, planFile, wantSHA256 string) (string, error) {
+	c.applies++
+	return "Apply complete!", nil
+}
+
+// TestApplyOncePerDelivery checks that applyOne never runs terraform for
+// an intent its delivery already wrote, whatever Apply checked before.
+func TestApplyOncePerDelivery(t *testing.T) {
+	planFile := filepath.Join(t.TempDir(), "planbot.tfplan")
+	if err := os.WriteFile(planFile, []byte("plan"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum, _ := fileSHA256(planFile)
+	plan := store.Plan{Repo: "acme/infra", PR: 7, HeadSHA: "h1", Project: "envs/dev", Dir: "envs/dev", Kind: "terraform",
+		Status: string(planbot.StatusPlanned), PlanFile: planFile, PlanSHA256: sum}
+	pr := planbot.PullRequest{Repo: planbot.Repo{Owner: "acme", Name: "infra"}, Number: 7, HeadSHA: "h1"}
+	req := ApplyRequest{Repo: pr.Repo, Number: 7, Actor: "bob", Delivery: "d1"}
+	for _, replay := range []bool{false, true} {
+		t.Run(fmt.Sprintf("replay=%v", replay), func(t *testing.T) {
+			st := &auditLog{}
+			tf := &countingTerraform{}
+			a := &Applier{Planner: &Planner{Store: st}, Terraform: tf, Logger: slog.New(slog.DiscardHandler)}
+			if replay {
+				st.AppendAudit(context.Background(), audit.Entry{Repo: "acme/infra", PR: 7, HeadSHA: "h1", Project: "envs/dev",
+					Action: audit.ActionApplyRequested, Outcome: "started", DeliveryID: "d1"})
+			}
+			msg, err := a.applyOne(context.Background(), req, workspaces.Source{}, pr, plan, nil, a.Logger)
+			want, wantAction := 1, audit.ActionApply
+			if replay {
+				want, wantAction = 0, audit.ActionApplyInterrupted
+				if err == nil || !strings.Contains(msg, "interrupted") {
+					t.Errorf("replayed applyOne = %q, %v; want the interrupted reply and an error", msg, err)
+				}
+			}
+			if tf.applies != want {
+				t.Errorf("terraform applies = %d, want %d", tf.applies, want)
+			}
+			if last := st.entries[len(st.entries)-1]; last.Action != wantAction {
+				t.Errorf("last audit entry = %s %s, want %s", last.Action, last.Outcome, wantAction)
 			}
 		})
 	}
