@@ -21,9 +21,13 @@ const (
 	ActionApplyRequested = "apply_requested"
 	ActionApply          = "apply"
 	ActionApplyRefused   = "apply_refused"
-	ActionMerge          = "merge"
-	ActionUnlock         = "unlock"
-	ActionLockConflict   = "lock_conflict"
+	// ActionApplyInterrupted is the outcome planbot records for an apply
+	// intent it finds without one (see PendingApplies): what terraform did
+	// is unknown, and the apply is not run again.
+	ActionApplyInterrupted = "apply_interrupted"
+	ActionMerge            = "merge"
+	ActionUnlock           = "unlock"
+	ActionLockConflict     = "lock_conflict"
 )
 
 // Approver is a login whose approval counted, with the CODEOWNERS rule that
@@ -59,6 +63,37 @@ type Entry struct {
 func (e Entry) IdempotencyKey() string {
 	b, _ := json.Marshal([]any{e.Repo, e.PR, e.HeadSHA, e.Project, e.Action, e.DeliveryID})
 	return string(b)
+}
+
+// outcomeKey returns the key that an apply intent shares with its outcome:
+// the idempotency key with the intent's action in place of the entry's.
+func (e Entry) outcomeKey() string {
+	e.Action = ActionApplyRequested
+	return e.IdempotencyKey()
+}
+
+// PendingApplies returns, in their order, the apply intents among entries
+// that have no outcome. An apply intent is an apply_requested entry of a
+// project (the merge's intent has no project). Its outcome is an apply or
+// apply_interrupted entry with the same repo, PR, head SHA, project and
+// delivery ID, which is the intent's idempotency key with another action.
+// An intent without an outcome was cut short after it was written: the
+// process died while terraform applied, or before it could record how the
+// apply ended, so what terraform did is unknown.
+func PendingApplies(entries []Entry) []Entry {
+	done := make(map[string]bool)
+	for _, e := range entries {
+		if e.Action == ActionApply || e.Action == ActionApplyInterrupted {
+			done[e.outcomeKey()] = true
+		}
+	}
+	var pending []Entry
+	for _, e := range entries {
+		if e.Action == ActionApplyRequested && e.Project != "" && !done[e.outcomeKey()] {
+			pending = append(pending, e)
+		}
+	}
+	return pending
 }
 
 // ComputeHash returns sha256 over the canonical JSON of the entry without

@@ -76,7 +76,9 @@ type Server struct {
 	CredentialsDir string
 	AllowForkPRs   bool
 	MergeMethod    string
-	DryRun         bool
+	// DryRun makes planbot's side effects no-ops in the adapters that
+	// have them: no GitHub writes, no terraform apply, no merge.
+	DryRun bool
 
 	// webhookSecretEnv is PLANBOT_WEBHOOK_SECRET, read once at parse time.
 	webhookSecretEnv string
@@ -146,7 +148,7 @@ func ParseServer(args []string, getenv func(string) string) (Server, error) {
 	fs.StringVar(&o.CredentialsDir, "credentials-dir", "", "directory with plan.env and apply.env (KEY=VALUE), and optional OWNER/REPO/plan.env and apply.env: terraform's credentials for plans and for applies")
 	fs.BoolVar(&o.AllowForkPRs, "allow-fork-prs", false, "plan PRs from forks (runs code from outside the repository)")
 	fs.StringVar(&o.MergeMethod, "merge-method", "", "merge, squash or rebase (default: the first the repository allows; .planbot.yaml merge_method wins)")
-	fs.BoolVar(&o.DryRun, "dry-run", false, "never write to GitHub; log what would be written")
+	fs.BoolVar(&o.DryRun, "dry-run", false, "never run terraform apply, merge or write to GitHub; log and audit what would be done")
 	if err := applyEnv(fs, args, getenv); err != nil {
 		return Server{}, err
 	}

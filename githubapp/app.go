@@ -51,7 +51,8 @@ type Options struct {
 	// Transport is the underlying transport; http.DefaultTransport if nil.
 	Transport http.RoundTripper
 	// DryRun makes every write method log what it would do and return
-	// without calling GitHub.
+	// without calling GitHub. Merge then returns an error wrapping
+	// planbot.ErrDryRun; the other writes return as if they succeeded.
 	DryRun bool
 	Logger *slog.Logger
 }

@@ -278,11 +278,13 @@ func (c *Client) GetFile(ctx context.Context, repo planbot.Repo, path, ref strin
 
 // Merge merges a PR if its head is still sha and returns the merge commit.
 // method is merge, squash or rebase ("" sends none, and GitHub makes a
-// merge commit; planbot always sends one, see DefaultMergeMethod).
+// merge commit; planbot always sends one, see DefaultMergeMethod). In
+// dry-run mode it logs and returns an error wrapping planbot.ErrDryRun:
+// nothing was merged, and no caller may take it for a merge.
 func (c *Client) Merge(ctx context.Context, repo planbot.Repo, number int, sha, method, title string) (string, error) {
 	if c.dryRun {
-		c.logger.Info("dry run: merge", "repo", repo.String(), "pr", number, "sha", sha)
-		return sha, nil
+		c.logger.Info("dry run: merge", "repo", repo.String(), "pr", number, "sha", sha, "method", method)
+		return "", fmt.Errorf("merge %s#%d: %w", repo, number, planbot.ErrDryRun)
 	}
 	res, resp, err := c.gh.PullRequests.Merge(ctx, repo.Owner, repo.Name, number, "", &github.PullRequestOptions{
 		SHA: sha, MergeMethod: method, CommitTitle: title,

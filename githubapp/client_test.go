@@ -205,3 +205,36 @@ func TestSecondaryRateLimit(t *testing.T) {
 		t.Errorf("Until = %v, want about 2 minutes after %v", rl.Until, start)
 	}
 }
+
+// TestDryRunWrites checks that a dry-run client sends no write to GitHub
+// and that its merge reports planbot.ErrDryRun instead of a merge commit.
+func TestDryRunWrites(t *testing.T) {
+	gh, _, _ := newClient(t)
+	ctx := context.Background()
+	gh.Commit("acme/infra", "d", map[string]string{"a.tf": "#\n"}, nil, "d")
+	pr := gh.OpenPR("acme/infra", "d", "main", "carol", "D")
+	app, err := githubapp.New(githubapp.Options{AppID: gh.AppID(), PrivateKey: gh.PrivateKeyPEM(), APIURL: gh.APIURL(), DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := app.Installation(7)
+
+	sha, err := c.Merge(ctx, repo, pr.Number, pr.HeadSHA, "merge", "t")
+	if !errors.Is(err, planbot.ErrDryRun) || sha != "" {
+		t.Errorf("dry-run Merge = %q, %v; want no sha and ErrDryRun", sha, err)
+	}
+	if _, err := c.CreateComment(ctx, repo, pr.Number, "hello"); err != nil {
+		t.Errorf("dry-run CreateComment: %v", err)
+	}
+	if err := c.SetStatus(ctx, repo, pr.HeadSHA, "planbot/apply", "success", "d", ""); err != nil {
+		t.Errorf("dry-run SetStatus: %v", err)
+	}
+	if gh.PR("acme/infra", pr.Number).Merged {
+		t.Error("a dry-run merge merged the pull request")
+	}
+	for _, r := range gh.Requests() {
+		if r.Method != http.MethodGet && !strings.HasSuffix(r.Path, "/access_tokens") {
+			t.Errorf("dry run sent %s %s", r.Method, r.Path)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -142,6 +143,21 @@ func (a *Applier) Apply(ctx context.Context, gh GitHub, req ApplyRequest) (strin
 		}
 	}
 
+	// An apply that was cut short is never run again, and a saved plan made
+	// before such an apply is not applied.
+	history, err := a.store().Audit(ctx, store.AuditFilter{Repo: req.Repo.String(), PR: req.Number})
+	if err != nil {
+		return "", fmt.Errorf("read the audit log: %w", err)
+	}
+	if pending := pendingApplies(history, pr.HeadSHA, selected); len(pending) > 0 {
+		return a.interrupted(ctx, gh, req, pr, pending, log), nil
+	}
+	for _, p := range selected {
+		if replanNeeded(history, pr.HeadSHA, p.Project) {
+			return refuse(p.Project, fmt.Sprintf("an earlier apply of `%s` at %s was interrupted and its plan was made before that; check the state, then run /plan and /apply again.", p.Project, short(pr.HeadSHA)))
+		}
+	}
+
 	// The base branch must not have changed a project since its plan.
 	token, err := gh.Token(ctx)
 	if err != nil {
@@ -203,9 +219,17 @@ func (a *Applier) Apply(ctx context.Context, gh GitHub, req ApplyRequest) (strin
 		log.Warn("set apply status", "err", err)
 	}
 	var out strings.Builder
+	// dryRun holds the projects a dry-run terraform apply stopped short of
+	// applying: the merge that would follow is asked of GitHub's dry-run
+	// adapter in turn, so the whole /apply is rehearsed and audited.
+	dryRun := make(map[string]bool)
 	for _, p := range selected {
 		msg, err := a.applyOne(ctx, req, src, pr, p, decision.Approvers, log.With("project", p.Project))
 		out.WriteString(msg)
+		if errors.Is(err, planbot.ErrDryRun) {
+			dryRun[p.Project] = true
+			continue
+		}
 		if err != nil {
 			gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "failure", "apply of "+p.Project+" failed", pr.HTMLURL)
 			a.refreshComment(ctx, gh, pr)
@@ -221,11 +245,15 @@ func (a *Applier) Apply(ctx context.Context, gh GitHub, req ApplyRequest) (strin
 	}
 	if !cfg.Automerge {
 		gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "success", "applied; automerge is off", pr.HTMLURL)
+		if len(dryRun) > 0 {
+			out.WriteString("\nAutomerge is off in `.planbot.yaml`, so planbot would not merge.")
+			return out.String(), nil
+		}
 		out.WriteString("\nAutomerge is off in `.planbot.yaml`: merge this pull request yourself now, so that the base branch matches what is applied.")
 		return out.String(), nil
 	}
 	for _, p := range all {
-		if !done(p) {
+		if !done(p) && !dryRun[p.Project] {
 			gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "pending", "applied some projects; more to apply", pr.HTMLURL)
 			out.WriteString(fmt.Sprintf("\n`%s` is not applied yet; run `/apply -p %s` to apply it, then planbot merges.", p.Project, p.Project))
 			return out.String(), nil
@@ -372,8 +400,16 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces
 	}
 	intent := entry
 	intent.Action, intent.Outcome = audit.ActionApplyRequested, "started"
-	if _, _, err := a.store().AppendAudit(ctx, intent); err != nil {
-		return "", fmt.Errorf("audit apply intent: %w", err)
+	stored, inserted, err := a.store().AppendAudit(ctx, intent)
+	if err != nil {
+		log.Error("apply not run: its intent cannot be audited", "err", err)
+		return fmt.Sprintf("❌ **`%s` was not applied**: planbot could not write its intent to the audit log, and it runs no apply it has not recorded first. Nothing ran; comment `/apply` again once the audit log is writable.\n", p.Project),
+			fmt.Errorf("audit apply intent: %w", err)
+	}
+	if !inserted {
+		// This delivery requested this apply before, although Apply found
+		// no pending intent: never run it twice.
+		return a.interruptedText(ctx, req, []audit.Entry{stored}, log), planbot.Errorf(planbot.ECONFLICT, "the apply of `%s` was requested before by this delivery", p.Project)
 	}
 	log.Info("applying")
 	dir, planFile, err := a.planWorkspace(ctx, src, pr, p)
@@ -383,17 +419,23 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces
 	}
 	output = comment.Redact(output, a.Planner.Secrets)
 	result := entry
-	result.Action = audit.ActionApply
-	if err != nil {
-		result.Outcome, result.Detail = "failed", comment.Redact(planbot.ErrorMessage(err), a.Planner.Secrets)
+	result.Action, result.Outcome = audit.ActionApply, outcome(err, "applied")
+	switch result.Outcome {
+	case "failed":
+		result.Detail = comment.Redact(planbot.ErrorMessage(err), a.Planner.Secrets)
 		if entry.Detail != "" {
 			result.Detail = entry.Detail + ": " + result.Detail
 		}
-	} else {
-		result.Outcome = "applied"
+	case "dry_run":
+		result.Detail = "terraform apply not run"
 	}
 	a.Planner.audit(ctx, log, result)
 	a.Metrics.applied(result.Outcome)
+	if result.Outcome == "dry_run" {
+		log.Info("dry run: not applied")
+		return fmt.Sprintf("🧪 **dry run: `%s` not applied**: the saved plan (sha256 `%s`) checks out, and planbot runs with `--dry-run`, so it ran no terraform apply.\n\n",
+			p.Project, short(p.PlanSHA256)), err
+	}
 	if err != nil {
 		log.Error("apply failed", "err", err)
 		return fmt.Sprintf("❌ **apply of `%s` failed**: %s\n\n<details><summary>Output</summary>\n\n```\n%s\n```\n</details>\n",
@@ -462,16 +504,30 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
+// mergeGitHub is what merging needs from GitHub.
+type mergeGitHub interface {
+	Merge(ctx context.Context, repo planbot.Repo, number int, sha, method, title string) (string, error)
+	DefaultMergeMethod(ctx context.Context, repo planbot.Repo) (string, error)
+	SetStatus(ctx context.Context, repo planbot.Repo, sha, context, state, description, targetURL string) error
+}
+
 // merge merges the PR at the applied head. A failed merge after an apply is
-// reported loudly: the PR must never stay silently unmerged.
-func (a *Applier) merge(ctx context.Context, gh GitHub, req ApplyRequest, pr planbot.PullRequest, method string, approvers []audit.Approver, log *slog.Logger) string {
+// reported loudly: the PR must never stay silently unmerged. When the
+// merge's intent cannot be written to the audit log, nothing is merged.
+func (a *Applier) merge(ctx context.Context, gh mergeGitHub, req ApplyRequest, pr planbot.PullRequest, method string, approvers []audit.Approver, log *slog.Logger) string {
 	entry := audit.Entry{
 		Repo: req.Repo.String(), PR: req.Number, HeadSHA: pr.HeadSHA, BaseSHA: pr.BaseSHA,
 		Actor: req.Actor, Approvers: approvers, DeliveryID: req.Delivery,
 	}
 	intent := entry
 	intent.Action, intent.Outcome, intent.Detail = audit.ActionApplyRequested, "started", "merge"
-	a.Planner.audit(ctx, log, intent)
+	if _, _, err := a.store().AppendAudit(ctx, intent); err != nil {
+		log.Error("merge aborted: its intent cannot be audited", "err", err)
+		a.Metrics.merged("aborted")
+		gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "failure", "not merged: the merge could not be audited", pr.HTMLURL)
+		return fmt.Sprintf("\n❌ **Not merged**: planbot could not write the merge's intent to the audit log, and it merges nothing it has not recorded first. Whatever was applied above stays applied while `%s` does not have it: comment `/apply` again once the audit log is writable (applied projects are not applied twice), or merge this pull request by hand.",
+			pr.BaseRef)
+	}
 	var err error
 	if method == "" {
 		method, err = gh.DefaultMergeMethod(ctx, req.Repo)
@@ -481,14 +537,22 @@ func (a *Applier) merge(ctx context.Context, gh GitHub, req ApplyRequest, pr pla
 		sha, err = gh.Merge(ctx, req.Repo, req.Number, pr.HeadSHA, method, fmt.Sprintf("%s (#%d)", pr.Title, pr.Number))
 	}
 	result := entry
-	result.Action = audit.ActionMerge
-	if err != nil {
-		result.Outcome, result.Detail = "failed", planbot.ErrorMessage(err)
-	} else {
-		result.Outcome, result.Detail = "merged", sha
+	result.Action, result.Outcome = audit.ActionMerge, outcome(err, "merged")
+	switch result.Outcome {
+	case "merged":
+		result.Detail = sha
+	case "dry_run":
+		result.Detail = "not merged (" + method + ")"
+	default:
+		result.Detail = planbot.ErrorMessage(err)
 	}
 	a.Planner.audit(ctx, log, result)
 	a.Metrics.merged(result.Outcome)
+	if result.Outcome == "dry_run" {
+		log.Info("dry run: not merged", "method", method)
+		gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "success", "dry run: nothing applied or merged", pr.HTMLURL)
+		return fmt.Sprintf("\n🧪 **dry run: not merged**: planbot runs with `--dry-run`; without it, it would now merge with method `%s`.", method)
+	}
 	if err != nil {
 		log.Error("merge failed", "err", err)
 		gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "failure", "applied, but the merge failed", pr.HTMLURL)
@@ -501,6 +565,94 @@ func (a *Applier) merge(ctx context.Context, gh GitHub, req ApplyRequest, pr pla
 	}
 	log.Info("merged", "merge_sha", sha)
 	return fmt.Sprintf("\n🎉 merged as %s.", short(sha))
+}
+
+// outcome returns the audit outcome of a write that returned err: done
+// when it happened, dry_run when the adapter is in dry-run mode and wrote
+// nothing, failed otherwise.
+func outcome(err error, done string) string {
+	switch {
+	case err == nil:
+		return done
+	case errors.Is(err, planbot.ErrDryRun):
+		return "dry_run"
+	}
+	return "failed"
+}
+
+// pendingApplies returns the apply intents without an outcome (see
+// audit.PendingApplies) of the selected projects at head.
+func pendingApplies(history []audit.Entry, head string, selected []store.Plan) []audit.Entry {
+	var out []audit.Entry
+	for _, e := range audit.PendingApplies(history) {
+		for _, p := range selected {
+			if e.HeadSHA == head && e.Project == p.Project {
+				out = append(out, e)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// replanNeeded reports whether project's newest plan at head was made
+// before its newest interrupted apply there: that plan was made against a
+// state the interrupted apply may have changed. Audit entries are ordered
+// by seq, so no clocks are compared.
+func replanNeeded(history []audit.Entry, head, project string) bool {
+	var interrupted, planned int64
+	for _, e := range history {
+		if e.HeadSHA != head || e.Project != project {
+			continue
+		}
+		switch e.Action {
+		case audit.ActionApplyInterrupted:
+			interrupted = e.Seq
+		case audit.ActionPlan:
+			planned = e.Seq
+		}
+	}
+	return interrupted > planned
+}
+
+// interrupted answers an /apply that found apply intents without an
+// outcome: it records each as apply_interrupted, runs nothing, and says
+// what to do.
+func (a *Applier) interrupted(ctx context.Context, gh GitHub, req ApplyRequest, pr planbot.PullRequest, pending []audit.Entry, log *slog.Logger) string {
+	if err := gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "failure", "an earlier apply was interrupted; its outcome is unknown", pr.HTMLURL); err != nil {
+		log.Warn("set apply status", "err", err)
+	}
+	return a.interruptedText(ctx, req, pending, log)
+}
+
+// interruptedText records each of the intents as apply_interrupted and
+// returns the reply that explains it.
+func (a *Applier) interruptedText(ctx context.Context, req ApplyRequest, pending []audit.Entry, log *slog.Logger) string {
+	var b strings.Builder
+	seen := make(map[string]bool)
+	var names []string
+	for _, in := range pending {
+		e := audit.Entry{
+			Repo: in.Repo, PR: in.PR, HeadSHA: in.HeadSHA, BaseSHA: in.BaseSHA, Project: in.Project,
+			Action: audit.ActionApplyInterrupted, Actor: req.Actor, Approvers: in.Approvers, Outcome: "unknown",
+			Detail:     fmt.Sprintf("apply requested by %s (seq %d) has no outcome; found by delivery %s, not run again", in.Actor, in.Seq, req.Delivery),
+			PlanSHA256: in.PlanSHA256, DeliveryID: in.DeliveryID,
+		}
+		a.Planner.audit(ctx, log, e)
+		a.Metrics.applied("interrupted")
+		log.Warn("earlier apply interrupted; not run again", "project", in.Project, "sha", in.HeadSHA, "intent_seq", in.Seq, "intent_delivery", in.DeliveryID)
+		if !seen[in.Project] {
+			seen[in.Project] = true
+			names = append(names, "`"+in.Project+"`")
+		}
+	}
+	fmt.Fprintf(&b, "⚠️ **an earlier apply was interrupted**: planbot stopped while it applied %s at %s, before it could record how that apply ended, so **its outcome is unknown**: terraform may have changed some, all or none of the resources. planbot does not run that apply again.\n\n",
+		strings.Join(names, ", "), short(pending[0].HeadSHA))
+	b.WriteString("To go on:\n\n")
+	b.WriteString("1. Check the state: look at the resources and the state's history in your backend, and release a stale state lock (`terraform force-unlock`) if one was left behind.\n")
+	b.WriteString("2. Comment `/plan`: the new plan shows what is left to do.\n")
+	b.WriteString("3. Once the new plan is reviewed, comment `/apply` again.\n")
+	return b.String()
 }
 
 // refreshComment re-renders the plan comment from the stored plans, so it

@@ -24,10 +24,11 @@ type Metrics struct {
 	Plans *metrics.Counter
 	// PlanDuration observes how long project plans took, by kind.
 	PlanDuration *metrics.Histogram
-	// Applies counts project applies by result (applied, failed) and
-	// refused /apply commands (refused).
+	// Applies counts project applies by result (applied, failed,
+	// dry_run, interrupted) and refused /apply commands (refused).
 	Applies *metrics.Counter
-	// Merges counts merges after an apply by result (merged, failed).
+	// Merges counts merges after an apply by result (merged, failed,
+	// dry_run, aborted).
 	Merges *metrics.Counter
 }
 
@@ -56,9 +57,9 @@ func NewMetrics(r *metrics.Registry) *Metrics {
 		PlanDuration: r.Histogram("planbot_project_plan_duration_seconds",
 			"How long project plans took, by kind.", durations, "kind"),
 		Applies: r.Counter("planbot_applies_total",
-			"Project applies by result (applied, failed), and refused /apply commands (refused).", "result"),
+			"Project applies by result (applied, failed, dry_run, interrupted), and refused /apply commands (refused).", "result"),
 		Merges: r.Counter("planbot_merges_total",
-			"Pull request merges after an apply, by result (merged, failed).", "result"),
+			"Pull request merges after an apply, by result (merged, failed, dry_run, aborted).", "result"),
 	}
 }
 
@@ -95,14 +96,15 @@ func (m *Metrics) planned(res planbot.Result) {
 	}
 }
 
-// applied records an apply result: applied, failed or refused.
+// applied records an apply result: applied, failed, dry_run, interrupted
+// or refused.
 func (m *Metrics) applied(result string) {
 	if m != nil {
 		m.Applies.Inc(result)
 	}
 }
 
-// merged records a merge result: merged or failed.
+// merged records a merge result: merged, failed, dry_run or aborted.
 func (m *Metrics) merged(result string) {
 	if m != nil {
 		m.Merges.Inc(result)

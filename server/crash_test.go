@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/planbot/planbot/audit"
 	"github.com/planbot/planbot/githubfake"
 	"github.com/planbot/planbot/store"
 )
@@ -162,5 +163,93 @@ func TestGracefulShutdownDrains(t *testing.T) {
 	j, err := r.st.Job(context.Background(), r.delivery)
 	if err != nil || j.State != "done" {
 		t.Fatalf("job after drain = %+v, %v; want done", j, err)
+	}
+}
+
+// TestCrashDuringApplyIsNotReplayed kills planbot with SIGKILL while
+// terraform applies, after the apply's intent is in the audit log and
+// before its outcome is. After a restart the job is claimed again: it
+// runs terraform apply zero more times, replies that the earlier apply
+// was interrupted and audits apply_interrupted. A new /plan and /apply
+// then apply normally.
+func TestCrashDuringApplyIsNotReplayed(t *testing.T) {
+	bin := buildPlanbot(t)
+	gh := newFake(t)
+	dataDir := t.TempDir()
+	addr := freeAddr(t)
+	args := serverArgs(t, gh, dataDir, "--addr="+addr) // the last --addr wins
+	proc := startProcess(t, bin, args)
+	e := &testEnv{t: t, gh: gh, url: "http://" + addr + "/webhook", dataDir: dataDir}
+
+	pr := e.openPlanned("replay", "carol", markedRoot("envs/replay", "replay", true), "success")
+	gh.SubmitReview(testRepo, pr.Number, "dave", "APPROVED", pr.HeadSHA)
+	c := gh.AddComment(testRepo, pr.Number, "bob", "/apply")
+	delivery := e.deliver("issue_comment", gh.IssueCommentEvent(testRepo, pr.Number, c), http.StatusAccepted)
+	var markers []string
+	waitFor(t, 3*time.Minute, "terraform apply to start", func() bool {
+		var n int
+		markers, n = applyMarkers(t, dataDir)
+		return n == 1
+	})
+	// terraform apply now waits for the release file: the intent is
+	// written and the outcome cannot be yet.
+	if err := proc.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	proc.Wait()
+	// Let the provisioner left behind finish. A second apply would not
+	// block either, so a wrong implementation shows as a count of 2.
+	if err := os.WriteFile(filepath.Join(filepath.Dir(markers[0]), "release"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before := outcomes(prAudit(t, dataDir, pr.Number))
+	if want := "apply_requested started"; before[len(before)-1] != want {
+		t.Fatalf("audit at the kill = %q, want it to end with %q", before, want)
+	}
+
+	startProcess(t, bin, args)
+	var reply string
+	waitFor(t, 3*time.Minute, "a reply to /apply after the restart", func() bool {
+		for _, bc := range botComments(gh, pr.Number) {
+			if strings.HasPrefix(bc.Body, "@bob") {
+				reply = bc.Body
+				return true
+			}
+		}
+		return false
+	})
+	mustContain(t, reply, "earlier apply was interrupted", "envs/replay", "outcome is unknown", "Check the state", "`/plan`", "`/apply`")
+	if _, n := applyMarkers(t, dataDir); n != 1 {
+		t.Errorf("terraform apply ran %d times in all, want 1: the re-claimed job applied again", n)
+	}
+	if st, _ := status(gh, pr.HeadSHA, "planbot/apply"); st != "failure" {
+		t.Errorf("planbot/apply = %q, want failure", st)
+	}
+	if gh.PR(testRepo, pr.Number).Merged {
+		t.Error("the PR was merged after an interrupted apply")
+	}
+	entries := prAudit(t, dataDir, pr.Number)
+	last := entries[len(entries)-1]
+	if last.Action != audit.ActionApplyInterrupted || last.Outcome != "unknown" || last.Project != "envs/replay" || last.DeliveryID != delivery {
+		t.Errorf("last audit entry = %s %s %s %s, want apply_interrupted unknown envs/replay %s", last.Action, last.Outcome, last.Project, last.DeliveryID, delivery)
+	}
+	for _, en := range entries {
+		if en.Action == audit.ActionApply || en.Action == audit.ActionMerge {
+			t.Errorf("audit has %s %s after the crash", en.Action, en.Outcome)
+		}
+	}
+
+	// The saved plan predates the interrupted apply: it is not applied.
+	wantRefused(t, e.command(pr.Number, "bob", "/apply"), "interrupted", "/plan")
+	if _, n := applyMarkers(t, dataDir); n != 1 {
+		t.Errorf("terraform apply ran %d times in all, want 1", n)
+	}
+	// A new plan and a new /apply go ahead.
+	e.command(pr.Number, "bob", "/plan")
+	if reply := e.command(pr.Number, "bob", "/apply"); !strings.Contains(reply, "merged") {
+		t.Fatalf("/apply after /plan:\n%s", reply)
+	}
+	if _, n := applyMarkers(t, dataDir); n != 2 {
+		t.Errorf("terraform apply ran %d times in all, want 2", n)
 	}
 }

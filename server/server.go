@@ -144,6 +144,7 @@ func (m *Main) Run(ctx context.Context) error {
 		PluginCacheDir: filepath.Join(o.DataDir, "plugin-cache"),
 		EnvAllowlist:   o.EnvAllowlist,
 		Sandbox:        sb,
+		DryRun:         o.DryRun,
 		Logger:         log,
 	}
 	// Metrics are per process: each replica serves its own on /metrics.

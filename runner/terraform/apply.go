@@ -27,6 +27,10 @@ import (
 // apply to the selected workspace's state. A directory other than the
 // one planned in must first be readied with [Runner.Prepare].
 //
+// In dry-run mode (Runner.DryRun) Apply makes the same checks and then
+// returns an error wrapping planbot.ErrDryRun instead of running
+// `terraform apply`: no apply process is started.
+//
 // Applying a saved plan never prompts; tfexec also passes -input=false.
 // When terraform fails, the returned output ends with its stderr and the
 // error wraps the failure.
@@ -59,6 +63,10 @@ func (r *Runner) Apply(ctx context.Context, dir, planFile, wantSHA256 string, op
 	}
 	if err := s.checkWorkspace(ctx, b); err != nil {
 		return "", err
+	}
+	if r.DryRun {
+		r.logger().Info("dry run: terraform apply", "project", s.dir, "plan_sha256", wantSHA256)
+		return "", fmt.Errorf("terraform apply: %w", planbot.ErrDryRun)
 	}
 
 	out := newBoundedBuffer(r.outputLimit())

@@ -2,6 +2,7 @@ package terraform
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -366,6 +367,51 @@ func TestApply(t *testing.T) {
 				t.Errorf("refused Apply wrote state")
 			}
 		})
+	}
+}
+
+// TestApplyDryRun checks that a dry-run Apply checks the saved plan but
+// runs no terraform apply: the plan's local-exec provisioner leaves no
+// marker and no state is written.
+func TestApplyDryRun(t *testing.T) {
+	r := realRunner(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{"main.tf": `resource "terraform_data" "a" {
+  input = "x"
+  provisioner "local-exec" {
+    command = "echo applied >> applied.marker"
+  }
+}
+`})
+	res, err := r.Plan(ctx, dir, "")
+	if err != nil || res.Status != planbot.StatusPlanned {
+		t.Fatalf("Plan = %q, %v: %s", res.Status, err, res.Error)
+	}
+	dry := *r
+	dry.DryRun = true
+	if _, err := dry.Apply(ctx, dir, res.PlanFile, strings.Repeat("0", 64)); planbot.ErrorCode(err) != planbot.ECONFLICT {
+		t.Errorf("dry-run Apply of a wrong digest = %v, want the ECONFLICT of a real apply", err)
+	}
+	out, err := dry.Apply(ctx, dir, res.PlanFile, res.PlanSHA256)
+	if !errors.Is(err, planbot.ErrDryRun) {
+		t.Fatalf("dry-run Apply = %v, want ErrDryRun", err)
+	}
+	if out != "" {
+		t.Errorf("dry-run Apply has output %q", out)
+	}
+	for _, f := range []string{"applied.marker", "terraform.tfstate"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+			t.Errorf("dry-run Apply left %s: terraform apply ran", f)
+		}
+	}
+	// The same plan applied for real leaves the marker, so the check above
+	// can fail.
+	if out, err := r.Apply(ctx, dir, res.PlanFile, res.PlanSHA256); err != nil {
+		t.Fatalf("Apply: %v\n%s", err, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "applied.marker")); err != nil {
+		t.Errorf("the real apply left no marker: %v", err)
 	}
 }
 

@@ -56,6 +56,10 @@ type Runner struct {
 	// interrupted because its context ended, before its process group is
 	// killed. Zero means DefaultKillGrace.
 	KillGrace time.Duration
+	// DryRun makes Apply check the saved plan and stop short of
+	// `terraform apply`, returning an error that wraps planbot.ErrDryRun.
+	// Plans are read-only and run as usual.
+	DryRun bool
 	// Logger receives one record per terraform command. Nil discards.
 	Logger *slog.Logger
 }

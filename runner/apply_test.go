@@ -1,0 +1,251 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/audit"
+	"github.com/planbot/planbot/runner/terraform"
+	"github.com/planbot/planbot/store"
+	"github.com/planbot/planbot/workspaces"
+)
+
+// auditLog is a store whose audit log is a slice, keyed like a real one,
+// and whose appends fail while failing is set. Only the methods merge and
+// applyOne use are implemented.
+type auditLog struct {
+	store.Store
+	failing  bool
+	entries  []audit.Entry
+	released int
+}
+
+func (s *auditLog) AppendAudit(ctx context.Context, e audit.Entry) (audit.Entry, bool, error) {
+	if s.failing {
+		return audit.Entry{}, false, errors.New("disk I/O error")
+	}
+	for _, old := range s.entries {
+		if old.IdempotencyKey() == e.IdempotencyKey() {
+			return old, false, nil
+		}
+	}
+	e = e.Link(int64(len(s.entries)), "")
+	s.entries = append(s.entries, e)
+	return e, true, nil
+}
+
+func (s *auditLog) ReleasePR(ctx context.Context, repo string, pr int) ([]store.Lock, error) {
+	s.released++
+	return nil, nil
+}
+
+// merger records the merges and statuses asked of GitHub.
+type merger struct {
+	merges   []string
+	statuses []string
+	err      error
+}
+
+func (m *merger) Merge(ctx context.Context, repo planbot.Repo, number int, sha, method, title string) (string, error) {
+	m.merges = append(m.merges, fmt.Sprintf("%s#%d@%s %s", repo, number, sha, method))
+	if m.err != nil {
+		return "", m.err
+	}
+	return "m3rg3", nil
+}
+
+func (m *merger) DefaultMergeMethod(ctx context.Context, repo planbot.Repo) (string, error) {
+	return "merge", nil
+}
+
+func (m *merger) SetStatus(ctx context.Context, repo planbot.Repo, sha, context, state, description, targetURL string) error {
+	m.statuses = append(m.statuses, state+": "+description)
+	return nil
+}
+
+// TestMergeIntent checks that the merge runs only after its intent is in
+// the audit log, and that a dry-run merge is audited as dry_run.
+func TestMergeIntent(t *testing.T) {
+	pr := planbot.PullRequest{Repo: planbot.Repo{Owner: "acme", Name: "infra"}, Number: 7, HeadSHA: "abc1234def", BaseRef: "main", Title: "T"}
+	req := ApplyRequest{Repo: pr.Repo, Number: 7, Actor: "bob", Delivery: "d1"}
+	tests := []struct {
+		name         string
+		failing      bool
+		mergeErr     error
+		wantMerges   int
+		wantActions  []string
+		wantOutcome  string
+		wantReply    string
+		wantReleased int
+	}{
+		{
+			name: "merged after its intent", wantMerges: 1,
+			wantActions: []string{audit.ActionApplyRequested, audit.ActionMerge}, wantOutcome: "merged",
+			wantReply: "merged as", wantReleased: 1,
+		},
+		{
+			name: "intent cannot be written: aborted", failing: true,
+			wantReply: "Not merged",
+		},
+		{
+			name: "dry run", mergeErr: fmt.Errorf("merge: %w", planbot.ErrDryRun), wantMerges: 1,
+			wantActions: []string{audit.ActionApplyRequested, audit.ActionMerge}, wantOutcome: "dry_run",
+			wantReply: "dry run: not merged",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &auditLog{failing: tt.failing}
+			a := &Applier{Planner: &Planner{Store: st}, Logger: slog.New(slog.DiscardHandler)}
+			gh := &merger{err: tt.mergeErr}
+			reply := a.merge(context.Background(), gh, req, pr, "", nil, a.Logger)
+			if len(gh.merges) != tt.wantMerges {
+				t.Errorf("merges = %q, want %d", gh.merges, tt.wantMerges)
+			}
+			var actions []string
+			for _, e := range st.entries {
+				actions = append(actions, e.Action)
+			}
+			if diff := cmp.Diff(actions, tt.wantActions); diff != "" {
+				t.Errorf("audit actions (-got +want):\n%s", diff)
+			}
+			if tt.wantOutcome != "" && st.entries[len(st.entries)-1].Outcome != tt.wantOutcome {
+				t.Errorf("merge outcome = %q, want %q", st.entries[len(st.entries)-1].Outcome, tt.wantOutcome)
+			}
+			if !strings.Contains(reply, tt.wantReply) {
+				t.Errorf("reply %q lacks %q", reply, tt.wantReply)
+			}
+			if st.released != tt.wantReleased {
+				t.Errorf("locks released %d times, want %d", st.released, tt.wantReleased)
+			}
+			if tt.failing && (len(gh.statuses) == 0 || !strings.HasPrefix(gh.statuses[len(gh.statuses)-1], "failure")) {
+				t.Errorf("statuses = %q, want a failure", gh.statuses)
+			}
+		})
+	}
+}
+
+func TestOutcome(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{name: "done", want: "applied"},
+		{name: "dry run", err: fmt.Errorf("terraform apply: %w", planbot.ErrDryRun), want: "dry_run"},
+		{name: "failed", err: errors.New("exit status 1"), want: "failed"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := outcome(tt.err, "applied"); got != tt.want {
+				t.Errorf("outcome(%v) = %q, want %q", tt.err, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPendingAppliesOfSelection(t *testing.T) {
+	intent := func(seq int64, head, project string) audit.Entry {
+		return audit.Entry{Seq: seq, Repo: "acme/infra", PR: 7, HeadSHA: head, Project: project, Action: audit.ActionApplyRequested, DeliveryID: "d"}
+	}
+	history := []audit.Entry{intent(1, "h1", "envs/dev"), intent(2, "h0", "envs/dev"), intent(3, "h1", "envs/prod")}
+	got := pendingApplies(history, "h1", []store.Plan{{Project: "envs/dev"}})
+	if diff := cmp.Diff(got, []audit.Entry{intent(1, "h1", "envs/dev")}); diff != "" {
+		t.Errorf("pendingApplies (-got +want):\n%s", diff)
+	}
+}
+
+func TestReplanNeeded(t *testing.T) {
+	e := func(seq int64, head, project, action string) audit.Entry {
+		return audit.Entry{Seq: seq, HeadSHA: head, Project: project, Action: action}
+	}
+	tests := []struct {
+		name    string
+		history []audit.Entry
+		want    bool
+	}{
+		{name: "never interrupted", history: []audit.Entry{e(1, "h1", "dev", audit.ActionPlan)}},
+		{
+			name:    "plan before the interruption",
+			history: []audit.Entry{e(1, "h1", "dev", audit.ActionPlan), e(2, "h1", "dev", audit.ActionApplyRequested), e(3, "h1", "dev", audit.ActionApplyInterrupted)},
+			want:    true,
+		},
+		{
+			name:    "planned again after it",
+			history: []audit.Entry{e(1, "h1", "dev", audit.ActionPlan), e(3, "h1", "dev", audit.ActionApplyInterrupted), e(4, "h1", "dev", audit.ActionPlan)},
+		},
+		{
+			name:    "another head or project",
+			history: []audit.Entry{e(1, "h1", "dev", audit.ActionPlan), e(3, "h0", "dev", audit.ActionApplyInterrupted), e(4, "h1", "prod", audit.ActionApplyInterrupted)},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := replanNeeded(tt.history, "h1", "dev"); got != tt.want {
+				t.Errorf("replanNeeded = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func (s *auditLog) SavePlan(ctx context.Context, p store.Plan) (int64, error) { return p.ID, nil }
+
+// countingTerraform counts applies.
+type countingTerraform struct{ applies int }
+
+func (c *countingTerraform) Prepare(ctx context.Context, dir, workspace string, _ ...terraform.RunOption) error {
+	return nil
+}
+
+func (c *countingTerraform) Apply(ctx context.Context, dir, planFile, wantSHA256 string, _ ...terraform.RunOption) (string, error) {
+	c.applies++
+	return "Apply complete!", nil
+}
+
+// TestApplyOncePerDelivery checks that applyOne never runs terraform for
+// an intent its delivery already wrote, whatever Apply checked before.
+func TestApplyOncePerDelivery(t *testing.T) {
+	planFile := filepath.Join(t.TempDir(), "planbot.tfplan")
+	if err := os.WriteFile(planFile, []byte("plan"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum, _ := fileSHA256(planFile)
+	plan := store.Plan{Repo: "acme/infra", PR: 7, HeadSHA: "h1", Project: "envs/dev", Dir: "envs/dev", Kind: "terraform",
+		Status: string(planbot.StatusPlanned), PlanFile: planFile, PlanSHA256: sum}
+	pr := planbot.PullRequest{Repo: planbot.Repo{Owner: "acme", Name: "infra"}, Number: 7, HeadSHA: "h1"}
+	req := ApplyRequest{Repo: pr.Repo, Number: 7, Actor: "bob", Delivery: "d1"}
+	for _, replay := range []bool{false, true} {
+		t.Run(fmt.Sprintf("replay=%v", replay), func(t *testing.T) {
+			st := &auditLog{}
+			tf := &countingTerraform{}
+			a := &Applier{Planner: &Planner{Store: st}, Terraform: tf, Logger: slog.New(slog.DiscardHandler)}
+			if replay {
+				st.AppendAudit(context.Background(), audit.Entry{Repo: "acme/infra", PR: 7, HeadSHA: "h1", Project: "envs/dev",
+					Action: audit.ActionApplyRequested, Outcome: "started", DeliveryID: "d1"})
+			}
+			msg, err := a.applyOne(context.Background(), req, workspaces.Source{}, pr, plan, nil, a.Logger)
+			want, wantAction := 1, audit.ActionApply
+			if replay {
+				want, wantAction = 0, audit.ActionApplyInterrupted
+				if err == nil || !strings.Contains(msg, "interrupted") {
+					t.Errorf("replayed applyOne = %q, %v; want the interrupted reply and an error", msg, err)
+				}
+			}
+			if tf.applies != want {
+				t.Errorf("terraform applies = %d, want %d", tf.applies, want)
+			}
+			if last := st.entries[len(st.entries)-1]; last.Action != wantAction {
+				t.Errorf("last audit entry = %s %s, want %s", last.Action, last.Outcome, wantAction)
+			}
+		})
+	}
+}
