@@ -6,7 +6,8 @@ WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/planbot ./cmd/planbot
+RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/planbot ./cmd/planbot \
+ && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/planbot-sandbox ./cmd/planbot-sandbox
 
 # Terraform is taken from HashiCorp's official image; pin the version you run.
 FROM hashicorp/terraform:1.9.8 AS terraform
@@ -18,7 +19,7 @@ RUN apt-get update \
  && useradd --system --create-home --home-dir /home/planbot --uid 10001 planbot \
  && mkdir -p /var/lib/planbot && chown planbot:planbot /var/lib/planbot
 COPY --from=terraform /bin/terraform /usr/local/bin/terraform
-COPY --from=build /out/planbot /usr/local/bin/planbot
+COPY --from=build /out/planbot /out/planbot-sandbox /usr/local/bin/
 USER planbot
 ENV PLANBOT_DATA_DIR=/var/lib/planbot \
     PLANBOT_ADDR=:8080

@@ -5,6 +5,7 @@
 
 build:
 	go build -o bin/planbot ./cmd/planbot
+	go build -o bin/planbot-sandbox ./cmd/planbot-sandbox
 
 test:
 	go vet ./...

@@ -12,9 +12,10 @@
 // only ever be narrowed. The policy is removed from the environment before
 // the exec, so the program never sees it.
 //
-// Because the helper is planbot's own binary, every main that can start a
-// confined program, and every test binary that does, must call RunHelper
-// before anything else.
+// The helper is the small planbot-sandbox program when it is installed
+// next to planbot (it starts in a few milliseconds), and planbot's own
+// binary otherwise. So every main that can start a confined program, and
+// every test binary that does, must call RunHelper before anything else.
 //
 // With [ModeOff] the helper still adds the environment and execs the
 // program, without any restriction: the credentials a run gets are
@@ -106,9 +107,14 @@ type Sandbox struct {
 	SystemRead, SystemWrite []string
 }
 
-// New returns a Sandbox in mode whose helper is the running executable.
-// In ModeLandlock it fails, naming --sandbox=off, when the kernel does not
-// support Landlock.
+// HelperName is the file name of the standalone helper (cmd/planbot-sandbox)
+// that New looks for next to the running executable.
+const HelperName = "planbot-sandbox"
+
+// New returns a Sandbox in mode. Its helper is HelperName when that lies
+// next to the running executable, and the running executable itself
+// otherwise. In ModeLandlock it fails, naming --sandbox=off, when the
+// kernel does not support Landlock.
 func New(mode Mode) (*Sandbox, error) {
 	if mode == ModeLandlock {
 		if err := Supported(); err != nil {
@@ -119,7 +125,17 @@ func New(mode Mode) (*Sandbox, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: find planbot's executable: %w", err)
 	}
-	return &Sandbox{Mode: mode, Helper: exe}, nil
+	helper := exe
+	if standalone := filepath.Join(filepath.Dir(exe), HelperName); isExecutable(standalone) {
+		helper = standalone
+	}
+	return &Sandbox{Mode: mode, Helper: helper}, nil
+}
+
+// isExecutable reports whether path is a regular file someone may execute.
+func isExecutable(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
 }
 
 // Confined reports whether programs are confined.

@@ -144,3 +144,33 @@ func TestParseMode(t *testing.T) {
 		t.Error("ParseMode(seccomp): no error")
 	}
 }
+
+// TestStandaloneHelper builds cmd/planbot-sandbox, puts it next to a copy
+// of this test binary, and checks that New picks it and that it confines
+// as the built-in helper does.
+func TestStandaloneHelper(t *testing.T) {
+	dir := t.TempDir()
+	out, err := exec.Command("go", "build", "-o", filepath.Join(dir, sandbox.HelperName), "github.com/planbot/planbot/cmd/planbot-sandbox").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	s := &sandbox.Sandbox{Mode: sandbox.ModeLandlock, Helper: filepath.Join(dir, sandbox.HelperName)}
+	secret := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(secret, []byte("STANDALONE-SECRET"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cat, _ := exec.LookPath("cat")
+	got, err := run(t, s, nil, nil, map[string]string{"X": "1"}, cat, secret)
+	if err == nil || strings.Contains(got, "STANDALONE-SECRET") {
+		t.Fatalf("standalone helper did not confine: %v %q", err, got)
+	}
+	s.Mode = sandbox.ModeOff
+	if got, err := run(t, s, nil, nil, nil, cat, secret); err != nil || got != "STANDALONE-SECRET" {
+		t.Fatalf("standalone helper, off: %v %q", err, got)
+	}
+	// Started by hand, without a policy, it says what it is for.
+	b, err := exec.Command(filepath.Join(dir, sandbox.HelperName)).CombinedOutput()
+	if err == nil || !strings.Contains(string(b), sandbox.EnvVar) {
+		t.Errorf("without a policy: %v %q", err, b)
+	}
+}
