@@ -5,6 +5,8 @@ go 1.26.0
 require (
 	github.com/aymanbagabas/go-udiff v0.4.2
 	github.com/bmatcuk/doublestar/v4 v4.10.4
+	// v2.11.0 is the last ghinstallation on go-github v62; later releases
+	// change only that import, and would add a second go-github.
 	github.com/bradleyfalzon/ghinstallation/v2 v2.11.0
 	github.com/gin-gonic/gin v1.12.0
 	github.com/golang-jwt/jwt/v4 v4.5.2
