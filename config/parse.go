@@ -276,9 +276,14 @@ func (d *decoder) typeError(msg string) {
 			return
 		}
 	}
-	line, rest, _ := strings.Cut(strings.TrimPrefix(msg, "line "), ": ")
-	n, _ := strconv.Atoi(line)
-	d.errs = append(d.errs, &RepoError{Line: n, Msg: rest})
+	// A message this does not know keeps yaml's words, and its line.
+	e := &RepoError{Msg: msg}
+	if line, rest, ok := strings.Cut(strings.TrimPrefix(msg, "line "), ": "); ok {
+		if n, err := strconv.Atoi(line); err == nil {
+			e.Line, e.Msg = n, rest
+		}
+	}
+	d.errs = append(d.errs, e)
 }
 
 // take removes from nodes, and returns, the first node on the given line
