@@ -1,7 +1,7 @@
 # The README's commands.
 
 
-.PHONY: test build example bench
+.PHONY: test build example bench fuzz
 
 build:
 	go build -o bin/planbot ./cmd/planbot
@@ -13,3 +13,9 @@ test:
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./...
+
+# A few seconds of each fuzz target; `go test -fuzz` takes one target and
+# one package at a time.
+FUZZTIME ?= 10s
+fuzz:
+	go test -run '^$$' -fuzz '^FuzzParseRepo$$' -fuzztime $(FUZZTIME) ./config

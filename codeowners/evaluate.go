@@ -254,84 +254,118 @@ func Evaluate(f *File, in Input, facts Facts) Decision {
 		return d
 	}
 	reviews := effectiveReviews(in.Reviews, in.Author)
-	var counting []review // approvals at head from users with write access
+	counting := countingApprovals(reviews, in.HeadSHA, facts)
+	rules := owningRules(f, in.Paths)
+	d.Unowned = len(rules) == 0
+	for _, o := range rules {
+		approvers, missing := checkRule(f, o, reviews, counting, in.HeadSHA, facts)
+		d.Approvers = append(d.Approvers, approvers...)
+		if missing != nil {
+			d.Missing = append(d.Missing, *missing)
+		}
+	}
+	if d.Unowned {
+		approvers, missing := checkUnowned(in, reviews, counting, facts)
+		d.Approvers = append(d.Approvers, approvers...)
+		if missing != nil {
+			d.Missing = append(d.Missing, *missing)
+		}
+	}
+	d.Blocking = blockers(f, rules, reviews, facts)
+	d.Approved = len(d.Missing) == 0 && len(d.Blocking) == 0
+	return d
+}
+
+// countingApprovals returns the approvals that count: given on head by
+// users with write access.
+func countingApprovals(reviews []review, head string, facts Facts) []review {
+	var counting []review
 	for _, r := range reviews {
-		if r.state == "APPROVED" && r.commitID == in.HeadSHA && facts.canWrite(r.login) {
+		if r.state == "APPROVED" && r.commitID == head && facts.canWrite(r.login) {
 			counting = append(counting, r)
 		}
 	}
-	rules := owningRules(f, in.Paths)
-	d.Unowned = len(rules) == 0
+	return counting
+}
 
-	for _, o := range rules {
-		ref := f.RuleRef(o.rule)
-		var owners, emails []string
-		for _, w := range o.rule.Owners {
-			if ownerKind(w) == kindEmail {
-				emails = append(emails, w)
-			} else {
-				owners = append(owners, w)
-			}
-		}
-		req := Requirement{Rule: ref, Line: o.rule.Line, Files: o.files, Owners: owners, Unresolvable: emails}
-		if len(owners) == 0 {
-			req.Reason = fmt.Sprintf("%s: every owner is an email address, which planbot cannot match to a GitHub user; use @user or @org/team owners", ref)
-			d.Missing = append(d.Missing, req)
-			continue
-		}
-		n := 0
-		for _, r := range counting {
-			if isOwner(o.rule, r.login, facts) {
-				d.Approvers = append(d.Approvers, audit.Approver{Login: r.login, Rule: ref})
-				n++
-			}
-		}
-		if n > 0 {
-			continue
-		}
-		for _, r := range reviews {
-			if !isOwner(o.rule, r.login, facts) {
-				continue
-			}
-			switch {
-			case r.state != "APPROVED":
-			case r.commitID != in.HeadSHA:
-				req.Notes = append(req.Notes, fmt.Sprintf("@%s approved an older commit %s", r.login, short(r.commitID)))
-			case !facts.canWrite(r.login):
-				req.Notes = append(req.Notes, fmt.Sprintf("@%s approved but has no write access", r.login))
-			}
-		}
-		req.Reason = fmt.Sprintf("%s needs an approval of %s from one of %s (owners by %s)",
-			strings.Join(o.files, ", "), short(in.HeadSHA), strings.Join(owners, ", "), ref)
-		d.Missing = append(d.Missing, req)
-	}
-
-	if d.Unowned {
-		min := in.MinApprovals
-		if min <= 0 {
-			min = 1
-		}
-		for _, r := range counting {
-			d.Approvers = append(d.Approvers, audit.Approver{Login: r.login, Rule: writeAccessRule})
-		}
-		if len(counting) < min {
-			req := Requirement{
-				Files:  slices.Clone(in.Paths),
-				Reason: fmt.Sprintf("no changed file of this project has a code owner, so it needs %d approval(s) of %s from users with write access; it has %d", min, short(in.HeadSHA), len(counting)),
-			}
-			for _, r := range reviews {
-				switch {
-				case r.state != "APPROVED":
-				case r.commitID != in.HeadSHA:
-					req.Notes = append(req.Notes, fmt.Sprintf("@%s approved an older commit %s", r.login, short(r.commitID)))
-				case !facts.canWrite(r.login):
-					req.Notes = append(req.Notes, fmt.Sprintf("@%s approved but has no write access", r.login))
-				}
-			}
-			d.Missing = append(d.Missing, req)
+// checkRule returns the approvers that satisfy the owning rule o, or the
+// requirement it leaves unmet.
+func checkRule(f *File, o owningRule, reviews, counting []review, head string, facts Facts) ([]audit.Approver, *Requirement) {
+	ref := f.RuleRef(o.rule)
+	var owners, emails []string
+	for _, w := range o.rule.Owners {
+		if ownerKind(w) == kindEmail {
+			emails = append(emails, w)
+		} else {
+			owners = append(owners, w)
 		}
 	}
+	req := Requirement{Rule: ref, Line: o.rule.Line, Files: o.files, Owners: owners, Unresolvable: emails}
+	if len(owners) == 0 {
+		req.Reason = fmt.Sprintf("%s: every owner is an email address, which planbot cannot match to a GitHub user; use @user or @org/team owners", ref)
+		return nil, &req
+	}
+	var approvers []audit.Approver
+	for _, r := range counting {
+		if isOwner(o.rule, r.login, facts) {
+			approvers = append(approvers, audit.Approver{Login: r.login, Rule: ref})
+		}
+	}
+	if len(approvers) > 0 {
+		return approvers, nil
+	}
+	req.Notes = approvalNotes(reviews, head, facts, func(login string) bool { return isOwner(o.rule, login, facts) })
+	req.Reason = fmt.Sprintf("%s needs an approval of %s from one of %s (owners by %s)",
+		strings.Join(o.files, ", "), short(head), strings.Join(owners, ", "), ref)
+	return nil, &req
+}
 
+// checkUnowned returns the approvers of a project none of whose changed
+// files has an owner, and the requirement it leaves unmet when they are
+// fewer than in.MinApprovals.
+func checkUnowned(in Input, reviews, counting []review, facts Facts) ([]audit.Approver, *Requirement) {
+	min := in.MinApprovals
+	if min <= 0 {
+		min = 1
+	}
+	var approvers []audit.Approver
+	for _, r := range counting {
+		approvers = append(approvers, audit.Approver{Login: r.login, Rule: writeAccessRule})
+	}
+	if len(counting) >= min {
+		return approvers, nil
+	}
+	return approvers, &Requirement{
+		Files:  slices.Clone(in.Paths),
+		Reason: fmt.Sprintf("no changed file of this project has a code owner, so it needs %d approval(s) of %s from users with write access; it has %d", min, short(in.HeadSHA), len(counting)),
+		Notes:  approvalNotes(reviews, in.HeadSHA, facts, func(string) bool { return true }),
+	}
+}
+
+// approvalNotes explains why the approvals of the reviewers that concern
+// says matter do not count: they are of an older commit than head, or
+// their author has no write access.
+func approvalNotes(reviews []review, head string, facts Facts, concern func(login string) bool) []string {
+	var notes []string
+	for _, r := range reviews {
+		if !concern(r.login) {
+			continue
+		}
+		switch {
+		case r.state != "APPROVED":
+		case r.commitID != head:
+			notes = append(notes, fmt.Sprintf("@%s approved an older commit %s", r.login, short(r.commitID)))
+		case !facts.canWrite(r.login):
+			notes = append(notes, fmt.Sprintf("@%s approved but has no write access", r.login))
+		}
+	}
+	return notes
+}
+
+// blockers returns the reviewers whose latest review requests changes and
+// who own one of the project's files or have write access.
+func blockers(f *File, rules []owningRule, reviews []review, facts Facts) []Block {
+	var blocks []Block
 	for _, r := range reviews {
 		if r.state != "CHANGES_REQUESTED" {
 			continue
@@ -339,13 +373,12 @@ func Evaluate(f *File, in Input, facts Facts) Decision {
 		i := slices.IndexFunc(rules, func(o owningRule) bool { return isOwner(o.rule, r.login, facts) })
 		switch {
 		case i >= 0:
-			d.Blocking = append(d.Blocking, Block{Login: r.login, Rule: f.RuleRef(rules[i].rule)})
+			blocks = append(blocks, Block{Login: r.login, Rule: f.RuleRef(rules[i].rule)})
 		case facts.canWrite(r.login):
-			d.Blocking = append(d.Blocking, Block{Login: r.login, Rule: "write access"})
+			blocks = append(blocks, Block{Login: r.login, Rule: "write access"})
 		}
 	}
-	d.Approved = len(d.Missing) == 0 && len(d.Blocking) == 0
-	return d
+	return blocks
 }
 
 // short abbreviates a commit SHA.

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	udiff "github.com/aymanbagabas/go-udiff"
 	"github.com/planbot/planbot"
 	"github.com/sergi/go-diff/diffmatchpatch"
 )
@@ -55,6 +56,39 @@ var hashSuffix = regexp.MustCompile(`-[2456789bcdfghkmt]{10}$`)
 // and their digests never appear. An added or removed resource's Diff is
 // its whole manifest as one hunk.
 func Diff(base, head []Resource) planbot.ManifestDiff {
+	pairs, added, removed := matchByID(base, head)
+	pairs, added, removed = matchGenerated(pairs, added, removed)
+	var md planbot.ManifestDiff
+	for _, p := range pairs {
+		d := resourceDiff(p.b, p.h)
+		if d == "" {
+			continue
+		}
+		md.Resources = append(md.Resources, change(p.h, ActionChanged, d))
+		md.Changed++
+	}
+	for _, r := range added {
+		md.Resources = append(md.Resources, change(r, ActionAdded, resourceDiff(Resource{}, r)))
+		md.Added++
+	}
+	for _, r := range removed {
+		md.Resources = append(md.Resources, change(r, ActionRemoved, resourceDiff(r, Resource{})))
+		md.Removed++
+	}
+	sort.SliceStable(md.Resources, func(i, j int) bool {
+		a, b := md.Resources[i], md.Resources[j]
+		return id{a.Group, a.Kind, a.Namespace, a.Name}.less(id{b.Group, b.Kind, b.Namespace, b.Name})
+	})
+	return md
+}
+
+// pair is a resource on base and its version on head.
+type pair struct{ b, h Resource }
+
+// matchByID pairs the resources of base and head that have the same id,
+// in head's order, and returns the rest of head as added and the rest of
+// base as removed.
+func matchByID(base, head []Resource) (pairs []pair, added, removed []Resource) {
 	baseBy := make(map[id]Resource, len(base))
 	for _, r := range base {
 		baseBy[r.id()] = r
@@ -63,14 +97,9 @@ func Diff(base, head []Resource) planbot.ManifestDiff {
 	for _, r := range head {
 		headBy[r.id()] = r
 	}
-	type pair struct {
-		b, h *Resource
-	}
-	var pairs []pair
-	var removed, added []Resource
 	for _, r := range head {
 		if b, ok := baseBy[r.id()]; ok {
-			pairs = append(pairs, pair{&b, &r})
+			pairs = append(pairs, pair{b, r})
 		} else {
 			added = append(added, r)
 		}
@@ -80,30 +109,42 @@ func Diff(base, head []Resource) planbot.ManifestDiff {
 			removed = append(removed, r)
 		}
 	}
+	return pairs, added, removed
+}
 
-	// Pair generated names whose hash suffix changed.
-	stem := func(r Resource) (id, bool) {
-		if r.Group != "" || (r.Kind != "Secret" && r.Kind != "ConfigMap") || !hashSuffix.MatchString(r.Name) {
-			return id{}, false
-		}
-		i := r.id()
-		i.Name = hashSuffix.ReplaceAllString(r.Name, "")
-		return i, true
+// generatedStem returns the id of a generated ConfigMap or Secret without
+// its hash suffix, and false for other resources.
+func generatedStem(r Resource) (id, bool) {
+	if r.Group != "" || (r.Kind != "Secret" && r.Kind != "ConfigMap") || !hashSuffix.MatchString(r.Name) {
+		return id{}, false
 	}
+	i := r.id()
+	i.Name = hashSuffix.ReplaceAllString(r.Name, "")
+	return i, true
+}
+
+// matchGenerated adds to pairs the removed and added generated resources
+// whose hash suffix changed, when exactly one resource on each side has
+// that stem, and returns the rest of added and removed.
+func matchGenerated(pairs []pair, added, removed []Resource) ([]pair, []Resource, []Resource) {
 	count := func(rs []Resource) map[id]int {
 		n := make(map[id]int)
 		for _, r := range rs {
-			if s, ok := stem(r); ok {
+			if s, ok := generatedStem(r); ok {
 				n[s]++
 			}
 		}
 		return n
 	}
 	nb, nh := count(removed), count(added)
+	unique := func(r Resource) (id, bool) {
+		s, ok := generatedStem(r)
+		return s, ok && nb[s] == 1 && nh[s] == 1
+	}
 	unpairedBase := make(map[id]Resource)
 	var restRemoved []Resource
 	for _, r := range removed {
-		if s, ok := stem(r); ok && nb[s] == 1 && nh[s] == 1 {
+		if s, ok := unique(r); ok {
 			unpairedBase[s] = r
 			continue
 		}
@@ -111,36 +152,13 @@ func Diff(base, head []Resource) planbot.ManifestDiff {
 	}
 	var restAdded []Resource
 	for _, r := range added {
-		if s, ok := stem(r); ok && nb[s] == 1 && nh[s] == 1 {
-			b := unpairedBase[s]
-			pairs = append(pairs, pair{&b, &r})
+		if s, ok := unique(r); ok {
+			pairs = append(pairs, pair{unpairedBase[s], r})
 			continue
 		}
 		restAdded = append(restAdded, r)
 	}
-
-	var md planbot.ManifestDiff
-	for _, p := range pairs {
-		d := resourceDiff(*p.b, *p.h)
-		if d == "" {
-			continue
-		}
-		md.Resources = append(md.Resources, change(*p.h, ActionChanged, d))
-		md.Changed++
-	}
-	for _, r := range restAdded {
-		md.Resources = append(md.Resources, change(r, ActionAdded, resourceDiff(Resource{}, r)))
-		md.Added++
-	}
-	for _, r := range restRemoved {
-		md.Resources = append(md.Resources, change(r, ActionRemoved, resourceDiff(r, Resource{})))
-		md.Removed++
-	}
-	sort.SliceStable(md.Resources, func(i, j int) bool {
-		a, b := md.Resources[i], md.Resources[j]
-		return id{a.Group, a.Kind, a.Namespace, a.Name}.less(id{b.Group, b.Kind, b.Namespace, b.Name})
-	})
-	return md
+	return pairs, restAdded, restRemoved
 }
 
 func change(r Resource, action, diff string) planbot.ResourceChange {
@@ -185,99 +203,53 @@ func resourceDiff(b, h Resource) string {
 	return sb.String()
 }
 
-// line is one line of a line-level diff.
-type line struct {
-	op   diffmatchpatch.Operation
-	text string
-}
-
 // unified returns a unified diff of a and b with contextLines of context,
-// as hunks only (no file header), or "" when they are equal.
+// as hunks only (no file header), or "" when they are equal. go-diff
+// aligns the lines and udiff formats the hunks as diff -U3 does.
 func unified(a, b string) string {
 	if a == b {
 		return ""
 	}
+	u, err := udiff.ToUnified("a", "b", a, lineEdits(a, b), contextLines)
+	if err != nil {
+		// lineEdits returns sorted, disjoint edits of a, which udiff
+		// always accepts.
+		return fmt.Sprintf("(no diff: %v)\n", err)
+	}
+	for range 2 { // the --- and +++ header lines
+		_, u, _ = strings.Cut(u, "\n")
+	}
+	return u
+}
+
+// lineEdits returns the line-level edits that turn a into b, in order,
+// as byte ranges of a and their replacements.
+func lineEdits(a, b string) []udiff.Edit {
 	dmp := diffmatchpatch.New()
 	ca, cb, lines := dmp.DiffLinesToChars(a, b)
-	diffs := dmp.DiffCharsToLines(dmp.DiffMain(ca, cb, false), lines)
-	var ls []line
-	for _, d := range diffs {
-		text := strings.TrimSuffix(d.Text, "\n")
-		for _, l := range strings.Split(text, "\n") {
-			ls = append(ls, line{d.Type, l})
-		}
-	}
-
-	var sb strings.Builder
-	for i := 0; i < len(ls); {
-		if ls[i].op == diffmatchpatch.DiffEqual {
-			i++
+	var edits []udiff.Edit
+	off := 0
+	for _, d := range dmp.DiffCharsToLines(dmp.DiffMain(ca, cb, false), lines) {
+		n := len(edits)
+		extend := n > 0 && edits[n-1].End == off
+		switch d.Type {
+		case diffmatchpatch.DiffEqual:
+			off += len(d.Text)
 			continue
-		}
-		// A hunk starts contextLines before the first change and extends
-		// while the next change is within 2*contextLines equal lines.
-		start := max(i-contextLines, 0)
-		end := i
-		for j := i; j < len(ls); j++ {
-			if ls[j].op != diffmatchpatch.DiffEqual {
-				end = j + 1
+		case diffmatchpatch.DiffDelete:
+			off += len(d.Text)
+			if extend {
+				edits[n-1].End = off
 				continue
 			}
-			if j-end >= 2*contextLines {
-				break
-			}
-		}
-		stop := min(end+contextLines, len(ls))
-		writeHunk(&sb, ls, start, stop)
-		i = stop
-	}
-	return sb.String()
-}
-
-// writeHunk writes ls[start:stop] as one hunk.
-func writeHunk(sb *strings.Builder, ls []line, start, stop int) {
-	// Line numbers of ls[start] in a and in b.
-	aLine, bLine := 1, 1
-	for _, l := range ls[:start] {
-		if l.op != diffmatchpatch.DiffInsert {
-			aLine++
-		}
-		if l.op != diffmatchpatch.DiffDelete {
-			bLine++
-		}
-	}
-	var aCount, bCount int
-	for _, l := range ls[start:stop] {
-		if l.op != diffmatchpatch.DiffInsert {
-			aCount++
-		}
-		if l.op != diffmatchpatch.DiffDelete {
-			bCount++
-		}
-	}
-	fmt.Fprintf(sb, "@@ -%s +%s @@\n", hunkRange(aLine, aCount), hunkRange(bLine, bCount))
-	for _, l := range ls[start:stop] {
-		switch l.op {
-		case diffmatchpatch.DiffEqual:
-			sb.WriteString(" ")
-		case diffmatchpatch.DiffDelete:
-			sb.WriteString("-")
+			edits = append(edits, udiff.Edit{Start: off - len(d.Text), End: off})
 		case diffmatchpatch.DiffInsert:
-			sb.WriteString("+")
+			if extend {
+				edits[n-1].New += d.Text
+				continue
+			}
+			edits = append(edits, udiff.Edit{Start: off, End: off, New: d.Text})
 		}
-		sb.WriteString(l.text)
-		sb.WriteString("\n")
 	}
-}
-
-// hunkRange formats a hunk range as diff -u does: "start,count", with
-// start one less for an empty range.
-func hunkRange(start, count int) string {
-	if count == 0 {
-		return fmt.Sprintf("%d,0", start-1)
-	}
-	if count == 1 {
-		return fmt.Sprintf("%d", start)
-	}
-	return fmt.Sprintf("%d,%d", start, count)
+	return edits
 }

@@ -52,58 +52,77 @@ func (r *Runner) PlanDestroy(ctx context.Context, dir, workspace string, opts ..
 // plan implements Plan and, when destroy is set, PlanDestroy.
 func (r *Runner) plan(ctx context.Context, dir, workspace string, destroy bool, opts ...RunOption) (planbot.Result, error) {
 	start := time.Now()
-	res := planbot.Result{Status: planbot.StatusFailed}
-	finish := func(err error) (planbot.Result, error) {
-		res.Duration = time.Since(start)
-		return res, err
-	}
+	res, err := r.planSteps(ctx, dir, workspace, destroy, opts...)
+	res.Duration = time.Since(start)
+	return res, err
+}
 
+// planSteps checks formatting (unless destroy is set), prepares the
+// directory, plans and reads the plan back: everything plan does but
+// timing it.
+func (r *Runner) planSteps(ctx context.Context, dir, workspace string, destroy bool, opts ...RunOption) (planbot.Result, error) {
+	res := planbot.Result{Status: planbot.StatusFailed}
 	if workspace == "" {
 		workspace = "default"
 	}
 	if err := validWorkspace(workspace); err != nil {
 		res.Error = planbot.ErrorMessage(err)
-		return finish(err)
+		return res, err
 	}
 	s, err := r.open(dir, opts...)
 	if err != nil {
 		res.Error = planbot.ErrorMessage(err)
-		return finish(err)
+		return res, err
 	}
 	defer s.close()
 	planFile := filepath.Join(s.dir, PlanFileName)
 	// A plan left from an earlier run must never be applied by mistake.
 	if err := os.Remove(planFile); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return finish(fmt.Errorf("terraform: remove old plan: %w", err))
+		return res, fmt.Errorf("terraform: remove old plan: %w", err)
 	}
-
-	// failed records a failure of step; it returns a non-nil error only
-	// when terraform did not run to completion.
-	failed := func(step string, err error) (planbot.Result, error) {
-		res.Status = planbot.StatusFailed
-		res.Error = fmt.Sprintf("terraform %s failed:\n%s", step, s.stderrText(err))
-		if isExit(err) && ctx.Err() == nil {
-			return finish(nil)
-		}
-		return finish(err)
-	}
-
 	if !destroy {
 		fmtOut, err := s.fmtCheck(ctx)
 		switch {
 		case ctx.Err() != nil:
-			return failed("fmt", err)
+			return s.failed(ctx, res, "fmt", err)
 		case err != nil:
 			r.logger().Info("terraform fmt check failed", "project", s.dir, "err", err)
 		}
 		res.Fmt = fmtOut
 	}
-
 	if step, err := s.prepare(ctx, workspace); err != nil {
-		return failed(step, err)
+		return s.failed(ctx, res, step, err)
 	}
+	out, step, err := r.runPlan(ctx, s, planFile, destroy)
+	if err != nil {
+		return s.failed(ctx, res, step, err)
+	}
+	return r.planResult(res, out)
+}
 
-	var hasChanges bool
+// failed records in res a failure of step. The error is non-nil only when
+// terraform did not run to completion.
+func (s *run) failed(ctx context.Context, res planbot.Result, step string, err error) (planbot.Result, error) {
+	res.Status = planbot.StatusFailed
+	res.Error = fmt.Sprintf("terraform %s failed:\n%s", step, s.stderrText(err))
+	if isExit(err) && ctx.Err() == nil {
+		return res, nil
+	}
+	return res, err
+}
+
+// planOutput is what runPlan learns from terraform.
+type planOutput struct {
+	file       string
+	hasChanges bool
+	plan       *tfjson.Plan
+	text       string
+}
+
+// runPlan saves a plan in planFile and shows it, as JSON and as text. On
+// failure it returns the step that failed.
+func (r *Runner) runPlan(ctx context.Context, s *run, planFile string, destroy bool) (planOutput, string, error) {
+	out := planOutput{file: planFile}
 	planOpts := []tfexec.PlanOption{tfexec.Out(planFile), tfexec.LockTimeout(r.lockTimeout())}
 	step := "plan"
 	if destroy {
@@ -111,44 +130,45 @@ func (r *Runner) plan(ctx context.Context, dir, workspace string, destroy bool, 
 	}
 	if err := s.do(ctx, step, func(ctx context.Context) error {
 		var err error
-		hasChanges, err = s.tf.Plan(ctx, planOpts...)
+		out.hasChanges, err = s.tf.Plan(ctx, planOpts...)
 		return err
 	}); err != nil {
-		return failed(step, err)
+		return out, step, err
 	}
-
-	var plan *tfjson.Plan
 	if err := s.do(ctx, "show", func(ctx context.Context) error {
 		var err error
-		plan, err = s.tf.ShowPlanFile(ctx, planFile)
+		out.plan, err = s.tf.ShowPlanFile(ctx, planFile)
 		return err
 	}); err != nil {
-		return failed("show", err)
+		return out, "show", err
 	}
-	var text string
 	if err := s.do(ctx, "show", func(ctx context.Context) error {
 		var err error
-		text, err = s.tf.ShowPlanFileRaw(ctx, planFile)
+		out.text, err = s.tf.ShowPlanFileRaw(ctx, planFile)
 		return err
 	}); err != nil {
-		return failed("show", err)
+		return out, "show", err
 	}
+	return out, "", nil
+}
 
-	sum, err := fileSHA256(planFile)
+// planResult fills in res from a saved and shown plan.
+func (r *Runner) planResult(res planbot.Result, out planOutput) (planbot.Result, error) {
+	sum, err := fileSHA256(out.file)
 	if err != nil {
-		return finish(fmt.Errorf("terraform: %w", err))
+		return res, fmt.Errorf("terraform: %w", err)
 	}
-	res.Changes = changes(plan)
-	res.Sensitive = sensitiveValues(plan)
-	res.Output = limit(strings.TrimSpace(text), r.outputLimit())
-	res.Summary = summary(text, res.Changes)
-	res.PlanFile = planFile
+	res.Changes = changes(out.plan)
+	res.Sensitive = sensitiveValues(out.plan)
+	res.Output = limit(strings.TrimSpace(out.text), r.outputLimit())
+	res.Summary = summary(out.text, res.Changes)
+	res.PlanFile = out.file
 	res.PlanSHA256 = sum
 	res.Status = planbot.StatusNoChange
-	if hasChanges {
+	if out.hasChanges {
 		res.Status = planbot.StatusPlanned
 	}
-	return finish(nil)
+	return res, nil
 }
 
 // Prepare readies dir, a fresh checkout of the commit a saved plan was
