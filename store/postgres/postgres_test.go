@@ -159,3 +159,14 @@ func testMigration(t *testing.T, run func(*testing.T, func(*testing.T) store.Sto
 			return openDSN(t, dsn)
 		})
 }
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) store.Store {
+		db, err := postgres.Open(b.Context(), pgtest.Start(b), slog.New(slog.DiscardHandler))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { db.Close() })
+		return db
+	})
+}
