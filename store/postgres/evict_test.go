@@ -32,8 +32,8 @@ func TestClaimEvictsExpiredSibling(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.pool.Exec(ctx, `UPDATE jobs SET state = 'running', owner = 'w1', lease_until = $1, attempts = 1 WHERE id = $2`,
-		ts(t0.Add(time.Minute)), b.ID); err != nil {
+	if _, err := db.sql.ExecContext(ctx, `UPDATE jobs SET state = 'running', owner = 'w1', lease_until = $1, attempts = 1 WHERE id = $2`,
+		db.TimeArg(t0.Add(time.Minute)), b.ID); err != nil {
 		t.Fatal(err)
 	}
 	if j, err := db.Claim(ctx, "w2", t0.Add(30*time.Second), t0.Add(time.Hour)); err != nil || j != nil {
