@@ -74,7 +74,6 @@ var dialect = sqlstore.Dialect{
 // DB is a store.Store backed by a PostgreSQL connection pool.
 type DB struct {
 	*sqlstore.DB
-	sql *sql.DB
 }
 
 var _ store.Store = (*DB)(nil)
@@ -95,7 +94,7 @@ func Open(ctx context.Context, dsn string, logger *slog.Logger) (*DB, error) {
 	pool.SetMaxIdleConns(conns)
 	pool.SetConnMaxLifetime(time.Hour)
 	pool.SetConnMaxIdleTime(30 * time.Minute)
-	db := &DB{DB: sqlstore.New(dialect, pool, pool, logger), sql: pool}
+	db := &DB{DB: sqlstore.New(dialect, pool, pool, logger)}
 	if err := db.Migrate(ctx, migrations); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)

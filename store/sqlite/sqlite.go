@@ -61,8 +61,6 @@ var dialect = sqlstore.Dialect{
 type DB struct {
 	*sqlstore.DB
 	path string
-	w    *sql.DB // exactly one connection; every write goes through it
-	r    *sql.DB // readers
 }
 
 var _ store.Store = (*DB)(nil)
@@ -80,6 +78,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	// w has exactly one connection, and every write goes through it.
 	w, err := sql.Open("sqlite", dsn(abs, "immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -95,7 +94,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*DB, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	db := &DB{DB: sqlstore.New(dialect, w, r, logger), path: abs, w: w, r: r}
+	db := &DB{DB: sqlstore.New(dialect, w, r, logger), path: abs}
 	if err := db.Migrate(ctx, migrations); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
