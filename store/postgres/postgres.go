@@ -32,10 +32,9 @@ import (
 	"embed"
 	"fmt"
 	"log/slog"
-	"runtime"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/planbot/planbot/store"
 	"github.com/planbot/planbot/store/sqlstore"
@@ -81,19 +80,20 @@ var _ store.Store = (*DB)(nil)
 // Open connects to the database at dsn (a URL or key=value string) and
 // applies any pending migrations.
 func Open(ctx context.Context, dsn string, logger *slog.Logger) (*DB, error) {
-	cfg, err := pgx.ParseConfig(dsn)
+	// pgxpool's parser takes the pool_* parameters out of the DSN and
+	// gives pgxpool's defaults for the rest; database/sql's pool then
+	// keeps to them.
+	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: parse DSN: %w", err)
 	}
 	// Store and compare every time in UTC, whatever the server's default.
-	cfg.RuntimeParams["timezone"] = "UTC"
-	pool := stdlib.OpenDB(*cfg)
-	// The limits of pgxpool's defaults, which planbot used before.
-	conns := max(4, runtime.NumCPU())
-	pool.SetMaxOpenConns(conns)
-	pool.SetMaxIdleConns(conns)
-	pool.SetConnMaxLifetime(time.Hour)
-	pool.SetConnMaxIdleTime(30 * time.Minute)
+	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
+	pool := stdlib.OpenDB(*cfg.ConnConfig)
+	pool.SetMaxOpenConns(int(cfg.MaxConns))
+	pool.SetMaxIdleConns(int(cfg.MaxConns))
+	pool.SetConnMaxLifetime(cfg.MaxConnLifetime)
+	pool.SetConnMaxIdleTime(cfg.MaxConnIdleTime)
 	db := &DB{DB: sqlstore.New(dialect, pool, pool, logger)}
 	if err := db.Migrate(ctx, migrations); err != nil {
 		pool.Close()

@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"strings"
 	"sync"
 
 	"log/slog"
@@ -169,4 +170,17 @@ func BenchmarkStore(b *testing.B) {
 		b.Cleanup(func() { db.Close() })
 		return db
 	})
+}
+
+// TestOpenPoolParams opens a database whose DSN sets the pool's size, as
+// docs/operations.md allows: the pool_* parameters configure the pool and
+// are not sent to the server.
+func TestOpenPoolParams(t *testing.T) {
+	dsn := pgtest.Start(t)
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	db := openDSN(t, dsn+sep+"pool_max_conns=2&pool_max_conn_lifetime=10m")
+	storetest.ClaimConcurrently(t, db)
 }
