@@ -17,6 +17,10 @@
 //   - A project lock is a row under a unique constraint on (repo, dir,
 //     workspace); taking one is a single INSERT ... ON CONFLICT.
 //
+// Every method but Claim is store/sqlstore's, shared with SQLite, through
+// pgx's database/sql driver; this package supplies the dialect (timestamptz
+// times, advisory locks), the connection pool, the migrations and Claim.
+//
 // The schema is created by the numbered SQL files embedded from migrations/,
 // applied at Open in one transaction under an advisory lock (so replicas
 // starting together migrate once) and recorded in schema_migrations.
@@ -24,14 +28,16 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"embed"
 	"fmt"
 	"log/slog"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/planbot/planbot/store"
+	"github.com/planbot/planbot/store/sqlstore"
 )
 
 //go:embed migrations/*.sql
@@ -46,10 +52,27 @@ const (
 	lockClassJobKey  = 0x706c6203 // second key: hashtext(jobs.key)
 )
 
+// dialect stores times as timestamptz, gives a replaced plan the next value
+// of its sequence and serializes migrations and audit appends with
+// advisory locks.
+var dialect = sqlstore.Dialect{
+	Name:      "postgres",
+	TimeType:  "TIMESTAMPTZ",
+	Time:      func(t time.Time) any { return t },
+	NewPlanID: `nextval(pg_get_serial_sequence('plans', 'id'))`,
+	Serialize: func(ctx context.Context, tx *sql.Tx, s sqlstore.Serial) error {
+		class := lockClassAudit
+		if s == sqlstore.SerialMigrate {
+			class = lockClassMigrate
+		}
+		_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, 0)`, class)
+		return err
+	},
+}
+
 // DB is a store.Store backed by a PostgreSQL connection pool.
 type DB struct {
-	logger *slog.Logger
-	pool   *pgxpool.Pool
+	*sqlstore.DB
 }
 
 var _ store.Store = (*DB)(nil)
@@ -57,91 +80,24 @@ var _ store.Store = (*DB)(nil)
 // Open connects to the database at dsn (a URL or key=value string) and
 // applies any pending migrations.
 func Open(ctx context.Context, dsn string, logger *slog.Logger) (*DB, error) {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
+	// pgxpool's parser takes the pool_* parameters out of the DSN and
+	// gives pgxpool's defaults for the rest; database/sql's pool then
+	// keeps to them.
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: open: parse DSN: %w", err)
 	}
 	// Store and compare every time in UTC, whatever the server's default.
 	cfg.ConnConfig.RuntimeParams["timezone"] = "UTC"
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: open: %w", err)
-	}
-	db := &DB{logger: logger, pool: pool}
-	if err := db.migrate(ctx); err != nil {
+	pool := stdlib.OpenDB(*cfg.ConnConfig)
+	pool.SetMaxOpenConns(int(cfg.MaxConns))
+	pool.SetMaxIdleConns(int(cfg.MaxConns))
+	pool.SetConnMaxLifetime(cfg.MaxConnLifetime)
+	pool.SetConnMaxIdleTime(cfg.MaxConnIdleTime)
+	db := &DB{DB: sqlstore.New(dialect, pool, pool, logger)}
+	if err := db.Migrate(ctx, migrations); err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("postgres: open: %w", err)
 	}
 	return db, nil
-}
-
-// Close closes the connection pool.
-func (db *DB) Close() error {
-	db.pool.Close()
-	return nil
-}
-
-// migrate applies, in one transaction under an advisory lock, every
-// embedded migration not yet recorded in schema_migrations.
-func (db *DB) migrate(ctx context.Context) error {
-	ms, err := store.Migrations(migrations)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, 0)`, lockClassMigrate); err != nil {
-			return fmt.Errorf("migrate: lock: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-			version    INTEGER     PRIMARY KEY,
-			name       TEXT        NOT NULL,
-			applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
-		)`); err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-		for _, m := range ms {
-			name, version := m.Name, m.Version
-			var applied bool
-			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE version = $1)`, version).Scan(&applied); err != nil {
-				return fmt.Errorf("migrate %s: %w", name, err)
-			}
-			if applied {
-				continue
-			}
-			if _, err := tx.Exec(ctx, m.SQL); err != nil {
-				return fmt.Errorf("migrate %s: %w", name, err)
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, version, name); err != nil {
-				return fmt.Errorf("migrate %s: %w", name, err)
-			}
-			db.logger.InfoContext(ctx, "applied migration", "migration", name)
-		}
-		return nil
-	})
-}
-
-// ts converts t to stored form: UTC with microsecond precision, or NULL
-// when zero.
-func ts(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	u := t.UTC().Truncate(time.Microsecond)
-	return &u
-}
-
-// fromTS converts a stored, possibly NULL, time back.
-func fromTS(t *time.Time) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return t.UTC()
-}
-
-// now returns the current time as stored: UTC with microsecond precision.
-func now() time.Time {
-	return time.Now().UTC().Truncate(time.Microsecond)
 }

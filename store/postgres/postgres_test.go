@@ -1,6 +1,7 @@
 package postgres_test
 
 import (
+	"strings"
 	"sync"
 
 	"log/slog"
@@ -158,4 +159,28 @@ func testMigration(t *testing.T, run func(*testing.T, func(*testing.T) store.Sto
 			}
 			return openDSN(t, dsn)
 		})
+}
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) store.Store {
+		db, err := postgres.Open(b.Context(), pgtest.Start(b), slog.New(slog.DiscardHandler))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { db.Close() })
+		return db
+	})
+}
+
+// TestOpenPoolParams opens a database whose DSN sets the pool's size, as
+// docs/operations.md allows: the pool_* parameters configure the pool and
+// are not sent to the server.
+func TestOpenPoolParams(t *testing.T) {
+	dsn := pgtest.Start(t)
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	db := openDSN(t, dsn+sep+"pool_max_conns=2&pool_max_conn_lifetime=10m")
+	storetest.ClaimConcurrently(t, db)
 }

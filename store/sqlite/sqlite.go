@@ -5,11 +5,16 @@
 // writer. The DB holds two connection pools on the same file: a write pool
 // of exactly one connection whose transactions begin with BEGIN IMMEDIATE,
 // and a read pool. Every write therefore runs alone inside this process, and
-// BEGIN IMMEDIATE with a busy timeout serializes it against other processes
-// (such as `planbot audit` reading while the server runs). Because writes
-// are serialized, claiming a job, taking a lock and appending to the audit
-// chain need no further locking. Times are stored as integer microseconds
-// since the Unix epoch in UTC; NULL stands for the zero time.
+// BEGIN IMMEDIATE (or a single statement's own write lock) with a busy
+// timeout serializes it against other processes (such as `planbot audit`
+// reading while the server runs). Because writes are serialized, claiming a
+// job, taking a lock and appending to the audit chain need no further
+// locking. Times are stored as integer microseconds since the Unix epoch in
+// UTC; NULL stands for the zero time.
+//
+// Every method but Claim is store/sqlstore's, shared with PostgreSQL; this
+// package supplies the dialect, the connection pools, the migrations and
+// Claim.
 //
 // The schema is created by the numbered SQL files embedded from migrations/,
 // applied at Open in one write transaction and recorded in
@@ -20,7 +25,6 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -30,6 +34,7 @@ import (
 	"time"
 
 	"github.com/planbot/planbot/store"
+	"github.com/planbot/planbot/store/sqlstore"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 )
@@ -41,12 +46,21 @@ var migrations embed.FS
 // lock before failing with SQLITE_BUSY.
 const busyTimeout = 10 * time.Second
 
+// dialect stores times as integer microseconds. A replaced plan takes the
+// next AUTOINCREMENT value, which SQLite records in sqlite_sequence when an
+// UPDATE raises the rowid. Writes need no lock of their own: they all go
+// through one connection, in BEGIN IMMEDIATE transactions.
+var dialect = sqlstore.Dialect{
+	Name:      "sqlite",
+	TimeType:  "INTEGER",
+	Time:      micros,
+	NewPlanID: `(SELECT seq + 1 FROM sqlite_sequence WHERE name = 'plans')`,
+}
+
 // DB is a store.Store backed by one SQLite database file.
 type DB struct {
-	path   string
-	logger *slog.Logger
-	w      *sql.DB // exactly one connection; every write goes through it
-	r      *sql.DB // readers
+	*sqlstore.DB
+	path string
 }
 
 var _ store.Store = (*DB)(nil)
@@ -54,9 +68,6 @@ var _ store.Store = (*DB)(nil)
 // Open opens (creating it and its parent directories if needed) the SQLite
 // database at path and applies any pending migrations.
 func Open(ctx context.Context, path string, logger *slog.Logger) (*DB, error) {
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
 	if path == "" {
 		return nil, fmt.Errorf("sqlite: open: empty path")
 	}
@@ -67,6 +78,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*DB, error) {
 	if err := os.MkdirAll(filepath.Dir(abs), 0o750); err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	// w has exactly one connection, and every write goes through it.
 	w, err := sql.Open("sqlite", dsn(abs, "immediate"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -82,8 +94,8 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*DB, error) {
 	}
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
-	db := &DB{path: abs, logger: logger, w: w, r: r}
-	if err := db.migrate(ctx); err != nil {
+	db := &DB{DB: sqlstore.New(dialect, w, r, logger), path: abs}
+	if err := db.Migrate(ctx, migrations); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -104,85 +116,7 @@ func dsn(abs, txlock string) string {
 // Path returns the absolute path of the database file.
 func (db *DB) Path() string { return db.path }
 
-// Close closes both connection pools.
-func (db *DB) Close() error {
-	return errors.Join(db.r.Close(), db.w.Close())
-}
-
-// migrate applies, in one write transaction, every embedded migration not
-// yet recorded in schema_migrations.
-func (db *DB) migrate(ctx context.Context) error {
-	ms, err := store.Migrations(migrations)
-	if err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	return db.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-			version    INTEGER PRIMARY KEY,
-			name       TEXT    NOT NULL,
-			applied_at INTEGER NOT NULL
-		)`); err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-		for _, m := range ms {
-			name, version := m.Name, m.Version
-			var n int
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, version).Scan(&n); err != nil {
-				return fmt.Errorf("migrate %s: %w", name, err)
-			}
-			if n > 0 {
-				continue
-			}
-			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-				return fmt.Errorf("migrate %s: %w", name, err)
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-				version, name, time.Now().UnixMicro()); err != nil {
-				return fmt.Errorf("migrate %s: %w", name, err)
-			}
-			db.logger.InfoContext(ctx, "applied migration", "migration", name)
-		}
-		return nil
-	})
-}
-
-// write runs fn in a transaction on the single write connection. The
-// transaction begins with BEGIN IMMEDIATE, so it holds the database's write
-// lock from its start.
-func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
-}
-
-// micros converts t to stored form: UTC microseconds, or NULL when zero.
+// micros converts a non-zero t to stored form: UTC microseconds.
 func micros(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
 	return t.UTC().Truncate(time.Microsecond).UnixMicro()
-}
-
-// fromMicros converts a stored time back.
-func fromMicros(v sql.NullInt64) time.Time {
-	if !v.Valid {
-		return time.Time{}
-	}
-	return time.UnixMicro(v.Int64).UTC()
-}
-
-// now returns the current time as stored: UTC with microsecond precision.
-func now() time.Time {
-	return time.Now().UTC().Truncate(time.Microsecond)
-}
-
-// rowScanner is a *sql.Row or *sql.Rows.
-type rowScanner interface {
-	Scan(dest ...any) error
 }

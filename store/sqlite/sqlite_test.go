@@ -193,3 +193,14 @@ func downgrade(queries ...string) func(t *testing.T, s store.Store) store.Store 
 		return openAt(t, path)
 	}
 }
+
+func BenchmarkStore(b *testing.B) {
+	storetest.Bench(b, func(b *testing.B) store.Store {
+		db, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "planbot.db"), slog.New(slog.DiscardHandler))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { db.Close() })
+		return db
+	})
+}

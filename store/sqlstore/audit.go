@@ -1,26 +1,24 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/planbot/planbot/audit"
 	"github.com/planbot/planbot/store"
 )
 
 const auditColumns = `seq, time, repo, pr, head_sha, base_sha, project, action, actor, approvers, outcome, detail, plan_sha256, delivery_id, prev_hash, hash`
 
-func scanEntry(row pgx.Row) (audit.Entry, error) {
+func scanEntry(s rowScanner) (audit.Entry, error) {
 	var e audit.Entry
 	var approvers []byte
-	if err := row.Scan(&e.Seq, &e.Time, &e.Repo, &e.PR, &e.HeadSHA, &e.BaseSHA, &e.Project, &e.Action, &e.Actor,
+	if err := s.Scan(&e.Seq, timeDest{&e.Time}, &e.Repo, &e.PR, &e.HeadSHA, &e.BaseSHA, &e.Project, &e.Action, &e.Actor,
 		&approvers, &e.Outcome, &e.Detail, &e.PlanSHA256, &e.DeliveryID, &e.PrevHash, &e.Hash); err != nil {
 		return audit.Entry{}, err
 	}
-	e.Time = e.Time.UTC()
 	var err error
 	if e.Approvers, err = store.ParseApprovers(e.Seq, approvers); err != nil {
 		return audit.Entry{}, err
@@ -29,39 +27,39 @@ func scanEntry(row pgx.Row) (audit.Entry, error) {
 }
 
 // AppendAudit appends e to the hash chain, or returns the entry already
-// stored under e's idempotency key. Appends from every process are
-// serialized by one advisory lock.
+// stored under e's idempotency key. Appends are serialized (SerialAudit),
+// so each reads the true last entry.
 func (db *DB) AppendAudit(ctx context.Context, e audit.Entry) (audit.Entry, bool, error) {
-	e = store.PrepareEntry(e, now())
+	e = store.PrepareEntry(e, Now())
 	approvers, err := json.Marshal(e.Approvers)
 	if err != nil {
-		return audit.Entry{}, false, fmt.Errorf("postgres: append audit: %w", err)
+		return audit.Entry{}, false, db.errorf("append audit: %w", err)
 	}
 	key := e.IdempotencyKey()
 	var stored audit.Entry
 	var inserted bool
-	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, 0)`, lockClassAudit); err != nil {
-			return fmt.Errorf("lock: %w", err)
+	err = db.Write(ctx, func(tx *sql.Tx) error {
+		if err := db.serialize(ctx, tx, SerialAudit); err != nil {
+			return err
 		}
-		existing, err := scanEntry(tx.QueryRow(ctx, `SELECT `+auditColumns+` FROM audit WHERE idempotency_key = $1`, key))
+		existing, err := scanEntry(tx.QueryRowContext(ctx, `SELECT `+auditColumns+` FROM audit WHERE idempotency_key = $1`, key))
 		if err == nil {
 			stored = existing
 			return nil
 		}
-		if !errors.Is(err, pgx.ErrNoRows) {
+		if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		var last int64
 		var prev string
-		err = tx.QueryRow(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&last, &prev)
-		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		err = tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1`).Scan(&last, &prev)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		e = e.Link(last, prev)
-		if _, err := tx.Exec(ctx, `INSERT INTO audit (`+auditColumns+`, idempotency_key)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO audit (`+auditColumns+`, idempotency_key)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
-			e.Seq, e.Time, e.Repo, e.PR, e.HeadSHA, e.BaseSHA, e.Project, e.Action, e.Actor,
+			e.Seq, db.TimeArg(e.Time), e.Repo, e.PR, e.HeadSHA, e.BaseSHA, e.Project, e.Action, e.Actor,
 			string(approvers), e.Outcome, e.Detail, e.PlanSHA256, e.DeliveryID, e.PrevHash, e.Hash, key); err != nil {
 			return err
 		}
@@ -69,7 +67,7 @@ func (db *DB) AppendAudit(ctx context.Context, e audit.Entry) (audit.Entry, bool
 		return nil
 	})
 	if err != nil {
-		return audit.Entry{}, false, fmt.Errorf("postgres: append audit %s %s#%d: %w", e.Action, e.Repo, e.PR, err)
+		return audit.Entry{}, false, db.errorf("append audit %s %s#%d: %w", e.Action, e.Repo, e.PR, err)
 	}
 	if inserted {
 		db.logger.DebugContext(ctx, "appended audit entry", "repo", e.Repo, "pr", e.PR, "sha", e.HeadSHA,
@@ -80,18 +78,15 @@ func (db *DB) AppendAudit(ctx context.Context, e audit.Entry) (audit.Entry, bool
 
 // Audit returns the entries matching f in seq order.
 func (db *DB) Audit(ctx context.Context, f store.AuditFilter) ([]audit.Entry, error) {
-	rows, err := db.pool.Query(ctx, `SELECT `+auditColumns+` FROM audit
-		WHERE ($1 = '' OR repo = $1) AND ($2 = 0 OR pr = $2) AND ($3::timestamptz IS NULL OR time >= $3)
-		ORDER BY seq`, f.Repo, f.PR, ts(f.Since))
+	rows, err := db.r.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit
+		WHERE ($1 = '' OR repo = $1) AND ($2 = 0 OR pr = $2) AND (CAST($3 AS `+db.d.TimeType+`) IS NULL OR time >= $3)
+		ORDER BY seq`, f.Repo, f.PR, db.TimeArg(f.Since))
 	if err != nil {
-		return nil, fmt.Errorf("postgres: audit: %w", err)
+		return nil, db.errorf("audit: %w", err)
 	}
-	entries, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (audit.Entry, error) { return scanEntry(row) })
+	entries, err := collect(rows, scanEntry)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: audit: %w", err)
-	}
-	if len(entries) == 0 {
-		entries = nil
+		return nil, db.errorf("audit: %w", err)
 	}
 	return entries, nil
 }

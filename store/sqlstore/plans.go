@@ -1,25 +1,21 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
-	"fmt"
-	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/planbot/planbot/store"
 )
 
 const planColumns = `id, repo, pr, head_sha, base_sha, project, dir, workspace, kind, status, plan_file, plan_sha256, plan_data, result, created_at`
 
-func scanPlan(row pgx.Row) (store.Plan, error) {
+func scanPlan(s rowScanner) (store.Plan, error) {
 	var p store.Plan
-	var created time.Time
-	if err := row.Scan(&p.ID, &p.Repo, &p.PR, &p.HeadSHA, &p.BaseSHA, &p.Project, &p.Dir, &p.Workspace,
-		&p.Kind, &p.Status, &p.PlanFile, &p.PlanSHA256, &p.PlanData, &p.Result, &created); err != nil {
+	if err := s.Scan(&p.ID, &p.Repo, &p.PR, &p.HeadSHA, &p.BaseSHA, &p.Project, &p.Dir, &p.Workspace,
+		&p.Kind, &p.Status, &p.PlanFile, &p.PlanSHA256, &p.PlanData, &p.Result, timeDest{&p.CreatedAt}); err != nil {
 		return store.Plan{}, err
 	}
-	p.CreatedAt = created.UTC()
 	return p, nil
 }
 
@@ -28,7 +24,7 @@ func scanPlan(row pgx.Row) (store.Plan, error) {
 func (db *DB) SavePlan(ctx context.Context, p store.Plan) (int64, error) {
 	created := p.CreatedAt
 	if created.IsZero() {
-		created = now()
+		created = Now()
 	}
 	result := p.Result
 	if result == nil {
@@ -39,58 +35,59 @@ func (db *DB) SavePlan(ctx context.Context, p store.Plan) (int64, error) {
 		data = p.PlanData
 	}
 	var id int64
-	err := db.pool.QueryRow(ctx, `INSERT INTO plans
+	err := db.w.QueryRowContext(ctx, `INSERT INTO plans
 			(repo, pr, head_sha, base_sha, project, dir, workspace, kind, status, plan_file, plan_sha256, plan_data, result, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		ON CONFLICT (repo, pr, head_sha, project) DO UPDATE SET
-			id = nextval(pg_get_serial_sequence('plans', 'id')),
-			base_sha = EXCLUDED.base_sha, dir = EXCLUDED.dir, workspace = EXCLUDED.workspace,
-			kind = EXCLUDED.kind, status = EXCLUDED.status, plan_file = EXCLUDED.plan_file,
-			plan_sha256 = EXCLUDED.plan_sha256, plan_data = EXCLUDED.plan_data, result = EXCLUDED.result, created_at = EXCLUDED.created_at
+			id = `+db.d.NewPlanID+`,
+			base_sha = excluded.base_sha, dir = excluded.dir, workspace = excluded.workspace,
+			kind = excluded.kind, status = excluded.status, plan_file = excluded.plan_file,
+			plan_sha256 = excluded.plan_sha256, plan_data = excluded.plan_data, result = excluded.result, created_at = excluded.created_at
 		RETURNING id`,
 		p.Repo, p.PR, p.HeadSHA, p.BaseSHA, p.Project, p.Dir, p.Workspace, p.Kind, p.Status,
-		p.PlanFile, p.PlanSHA256, data, result, ts(created)).Scan(&id)
+		p.PlanFile, p.PlanSHA256, data, result, db.TimeArg(created)).Scan(&id)
 	if err != nil {
-		return 0, fmt.Errorf("postgres: save plan %s#%d %s at %s: %w", p.Repo, p.PR, p.Project, p.HeadSHA, err)
+		return 0, db.errorf("save plan %s#%d %s at %s: %w", p.Repo, p.PR, p.Project, p.HeadSHA, err)
 	}
 	return id, nil
 }
 
 // LatestPlan returns the newest plan of a project of a PR.
 func (db *DB) LatestPlan(ctx context.Context, repo string, pr int, project string) (*store.Plan, error) {
-	p, err := scanPlan(db.pool.QueryRow(ctx, `SELECT `+planColumns+` FROM plans
+	p, err := scanPlan(db.r.QueryRowContext(ctx, `SELECT `+planColumns+` FROM plans
 		WHERE repo = $1 AND pr = $2 AND project = $3 ORDER BY created_at DESC, id DESC LIMIT 1`, repo, pr, project))
-	if errors.Is(err, pgx.ErrNoRows) {
+	if errors.Is(err, sql.ErrNoRows) {
 		err = store.ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("postgres: latest plan of %s#%d %s: %w", repo, pr, project, err)
+		return nil, db.errorf("latest plan of %s#%d %s: %w", repo, pr, project, err)
 	}
 	return &p, nil
 }
 
 // Plans returns the plans of a PR at headSHA, ordered by project.
 func (db *DB) Plans(ctx context.Context, repo string, pr int, headSHA string) ([]store.Plan, error) {
-	rows, err := db.pool.Query(ctx, `SELECT `+planColumns+` FROM plans
+	rows, err := db.r.QueryContext(ctx, `SELECT `+planColumns+` FROM plans
 		WHERE repo = $1 AND pr = $2 AND head_sha = $3 ORDER BY project`, repo, pr, headSHA)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: plans of %s#%d at %s: %w", repo, pr, headSHA, err)
+		return nil, db.errorf("plans of %s#%d at %s: %w", repo, pr, headSHA, err)
 	}
-	plans, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (store.Plan, error) { return scanPlan(row) })
+	plans, err := collect(rows, scanPlan)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: plans of %s#%d at %s: %w", repo, pr, headSHA, err)
-	}
-	if len(plans) == 0 {
-		plans = nil
+		return nil, db.errorf("plans of %s#%d at %s: %w", repo, pr, headSHA, err)
 	}
 	return plans, nil
 }
 
 // DeletePlans deletes every plan of a PR.
 func (db *DB) DeletePlans(ctx context.Context, repo string, pr int) (int, error) {
-	tag, err := db.pool.Exec(ctx, `DELETE FROM plans WHERE repo = $1 AND pr = $2`, repo, pr)
-	if err != nil {
-		return 0, fmt.Errorf("postgres: delete plans of %s#%d: %w", repo, pr, err)
+	res, err := db.w.ExecContext(ctx, `DELETE FROM plans WHERE repo = $1 AND pr = $2`, repo, pr)
+	var n int64
+	if err == nil {
+		n, err = res.RowsAffected()
 	}
-	return int(tag.RowsAffected()), nil
+	if err != nil {
+		return 0, db.errorf("delete plans of %s#%d: %w", repo, pr, err)
+	}
+	return int(n), nil
 }
