@@ -1,7 +1,14 @@
 # The README's commands.
 
 
-.PHONY: test build example bench
+.PHONY: test build example bench fuzz
+
+# FUZZTIME is how long `make fuzz` runs each fuzz target. FUZZMINIMIZETIME
+# is how long the fuzzer may shrink an input it keeps: a short run spends
+# it better on new inputs, since some seeds are captured webhook payloads
+# of tens of kilobytes.
+FUZZTIME ?= 5s
+FUZZMINIMIZETIME ?= 0s
 
 build:
 	go build -o bin/planbot ./cmd/planbot
@@ -9,6 +16,18 @@ build:
 test:
 	go vet ./...
 	go test -count=1 -timeout 20m ./...
+	$(MAKE) fuzz
+
+# fuzz runs every fuzz target (each func FuzzXxx of a _test.go file) for
+# FUZZTIME. go test fuzzes one target at a time, so they run in turn; the
+# seed corpus of each also runs in `go test ./...`.
+fuzz:
+	@for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for target in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | cut -d' ' -f2); do \
+			echo "fuzz $$dir $$target for $(FUZZTIME)"; \
+			go test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$dir || exit 1; \
+		done; \
+	done
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./...
