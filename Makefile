@@ -3,19 +3,33 @@
 
 .PHONY: test build example bench fuzz
 
+# FUZZTIME is how long `make fuzz` runs each fuzz target. FUZZMINIMIZETIME
+# is how long the fuzzer may shrink an input it keeps: a short run spends
+# it better on new inputs, since some seeds are captured webhook payloads
+# of tens of kilobytes.
+FUZZTIME ?= 5s
+FUZZMINIMIZETIME ?= 0s
+
 build:
 	go build -o bin/planbot ./cmd/planbot
 	go build -o bin/planbot-sandbox ./cmd/planbot-sandbox
 
 test:
 	go vet ./...
+	$(MAKE) fuzz
 	go test -count=1 -timeout 20m ./...
+
+# fuzz runs every fuzz target (each func FuzzXxx of a _test.go file) for
+# FUZZTIME. go test fuzzes one target at a time, so they run in turn; the
+# seed corpus of each also runs in `go test ./...`.
+fuzz:
+	@for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for target in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | cut -d' ' -f2); do \
+			echo "fuzz $$dir $$target for $(FUZZTIME)"; \
+			go test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$dir || exit 1; \
+		done; \
+	done
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./...
 
-# A few seconds of each fuzz target; `go test -fuzz` takes one target and
-# one package at a time.
-FUZZTIME ?= 10s
-fuzz:
-	go test -run '^$$' -fuzz '^FuzzParseRepo$$' -fuzztime $(FUZZTIME) ./config

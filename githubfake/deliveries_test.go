@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -190,4 +191,21 @@ func nextLink(t *testing.T, link string) string {
 		t.Fatalf("next link %q has no cursor", m[1])
 	}
 	return m[1]
+}
+
+func TestCaptured(t *testing.T) {
+	got := githubfake.Captured()
+	for _, name := range []string{"pull_request.opened", "pull_request.synchronize", "issue_comment.created.with-installation", "pull_request_review.submitted"} {
+		var m struct {
+			Action string `json:"action"`
+		}
+		if err := json.Unmarshal(got[name], &m); err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		if want := strings.Split(name, ".")[1]; m.Action != want {
+			t.Errorf("%s: action %q, want %q", name, m.Action, want)
+		}
+	}
+	t.Logf("%d captured payloads", len(got))
 }

@@ -35,6 +35,22 @@ func (s *Server) example(name string) map[string]any {
 	return m
 }
 
+// Captured returns GitHub's example payloads of testdata/webhooks as they
+// were captured, by name: the event, a dot and the action, and for some a
+// variant ("issue_comment.created.with-installation"). Fuzz tests seed
+// their corpus with them; the Event methods patch them to the fake's state.
+func Captured() map[string][]byte {
+	out := map[string][]byte{}
+	entries, _ := examples.ReadDir("testdata/webhooks")
+	for _, e := range entries {
+		b, err := examples.ReadFile("testdata/webhooks/" + e.Name())
+		if err == nil {
+			out[strings.TrimSuffix(e.Name(), ".payload.json")] = b
+		}
+	}
+	return out
+}
+
 // overlay sets the keys of src on the map dst[key], creating it if needed.
 func overlay(dst map[string]any, key string, src map[string]any) {
 	d, _ := dst[key].(map[string]any)

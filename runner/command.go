@@ -31,13 +31,10 @@ func canWrite(perm string) bool {
 	return false
 }
 
-func (h *Handler) issueComment(ctx context.Context, j store.Job, ev *github.IssueCommentEvent) error {
-	if ev.GetAction() != "created" || !ev.GetIssue().IsPullRequest() {
-		return nil
-	}
-	if ev.GetSender().GetType() == "Bot" || ev.GetComment().GetUser().GetType() == "Bot" {
-		return nil
-	}
+// command runs the command of a comment that the routing table took: a
+// person's comment on a pull request that starts with "/".
+func (h *Handler) command(ctx context.Context, j store.Job, payload any) error {
+	ev := payload.(*github.IssueCommentEvent)
 	cmd, ok, perr := command.Parse(ev.GetComment().GetBody())
 	if !ok && perr == nil {
 		return nil

@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/event"
 	"github.com/planbot/planbot/store"
 )
 
@@ -20,50 +21,61 @@ type Handler struct {
 	Logger  *slog.Logger
 }
 
-// Handle processes one job. Its signature matches Queue.Handle.
+// Handle processes one job. Its signature matches Queue.Handle. It decodes
+// the stored payload once and routes it by the table of package event, the
+// one ingress stored it by, to the flow of its kind.
 func (h *Handler) Handle(ctx context.Context, j store.Job) error {
-	ev, err := github.ParseWebHook(j.Event, j.Payload)
+	d, err := event.Decode(j.Event, j.Payload)
 	if err != nil {
 		// Stored payloads were validated at ingress; a bad one will not
 		// improve on retry.
 		h.Logger.Error("undecodable delivery dropped", "delivery", j.DeliveryID, "err", err)
 		return nil
 	}
-	switch ev := ev.(type) {
-	case *github.PullRequestEvent:
-		return h.pullRequest(ctx, j, ev)
-	case *github.IssueCommentEvent:
-		return h.issueComment(ctx, j, ev)
+	flow, ok := h.flows()[d.Kind]
+	if !ok {
+		return nil // not work, such as a job stored by an older table
 	}
-	return nil
+	return flow(ctx, j, d.Payload)
+}
+
+// flows returns the flow of each kind of job of the routing table. Each
+// receives the payload decoded into the go-github type of its rows' event.
+func (h *Handler) flows() map[event.Kind]func(ctx context.Context, j store.Job, payload any) error {
+	return map[event.Kind]func(ctx context.Context, j store.Job, payload any) error{
+		event.Plan:    h.plan,
+		event.Replan:  h.replan,
+		event.Close:   h.close,
+		event.Command: h.command,
+	}
 }
 
 func repoOf(r *github.Repository) planbot.Repo {
 	return planbot.Repo{Owner: r.GetOwner().GetLogin(), Name: r.GetName()}
 }
 
-func (h *Handler) pullRequest(ctx context.Context, j store.Job, ev *github.PullRequestEvent) error {
-	repo := repoOf(ev.GetRepo())
-	n := ev.GetNumber()
-	gh := h.GitHub(ev.GetInstallation().GetID())
-	switch ev.GetAction() {
-	case "opened", "synchronize", "reopened", "ready_for_review":
-		_, err := h.Planner.Plan(ctx, gh, PlanRequest{
-			Repo: repo, Number: n, Delivery: j.DeliveryID, Actor: ev.GetPullRequest().GetUser().GetLogin(),
-		})
-		return err
-	case "edited":
-		if ev.GetChanges().GetBase() == nil {
-			return nil // only a base change needs a new plan
-		}
-		_, err := h.Planner.Plan(ctx, gh, PlanRequest{
-			Repo: repo, Number: n, Delivery: j.DeliveryID, Actor: ev.GetSender().GetLogin(), Force: true,
-		})
-		return err
-	case "closed":
-		return h.Planner.Close(ctx, repo, n)
-	}
-	return nil
+// plan plans a pull request opened, updated, reopened or ready for review.
+func (h *Handler) plan(ctx context.Context, j store.Job, payload any) error {
+	ev := payload.(*github.PullRequestEvent)
+	_, err := h.Planner.Plan(ctx, h.GitHub(ev.GetInstallation().GetID()), PlanRequest{
+		Repo: repoOf(ev.GetRepo()), Number: ev.GetNumber(), Delivery: j.DeliveryID, Actor: ev.GetPullRequest().GetUser().GetLogin(),
+	})
+	return err
+}
+
+// replan plans a pull request whose base branch changed.
+func (h *Handler) replan(ctx context.Context, j store.Job, payload any) error {
+	ev := payload.(*github.PullRequestEvent)
+	_, err := h.Planner.Plan(ctx, h.GitHub(ev.GetInstallation().GetID()), PlanRequest{
+		Repo: repoOf(ev.GetRepo()), Number: ev.GetNumber(), Delivery: j.DeliveryID, Actor: ev.GetSender().GetLogin(), Force: true,
+	})
+	return err
+}
+
+// close cleans up after a closed or merged pull request.
+func (h *Handler) close(ctx context.Context, _ store.Job, payload any) error {
+	ev := payload.(*github.PullRequestEvent)
+	return h.Planner.Close(ctx, repoOf(ev.GetRepo()), ev.GetNumber())
 }
 
 // Close releases a closed or merged PR's locks and removes its workspaces.

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/planbot/planbot/event"
 	"github.com/planbot/planbot/githubapp"
 )
 
@@ -56,7 +57,7 @@ type Redeliverer struct {
 	// hopeless; DefaultMaxDeliveryAttempts if zero.
 	MaxAttempts int
 	// Handles reports whether planbot acts on an event and action;
-	// HandlesEvent if nil.
+	// event.Handles, the routing table's answer, if nil.
 	Handles func(event, action string) bool
 	Logger  *slog.Logger
 	// Now is the clock; time.Now if nil.
@@ -64,22 +65,6 @@ type Redeliverer struct {
 
 	mu    sync.Mutex           // mu guards the field below.
 	asked map[string]time.Time // GUID -> when a redelivery was last asked for
-}
-
-// HandlesEvent reports whether planbot acts on a webhook event and action,
-// as its ingress routes them: pull_request opened, synchronize, reopened,
-// ready_for_review, closed and edited, and issue_comment created.
-func HandlesEvent(event, action string) bool {
-	switch event {
-	case "pull_request":
-		switch action {
-		case "opened", "synchronize", "reopened", "ready_for_review", "closed", "edited":
-			return true
-		}
-	case "issue_comment":
-		return action == "created"
-	}
-	return false
 }
 
 func (r *Redeliverer) window() time.Duration {
@@ -180,7 +165,7 @@ func (r *Redeliverer) Once(ctx context.Context) (int, error) {
 	}
 	handles := r.Handles
 	if handles == nil {
-		handles = HandlesEvent
+		handles = event.Handles
 	}
 	maxAttempts := r.MaxAttempts
 	if maxAttempts <= 0 {

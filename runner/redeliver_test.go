@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/planbot/planbot/event"
 	"github.com/planbot/planbot/githubapp"
 	"github.com/planbot/planbot/githubfake"
 )
@@ -88,7 +89,7 @@ func TestPending(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := pending(tt.attempts, now, 72*time.Hour, 4, HandlesEvent)
+			got := pending(tt.attempts, now, 72*time.Hour, 4, event.Handles)
 			if diff := cmp.Diff(got, tt.want, cmp.AllowUnexported(redelivery{})); diff != "" {
 				t.Errorf("pending (-got +want):\n%s", diff)
 			}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -77,18 +76,22 @@ func noJob(t *testing.T, st store.Store, delivery string) {
 }
 
 // TestSlowBodyCutByReadTimeout sends a delivery's headers and then its body
-// one byte every 50ms, so that it would take a minute: the read timeout
+// one byte every 50ms, so that it would take minutes: the read timeout
 // (300ms here) cuts it off long before, with a 408 and a closed connection,
 // and nothing is stored.
 func TestSlowBodyCutByReadTimeout(t *testing.T) {
 	st := newStore(t)
 	reg := metrics.New()
 	deliveries := NewDeliveries(reg)
-	h := &Handler{Secret: []byte(secret), Queue: st, Deliveries: deliveries, Logger: slog.New(slog.DiscardHandler)}
+	h := &Handler{Secret: []byte(secret), Queue: st, Deliveries: deliveries, Logger: testLogger(t)}
 	addr := serve(t, h, testTimeouts)
 
-	body := bytes.Repeat([]byte(" "), 1200)
-	copy(body, prPayload("acme/infra", 7))
+	// At a byte every 50ms, 1200 bytes take a minute; a real payload is
+	// many kilobytes.
+	body := newEvents(t).pr("opened", testRepo)
+	if len(body) < 1200 {
+		body = append(body, bytes.Repeat([]byte(" "), 1200-len(body))...)
+	}
 	c := dial(t, addr)
 	if _, err := io.WriteString(c, requestHead("slow", body, len(body))); err != nil {
 		t.Fatal(err)
@@ -141,7 +144,7 @@ func TestSlowBodyCutByReadTimeout(t *testing.T) {
 // the 413 must come anyway, since planbot answers from the header alone.
 func TestContentLengthOver25MiB(t *testing.T) {
 	st := newStore(t)
-	h := &Handler{Secret: []byte(secret), Queue: st, Logger: slog.New(slog.DiscardHandler)}
+	h := &Handler{Secret: []byte(secret), Queue: st, Logger: testLogger(t)}
 	// Long read timeouts: only the header check can answer in time.
 	addr := serve(t, h, Timeouts{ReadHeader: time.Minute, Read: time.Minute, Write: time.Minute, Idle: time.Minute})
 
@@ -167,8 +170,9 @@ func TestInflightCap(t *testing.T) {
 	reg := metrics.New()
 	h := &Handler{
 		Secret: []byte(secret), Queue: st, MaxInFlight: 2,
-		Deliveries: NewDeliveries(reg), InFlight: NewInFlight(reg), Logger: slog.New(slog.DiscardHandler),
+		Deliveries: NewDeliveries(reg), InFlight: NewInFlight(reg), Logger: testLogger(t),
 	}
+	ev := newEvents(t)
 	addr := serve(t, h, Timeouts{ReadHeader: time.Minute, Read: time.Minute, Write: time.Minute, Idle: time.Minute})
 
 	type held struct {
@@ -177,7 +181,7 @@ func TestInflightCap(t *testing.T) {
 	}
 	var hs []held
 	for i := range 2 {
-		body := prPayload("acme/infra", 10+i)
+		body := ev.pr([]string{"opened", "synchronize"}[i], testRepo)
 		c := dial(t, addr)
 		if _, err := io.WriteString(c, requestHead(fmt.Sprintf("held-%d", i), body, len(body))+string(body[:len(body)/2])); err != nil {
 			t.Fatal(err)
@@ -192,7 +196,7 @@ func TestInflightCap(t *testing.T) {
 
 	send := func(delivery string) int {
 		t.Helper()
-		body := prPayload("acme/infra", 3)
+		body := ev.pr("reopened", testRepo)
 		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/webhook", bytes.NewReader(body))
 		req.Header.Set("X-GitHub-Event", "pull_request")
 		req.Header.Set("X-GitHub-Delivery", delivery)

@@ -1,8 +1,10 @@
 // Package webhook is planbot's HTTP adapter. Its handler verifies a GitHub
-// delivery's X-Hub-Signature-256 over the raw body, decodes just enough to
-// route it, stores it durably as a queued job and only then acknowledges it.
-// GitHub never redelivers on its own, so a delivery that was acknowledged but
-// not stored would be a lost plan. Everything else happens in the runner.
+// delivery's X-Hub-Signature-256 over the raw body, decodes it once and
+// routes it by the table of package event, stores it durably as a queued
+// job when it is work, keyed by its pull request, and only then
+// acknowledges it. GitHub never redelivers on its own, so a delivery that
+// was acknowledged but not stored would be a lost plan. Everything else
+// happens in the runner.
 //
 // The front door is bounded before any of that: the server's connections
 // have read, write and idle timeouts (NewServer), a Content-Length above
@@ -20,9 +22,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -34,6 +34,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/event"
 	"github.com/planbot/planbot/metrics"
 	"github.com/planbot/planbot/store"
 )
@@ -121,12 +122,13 @@ func NewInFlight(r *metrics.Registry) *metrics.Gauge {
 
 // eventLabel bounds the event label: the header is read before the
 // signature is checked, so anyone could otherwise invent label values.
-func eventLabel(event string) string {
-	switch event {
-	case "pull_request", "issue_comment", "ping":
-		return event
-	case "":
+// Only the events of the routing table and ping have their own.
+func eventLabel(name string) string {
+	switch {
+	case name == "":
 		return "none"
+	case name == "ping", event.Known(name):
+		return name
 	}
 	return "other"
 }
@@ -145,53 +147,6 @@ func ValidSignature(secret, body []byte, header string) bool {
 	m := hmac.New(sha256.New, secret)
 	m.Write(body)
 	return hmac.Equal(got, m.Sum(nil))
-}
-
-// envelope is the part of a payload that routing needs.
-type envelope struct {
-	Action     string `json:"action"`
-	Number     int    `json:"number"`
-	Repository *struct {
-		FullName string `json:"full_name"`
-	} `json:"repository"`
-	Issue *struct {
-		Number      int              `json:"number"`
-		PullRequest *json.RawMessage `json:"pull_request"`
-	} `json:"issue"`
-	Comment *struct {
-		Body string `json:"body"`
-	} `json:"comment"`
-	Sender *struct {
-		Type string `json:"type"`
-	} `json:"sender"`
-}
-
-// route decides whether a delivery is work. It returns the serialization
-// key (one PR) and false when the delivery is acknowledged and ignored.
-func route(event string, env envelope) (key string, ok bool) {
-	if env.Repository == nil || env.Repository.FullName == "" {
-		return "", false
-	}
-	repo := env.Repository.FullName
-	switch event {
-	case "pull_request":
-		switch env.Action {
-		case "opened", "synchronize", "reopened", "ready_for_review", "closed", "edited":
-			return fmt.Sprintf("%s#%d", strings.ToLower(repo), env.Number), env.Number > 0
-		}
-	case "issue_comment":
-		if env.Action != "created" || env.Issue == nil || env.Issue.PullRequest == nil || env.Comment == nil {
-			return "", false
-		}
-		if env.Sender != nil && env.Sender.Type == "Bot" {
-			return "", false // never react to bots, planbot included
-		}
-		if !strings.HasPrefix(strings.TrimSpace(env.Comment.Body), "/") {
-			return "", false
-		}
-		return fmt.Sprintf("%s#%d", strings.ToLower(repo), env.Issue.Number), true
-	}
-	return "", false
 }
 
 // Routes registers the handler's routes on r.
@@ -215,9 +170,9 @@ func NewEngine(h *Handler) *gin.Engine {
 func (h *Handler) receive(c *gin.Context) {
 	start := time.Now()
 	delivery := c.GetHeader("X-GitHub-Delivery")
-	event := c.GetHeader("X-GitHub-Event")
-	log := h.Logger.With("delivery", delivery, "event", event)
-	count := func(result string) { h.Deliveries.Inc(eventLabel(event), result) }
+	name := c.GetHeader("X-GitHub-Event")
+	log := h.Logger.With("delivery", delivery, "event", name)
+	count := func(result string) { h.Deliveries.Inc(eventLabel(name), result) }
 
 	if c.Request.ContentLength > MaxBody {
 		// Answered before a byte of the body is read; closing the
@@ -255,29 +210,28 @@ func (h *Handler) receive(c *gin.Context) {
 		fail(c, log, http.StatusUnauthorized, "missing or invalid X-Hub-Signature-256")
 		return
 	}
-	if delivery == "" || event == "" {
+	if delivery == "" || name == "" {
 		count(ResultRejected)
 		fail(c, log, http.StatusBadRequest, "missing X-GitHub-Delivery or X-GitHub-Event")
 		return
 	}
-	var env envelope
-	if err := json.Unmarshal(body, &env); err != nil {
+	d, err := event.Decode(name, body)
+	if err != nil {
 		count(ResultRejected)
 		fail(c, log, http.StatusBadRequest, "malformed JSON payload")
 		return
 	}
-	if event == "ping" {
+	if name == "ping" {
 		count(ResultIgnored)
 		c.JSON(http.StatusOK, gin.H{"status": "pong"})
 		return
 	}
-	key, ok := route(event, env)
-	if !ok {
+	if !d.Work() {
 		count(ResultIgnored)
 		c.JSON(http.StatusAccepted, gin.H{"status": "ignored"})
 		return
 	}
-	repo := env.Repository.FullName
+	repo, key := d.Subject.Repo, d.Subject.Key()
 	log = log.With("repo", repo)
 	if h.AllowRepo != nil && !h.AllowRepo(repo) {
 		log.Info("repository not allowed; ignored")
@@ -286,7 +240,7 @@ func (h *Handler) receive(c *gin.Context) {
 		return
 	}
 	inserted, err := h.Queue.EnqueueDelivery(c.Request.Context(), store.Job{
-		DeliveryID: delivery, Event: event, Payload: body, Key: key,
+		DeliveryID: delivery, Event: name, Payload: body, Key: key,
 	})
 	if err != nil {
 		log.Error("store delivery", "err", err)
@@ -304,7 +258,7 @@ func (h *Handler) receive(c *gin.Context) {
 		h.Notify()
 	}
 	count(ResultQueued)
-	log.Info("delivery queued", "action", env.Action, "key", key, "elapsed", time.Since(start))
+	log.Info("delivery queued", "action", d.Action, "key", key, "elapsed", time.Since(start))
 	c.JSON(http.StatusAccepted, gin.H{"status": "queued"})
 }
 

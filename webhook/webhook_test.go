@@ -3,9 +3,6 @@ package webhook
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -18,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/githubfake"
 	"github.com/planbot/planbot/metrics"
 	"github.com/planbot/planbot/store"
 	"github.com/planbot/planbot/store/sqlite"
@@ -25,10 +23,49 @@ import (
 
 const secret = "It's a Secret to Everybody"
 
-func sign(body []byte) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+// sign returns GitHub's X-Hub-Signature-256 of body under secret.
+func sign(body []byte) string { return githubfake.Sign([]byte(secret), body) }
+
+// testLogger returns a logger that writes through t.Log.
+func testLogger(t testing.TB) *slog.Logger {
+	return slog.New(slog.NewTextHandler(t.Output(), nil))
+}
+
+// The repositories of the payloads: the handlers of the tests allow
+// testRepo only.
+const (
+	testRepo  = "acme/infra"
+	otherRepo = "evil/repo"
+)
+
+// events builds webhook payloads the way GitHub sends them: githubfake
+// patches its captured examples (githubfake/testdata/webhooks) to the state
+// of a fake, where alice opened pull request #1 of testRepo and of
+// otherRepo, both repositories of installation 1.
+type events struct{ *githubfake.Server }
+
+func newEvents(t testing.TB) events {
+	t.Helper()
+	gh := githubfake.New(t)
+	for _, repo := range []string{testRepo, otherRepo} {
+		gh.CreateRepo(repo, map[string]string{"main.tf": "# base\n"})
+		gh.AddInstallation(1, repo)
+		gh.Commit(repo, "change", map[string]string{"main.tf": "# change\n"}, nil, "change")
+		gh.OpenPR(repo, "change", "main", "alice", "Change")
+	}
+	return events{gh}
+}
+
+// pr returns a pull_request payload of pull request #1 of repo.
+func (e events) pr(action, repo string) []byte { return e.PullRequestEvent(action, repo, 1) }
+
+// comment returns the issue_comment payload of a new comment of user on
+// pull request #1 of testRepo; a login ending in [bot] comments as an App.
+func (e events) comment(user, body string) []byte {
+	if strings.HasSuffix(user, "[bot]") {
+		return e.IssueCommentEvent(testRepo, 1, githubfake.Comment{ID: 1, User: user, Body: body, ViaApp: true})
+	}
+	return e.IssueCommentEvent(testRepo, 1, e.AddComment(testRepo, 1, user, body))
 }
 
 func TestValidSignatureOfficialVector(t *testing.T) {
@@ -48,16 +85,12 @@ func TestValidSignatureOfficialVector(t *testing.T) {
 
 func newStore(t testing.TB) store.Store {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "planbot.db"), slog.New(slog.DiscardHandler))
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "planbot.db"), testLogger(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	return st
-}
-
-func prPayload(repo string, n int) []byte {
-	return []byte(fmt.Sprintf(`{"action":"opened","number":%d,"pull_request":{"number":%d},"repository":{"full_name":%q},"installation":{"id":1},"sender":{"login":"carol","type":"User"}}`, n, n, repo))
 }
 
 func post(t testing.TB, h http.Handler, event, delivery string, body []byte, sig string) *httptest.ResponseRecorder {
@@ -73,10 +106,10 @@ func post(t testing.TB, h http.Handler, event, delivery string, body []byte, sig
 }
 
 func TestReceive(t *testing.T) {
-	good := prPayload("acme/infra", 7)
-	comment := func(body, senderType string) []byte {
-		return []byte(fmt.Sprintf(`{"action":"created","issue":{"number":7,"pull_request":{"url":"x"}},"comment":{"body":%q,"user":{"login":"x","type":%q}},"repository":{"full_name":"acme/infra"},"sender":{"login":"x","type":%q}}`, body, senderType, senderType))
-	}
+	ev := newEvents(t)
+	good := ev.pr("opened", testRepo)
+	command, conversation, botCommand := ev.comment("bob", "/plan"), ev.comment("bob", "looks good"), ev.comment(ev.BotLogin(), "/apply")
+	repoNotAllowed, labeled := ev.pr("opened", otherRepo), ev.pr("labeled", testRepo)
 	tests := []struct {
 		name       string
 		event      string
@@ -90,16 +123,16 @@ func TestReceive(t *testing.T) {
 		{name: "bad signature", event: "pull_request", body: good, sig: sign([]byte("other")), wantStatus: http.StatusUnauthorized},
 		{name: "malformed JSON", event: "pull_request", body: []byte(`{"action":`), sig: sign([]byte(`{"action":`)), wantStatus: http.StatusBadRequest},
 		{name: "ping", event: "ping", body: []byte(`{"zen":"x"}`), sig: sign([]byte(`{"zen":"x"}`)), wantStatus: http.StatusOK},
-		{name: "repo not allowed", event: "pull_request", body: prPayload("evil/repo", 1), sig: sign(prPayload("evil/repo", 1)), wantStatus: http.StatusAccepted},
-		{name: "uninteresting action", event: "pull_request", body: []byte(`{"action":"labeled","number":7,"repository":{"full_name":"acme/infra"}}`), sig: sign([]byte(`{"action":"labeled","number":7,"repository":{"full_name":"acme/infra"}}`)), wantStatus: http.StatusAccepted},
-		{name: "command", event: "issue_comment", body: comment("/plan", "User"), sig: sign(comment("/plan", "User")), wantStatus: http.StatusAccepted, wantStored: true},
-		{name: "conversation", event: "issue_comment", body: comment("looks good", "User"), sig: sign(comment("looks good", "User")), wantStatus: http.StatusAccepted},
-		{name: "bot comment", event: "issue_comment", body: comment("/apply", "Bot"), sig: sign(comment("/apply", "Bot")), wantStatus: http.StatusAccepted},
+		{name: "repo not allowed", event: "pull_request", body: repoNotAllowed, sig: sign(repoNotAllowed), wantStatus: http.StatusAccepted},
+		{name: "uninteresting action", event: "pull_request", body: labeled, sig: sign(labeled), wantStatus: http.StatusAccepted},
+		{name: "command", event: "issue_comment", body: command, sig: sign(command), wantStatus: http.StatusAccepted, wantStored: true},
+		{name: "conversation", event: "issue_comment", body: conversation, sig: sign(conversation), wantStatus: http.StatusAccepted},
+		{name: "bot comment", event: "issue_comment", body: botCommand, sig: sign(botCommand), wantStatus: http.StatusAccepted},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := newStore(t)
-			h := NewEngine(&Handler{Secret: []byte(secret), Queue: st, AllowRepo: func(r string) bool { return r == "acme/infra" }, Logger: slog.New(slog.DiscardHandler)})
+			h := NewEngine(&Handler{Secret: []byte(secret), Queue: st, AllowRepo: func(r string) bool { return r == testRepo }, Logger: testLogger(t)})
 			delivery := fmt.Sprintf("d-%d", i)
 			rec := post(t, h, tt.event, delivery, tt.body, tt.sig)
 			if rec.Code != tt.wantStatus {
@@ -119,8 +152,8 @@ func TestReceive(t *testing.T) {
 func TestDuplicateDeliveryIsNoOp(t *testing.T) {
 	st := newStore(t)
 	notified := 0
-	h := NewEngine(&Handler{Secret: []byte(secret), Queue: st, Notify: func() { notified++ }, Logger: slog.New(slog.DiscardHandler)})
-	body := prPayload("acme/infra", 3)
+	h := NewEngine(&Handler{Secret: []byte(secret), Queue: st, Notify: func() { notified++ }, Logger: testLogger(t)})
+	body := newEvents(t).pr("opened", testRepo)
 	if rec := post(t, h, "pull_request", "same", body, sign(body)); rec.Code != http.StatusAccepted {
 		t.Fatalf("first delivery: %d", rec.Code)
 	}
@@ -145,7 +178,7 @@ func TestDuplicateDeliveryIsNoOp(t *testing.T) {
 
 func TestBodyLimit(t *testing.T) {
 	st := newStore(t)
-	h := NewEngine(&Handler{Secret: []byte(secret), Queue: st, Logger: slog.New(slog.DiscardHandler)})
+	h := NewEngine(&Handler{Secret: []byte(secret), Queue: st, Logger: testLogger(t)})
 	body := bytes.Repeat([]byte(" "), MaxBody+1)
 	if rec := post(t, h, "pull_request", "big", body, sign(body)); rec.Code != http.StatusRequestEntityTooLarge {
 		t.Fatalf("status = %d, want 413", rec.Code)
@@ -164,16 +197,16 @@ func TestDeliveryMetrics(t *testing.T) {
 	deliveries := NewDeliveries(reg)
 	hook := &Handler{
 		Secret: []byte(secret), Queue: newStore(t), Deliveries: deliveries, Metrics: reg.Handler(),
-		Logger: slog.New(slog.DiscardHandler),
+		Logger: testLogger(t),
 	}
 	h := NewEngine(hook)
-	body := prPayload("acme/infra", 3)
+	body := newEvents(t).pr("opened", testRepo)
 	post(t, h, "pull_request", "a", body, sign(body))                           // queued
 	post(t, h, "pull_request", "a", body, sign(body))                           // duplicate
 	post(t, h, "pull_request", "b", body, "sha256=00")                          // rejected
 	post(t, h, "made_up_event", "c", body, "")                                  // rejected
 	post(t, h, "ping", "d", []byte(`{"zen":"x"}`), sign([]byte(`{"zen":"x"}`))) // ignored
-	broken := NewEngine(&Handler{Secret: []byte(secret), Queue: brokenQueue{}, Deliveries: deliveries, Logger: slog.New(slog.DiscardHandler)})
+	broken := NewEngine(&Handler{Secret: []byte(secret), Queue: brokenQueue{}, Deliveries: deliveries, Logger: testLogger(t)})
 	if rec := post(t, broken, "pull_request", "e", body, sign(body)); rec.Code != http.StatusInternalServerError {
 		t.Fatalf("store failure: status %d, want 500", rec.Code)
 	}
@@ -213,12 +246,14 @@ func TestDeliveryMetrics(t *testing.T) {
 	}
 }
 
-// BenchmarkAck measures a webhook's acknowledgement: signature check,
-// decode and the durable SQLite write.
+// BenchmarkAck measures a webhook's acknowledgement of a pull_request
+// opened as GitHub sends it: signature check, decode and the durable SQLite
+// write.
 func BenchmarkAck(b *testing.B) {
 	st := newStore(b)
+	// Logs are discarded: writing them would be measured too.
 	h := NewEngine(&Handler{Secret: []byte(secret), Queue: st, Logger: slog.New(slog.DiscardHandler)})
-	body := prPayload("acme/infra", 3)
+	body := newEvents(b).pr("opened", testRepo)
 	sig := sign(body)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

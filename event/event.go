@@ -1,0 +1,203 @@
+// Package event is planbot's routing table: which GitHub webhook deliveries
+// are work, what each is about and which job handles it.
+//
+// The table (Table) is one literal list of rows. A row names an event (the
+// X-GitHub-Event header), the payload actions it takes, a predicate over
+// the decoded payload and the Kind of job the delivery becomes. Three
+// places read it, and only it:
+//
+//   - ingress (package webhook) stores a delivery as a job only when Decode
+//     routes it, keyed by its Subject;
+//   - the runner's handler decodes the stored payload with Decode again and
+//     runs the flow of its Kind;
+//   - the runner's Redeliverer asks GitHub to redeliver a failed delivery
+//     only when Handles reports that a row takes its event and action.
+//
+// A payload is decoded once where it is needed, into the typed go-github
+// event, and that value is what the predicates and the flows read. Handling
+// a new event (push, check_run, check_suite) means adding rows, and a flow
+// for a new Kind.
+package event
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/google/go-github/v62/github"
+)
+
+// Kind names the job a routed delivery becomes, that is the flow that
+// handles it.
+type Kind string
+
+// The kinds of job.
+const (
+	// Plan plans the pull request at its head.
+	Plan Kind = "plan"
+	// Replan plans the pull request again even when its head was planned:
+	// its base branch changed.
+	Replan Kind = "replan"
+	// Close releases a closed pull request's locks, plans and workspaces.
+	Close Kind = "close"
+	// Command runs the slash command of a pull request comment.
+	Command Kind = "command"
+)
+
+// Subject is what a delivery is about: a pull request of a repository, and
+// the App installation that delivered it.
+type Subject struct {
+	// Repo is the repository's full name, "owner/name", as the payload
+	// spells it.
+	Repo         string
+	PR           int
+	Installation int64
+}
+
+// Key returns the job key of s. Jobs of one key never run at once, so two
+// deliveries about one pull request are handled in turn.
+func (s Subject) Key() string {
+	return fmt.Sprintf("%s#%d", strings.ToLower(s.Repo), s.PR)
+}
+
+// Route is one row of the table.
+type Route struct {
+	// Event is the X-GitHub-Event of the deliveries the row takes.
+	Event string
+	// Actions are the payload's actions the row takes.
+	Actions []string
+	// Subject returns what a decoded payload is about, and false when the
+	// payload names no repository or pull request: such a delivery is not
+	// work.
+	Subject func(payload any) (Subject, bool)
+	// When reports whether a decoded payload is work; nil takes every
+	// payload of the event and actions.
+	When func(payload any) bool
+	// Kind is the job the delivery becomes.
+	Kind Kind
+}
+
+// Table returns the routing table. No two rows take the same event and
+// action.
+func Table() []Route {
+	return []Route{
+		{Event: "pull_request", Actions: []string{"opened", "synchronize", "reopened", "ready_for_review"}, Subject: pullRequest, Kind: Plan},
+		{Event: "pull_request", Actions: []string{"edited"}, Subject: pullRequest, When: baseChanged, Kind: Replan},
+		{Event: "pull_request", Actions: []string{"closed"}, Subject: pullRequest, Kind: Close},
+		{Event: "issue_comment", Actions: []string{"created"}, Subject: issueComment, When: slashCommand, Kind: Command},
+	}
+}
+
+// Delivery is a decoded delivery and, when it is work, its route.
+type Delivery struct {
+	// Event is the X-GitHub-Event header.
+	Event string
+	// Action is the payload's action, "" when it has none.
+	Action string
+	// Payload is the typed go-github event (such as
+	// *github.PullRequestEvent) for an event of the table, nil for others.
+	Payload any
+	// Kind is the job the delivery becomes, "" when it is not work.
+	Kind Kind
+	// Subject is what the delivery is about; set when Kind is.
+	Subject Subject
+}
+
+// Work reports whether the delivery is work: a row of the table takes it.
+func (d Delivery) Work() bool { return d.Kind != "" }
+
+// Decode decodes a delivery's payload, the raw body of event, once, and
+// routes it by the table. The payload of an event that the table has rows
+// for is decoded into its go-github type; of any other payload, which is
+// never work, only the action is read. An error means that the payload is
+// malformed: it will never be work.
+func Decode(event string, body []byte) (Delivery, error) {
+	d := Delivery{Event: event}
+	if !Known(event) {
+		var object struct {
+			Action string `json:"action"`
+		}
+		if err := json.Unmarshal(body, &object); err != nil {
+			return d, fmt.Errorf("decode %s payload: %w", event, err)
+		}
+		d.Action = object.Action
+		return d, nil
+	}
+	payload, err := github.ParseWebHook(event, body)
+	if err != nil {
+		return d, fmt.Errorf("decode %s payload: %w", event, err)
+	}
+	d.Payload = payload
+	if a, ok := payload.(interface{ GetAction() string }); ok {
+		d.Action = a.GetAction()
+	}
+	for _, r := range Table() {
+		if r.Event != event || !slices.Contains(r.Actions, d.Action) {
+			continue
+		}
+		s, ok := r.Subject(payload)
+		if !ok || (r.When != nil && !r.When(payload)) {
+			return d, nil
+		}
+		d.Kind, d.Subject = r.Kind, s
+		return d, nil
+	}
+	return d, nil
+}
+
+// Handles reports whether a row of the table takes event and action, before
+// its payload is read: a delivery of them may be work.
+func Handles(event, action string) bool {
+	for _, r := range Table() {
+		if r.Event == event && slices.Contains(r.Actions, action) {
+			return true
+		}
+	}
+	return false
+}
+
+// Known reports whether the table has rows for event.
+func Known(event string) bool {
+	for _, r := range Table() {
+		if r.Event == event {
+			return true
+		}
+	}
+	return false
+}
+
+// pullRequest is the subject of a pull_request payload.
+func pullRequest(payload any) (Subject, bool) {
+	ev, _ := payload.(*github.PullRequestEvent)
+	s := Subject{Repo: ev.GetRepo().GetFullName(), PR: ev.GetNumber(), Installation: ev.GetInstallation().GetID()}
+	return s, s.Repo != "" && s.PR > 0
+}
+
+// issueComment is the subject of an issue_comment payload.
+func issueComment(payload any) (Subject, bool) {
+	ev, _ := payload.(*github.IssueCommentEvent)
+	s := Subject{Repo: ev.GetRepo().GetFullName(), PR: ev.GetIssue().GetNumber(), Installation: ev.GetInstallation().GetID()}
+	return s, s.Repo != "" && s.PR > 0
+}
+
+// baseChanged reports whether a pull_request edited payload changed the
+// base branch: only that changes what is planned.
+func baseChanged(payload any) bool {
+	ev, _ := payload.(*github.PullRequestEvent)
+	return ev.GetChanges().GetBase() != nil
+}
+
+// slashCommand reports whether an issue_comment payload is a comment on a
+// pull request, by a person (never a bot, planbot included), that starts
+// with "/".
+func slashCommand(payload any) bool {
+	ev, _ := payload.(*github.IssueCommentEvent)
+	switch {
+	case ev.GetIssue().GetPullRequestLinks() == nil, ev.GetComment() == nil:
+		return false
+	case ev.GetSender().GetType() == "Bot", ev.GetComment().GetUser().GetType() == "Bot":
+		return false
+	}
+	return strings.HasPrefix(strings.TrimSpace(ev.GetComment().GetBody()), "/")
+}

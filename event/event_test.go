@@ -1,0 +1,216 @@
+package event
+
+import (
+	"encoding/json"
+	"fmt"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-github/v62/github"
+
+	"github.com/planbot/planbot/githubfake"
+)
+
+// testRepo is the repository of the fake's payloads, and installation the
+// App installation that has it.
+const (
+	testRepo     = "acme/infra"
+	installation = 7
+)
+
+// newFake returns a fake GitHub with testRepo and its pull request #1,
+// whose payloads are GitHub's captured examples patched to its state.
+func newFake(t testing.TB) *githubfake.Server {
+	t.Helper()
+	s := githubfake.New(t)
+	s.CreateRepo(testRepo, map[string]string{"main.tf": "# base\n"})
+	s.AddInstallation(installation, testRepo)
+	s.Commit(testRepo, "change", map[string]string{"main.tf": "# change\n"}, nil, "change")
+	s.OpenPR(testRepo, "change", "main", "alice", "Change")
+	return s
+}
+
+// patch decodes a payload, lets f change it and encodes it again.
+func patch(t testing.TB, payload []byte, f func(m map[string]any)) []byte {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(payload, &m); err != nil {
+		t.Fatal(err)
+	}
+	f(m)
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// baseChange makes a pull_request edited payload one that changed the base
+// branch, as GitHub sends it.
+func baseChange(m map[string]any) {
+	m["changes"] = map[string]any{"base": map[string]any{
+		"ref": map[string]any{"from": "release"},
+		"sha": map[string]any{"from": "0123456789abcdef0123456789abcdef01234567"},
+	}}
+}
+
+func TestDecode(t *testing.T) {
+	s := newFake(t)
+	pr := func(action string) []byte { return s.PullRequestEvent(action, testRepo, 1) }
+	comment := func(user, body string) []byte {
+		return s.IssueCommentEvent(testRepo, 1, s.AddComment(testRepo, 1, user, body))
+	}
+	subject := Subject{Repo: testRepo, PR: 1, Installation: installation}
+	bot := s.IssueCommentEvent(testRepo, 1, githubfake.Comment{ID: 42, User: s.BotLogin(), Body: "/apply", ViaApp: true})
+
+	type want struct {
+		Action  string
+		Kind    Kind
+		Subject Subject
+		Typed   bool // the payload was decoded into its go-github type
+	}
+	tests := []struct {
+		name    string
+		event   string
+		payload []byte
+		want    want
+	}{
+		{name: "opened", event: "pull_request", payload: pr("opened"), want: want{"opened", Plan, subject, true}},
+		{name: "synchronize", event: "pull_request", payload: pr("synchronize"), want: want{"synchronize", Plan, subject, true}},
+		{name: "reopened", event: "pull_request", payload: pr("reopened"), want: want{"reopened", Plan, subject, true}},
+		{name: "ready for review", event: "pull_request", payload: pr("ready_for_review"), want: want{"ready_for_review", Plan, subject, true}},
+		{name: "closed", event: "pull_request", payload: pr("closed"), want: want{"closed", Close, subject, true}},
+		{name: "base changed", event: "pull_request", payload: patch(t, pr("edited"), baseChange), want: want{"edited", Replan, subject, true}},
+		{name: "title edited", event: "pull_request", payload: pr("edited"), want: want{Action: "edited", Typed: true}},
+		{name: "converted to draft", event: "pull_request", payload: pr("converted_to_draft"), want: want{Action: "converted_to_draft", Typed: true}},
+		{name: "labeled", event: "pull_request", payload: pr("labeled"), want: want{Action: "labeled", Typed: true}},
+		{
+			name: "no repository", event: "pull_request",
+			payload: patch(t, pr("opened"), func(m map[string]any) { delete(m, "repository") }),
+			want:    want{Action: "opened", Typed: true},
+		},
+		{
+			name: "no number", event: "pull_request",
+			payload: patch(t, pr("opened"), func(m map[string]any) { delete(m, "number") }),
+			want:    want{Action: "opened", Typed: true},
+		},
+		{name: "command", event: "issue_comment", payload: comment("bob", "/plan"), want: want{"created", Command, subject, true}},
+		{name: "command after blank lines", event: "issue_comment", payload: comment("bob", "\n  /apply -p dev"), want: want{"created", Command, subject, true}},
+		{name: "unknown command is still a command", event: "issue_comment", payload: comment("bob", "/aply"), want: want{"created", Command, subject, true}},
+		{name: "conversation", event: "issue_comment", payload: comment("bob", "looks good, /apply later"), want: want{Action: "created", Typed: true}},
+		{name: "planbot's own comment", event: "issue_comment", payload: bot, want: want{Action: "created", Typed: true}},
+		{
+			name: "comment by a bot sent for a person", event: "issue_comment",
+			payload: patch(t, bot, func(m map[string]any) { m["sender"] = map[string]any{"login": "bob", "type": "User"} }),
+			want:    want{Action: "created", Typed: true},
+		},
+		{
+			name: "comment on an issue", event: "issue_comment",
+			payload: patch(t, comment("bob", "/plan"), func(m map[string]any) { delete(m["issue"].(map[string]any), "pull_request") }),
+			want:    want{Action: "created", Typed: true},
+		},
+		{
+			name: "edited comment", event: "issue_comment",
+			payload: patch(t, comment("bob", "/plan"), func(m map[string]any) { m["action"] = "edited" }),
+			want:    want{Action: "edited", Typed: true},
+		},
+		{name: "review", event: "pull_request_review", payload: s.ReviewEvent("submitted", testRepo, 1, s.SubmitReview(testRepo, 1, "bob", "APPROVED", s.PR(testRepo, 1).HeadSHA)), want: want{Action: "submitted"}},
+		{name: "ping", event: "ping", payload: []byte(`{"zen":"Keep it logically awesome.","hook_id":1}`)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := Decode(tt.event, tt.payload)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := want{Action: d.Action, Kind: d.Kind, Subject: d.Subject, Typed: d.Payload != nil}
+			if diff := cmp.Diff(got, tt.want); diff != "" {
+				t.Errorf("Decode(%s) (-got +want):\n%s", tt.event, diff)
+			}
+			if d.Work() != (tt.want.Kind != "") {
+				t.Errorf("Work() = %v, want %v", d.Work(), tt.want.Kind != "")
+			}
+			if d.Work() && !Handles(tt.event, d.Action) {
+				t.Errorf("routed as %s, yet Handles(%s, %s) is false", d.Kind, tt.event, d.Action)
+			}
+			t.Logf("%s %s: kind %q, key %q", tt.event, d.Action, d.Kind, d.Subject.Key())
+		})
+	}
+}
+
+// TestDecodeTypes checks that each kind of work carries the payload its
+// flow reads.
+func TestDecodeTypes(t *testing.T) {
+	s := newFake(t)
+	d, err := Decode("pull_request", s.PullRequestEvent("opened", testRepo, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev, ok := d.Payload.(*github.PullRequestEvent); !ok || ev.GetPullRequest().GetUser().GetLogin() != "alice" {
+		t.Errorf("pull_request payload = %T, author %q", d.Payload, ev.GetPullRequest().GetUser().GetLogin())
+	}
+	d, err = Decode("issue_comment", s.IssueCommentEvent(testRepo, 1, s.AddComment(testRepo, 1, "bob", "/plan")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev, ok := d.Payload.(*github.IssueCommentEvent); !ok || ev.GetComment().GetBody() != "/plan" {
+		t.Errorf("issue_comment payload = %T, body %q", d.Payload, ev.GetComment().GetBody())
+	}
+}
+
+func TestDecodeMalformed(t *testing.T) {
+	for _, tt := range []struct{ event, payload string }{
+		{"pull_request", `{"action":`},
+		{"pull_request", `{"action":"opened","number":"seven"}`},
+		{"pull_request", `[]`},
+		{"issue_comment", `"created"`},
+		{"ping", `{"zen":`},
+		{"made_up_event", `[1, 2]`},
+		{"made_up_event", ``},
+	} {
+		if d, err := Decode(tt.event, []byte(tt.payload)); err == nil {
+			t.Errorf("Decode(%s, %s) = %+v, want an error", tt.event, tt.payload, d)
+		} else {
+			t.Logf("Decode(%s, %s): %v", tt.event, tt.payload, err)
+		}
+	}
+}
+
+func TestHandles(t *testing.T) {
+	var got []string
+	for _, ev := range []string{"pull_request", "issue_comment", "pull_request_review", "ping", "push"} {
+		for _, action := range []string{"opened", "synchronize", "reopened", "ready_for_review", "closed", "edited", "labeled", "converted_to_draft", "created", "deleted", "submitted", ""} {
+			if Handles(ev, action) {
+				got = append(got, ev+"."+action)
+			}
+		}
+	}
+	want := []string{
+		"pull_request.opened", "pull_request.synchronize", "pull_request.reopened", "pull_request.ready_for_review",
+		"pull_request.closed", "pull_request.edited", "issue_comment.created",
+	}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("handled events (-got +want):\n%s", diff)
+	}
+}
+
+// TestTable checks the table's own rules: every row is complete, and no
+// two rows take the same event and action.
+func TestTable(t *testing.T) {
+	seen := map[string]int{}
+	for i, r := range Table() {
+		if r.Event == "" || len(r.Actions) == 0 || r.Subject == nil || r.Kind == "" {
+			t.Errorf("row %d is incomplete: %+v", i, r)
+		}
+		if !Known(r.Event) {
+			t.Errorf("row %d: Known(%s) is false", i, r.Event)
+		}
+		for _, a := range r.Actions {
+			k := fmt.Sprintf("%s.%s", r.Event, a)
+			if j, ok := seen[k]; ok {
+				t.Errorf("rows %d and %d both take %s", j, i, k)
+			}
+			seen[k] = i
+		}
+	}
+}
