@@ -18,7 +18,6 @@ import (
 	"github.com/planbot/planbot/codeowners"
 	"github.com/planbot/planbot/comment"
 	"github.com/planbot/planbot/credentials"
-	"github.com/planbot/planbot/project"
 	"github.com/planbot/planbot/runner/kustomize"
 	"github.com/planbot/planbot/runner/terraform"
 	"github.com/planbot/planbot/store"
@@ -403,63 +402,6 @@ func (p *Planner) releaseStale(ctx context.Context, pr planbot.PullRequest, proj
 		}
 		log.Info("lock released: the PR no longer changes the project", "project", l.Dir)
 	}
-}
-
-// Detect finds the projects a change touches, given the base and head
-// trees, and notes about them: Terraform roots and the Kustomize leaf
-// overlays affected by the change, including the roots and overlays the
-// change deletes. A deleted root is a project with Deleted set.
-func Detect(baseRoot, headRoot string, files []planbot.ChangedFile) ([]planbot.Project, []string, error) {
-	paths := changedPaths(files)
-	det, err := project.DetectTerraform(headRoot, paths)
-	if err != nil {
-		return nil, nil, fmt.Errorf("detect projects: %w", err)
-	}
-	var notes []string
-	projects := det.Projects
-	// A deleted root is planned as a destroy from the base's copy.
-	gone, err := project.DeletedRoots(baseRoot, det.Deleted)
-	if err != nil {
-		return nil, nil, fmt.Errorf("detect projects: %w", err)
-	}
-	// A root whose state another root of the head uses (it was moved, or
-	// they always shared it) is not destroyed: that would destroy what
-	// the other root manages.
-	shared, err := project.SameState(baseRoot, gone, headRoot)
-	if err != nil {
-		return nil, nil, fmt.Errorf("detect projects: %w", err)
-	}
-	for _, dir := range gone {
-		if others := shared[dir]; len(others) > 0 {
-			notes = append(notes, fmt.Sprintf("⚠️ %s is deleted, but %s has the same backend configuration, so both point at the same state: this looks like a move. planbot does not plan a destroy of %s; the plan of %s shows what changes in that state. To destroy those resources instead, give %s a state of its own first.",
-				quoted(dir), quotedList(others), quoted(dir), quotedList(others), quotedList(others)))
-			continue
-		}
-		projects = append(projects, planbot.Project{Name: dir, Dir: dir, Workspace: "default", Kind: planbot.KindTerraform, Deleted: true})
-	}
-	overlays, err := kustomize.Detect(headRoot, paths)
-	if err != nil {
-		return nil, nil, err
-	}
-	deleted, err := kustomize.DetectDeleted(baseRoot, headRoot, paths)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, dir := range append(overlays, deleted...) {
-		projects = append(projects, planbot.Project{Name: dir, Dir: dir, Kind: planbot.KindKustomize})
-	}
-	sort.Slice(projects, func(i, j int) bool { return projects[i].Dir < projects[j].Dir })
-	return projects, notes, nil
-}
-
-func quoted(dir string) string { return "`" + dir + "`" }
-
-func quotedList(dirs []string) string {
-	q := make([]string, len(dirs))
-	for i, d := range dirs {
-		q[i] = quoted(d)
-	}
-	return strings.Join(q, " and ")
 }
 
 // errUnknownProject marks a -p or -d that names no project of the PR.
