@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/redact"
 )
 
 // DefaultLimit is GitHub's maximum comment body length, in characters
@@ -79,7 +80,7 @@ type Options struct {
 	// thirds and its last third, around a "… N lines omitted …" line.
 	// Zero means twice the limit.
 	MaxOutputRunes int
-	// Secrets are values masked wherever they appear (see Redact).
+	// Secrets are values masked wherever they appear (see redact.String).
 	Secrets []string
 }
 
@@ -105,7 +106,7 @@ func Marker(pr, k int) string {
 // opts.Limit runes. Part 1 holds the verdict, the summary table with every
 // project, the head SHA and the next commands; the project sections follow
 // and continue in further parts when needed. Everything is passed through
-// Redact with opts.Secrets.
+// redact.String with opts.Secrets.
 func Render(r Report, opts Options) []string {
 	opts = opts.withDefaults()
 	if r.Command == "" {
@@ -152,7 +153,7 @@ func Render(r Report, opts Options) []string {
 		for len(lines) > 1 && lines[len(lines)-1] == "" {
 			lines = lines[:len(lines)-1]
 		}
-		parts = append(parts, Redact(strings.Join(lines, "\n")+"\n", opts.Secrets))
+		parts = append(parts, redact.String(strings.Join(lines, "\n")+"\n", opts.Secrets))
 	}
 	return parts
 }
@@ -160,7 +161,7 @@ func Render(r Report, opts Options) []string {
 // redactReport masks secrets in every text of r, before it is cut into
 // parts, so that a secret spanning a part boundary is masked too.
 func redactReport(r Report, secrets []string) Report {
-	red := func(s string) string { return Redact(s, secrets) }
+	red := func(s string) string { return redact.String(s, secrets) }
 	notes := make([]string, len(r.Notes))
 	for i, n := range r.Notes {
 		notes[i] = red(n)

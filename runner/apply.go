@@ -20,6 +20,7 @@ import (
 	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/credentials"
 	"github.com/planbot/planbot/project"
+	"github.com/planbot/planbot/redact"
 	"github.com/planbot/planbot/runner/kustomize"
 	"github.com/planbot/planbot/runner/terraform"
 	"github.com/planbot/planbot/store"
@@ -417,12 +418,12 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces
 	if err == nil {
 		output, err = a.Terraform.Apply(ctx, dir, planFile, p.PlanSHA256, a.Planner.credentials(src.Repo, credentials.Apply))
 	}
-	output = comment.Redact(output, a.Planner.Secrets)
+	output = redact.String(output, a.Planner.Secrets)
 	result := entry
 	result.Action, result.Outcome = audit.ActionApply, outcome(err, "applied")
 	switch result.Outcome {
 	case "failed":
-		result.Detail = comment.Redact(planbot.ErrorMessage(err), a.Planner.Secrets)
+		result.Detail = redact.String(planbot.ErrorMessage(err), a.Planner.Secrets)
 		if entry.Detail != "" {
 			result.Detail = entry.Detail + ": " + result.Detail
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/planbot/planbot/command"
 	"github.com/planbot/planbot/comment"
 	"github.com/planbot/planbot/config"
+	"github.com/planbot/planbot/redact"
 	"github.com/planbot/planbot/store"
 )
 
@@ -49,7 +50,7 @@ func (h *Handler) issueComment(ctx context.Context, j store.Job, ev *github.Issu
 	log := h.Logger.With("repo", repo.String(), "pr", n, "delivery", j.DeliveryID, "command", cmd.String())
 	reply := func(body string) error {
 		// Everything planbot replies is masked, like the plan comment.
-		body = comment.Redact("@"+user+" "+body, h.Planner.Secrets)
+		body = redact.String("@"+user+" "+body, h.Planner.Secrets)
 		if r := []rune(body); len(r) > comment.DefaultLimit {
 			body = string(r[:comment.DefaultLimit-200]) + "\n\n… (cut to fit GitHub's comment limit)"
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/planbot/planbot/codeowners"
 	"github.com/planbot/planbot/comment"
 	"github.com/planbot/planbot/credentials"
+	"github.com/planbot/planbot/redact"
 	"github.com/planbot/planbot/runner/kustomize"
 	"github.com/planbot/planbot/runner/terraform"
 	"github.com/planbot/planbot/store"
@@ -470,7 +471,7 @@ func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot
 	} else {
 		res = p.runPlan(ctx, src, pr, prj, log)
 	}
-	res = redactResult(res, p.Secrets)
+	res = redact.Result(res, p.Secrets)
 	blob, _ := json.Marshal(res)
 	var planData []byte
 	if res.PlanFile != "" {
@@ -539,16 +540,6 @@ func (p *Planner) credentials(repo planbot.Repo, phase credentials.Phase) terraf
 		return terraform.Env(nil)
 	}
 	return terraform.Env(p.Credentials.Env(repo, phase))
-}
-
-// redactResult masks secrets, and the values of the project's sensitive
-// variables, in everything a result shows.
-func redactResult(res planbot.Result, secrets []string) planbot.Result {
-	all := slices.Concat(secrets, res.Sensitive)
-	res.Output = comment.Redact(res.Output, all)
-	res.Error = comment.Redact(res.Error, all)
-	res.Fmt = comment.Redact(res.Fmt, all)
-	return res
 }
 
 // planManifests diffs a Kustomize overlay between the base and head trees.

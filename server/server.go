@@ -19,12 +19,12 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/planbot/planbot/comment"
 	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/credentials"
 	"github.com/planbot/planbot/githubapp"
 	"github.com/planbot/planbot/logmask"
 	"github.com/planbot/planbot/metrics"
+	"github.com/planbot/planbot/redact"
 	"github.com/planbot/planbot/runner"
 	"github.com/planbot/planbot/runner/kustomize"
 	"github.com/planbot/planbot/runner/terraform"
@@ -109,7 +109,7 @@ func (m *Main) Run(ctx context.Context) error {
 	masked := append([]string{string(secrets.WebhookSecret)}, maskable(creds.Values())...)
 	// From here on nothing logs a secret: the webhook secret and every
 	// credential are masked in every record.
-	log = slog.New(logmask.New(log.Handler(), func(s string) string { return comment.Redact(s, masked) }))
+	log = slog.New(logmask.New(log.Handler(), func(s string) string { return redact.String(s, masked) }))
 	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
