@@ -3,7 +3,6 @@ package comment
 import (
 	"strings"
 	"testing"
-
 )
 
 // tenMB returns about 10 MB of plan output with credentials spread
