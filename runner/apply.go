@@ -56,9 +56,17 @@ type BaseChecker interface {
 // Applier runs /apply: it checks every gate, applies the saved plans and
 // merges the PR once everything is applied.
 type Applier struct {
-	Planner   *Planner
-	Terraform TerraformApply
-	Base      BaseChecker
+	Workspaces Workspaces
+	Terraform  TerraformApply
+	// Credentials, when set, gives terraform applies their credentials.
+	Credentials Credentials
+	Base        BaseChecker
+	Locks       Locks
+	Plans       Plans
+	Audit       AuditLog
+	Bot         Bot
+	// Secrets are values masked in everything planbot posts or stores.
+	Secrets []string
 	// MergeMethod is merge, squash or rebase; "" uses the first method the
 	// repository allows. A repository's .planbot.yaml overrides it.
 	MergeMethod string
@@ -76,13 +84,12 @@ type ApplyRequest struct {
 	OnlyName, OnlyDir string
 }
 
-func (a *Applier) store() store.Store { return a.Planner.Store }
-
-func (a *Applier) refusalAudit(ctx context.Context, repo planbot.Repo, n int, head, actor, delivery, project, reason string) {
-	a.Planner.audit(ctx, a.Logger, audit.Entry{
+// refusal returns the audit entry of a refused apply.
+func refusal(repo planbot.Repo, n int, head, actor, delivery, project, reason string) audit.Entry {
+	return audit.Entry{
 		Repo: repo.String(), PR: n, HeadSHA: head, Project: project, Action: audit.ActionApplyRefused,
 		Actor: actor, Outcome: "refused", Detail: reason, DeliveryID: delivery,
-	})
+	}
 }
 
 func short(sha string) string {
@@ -104,7 +111,7 @@ func (a *Applier) Apply(ctx context.Context, gh GitHub, req ApplyRequest) (strin
 	refuse := func(project, reason string) (string, error) {
 		log.Info("apply refused", "reason", reason)
 		a.Metrics.applied("refused")
-		a.refusalAudit(ctx, req.Repo, req.Number, pr.HeadSHA, req.Actor, req.Delivery, project, reason)
+		appendAudit(ctx, a.Audit, log, refusal(req.Repo, req.Number, pr.HeadSHA, req.Actor, req.Delivery, project, reason))
 		if err := gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "failure", "apply refused: "+firstLine(reason), pr.HTMLURL); err != nil {
 			log.Warn("set apply status", "err", err)
 		}
@@ -119,7 +126,7 @@ func (a *Applier) Apply(ctx context.Context, gh GitHub, req ApplyRequest) (strin
 		return refuse("", "this pull request is a draft; mark it ready for review first.")
 	}
 
-	plans, err := a.store().Plans(ctx, req.Repo.String(), req.Number, pr.HeadSHA)
+	plans, err := a.Plans.Plans(ctx, req.Repo.String(), req.Number, pr.HeadSHA)
 	if err != nil {
 		return "", err
 	}
@@ -146,7 +153,7 @@ func (a *Applier) Apply(ctx context.Context, gh GitHub, req ApplyRequest) (strin
 
 	// An apply that was cut short is never run again, and a saved plan made
 	// before such an apply is not applied.
-	history, err := a.store().Audit(ctx, store.AuditFilter{Repo: req.Repo.String(), PR: req.Number})
+	history, err := a.Audit.Audit(ctx, store.AuditFilter{Repo: req.Repo.String(), PR: req.Number})
 	if err != nil {
 		return "", fmt.Errorf("read the audit log: %w", err)
 	}
@@ -165,10 +172,10 @@ func (a *Applier) Apply(ctx context.Context, gh GitHub, req ApplyRequest) (strin
 		return "", err
 	}
 	src := source(pr, token)
-	if err := a.Planner.Workspaces.Sync(ctx, src); err != nil {
+	if err := a.Workspaces.Sync(ctx, src); err != nil {
 		return "", err
 	}
-	tree, err := a.Planner.Workspaces.Checkout(ctx, src, pr.HeadSHA, "_tree")
+	tree, err := a.Workspaces.Checkout(ctx, src, pr.HeadSHA, "_tree")
 	if err != nil {
 		return "", err
 	}
@@ -205,7 +212,7 @@ func (a *Applier) Apply(ctx context.Context, gh GitHub, req ApplyRequest) (strin
 	}
 
 	for _, p := range selected {
-		holder, ok, err := a.store().AcquireLock(ctx, store.Lock{
+		holder, ok, err := a.Locks.AcquireLock(ctx, store.Lock{
 			Repo: req.Repo.String(), Dir: p.Dir, Workspace: p.Workspace, PR: req.Number, HeadSHA: pr.HeadSHA, User: req.Actor,
 		})
 		if err != nil {
@@ -240,7 +247,7 @@ func (a *Applier) Apply(ctx context.Context, gh GitHub, req ApplyRequest) (strin
 	a.refreshComment(ctx, gh, pr)
 
 	// Merge once every project of the PR at head is applied.
-	all, err := a.store().Plans(ctx, req.Repo.String(), req.Number, pr.HeadSHA)
+	all, err := a.Plans.Plans(ctx, req.Repo.String(), req.Number, pr.HeadSHA)
 	if err != nil {
 		return "", err
 	}
@@ -338,7 +345,7 @@ func (a *Applier) requirements(ctx context.Context, gh GitHub, cfg *config.Repo,
 }
 
 func (a *Applier) noPlanReason(ctx context.Context, pr planbot.PullRequest) string {
-	locks, err := a.store().Locks(ctx, pr.Repo.String())
+	locks, err := a.Locks.Locks(ctx, pr.Repo.String())
 	if err == nil {
 		for _, l := range locks {
 			if l.PR == pr.Number && l.HeadSHA != "" && l.HeadSHA != pr.HeadSHA {
@@ -401,7 +408,7 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces
 	}
 	intent := entry
 	intent.Action, intent.Outcome = audit.ActionApplyRequested, "started"
-	stored, inserted, err := a.store().AppendAudit(ctx, intent)
+	stored, inserted, err := a.Audit.AppendAudit(ctx, intent)
 	if err != nil {
 		log.Error("apply not run: its intent cannot be audited", "err", err)
 		return fmt.Sprintf("❌ **`%s` was not applied**: planbot could not write its intent to the audit log, and it runs no apply it has not recorded first. Nothing ran; comment `/apply` again once the audit log is writable.\n", p.Project),
@@ -416,21 +423,21 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces
 	dir, planFile, err := a.planWorkspace(ctx, src, pr, p)
 	output := ""
 	if err == nil {
-		output, err = a.Terraform.Apply(ctx, dir, planFile, p.PlanSHA256, a.Planner.credentials(src.Repo, credentials.Apply))
+		output, err = a.Terraform.Apply(ctx, dir, planFile, p.PlanSHA256, credentialsEnv(a.Credentials, src.Repo, credentials.Apply))
 	}
-	output = redact.String(output, a.Planner.Secrets)
+	output = redact.String(output, a.Secrets)
 	result := entry
 	result.Action, result.Outcome = audit.ActionApply, outcome(err, "applied")
 	switch result.Outcome {
 	case "failed":
-		result.Detail = redact.String(planbot.ErrorMessage(err), a.Planner.Secrets)
+		result.Detail = redact.String(planbot.ErrorMessage(err), a.Secrets)
 		if entry.Detail != "" {
 			result.Detail = entry.Detail + ": " + result.Detail
 		}
 	case "dry_run":
 		result.Detail = "terraform apply not run"
 	}
-	a.Planner.audit(ctx, log, result)
+	appendAudit(ctx, a.Audit, log, result)
 	a.Metrics.applied(result.Outcome)
 	if result.Outcome == "dry_run" {
 		log.Info("dry run: not applied")
@@ -448,7 +455,7 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces
 	res.Output = output // the comment shows what the apply did
 	p.Result, _ = json.Marshal(res)
 	p.Status = string(planbot.StatusApplied)
-	if _, err := a.store().SavePlan(ctx, p); err != nil {
+	if _, err := a.Plans.SavePlan(ctx, p); err != nil {
 		log.Error("record applied plan", "err", err)
 	}
 	return fmt.Sprintf("✅ **applied `%s`** (plan sha256 `%s`)\n\n<details><summary>Output</summary>\n\n```\n%s\n```\n</details>\n\n",
@@ -471,14 +478,14 @@ func (a *Applier) planWorkspace(ctx context.Context, src workspaces.Source, pr p
 	if deletedRoot(p) {
 		sha = p.BaseSHA
 	}
-	root, err := a.Planner.Workspaces.Checkout(ctx, src, sha, p.Project)
+	root, err := a.Workspaces.Checkout(ctx, src, sha, p.Project)
 	if err != nil {
 		return "", "", err
 	}
 	if dir, err = workspaces.SafeJoin(root, p.Dir); err != nil {
 		return "", "", err
 	}
-	if err := a.Terraform.Prepare(ctx, dir, p.Workspace, terraform.Root(root), a.Planner.credentials(src.Repo, credentials.Apply)); err != nil {
+	if err := a.Terraform.Prepare(ctx, dir, p.Workspace, terraform.Root(root), credentialsEnv(a.Credentials, src.Repo, credentials.Apply)); err != nil {
 		return "", "", err
 	}
 	planFile = filepath.Join(dir, terraform.PlanFileName)
@@ -522,7 +529,7 @@ func (a *Applier) merge(ctx context.Context, gh mergeGitHub, req ApplyRequest, p
 	}
 	intent := entry
 	intent.Action, intent.Outcome, intent.Detail = audit.ActionApplyRequested, "started", "merge"
-	if _, _, err := a.store().AppendAudit(ctx, intent); err != nil {
+	if _, _, err := a.Audit.AppendAudit(ctx, intent); err != nil {
 		log.Error("merge aborted: its intent cannot be audited", "err", err)
 		a.Metrics.merged("aborted")
 		gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "failure", "not merged: the merge could not be audited", pr.HTMLURL)
@@ -547,7 +554,7 @@ func (a *Applier) merge(ctx context.Context, gh mergeGitHub, req ApplyRequest, p
 	default:
 		result.Detail = planbot.ErrorMessage(err)
 	}
-	a.Planner.audit(ctx, log, result)
+	appendAudit(ctx, a.Audit, log, result)
 	a.Metrics.merged(result.Outcome)
 	if result.Outcome == "dry_run" {
 		log.Info("dry run: not merged", "method", method)
@@ -561,7 +568,7 @@ func (a *Applier) merge(ctx context.Context, gh mergeGitHub, req ApplyRequest, p
 			planbot.ErrorMessage(err), pr.BaseRef)
 	}
 	gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "success", "applied and merged", pr.HTMLURL)
-	if _, err := a.store().ReleasePR(ctx, req.Repo.String(), req.Number); err != nil {
+	if _, err := a.Locks.ReleasePR(ctx, req.Repo.String(), req.Number); err != nil {
 		log.Error("release locks after merge", "err", err)
 	}
 	log.Info("merged", "merge_sha", sha)
@@ -639,7 +646,7 @@ func (a *Applier) interruptedText(ctx context.Context, req ApplyRequest, pending
 			Detail:     fmt.Sprintf("apply requested by %s (seq %d) has no outcome; found by delivery %s, not run again", in.Actor, in.Seq, req.Delivery),
 			PlanSHA256: in.PlanSHA256, DeliveryID: in.DeliveryID,
 		}
-		a.Planner.audit(ctx, log, e)
+		appendAudit(ctx, a.Audit, log, e)
 		a.Metrics.applied("interrupted")
 		log.Warn("earlier apply interrupted; not run again", "project", in.Project, "sha", in.HeadSHA, "intent_seq", in.Seq, "intent_delivery", in.DeliveryID)
 		if !seen[in.Project] {
@@ -659,11 +666,11 @@ func (a *Applier) interruptedText(ctx context.Context, req ApplyRequest, pending
 // refreshComment re-renders the plan comment from the stored plans, so it
 // shows what was applied.
 func (a *Applier) refreshComment(ctx context.Context, gh GitHub, pr planbot.PullRequest) {
-	results := a.Planner.storedResults(ctx, pr)
+	results := storedResults(ctx, a.Plans, pr, a.Logger)
 	parts := comment.Render(comment.Report{
 		Repo: pr.Repo, PR: pr.Number, HeadSHA: pr.HeadSHA, HeadURL: commitURL(pr), Results: results, Command: "apply",
-	}, comment.Options{Secrets: a.Planner.Secrets})
-	bot, err := a.Planner.Bot.BotLogin(ctx)
+	}, comment.Options{Secrets: a.Secrets})
+	bot, err := a.Bot.BotLogin(ctx)
 	if err != nil {
 		a.Logger.Warn("refresh plan comment", "err", err)
 		return

@@ -74,12 +74,10 @@ type Planner struct {
 	// Unsandboxed reports that terraform runs unconfined; every plan
 	// comment then says so.
 	Unsandboxed bool
-	Store       store.Store
-	// Bot tells the login planbot comments as. It is asked when needed,
-	// so that planbot starts, and stores webhooks, while GitHub is down.
-	Bot interface {
-		BotLogin(ctx context.Context) (string, error)
-	}
+	Locks       Locks
+	Plans       Plans
+	Audit       AuditLog
+	Bot         Bot
 	// Slots bounds how many projects plan at once across all PRs.
 	Slots        chan struct{}
 	AllowForkPRs bool
@@ -148,13 +146,13 @@ func (p *Planner) plan(ctx context.Context, gh PlanGitHub, req PlanRequest, outc
 	if errors.Is(err, errUnknownProject) {
 		// A typo in -p or -d: the comment and the status stay as they were.
 		*outcome = "could not plan: " + planbot.ErrorMessage(err)
-		state, desc := comment.StatusDescription(p.storedResults(ctx, pr))
+		state, desc := comment.StatusDescription(storedResults(ctx, p.Plans, pr, p.Logger))
 		return gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusPlan, state, desc, pr.HTMLURL)
 	}
 	if err == nil && (req.OnlyName != "" || req.OnlyDir != "") {
 		// The comment shows every project of the head, not only the one
 		// planned again.
-		results = p.storedResults(ctx, pr)
+		results = storedResults(ctx, p.Plans, pr, p.Logger)
 	}
 	var failure, state, desc string
 	if err != nil {
@@ -227,24 +225,6 @@ func (p *Planner) approvals(ctx context.Context, gh PlanGitHub, pr planbot.PullR
 	return a
 }
 
-// storedResults returns the saved results of every project planned at the
-// PR's head.
-func (p *Planner) storedResults(ctx context.Context, pr planbot.PullRequest) []planbot.Result {
-	plans, err := p.Store.Plans(ctx, pr.Repo.String(), pr.Number, pr.HeadSHA)
-	if err != nil {
-		p.Logger.Warn("read saved plans", "repo", pr.Repo.String(), "pr", pr.Number, "err", err)
-		return nil
-	}
-	var results []planbot.Result
-	for _, pl := range plans {
-		var r planbot.Result
-		if json.Unmarshal(pl.Result, &r) == nil {
-			results = append(results, r)
-		}
-	}
-	return results
-}
-
 func commitURL(pr planbot.PullRequest) string {
 	if pr.HTMLURL == "" {
 		return ""
@@ -257,7 +237,7 @@ func commitURL(pr planbot.PullRequest) string {
 // "ready_for_review" after "opened") then has nothing to do. A plan whose
 // comment was never posted, because the job failed half-way, is redone.
 func (p *Planner) posted(ctx context.Context, gh PlanGitHub, bot string, pr planbot.PullRequest) bool {
-	plans, err := p.Store.Plans(ctx, pr.Repo.String(), pr.Number, pr.HeadSHA)
+	plans, err := p.Plans.Plans(ctx, pr.Repo.String(), pr.Number, pr.HeadSHA)
 	if err != nil || len(plans) == 0 {
 		return false
 	}
@@ -384,7 +364,7 @@ type trees struct{ base, head string }
 // releaseStale releases the PR's locks on projects its head no longer
 // changes (a push reverted them), so other PRs can plan them.
 func (p *Planner) releaseStale(ctx context.Context, pr planbot.PullRequest, projects []planbot.Project, log *slog.Logger) {
-	locks, err := p.Store.Locks(ctx, pr.Repo.String())
+	locks, err := p.Locks.Locks(ctx, pr.Repo.String())
 	if err != nil {
 		log.Warn("list locks", "err", err)
 		return
@@ -397,7 +377,7 @@ func (p *Planner) releaseStale(ctx context.Context, pr planbot.PullRequest, proj
 		if l.PR != pr.Number || current[l.Dir+"\x00"+l.Workspace] {
 			continue
 		}
-		if _, err := p.Store.ReleaseLock(ctx, l.Repo, l.Dir, l.Workspace, pr.Number); err != nil {
+		if _, err := p.Locks.ReleaseLock(ctx, l.Repo, l.Dir, l.Workspace, pr.Number); err != nil {
 			log.Warn("release stale lock", "project", l.Dir, "err", err)
 			continue
 		}
@@ -441,7 +421,7 @@ func filterProjects(ps []planbot.Project, name, dir string) ([]planbot.Project, 
 // planOne locks and plans one project in its own workspace.
 func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, prj planbot.Project, t trees, req PlanRequest, log *slog.Logger) planbot.Result {
 	res := planbot.Result{Project: prj}
-	holder, ok, err := p.Store.AcquireLock(ctx, store.Lock{
+	holder, ok, err := p.Locks.AcquireLock(ctx, store.Lock{
 		Repo: pr.Repo.String(), Dir: prj.Dir, Workspace: workspaceOf(prj), PR: pr.Number, HeadSHA: pr.HeadSHA, User: req.Actor,
 	})
 	if err != nil {
@@ -451,7 +431,7 @@ func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot
 	}
 	if !ok {
 		res.Status, res.LockedBy = planbot.StatusLocked, holder.PR
-		p.audit(ctx, log, audit.Entry{
+		appendAudit(ctx, p.Audit, log, audit.Entry{
 			Repo: pr.Repo.String(), PR: pr.Number, HeadSHA: pr.HeadSHA, BaseSHA: pr.BaseSHA, Project: prj.Name,
 			Action: audit.ActionLockConflict, Actor: req.Actor, Outcome: "locked",
 			Detail: fmt.Sprintf("locked by #%d", holder.PR), DeliveryID: req.Delivery,
@@ -481,7 +461,7 @@ func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot
 			res.Status, res.Error = planbot.StatusFailed, "could not read the saved plan; run /plan again"
 		}
 	}
-	if _, err := p.Store.SavePlan(ctx, store.Plan{
+	if _, err := p.Plans.SavePlan(ctx, store.Plan{
 		Repo: pr.Repo.String(), PR: pr.Number, HeadSHA: pr.HeadSHA, BaseSHA: pr.BaseSHA,
 		Project: prj.Name, Dir: prj.Dir, Workspace: workspaceOf(prj), Kind: string(prj.Kind),
 		Status: string(res.Status), PlanFile: res.PlanFile, PlanSHA256: res.PlanSHA256, Result: blob, PlanData: planData,
@@ -489,21 +469,13 @@ func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot
 		log.Error("save plan", "err", err)
 		res.Status, res.Error = planbot.StatusFailed, "could not save the plan; run /plan again"
 	}
-	p.audit(ctx, log, audit.Entry{
+	appendAudit(ctx, p.Audit, log, audit.Entry{
 		Repo: pr.Repo.String(), PR: pr.Number, HeadSHA: pr.HeadSHA, BaseSHA: pr.BaseSHA, Project: prj.Name,
 		Action: audit.ActionPlan, Actor: req.Actor, Outcome: string(res.Status), Detail: res.Summary,
 		PlanSHA256: res.PlanSHA256, DeliveryID: req.Delivery,
 	})
 	log.Info("project planned", "status", string(res.Status), "summary", res.Summary)
 	return res
-}
-
-// audit appends an entry to the audit log. A failure is logged: the work it
-// records already happened.
-func (p *Planner) audit(ctx context.Context, log *slog.Logger, e audit.Entry) {
-	if _, _, err := p.Store.AppendAudit(ctx, e); err != nil {
-		log.Error("append audit entry", "action", e.Action, "err", err)
-	}
 }
 
 func (p *Planner) runPlan(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, prj planbot.Project, log *slog.Logger) planbot.Result {
@@ -525,7 +497,7 @@ func (p *Planner) runPlan(ctx context.Context, src workspaces.Source, pr planbot
 	if err != nil {
 		return fail(err)
 	}
-	res, err := plan(ctx, dir, workspaceOf(prj), terraform.Root(root), p.credentials(src.Repo, credentials.Plan))
+	res, err := plan(ctx, dir, workspaceOf(prj), terraform.Root(root), credentialsEnv(p.Credentials, src.Repo, credentials.Plan))
 	res.Project = prj
 	if err != nil && res.Status != planbot.StatusFailed {
 		return fail(err)
@@ -533,13 +505,13 @@ func (p *Planner) runPlan(ctx context.Context, src workspaces.Source, pr planbot
 	return res
 }
 
-// credentials returns the run option that passes repo's credentials of
-// phase to terraform.
-func (p *Planner) credentials(repo planbot.Repo, phase credentials.Phase) terraform.RunOption {
-	if p.Credentials == nil {
+// credentialsEnv returns the run option that passes repo's credentials of
+// phase to terraform; none when c is nil.
+func credentialsEnv(c Credentials, repo planbot.Repo, phase credentials.Phase) terraform.RunOption {
+	if c == nil {
 		return terraform.Env(nil)
 	}
-	return terraform.Env(p.Credentials.Env(repo, phase))
+	return terraform.Env(c.Env(repo, phase))
 }
 
 // planManifests diffs a Kustomize overlay between the base and head trees.

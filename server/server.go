@@ -158,7 +158,9 @@ func (m *Main) Run(ctx context.Context) error {
 		Workspaces:   ws,
 		Terraform:    tf,
 		Kustomize:    kustomize.Options{Cache: renders, Logger: log},
-		Store:        st,
+		Locks:        st,
+		Plans:        st,
+		Audit:        st,
 		Bot:          app,
 		Slots:        make(chan struct{}, o.Parallelism),
 		AllowForkPRs: o.AllowForkPRs,
@@ -171,8 +173,13 @@ func (m *Main) Run(ctx context.Context) error {
 	handler := &runner.Handler{
 		GitHub:  func(id int64) runner.GitHub { return app.Installation(id) },
 		Planner: planner,
-		Applier: &runner.Applier{Planner: planner, Terraform: tf, Base: ws, MergeMethod: o.MergeMethod, Metrics: runMetrics, Logger: log},
-		Logger:  log,
+		Applier: &runner.Applier{
+			Workspaces: ws, Terraform: tf, Credentials: creds, Base: ws,
+			Locks: st, Plans: st, Audit: st, Bot: app, Secrets: masked,
+			MergeMethod: o.MergeMethod, Metrics: runMetrics, Logger: log,
+		},
+		Locks: st, Plans: st, Audit: st, Secrets: masked,
+		Logger: log,
 	}
 	queue := &runner.Queue{
 		Jobs: st, Handle: handler.Handle, Workers: o.Workers, Lease: o.JobLease, Backoff: runner.BackoffFrom(o.RetryBackoff),
