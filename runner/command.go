@@ -73,7 +73,7 @@ func (h *Handler) issueComment(ctx context.Context, j store.Job, ev *github.Issu
 	if !canWrite(perm) {
 		log.Info("command refused: no write access", "user", user, "permission", perm)
 		if cmd.Name == command.Apply {
-			appendAudit(ctx, h.Audit, log, refusal(repo, n, "", user, j.DeliveryID, "", "no write access"))
+			appendAudit(ctx, h.Audit, log, refusalEntry(repo, n, "", user, j.DeliveryID, "", "no write access"))
 		}
 		return reply(fmt.Sprintf("sorry, `%s` needs write access to %s, and you have %s access. Ask a maintainer to run it.", cmd, repo, perm))
 	}
