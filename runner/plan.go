@@ -110,68 +110,74 @@ type PlanRequest struct {
 // job for; problems of the PR itself end up in the comment, the commit
 // status and the outcome.
 func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) (string, error) {
-	var outcome string
-	err := p.plan(ctx, gh, req, &outcome)
-	return outcome, err
-}
-
-func (p *Planner) plan(ctx context.Context, gh PlanGitHub, req PlanRequest, outcome *string) error {
 	log := p.Logger.With("repo", req.Repo.String(), "pr", req.Number, "delivery", req.Delivery)
 	bot, err := p.Bot.BotLogin(ctx)
 	if err != nil {
-		return fmt.Errorf("plan: %w", err)
+		return "", fmt.Errorf("plan: %w", err)
 	}
 	pr, err := gh.PullRequest(ctx, req.Repo, req.Number)
 	if err != nil {
-		return fmt.Errorf("plan: %w", err)
+		return "", fmt.Errorf("plan: %w", err)
 	}
 	log = log.With("sha", pr.HeadSHA)
-	if pr.State != "open" {
-		log.Info("pull request is not open; not planning")
-		*outcome = "this pull request is closed; planbot plans open pull requests only."
-		return nil
-	}
-	if pr.IsFork() && !p.AllowForkPRs {
-		*outcome = "planbot does not plan pull requests from forks (see the note above)."
-		return p.refuseFork(ctx, gh, bot, pr)
-	}
-	if !req.Force && p.posted(ctx, gh, bot, pr) {
-		log.Info("head already planned and posted; nothing to do")
-		return nil
+	if outcome, skip, err := p.skip(ctx, gh, bot, pr, req, log); skip {
+		return outcome, err
 	}
 	if err := gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusPlan, "pending", "planning…", pr.HTMLURL); err != nil {
-		return err
+		return "", err
 	}
 	results, notes, err := p.planProjects(ctx, gh, pr, req, log)
 	if errors.Is(err, errUnknownProject) {
 		// A typo in -p or -d: the comment and the status stay as they were.
-		*outcome = "could not plan: " + planbot.ErrorMessage(err)
 		state, desc := comment.StatusDescription(storedResults(ctx, p.Plans, pr, p.Logger))
-		return gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusPlan, state, desc, pr.HTMLURL)
+		return "could not plan: " + planbot.ErrorMessage(err), gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusPlan, state, desc, pr.HTMLURL)
 	}
 	if err == nil && (req.OnlyName != "" || req.OnlyDir != "") {
 		// The comment shows every project of the head, not only the one
 		// planned again.
 		results = storedResults(ctx, p.Plans, pr, p.Logger)
 	}
-	var failure, state, desc string
-	if err != nil {
+	return p.report(ctx, gh, bot, pr, results, notes, err, log)
+}
+
+// skip tells whether the PR is not to be planned: it is closed, it comes
+// from a fork that planbot does not plan, or its head is planned and
+// posted already (unless req forces a new plan).
+func (p *Planner) skip(ctx context.Context, gh PlanGitHub, bot string, pr planbot.PullRequest, req PlanRequest, log *slog.Logger) (outcome string, skip bool, err error) {
+	switch {
+	case pr.State != "open":
+		log.Info("pull request is not open; not planning")
+		return "this pull request is closed; planbot plans open pull requests only.", true, nil
+	case pr.IsFork() && !p.AllowForkPRs:
+		return "planbot does not plan pull requests from forks (see the note above).", true, p.refuseFork(ctx, gh, bot, pr)
+	case !req.Force && p.posted(ctx, gh, bot, pr):
+		log.Info("head already planned and posted; nothing to do")
+		return "", true, nil
+	}
+	return "", false, nil
+}
+
+// report posts the plan comment and the final status of a plan that ran
+// (planErr is a failure before any project ran) and returns its outcome.
+func (p *Planner) report(ctx context.Context, gh PlanGitHub, bot string, pr planbot.PullRequest, results []planbot.Result, notes []string, planErr error, log *slog.Logger) (string, error) {
+	var failure, state, desc, outcome string
+	if planErr != nil {
 		// A failure before any project ran: report it on the PR.
-		log.Error("plan failed", "err", err)
-		failure = planbot.ErrorMessage(err)
+		log.Error("plan failed", "err", planErr)
+		failure = planbot.ErrorMessage(planErr)
 		results = nil
 		state, desc = "failure", "planbot could not plan this PR"
-		*outcome = "could not plan " + short(pr.HeadSHA) + ": " + failure
+		outcome = "could not plan " + short(pr.HeadSHA) + ": " + failure
 	} else {
 		state, desc = comment.StatusDescription(results)
-		*outcome = "planned " + short(pr.HeadSHA) + ": " + desc + ". The plan comment above is up to date."
+		outcome = "planned " + short(pr.HeadSHA) + ": " + desc + ". The plan comment above is up to date."
 	}
-	if len(results) == 0 && err == nil && !p.hasComment(ctx, gh, bot, pr) {
-		*outcome = "this pull request changes no Terraform or Kustomize project."
-		return gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusPlan, "success", "no Terraform or Kustomize projects changed", pr.HTMLURL)
+	if len(results) == 0 && planErr == nil && !p.hasComment(ctx, gh, bot, pr) {
+		return "this pull request changes no Terraform or Kustomize project.",
+			gh.SetStatus(ctx, pr.Repo, pr.HeadSHA, StatusPlan, "success", "no Terraform or Kustomize projects changed", pr.HTMLURL)
 	}
 	report := comment.Report{
-		Repo: req.Repo, PR: req.Number, HeadSHA: pr.HeadSHA,
+		Repo: pr.Repo, PR: pr.Number, HeadSHA: pr.HeadSHA,
 		HeadURL: commitURL(pr), Results: results, Notes: notes, Command: "plan", Error: failure,
 		Unsandboxed: p.Unsandboxed,
 	}
@@ -179,19 +185,19 @@ func (p *Planner) plan(ctx context.Context, gh PlanGitHub, req PlanRequest, outc
 		report.Approvals = p.approvals(ctx, gh, pr, log)
 	}
 	parts := comment.Render(report, comment.Options{Secrets: p.Secrets})
-	if uerr := comment.Upsert(ctx, gh, bot, req.Repo, req.Number, parts); uerr != nil {
-		return fmt.Errorf("post plan comment: %w", uerr)
+	if err := comment.Upsert(ctx, gh, bot, pr.Repo, pr.Number, parts); err != nil {
+		return outcome, fmt.Errorf("post plan comment: %w", err)
 	}
-	if serr := gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusPlan, state, desc, pr.HTMLURL); serr != nil {
-		return serr
+	if err := gh.SetStatus(ctx, pr.Repo, pr.HeadSHA, StatusPlan, state, desc, pr.HTMLURL); err != nil {
+		return outcome, err
 	}
-	if planbot.ErrorCode(err) == planbot.EINTERNAL {
+	if planbot.ErrorCode(planErr) == planbot.EINTERNAL {
 		// Not a problem of the PR (GitHub or git was unavailable, a rate
 		// limit): the job is retried after a backoff and, if it then
 		// succeeds, the comment is replaced.
-		return fmt.Errorf("plan: %w", err)
+		return outcome, fmt.Errorf("plan: %w", planErr)
 	}
-	return nil
+	return outcome, nil
 }
 
 // approvals tells whose approval /apply will need: the owning CODEOWNERS
@@ -451,30 +457,39 @@ func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot
 	} else {
 		res = p.runPlan(ctx, src, pr, prj, log)
 	}
-	res = redact.Result(res, p.Secrets)
-	blob, _ := json.Marshal(res)
-	var planData []byte
-	if res.PlanFile != "" {
-		// Stored so that any replica can apply the plan.
-		if planData, err = os.ReadFile(res.PlanFile); err != nil {
-			log.Error("read saved plan", "err", err)
-			res.Status, res.Error = planbot.StatusFailed, "could not read the saved plan; run /plan again"
-		}
-	}
-	if _, err := p.Plans.SavePlan(ctx, store.Plan{
-		Repo: pr.Repo.String(), PR: pr.Number, HeadSHA: pr.HeadSHA, BaseSHA: pr.BaseSHA,
-		Project: prj.Name, Dir: prj.Dir, Workspace: workspaceOf(prj), Kind: string(prj.Kind),
-		Status: string(res.Status), PlanFile: res.PlanFile, PlanSHA256: res.PlanSHA256, Result: blob, PlanData: planData,
-	}); err != nil {
-		log.Error("save plan", "err", err)
-		res.Status, res.Error = planbot.StatusFailed, "could not save the plan; run /plan again"
-	}
+	res = p.save(ctx, pr, prj, redact.Result(res, p.Secrets), log)
 	appendAudit(ctx, p.Audit, log, audit.Entry{
 		Repo: pr.Repo.String(), PR: pr.Number, HeadSHA: pr.HeadSHA, BaseSHA: pr.BaseSHA, Project: prj.Name,
 		Action: audit.ActionPlan, Actor: req.Actor, Outcome: string(res.Status), Detail: res.Summary,
 		PlanSHA256: res.PlanSHA256, DeliveryID: req.Delivery,
 	})
 	log.Info("project planned", "status", string(res.Status), "summary", res.Summary)
+	return res
+}
+
+// save stores the result of project prj, and its saved plan file so that any
+// replica can apply it, and returns the result as stored. The result's
+// JSON and the status column always agree: a plan file that cannot be read
+// fails the result before either is written.
+func (p *Planner) save(ctx context.Context, pr planbot.PullRequest, prj planbot.Project, res planbot.Result, log *slog.Logger) planbot.Result {
+	var planData []byte
+	if res.PlanFile != "" {
+		var err error
+		if planData, err = os.ReadFile(res.PlanFile); err != nil {
+			log.Error("read saved plan", "err", err)
+			res.Status, res.Error = planbot.StatusFailed, "could not read the saved plan; run /plan again"
+		}
+	}
+	blob, _ := json.Marshal(res)
+	if _, err := p.Plans.SavePlan(ctx, store.Plan{
+		Repo: pr.Repo.String(), PR: pr.Number, HeadSHA: pr.HeadSHA, BaseSHA: pr.BaseSHA,
+		Project: prj.Name, Dir: prj.Dir, Workspace: workspaceOf(prj), Kind: string(prj.Kind),
+		Status: string(res.Status), PlanFile: res.PlanFile, PlanSHA256: res.PlanSHA256, Result: blob, PlanData: planData,
+	}); err != nil {
+		// Nothing was stored; the comment and the audit log say so.
+		log.Error("save plan", "err", err)
+		res.Status, res.Error = planbot.StatusFailed, "could not save the plan; run /plan again"
+	}
 	return res
 }
 
