@@ -31,6 +31,6 @@
 //
 // Other lines, including data source reads ("<="), are left unchanged.
 //
-// Everything Render emits passes through Redact, which masks the secret
+// Everything Render emits passes through redact.String, which masks the secret
 // values it is given and strings that look like credentials.
 package comment

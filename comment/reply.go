@@ -6,6 +6,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/redact"
 )
 
 // Help returns the reply to /help: the commands planbot understands and the
@@ -49,7 +50,7 @@ func ErrorText(err error) string {
 	if err == nil {
 		return ""
 	}
-	msg := Redact(oneLine(planbot.ErrorMessage(err)), nil)
+	msg := redact.String(oneLine(planbot.ErrorMessage(err)), nil)
 	switch planbot.ErrorCode(err) {
 	case planbot.EINVALID:
 		return "⚠️ **planbot could not run this command:** " + msg + "\n\nComment `/help` for the commands and their options.\n"

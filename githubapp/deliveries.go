@@ -7,27 +7,13 @@ import (
 	"time"
 
 	"github.com/google/go-github/v62/github"
+
+	"github.com/planbot/planbot"
 )
 
-// Delivery is one attempt to deliver the App's webhook, as GitHub records
-// it. A redelivery is a new attempt with the same GUID.
-type Delivery struct {
-	// ID identifies the attempt; Redeliver takes it.
-	ID int64
-	// GUID is the X-GitHub-Delivery header, shared by all attempts of a
-	// delivery.
-	GUID   string
-	Event  string
-	Action string
-	// StatusCode is the status planbot answered, 0 when GitHub could not
-	// connect.
-	StatusCode  int
-	Redelivery  bool
-	DeliveredAt time.Time
-}
-
-// OK reports whether the attempt was answered with a 2xx status.
-func (d Delivery) OK() bool { return d.StatusCode >= 200 && d.StatusCode < 300 }
+// Delivery is one attempt to deliver the App's webhook (see
+// planbot.Delivery).
+type Delivery = planbot.Delivery
 
 // Deliveries lists the App's webhook delivery attempts made at or after
 // since, newest first (GET /app/hook/deliveries, as the App). It follows

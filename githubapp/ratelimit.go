@@ -27,6 +27,10 @@ func (e *RateLimitError) Error() string {
 
 func (e *RateLimitError) Unwrap() error { return e.Err }
 
+// LimitedUntil returns Until: it is how the job queue, which does not
+// import this package, learns when to run the job again.
+func (e *RateLimitError) LimitedUntil() time.Time { return e.Until }
+
 // secondaryWait is how long to wait after a rate limit that says nothing
 // of its end: GitHub's "wait for at least one minute before retrying".
 const secondaryWait = time.Minute

@@ -20,6 +20,7 @@ import (
 	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/credentials"
 	"github.com/planbot/planbot/project"
+	"github.com/planbot/planbot/redact"
 	"github.com/planbot/planbot/runner/kustomize"
 	"github.com/planbot/planbot/runner/terraform"
 	"github.com/planbot/planbot/store"
@@ -55,9 +56,17 @@ type BaseChecker interface {
 // Applier runs /apply: it checks every gate, applies the saved plans and
 // merges the PR once everything is applied.
 type Applier struct {
-	Planner   *Planner
-	Terraform TerraformApply
-	Base      BaseChecker
+	Workspaces Workspaces
+	Terraform  TerraformApply
+	// Credentials, when set, gives terraform applies their credentials.
+	Credentials Credentials
+	Base        BaseChecker
+	Locks       Locks
+	Plans       Plans
+	Audit       AuditLog
+	Bot         Bot
+	// Secrets are values masked in everything planbot posts or stores.
+	Secrets []string
 	// MergeMethod is merge, squash or rebase; "" uses the first method the
 	// repository allows. A repository's .planbot.yaml overrides it.
 	MergeMethod string
@@ -75,13 +84,12 @@ type ApplyRequest struct {
 	OnlyName, OnlyDir string
 }
 
-func (a *Applier) store() store.Store { return a.Planner.Store }
-
-func (a *Applier) refusalAudit(ctx context.Context, repo planbot.Repo, n int, head, actor, delivery, project, reason string) {
-	a.Planner.audit(ctx, a.Logger, audit.Entry{
+// refusalEntry returns the audit entry of a refused apply.
+func refusalEntry(repo planbot.Repo, n int, head, actor, delivery, project, reason string) audit.Entry {
+	return audit.Entry{
 		Repo: repo.String(), PR: n, HeadSHA: head, Project: project, Action: audit.ActionApplyRefused,
 		Actor: actor, Outcome: "refused", Detail: reason, DeliveryID: delivery,
-	})
+	}
 }
 
 func short(sha string) string {
@@ -100,171 +108,210 @@ func (a *Applier) Apply(ctx context.Context, gh GitHub, req ApplyRequest) (strin
 	if err != nil {
 		return "", err
 	}
-	refuse := func(project, reason string) (string, error) {
-		log.Info("apply refused", "reason", reason)
-		a.Metrics.applied("refused")
-		a.refusalAudit(ctx, req.Repo, req.Number, pr.HeadSHA, req.Actor, req.Delivery, project, reason)
-		if err := gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "failure", "apply refused: "+firstLine(reason), pr.HTMLURL); err != nil {
-			log.Warn("set apply status", "err", err)
-		}
-		return "🚫 **apply refused**: " + reason, nil
-	}
-	switch {
-	case pr.Merged:
-		return refuse("", "this pull request is already merged.")
-	case pr.State != "open":
-		return refuse("", "this pull request is closed.")
-	case pr.Draft:
-		return refuse("", "this pull request is a draft; mark it ready for review first.")
-	}
-
-	plans, err := a.store().Plans(ctx, req.Repo.String(), req.Number, pr.HeadSHA)
+	in, err := a.gateInput(ctx, req, pr)
 	if err != nil {
 		return "", err
 	}
-	if len(plans) == 0 {
-		return refuse("", a.noPlanReason(ctx, pr))
-	}
-	selected, err := selectPlans(plans, req.OnlyName, req.OnlyDir)
-	if err != nil {
-		return refuse("", planbot.ErrorMessage(err))
-	}
-	for _, p := range selected {
-		switch planbot.Status(p.Status) {
-		case planbot.StatusPlanned, planbot.StatusNoChange, planbot.StatusApplied:
-		case planbot.StatusDeleted:
-			if p.Kind != string(planbot.KindKustomize) {
-				return refuse(p.Project, fmt.Sprintf("`%s` has no successful plan for %s (it %s); fix it and run /plan.", p.Project, short(pr.HeadSHA), p.Status))
-			}
-		case planbot.StatusLocked:
-			return refuse(p.Project, fmt.Sprintf("`%s` is locked by another pull request; run /plan once it is free.", p.Project))
-		default:
-			return refuse(p.Project, fmt.Sprintf("`%s` has no successful plan for %s (it %s); fix it and run /plan.", p.Project, short(pr.HeadSHA), p.Status))
-		}
-	}
-
-	// An apply that was cut short is never run again, and a saved plan made
-	// before such an apply is not applied.
-	history, err := a.store().Audit(ctx, store.AuditFilter{Repo: req.Repo.String(), PR: req.Number})
-	if err != nil {
-		return "", fmt.Errorf("read the audit log: %w", err)
-	}
-	if pending := pendingApplies(history, pr.HeadSHA, selected); len(pending) > 0 {
-		return a.interrupted(ctx, gh, req, pr, pending, log), nil
-	}
-	for _, p := range selected {
-		if replanNeeded(history, pr.HeadSHA, p.Project) {
-			return refuse(p.Project, fmt.Sprintf("an earlier apply of `%s` at %s was interrupted and its plan was made before that; check the state, then run /plan and /apply again.", p.Project, short(pr.HeadSHA)))
-		}
-	}
-
-	// The base branch must not have changed a project since its plan.
-	token, err := gh.Token(ctx)
-	if err != nil {
-		return "", err
-	}
-	src := source(pr, token)
-	if err := a.Planner.Workspaces.Sync(ctx, src); err != nil {
-		return "", err
-	}
-	tree, err := a.Planner.Workspaces.Checkout(ctx, src, pr.HeadSHA, "_tree")
-	if err != nil {
-		return "", err
-	}
-	for _, p := range selected {
-		dirs := inputs(tree, p)
-		touched, err := a.Base.BaseTouched(ctx, req.Repo, pr.BaseRef, p.BaseSHA, dirs)
-		if err != nil {
+	r, selected := gate(in)
+	var c clearance
+	if r == nil {
+		if c, r, err = a.clear(ctx, gh, req, pr, selected); err != nil {
 			return "", err
 		}
-		if touched {
-			return refuse(p.Project, fmt.Sprintf("`%s` or a module it uses (%s) changed on `%s` after it was planned on %s; run /plan to plan against the current base.",
-				p.Project, strings.Join(dirs, ", "), pr.BaseRef, short(p.BaseSHA)))
-		}
 	}
-
-	cfg, err := repoConfig(ctx, gh, pr)
+	if r != nil {
+		return a.refuse(ctx, gh, req, pr, r, log), nil
+	}
+	a.setStatus(ctx, gh, pr, "pending", "applying…", log)
+	out, dryRun, ok := a.applyAll(ctx, gh, req, c, pr, selected, log)
+	if !ok {
+		return out, nil
+	}
+	merged, err := a.mergeWhenDone(ctx, gh, req, c, pr, dryRun, log)
 	if err != nil {
-		return refuse("", planbot.ErrorMessage(err))
-	}
-	if reason, err := a.requirements(ctx, gh, cfg, pr); err != nil {
 		return "", err
-	} else if reason != "" {
-		return refuse("", reason)
 	}
+	return out + merged, nil
+}
 
+// gateInput reads what gate decides on: the saved plans at head, the
+// locks when there are none, and the PR's audit log.
+func (a *Applier) gateInput(ctx context.Context, req ApplyRequest, pr planbot.PullRequest) (gateInput, error) {
+	in := gateInput{PR: pr, OnlyName: req.OnlyName, OnlyDir: req.OnlyDir}
+	var err error
+	if in.Plans, err = a.Plans.Plans(ctx, req.Repo.String(), req.Number, pr.HeadSHA); err != nil {
+		return in, err
+	}
+	if len(in.Plans) == 0 {
+		// Only the reason of the refusal needs them; without them it is
+		// less precise, not wrong.
+		in.Locks, _ = a.Locks.Locks(ctx, pr.Repo.String())
+	}
+	if in.History, err = a.Audit.Audit(ctx, store.AuditFilter{Repo: req.Repo.String(), PR: req.Number}); err != nil {
+		return in, fmt.Errorf("read the audit log: %w", err)
+	}
+	return in, nil
+}
+
+// clearance is what an /apply that passed every gate goes on with.
+type clearance struct {
+	src       workspaces.Source
+	cfg       *config.Repo
+	approvers []audit.Approver
+}
+
+// clear checks the gates that need GitHub or a checkout, in order: the
+// base has not changed a selected project since its plan, the repository's
+// apply requirements hold, the code owners approved, and the selected
+// projects' locks are taken.
+func (a *Applier) clear(ctx context.Context, gh GitHub, req ApplyRequest, pr planbot.PullRequest, selected []store.Plan) (clearance, *refusal, error) {
+	var c clearance
+	var r *refusal
+	var err error
+	if c.src, r, err = a.checkBase(ctx, gh, pr, selected); r != nil || err != nil {
+		return c, r, err
+	}
+	if c.cfg, err = repoConfig(ctx, gh, pr); err != nil {
+		return c, &refusal{Reason: planbot.ErrorMessage(err)}, nil
+	}
+	if reason, err := a.requirements(ctx, gh, c.cfg, pr); err != nil || reason != "" {
+		return c, &refusal{Reason: reason}, err
+	}
 	// Every changed file must be approved by its code owners at head. The
 	// whole PR is merged in the end, so every file of it counts.
 	decision, err := a.approval(ctx, gh, pr)
 	if err != nil {
-		return "", err
+		return c, nil, err
 	}
 	if !decision.Approved {
-		return refuse("", "the approvals are not complete at "+short(pr.HeadSHA)+":\n\n"+bullets(decision.Reason()))
+		return c, &refusal{Reason: "the approvals are not complete at " + short(pr.HeadSHA) + ":\n\n" + bullets(decision.Reason())}, nil
 	}
+	c.approvers = decision.Approvers
+	r, err = a.lock(ctx, req, pr, selected)
+	return c, r, err
+}
 
+// checkBase syncs the PR's repository and refuses a selected project that
+// the base branch changed after it was planned.
+func (a *Applier) checkBase(ctx context.Context, gh GitHub, pr planbot.PullRequest, selected []store.Plan) (workspaces.Source, *refusal, error) {
+	token, err := gh.Token(ctx)
+	if err != nil {
+		return workspaces.Source{}, nil, err
+	}
+	src := source(pr, token)
+	if err := a.Workspaces.Sync(ctx, src); err != nil {
+		return src, nil, err
+	}
+	tree, err := a.Workspaces.Checkout(ctx, src, pr.HeadSHA, "_tree")
+	if err != nil {
+		return src, nil, err
+	}
 	for _, p := range selected {
-		holder, ok, err := a.store().AcquireLock(ctx, store.Lock{
+		dirs := inputs(tree, p)
+		touched, err := a.Base.BaseTouched(ctx, pr.Repo, pr.BaseRef, p.BaseSHA, dirs)
+		if err != nil {
+			return src, nil, err
+		}
+		if touched {
+			return src, &refusal{Project: p.Project, Reason: fmt.Sprintf("`%s` or a module it uses (%s) changed on `%s` after it was planned on %s; run /plan to plan against the current base.",
+				p.Project, strings.Join(dirs, ", "), pr.BaseRef, short(p.BaseSHA))}, nil
+		}
+	}
+	return src, nil, nil
+}
+
+// lock takes the lock of every selected project for the PR.
+func (a *Applier) lock(ctx context.Context, req ApplyRequest, pr planbot.PullRequest, selected []store.Plan) (*refusal, error) {
+	for _, p := range selected {
+		holder, ok, err := a.Locks.AcquireLock(ctx, store.Lock{
 			Repo: req.Repo.String(), Dir: p.Dir, Workspace: p.Workspace, PR: req.Number, HeadSHA: pr.HeadSHA, User: req.Actor,
 		})
 		if err != nil {
-			return "", err
+			return nil, err
 		}
 		if !ok {
-			return refuse(p.Project, fmt.Sprintf("`%s` is locked by #%d.", p.Dir, holder.PR))
+			return &refusal{Project: p.Project, Reason: fmt.Sprintf("`%s` is locked by #%d.", p.Dir, holder.PR)}, nil
 		}
 	}
+	return nil, nil
+}
 
-	if err := gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "pending", "applying…", pr.HTMLURL); err != nil {
-		log.Warn("set apply status", "err", err)
+// refuse records a refusal and returns its reply. An interrupted apply is
+// recorded and explained instead.
+func (a *Applier) refuse(ctx context.Context, gh GitHub, req ApplyRequest, pr planbot.PullRequest, r *refusal, log *slog.Logger) string {
+	if len(r.Interrupted) > 0 {
+		return a.interrupted(ctx, gh, req, pr, r.Interrupted, log)
 	}
-	var out strings.Builder
-	// dryRun holds the projects a dry-run terraform apply stopped short of
-	// applying: the merge that would follow is asked of GitHub's dry-run
-	// adapter in turn, so the whole /apply is rehearsed and audited.
-	dryRun := make(map[string]bool)
+	log.Info("apply refused", "reason", r.Reason)
+	a.Metrics.applied("refused")
+	appendAudit(ctx, a.Audit, log, refusalEntry(req.Repo, req.Number, pr.HeadSHA, req.Actor, req.Delivery, r.Project, r.Reason))
+	a.setStatus(ctx, gh, pr, "failure", "apply refused: "+firstLine(r.Reason), log)
+	return "🚫 **apply refused**: " + r.Reason
+}
+
+// statusSetter sets commit statuses.
+type statusSetter interface {
+	SetStatus(ctx context.Context, repo planbot.Repo, sha, context, state, description, targetURL string) error
+}
+
+// setStatus sets the apply status of the PR's head. A failure is logged:
+// the status only reflects what the reply says.
+func (a *Applier) setStatus(ctx context.Context, gh statusSetter, pr planbot.PullRequest, state, desc string, log *slog.Logger) {
+	if err := gh.SetStatus(ctx, pr.Repo, pr.HeadSHA, StatusApply, state, desc, pr.HTMLURL); err != nil {
+		log.Warn("set apply status", "state", state, "err", err)
+	}
+}
+
+// applyAll applies the selected projects in order and refreshes the plan
+// comment. It reports false when an apply failed: nothing after it runs.
+// dryRun holds the projects a dry-run terraform apply stopped short of
+// applying: the merge that would follow is asked of GitHub's dry-run
+// adapter in turn, so the whole /apply is rehearsed and audited.
+func (a *Applier) applyAll(ctx context.Context, gh GitHub, req ApplyRequest, c clearance, pr planbot.PullRequest, selected []store.Plan, log *slog.Logger) (out string, dryRun map[string]bool, ok bool) {
+	var b strings.Builder
+	dryRun = make(map[string]bool)
 	for _, p := range selected {
-		msg, err := a.applyOne(ctx, req, src, pr, p, decision.Approvers, log.With("project", p.Project))
-		out.WriteString(msg)
+		msg, err := a.applyOne(ctx, req, c.src, pr, p, c.approvers, log.With("project", p.Project))
+		b.WriteString(msg)
 		if errors.Is(err, planbot.ErrDryRun) {
 			dryRun[p.Project] = true
 			continue
 		}
 		if err != nil {
-			gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "failure", "apply of "+p.Project+" failed", pr.HTMLURL)
+			a.setStatus(ctx, gh, pr, "failure", "apply of "+p.Project+" failed", log)
 			a.refreshComment(ctx, gh, pr)
-			return out.String(), nil
+			return b.String(), dryRun, false
 		}
 	}
 	a.refreshComment(ctx, gh, pr)
+	return b.String(), dryRun, true
+}
 
-	// Merge once every project of the PR at head is applied.
-	all, err := a.store().Plans(ctx, req.Repo.String(), req.Number, pr.HeadSHA)
+// mergeWhenDone merges the PR once every project of it at head is applied
+// and automerge is on, and otherwise says what is left to do.
+func (a *Applier) mergeWhenDone(ctx context.Context, gh GitHub, req ApplyRequest, c clearance, pr planbot.PullRequest, dryRun map[string]bool, log *slog.Logger) (string, error) {
+	all, err := a.Plans.Plans(ctx, req.Repo.String(), req.Number, pr.HeadSHA)
 	if err != nil {
 		return "", err
 	}
-	if !cfg.Automerge {
-		gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "success", "applied; automerge is off", pr.HTMLURL)
+	if !c.cfg.Automerge {
+		a.setStatus(ctx, gh, pr, "success", "applied; automerge is off", log)
 		if len(dryRun) > 0 {
-			out.WriteString("\nAutomerge is off in `.planbot.yaml`, so planbot would not merge.")
-			return out.String(), nil
+			return "\nAutomerge is off in `.planbot.yaml`, so planbot would not merge.", nil
 		}
-		out.WriteString("\nAutomerge is off in `.planbot.yaml`: merge this pull request yourself now, so that the base branch matches what is applied.")
-		return out.String(), nil
+		return "\nAutomerge is off in `.planbot.yaml`: merge this pull request yourself now, so that the base branch matches what is applied.", nil
 	}
 	for _, p := range all {
 		if !done(p) && !dryRun[p.Project] {
-			gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "pending", "applied some projects; more to apply", pr.HTMLURL)
-			out.WriteString(fmt.Sprintf("\n`%s` is not applied yet; run `/apply -p %s` to apply it, then planbot merges.", p.Project, p.Project))
-			return out.String(), nil
+			a.setStatus(ctx, gh, pr, "pending", "applied some projects; more to apply", log)
+			return fmt.Sprintf("\n`%s` is not applied yet; run `/apply -p %s` to apply it, then planbot merges.", p.Project, p.Project), nil
 		}
 	}
 	method := a.MergeMethod
-	if cfg.MergeMethod != "" {
-		method = cfg.MergeMethod
+	if c.cfg.MergeMethod != "" {
+		method = c.cfg.MergeMethod
 	}
-	out.WriteString(a.merge(ctx, gh, req, pr, method, decision.Approvers, log))
-	return out.String(), nil
+	return a.merge(ctx, gh, req, pr, method, c.approvers, log), nil
 }
 
 // done reports whether a project needs nothing more before the merge:
@@ -336,38 +383,6 @@ func (a *Applier) requirements(ctx context.Context, gh GitHub, cfg *config.Repo,
 	return "", nil
 }
 
-func (a *Applier) noPlanReason(ctx context.Context, pr planbot.PullRequest) string {
-	locks, err := a.store().Locks(ctx, pr.Repo.String())
-	if err == nil {
-		for _, l := range locks {
-			if l.PR == pr.Number && l.HeadSHA != "" && l.HeadSHA != pr.HeadSHA {
-				return fmt.Sprintf("plan is for %s but head is %s, run /plan.", short(l.HeadSHA), short(pr.HeadSHA))
-			}
-		}
-	}
-	return fmt.Sprintf("there is no plan for head %s, run /plan.", short(pr.HeadSHA))
-}
-
-func selectPlans(plans []store.Plan, name, dir string) ([]store.Plan, error) {
-	var ps []planbot.Project
-	for _, p := range plans {
-		ps = append(ps, planbot.Project{Name: p.Project, Dir: p.Dir})
-	}
-	keep, err := filterProjects(ps, name, dir)
-	if err != nil {
-		return nil, err
-	}
-	var out []store.Plan
-	for _, p := range plans {
-		for _, k := range keep {
-			if k.Name == p.Project {
-				out = append(out, p)
-			}
-		}
-	}
-	return out, nil
-}
-
 func (a *Applier) approval(ctx context.Context, gh GitHub, pr planbot.PullRequest) (codeowners.Decision, error) {
 	f, err := codeowners.Load(ctx, gh, pr.Repo, pr.BaseSHA)
 	if err != nil {
@@ -400,7 +415,7 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces
 	}
 	intent := entry
 	intent.Action, intent.Outcome = audit.ActionApplyRequested, "started"
-	stored, inserted, err := a.store().AppendAudit(ctx, intent)
+	stored, inserted, err := a.Audit.AppendAudit(ctx, intent)
 	if err != nil {
 		log.Error("apply not run: its intent cannot be audited", "err", err)
 		return fmt.Sprintf("❌ **`%s` was not applied**: planbot could not write its intent to the audit log, and it runs no apply it has not recorded first. Nothing ran; comment `/apply` again once the audit log is writable.\n", p.Project),
@@ -415,21 +430,21 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces
 	dir, planFile, err := a.planWorkspace(ctx, src, pr, p)
 	output := ""
 	if err == nil {
-		output, err = a.Terraform.Apply(ctx, dir, planFile, p.PlanSHA256, a.Planner.credentials(src.Repo, credentials.Apply))
+		output, err = a.Terraform.Apply(ctx, dir, planFile, p.PlanSHA256, credentialsEnv(a.Credentials, src.Repo, credentials.Apply))
 	}
-	output = comment.Redact(output, a.Planner.Secrets)
+	output = redact.String(output, a.Secrets)
 	result := entry
 	result.Action, result.Outcome = audit.ActionApply, outcome(err, "applied")
 	switch result.Outcome {
 	case "failed":
-		result.Detail = comment.Redact(planbot.ErrorMessage(err), a.Planner.Secrets)
+		result.Detail = redact.String(planbot.ErrorMessage(err), a.Secrets)
 		if entry.Detail != "" {
 			result.Detail = entry.Detail + ": " + result.Detail
 		}
 	case "dry_run":
 		result.Detail = "terraform apply not run"
 	}
-	a.Planner.audit(ctx, log, result)
+	appendAudit(ctx, a.Audit, log, result)
 	a.Metrics.applied(result.Outcome)
 	if result.Outcome == "dry_run" {
 		log.Info("dry run: not applied")
@@ -447,7 +462,7 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces
 	res.Output = output // the comment shows what the apply did
 	p.Result, _ = json.Marshal(res)
 	p.Status = string(planbot.StatusApplied)
-	if _, err := a.store().SavePlan(ctx, p); err != nil {
+	if _, err := a.Plans.SavePlan(ctx, p); err != nil {
 		log.Error("record applied plan", "err", err)
 	}
 	return fmt.Sprintf("✅ **applied `%s`** (plan sha256 `%s`)\n\n<details><summary>Output</summary>\n\n```\n%s\n```\n</details>\n\n",
@@ -470,14 +485,14 @@ func (a *Applier) planWorkspace(ctx context.Context, src workspaces.Source, pr p
 	if deletedRoot(p) {
 		sha = p.BaseSHA
 	}
-	root, err := a.Planner.Workspaces.Checkout(ctx, src, sha, p.Project)
+	root, err := a.Workspaces.Checkout(ctx, src, sha, p.Project)
 	if err != nil {
 		return "", "", err
 	}
 	if dir, err = workspaces.SafeJoin(root, p.Dir); err != nil {
 		return "", "", err
 	}
-	if err := a.Terraform.Prepare(ctx, dir, p.Workspace, terraform.Root(root), a.Planner.credentials(src.Repo, credentials.Apply)); err != nil {
+	if err := a.Terraform.Prepare(ctx, dir, p.Workspace, terraform.Root(root), credentialsEnv(a.Credentials, src.Repo, credentials.Apply)); err != nil {
 		return "", "", err
 	}
 	planFile = filepath.Join(dir, terraform.PlanFileName)
@@ -504,165 +519,14 @@ func fileSHA256(path string) (string, error) {
 	return hex.EncodeToString(sum[:]), nil
 }
 
-// mergeGitHub is what merging needs from GitHub.
-type mergeGitHub interface {
-	Merge(ctx context.Context, repo planbot.Repo, number int, sha, method, title string) (string, error)
-	DefaultMergeMethod(ctx context.Context, repo planbot.Repo) (string, error)
-	SetStatus(ctx context.Context, repo planbot.Repo, sha, context, state, description, targetURL string) error
-}
-
-// merge merges the PR at the applied head. A failed merge after an apply is
-// reported loudly: the PR must never stay silently unmerged. When the
-// merge's intent cannot be written to the audit log, nothing is merged.
-func (a *Applier) merge(ctx context.Context, gh mergeGitHub, req ApplyRequest, pr planbot.PullRequest, method string, approvers []audit.Approver, log *slog.Logger) string {
-	entry := audit.Entry{
-		Repo: req.Repo.String(), PR: req.Number, HeadSHA: pr.HeadSHA, BaseSHA: pr.BaseSHA,
-		Actor: req.Actor, Approvers: approvers, DeliveryID: req.Delivery,
-	}
-	intent := entry
-	intent.Action, intent.Outcome, intent.Detail = audit.ActionApplyRequested, "started", "merge"
-	if _, _, err := a.store().AppendAudit(ctx, intent); err != nil {
-		log.Error("merge aborted: its intent cannot be audited", "err", err)
-		a.Metrics.merged("aborted")
-		gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "failure", "not merged: the merge could not be audited", pr.HTMLURL)
-		return fmt.Sprintf("\n❌ **Not merged**: planbot could not write the merge's intent to the audit log, and it merges nothing it has not recorded first. Whatever was applied above stays applied while `%s` does not have it: comment `/apply` again once the audit log is writable (applied projects are not applied twice), or merge this pull request by hand.",
-			pr.BaseRef)
-	}
-	var err error
-	if method == "" {
-		method, err = gh.DefaultMergeMethod(ctx, req.Repo)
-	}
-	var sha string
-	if err == nil {
-		sha, err = gh.Merge(ctx, req.Repo, req.Number, pr.HeadSHA, method, fmt.Sprintf("%s (#%d)", pr.Title, pr.Number))
-	}
-	result := entry
-	result.Action, result.Outcome = audit.ActionMerge, outcome(err, "merged")
-	switch result.Outcome {
-	case "merged":
-		result.Detail = sha
-	case "dry_run":
-		result.Detail = "not merged (" + method + ")"
-	default:
-		result.Detail = planbot.ErrorMessage(err)
-	}
-	a.Planner.audit(ctx, log, result)
-	a.Metrics.merged(result.Outcome)
-	if result.Outcome == "dry_run" {
-		log.Info("dry run: not merged", "method", method)
-		gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "success", "dry run: nothing applied or merged", pr.HTMLURL)
-		return fmt.Sprintf("\n🧪 **dry run: not merged**: planbot runs with `--dry-run`; without it, it would now merge with method `%s`.", method)
-	}
-	if err != nil {
-		log.Error("merge failed", "err", err)
-		gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "failure", "applied, but the merge failed", pr.HTMLURL)
-		return fmt.Sprintf("\n❌ **The changes are applied, but the merge failed**: %s\n\nThe infrastructure now runs this PR's code while `%s` does not. Merge this pull request by hand (or fix the problem and comment `/apply` again) as soon as possible.",
-			planbot.ErrorMessage(err), pr.BaseRef)
-	}
-	gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "success", "applied and merged", pr.HTMLURL)
-	if _, err := a.store().ReleasePR(ctx, req.Repo.String(), req.Number); err != nil {
-		log.Error("release locks after merge", "err", err)
-	}
-	log.Info("merged", "merge_sha", sha)
-	return fmt.Sprintf("\n🎉 merged as %s.", short(sha))
-}
-
-// outcome returns the audit outcome of a write that returned err: done
-// when it happened, dry_run when the adapter is in dry-run mode and wrote
-// nothing, failed otherwise.
-func outcome(err error, done string) string {
-	switch {
-	case err == nil:
-		return done
-	case errors.Is(err, planbot.ErrDryRun):
-		return "dry_run"
-	}
-	return "failed"
-}
-
-// pendingApplies returns the apply intents without an outcome (see
-// audit.PendingApplies) of the selected projects at head.
-func pendingApplies(history []audit.Entry, head string, selected []store.Plan) []audit.Entry {
-	var out []audit.Entry
-	for _, e := range audit.PendingApplies(history) {
-		for _, p := range selected {
-			if e.HeadSHA == head && e.Project == p.Project {
-				out = append(out, e)
-				break
-			}
-		}
-	}
-	return out
-}
-
-// replanNeeded reports whether project's newest plan at head was made
-// before its newest interrupted apply there: that plan was made against a
-// state the interrupted apply may have changed. Audit entries are ordered
-// by seq, so no clocks are compared.
-func replanNeeded(history []audit.Entry, head, project string) bool {
-	var interrupted, planned int64
-	for _, e := range history {
-		if e.HeadSHA != head || e.Project != project {
-			continue
-		}
-		switch e.Action {
-		case audit.ActionApplyInterrupted:
-			interrupted = e.Seq
-		case audit.ActionPlan:
-			planned = e.Seq
-		}
-	}
-	return interrupted > planned
-}
-
-// interrupted answers an /apply that found apply intents without an
-// outcome: it records each as apply_interrupted, runs nothing, and says
-// what to do.
-func (a *Applier) interrupted(ctx context.Context, gh GitHub, req ApplyRequest, pr planbot.PullRequest, pending []audit.Entry, log *slog.Logger) string {
-	if err := gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "failure", "an earlier apply was interrupted; its outcome is unknown", pr.HTMLURL); err != nil {
-		log.Warn("set apply status", "err", err)
-	}
-	return a.interruptedText(ctx, req, pending, log)
-}
-
-// interruptedText records each of the intents as apply_interrupted and
-// returns the reply that explains it.
-func (a *Applier) interruptedText(ctx context.Context, req ApplyRequest, pending []audit.Entry, log *slog.Logger) string {
-	var b strings.Builder
-	seen := make(map[string]bool)
-	var names []string
-	for _, in := range pending {
-		e := audit.Entry{
-			Repo: in.Repo, PR: in.PR, HeadSHA: in.HeadSHA, BaseSHA: in.BaseSHA, Project: in.Project,
-			Action: audit.ActionApplyInterrupted, Actor: req.Actor, Approvers: in.Approvers, Outcome: "unknown",
-			Detail:     fmt.Sprintf("apply requested by %s (seq %d) has no outcome; found by delivery %s, not run again", in.Actor, in.Seq, req.Delivery),
-			PlanSHA256: in.PlanSHA256, DeliveryID: in.DeliveryID,
-		}
-		a.Planner.audit(ctx, log, e)
-		a.Metrics.applied("interrupted")
-		log.Warn("earlier apply interrupted; not run again", "project", in.Project, "sha", in.HeadSHA, "intent_seq", in.Seq, "intent_delivery", in.DeliveryID)
-		if !seen[in.Project] {
-			seen[in.Project] = true
-			names = append(names, "`"+in.Project+"`")
-		}
-	}
-	fmt.Fprintf(&b, "⚠️ **an earlier apply was interrupted**: planbot stopped while it applied %s at %s, before it could record how that apply ended, so **its outcome is unknown**: terraform may have changed some, all or none of the resources. planbot does not run that apply again.\n\n",
-		strings.Join(names, ", "), short(pending[0].HeadSHA))
-	b.WriteString("To go on:\n\n")
-	b.WriteString("1. Check the state: look at the resources and the state's history in your backend, and release a stale state lock (`terraform force-unlock`) if one was left behind.\n")
-	b.WriteString("2. Comment `/plan`: the new plan shows what is left to do.\n")
-	b.WriteString("3. Once the new plan is reviewed, comment `/apply` again.\n")
-	return b.String()
-}
-
 // refreshComment re-renders the plan comment from the stored plans, so it
 // shows what was applied.
 func (a *Applier) refreshComment(ctx context.Context, gh GitHub, pr planbot.PullRequest) {
-	results := a.Planner.storedResults(ctx, pr)
+	results := storedResults(ctx, a.Plans, pr, a.Logger)
 	parts := comment.Render(comment.Report{
 		Repo: pr.Repo, PR: pr.Number, HeadSHA: pr.HeadSHA, HeadURL: commitURL(pr), Results: results, Command: "apply",
-	}, comment.Options{Secrets: a.Planner.Secrets})
-	bot, err := a.Planner.Bot.BotLogin(ctx)
+	}, comment.Options{Secrets: a.Secrets})
+	bot, err := a.Bot.BotLogin(ctx)
 	if err != nil {
 		a.Logger.Warn("refresh plan comment", "err", err)
 		return

@@ -105,7 +105,7 @@ func TestMergeIntent(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := &auditLog{failing: tt.failing}
-			a := &Applier{Planner: &Planner{Store: st}, Logger: slog.New(slog.DiscardHandler)}
+			a := &Applier{Locks: st, Plans: st, Audit: st, Logger: slog.New(slog.DiscardHandler)}
 			gh := &merger{err: tt.mergeErr}
 			reply := a.merge(context.Background(), gh, req, pr, "", nil, a.Logger)
 			if len(gh.merges) != tt.wantMerges {
@@ -227,7 +227,7 @@ func TestApplyOncePerDelivery(t *testing.T) {
 		t.Run(fmt.Sprintf("replay=%v", replay), func(t *testing.T) {
 			st := &auditLog{}
 			tf := &countingTerraform{}
-			a := &Applier{Planner: &Planner{Store: st}, Terraform: tf, Logger: slog.New(slog.DiscardHandler)}
+			a := &Applier{Locks: st, Plans: st, Audit: st, Terraform: tf, Logger: slog.New(slog.DiscardHandler)}
 			if replay {
 				st.AppendAudit(context.Background(), audit.Entry{Repo: "acme/infra", PR: 7, HeadSHA: "h1", Project: "envs/dev",
 					Action: audit.ActionApplyRequested, Outcome: "started", DeliveryID: "d1"})

@@ -12,6 +12,7 @@ import (
 	"github.com/planbot/planbot/command"
 	"github.com/planbot/planbot/comment"
 	"github.com/planbot/planbot/config"
+	"github.com/planbot/planbot/redact"
 	"github.com/planbot/planbot/store"
 )
 
@@ -46,7 +47,7 @@ func (h *Handler) command(ctx context.Context, j store.Job, payload any) error {
 	log := h.Logger.With("repo", repo.String(), "pr", n, "delivery", j.DeliveryID, "command", cmd.String())
 	reply := func(body string) error {
 		// Everything planbot replies is masked, like the plan comment.
-		body = comment.Redact("@"+user+" "+body, h.Planner.Secrets)
+		body = redact.String("@"+user+" "+body, h.Secrets)
 		if r := []rune(body); len(r) > comment.DefaultLimit {
 			body = string(r[:comment.DefaultLimit-200]) + "\n\n… (cut to fit GitHub's comment limit)"
 		}
@@ -69,7 +70,7 @@ func (h *Handler) command(ctx context.Context, j store.Job, payload any) error {
 	if !canWrite(perm) {
 		log.Info("command refused: no write access", "user", user, "permission", perm)
 		if cmd.Name == command.Apply {
-			h.Applier.refusalAudit(ctx, repo, n, "", user, j.DeliveryID, "", "no write access")
+			appendAudit(ctx, h.Audit, log, refusalEntry(repo, n, "", user, j.DeliveryID, "", "no write access"))
 		}
 		return reply(fmt.Sprintf("sorry, `%s` needs write access to %s, and you have %s access. Ask a maintainer to run it.", cmd, repo, perm))
 	}
@@ -107,7 +108,7 @@ func (h *Handler) help(ctx context.Context, gh GitHub, repo planbot.Repo, n int)
 	if err != nil {
 		return comment.Help(nil)
 	}
-	plans, _ := h.Planner.Store.Plans(ctx, repo.String(), n, pr.HeadSHA)
+	plans, _ := h.Plans.Plans(ctx, repo.String(), n, pr.HeadSHA)
 	var ps []planbot.Project
 	for _, p := range plans {
 		ps = append(ps, planbot.Project{Name: p.Project, Dir: p.Dir, Workspace: p.Workspace, Kind: planbot.Kind(p.Kind)})
@@ -156,10 +157,9 @@ func configHelp(cfg *config.Repo, baseRef string) string {
 // unlock releases this PR's locks, or one lock by dir; an admin may release
 // another PR's lock.
 func (h *Handler) unlock(ctx context.Context, repo planbot.Repo, n int, user, perm string, cmd command.Command, delivery string) (string, error) {
-	st := h.Planner.Store
 	var released []string
 	if cmd.Project == "" && cmd.Dir == "" {
-		locks, err := st.ReleasePR(ctx, repo.String(), n)
+		locks, err := h.Locks.ReleasePR(ctx, repo.String(), n)
 		if err != nil {
 			return "", err
 		}
@@ -167,7 +167,7 @@ func (h *Handler) unlock(ctx context.Context, repo planbot.Repo, n int, user, pe
 			released = append(released, "`"+l.Dir+"`")
 		}
 	} else {
-		locks, err := st.Locks(ctx, repo.String())
+		locks, err := h.Locks.Locks(ctx, repo.String())
 		if err != nil {
 			return "", err
 		}
@@ -175,7 +175,7 @@ func (h *Handler) unlock(ctx context.Context, repo planbot.Repo, n int, user, pe
 		if cmd.Project != "" {
 			// A project name from .planbot.yaml may differ from its dir.
 			dir = cmd.Project
-			if p, err := st.LatestPlan(ctx, repo.String(), n, cmd.Project); err == nil {
+			if p, err := h.Plans.LatestPlan(ctx, repo.String(), n, cmd.Project); err == nil {
 				dir = p.Dir
 			}
 		}
@@ -186,7 +186,7 @@ func (h *Handler) unlock(ctx context.Context, repo planbot.Repo, n int, user, pe
 			if l.PR != n && perm != "admin" {
 				return "", planbot.Errorf(planbot.EUNAUTHORIZED, "`%s` is locked by #%d; only that PR or a repository admin can unlock it", l.Dir, l.PR)
 			}
-			if ok, err := st.ReleaseLock(ctx, repo.String(), l.Dir, l.Workspace, l.PR); err != nil {
+			if ok, err := h.Locks.ReleaseLock(ctx, repo.String(), l.Dir, l.Workspace, l.PR); err != nil {
 				return "", err
 			} else if ok {
 				released = append(released, fmt.Sprintf("`%s` (held by #%d)", l.Dir, l.PR))
@@ -196,7 +196,7 @@ func (h *Handler) unlock(ctx context.Context, repo planbot.Repo, n int, user, pe
 	if len(released) == 0 {
 		return "there was nothing to unlock.", nil
 	}
-	h.Planner.audit(ctx, h.Logger, audit.Entry{
+	appendAudit(ctx, h.Audit, h.Logger, audit.Entry{
 		Repo: repo.String(), PR: n, Project: strings.Join(released, ","), Action: audit.ActionUnlock,
 		Actor: user, Outcome: "released", DeliveryID: delivery,
 	})

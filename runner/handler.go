@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 
 	"github.com/google/go-github/v62/github"
@@ -18,6 +17,13 @@ type Handler struct {
 	GitHub  func(installation int64) GitHub
 	Planner *Planner
 	Applier *Applier
+	// Locks, Plans and Audit are what the commands other than /plan and
+	// /apply read and change: /unlock, /help and refusals.
+	Locks Locks
+	Plans Plans
+	Audit AuditLog
+	// Secrets are values masked in every reply.
+	Secrets []string
 	Logger  *slog.Logger
 }
 
@@ -76,23 +82,4 @@ func (h *Handler) replan(ctx context.Context, j store.Job, payload any) error {
 func (h *Handler) close(ctx context.Context, _ store.Job, payload any) error {
 	ev := payload.(*github.PullRequestEvent)
 	return h.Planner.Close(ctx, repoOf(ev.GetRepo()), ev.GetNumber())
-}
-
-// Close releases a closed or merged PR's locks and removes its workspaces.
-func (p *Planner) Close(ctx context.Context, repo planbot.Repo, n int) error {
-	locks, err := p.Store.ReleasePR(ctx, repo.String(), n)
-	if err != nil {
-		return fmt.Errorf("release locks of %s#%d: %w", repo, n, err)
-	}
-	for _, l := range locks {
-		p.Logger.Info("lock released on close", "repo", repo.String(), "pr", n, "project", l.Dir)
-	}
-	if _, err := p.Store.DeletePlans(ctx, repo.String(), n); err != nil {
-		// Saved plans hold unmasked values; they must not outlive the PR.
-		return fmt.Errorf("delete plans of %s#%d: %w", repo, n, err)
-	}
-	if err := p.Workspaces.Cleanup(ctx, repo, n); err != nil {
-		return fmt.Errorf("clean up workspaces of %s#%d: %w", repo, n, err)
-	}
-	return nil
 }

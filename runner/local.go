@@ -15,6 +15,7 @@ import (
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/comment"
 	"github.com/planbot/planbot/config"
+	"github.com/planbot/planbot/redact"
 	"github.com/planbot/planbot/runner/kustomize"
 	"github.com/planbot/planbot/runner/terraform"
 	"github.com/planbot/planbot/workspaces"
@@ -133,7 +134,7 @@ func (l *Local) planOne(ctx context.Context, req LocalRequest, base, head string
 	if err != nil && res.Status != planbot.StatusFailed {
 		return fail(err)
 	}
-	return redactResult(res, l.Secrets)
+	return redact.Result(res, l.Secrets)
 }
 
 func git(ctx context.Context, dir string, args ...string) ([]byte, error) {

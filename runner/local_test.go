@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -47,4 +48,19 @@ func TestLocalDeletedRoot(t *testing.T) {
 	if !strings.Contains(body, "`envs/old` is deleted by this pull request, and its state holds no resources: nothing is destroyed") {
 		t.Errorf("comment does not say that nothing is destroyed:\n%s", body)
 	}
+}
+
+func writeTestTree(t *testing.T, files map[string]string) string {
+	t.Helper()
+	root := t.TempDir()
+	for name, body := range files {
+		p := filepath.Join(root, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
 }

@@ -18,7 +18,7 @@ import (
 	"github.com/planbot/planbot/codeowners"
 	"github.com/planbot/planbot/comment"
 	"github.com/planbot/planbot/credentials"
-	"github.com/planbot/planbot/project"
+	"github.com/planbot/planbot/redact"
 	"github.com/planbot/planbot/runner/kustomize"
 	"github.com/planbot/planbot/runner/terraform"
 	"github.com/planbot/planbot/store"
@@ -74,12 +74,10 @@ type Planner struct {
 	// Unsandboxed reports that terraform runs unconfined; every plan
 	// comment then says so.
 	Unsandboxed bool
-	Store       store.Store
-	// Bot tells the login planbot comments as. It is asked when needed,
-	// so that planbot starts, and stores webhooks, while GitHub is down.
-	Bot interface {
-		BotLogin(ctx context.Context) (string, error)
-	}
+	Locks       Locks
+	Plans       Plans
+	Audit       AuditLog
+	Bot         Bot
 	// Slots bounds how many projects plan at once across all PRs.
 	Slots        chan struct{}
 	AllowForkPRs bool
@@ -112,68 +110,74 @@ type PlanRequest struct {
 // job for; problems of the PR itself end up in the comment, the commit
 // status and the outcome.
 func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) (string, error) {
-	var outcome string
-	err := p.plan(ctx, gh, req, &outcome)
-	return outcome, err
-}
-
-func (p *Planner) plan(ctx context.Context, gh PlanGitHub, req PlanRequest, outcome *string) error {
 	log := p.Logger.With("repo", req.Repo.String(), "pr", req.Number, "delivery", req.Delivery)
 	bot, err := p.Bot.BotLogin(ctx)
 	if err != nil {
-		return fmt.Errorf("plan: %w", err)
+		return "", fmt.Errorf("plan: %w", err)
 	}
 	pr, err := gh.PullRequest(ctx, req.Repo, req.Number)
 	if err != nil {
-		return fmt.Errorf("plan: %w", err)
+		return "", fmt.Errorf("plan: %w", err)
 	}
 	log = log.With("sha", pr.HeadSHA)
-	if pr.State != "open" {
-		log.Info("pull request is not open; not planning")
-		*outcome = "this pull request is closed; planbot plans open pull requests only."
-		return nil
-	}
-	if pr.IsFork() && !p.AllowForkPRs {
-		*outcome = "planbot does not plan pull requests from forks (see the note above)."
-		return p.refuseFork(ctx, gh, bot, pr)
-	}
-	if !req.Force && p.posted(ctx, gh, bot, pr) {
-		log.Info("head already planned and posted; nothing to do")
-		return nil
+	if outcome, skip, err := p.skip(ctx, gh, bot, pr, req, log); skip {
+		return outcome, err
 	}
 	if err := gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusPlan, "pending", "planning…", pr.HTMLURL); err != nil {
-		return err
+		return "", err
 	}
 	results, notes, err := p.planProjects(ctx, gh, pr, req, log)
 	if errors.Is(err, errUnknownProject) {
 		// A typo in -p or -d: the comment and the status stay as they were.
-		*outcome = "could not plan: " + planbot.ErrorMessage(err)
-		state, desc := comment.StatusDescription(p.storedResults(ctx, pr))
-		return gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusPlan, state, desc, pr.HTMLURL)
+		state, desc := comment.StatusDescription(storedResults(ctx, p.Plans, pr, p.Logger))
+		return "could not plan: " + planbot.ErrorMessage(err), gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusPlan, state, desc, pr.HTMLURL)
 	}
 	if err == nil && (req.OnlyName != "" || req.OnlyDir != "") {
 		// The comment shows every project of the head, not only the one
 		// planned again.
-		results = p.storedResults(ctx, pr)
+		results = storedResults(ctx, p.Plans, pr, p.Logger)
 	}
-	var failure, state, desc string
-	if err != nil {
+	return p.report(ctx, gh, bot, pr, results, notes, err, log)
+}
+
+// skip tells whether the PR is not to be planned: it is closed, it comes
+// from a fork that planbot does not plan, or its head is planned and
+// posted already (unless req forces a new plan).
+func (p *Planner) skip(ctx context.Context, gh PlanGitHub, bot string, pr planbot.PullRequest, req PlanRequest, log *slog.Logger) (outcome string, skip bool, err error) {
+	switch {
+	case pr.State != "open":
+		log.Info("pull request is not open; not planning")
+		return "this pull request is closed; planbot plans open pull requests only.", true, nil
+	case pr.IsFork() && !p.AllowForkPRs:
+		return "planbot does not plan pull requests from forks (see the note above).", true, p.refuseFork(ctx, gh, bot, pr)
+	case !req.Force && p.posted(ctx, gh, bot, pr):
+		log.Info("head already planned and posted; nothing to do")
+		return "", true, nil
+	}
+	return "", false, nil
+}
+
+// report posts the plan comment and the final status of a plan that ran
+// (planErr is a failure before any project ran) and returns its outcome.
+func (p *Planner) report(ctx context.Context, gh PlanGitHub, bot string, pr planbot.PullRequest, results []planbot.Result, notes []string, planErr error, log *slog.Logger) (string, error) {
+	var failure, state, desc, outcome string
+	if planErr != nil {
 		// A failure before any project ran: report it on the PR.
-		log.Error("plan failed", "err", err)
-		failure = planbot.ErrorMessage(err)
+		log.Error("plan failed", "err", planErr)
+		failure = planbot.ErrorMessage(planErr)
 		results = nil
 		state, desc = "failure", "planbot could not plan this PR"
-		*outcome = "could not plan " + short(pr.HeadSHA) + ": " + failure
+		outcome = "could not plan " + short(pr.HeadSHA) + ": " + failure
 	} else {
 		state, desc = comment.StatusDescription(results)
-		*outcome = "planned " + short(pr.HeadSHA) + ": " + desc + ". The plan comment above is up to date."
+		outcome = "planned " + short(pr.HeadSHA) + ": " + desc + ". The plan comment above is up to date."
 	}
-	if len(results) == 0 && err == nil && !p.hasComment(ctx, gh, bot, pr) {
-		*outcome = "this pull request changes no Terraform or Kustomize project."
-		return gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusPlan, "success", "no Terraform or Kustomize projects changed", pr.HTMLURL)
+	if len(results) == 0 && planErr == nil && !p.hasComment(ctx, gh, bot, pr) {
+		return "this pull request changes no Terraform or Kustomize project.",
+			gh.SetStatus(ctx, pr.Repo, pr.HeadSHA, StatusPlan, "success", "no Terraform or Kustomize projects changed", pr.HTMLURL)
 	}
 	report := comment.Report{
-		Repo: req.Repo, PR: req.Number, HeadSHA: pr.HeadSHA,
+		Repo: pr.Repo, PR: pr.Number, HeadSHA: pr.HeadSHA,
 		HeadURL: commitURL(pr), Results: results, Notes: notes, Command: "plan", Error: failure,
 		Unsandboxed: p.Unsandboxed,
 	}
@@ -181,19 +185,19 @@ func (p *Planner) plan(ctx context.Context, gh PlanGitHub, req PlanRequest, outc
 		report.Approvals = p.approvals(ctx, gh, pr, log)
 	}
 	parts := comment.Render(report, comment.Options{Secrets: p.Secrets})
-	if uerr := comment.Upsert(ctx, gh, bot, req.Repo, req.Number, parts); uerr != nil {
-		return fmt.Errorf("post plan comment: %w", uerr)
+	if err := comment.Upsert(ctx, gh, bot, pr.Repo, pr.Number, parts); err != nil {
+		return outcome, fmt.Errorf("post plan comment: %w", err)
 	}
-	if serr := gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusPlan, state, desc, pr.HTMLURL); serr != nil {
-		return serr
+	if err := gh.SetStatus(ctx, pr.Repo, pr.HeadSHA, StatusPlan, state, desc, pr.HTMLURL); err != nil {
+		return outcome, err
 	}
-	if planbot.ErrorCode(err) == planbot.EINTERNAL {
+	if planbot.ErrorCode(planErr) == planbot.EINTERNAL {
 		// Not a problem of the PR (GitHub or git was unavailable, a rate
 		// limit): the job is retried after a backoff and, if it then
 		// succeeds, the comment is replaced.
-		return fmt.Errorf("plan: %w", err)
+		return outcome, fmt.Errorf("plan: %w", planErr)
 	}
-	return nil
+	return outcome, nil
 }
 
 // approvals tells whose approval /apply will need: the owning CODEOWNERS
@@ -227,24 +231,6 @@ func (p *Planner) approvals(ctx context.Context, gh PlanGitHub, pr planbot.PullR
 	return a
 }
 
-// storedResults returns the saved results of every project planned at the
-// PR's head.
-func (p *Planner) storedResults(ctx context.Context, pr planbot.PullRequest) []planbot.Result {
-	plans, err := p.Store.Plans(ctx, pr.Repo.String(), pr.Number, pr.HeadSHA)
-	if err != nil {
-		p.Logger.Warn("read saved plans", "repo", pr.Repo.String(), "pr", pr.Number, "err", err)
-		return nil
-	}
-	var results []planbot.Result
-	for _, pl := range plans {
-		var r planbot.Result
-		if json.Unmarshal(pl.Result, &r) == nil {
-			results = append(results, r)
-		}
-	}
-	return results
-}
-
 func commitURL(pr planbot.PullRequest) string {
 	if pr.HTMLURL == "" {
 		return ""
@@ -257,7 +243,7 @@ func commitURL(pr planbot.PullRequest) string {
 // "ready_for_review" after "opened") then has nothing to do. A plan whose
 // comment was never posted, because the job failed half-way, is redone.
 func (p *Planner) posted(ctx context.Context, gh PlanGitHub, bot string, pr planbot.PullRequest) bool {
-	plans, err := p.Store.Plans(ctx, pr.Repo.String(), pr.Number, pr.HeadSHA)
+	plans, err := p.Plans.Plans(ctx, pr.Repo.String(), pr.Number, pr.HeadSHA)
 	if err != nil || len(plans) == 0 {
 		return false
 	}
@@ -384,7 +370,7 @@ type trees struct{ base, head string }
 // releaseStale releases the PR's locks on projects its head no longer
 // changes (a push reverted them), so other PRs can plan them.
 func (p *Planner) releaseStale(ctx context.Context, pr planbot.PullRequest, projects []planbot.Project, log *slog.Logger) {
-	locks, err := p.Store.Locks(ctx, pr.Repo.String())
+	locks, err := p.Locks.Locks(ctx, pr.Repo.String())
 	if err != nil {
 		log.Warn("list locks", "err", err)
 		return
@@ -397,69 +383,12 @@ func (p *Planner) releaseStale(ctx context.Context, pr planbot.PullRequest, proj
 		if l.PR != pr.Number || current[l.Dir+"\x00"+l.Workspace] {
 			continue
 		}
-		if _, err := p.Store.ReleaseLock(ctx, l.Repo, l.Dir, l.Workspace, pr.Number); err != nil {
+		if _, err := p.Locks.ReleaseLock(ctx, l.Repo, l.Dir, l.Workspace, pr.Number); err != nil {
 			log.Warn("release stale lock", "project", l.Dir, "err", err)
 			continue
 		}
 		log.Info("lock released: the PR no longer changes the project", "project", l.Dir)
 	}
-}
-
-// Detect finds the projects a change touches, given the base and head
-// trees, and notes about them: Terraform roots and the Kustomize leaf
-// overlays affected by the change, including the roots and overlays the
-// change deletes. A deleted root is a project with Deleted set.
-func Detect(baseRoot, headRoot string, files []planbot.ChangedFile) ([]planbot.Project, []string, error) {
-	paths := changedPaths(files)
-	det, err := project.DetectTerraform(headRoot, paths)
-	if err != nil {
-		return nil, nil, fmt.Errorf("detect projects: %w", err)
-	}
-	var notes []string
-	projects := det.Projects
-	// A deleted root is planned as a destroy from the base's copy.
-	gone, err := project.DeletedRoots(baseRoot, det.Deleted)
-	if err != nil {
-		return nil, nil, fmt.Errorf("detect projects: %w", err)
-	}
-	// A root whose state another root of the head uses (it was moved, or
-	// they always shared it) is not destroyed: that would destroy what
-	// the other root manages.
-	shared, err := project.SameState(baseRoot, gone, headRoot)
-	if err != nil {
-		return nil, nil, fmt.Errorf("detect projects: %w", err)
-	}
-	for _, dir := range gone {
-		if others := shared[dir]; len(others) > 0 {
-			notes = append(notes, fmt.Sprintf("⚠️ %s is deleted, but %s has the same backend configuration, so both point at the same state: this looks like a move. planbot does not plan a destroy of %s; the plan of %s shows what changes in that state. To destroy those resources instead, give %s a state of its own first.",
-				quoted(dir), quotedList(others), quoted(dir), quotedList(others), quotedList(others)))
-			continue
-		}
-		projects = append(projects, planbot.Project{Name: dir, Dir: dir, Workspace: "default", Kind: planbot.KindTerraform, Deleted: true})
-	}
-	overlays, err := kustomize.Detect(headRoot, paths)
-	if err != nil {
-		return nil, nil, err
-	}
-	deleted, err := kustomize.DetectDeleted(baseRoot, headRoot, paths)
-	if err != nil {
-		return nil, nil, err
-	}
-	for _, dir := range append(overlays, deleted...) {
-		projects = append(projects, planbot.Project{Name: dir, Dir: dir, Kind: planbot.KindKustomize})
-	}
-	sort.Slice(projects, func(i, j int) bool { return projects[i].Dir < projects[j].Dir })
-	return projects, notes, nil
-}
-
-func quoted(dir string) string { return "`" + dir + "`" }
-
-func quotedList(dirs []string) string {
-	q := make([]string, len(dirs))
-	for i, d := range dirs {
-		q[i] = quoted(d)
-	}
-	return strings.Join(q, " and ")
 }
 
 // errUnknownProject marks a -p or -d that names no project of the PR.
@@ -498,7 +427,7 @@ func filterProjects(ps []planbot.Project, name, dir string) ([]planbot.Project, 
 // planOne locks and plans one project in its own workspace.
 func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, prj planbot.Project, t trees, req PlanRequest, log *slog.Logger) planbot.Result {
 	res := planbot.Result{Project: prj}
-	holder, ok, err := p.Store.AcquireLock(ctx, store.Lock{
+	holder, ok, err := p.Locks.AcquireLock(ctx, store.Lock{
 		Repo: pr.Repo.String(), Dir: prj.Dir, Workspace: workspaceOf(prj), PR: pr.Number, HeadSHA: pr.HeadSHA, User: req.Actor,
 	})
 	if err != nil {
@@ -508,7 +437,7 @@ func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot
 	}
 	if !ok {
 		res.Status, res.LockedBy = planbot.StatusLocked, holder.PR
-		p.audit(ctx, log, audit.Entry{
+		appendAudit(ctx, p.Audit, log, audit.Entry{
 			Repo: pr.Repo.String(), PR: pr.Number, HeadSHA: pr.HeadSHA, BaseSHA: pr.BaseSHA, Project: prj.Name,
 			Action: audit.ActionLockConflict, Actor: req.Actor, Outcome: "locked",
 			Detail: fmt.Sprintf("locked by #%d", holder.PR), DeliveryID: req.Delivery,
@@ -528,25 +457,8 @@ func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot
 	} else {
 		res = p.runPlan(ctx, src, pr, prj, log)
 	}
-	res = redactResult(res, p.Secrets)
-	blob, _ := json.Marshal(res)
-	var planData []byte
-	if res.PlanFile != "" {
-		// Stored so that any replica can apply the plan.
-		if planData, err = os.ReadFile(res.PlanFile); err != nil {
-			log.Error("read saved plan", "err", err)
-			res.Status, res.Error = planbot.StatusFailed, "could not read the saved plan; run /plan again"
-		}
-	}
-	if _, err := p.Store.SavePlan(ctx, store.Plan{
-		Repo: pr.Repo.String(), PR: pr.Number, HeadSHA: pr.HeadSHA, BaseSHA: pr.BaseSHA,
-		Project: prj.Name, Dir: prj.Dir, Workspace: workspaceOf(prj), Kind: string(prj.Kind),
-		Status: string(res.Status), PlanFile: res.PlanFile, PlanSHA256: res.PlanSHA256, Result: blob, PlanData: planData,
-	}); err != nil {
-		log.Error("save plan", "err", err)
-		res.Status, res.Error = planbot.StatusFailed, "could not save the plan; run /plan again"
-	}
-	p.audit(ctx, log, audit.Entry{
+	res = p.save(ctx, pr, prj, redact.Result(res, p.Secrets), log)
+	appendAudit(ctx, p.Audit, log, audit.Entry{
 		Repo: pr.Repo.String(), PR: pr.Number, HeadSHA: pr.HeadSHA, BaseSHA: pr.BaseSHA, Project: prj.Name,
 		Action: audit.ActionPlan, Actor: req.Actor, Outcome: string(res.Status), Detail: res.Summary,
 		PlanSHA256: res.PlanSHA256, DeliveryID: req.Delivery,
@@ -555,12 +467,30 @@ func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot
 	return res
 }
 
-// audit appends an entry to the audit log. A failure is logged: the work it
-// records already happened.
-func (p *Planner) audit(ctx context.Context, log *slog.Logger, e audit.Entry) {
-	if _, _, err := p.Store.AppendAudit(ctx, e); err != nil {
-		log.Error("append audit entry", "action", e.Action, "err", err)
+// save stores the result of project prj, and its saved plan file so that any
+// replica can apply it, and returns the result as stored. The result's
+// JSON and the status column always agree: a plan file that cannot be read
+// fails the result before either is written.
+func (p *Planner) save(ctx context.Context, pr planbot.PullRequest, prj planbot.Project, res planbot.Result, log *slog.Logger) planbot.Result {
+	var planData []byte
+	if res.PlanFile != "" {
+		var err error
+		if planData, err = os.ReadFile(res.PlanFile); err != nil {
+			log.Error("read saved plan", "err", err)
+			res.Status, res.Error = planbot.StatusFailed, "could not read the saved plan; run /plan again"
+		}
 	}
+	blob, _ := json.Marshal(res)
+	if _, err := p.Plans.SavePlan(ctx, store.Plan{
+		Repo: pr.Repo.String(), PR: pr.Number, HeadSHA: pr.HeadSHA, BaseSHA: pr.BaseSHA,
+		Project: prj.Name, Dir: prj.Dir, Workspace: workspaceOf(prj), Kind: string(prj.Kind),
+		Status: string(res.Status), PlanFile: res.PlanFile, PlanSHA256: res.PlanSHA256, Result: blob, PlanData: planData,
+	}); err != nil {
+		// Nothing was stored; the comment and the audit log say so.
+		log.Error("save plan", "err", err)
+		res.Status, res.Error = planbot.StatusFailed, "could not save the plan; run /plan again"
+	}
+	return res
 }
 
 func (p *Planner) runPlan(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, prj planbot.Project, log *slog.Logger) planbot.Result {
@@ -582,7 +512,7 @@ func (p *Planner) runPlan(ctx context.Context, src workspaces.Source, pr planbot
 	if err != nil {
 		return fail(err)
 	}
-	res, err := plan(ctx, dir, workspaceOf(prj), terraform.Root(root), p.credentials(src.Repo, credentials.Plan))
+	res, err := plan(ctx, dir, workspaceOf(prj), terraform.Root(root), credentialsEnv(p.Credentials, src.Repo, credentials.Plan))
 	res.Project = prj
 	if err != nil && res.Status != planbot.StatusFailed {
 		return fail(err)
@@ -590,23 +520,13 @@ func (p *Planner) runPlan(ctx context.Context, src workspaces.Source, pr planbot
 	return res
 }
 
-// credentials returns the run option that passes repo's credentials of
-// phase to terraform.
-func (p *Planner) credentials(repo planbot.Repo, phase credentials.Phase) terraform.RunOption {
-	if p.Credentials == nil {
+// credentialsEnv returns the run option that passes repo's credentials of
+// phase to terraform; none when c is nil.
+func credentialsEnv(c Credentials, repo planbot.Repo, phase credentials.Phase) terraform.RunOption {
+	if c == nil {
 		return terraform.Env(nil)
 	}
-	return terraform.Env(p.Credentials.Env(repo, phase))
-}
-
-// redactResult masks secrets, and the values of the project's sensitive
-// variables, in everything a result shows.
-func redactResult(res planbot.Result, secrets []string) planbot.Result {
-	all := slices.Concat(secrets, res.Sensitive)
-	res.Output = comment.Redact(res.Output, all)
-	res.Error = comment.Redact(res.Error, all)
-	res.Fmt = comment.Redact(res.Fmt, all)
-	return res
+	return terraform.Env(c.Env(repo, phase))
 }
 
 // planManifests diffs a Kustomize overlay between the base and head trees.

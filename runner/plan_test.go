@@ -1,6 +1,11 @@
 package runner
 
 import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -87,5 +92,61 @@ func TestConfigHelp(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("help lacks %q:\n%s", want, got)
 		}
+	}
+}
+
+// savedPlans is a store that keeps what SavePlan stores; only SavePlan
+// is implemented.
+type savedPlans struct {
+	store.Store
+	saved []store.Plan
+}
+
+func (s *savedPlans) SavePlan(ctx context.Context, p store.Plan) (int64, error) {
+	s.saved = append(s.saved, p)
+	return int64(len(s.saved)), nil
+}
+
+// TestSaveStatusMatchesResult checks that the stored result JSON and the
+// status column agree, also when the saved plan file cannot be read.
+func TestSaveStatusMatchesResult(t *testing.T) {
+	planFile := filepath.Join(t.TempDir(), "planbot.tfplan")
+	if err := os.WriteFile(planFile, []byte("plan"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		planFile   string
+		wantStatus planbot.Status
+		wantData   bool
+	}{
+		{name: "plan file read", planFile: planFile, wantStatus: planbot.StatusPlanned, wantData: true},
+		{name: "plan file gone", planFile: filepath.Join(t.TempDir(), "gone.tfplan"), wantStatus: planbot.StatusFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			plans := &savedPlans{}
+			p := &Planner{Plans: plans, Logger: slog.New(slog.DiscardHandler)}
+			prj := planbot.Project{Name: "envs/dev", Dir: "envs/dev", Kind: planbot.KindTerraform}
+			pr := planbot.PullRequest{Repo: planbot.Repo{Owner: "acme", Name: "infra"}, Number: 7, HeadSHA: "h1"}
+			res := p.save(context.Background(), pr, prj, planbot.Result{Project: prj, Status: planbot.StatusPlanned, PlanFile: tt.planFile}, p.Logger)
+			if res.Status != tt.wantStatus {
+				t.Errorf("returned status = %s, want %s", res.Status, tt.wantStatus)
+			}
+			if len(plans.saved) != 1 {
+				t.Fatalf("saved %d plans, want 1", len(plans.saved))
+			}
+			saved := plans.saved[0]
+			var stored planbot.Result
+			if err := json.Unmarshal(saved.Result, &stored); err != nil {
+				t.Fatal(err)
+			}
+			if saved.Status != string(tt.wantStatus) || stored.Status != tt.wantStatus {
+				t.Errorf("stored status column %q, result JSON status %q; want both %q", saved.Status, stored.Status, tt.wantStatus)
+			}
+			if (len(saved.PlanData) > 0) != tt.wantData {
+				t.Errorf("stored plan data = %q, want some: %v", saved.PlanData, tt.wantData)
+			}
+		})
 	}
 }

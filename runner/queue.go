@@ -19,7 +19,8 @@
 // expires. A job that returned an error is retried, up to MaxAttempts, after
 // a backoff that grows with each attempt, so that a job that failed because
 // GitHub answered 5xx does not hammer GitHub again at once. A job that GitHub
-// rate-limited (a githubapp.RateLimitError) is postponed instead: it waits
+// rate-limited (an error with a LimitedUntil method, such as
+// githubapp.RateLimitError) is postponed instead: it waits
 // until the limit ends, and the attempt is not counted, so that a limit that
 // lasts an hour never uses up a job's retries.
 package runner
@@ -34,7 +35,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/planbot/planbot/githubapp"
 	"github.com/planbot/planbot/store"
 )
 
@@ -44,6 +44,13 @@ type Jobs interface {
 	Extend(ctx context.Context, id int64, owner string, leaseUntil time.Time) error
 	Finish(ctx context.Context, id int64, owner, errMsg string, maxAttempts int, retryAt time.Time) error
 	Postpone(ctx context.Context, id int64, owner, reason string, runAfter time.Time) error
+}
+
+// rateLimited is an error that GitHub's rate limit caused: no request
+// should be made before LimitedUntil.
+type rateLimited interface {
+	error
+	LimitedUntil() time.Time
 }
 
 // Bounds of a rate-limited job's wait: at least a second, so a limit that
@@ -262,9 +269,9 @@ func (q *Queue) run(hard context.Context, j store.Job) {
 	}
 	cancel()
 	<-heartbeat
-	var limited *githubapp.RateLimitError
+	var limited rateLimited
 	if errors.As(err, &limited) {
-		q.postpone(hard, log, j, limited, err, start)
+		q.postpone(hard, log, j, limited.LimitedUntil(), err, start)
 		return
 	}
 	msg := ""
@@ -301,9 +308,8 @@ func (q *Queue) run(hard context.Context, j store.Job) {
 
 // postpone puts a job that GitHub rate-limited back in the queue until the
 // limit ends, without counting its attempt.
-func (q *Queue) postpone(hard context.Context, log *slog.Logger, j store.Job, limited *githubapp.RateLimitError, err error, start time.Time) {
+func (q *Queue) postpone(hard context.Context, log *slog.Logger, j store.Job, until time.Time, err error, start time.Time) {
 	now := q.Now()
-	until := limited.Until
 	if lo := now.Add(minRateLimitWait); until.Before(lo) {
 		until = lo
 	}

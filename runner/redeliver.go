@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/event"
-	"github.com/planbot/planbot/githubapp"
 )
 
 // Redelivery defaults.
@@ -28,7 +28,7 @@ const (
 // HookDeliveries is the part of the GitHub App a Redeliverer uses.
 type HookDeliveries interface {
 	// Deliveries lists delivery attempts made at or after since.
-	Deliveries(ctx context.Context, since time.Time) ([]githubapp.Delivery, error)
+	Deliveries(ctx context.Context, since time.Time) ([]planbot.Delivery, error)
 	// Redeliver asks GitHub to send the delivery of an attempt again.
 	Redeliver(ctx context.Context, id int64) error
 }
@@ -107,9 +107,9 @@ type redelivery struct {
 // handles reports true for, whose first listed attempt is within window of
 // now, and that have fewer than maxAttempts attempts. Each names the GUID's
 // latest attempt.
-func pending(attempts []githubapp.Delivery, now time.Time, window time.Duration, maxAttempts int, handles func(event, action string) bool) []redelivery {
+func pending(attempts []planbot.Delivery, now time.Time, window time.Duration, maxAttempts int, handles func(event, action string) bool) []redelivery {
 	type group struct {
-		first, last githubapp.Delivery
+		first, last planbot.Delivery
 		n           int
 		ok          bool
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/config"
+	"github.com/planbot/planbot/project"
 	"github.com/planbot/planbot/workspaces"
 )
 
@@ -33,15 +34,15 @@ func repoConfig(ctx context.Context, gh FileGetter, pr planbot.PullRequest) (*co
 
 // selectProjects returns the projects a change touches: the ones the repo
 // config declares, or autodetected ones. A declared Terraform project whose
-// configuration exists on base but not on head is deleted (see Detect).
+// configuration exists on base but not on head is deleted (see project.Detect).
 func selectProjects(cfg *config.Repo, baseRoot, headRoot string, files []planbot.ChangedFile) ([]planbot.Project, []string, error) {
 	if cfg == nil || !cfg.Explicit() {
-		return Detect(baseRoot, headRoot, files)
+		return project.Detect(baseRoot, headRoot, files)
 	}
 	if err := cfg.ResolveKinds(os.DirFS(headRoot), os.DirFS(baseRoot)); err != nil {
 		return nil, nil, err
 	}
-	projects := cfg.Match(changedPaths(files))
+	projects := cfg.Match(project.ChangedPaths(files))
 	for i, prj := range projects {
 		if prj.Kind == planbot.KindTerraform && !hasConfig(headRoot, prj.Dir) && hasConfig(baseRoot, prj.Dir) {
 			projects[i].Deleted = true
@@ -63,17 +64,4 @@ func hasConfig(root, dir string) bool {
 		}
 	}
 	return false
-}
-
-// changedPaths returns every path a change touches, renamed files' old
-// paths included.
-func changedPaths(files []planbot.ChangedFile) []string {
-	var paths []string
-	for _, f := range files {
-		paths = append(paths, f.Path)
-		if f.PreviousPath != "" {
-			paths = append(paths, f.PreviousPath)
-		}
-	}
-	return paths
 }

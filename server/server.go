@@ -19,12 +19,12 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/planbot/planbot/comment"
 	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/credentials"
 	"github.com/planbot/planbot/githubapp"
 	"github.com/planbot/planbot/logmask"
 	"github.com/planbot/planbot/metrics"
+	"github.com/planbot/planbot/redact"
 	"github.com/planbot/planbot/runner"
 	"github.com/planbot/planbot/runner/kustomize"
 	"github.com/planbot/planbot/runner/terraform"
@@ -96,34 +96,89 @@ func (m *Main) Listen() error {
 // Run serves until ctx is cancelled, then stops accepting webhooks, drains
 // the queue and returns.
 func (m *Main) Run(ctx context.Context) error {
-	o := m.Options
-	log := m.Logger
-	secrets, err := o.LoadSecrets()
+	sec, log, err := m.secure()
 	if err != nil {
 		return err
 	}
-	sb, creds, err := confine(o, log)
+	if err := m.openStore(ctx, log); err != nil {
+		return err
+	}
+	app, bot, err := m.connectGitHub(ctx, sec, log)
 	if err != nil {
 		return err
 	}
-	masked := append([]string{string(secrets.WebhookSecret)}, maskable(creds.Values())...)
+	// Metrics are per process: each replica serves its own on /metrics.
+	reg := metrics.New()
+	runMetrics := runner.NewMetrics(reg)
+	handler, err := m.flows(ctx, sec, app, runMetrics, log)
+	if err != nil {
+		return err
+	}
+	queue := &runner.Queue{
+		Jobs: m.store, Handle: handler.Handle, Workers: m.Options.Workers, Lease: m.Options.JobLease,
+		Backoff: runner.BackoffFrom(m.Options.RetryBackoff), JobTimeout: m.Options.JobTimeout,
+		DrainTimeout: m.Options.DrainTimeout, Metrics: runMetrics, Logger: log,
+	}
+	servers, err := m.servers(sec, reg, queue, log)
+	if err != nil {
+		return err
+	}
+	log.Info("planbot server starting", "addr", m.Addr(), "metrics_addr", m.MetricsAddr(), "config", m.Options.String(), "bot", bot)
+	err = m.serve(ctx, servers, queue, app, log)
+	log.Info("planbot server stopped")
+	return err
+}
+
+// secured is what Run keeps away from pull request code and logs.
+type secured struct {
+	secrets config.Secrets
+	sandbox *sandbox.Sandbox
+	creds   *credentials.Set
+	// masked are the values masked in every comment, stored result and
+	// log record.
+	masked []string
+}
+
+// secure reads the secrets, confines terraform, and returns the logger
+// that masks every secret from here on.
+func (m *Main) secure() (secured, *slog.Logger, error) {
+	var sec secured
+	var err error
+	if sec.secrets, err = m.Options.LoadSecrets(); err != nil {
+		return sec, nil, err
+	}
+	if sec.sandbox, sec.creds, err = confine(m.Options, m.Logger); err != nil {
+		return sec, nil, err
+	}
+	sec.masked = append([]string{string(sec.secrets.WebhookSecret)}, maskable(sec.creds.Values())...)
 	// From here on nothing logs a secret: the webhook secret and every
 	// credential are masked in every record.
-	log = slog.New(logmask.New(log.Handler(), func(s string) string { return comment.Redact(s, masked) }))
-	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+	log := slog.New(logmask.New(m.Logger.Handler(), func(s string) string { return redact.String(s, sec.masked) }))
+	return sec, log, nil
+}
+
+// openStore creates the data dir and opens the store.
+func (m *Main) openStore(ctx context.Context, log *slog.Logger) error {
+	if err := os.MkdirAll(m.Options.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data dir: %w", err)
 	}
-	st, err := OpenStore(ctx, o.Database, log)
+	st, err := OpenStore(ctx, m.Options.Database, log)
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
 	m.store = st
+	return nil
+}
 
+// connectGitHub authenticates as the App and returns its bot login, ""
+// while GitHub cannot be reached.
+func (m *Main) connectGitHub(ctx context.Context, sec secured, log *slog.Logger) (*githubapp.App, string, error) {
+	o := m.Options
 	app, err := githubapp.New(githubapp.Options{
-		AppID: o.GitHubAppID, PrivateKey: secrets.AppKey, APIURL: o.GitHubAPIURL, DryRun: o.DryRun, Logger: log,
+		AppID: o.GitHubAppID, PrivateKey: sec.secrets.AppKey, APIURL: o.GitHubAPIURL, DryRun: o.DryRun, Logger: log,
 	})
 	if err != nil {
-		return err
+		return nil, "", err
 	}
 	// GitHub being unreachable must not stop planbot from storing
 	// webhooks: the bot's login is looked up again when a job needs it.
@@ -131,55 +186,61 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil {
 		log.Warn("cannot reach GitHub as the App yet; webhooks are stored and jobs retried", "err", err)
 	}
+	return app, bot, nil
+}
+
+// flows builds the plan, apply and command flows, each with the parts of
+// the store and of GitHub it uses, and the handler that routes jobs to
+// them.
+func (m *Main) flows(ctx context.Context, sec secured, app *githubapp.App, runMetrics *runner.Metrics, log *slog.Logger) (*runner.Handler, error) {
+	o, st := m.Options, m.store
 	tfBin, err := terraform.FindBinary(ctx, o.TerraformBin)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ws, err := workspaces.New(filepath.Join(o.DataDir), log)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	tf := &terraform.Runner{
 		Bin:            tfBin,
 		PluginCacheDir: filepath.Join(o.DataDir, "plugin-cache"),
 		EnvAllowlist:   o.EnvAllowlist,
-		Sandbox:        sb,
+		Sandbox:        sec.sandbox,
 		DryRun:         o.DryRun,
 		Logger:         log,
 	}
-	// Metrics are per process: each replica serves its own on /metrics.
-	reg := metrics.New()
-	runMetrics := runner.NewMetrics(reg)
 	renders, err := kustomize.NewCache(filepath.Join(o.DataDir, "kustomize-cache"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	planner := &runner.Planner{
-		Workspaces:   ws,
-		Terraform:    tf,
-		Kustomize:    kustomize.Options{Cache: renders, Logger: log},
-		Store:        st,
-		Bot:          app,
-		Slots:        make(chan struct{}, o.Parallelism),
-		AllowForkPRs: o.AllowForkPRs,
-		Secrets:      masked,
-		Credentials:  creds,
-		Unsandboxed:  !sb.Confined(),
-		Metrics:      runMetrics,
-		Logger:       log,
+		Workspaces: ws, Terraform: tf, Kustomize: kustomize.Options{Cache: renders, Logger: log},
+		Locks: st, Plans: st, Audit: st, Bot: app,
+		Slots: make(chan struct{}, o.Parallelism), AllowForkPRs: o.AllowForkPRs,
+		Secrets: sec.masked, Credentials: sec.creds, Unsandboxed: !sec.sandbox.Confined(),
+		Metrics: runMetrics, Logger: log,
 	}
-	handler := &runner.Handler{
+	applier := &runner.Applier{
+		Workspaces: ws, Terraform: tf, Credentials: sec.creds, Base: ws,
+		Locks: st, Plans: st, Audit: st, Bot: app, Secrets: sec.masked,
+		MergeMethod: o.MergeMethod, Metrics: runMetrics, Logger: log,
+	}
+	return &runner.Handler{
 		GitHub:  func(id int64) runner.GitHub { return app.Installation(id) },
 		Planner: planner,
-		Applier: &runner.Applier{Planner: planner, Terraform: tf, Base: ws, MergeMethod: o.MergeMethod, Metrics: runMetrics, Logger: log},
-		Logger:  log,
-	}
-	queue := &runner.Queue{
-		Jobs: st, Handle: handler.Handle, Workers: o.Workers, Lease: o.JobLease, Backoff: runner.BackoffFrom(o.RetryBackoff),
-		JobTimeout: o.JobTimeout, DrainTimeout: o.DrainTimeout, Metrics: runMetrics, Logger: log,
-	}
+		Applier: applier,
+		Locks:   st, Plans: st, Audit: st, Secrets: sec.masked,
+		Logger: log,
+	}, nil
+}
+
+// servers builds the webhook server and, with --metrics-addr, the metrics
+// server, and opens their listeners.
+func (m *Main) servers(sec secured, reg *metrics.Registry, queue *runner.Queue, log *slog.Logger) (map[string]*http.Server, error) {
+	o := m.Options
 	hook := &webhook.Handler{
-		Secret: secrets.WebhookSecret, Queue: st, AllowRepo: o.AllowRepo, Notify: queue.Notify,
+		Secret: sec.secrets.WebhookSecret, Queue: m.store, AllowRepo: o.AllowRepo, Notify: queue.Notify,
 		Deliveries: webhook.NewDeliveries(reg), MaxInFlight: o.MaxInflightWebhooks,
 		InFlight: webhook.NewInFlight(reg), Logger: log,
 	}
@@ -193,11 +254,17 @@ func (m *Main) Run(ctx context.Context) error {
 		servers["metrics"] = webhook.NewServer(mux, timeouts)
 	}
 	if err := m.Listen(); err != nil {
-		return err
+		return nil, err
 	}
 	servers["webhook"] = webhook.NewServer(webhook.NewEngine(hook), timeouts)
-	log.Info("planbot server starting", "addr", m.Addr(), "metrics_addr", m.MetricsAddr(), "config", o.String(), "bot", bot)
+	return servers, nil
+}
 
+// serve runs the servers, the queue, the redeliverer and the janitor
+// until ctx is cancelled or one of them fails, then shuts the servers
+// down and waits for everything to return.
+func (m *Main) serve(ctx context.Context, servers map[string]*http.Server, queue *runner.Queue, app *githubapp.App, log *slog.Logger) error {
+	o := m.Options
 	g, gctx := errgroup.WithContext(ctx)
 	for name, srv := range servers {
 		l := m.listener
@@ -221,25 +288,28 @@ func (m *Main) Run(ctx context.Context) error {
 	if o.JobRetention > 0 {
 		// Finished jobs hold whole webhook payloads: prune them once
 		// GitHub can no longer redeliver them.
-		jan := &runner.Janitor{Jobs: st, Retention: o.JobRetention, Interval: runner.DefaultJanitorInterval, Logger: log}
+		jan := &runner.Janitor{Jobs: m.store, Retention: o.JobRetention, Interval: runner.DefaultJanitorInterval, Logger: log}
 		g.Go(func() error { return jan.Run(gctx) })
 	}
 	g.Go(func() error {
 		<-gctx.Done()
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-		defer cancel()
-		for name, srv := range servers {
-			if err := srv.Shutdown(sctx); err != nil {
-				// Requests still open after the grace period are cut;
-				// that does not make the shutdown a failure.
-				log.Warn("closing HTTP connections", "server", name, "err", err)
-			}
-		}
+		shutdown(ctx, servers, log)
 		return nil
 	})
-	err = g.Wait()
-	log.Info("planbot server stopped")
-	return err
+	return g.Wait()
+}
+
+// shutdown closes the servers, giving open requests a grace period.
+func shutdown(ctx context.Context, servers map[string]*http.Server, log *slog.Logger) {
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	for name, srv := range servers {
+		if err := srv.Shutdown(sctx); err != nil {
+			// Requests still open after the grace period are cut; that
+			// does not make the shutdown a failure.
+			log.Warn("closing HTTP connections", "server", name, "err", err)
+		}
+	}
 }
 
 // confine sets up what keeps pull request code away from planbot's

@@ -1,4 +1,13 @@
-package comment
+// Package redact masks secrets in text planbot shows or keeps: PR
+// comments and replies, stored plan output, audit details and log records
+// all pass through it.
+//
+// Two kinds of value are masked: the literal secret values planbot knows
+// (the webhook secret, the credentials it hands terraform, the values of a
+// project's sensitive variables), and strings that look like credentials
+// whatever they are (GitHub tokens, PEM private keys, AWS keys). Masking
+// never makes a text longer, and masking a masked text changes nothing.
+package redact
 
 import (
 	"slices"
@@ -6,7 +15,7 @@ import (
 )
 
 // MinSecretLen is the length in bytes under which a secret value passed to
-// Redact is ignored: masking very short values would mask ordinary words.
+// String is ignored: masking very short values would mask ordinary words.
 const MinSecretLen = 6
 
 // Mask replaces a redacted value.
@@ -15,7 +24,7 @@ const Mask = "***"
 // redactedKey replaces a whole PEM private key block.
 const redactedKey = "[REDACTED PRIVATE KEY]"
 
-// Redact returns s with every occurrence of the given secret values masked
+// String returns s with every occurrence of the given secret values masked
 // (values shorter than MinSecretLen are skipped) and with strings that
 // look like credentials masked: GitHub tokens (ghp_, gho_, ghu_, ghs_,
 // ghr_, github_pat_), PEM private key blocks, AWS access key ids (AKIA,
@@ -23,10 +32,26 @@ const redactedKey = "[REDACTED PRIVATE KEY]"
 // assignments in HCL, INI, YAML, JSON or shell syntax. Terraform's
 // "(sensitive value)" is left alone.
 //
-// Redact never makes s longer. It uses no regular expressions: every rule
+// String never makes s longer, and String of its own result returns that
+// result unchanged. It uses no regular expressions: every rule
 // is a literal search followed by a bounded scan, so its cost is linear in
 // the length of s whatever the input.
-func Redact(s string, secrets []string) string {
+func String(s string, secrets []string) string {
+	// A mask can complete a new match: "KEY]" of a masked key block
+	// followed by the rest of a secret value. Every pass that changes s
+	// makes it shorter, so passes until one changes nothing are few, and
+	// the result is one that String leaves as it is.
+	for {
+		t := pass(s, secrets)
+		if t == s {
+			return s
+		}
+		s = t
+	}
+}
+
+// pass applies every rule once.
+func pass(s string, secrets []string) string {
 	s = redactValues(s, secrets)
 	s = redactPEM(s)
 	s = redactGitHubTokens(s)

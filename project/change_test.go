@@ -1,8 +1,6 @@
-package runner
+package project
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,18 +9,12 @@ import (
 	"github.com/planbot/planbot"
 )
 
-func writeTestTree(t *testing.T, files map[string]string) string {
+// writeTestTreeMap creates files (slash-separated path -> content) in a
+// new temp dir and returns it.
+func writeTestTreeMap(t *testing.T, files map[string]string) string {
 	t.Helper()
 	root := t.TempDir()
-	for name, body := range files {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeTree(t, root, files)
 	return root
 }
 
@@ -31,7 +23,7 @@ func writeTestTree(t *testing.T, files map[string]string) string {
 func TestDetectDeletedRoots(t *testing.T) {
 	const backend = "terraform {\n  backend \"http\" {\n    address = \"http://127.0.0.1:1/state/old\"\n  }\n}\n"
 	const data = "resource \"terraform_data\" \"a\" {}\n"
-	base := writeTestTree(t, map[string]string{
+	base := writeTestTreeMap(t, map[string]string{
 		"envs/old/main.tf":     backend + data,
 		"envs/plain/main.tf":   data,
 		"envs/dev/main.tf":     "module \"m\" {\n  source = \"../../modules/m\"\n}\nmodule \"g\" {\n  source = \"../../modules/gone\"\n}\n",
@@ -70,7 +62,7 @@ func TestDetectDeletedRoots(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			head := writeTestTree(t, tt.head)
+			head := writeTestTreeMap(t, tt.head)
 			got, notes, err := Detect(base, head, tt.files)
 			if err != nil {
 				t.Fatal(err)
