@@ -30,6 +30,8 @@ func patternRegexp(pattern string) (*regexp.Regexp, error) {
 		return nil, fmt.Errorf("*** is not allowed")
 	case pattern == "/":
 		return regexp.Compile(`\A\z`)
+	case pattern[0] == '/' && !strings.ContainsAny(pattern, "*?\\"):
+		return literalRegexp(pattern)
 	}
 	segs := strings.Split(pattern, "/")
 	if segs[0] == "" {
@@ -93,4 +95,16 @@ func patternRegexp(pattern string) (*regexp.Regexp, error) {
 	}
 	re.WriteString(`\z`)
 	return regexp.Compile(re.String())
+}
+
+// literalRegexp returns the matcher of a pattern that starts with '/' and
+// has no wildcard or escape: the library compares such a pattern as a
+// string prefix rather than a regular expression, so a newline in a path
+// is just another byte there. (?s) makes the expression agree.
+func literalRegexp(pattern string) (*regexp.Regexp, error) {
+	prefix := regexp.QuoteMeta(pattern[1:])
+	if strings.HasSuffix(pattern, "/") {
+		return regexp.Compile(`(?s)\A` + prefix)
+	}
+	return regexp.Compile(`(?s)\A` + prefix + `(?:/.*)?\z`)
 }
