@@ -167,99 +167,138 @@ func NewEngine(h *Handler) *gin.Engine {
 	return e
 }
 
+// receive is POST /webhook: admit, read, verify, route, store, answer.
+// Each step answers the request itself when it ends it.
 func (h *Handler) receive(c *gin.Context) {
 	start := time.Now()
 	delivery := c.GetHeader("X-GitHub-Delivery")
 	name := c.GetHeader("X-GitHub-Event")
-	log := h.Logger.With("delivery", delivery, "event", name)
-	count := func(result string) { h.Deliveries.Inc(eventLabel(name), result) }
+	r := &request{c: c, log: h.Logger.With("delivery", delivery, "event", name),
+		count: func(result string) { h.Deliveries.Inc(eventLabel(name), result) }}
 
-	if c.Request.ContentLength > MaxBody {
-		// Answered before a byte of the body is read; closing the
-		// connection keeps the server from draining the body either.
-		count(ResultRejected)
-		c.Header("Connection", "close")
-		fail(c, log, http.StatusRequestEntityTooLarge, "payload larger than 25 MB")
-		return
-	}
-	if !h.admit() {
-		count(ResultBusy)
-		fail(c, log, http.StatusServiceUnavailable, "too many deliveries in flight; this one is redelivered later")
+	if !h.admitRequest(r) {
 		return
 	}
 	defer h.release()
-
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, MaxBody))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		var netErr net.Error
-		count(ResultRejected)
-		c.Header("Connection", "close")
-		switch {
-		case errors.As(err, &tooBig):
-			fail(c, log, http.StatusRequestEntityTooLarge, "payload larger than 25 MB")
-		case errors.As(err, &netErr) && netErr.Timeout():
-			fail(c, log, http.StatusRequestTimeout, "body not received within the read timeout")
-		default:
-			fail(c, log, http.StatusBadRequest, "cannot read body")
-		}
+	body, ok := readBody(r)
+	if !ok {
 		return
 	}
 	if !ValidSignature(h.Secret, body, c.GetHeader("X-Hub-Signature-256")) {
-		count(ResultRejected)
-		fail(c, log, http.StatusUnauthorized, "missing or invalid X-Hub-Signature-256")
+		r.fail(ResultRejected, http.StatusUnauthorized, "missing or invalid X-Hub-Signature-256")
 		return
 	}
 	if delivery == "" || name == "" {
-		count(ResultRejected)
-		fail(c, log, http.StatusBadRequest, "missing X-GitHub-Delivery or X-GitHub-Event")
+		r.fail(ResultRejected, http.StatusBadRequest, "missing X-GitHub-Delivery or X-GitHub-Event")
 		return
 	}
+	d, ok := h.route(r, name, body)
+	if !ok {
+		return
+	}
+	if h.enqueue(r, store.Job{DeliveryID: delivery, Event: name, Payload: body, Key: d.Subject.Key()}) {
+		r.log.Info("delivery queued", "action", d.Action, "key", d.Subject.Key(), "elapsed", time.Since(start))
+	}
+}
+
+// request is one webhook request on its way through receive's steps.
+type request struct {
+	c     *gin.Context
+	log   *slog.Logger
+	count func(result string)
+}
+
+// fail counts the delivery as result and answers status with msg.
+func (r *request) fail(result string, status int, msg string) {
+	r.count(result)
+	fail(r.c, r.log, status, msg)
+}
+
+// answer counts the delivery as result and answers status with body.
+func (r *request) answer(result string, status int, body gin.H) {
+	r.count(result)
+	r.c.JSON(status, body)
+}
+
+// admitRequest refuses a body over MaxBody by its Content-Length, before a
+// byte of it is read, and a request beyond the in-flight cap. A true
+// answer must be followed by release.
+func (h *Handler) admitRequest(r *request) bool {
+	if r.c.Request.ContentLength > MaxBody {
+		// Closing the connection keeps the server from draining the body.
+		r.c.Header("Connection", "close")
+		r.fail(ResultRejected, http.StatusRequestEntityTooLarge, "payload larger than 25 MB")
+		return false
+	}
+	if !h.admit() {
+		r.fail(ResultBusy, http.StatusServiceUnavailable, "too many deliveries in flight; this one is redelivered later")
+		return false
+	}
+	return true
+}
+
+// readBody reads the body through the MaxBody limit and the server's read
+// timeout.
+func readBody(r *request) ([]byte, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(r.c.Writer, r.c.Request.Body, MaxBody))
+	if err == nil {
+		return body, true
+	}
+	var tooBig *http.MaxBytesError
+	var netErr net.Error
+	r.c.Header("Connection", "close")
+	switch {
+	case errors.As(err, &tooBig):
+		r.fail(ResultRejected, http.StatusRequestEntityTooLarge, "payload larger than 25 MB")
+	case errors.As(err, &netErr) && netErr.Timeout():
+		r.fail(ResultRejected, http.StatusRequestTimeout, "body not received within the read timeout")
+	default:
+		r.fail(ResultRejected, http.StatusBadRequest, "cannot read body")
+	}
+	return nil, false
+}
+
+// route decodes the payload through the event table and answers, without
+// storing it, a ping, a delivery that is no work and one from a repository
+// outside the allowlist.
+func (h *Handler) route(r *request, name string, body []byte) (event.Delivery, bool) {
 	d, err := event.Decode(name, body)
-	if err != nil {
-		count(ResultRejected)
-		fail(c, log, http.StatusBadRequest, "malformed JSON payload")
-		return
+	switch {
+	case err != nil:
+		r.fail(ResultRejected, http.StatusBadRequest, "malformed JSON payload")
+	case name == "ping":
+		r.answer(ResultIgnored, http.StatusOK, gin.H{"status": "pong"})
+	case !d.Work():
+		r.answer(ResultIgnored, http.StatusAccepted, gin.H{"status": "ignored"})
+	case h.AllowRepo != nil && !h.AllowRepo(d.Subject.Repo):
+		r.log.Info("repository not allowed; ignored", "repo", d.Subject.Repo)
+		r.answer(ResultIgnored, http.StatusAccepted, gin.H{"status": "ignored", "reason": "repository not in allowlist"})
+	default:
+		r.log = r.log.With("repo", d.Subject.Repo)
+		return d, true
 	}
-	if name == "ping" {
-		count(ResultIgnored)
-		c.JSON(http.StatusOK, gin.H{"status": "pong"})
-		return
-	}
-	if !d.Work() {
-		count(ResultIgnored)
-		c.JSON(http.StatusAccepted, gin.H{"status": "ignored"})
-		return
-	}
-	repo, key := d.Subject.Repo, d.Subject.Key()
-	log = log.With("repo", repo)
-	if h.AllowRepo != nil && !h.AllowRepo(repo) {
-		log.Info("repository not allowed; ignored")
-		count(ResultIgnored)
-		c.JSON(http.StatusAccepted, gin.H{"status": "ignored", "reason": "repository not in allowlist"})
-		return
-	}
-	inserted, err := h.Queue.EnqueueDelivery(c.Request.Context(), store.Job{
-		DeliveryID: delivery, Event: name, Payload: body, Key: key,
-	})
-	if err != nil {
-		log.Error("store delivery", "err", err)
-		count(ResultError)
-		fail(c, log, Status(err), "could not store the delivery; please redeliver it")
-		return
-	}
-	if !inserted {
-		log.Info("duplicate delivery ignored")
-		count(ResultDuplicate)
-		c.JSON(http.StatusOK, gin.H{"status": "duplicate"})
-		return
+	return d, false
+}
+
+// enqueue stores the delivery durably and answers; it reports whether the
+// delivery was new.
+func (h *Handler) enqueue(r *request, job store.Job) bool {
+	inserted, err := h.Queue.EnqueueDelivery(r.c.Request.Context(), job)
+	switch {
+	case err != nil:
+		r.log.Error("store delivery", "err", err)
+		r.fail(ResultError, Status(err), "could not store the delivery; please redeliver it")
+		return false
+	case !inserted:
+		r.log.Info("duplicate delivery ignored")
+		r.answer(ResultDuplicate, http.StatusOK, gin.H{"status": "duplicate"})
+		return false
 	}
 	if h.Notify != nil {
 		h.Notify()
 	}
-	count(ResultQueued)
-	log.Info("delivery queued", "action", d.Action, "key", key, "elapsed", time.Since(start))
-	c.JSON(http.StatusAccepted, gin.H{"status": "queued"})
+	r.answer(ResultQueued, http.StatusAccepted, gin.H{"status": "queued"})
+	return true
 }
 
 // admit takes one of the MaxInFlight places, and reports whether there

@@ -17,6 +17,17 @@ import (
 	"github.com/planbot/planbot/sandbox"
 )
 
+// localSandbox is the same sandbox as the server's when this kernel has
+// Landlock; otherwise plans run unconfined and the comment's footer says
+// so.
+func localSandbox() (*sandbox.Sandbox, error) {
+	mode := sandbox.ModeLandlock
+	if sandbox.Supported() != nil {
+		mode = sandbox.ModeOff
+	}
+	return sandbox.New(mode)
+}
+
 // runPlan implements `planbot plan`: plan a local change and print the PR
 // comment it would get.
 func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -59,13 +70,7 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "planbot plan: %v\n", err)
 		return 1
 	}
-	// The same sandbox as the server's when this kernel has Landlock;
-	// otherwise the comment's footer says the plans ran unsandboxed.
-	mode := sandbox.ModeLandlock
-	if sandbox.Supported() != nil {
-		mode = sandbox.ModeOff
-	}
-	sb, err := sandbox.New(mode)
+	sb, err := localSandbox()
 	if err != nil {
 		fmt.Fprintf(stderr, "planbot plan: %v\n", err)
 		return 1
