@@ -19,16 +19,9 @@ test:
 	$(MAKE) fuzz
 	go test -count=1 -timeout 20m ./...
 
-# fuzz runs every fuzz target (each func FuzzXxx of a _test.go file) for
-# FUZZTIME. go test fuzzes one target at a time, so they run in turn; the
-# seed corpus of each also runs in `go test ./...`.
+# fuzz runs every fuzz target for FUZZTIME, in turn (see .ci/fuzz).
 fuzz:
-	@for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
-		for target in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | cut -d' ' -f2); do \
-			echo "fuzz $$dir $$target for $(FUZZTIME)"; \
-			go test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$dir || exit 1; \
-		done; \
-	done
+	FUZZTIME=$(FUZZTIME) FUZZMINIMIZETIME=$(FUZZMINIMIZETIME) bash .ci/fuzz
 
 bench:
 	go test -run '^$$' -bench . -benchmem ./...
