@@ -95,12 +95,8 @@ func (s *run) checkWorkspace(ctx context.Context, planFile []byte) error {
 		s.r.logger().Warn("terraform apply: workspace of the saved plan unknown; not checked", "project", s.dir, "err", err)
 		return nil
 	}
-	var current string
-	if err := s.do(ctx, "workspace show", func(ctx context.Context) error {
-		var err error
-		current, err = s.tf.WorkspaceShow(ctx)
-		return err
-	}); err != nil {
+	current, err := s.currentWorkspace(ctx)
+	if err != nil {
 		return fmt.Errorf("terraform apply: %w", err)
 	}
 	if current != want {

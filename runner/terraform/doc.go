@@ -13,8 +13,15 @@
 //
 // A plan is recorded in a [planbot.Result]: the counts of what it does
 // (from `terraform show -json`), terraform's own summary line and
-// human-readable plan (from `terraform show`), and the path and SHA-256 of
-// the saved plan file. [Runner.Apply] refuses a plan file whose digest
+// human-readable plan (what `terraform plan` printed, trimmed to exactly
+// what `terraform show` prints for the saved plan), and the path and
+// SHA-256 of the saved plan file.
+//
+// A plan starts four terraform processes: `fmt -check` (while `init`
+// runs), `init`, `plan` and `show -json`. planbot builds these commands
+// itself rather than through tfexec, which would first run `terraform
+// version`, and reads the selected workspace from the data directory as
+// `terraform workspace show` does. [Runner.Apply] refuses a plan file whose digest
 // differs from the one recorded when it was planned, or that was made in
 // another workspace than the one selected.
 //

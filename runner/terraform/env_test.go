@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -84,8 +85,9 @@ func fakeTerraform(t *testing.T, hang string) (bin, envFile, pidFile string) {
 	envFile = filepath.Join(dir, "env.txt")
 	pidFile = filepath.Join(dir, "pids.txt")
 	script := fmt.Sprintf(`#!/bin/sh
-echo "--- $1" >> %[1]q
-env >> %[1]q
+# One append per call: fmt and init run at the same time.
+dump=$(printf -- '--- %%s\n' "$1"; env)
+printf '%%s\n' "$dump" >> %[1]q
 if [ "$1" = %[3]q ]; then
 	sleep 300 &
 	echo $! > %[2]q.tmp
@@ -101,6 +103,7 @@ plan)
 	for a in "$@"; do
 		case "$a" in -out=*) echo plan > "${a#-out=}" ;; esac
 	done
+	printf '\nTerraform will perform the following actions:\n\nPlan: 1 to add, 0 to change, 0 to destroy.\n'
 	exit 2 ;;
 show)
 	if [ "$2" = -json ]; then
@@ -149,10 +152,11 @@ func TestProcessEnvironment(t *testing.T) {
 	for _, c := range calls {
 		commands = append(commands, c.command)
 	}
-	for _, want := range []string{"fmt", "init", "plan", "show"} {
-		if !strings.Contains(" "+strings.Join(commands, " ")+" ", " "+want+" ") {
-			t.Errorf("fake terraform never ran %q; ran %v", want, commands)
-		}
+	// fmt runs while init does; nothing else runs twice, and neither
+	// `version` nor `workspace show` nor a second `show` runs at all.
+	sort.Strings(commands)
+	if diff := cmp.Diff(commands, []string{"fmt", "init", "plan", "show"}); diff != "" {
+		t.Errorf("terraform processes of a plan (-got +want):\n%s", diff)
 	}
 	// Variables tfexec adds on its own, and those sh itself sets.
 	allowed := map[string]bool{

@@ -3,8 +3,10 @@ package terraform
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os/exec"
 	"strings"
+	"time"
 )
 
 // fmtArgs returns the arguments of the formatting check of one directory:
@@ -19,12 +21,18 @@ func fmtArgs() []string {
 
 // fmtCheck runs the formatting check and returns its output when some
 // files are not formatted (terraform exits with status 3), "" when all
-// are. Other failures, such as syntax errors, are returned as errors;
-// init or plan will report them properly.
+// are. Other failures, such as syntax errors, are returned as errors with
+// terraform's stderr; init or plan will report them properly.
+//
+// fmtCheck keeps its own stderr, so it may run while another command of
+// the run (init) does: fmt reads only the directory's .tf, .tfvars and
+// .tftest.hcl files, and init writes none of them.
 func (s *run) fmtCheck(ctx context.Context) (string, error) {
 	out := newBoundedBuffer(s.r.outputLimit())
-	cmd := s.command(fmtArgs(), out)
-	err := runCommand(ctx, cmd, s.r.killGrace())
+	stderr := newBoundedBuffer(s.r.outputLimit())
+	start := time.Now()
+	err := runCommand(ctx, s.command(fmtArgs(), out, stderr), s.r.killGrace())
+	s.r.logger().Debug("terraform command done", "project", s.dir, "command", "fmt", "duration", time.Since(start))
 	var ee *exec.ExitError
 	switch {
 	case err == nil:
@@ -32,6 +40,9 @@ func (s *run) fmtCheck(ctx context.Context) (string, error) {
 	case errors.As(err, &ee) && ee.ExitCode() == 3 && ctx.Err() == nil:
 		return strings.TrimRight(out.String(), "\n"), nil
 	default:
+		if e := strings.TrimSpace(stderr.String()); e != "" {
+			err = fmt.Errorf("%w: %s", err, e)
+		}
 		return "", err
 	}
 }

@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/hashicorp/terraform-exec/tfexec"
 	tfjson "github.com/hashicorp/terraform-json"
 
 	"github.com/planbot/planbot"
@@ -80,17 +80,31 @@ func (r *Runner) planSteps(ctx context.Context, dir, workspace string, destroy b
 	if err := os.Remove(planFile); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return res, fmt.Errorf("terraform: remove old plan: %w", err)
 	}
-	if !destroy {
-		fmtOut, err := s.fmtCheck(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return s.failed(ctx, res, "fmt", err)
-		case err != nil:
-			r.logger().Info("terraform fmt check failed", "project", s.dir, "err", err)
-		}
-		res.Fmt = fmtOut
+	// The formatting check runs while init does: it only reads the
+	// directory's own .tf files, which init does not write.
+	type fmtResult struct {
+		out string
+		err error
 	}
-	if step, err := s.prepare(ctx, workspace); err != nil {
+	fmtDone := make(chan fmtResult, 1)
+	if destroy {
+		fmtDone <- fmtResult{}
+	} else {
+		go func() {
+			out, err := s.fmtCheck(ctx)
+			fmtDone <- fmtResult{out, err}
+		}()
+	}
+	step, err := s.prepare(ctx, workspace)
+	f := <-fmtDone
+	switch {
+	case f.err != nil && ctx.Err() == nil:
+		r.logger().Info("terraform fmt check failed", "project", s.dir, "err", f.err)
+	case f.err != nil && err == nil:
+		return s.failed(ctx, res, "fmt", f.err)
+	}
+	res.Fmt = f.out
+	if err != nil {
 		return s.failed(ctx, res, step, err)
 	}
 	out, step, err := r.runPlan(ctx, s, planFile, destroy)
@@ -119,37 +133,119 @@ type planOutput struct {
 	text       string
 }
 
-// runPlan saves a plan in planFile and shows it, as JSON and as text. On
-// failure it returns the step that failed.
+// planArgs returns the arguments of `terraform plan` that saves the plan
+// in planFile: the ones tfexec's Plan passes with its default options,
+// -destroy when destroy is set.
+func planArgs(planFile, lockTimeout string, destroy bool) []string {
+	args := []string{"plan", "-no-color", "-input=false", "-detailed-exitcode",
+		"-lock-timeout=" + lockTimeout, "-out=" + planFile,
+		"-lock=true", "-parallelism=10", "-refresh=true"}
+	if destroy {
+		args = append(args, "-destroy")
+	}
+	return args
+}
+
+// planStdoutLimit bounds what is kept of the standard output of `terraform
+// plan`. A plan whose output is longer is shown again with `terraform
+// show`, so that the text is never cut differently than show's would be.
+const planStdoutLimit = 64 << 20
+
+// runPlan saves a plan in planFile and reads it back as JSON and as text.
+// On failure it returns the step that failed.
+//
+// The text is what `terraform plan` printed, trimmed to what `terraform
+// show` prints for the saved plan (see planText); only when that cannot be
+// done does runPlan run `terraform show`.
 func (r *Runner) runPlan(ctx context.Context, s *run, planFile string, destroy bool) (planOutput, string, error) {
 	out := planOutput{file: planFile}
-	planOpts := []tfexec.PlanOption{tfexec.Out(planFile), tfexec.LockTimeout(r.lockTimeout())}
 	step := "plan"
 	if destroy {
-		planOpts, step = append(planOpts, tfexec.Destroy(true)), "plan -destroy"
+		step = "plan -destroy"
 	}
-	if err := s.do(ctx, step, func(ctx context.Context) error {
-		var err error
-		out.hasChanges, err = s.tf.Plan(ctx, planOpts...)
-		return err
-	}); err != nil {
+	stdout := newBoundedBuffer(planStdoutLimit)
+	err := s.runArgs(ctx, step, planArgs(planFile, r.lockTimeout(), destroy), stdout)
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee) && ee.ExitCode() == 2 && ctx.Err() == nil:
+		// -detailed-exitcode: the plan has changes.
+		out.hasChanges = true
+	default:
 		return out, step, err
 	}
-	if err := s.do(ctx, "show", func(ctx context.Context) error {
-		var err error
-		out.plan, err = s.tf.ShowPlanFile(ctx, planFile)
-		return err
-	}); err != nil {
+	if out.plan, err = s.showJSON(ctx, planFile); err != nil {
 		return out, "show", err
 	}
-	if err := s.do(ctx, "show", func(ctx context.Context) error {
-		var err error
-		out.text, err = s.tf.ShowPlanFileRaw(ctx, planFile)
-		return err
-	}); err != nil {
-		return out, "show", err
+	text, ok := "", false
+	if stdout.omitted == 0 {
+		text, ok = planText(stdout.String())
 	}
+	if !ok {
+		r.logger().Debug("terraform plan output not recognised; showing the saved plan", "project", s.dir)
+		if text, err = s.showText(ctx, planFile); err != nil {
+			return out, "show", err
+		}
+	}
+	out.text = text
 	return out, "", nil
+}
+
+// planOpeners are the lines that the rendering of a plan can start with,
+// in `terraform plan` and `terraform show` alike (terraform's
+// jsonformat.Plan.renderHuman), each after an empty line.
+var planOpeners = []string{
+	"Terraform used the selected providers to generate the following",
+	"Terraform will perform the following actions:",
+	"Terraform planned the following actions, but then encountered a problem:",
+	"No changes.",
+	"No current changes.",
+	"Planning failed.",
+	"Note: Objects have changed outside of Terraform",
+	"Note: This is a partial plan",
+	"Changes to Outputs:",
+}
+
+// planText returns the part of the standard output of `terraform plan
+// -no-color` (in automation, TF_IN_AUTOMATION=1) that `terraform show
+// -no-color` prints for the same saved plan, and whether it could tell
+// that part apart. Plan prints, in this order:
+//
+//   - one progress line per operation ("x: Refreshing state... [id=1]",
+//     "data.y: Reading..."), never an empty one;
+//   - the rendered plan, which starts with an empty line and then one of
+//     planOpeners, and is what show prints;
+//   - warnings, each starting with an empty line and "Warning: ", which
+//     show does not print.
+//
+// ok is false when the output does not have that shape; the caller then
+// asks show.
+func planText(stdout string) (text string, ok bool) {
+	start := strings.Index(stdout, "\n\n")
+	switch {
+	case strings.HasPrefix(stdout, "\n"):
+		start = 0
+	case start < 0:
+		return "", false
+	default:
+		start++
+	}
+	body := stdout[start:]
+	first := strings.TrimLeft(body, "\n")
+	opener := false
+	for _, o := range planOpeners {
+		if strings.HasPrefix(first, o) {
+			opener = true
+			break
+		}
+	}
+	if !opener {
+		return "", false
+	}
+	if i := strings.Index(body, "\n\nWarning: "); i >= 0 {
+		body = body[:i+1]
+	}
+	return body, true
 }
 
 // planResult fills in res from a saved and shown plan.
@@ -207,11 +303,7 @@ func (r *Runner) Prepare(ctx context.Context, dir, workspace string, opts ...Run
 // run's directory: the steps before a plan or an apply. On failure it
 // returns the step that failed, "init" or "workspace".
 func (s *run) prepare(ctx context.Context, workspace string) (step string, err error) {
-	if err := s.do(ctx, "init", func(ctx context.Context) error {
-		// tfexec passes -input=false. Init has no -lock-timeout since
-		// Terraform 0.15.
-		return s.tf.Init(ctx)
-	}); err != nil {
+	if err := s.init(ctx); err != nil {
 		return "init", err
 	}
 	// Select even "default": the directory may have been used for
@@ -220,53 +312,6 @@ func (s *run) prepare(ctx context.Context, workspace string) (step string, err e
 		return "workspace", err
 	}
 	return "", nil
-}
-
-// selectWorkspace selects workspace, creating it when it does not exist.
-//
-// The backend is asked for its workspaces only when workspace is not
-// "default": backends without workspaces (http, for one) refuse to list
-// them, and their only state is the default one. `workspace show` reads
-// the selection that init left in the directory and never asks the
-// backend.
-func (s *run) selectWorkspace(ctx context.Context, workspace string) error {
-	var current string
-	if workspace == "default" {
-		if err := s.do(ctx, "workspace show", func(ctx context.Context) error {
-			var err error
-			current, err = s.tf.WorkspaceShow(ctx)
-			return err
-		}); err != nil {
-			return err
-		}
-		if current == workspace {
-			return nil
-		}
-		return s.do(ctx, "workspace select", func(ctx context.Context) error {
-			return s.tf.WorkspaceSelect(ctx, workspace)
-		})
-	}
-	var list []string
-	if err := s.do(ctx, "workspace list", func(ctx context.Context) error {
-		var err error
-		list, current, err = s.tf.WorkspaceList(ctx)
-		return err
-	}); err != nil {
-		return err
-	}
-	if current == workspace {
-		return nil
-	}
-	for _, w := range list {
-		if w == workspace {
-			return s.do(ctx, "workspace select", func(ctx context.Context) error {
-				return s.tf.WorkspaceSelect(ctx, workspace)
-			})
-		}
-	}
-	return s.do(ctx, "workspace new", func(ctx context.Context) error {
-		return s.tf.WorkspaceNew(ctx, workspace, tfexec.LockTimeout(s.r.lockTimeout()))
-	})
 }
 
 // validWorkspace reports an EINVALID error unless name is a workspace

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -154,10 +155,13 @@ type run struct {
 	home      string
 	// exec is the program started for terraform: the sandbox helper, or
 	// terraform itself.
-	exec   string
-	env    map[string]string
-	tf     *tfexec.Terraform
-	stderr *boundedBuffer
+	exec string
+	env  map[string]string
+	// dataDir reports whether TF_DATA_DIR reaches terraform (allowlisted
+	// or a credential), so that its data directory is not ".terraform".
+	dataDir bool
+	tf      *tfexec.Terraform
+	stderr  *boundedBuffer
 }
 
 // open prepares a run in dir. The caller must call close.
@@ -239,6 +243,9 @@ func (s *run) setup(o runOptions) error {
 	}
 	env["TMPDIR"] = tmp
 	s.env = env
+	_, inEnv := env["TF_DATA_DIR"]
+	_, inCreds := o.env["TF_DATA_DIR"]
+	s.dataDir = inEnv || inCreds
 	if r.Sandbox == nil {
 		if len(o.env) > 0 {
 			return planbot.Errorf(planbot.EINVALID, "terraform: credentials can only be passed through the sandbox helper")
@@ -317,16 +324,38 @@ func (s *run) do(ctx context.Context, command string, f func(ctx context.Context
 	return nil
 }
 
-// command builds an exec.Cmd for a terraform command that tfexec cannot
-// run as needed, with the run's environment and directory.
-func (s *run) command(args []string, stdout *boundedBuffer) *exec.Cmd {
+// command builds an exec.Cmd for a terraform command that planbot runs
+// itself, with the run's environment and directory, writing to stdout and
+// stderr.
+func (s *run) command(args []string, stdout, stderr io.Writer) *exec.Cmd {
 	cmd := exec.Command(s.exec, args...)
 	cmd.Dir = s.dir
 	cmd.Env = commandEnv(s.env)
 	cmd.Stdout = stdout
-	s.stderr = newBoundedBuffer(s.r.outputLimit())
-	cmd.Stderr = s.stderr
+	cmd.Stderr = stderr
 	return cmd
+}
+
+// runArgs runs terraform with args in the run's directory, in its own
+// process group, writing its standard output to stdout (which may be
+// nil) and keeping its stderr for stderrText. It logs the command like
+// do. A non-zero exit is an *exec.ExitError, wrapped.
+//
+// planbot starts these commands itself, not through tfexec: tfexec asks
+// terraform for its version (one more process) before the first command
+// of each instance, only to check flags that planbot does not use.
+func (s *run) runArgs(ctx context.Context, command string, args []string, stdout io.Writer) error {
+	s.stderr = newBoundedBuffer(s.r.outputLimit())
+	cmd := s.command(args, stdout, s.stderr)
+	start := time.Now()
+	err := runCommand(ctx, cmd, s.r.killGrace())
+	log := s.r.logger().With("project", s.dir, "command", command, "duration", time.Since(start))
+	if err != nil {
+		log.Info("terraform command failed", "err", err)
+		return fmt.Errorf("terraform %s: %w", command, err)
+	}
+	log.Debug("terraform command done")
+	return nil
 }
 
 // stderrText returns what the latest command wrote to stderr, or err's
