@@ -49,7 +49,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "server":
-		return runServer(ctx, args[1:], stderr)
+		return runServer(ctx, args[1:], stdout, stderr)
 	case "plan":
 		return runPlan(ctx, args[1:], stdout, stderr)
 	case "owners":
@@ -64,13 +64,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-func runServer(ctx context.Context, args []string, stderr io.Writer) int {
+func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	opts, err := config.ParseServer(args, os.Getenv)
 	if errors.Is(err, flag.ErrHelp) {
+		config.WriteServerUsage(stdout)
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "planbot server: %v\n", err)
+		fmt.Fprintf(stderr, "planbot server: %v\nRun \"planbot server -h\" for every flag.\n", err)
 		return 2
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))
