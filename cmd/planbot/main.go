@@ -18,11 +18,13 @@ import (
 	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/sandbox"
 	"github.com/planbot/planbot/server"
+	"github.com/planbot/planbot/setup"
 )
 
 const usage = `planbot plans and applies infrastructure pull requests.
 
 Usage:
+  planbot setup [flags]         create the GitHub App from a manifest and write its secrets
   planbot server [flags]        run the GitHub App (webhooks, queue, workers)
   planbot plan [flags]          plan a local change and print the PR comment
   planbot owners [flags] PATH…  show which CODEOWNERS rule owns each path
@@ -48,6 +50,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	switch args[0] {
+	case "setup":
+		return setup.Main(ctx, args[1:], stdout, stderr)
 	case "server":
 		return runServer(ctx, args[1:], stdout, stderr)
 	case "plan":

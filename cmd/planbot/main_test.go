@@ -66,6 +66,8 @@ func TestUsage(t *testing.T) {
 		{name: "server without secret", args: []string{"server", "--github-app-id=1", "--github-app-key-file=/k"}, code: 2},
 		{name: "plan extra args", args: []string{"plan", "extra"}, code: 2},
 		{name: "server help", args: []string{"server", "-h"}, code: 0},
+		{name: "setup help", args: []string{"setup", "-h"}, code: 0},
+		{name: "setup without webhook url", args: []string{"setup", "--org", "acme"}, code: 2},
 		{name: "plan help", args: []string{"plan", "-h"}, code: 0},
 		{name: "owners help", args: []string{"owners", "-h"}, code: 0},
 		{name: "audit help", args: []string{"audit", "-h"}, code: 0},
