@@ -29,6 +29,7 @@ Usage:
   planbot plan [flags]          plan a local change and print the PR comment
   planbot owners [flags] PATH…  show which CODEOWNERS rule owns each path
   planbot audit [flags]         list, export (--json) or verify (--verify) the audit log
+  planbot version               show planbot's version and commit, and the Go and terraform versions
   planbot help                  show this help
 
 Run "planbot COMMAND -h" for a command's flags.
@@ -60,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return codeowners.Main(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return auditcmd.Main(ctx, args[1:], openAuditStore(stderr), stdout, stderr)
+	case "version", "--version":
+		return runVersion(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

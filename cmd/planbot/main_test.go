@@ -6,6 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -67,6 +70,7 @@ func TestUsage(t *testing.T) {
 		{name: "plan extra args", args: []string{"plan", "extra"}, code: 2},
 		{name: "server help", args: []string{"server", "-h"}, code: 0},
 		{name: "setup help", args: []string{"setup", "-h"}, code: 0},
+		{name: "version help", args: []string{"version", "-h"}, code: 0},
 		{name: "setup without webhook url", args: []string{"setup", "--org", "acme"}, code: 2},
 		{name: "plan help", args: []string{"plan", "-h"}, code: 0},
 		{name: "owners help", args: []string{"owners", "-h"}, code: 0},
@@ -152,5 +156,43 @@ func TestPlanNotARepository(t *testing.T) {
 		if !strings.Contains(errb.String(), dir+" is not a git repository") || strings.Contains(errb.String(), "terraform") {
 			t.Errorf("%s: stderr = %q, want only that it is not a git repository", dir, errb.String())
 		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"version"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d\n%s", code, errb.String())
+	}
+	tv := regexp.MustCompile(`(?m)^terraform: 1\.\d+\.\d+ \(`)
+	for _, want := range []string{"planbot ", "commit: ", "go: " + runtime.Version()} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if !tv.MatchString(out.String()) {
+		t.Errorf("output lacks the terraform version:\n%s", out.String())
+	}
+}
+
+func TestBuildVersion(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		info          *debug.BuildInfo
+		ok            bool
+		version, want string
+	}{
+		{name: "no build info", ok: false, version: "unknown", want: "unknown"},
+		{name: "no vcs", info: &debug.BuildInfo{Main: debug.Module{Version: "v1.2.0"}}, ok: true, version: "v1.2.0", want: "unknown (built without version control information)"},
+		{name: "vcs", info: &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: "abc123"}, {Key: "vcs.time", Value: "2026-01-02T03:04:05Z"}, {Key: "vcs.modified", Value: "true"},
+		}}, ok: true, version: "(devel)", want: "abc123 (2026-01-02T03:04:05Z), with uncommitted changes"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			v, c := buildVersion(tt.info, tt.ok)
+			if v != tt.version || c != tt.want {
+				t.Errorf("buildVersion = %q, %q; want %q, %q", v, c, tt.version, tt.want)
+			}
+		})
 	}
 }
