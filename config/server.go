@@ -5,9 +5,9 @@
 package config
 
 import (
-	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path"
 	"path/filepath"
@@ -116,10 +116,57 @@ func (l listValue) Set(s string) error {
 
 // ParseServer parses the flags of `planbot server`. A flag that is not given
 // takes its environment twin, read through getenv, and then its default.
+// Values that do not parse and options that do not validate are reported
+// together, one per line. -h returns flag.ErrHelp; WriteServerUsage prints
+// the help.
 func ParseServer(args []string, getenv func(string) string) (Server, error) {
 	var o Server
+	var sandboxMode string
+	fs := o.flags(&sandboxMode)
+	var p problems
+	if err := parseLenient(fs, args, getenv, &p); err != nil {
+		return Server{}, err
+	}
+	p.check(fs.NArg() > 0, "unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	o.webhookSecretEnv = getenv("PLANBOT_WEBHOOK_SECRET")
+	if mode, err := sandbox.ParseMode(sandboxMode); err != nil {
+		p.add("--sandbox must be landlock or off: %v", err)
+	} else {
+		o.Sandbox = mode
+	}
+	if o.Database == "" {
+		o.Database = filepath.Join(o.DataDir, "planbot.db")
+	}
+	o.validate(&p)
+	if err := p.err(); err != nil {
+		return Server{}, err
+	}
+	return o, nil
+}
+
+// serverSynopsis and serverAbout head `planbot server -h`.
+const (
+	serverSynopsis = "planbot server [flags]"
+	serverAbout    = `Runs the GitHub App: receives webhooks at /webhook, stores them, and plans
+and applies pull requests with its workers. docs/configuration.md describes
+every flag; planbot setup creates the App and prints the flags to start with.
+The webhook secret may also come from PLANBOT_WEBHOOK_SECRET.`
+)
+
+// WriteServerUsage writes the help of `planbot server`: every flag with its
+// environment twin.
+func WriteServerUsage(w io.Writer) {
+	var o Server
+	var mode string
+	WriteUsage(w, serverSynopsis, serverAbout, o.flags(&mode), true)
+}
+
+// flags returns the flag set of `planbot server`, bound to o's fields;
+// --sandbox is bound to sandboxMode, parsed afterwards.
+func (o *Server) flags(sandboxMode *string) *flag.FlagSet {
 	fs := flag.NewFlagSet("planbot server", flag.ContinueOnError)
-	fs.SetOutput(new(strings.Builder))
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	fs.StringVar(&o.Addr, "addr", ":8080", "listen address")
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", "", "listen address of /metrics (default: served on --addr)")
 	fs.DurationVar(&o.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "time limit for reading a request's headers")
@@ -144,116 +191,61 @@ func ParseServer(args []string, getenv func(string) string) (Server, error) {
 	fs.DurationVar(&o.RedeliverInterval, "redeliver-interval", 5*time.Minute, "how often webhook deliveries that failed (in the last 3 days) are redelivered; 0 turns it off")
 	fs.DurationVar(&o.JobRetention, "job-retention", 168*time.Hour, "how long finished jobs (stored webhook deliveries) are kept; at least 72h, GitHub's redelivery window; 0 keeps them forever")
 	fs.Var(listValue{&o.EnvAllowlist}, "terraform-env-allowlist", "comma-separated names of non-secret environment variables passed to terraform (secrets go in --credentials-dir)")
-	sandboxMode := fs.String("sandbox", string(sandbox.ModeLandlock), "confine terraform: landlock, or off (plans can then read whatever planbot's user can)")
+	fs.StringVar(sandboxMode, "sandbox", string(sandbox.ModeLandlock), "confine terraform: landlock, or off (plans can then read whatever planbot's user can)")
 	fs.StringVar(&o.CredentialsDir, "credentials-dir", "", "directory with plan.env and apply.env (KEY=VALUE), and optional OWNER/REPO/plan.env and apply.env: terraform's credentials for plans and for applies")
 	fs.BoolVar(&o.AllowForkPRs, "allow-fork-prs", false, "plan PRs from forks (runs code from outside the repository)")
 	fs.StringVar(&o.MergeMethod, "merge-method", "", "merge, squash or rebase (default: the first the repository allows; .planbot.yaml merge_method wins)")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "never run terraform apply, merge or write to GitHub; log and audit what would be done")
-	if err := applyEnv(fs, args, getenv); err != nil {
-		return Server{}, err
-	}
-	if fs.NArg() > 0 {
-		return Server{}, planbot.Errorf(planbot.EINVALID, "unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	}
-	o.webhookSecretEnv = getenv("PLANBOT_WEBHOOK_SECRET")
-	mode, err := sandbox.ParseMode(*sandboxMode)
-	if err != nil {
-		return Server{}, planbot.Errorf(planbot.EINVALID, "--sandbox: %v", err)
-	}
-	o.Sandbox = mode
-	if o.Database == "" {
-		o.Database = filepath.Join(o.DataDir, "planbot.db")
-	}
-	return o, o.Validate()
+	return fs
 }
 
-// applyEnv sets every flag not given in args from its environment twin, then
-// parses args.
-func applyEnv(fs *flag.FlagSet, args []string, getenv func(string) string) error {
-	var envErr error
-	fs.VisitAll(func(f *flag.Flag) {
-		if v := getenv(EnvName(f.Name)); v != "" && envErr == nil {
-			if err := f.Value.Set(v); err != nil {
-				envErr = planbot.Errorf(planbot.EINVALID, "invalid %s=%q: %v", EnvName(f.Name), v, err)
-			}
-		}
-	})
-	if envErr != nil {
-		return envErr
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return planbot.Errorf(planbot.EINVALID, "%v", err)
-	}
-	return nil
-}
-
-// Validate reports the first problem with the options.
+// Validate reports every problem with the options at once, one per line,
+// each saying what the option expects.
 func (o Server) Validate() error {
-	switch {
-	case o.Addr == "":
-		return planbot.Errorf(planbot.EINVALID, "--addr must not be empty")
-	case o.MetricsAddr != "" && o.MetricsAddr == o.Addr && !strings.HasSuffix(o.Addr, ":0"):
-		return planbot.Errorf(planbot.EINVALID, "--metrics-addr must differ from --addr (leave it empty to serve /metrics on --addr)")
-	case o.ReadHeaderTimeout <= 0 || o.ReadTimeout <= 0 || o.WriteTimeout <= 0 || o.IdleTimeout <= 0:
-		return planbot.Errorf(planbot.EINVALID, "--read-header-timeout, --read-timeout, --write-timeout and --idle-timeout must be positive")
-	case o.ReadHeaderTimeout > o.ReadTimeout:
-		return planbot.Errorf(planbot.EINVALID, "--read-header-timeout (%v) must not exceed --read-timeout (%v)", o.ReadHeaderTimeout, o.ReadTimeout)
-	case o.WriteTimeout < o.ReadTimeout:
-		return planbot.Errorf(planbot.EINVALID, "--write-timeout (%v) must be at least --read-timeout (%v): it runs from the end of the headers, so a body read takes from it", o.WriteTimeout, o.ReadTimeout)
-	case o.MaxInflightWebhooks < 1:
-		return planbot.Errorf(planbot.EINVALID, "--max-inflight-webhooks must be at least 1")
-	case o.DataDir == "":
-		return planbot.Errorf(planbot.EINVALID, "--data-dir must not be empty")
-	case o.GitHubAppID <= 0:
-		return planbot.Errorf(planbot.EINVALID, "--github-app-id (PLANBOT_GITHUB_APP_ID) is required")
-	case o.GitHubAppKeyFile == "":
-		return planbot.Errorf(planbot.EINVALID, "--github-app-key-file (PLANBOT_GITHUB_APP_KEY_FILE) is required")
-	case o.WebhookSecretFile == "" && o.webhookSecretEnv == "":
-		return planbot.Errorf(planbot.EINVALID, "a webhook secret is required: set --webhook-secret-file or PLANBOT_WEBHOOK_SECRET; planbot refuses to accept unsigned webhooks")
-	case o.Workers < 1:
-		return planbot.Errorf(planbot.EINVALID, "--workers must be at least 1")
-	case o.Parallelism < 1:
-		return planbot.Errorf(planbot.EINVALID, "--parallelism must be at least 1")
-	case o.JobTimeout <= 0:
-		return planbot.Errorf(planbot.EINVALID, "--job-timeout must be positive")
-	case o.JobLease < 3*time.Second:
-		return planbot.Errorf(planbot.EINVALID, "--job-lease must be at least 3s")
-	case o.RetryBackoff < 0:
-		return planbot.Errorf(planbot.EINVALID, "--retry-backoff must not be negative")
-	case o.DrainTimeout < 0:
-		return planbot.Errorf(planbot.EINVALID, "--drain-timeout must not be negative")
-	case o.RedeliverInterval < 0:
-		return planbot.Errorf(planbot.EINVALID, "--redeliver-interval must not be negative (0 turns redelivery off)")
-	case o.JobRetention < 0:
-		return planbot.Errorf(planbot.EINVALID, "--job-retention must not be negative (0 keeps finished jobs forever)")
-	case o.JobRetention > 0 && o.JobRetention < minJobRetention:
-		return planbot.Errorf(planbot.EINVALID, "--job-retention %v is shorter than GitHub's 3-day (72h) redelivery window: a delivery pruned sooner could be redelivered and run twice; use at least 72h, or 0 to keep jobs forever", o.JobRetention)
+	var p problems
+	o.validate(&p)
+	return p.err()
+}
+
+// validate adds the problems of the options to p.
+func (o Server) validate(p *problems) {
+	p.check(o.Addr == "", "--addr must not be empty")
+	p.check(o.MetricsAddr != "" && o.MetricsAddr == o.Addr && !strings.HasSuffix(o.Addr, ":0"), "--metrics-addr must differ from --addr (leave it empty to serve /metrics on --addr)")
+	if o.ReadHeaderTimeout <= 0 || o.ReadTimeout <= 0 || o.WriteTimeout <= 0 || o.IdleTimeout <= 0 {
+		p.add("--read-header-timeout, --read-timeout, --write-timeout and --idle-timeout must be positive")
+	} else {
+		p.check(o.ReadHeaderTimeout > o.ReadTimeout, "--read-header-timeout (%v) must not exceed --read-timeout (%v)", o.ReadHeaderTimeout, o.ReadTimeout)
+		p.check(o.WriteTimeout < o.ReadTimeout, "--write-timeout (%v) must be at least --read-timeout (%v): it runs from the end of the headers, so a body read takes from it", o.WriteTimeout, o.ReadTimeout)
 	}
-	if !IsPostgres(o.Database) && (strings.HasPrefix(o.Database, "host=") || strings.Contains(o.Database, "dbname=")) {
-		return planbot.Errorf(planbot.EINVALID, "--database looks like a PostgreSQL keyword DSN; give a postgres:// URL (SQLite is any other path)")
-	}
+	p.check(o.MaxInflightWebhooks < 1, "--max-inflight-webhooks must be at least 1")
+	p.check(o.DataDir == "", "--data-dir must not be empty")
+	p.check(o.GitHubAppID <= 0, "--github-app-id (PLANBOT_GITHUB_APP_ID) is required: the App ID, a number from the App's settings page")
+	p.check(o.GitHubAppKeyFile == "", "--github-app-key-file (PLANBOT_GITHUB_APP_KEY_FILE) is required: the file holding the App's PEM private key")
+	p.check(o.WebhookSecretFile == "" && o.webhookSecretEnv == "", "a webhook secret is required: set --webhook-secret-file or PLANBOT_WEBHOOK_SECRET; planbot refuses to accept unsigned webhooks")
+	p.check(o.Workers < 1, "--workers must be at least 1")
+	p.check(o.Parallelism < 1, "--parallelism must be at least 1")
+	p.check(o.JobTimeout <= 0, "--job-timeout must be positive")
+	p.check(o.JobLease < 3*time.Second, "--job-lease must be at least 3s")
+	p.check(o.RetryBackoff < 0, "--retry-backoff must not be negative")
+	p.check(o.DrainTimeout < 0, "--drain-timeout must not be negative")
+	p.check(o.RedeliverInterval < 0, "--redeliver-interval must not be negative (0 turns redelivery off)")
+	p.check(o.JobRetention < 0, "--job-retention must not be negative (0 keeps finished jobs forever)")
+	p.check(o.JobRetention > 0 && o.JobRetention < minJobRetention, "--job-retention %v is shorter than GitHub's 3-day (72h) redelivery window: a delivery pruned sooner could be redelivered and run twice; use at least 72h, or 0 to keep jobs forever", o.JobRetention)
+	p.check(!IsPostgres(o.Database) && (strings.HasPrefix(o.Database, "host=") || strings.Contains(o.Database, "dbname=")), "--database looks like a PostgreSQL keyword DSN; give a postgres:// URL (SQLite is any other path)")
 	switch o.MergeMethod {
 	case "", "merge", "squash", "rebase":
 	default:
-		return planbot.Errorf(planbot.EINVALID, "--merge-method must be merge, squash or rebase, not %q", o.MergeMethod)
+		p.add("--merge-method must be merge, squash or rebase, not %q", o.MergeMethod)
 	}
-	if !strings.HasPrefix(o.GitHubAPIURL, "https://") && !strings.HasPrefix(o.GitHubAPIURL, "http://") {
-		return planbot.Errorf(planbot.EINVALID, "--github-api-url must be an http(s) URL, not %q", o.GitHubAPIURL)
-	}
+	p.check(!strings.HasPrefix(o.GitHubAPIURL, "https://") && !strings.HasPrefix(o.GitHubAPIURL, "http://"), "--github-api-url must be an http(s) URL, not %q", o.GitHubAPIURL)
 	for _, g := range o.RepoAllowlist {
 		if _, err := path.Match(g, "a/b"); err != nil || !strings.Contains(g, "/") {
-			return planbot.Errorf(planbot.EINVALID, "--repo-allowlist: %q is not an owner/repo glob", g)
+			p.add("--repo-allowlist: %q is not an owner/repo glob", g)
 		}
 	}
 	for _, n := range o.EnvAllowlist {
-		if strings.HasPrefix(strings.ToUpper(n), "PLANBOT_") {
-			return planbot.Errorf(planbot.EINVALID, "--terraform-env-allowlist must not pass planbot's own variables (%s)", n)
-		}
+		p.check(strings.HasPrefix(strings.ToUpper(n), "PLANBOT_"), "--terraform-env-allowlist must not pass planbot's own variables (%s)", n)
 	}
-	return nil
 }
 
 // AllowRepo reports whether events from repo ("owner/name") are processed.

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -123,6 +125,9 @@ func TestParseServer(t *testing.T) {
 		{name: "planbot vars never allowlisted", args: append([]string{"--terraform-env-allowlist=AWS_REGION,PLANBOT_DATABASE"}, base...), wantErr: "PLANBOT_DATABASE"},
 		{name: "bad merge method", args: append([]string{"--merge-method=fast"}, base...), wantErr: "merge-method"},
 		{name: "keyword DSN refused", args: append([]string{"--database=host=/tmp port=5432 dbname=planbot"}, base...), wantErr: "postgres:// URL"},
+		{name: "app id not a number", args: []string{"--github-app-id=abc", "--github-app-key-file=/k", "--webhook-secret-file=/s"}, wantErr: `--github-app-id must be a number, not "abc"`},
+		{name: "bad env duration says what it expects", args: base, env: map[string]string{"PLANBOT_JOB_TIMEOUT": "soon"}, wantErr: `--job-timeout must be a duration such as 90s, 5m or 1h30m, not PLANBOT_JOB_TIMEOUT="soon"`},
+		{name: "bad bool", args: append([]string{"--dry-run=maybe"}, base...), wantErr: "--dry-run must be true or false"},
 		{name: "extra args", args: append(base, "extra"), wantErr: "unexpected arguments"},
 		{name: "unknown flag", args: []string{"--nope"}, wantErr: "nope"},
 	}
@@ -178,5 +183,49 @@ func TestLoadSecrets(t *testing.T) {
 	os.WriteFile(sec, []byte("\n"), 0o600)
 	if _, err := o.LoadSecrets(); err == nil {
 		t.Error("empty secret accepted")
+	}
+}
+
+// TestParseServerAllProblems checks that every missing or invalid option is
+// reported at once, each once, saying what it expects.
+func TestParseServerAllProblems(t *testing.T) {
+	_, err := ParseServer([]string{"--github-app-id=seven", "--workers=0", "--merge-method=fast", "--job-lease=soon"}, env(map[string]string{"PLANBOT_PARALLELISM": "x"}))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	got := strings.Split(err.Error(), "\n")
+	want := []string{
+		"6 problems with the options:",
+		`  --parallelism must be a number, not PLANBOT_PARALLELISM="x"`,
+		`  --github-app-id must be a number, not "seven"`,
+		`  --job-lease must be a duration such as 90s, 5m or 1h30m, not "soon"`,
+		"  --github-app-key-file (PLANBOT_GITHUB_APP_KEY_FILE) is required: the file holding the App's PEM private key",
+		"  a webhook secret is required: set --webhook-secret-file or PLANBOT_WEBHOOK_SECRET; planbot refuses to accept unsigned webhooks",
+		"  --workers must be at least 1",
+		`  --merge-method must be merge, squash or rebase, not "fast"`,
+	}
+	want[0] = fmt.Sprintf("%d problems with the options:", len(want)-1)
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("problems (-got +want):\n%s", diff)
+	}
+}
+
+// TestWriteServerUsage checks that `planbot server -h` names every flag
+// with its environment twin.
+func TestWriteServerUsage(t *testing.T) {
+	var b strings.Builder
+	WriteServerUsage(&b)
+	var o Server
+	var mode string
+	o.flags(&mode).VisitAll(func(f *flag.Flag) {
+		if !strings.Contains(b.String(), "--"+f.Name+" ") && !strings.Contains(b.String(), "--"+f.Name+"\n") {
+			t.Errorf("usage lacks --%s", f.Name)
+		}
+		if !strings.Contains(b.String(), EnvName(f.Name)) {
+			t.Errorf("usage lacks %s", EnvName(f.Name))
+		}
+	})
+	if !strings.HasPrefix(b.String(), "usage: planbot server [flags]") {
+		t.Errorf("usage starts %q", b.String()[:40])
 	}
 }

@@ -83,4 +83,15 @@
 // /app/hook/deliveries/{id}/attempts redelivers an attempt synchronously:
 // the new attempt (redelivery true) has been sent and recorded when the 202
 // is answered.
+//
+// # Creating the App from a manifest
+//
+// The web side of the manifest flow is served at the root, as on
+// github.com: POST /settings/apps/new and
+// /organizations/{org}/settings/apps/new take the form with "manifest"
+// and, as if the user had confirmed, redirect to its redirect_url with
+// code and state. POST /app-manifests/{code}/conversions converts a code
+// once, within an hour, into the App with its client_secret,
+// webhook_secret and pem. The App is the fake's own, so the key works
+// against it. ManifestApps lists what was created.
 package githubfake

@@ -57,6 +57,7 @@ type Server struct {
 	failNext     []Failure
 	failRoutes   []routeFailure
 	deliveries   []Delivery
+	manifests    map[string]*ManifestApp // by code
 	measuredSize bool
 }
 
@@ -378,6 +379,11 @@ func (s *Server) handler() http.Handler {
 			api.ServeHTTP(w, r)
 		case strings.HasPrefix(r.URL.Path, "/git/"):
 			s.serveGit(w, r)
+		case r.Method == http.MethodPost && r.URL.Path == "/settings/apps/new":
+			s.createFromManifest(w, r)
+		case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/organizations/") && strings.HasSuffix(r.URL.Path, "/settings/apps/new"):
+			r.SetPathValue("org", strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/organizations/"), "/settings/apps/new"))
+			s.createFromManifest(w, r)
 		default:
 			writeError(w, http.StatusNotFound, "Not Found")
 		}
@@ -399,6 +405,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc(p("GET", "/repos/{owner}/{repo}/installation"), s.jwtOnly(s.getRepoInstallation))
 	mux.HandleFunc(p("GET", "/app/hook/deliveries"), s.jwtOnly(s.listHookDeliveries))
 	mux.HandleFunc(p("POST", "/app/hook/deliveries/{id}/attempts"), s.jwtOnly(s.redeliverHookDelivery))
+	// The manifest conversion needs no authentication: the code is the
+	// credential.
+	mux.HandleFunc(p("POST", "/app-manifests/{code}/conversions"), s.convertManifest)
 
 	// Installation routes.
 	mux.HandleFunc(p("GET", "/installation/repositories"), s.tokenOnly(s.listInstallationRepos))

@@ -18,15 +18,18 @@ import (
 	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/sandbox"
 	"github.com/planbot/planbot/server"
+	"github.com/planbot/planbot/setup"
 )
 
 const usage = `planbot plans and applies infrastructure pull requests.
 
 Usage:
+  planbot setup [flags]         create the GitHub App from a manifest and write its secrets
   planbot server [flags]        run the GitHub App (webhooks, queue, workers)
   planbot plan [flags]          plan a local change and print the PR comment
   planbot owners [flags] PATH…  show which CODEOWNERS rule owns each path
   planbot audit [flags]         list, export (--json) or verify (--verify) the audit log
+  planbot version               show planbot's version and commit, and the Go and terraform versions
   planbot help                  show this help
 
 Run "planbot COMMAND -h" for a command's flags.
@@ -48,14 +51,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	switch args[0] {
+	case "setup":
+		return setup.Main(ctx, args[1:], stdout, stderr)
 	case "server":
-		return runServer(ctx, args[1:], stderr)
+		return runServer(ctx, args[1:], stdout, stderr)
 	case "plan":
 		return runPlan(ctx, args[1:], stdout, stderr)
 	case "owners":
 		return codeowners.Main(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return auditcmd.Main(ctx, args[1:], openAuditStore(stderr), stdout, stderr)
+	case "version", "--version":
+		return runVersion(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -64,13 +71,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-func runServer(ctx context.Context, args []string, stderr io.Writer) int {
+func runServer(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	opts, err := config.ParseServer(args, os.Getenv)
 	if errors.Is(err, flag.ErrHelp) {
+		config.WriteServerUsage(stdout)
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "planbot server: %v\n", err)
+		fmt.Fprintf(stderr, "planbot server: %v\nRun \"planbot server -h\" for every flag.\n", err)
 		return 2
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, nil))

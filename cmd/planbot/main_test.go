@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -64,12 +68,130 @@ func TestUsage(t *testing.T) {
 		{name: "help", args: []string{"help"}, code: 0},
 		{name: "server without secret", args: []string{"server", "--github-app-id=1", "--github-app-key-file=/k"}, code: 2},
 		{name: "plan extra args", args: []string{"plan", "extra"}, code: 2},
+		{name: "server help", args: []string{"server", "-h"}, code: 0},
+		{name: "setup help", args: []string{"setup", "-h"}, code: 0},
+		{name: "version help", args: []string{"version", "-h"}, code: 0},
+		{name: "setup without webhook url", args: []string{"setup", "--org", "acme"}, code: 2},
+		{name: "plan help", args: []string{"plan", "-h"}, code: 0},
+		{name: "owners help", args: []string{"owners", "-h"}, code: 0},
+		{name: "audit help", args: []string{"audit", "-h"}, code: 0},
 		{name: "audit without database", args: []string{"audit", "--data-dir", "/nonexistent/planbot"}, code: 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
 			if code := run(context.Background(), tt.args, &out, &errb); code != tt.code {
 				t.Errorf("exit %d, want %d\n%s%s", code, tt.code, out.String(), errb.String())
+			}
+		})
+	}
+}
+
+// TestServerHelp checks that `planbot server -h` prints every flag with its
+// environment twin on stdout.
+func TestServerHelp(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"server", "-h"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d\n%s", code, errb.String())
+	}
+	for _, want := range []string{"usage: planbot server [flags]", "--github-app-id int", "PLANBOT_GITHUB_APP_ID", "--webhook-secret-file", "PLANBOT_DRY_RUN"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("help lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestServerReportsAllProblems checks that a server started without its
+// options names each of them, and what it expects.
+func TestServerReportsAllProblems(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"server", "--github-app-id=abc"}, &out, &errb); code != 2 {
+		t.Fatalf("exit %d, want 2\n%s", code, errb.String())
+	}
+	for _, want := range []string{`--github-app-id must be a number, not "abc"`, "--github-app-key-file", "webhook secret is required"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errb.String())
+		}
+	}
+}
+
+// TestPlanWithoutTerraform plans the example with no terraform on PATH: the
+// error says which versions are supported, how to install one and that
+// --terraform-bin names another, and the Kustomize half still renders.
+func TestPlanWithoutTerraform(t *testing.T) {
+	git, err := exec.LookPath("git")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	if err := os.Symlink(git, filepath.Join(bin, "git")); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", bin)
+	t.Setenv("PLANBOT_TERRAFORM_BIN", "")
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"plan", "--example"}, &out, &errb); code != 1 {
+		t.Errorf("exit %d, want 1\n%s", code, errb.String())
+	}
+	for _, want := range []string{"no terraform binary on PATH", "supports terraform >= 1.5.0, < 2.0.0", "https://developer.hashicorp.com/terraform/install", "--terraform-bin"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errb.String())
+		}
+	}
+	for _, want := range []string{"k8s/overlays/staging", "k8s/overlays/prod", "replicas: 3", "envs/dev", "--terraform-bin"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("comment lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestPlanNotARepository checks that a wrong --repo is named before
+// terraform is looked for.
+func TestPlanNotARepository(t *testing.T) {
+	for _, dir := range []string{"/not/a/repo", t.TempDir()} {
+		var out, errb bytes.Buffer
+		code := run(context.Background(), []string{"plan", "--repo", dir, "--terraform-bin", "/nonexistent/terraform"}, &out, &errb)
+		if code != 1 {
+			t.Errorf("%s: exit %d, want 1", dir, code)
+		}
+		if !strings.Contains(errb.String(), dir+" is not a git repository") || strings.Contains(errb.String(), "terraform") {
+			t.Errorf("%s: stderr = %q, want only that it is not a git repository", dir, errb.String())
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"version"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d\n%s", code, errb.String())
+	}
+	tv := regexp.MustCompile(`(?m)^terraform: 1\.\d+\.\d+ \(`)
+	for _, want := range []string{"planbot ", "commit: ", "go: " + runtime.Version()} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if !tv.MatchString(out.String()) {
+		t.Errorf("output lacks the terraform version:\n%s", out.String())
+	}
+}
+
+func TestBuildVersion(t *testing.T) {
+	for _, tt := range []struct {
+		name          string
+		info          *debug.BuildInfo
+		ok            bool
+		version, want string
+	}{
+		{name: "no build info", ok: false, version: "unknown", want: "unknown"},
+		{name: "no vcs", info: &debug.BuildInfo{Main: debug.Module{Version: "v1.2.0"}}, ok: true, version: "v1.2.0", want: "unknown (built without version control information)"},
+		{name: "vcs", info: &debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: "abc123"}, {Key: "vcs.time", Value: "2026-01-02T03:04:05Z"}, {Key: "vcs.modified", Value: "true"},
+		}}, ok: true, version: "(devel)", want: "abc123 (2026-01-02T03:04:05Z), with uncommitted changes"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			v, c := buildVersion(tt.info, tt.ok)
+			if v != tt.version || c != tt.want {
+				t.Errorf("buildVersion = %q, %q; want %q, %q", v, c, tt.version, tt.want)
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -9,6 +10,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
+
+	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/config"
 
 	"github.com/planbot/planbot/examples"
 	"github.com/planbot/planbot/runner"
@@ -28,18 +34,31 @@ func localSandbox() (*sandbox.Sandbox, error) {
 	return sandbox.New(mode)
 }
 
+// planAbout heads `planbot plan -h`.
+const planAbout = `Plans a change in a local git repository, the commits between --base and
+--head as in a pull request, and prints the PR comment planbot would post.
+--example plans a scripted change to planbot's embedded example repository.
+Terraform projects need terraform (` + terraform.SupportedVersions + `); Kustomize
+overlays are rendered inside planbot.`
+
 // runPlan implements `planbot plan`: plan a local change and print the PR
 // comment it would get.
 func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("planbot plan", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	repo := fs.String("repo", ".", "local git repository")
-	base := fs.String("base", "origin/main", "base revision (the PR's target)")
-	head := fs.String("head", "HEAD", "head revision (the PR's change)")
-	out := fs.String("out", "", "write the comment to this file instead of stdout")
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	repo := fs.String("repo", ".", "the git repository `DIR` to plan")
+	base := fs.String("base", "origin/main", "base revision `REV` (the PR's target)")
+	head := fs.String("head", "HEAD", "head revision `REV` (the PR's change)")
+	out := fs.String("out", "", "write the comment to `FILE` instead of stdout")
 	example := fs.Bool("example", false, "plan a scripted change to planbot's embedded example repository")
-	tfBin := fs.String("terraform-bin", os.Getenv("PLANBOT_TERRAFORM_BIN"), "terraform binary (default: found on PATH)")
+	tfBin := fs.String("terraform-bin", os.Getenv("PLANBOT_TERRAFORM_BIN"), "terraform binary `PATH` (default: found on PATH; env PLANBOT_TERRAFORM_BIN)")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			config.WriteUsage(stdout, "planbot plan [--repo DIR] [--base REV] [--head REV] [--out FILE] | --example", planAbout, fs, false)
+			return 0
+		}
+		fmt.Fprintf(stderr, "planbot plan: %v\nRun \"planbot plan -h\" for every flag.\n", err)
 		return 2
 	}
 	if fs.NArg() > 0 {
@@ -60,10 +79,19 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		*repo, *base, *head = dir, "main", "change"
 	}
-	bin, err := terraform.FindBinary(ctx, *tfBin)
-	if err != nil {
+	if err := checkRepo(ctx, *repo); err != nil {
 		fmt.Fprintf(stderr, "planbot plan: %v\n", err)
 		return 1
+	}
+	var tf runner.Terraform
+	missing := &missingTerraform{}
+	bin, err := terraform.FindBinary(ctx, *tfBin)
+	if err != nil {
+		// Kustomize overlays still render; terraform projects say why
+		// they were not planned.
+		fmt.Fprintf(stderr, "planbot plan: %s\n", planbot.ErrorMessage(err))
+		missing.err = err
+		tf = missing
 	}
 	renders, err := kustomize.NewCache("")
 	if err != nil {
@@ -75,8 +103,11 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "planbot plan: %v\n", err)
 		return 1
 	}
+	if tf == nil {
+		tf = &terraform.Runner{Bin: bin, PluginCacheDir: filepath.Join(work, "plugin-cache"), Sandbox: sb}
+	}
 	l := &runner.Local{
-		Terraform:   &terraform.Runner{Bin: bin, PluginCacheDir: filepath.Join(work, "plugin-cache"), Sandbox: sb},
+		Terraform:   tf,
 		Kustomize:   kustomize.Options{Cache: renders},
 		Parallelism: 4,
 		Unsandboxed: !sb.Confined(),
@@ -85,6 +116,10 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "planbot plan: %v\n", err)
 		return 1
+	}
+	code := 0
+	if missing.used.Load() {
+		code = 1 // the comment is printed, but its terraform projects were not planned
 	}
 	w := stdout
 	if *out != "" {
@@ -103,8 +138,40 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(w, p)
 	}
 	fmt.Fprintln(w)
-	return 0
+	return code
 }
+
+// checkRepo reports an error unless dir is inside a git work tree, so that
+// a wrong --repo is named before anything else is looked for.
+func checkRepo(ctx context.Context, dir string) error {
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("%s is not a git repository: no such directory (--repo names the repository to plan)", dir)
+	}
+	cmd := exec.CommandContext(ctx, "git", "-C", dir, "rev-parse", "--is-inside-work-tree")
+	if out, err := cmd.Output(); err != nil || strings.TrimSpace(string(out)) != "true" {
+		return fmt.Errorf("%s is not a git repository (--repo names the repository to plan; --example plans planbot's own example)", dir)
+	}
+	return nil
+}
+
+// missingTerraform stands in for terraform when no binary was found: every
+// terraform project fails with err, which says how to get terraform.
+type missingTerraform struct {
+	err  error
+	used atomic.Bool // used reports whether a terraform project needed it
+}
+
+func (m *missingTerraform) Plan(context.Context, string, string, ...terraform.RunOption) (planbot.Result, error) {
+	m.used.Store(true)
+	return planbot.Result{}, m.err
+}
+
+func (m *missingTerraform) PlanDestroy(context.Context, string, string, ...terraform.RunOption) (planbot.Result, error) {
+	m.used.Store(true)
+	return planbot.Result{}, m.err
+}
+
+func (m *missingTerraform) Version(context.Context) (string, error) { return "", m.err }
 
 // makeExample writes the embedded example into dir as a git repository with
 // branch main and, on top of it, branch change holding the scripted change.

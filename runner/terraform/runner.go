@@ -84,9 +84,9 @@ func FindBinary(ctx context.Context, explicit string) (string, error) {
 	}
 	path, err := av.Find(ctx)
 	if err != nil {
-		e := planbot.Errorf(planbot.ENOTFOUND, "no terraform binary on PATH; install terraform or name the binary explicitly")
+		e := planbot.Errorf(planbot.ENOTFOUND, "no terraform binary on PATH. %s", installHint)
 		if explicit != "" {
-			e = planbot.Errorf(planbot.ENOTFOUND, "terraform binary %q is missing or not executable", explicit)
+			e = planbot.Errorf(planbot.ENOTFOUND, "terraform binary %q is missing or not executable. %s", explicit, installHint)
 		}
 		e.Err = err
 		return "", e

@@ -9,6 +9,14 @@ import (
 	"os/exec"
 )
 
+// SupportedVersions is the range of terraform versions planbot supports,
+// as a version constraint.
+const SupportedVersions = ">= 1.5.0, < 2.0.0"
+
+// installHint says which terraform planbot needs and how to get one; it ends
+// the error of a missing binary.
+const installHint = "planbot supports terraform " + SupportedVersions + ": install one from https://developer.hashicorp.com/terraform/install (a single binary; put it on PATH), or name another binary with --terraform-bin (PLANBOT_TERRAFORM_BIN)"
+
 // versionArgs are the arguments of the version query.
 func versionArgs() []string { return []string{"version", "-json"} }
 

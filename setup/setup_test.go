@@ -1,0 +1,254 @@
+package setup_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"html"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/planbot/planbot/githubfake"
+	"github.com/planbot/planbot/setup"
+)
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// started is a setup running in the background.
+type started struct {
+	page           string
+	stdout, stderr *syncBuffer
+	done           chan error
+}
+
+func start(t *testing.T, o setup.Options) *started {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Listener = ln
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	s := &started{page: "http://" + ln.Addr().String() + "/", stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	go func() { s.done <- setup.Run(ctx, o, s.stdout, s.stderr) }()
+	return s
+}
+
+func (s *started) wait(t *testing.T) error {
+	t.Helper()
+	select {
+	case err := <-s.done:
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatal("setup did not finish")
+		return nil
+	}
+}
+
+var (
+	actionRE   = regexp.MustCompile(`<form action="([^"]*)" method="post">`)
+	manifestRE = regexp.MustCompile(`<input type="hidden" name="manifest" value="([^"]*)">`)
+)
+
+// readForm gets the setup page and returns its form's action and manifest.
+func readForm(t *testing.T, c *http.Client, page string) (string, string) {
+	t.Helper()
+	resp, err := c.Get(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	a, m := actionRE.FindStringSubmatch(string(body)), manifestRE.FindStringSubmatch(string(body))
+	if resp.StatusCode != 200 || a == nil || m == nil {
+		t.Fatalf("setup page: %d\n%s", resp.StatusCode, body)
+	}
+	return html.UnescapeString(a[1]), html.UnescapeString(m[1])
+}
+
+// TestSetup drives planbot setup as a browser would: it reads the setup
+// page, posts its form to the fake GitHub, which sends the browser back
+// with a code, and checks what was written and printed.
+func TestSetup(t *testing.T) {
+	gh := githubfake.New(t)
+	dir := filepath.Join(t.TempDir(), "secrets")
+	opts := setup.Options{Org: "acme", WebhookURL: "https://planbot.example.com/webhook", GitHubURL: gh.URL(), Dir: dir}
+	s := start(t, opts)
+	browser := &http.Client{Timeout: 30 * time.Second}
+
+	action, manifest := readForm(t, browser, s.page)
+	if want := gh.URL() + "/organizations/acme/settings/apps/new?state="; !strings.HasPrefix(action, want) || len(action) == len(want) {
+		t.Errorf("form action %q, want %q and a state", action, want)
+	}
+	resp, err := browser.PostForm(action, url.Values{"manifest": {manifest}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	landing, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(landing), "was created") || resp.Request.URL.Path != "/callback" {
+		t.Errorf("landing page at %s: %d\n%s", resp.Request.URL, resp.StatusCode, landing)
+	}
+	if err := s.wait(t); err != nil {
+		t.Fatalf("setup: %v\nstderr: %s", err, s.stderr)
+	}
+
+	// The manifest asks for exactly planbot's permissions and events.
+	apps := gh.ManifestApps()
+	if len(apps) != 1 || !apps[0].Converted || apps[0].Org != "acme" {
+		t.Fatalf("apps created: %+v", apps)
+	}
+	got, _ := json.Marshal(apps[0].Manifest)
+	var m map[string]any
+	json.Unmarshal(got, &m)
+	want := map[string]any{
+		"name":            "planbot-acme",
+		"url":             "https://planbot.example.com",
+		"hook_attributes": map[string]any{"url": "https://planbot.example.com/webhook", "active": true},
+		"redirect_url":    s.page + "callback",
+		"public":          false,
+		"default_permissions": map[string]any{
+			"contents": "write", "pull_requests": "write", "checks": "write", "statuses": "write",
+			"issues": "write", "members": "read", "metadata": "read",
+		},
+		"default_events": []any{"pull_request", "pull_request_review", "issue_comment", "push", "check_run", "check_suite"},
+	}
+	if diff := cmp.Diff(m, want); diff != "" {
+		t.Errorf("manifest (-got +want):\n%s", diff)
+	}
+
+	// The secrets are in files of mode 0600.
+	secrets := map[string]string{
+		setup.KeyFile:           string(gh.PrivateKeyPEM()),
+		setup.WebhookSecretFile: apps[0].WebhookSecret + "\n",
+		setup.ClientSecretFile:  apps[0].ClientSecret + "\n",
+	}
+	for name, content := range secrets {
+		p := filepath.Join(dir, name)
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", name, fi.Mode().Perm())
+		}
+		if b, _ := os.ReadFile(p); string(b) != content {
+			t.Errorf("%s holds %q, want the conversion's value", name, b)
+		}
+	}
+
+	// They are never printed, and the next command is.
+	for _, secret := range []string{apps[0].WebhookSecret, apps[0].ClientSecret, "PRIVATE KEY", string(gh.PrivateKeyPEM()[40:80])} {
+		for stream, text := range map[string]string{"stdout": s.stdout.String(), "stderr": s.stderr.String(), "landing page": string(landing)} {
+			if strings.Contains(text, secret) {
+				t.Errorf("%s shows a secret", stream)
+			}
+		}
+	}
+	for _, want := range []string{
+		"planbot server \\\n  --github-app-id 4242 \\\n  --github-app-key-file " + filepath.Join(dir, "app.pem") + " \\\n  --webhook-secret-file " + filepath.Join(dir, "webhook-secret") + " \\\n  --github-api-url " + gh.APIURL() + "\n",
+		"PLANBOT_GITHUB_APP_ID=4242\nPLANBOT_GITHUB_APP_KEY_FILE=" + filepath.Join(dir, "app.pem") + "\n",
+		"/apps/planbot/installations/new",
+	} {
+		if !strings.Contains(s.stdout.String(), want) {
+			t.Errorf("stdout lacks %q:\n%s", want, s.stdout)
+		}
+	}
+
+	// A second run refuses to overwrite the files, before it serves a page.
+	before := len(gh.Requests())
+	err = setup.Run(context.Background(), setup.Options{Org: "acme", WebhookURL: "https://planbot.example.com/webhook", GitHubURL: gh.URL(), Dir: dir, Addr: "127.0.0.1:0"}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "never overwrites") || !strings.Contains(err.Error(), filepath.Join(dir, "app.pem")) {
+		t.Errorf("second run: %v, want a refusal naming the key file", err)
+	}
+	if len(gh.Requests()) != before {
+		t.Error("second run talked to GitHub")
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, setup.KeyFile)); string(b) != string(gh.PrivateKeyPEM()) {
+		t.Error("second run changed the key file")
+	}
+}
+
+// TestSetupPersonalAccount checks the form of an App without --org, and
+// that a redirect with another state converts nothing.
+func TestSetupPersonalAccount(t *testing.T) {
+	gh := githubfake.New(t)
+	s := start(t, setup.Options{WebhookURL: "https://planbot.example.com/webhook", GitHubURL: gh.URL(), Dir: t.TempDir()})
+	c := &http.Client{Timeout: 30 * time.Second}
+	action, _ := readForm(t, c, s.page)
+	if want := gh.URL() + "/settings/apps/new?state="; !strings.HasPrefix(action, want) {
+		t.Errorf("form action %q, want %q…", action, want)
+	}
+	resp, err := c.Get(s.page + "callback?code=abc&state=forged")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("forged state answered %d, want 400", resp.StatusCode)
+	}
+	for _, r := range gh.Requests() {
+		if strings.Contains(r.Path, "app-manifests") {
+			t.Errorf("forged state converted a code: %s %s", r.Method, r.Path)
+		}
+	}
+	select {
+	case err := <-s.done:
+		t.Errorf("setup ended after a forged redirect: %v", err)
+	default:
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		o       setup.Options
+		wantErr []string
+		wantAPI string
+	}{
+		{name: "github.com", o: setup.Options{WebhookURL: "https://x.example/webhook", GitHubURL: "https://github.com", Dir: "."}, wantAPI: "https://api.github.com/"},
+		{name: "enterprise", o: setup.Options{WebhookURL: "https://x.example/webhook", GitHubURL: "https://github.example.com/", Dir: "."}, wantAPI: "https://github.example.com/api/v3/"},
+		{name: "explicit API", o: setup.Options{WebhookURL: "https://x.example/webhook", GitHubURL: "https://github.example.com", APIURL: "https://api.example.com", Dir: "."}, wantAPI: "https://api.example.com/"},
+		{name: "all problems at once", o: setup.Options{Org: "-bad org", GitHubURL: "github.com"}, wantErr: []string{"--org must be", "--webhook-url is required", "--github-url must be an http(s) URL", "--dir must not be empty"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.o.Validate()
+			for _, w := range tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), w) {
+					t.Errorf("err = %v, want %q", err, w)
+				}
+			}
+			if tt.wantErr == nil && (err != nil || tt.o.APIURL != tt.wantAPI) {
+				t.Errorf("err = %v, API URL %q, want %q", err, tt.o.APIURL, tt.wantAPI)
+			}
+		})
+	}
+}
