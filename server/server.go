@@ -109,6 +109,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	// Metrics are per process: each replica serves its own on /metrics.
 	reg := metrics.New()
+	reg.AddRuntime()
 	runMetrics := runner.NewMetrics(reg)
 	handler, err := m.flows(ctx, sec, app, runMetrics, log)
 	if err != nil {
