@@ -1,6 +1,12 @@
 # syntax=docker/dockerfile:1
 # planbot: multi-stage build, runs as a non-root user, terraform included.
 
+# planbot supports terraform 1.5 and later 1.x releases (README.md); the
+# image ships the version CI tests with (.ci/run checks they agree). Build
+# with --build-arg TERRAFORM_VERSION=… for the version your state was
+# written with.
+ARG TERRAFORM_VERSION=1.5.7
+
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
@@ -9,8 +15,8 @@ COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/planbot ./cmd/planbot \
  && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/planbot-sandbox ./cmd/planbot-sandbox
 
-# Terraform is taken from HashiCorp's official image; pin the version you run.
-FROM hashicorp/terraform:1.9.8 AS terraform
+# Terraform is taken from HashiCorp's official image.
+FROM hashicorp/terraform:${TERRAFORM_VERSION} AS terraform
 
 FROM debian:bookworm-slim
 RUN apt-get update \

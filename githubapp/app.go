@@ -21,6 +21,7 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/metrics"
 )
 
 // DefaultAPIURL is GitHub's REST root.
@@ -54,6 +55,10 @@ type Options struct {
 	// without calling GitHub. Merge then returns an error wrapping
 	// planbot.ErrDryRun; the other writes return as if they succeeded.
 	DryRun bool
+	// Calls, when set, counts every request sent to GitHub, as the App
+	// and as its installations, by the class of its answer (see
+	// NewCalls).
+	Calls  *metrics.Counter
 	Logger *slog.Logger
 }
 
@@ -71,6 +76,9 @@ func New(opts Options) (*App, error) {
 	}
 	if opts.Transport == nil {
 		opts.Transport = http.DefaultTransport
+	}
+	if opts.Calls != nil {
+		opts.Transport = counting{next: opts.Transport, calls: opts.Calls}
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

@@ -1,40 +1,50 @@
-// Package metrics keeps planbot's counters, histograms and gauges in memory
-// and writes them in the Prometheus text exposition format, version 0.0.4.
+// Package metrics gives planbot's components counters, histograms and
+// gauges, kept by the Prometheus client library and served at /metrics.
 //
-// A Registry owns a set of metrics, each registered once under a unique
-// name with a fixed list of label names. A metric holds one series per
-// distinct tuple of label values; the values are given, in the order of the
-// label names, on every update. Registering a name twice, or updating a
-// metric with the wrong number of label values, is a programming error and
-// panics.
+// A Registry wraps a prometheus.Registry of its own; nothing is registered
+// in the library's global default registry, so each server (and each test)
+// has its metrics to itself. Each metric is registered once under a unique
+// name with a fixed list of label names, and holds one series per distinct
+// tuple of label values, given in the order of the label names on every
+// update. Registering a name twice, an invalid name, or updating a metric
+// with the wrong number of label values is a programming error and panics.
 //
-// Updates take the metric's own mutex, so metrics are safe for concurrent
-// use. The methods of a nil *Counter, *Gauge or *Histogram do nothing, so a
+// The methods of a nil *Counter, *Gauge or *Histogram do nothing, so a
 // component whose metric field is unset records nothing.
 //
-// WriteText writes the metrics sorted by name, and each metric's series
-// sorted by their label values, so the output of a registry is
-// deterministic.
+// Handler serves the registry with promhttp.HandlerFor, in the text
+// exposition format unless the scraper asks for another one; WriteText
+// writes the same text. Metrics are sorted by name and each metric's series
+// by their labels, so the output of a registry is deterministic.
+// AddRuntime adds the Go runtime and process collectors, which a server
+// registers and tests usually do not.
 package metrics
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"math"
 	"net/http"
 	"slices"
-	"sort"
-	"strconv"
 	"strings"
-	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
 )
 
-// ContentType is the media type of the text exposition format.
-const ContentType = "text/plain; version=0.0.4; charset=utf-8"
+// ContentType is the media type of the text exposition format, version
+// 0.0.4, as Handler serves it to a scraper that does not ask for another
+// format: metric names outside the classic character set would be escaped
+// with underscores, and planbot's never are.
+const ContentType = "text/plain; version=0.0.4; charset=utf-8; escaping=underscores"
 
 // validName reports whether s is a valid metric name (colons allowed) or
-// label name (colons not allowed).
+// label name (colons not allowed) in the classic character set: the
+// library would also accept any UTF-8 name, which older scrapers cannot
+// read without quoting.
 func validName(s string, colon bool) bool {
 	if s == "" {
 		return false
@@ -51,140 +61,121 @@ func validName(s string, colon bool) bool {
 	return true
 }
 
-// metric is one registered metric.
-type metric interface {
-	write(w *bufio.Writer)
-}
-
 // Registry is a set of metrics.
 type Registry struct {
-	// mu guards the field below.
-	mu      sync.Mutex
-	metrics map[string]metric
+	reg *prometheus.Registry
 }
 
 // New returns an empty registry.
 func New() *Registry {
-	return &Registry{metrics: map[string]metric{}}
+	return &Registry{reg: prometheus.NewRegistry()}
 }
 
-func (r *Registry) register(name string, labels []string, m metric) {
+// AddRuntime registers the Go runtime collector (go_* metrics: goroutines,
+// memory, garbage collection) and the process collector (process_*: CPU
+// time, resident memory, open file descriptors, start time).
+func (r *Registry) AddRuntime() {
+	r.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+}
+
+// Prometheus returns the underlying registry, for collectors of other
+// libraries.
+func (r *Registry) Prometheus() *prometheus.Registry { return r.reg }
+
+// check panics on an invalid metric name or label names.
+func check(name string, labels []string) {
 	if !validName(name, true) {
 		panic(fmt.Sprintf("metrics: invalid metric name %q", name))
 	}
-	seen := map[string]bool{}
 	for _, l := range labels {
-		if !validName(l, false) || strings.HasPrefix(l, "__") || l == "le" || seen[l] {
-			panic(fmt.Sprintf("metrics: invalid or repeated label name %q of %s", l, name))
+		if !validName(l, false) || strings.HasPrefix(l, "__") {
+			panic(fmt.Sprintf("metrics: invalid label name %q of %s", l, name))
 		}
-		seen[l] = true
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, ok := r.metrics[name]; ok {
-		panic(fmt.Sprintf("metrics: %s registered twice", name))
-	}
-	r.metrics[name] = m
 }
 
-// desc is what every metric has: its name, help, type and label names.
-type desc struct {
-	name, help, typ string
-	labels          []string
+// register checks the names of c and registers it, panicking on a
+// duplicate or invalid name.
+func (r *Registry) register(name string, labels []string, c prometheus.Collector) {
+	check(name, labels)
+	if err := r.reg.Register(c); err != nil {
+		panic(fmt.Sprintf("metrics: register %s: %v", name, err))
+	}
 }
 
-func (d *desc) header(w *bufio.Writer) {
-	fmt.Fprintf(w, "# HELP %s %s\n# TYPE %s %s\n", d.name, escapeHelp(d.help), d.name, d.typ)
+// vec is what every labelled metric has in common: its name, label names
+// and the library's collector of its series.
+type vec struct {
+	name   string
+	labels []string
+	c      prometheus.Collector
 }
 
-// key returns the map key of a tuple of label values, after checking
-// their number.
-func (d *desc) key(values []string) string {
-	if len(values) != len(d.labels) {
-		panic(fmt.Sprintf("metrics: %s has labels %q, got %d values %q", d.name, d.labels, len(values), values))
+// checkValues panics unless values has one value per label.
+func (v *vec) checkValues(values []string) {
+	if len(values) != len(v.labels) {
+		panic(fmt.Sprintf("metrics: %s has labels %q, got %d values %q", v.name, v.labels, len(values), values))
 	}
-	var b strings.Builder
-	for _, v := range values {
-		b.WriteString(strconv.Itoa(len(v)))
-		b.WriteByte(':')
-		b.WriteString(v)
-	}
-	return b.String()
 }
 
-// labelPairs renders the labels of a series, with extra pairs (such as le)
-// appended, in braces; "" when there are none.
-func (d *desc) labelPairs(values []string, extra ...string) string {
-	if len(d.labels) == 0 && len(extra) == 0 {
-		return ""
+// find returns the written series of the label values, nil if it has none
+// yet. It reads without creating the series, so that a look-up does not
+// add a sample to the exposition.
+func (v *vec) find(values []string) *dto.Metric {
+	v.checkValues(values)
+	want := map[string]string{}
+	for i, l := range v.labels {
+		want[l] = values[i]
 	}
-	type pair struct{ k, v string }
-	ps := make([]pair, 0, len(d.labels)+len(extra)/2)
-	for i, l := range d.labels {
-		ps = append(ps, pair{l, values[i]})
-	}
-	sort.Slice(ps, func(i, j int) bool { return ps[i].k < ps[j].k })
-	for i := 0; i+1 < len(extra); i += 2 {
-		ps = append(ps, pair{extra[i], extra[i+1]})
-	}
-	var b strings.Builder
-	b.WriteByte('{')
-	for i, p := range ps {
-		if i > 0 {
-			b.WriteByte(',')
+	ch := make(chan prometheus.Metric)
+	go func() {
+		v.c.Collect(ch)
+		close(ch)
+	}()
+	var found *dto.Metric
+	for m := range ch {
+		var d dto.Metric
+		if err := m.Write(&d); err != nil || found != nil {
+			continue // drain the channel
 		}
-		b.WriteString(p.k)
-		b.WriteString(`="`)
-		b.WriteString(escapeLabel(p.v))
-		b.WriteByte('"')
+		if matches(d.GetLabel(), want) {
+			found = &d
+		}
 	}
-	b.WriteByte('}')
-	return b.String()
+	return found
 }
 
-// series is the state of one label tuple of a metric.
-type series[V any] struct {
-	values []string
-	v      V
-}
-
-// get returns the series of the label values in m, creating it.
-func get[V any](d *desc, m map[string]*series[V], values []string) *series[V] {
-	k := d.key(values)
-	s := m[k]
-	if s == nil {
-		s = &series[V]{values: slices.Clone(values)}
-		m[k] = s
+// matches reports whether pairs are exactly the labels of want.
+func matches(pairs []*dto.LabelPair, want map[string]string) bool {
+	if len(pairs) != len(want) {
+		return false
 	}
-	return s
-}
-
-// sorted returns the series of m ordered by their label values.
-func sorted[V any](m map[string]*series[V]) []*series[V] {
-	out := make([]*series[V], 0, len(m))
-	for _, s := range m {
-		out = append(out, s)
+	for _, p := range pairs {
+		if v, ok := want[p.GetName()]; !ok || v != p.GetValue() {
+			return false
+		}
 	}
-	slices.SortFunc(out, func(a, b *series[V]) int { return slices.Compare(a.values, b.values) })
-	return out
+	return true
 }
 
 // Counter is a monotonically increasing value per label tuple.
 type Counter struct {
-	desc
-	// mu guards the field below.
-	mu     sync.Mutex
-	series map[string]*series[float64]
+	vec
+	v *prometheus.CounterVec
 }
 
 // Counter registers a counter. By convention its name ends in _total.
 func (r *Registry) Counter(name, help string, labels ...string) *Counter {
-	c := &Counter{desc: desc{name: name, help: help, typ: "counter", labels: labels}, series: map[string]*series[float64]{}}
-	r.register(name, labels, c)
+	check(name, labels)
+	v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+	r.register(name, labels, v)
 	if len(labels) == 0 {
-		get(&c.desc, c.series, nil) // a metric without labels always has its sample
+		v.WithLabelValues() // a metric without labels always has its sample
 	}
-	return c
+	return &Counter{vec: vec{name: name, labels: slices.Clone(labels), c: v}, v: v}
 }
 
 // Inc adds 1 to the series of the label values.
@@ -199,10 +190,8 @@ func (c *Counter) Add(v float64, values ...string) {
 	if v < 0 || math.IsNaN(v) {
 		panic(fmt.Sprintf("metrics: counter %s added %v", c.name, v))
 	}
-	c.key(values) // check before locking
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	get(&c.desc, c.series, values).v += v
+	c.checkValues(values)
+	c.v.WithLabelValues(values...).Add(v)
 }
 
 // Value returns the current value of the series of the label values.
@@ -210,40 +199,24 @@ func (c *Counter) Value(values ...string) float64 {
 	if c == nil {
 		return 0
 	}
-	k := c.key(values)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if s := c.series[k]; s != nil {
-		return s.v
-	}
-	return 0
-}
-
-func (c *Counter) write(w *bufio.Writer) {
-	c.header(w)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, s := range sorted(c.series) {
-		fmt.Fprintf(w, "%s%s %s\n", c.name, c.labelPairs(s.values), formatFloat(s.v))
-	}
+	return c.find(values).GetCounter().GetValue()
 }
 
 // Gauge is a value per label tuple that goes up and down.
 type Gauge struct {
-	desc
-	// mu guards the field below.
-	mu     sync.Mutex
-	series map[string]*series[float64]
+	vec
+	v *prometheus.GaugeVec
 }
 
 // Gauge registers a gauge.
 func (r *Registry) Gauge(name, help string, labels ...string) *Gauge {
-	g := &Gauge{desc: desc{name: name, help: help, typ: "gauge", labels: labels}, series: map[string]*series[float64]{}}
-	r.register(name, labels, g)
+	check(name, labels)
+	v := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
+	r.register(name, labels, v)
 	if len(labels) == 0 {
-		get(&g.desc, g.series, nil)
+		v.WithLabelValues()
 	}
-	return g
+	return &Gauge{vec: vec{name: name, labels: slices.Clone(labels), c: v}, v: v}
 }
 
 // Set sets the series of the label values to v.
@@ -251,10 +224,8 @@ func (g *Gauge) Set(v float64, values ...string) {
 	if g == nil {
 		return
 	}
-	g.key(values)
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	get(&g.desc, g.series, values).v = v
+	g.checkValues(values)
+	g.v.WithLabelValues(values...).Set(v)
 }
 
 // Add adds v, which may be negative, to the series of the label values.
@@ -262,10 +233,8 @@ func (g *Gauge) Add(v float64, values ...string) {
 	if g == nil {
 		return
 	}
-	g.key(values)
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	get(&g.desc, g.series, values).v += v
+	g.checkValues(values)
+	g.v.WithLabelValues(values...).Add(v)
 }
 
 // Inc adds 1 to the series of the label values.
@@ -279,82 +248,41 @@ func (g *Gauge) Value(values ...string) float64 {
 	if g == nil {
 		return 0
 	}
-	k := g.key(values)
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if s := g.series[k]; s != nil {
-		return s.v
-	}
-	return 0
-}
-
-func (g *Gauge) write(w *bufio.Writer) {
-	g.header(w)
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	for _, s := range sorted(g.series) {
-		fmt.Fprintf(w, "%s%s %s\n", g.name, g.labelPairs(s.values), formatFloat(s.v))
-	}
-}
-
-// gaugeFunc is a gauge without labels whose value is read when written.
-type gaugeFunc struct {
-	desc
-	f func() float64
+	return g.find(values).GetGauge().GetValue()
 }
 
 // GaugeFunc registers a gauge without labels whose value f returns each
-// time the metrics are written. f must be safe for concurrent use.
+// time the metrics are gathered. f must be safe for concurrent use.
 func (r *Registry) GaugeFunc(name, help string, f func() float64) {
-	r.register(name, nil, &gaugeFunc{desc: desc{name: name, help: help, typ: "gauge"}, f: f})
-}
-
-func (g *gaugeFunc) write(w *bufio.Writer) {
-	g.header(w)
-	fmt.Fprintf(w, "%s %s\n", g.name, formatFloat(g.f()))
+	r.register(name, nil, prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
 }
 
 // Histogram counts observations in cumulative buckets per label tuple, and
 // keeps their sum and count.
 type Histogram struct {
-	desc
-	buckets []float64 // sorted upper bounds, without +Inf
-	// mu guards the field below.
-	mu     sync.Mutex
-	series map[string]*series[*histogram]
-}
-
-// histogram is one series of a Histogram.
-type histogram struct {
-	counts []uint64 // per bucket, not cumulative; the last is +Inf
-	sum    float64
-	count  uint64
+	vec
+	v *prometheus.HistogramVec
 }
 
 // Histogram registers a histogram with the given bucket upper bounds, which
-// must be strictly increasing; the +Inf bucket is implicit.
+// must be strictly increasing; the +Inf bucket is implicit. Without bounds
+// it has the library's default buckets (prometheus.DefBuckets).
 func (r *Registry) Histogram(name, help string, buckets []float64, labels ...string) *Histogram {
+	check(name, labels)
 	for i, b := range buckets {
 		if math.IsNaN(b) || (i > 0 && b <= buckets[i-1]) {
 			panic(fmt.Sprintf("metrics: buckets of %s are not strictly increasing: %v", name, buckets))
 		}
 	}
-	if n := len(buckets); n > 0 && math.IsInf(buckets[n-1], +1) {
-		buckets = buckets[:n-1]
+	if slices.Contains(labels, "le") {
+		panic(fmt.Sprintf("metrics: histogram %s uses the reserved label le", name))
 	}
-	h := &Histogram{
-		desc:    desc{name: name, help: help, typ: "histogram", labels: labels},
-		buckets: slices.Clone(buckets), series: map[string]*series[*histogram]{},
-	}
-	r.register(name, labels, h)
+	v := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: slices.Clone(buckets)}, labels)
+	r.register(name, labels, v)
 	if len(labels) == 0 {
-		get(&h.desc, h.series, nil).v = h.newSeries()
+		v.WithLabelValues()
 	}
-	return h
-}
-
-func (h *Histogram) newSeries() *histogram {
-	return &histogram{counts: make([]uint64, len(h.buckets)+1)}
+	return &Histogram{vec: vec{name: name, labels: slices.Clone(labels), c: v}, v: v}
 }
 
 // ExponentialBuckets returns n bucket bounds starting at start, each factor
@@ -363,12 +291,7 @@ func ExponentialBuckets(start, factor float64, n int) []float64 {
 	if start <= 0 || factor <= 1 || n < 1 {
 		panic(fmt.Sprintf("metrics: invalid exponential buckets (%v, %v, %d)", start, factor, n))
 	}
-	b := make([]float64, n)
-	for i := range b {
-		b[i] = start
-		start *= factor
-	}
-	return b
+	return prometheus.ExponentialBuckets(start, factor, n)
 }
 
 // Observe records v in the series of the label values.
@@ -376,17 +299,8 @@ func (h *Histogram) Observe(v float64, values ...string) {
 	if h == nil {
 		return
 	}
-	h.key(values)
-	i := sort.SearchFloat64s(h.buckets, v) // the first bound >= v
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	s := get(&h.desc, h.series, values)
-	if s.v == nil {
-		s.v = h.newSeries()
-	}
-	s.v.counts[i]++
-	s.v.sum += v
-	s.v.count++
+	h.checkValues(values)
+	h.v.WithLabelValues(values...).Observe(v)
 }
 
 // Count returns how many values the series of the label values observed.
@@ -394,89 +308,31 @@ func (h *Histogram) Count(values ...string) uint64 {
 	if h == nil {
 		return 0
 	}
-	k := h.key(values)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if s := h.series[k]; s != nil {
-		return s.v.count
-	}
-	return 0
+	return h.find(values).GetHistogram().GetSampleCount()
 }
 
-func (h *Histogram) write(w *bufio.Writer) {
-	h.header(w)
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for _, s := range sorted(h.series) {
-		var cum uint64
-		for i, c := range s.v.counts {
-			cum += c
-			le := "+Inf"
-			if i < len(h.buckets) {
-				le = formatFloat(h.buckets[i])
-			}
-			fmt.Fprintf(w, "%s_bucket%s %d\n", h.name, h.labelPairs(s.values, "le", le), cum)
-		}
-		labels := h.labelPairs(s.values)
-		fmt.Fprintf(w, "%s_sum%s %s\n", h.name, labels, formatFloat(s.v.sum))
-		fmt.Fprintf(w, "%s_count%s %d\n", h.name, labels, s.v.count)
-	}
-}
-
-// WriteText writes every metric in the text exposition format, sorted by
-// name.
+// WriteText gathers every metric and writes it in the text exposition
+// format, sorted by name.
 func (r *Registry) WriteText(w io.Writer) error {
-	r.mu.Lock()
-	names := make([]string, 0, len(r.metrics))
-	for n := range r.metrics {
-		names = append(names, n)
+	mfs, err := r.reg.Gather()
+	if err != nil {
+		return fmt.Errorf("gather metrics: %w", err)
 	}
-	ms := make([]metric, 0, len(names))
-	slices.Sort(names)
-	for _, n := range names {
-		ms = append(ms, r.metrics[n])
-	}
-	r.mu.Unlock()
-	bw := bufio.NewWriter(w)
-	for _, m := range ms {
-		m.write(bw)
-	}
-	return bw.Flush()
-}
-
-// Handler returns an HTTP handler that serves the metrics.
-func (r *Registry) Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		w.Header().Set("Content-Type", ContentType)
-		if req.Method == http.MethodHead {
-			return
+	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			return fmt.Errorf("write metrics: %w", err)
 		}
-		// A write error means the scraper went away; there is no one to
-		// tell.
-		_ = r.WriteText(w)
-	})
-}
-
-// formatFloat formats a sample value as Prometheus expects, including
-// +Inf, -Inf and NaN.
-func formatFloat(v float64) string {
-	switch {
-	case math.IsInf(v, +1):
-		return "+Inf"
-	case math.IsInf(v, -1):
-		return "-Inf"
-	case math.IsNaN(v):
-		return "NaN"
 	}
-	return strconv.FormatFloat(v, 'g', -1, 64)
+	return nil
 }
 
-// escapeLabel escapes a label value: backslash, double quote and line feed.
-func escapeLabel(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
-}
-
-// escapeHelp escapes a HELP text: backslash and line feed.
-func escapeHelp(s string) string {
-	return strings.NewReplacer(`\`, `\\`, "\n", `\n`).Replace(s)
+// Handler returns an HTTP handler that serves the metrics, negotiating the
+// format with the scraper's Accept header. A metric that cannot be
+// gathered is left out and the others are served.
+func (r *Registry) Handler() http.Handler {
+	return promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{
+		ErrorHandling: promhttp.ContinueOnError,
+		Registry:      r.reg, // counts its own errors in promhttp_metric_handler_errors_total
+	})
 }

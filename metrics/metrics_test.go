@@ -11,6 +11,9 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/planbot/planbot/golden"
 )
@@ -145,6 +148,9 @@ func TestPanics(t *testing.T) {
 		{name: "invalid label name", f: func(r *Registry) { r.Counter("planbot_x", "X.", "1a") }},
 		{name: "reserved label le", f: func(r *Registry) { r.Histogram("planbot_h", "H.", nil, "le") }},
 		{name: "repeated label", f: func(r *Registry) { r.Counter("planbot_x", "X.", "a", "a") }},
+		{name: "reserved label prefix", f: func(r *Registry) { r.Gauge("planbot_g", "G.", "__a") }},
+		{name: "UTF-8 metric name", f: func(r *Registry) { r.Gauge("planbot_é", "G.") }},
+		{name: "runtime twice", f: func(r *Registry) { r.AddRuntime(); r.AddRuntime() }},
 		{name: "unsorted buckets", f: func(r *Registry) { r.Histogram("planbot_h", "H.", []float64{2, 1}) }},
 		{name: "negative counter", f: func(r *Registry) { r.Counter("planbot_x_total", "X.").Add(-1) }},
 	}
@@ -212,6 +218,72 @@ func TestConcurrentUpdates(t *testing.T) {
 	}
 }
 
+// scrape returns the families a Prometheus scraper reads from the
+// handler of r.
+func scrape(t *testing.T, r *Registry) map[string]*dto.MetricFamily {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	r.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET /metrics: status %d\n%s", rec.Code, rec.Body)
+	}
+	p := expfmt.NewTextParser(model.LegacyValidation)
+	mfs, err := p.TextToMetricFamilies(rec.Body)
+	if err != nil {
+		t.Fatalf("the exposition does not parse: %v", err)
+	}
+	return mfs
+}
+
+func TestHandlerParses(t *testing.T) {
+	mfs := scrape(t, sample())
+	got := map[string]string{}
+	for name, mf := range mfs {
+		got[name] = mf.GetType().String()
+	}
+	want := map[string]string{
+		"planbot_webhook_deliveries_total": "COUNTER",
+		"planbot_starts_total":             "COUNTER",
+		"planbot_idle":                     "GAUGE",
+		"planbot_idle_seconds":             "HISTOGRAM",
+		"planbot_temperature":              "GAUGE",
+		"planbot_jobs_running":             "GAUGE",
+		"planbot_job_duration_seconds":     "HISTOGRAM",
+		"planbot_unlabelled_seconds":       "HISTOGRAM",
+		// The handler counts its own failures to gather.
+		"promhttp_metric_handler_errors_total": "COUNTER",
+	}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("families mismatch (-got +want):\n%s", diff)
+	}
+	h := mfs["planbot_job_duration_seconds"].GetMetric()
+	if len(h) != 2 || h[1].GetHistogram().GetSampleCount() != 5 || h[1].GetHistogram().GetSampleSum() != 22.65 {
+		t.Errorf("planbot_job_duration_seconds parsed as %v", h)
+	}
+}
+
+func TestRuntimeCollectors(t *testing.T) {
+	r := New()
+	r.AddRuntime()
+	mfs := scrape(t, r)
+	for _, name := range []string{"go_goroutines", "go_memstats_heap_alloc_bytes", "process_cpu_seconds_total", "process_resident_memory_bytes", "process_start_time_seconds"} {
+		if mfs[name] == nil {
+			t.Errorf("GET /metrics lacks %s", name)
+		}
+	}
+}
+
+func TestRegistriesAreSeparate(t *testing.T) {
+	// Nothing goes to a global registry: two registries take the same
+	// names, and each serves only its own.
+	a, b := New(), New()
+	a.Counter("planbot_x_total", "X.").Inc()
+	b.Counter("planbot_x_total", "X.")
+	if got := scrape(t, b)["planbot_x_total"].GetMetric()[0].GetCounter().GetValue(); got != 0 {
+		t.Errorf("the second registry's counter = %v, want 0", got)
+	}
+}
+
 func TestHandler(t *testing.T) {
 	r := sample()
 	srv := httptest.NewServer(r.Handler())
@@ -225,7 +297,7 @@ func TestHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := resp.Header.Get("Content-Type"); got != "text/plain; version=0.0.4; charset=utf-8" {
+	if got := resp.Header.Get("Content-Type"); got != ContentType {
 		t.Errorf("Content-Type = %q", got)
 	}
 	if diff := cmp.Diff(string(body), text(t, r)); diff != "" {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/metrics"
+	"github.com/planbot/planbot/store"
 )
 
 // Metrics are the runner's Prometheus metrics. A nil *Metrics records
@@ -20,6 +21,12 @@ type Metrics struct {
 	JobDuration *metrics.Histogram
 	// Running is the number of jobs running in this process.
 	Running *metrics.Gauge
+	// QueueDepth is the number of jobs waiting in the store, across
+	// replicas (see Depth).
+	QueueDepth *metrics.Gauge
+	// InFlight is the number of jobs running on a live lease, across
+	// replicas (see Depth).
+	InFlight *metrics.Gauge
 	// Plans counts planned projects by kind and status.
 	Plans *metrics.Counter
 	// PlanDuration observes how long project plans took, by kind.
@@ -52,6 +59,10 @@ func NewMetrics(r *metrics.Registry) *Metrics {
 		JobDuration: r.Histogram("planbot_job_duration_seconds",
 			"How long job runs took, by event.", durations, "event"),
 		Running: r.Gauge("planbot_jobs_running", "Jobs running in this process."),
+		QueueDepth: r.Gauge("planbot_queue_depth",
+			"Jobs waiting to run, across replicas: queued, waiting for a retry or a rate limit's end, or on an expired lease."),
+		InFlight: r.Gauge("planbot_jobs_in_flight",
+			"Jobs running on a live lease, across replicas."),
 		Plans: r.Counter("planbot_project_plans_total",
 			"Projects planned, by kind (terraform, kustomize) and status.", "kind", "status"),
 		PlanDuration: r.Histogram("planbot_project_plan_duration_seconds",
@@ -94,6 +105,15 @@ func (m *Metrics) planned(res planbot.Result) {
 	if res.Duration > 0 {
 		m.PlanDuration.Observe(res.Duration.Seconds(), kind)
 	}
+}
+
+// counted records the store's count of unfinished jobs.
+func (m *Metrics) counted(c store.JobCounts) {
+	if m == nil {
+		return
+	}
+	m.QueueDepth.Set(float64(c.Queued))
+	m.InFlight.Set(float64(c.Running))
 }
 
 // applied records an apply result: applied, failed, dry_run, interrupted

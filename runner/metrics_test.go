@@ -88,4 +88,5 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 	m.planned(planbot.Result{Status: planbot.StatusPlanned})
 	m.applied("applied")
 	m.merged("merged")
+	m.counted(store.JobCounts{Queued: 1})
 }

@@ -7,6 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
 	"github.com/planbot/planbot/metrics"
 )
 
@@ -81,5 +84,49 @@ func TestMetricsEndpoint(t *testing.T) {
 	}
 	if len(missing) > 0 {
 		t.Errorf("GET /metrics lacks\n%s\nin:\n%s", strings.Join(missing, "\n"), body)
+	}
+
+	// What a Prometheus server reads: the exposition parses, every metric
+	// planbot has served since its first release is there with its type,
+	// and so are the queue, GitHub, Go runtime and process metrics.
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	mfs, err := parser.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("GET /metrics does not parse: %v\n%s", err, body)
+	}
+	types := map[string]string{
+		"planbot_webhook_deliveries_total":      "COUNTER",
+		"planbot_webhook_requests_in_flight":    "GAUGE",
+		"planbot_jobs_total":                    "COUNTER",
+		"planbot_job_duration_seconds":          "HISTOGRAM",
+		"planbot_jobs_running":                  "GAUGE",
+		"planbot_project_plans_total":           "COUNTER",
+		"planbot_project_plan_duration_seconds": "HISTOGRAM",
+		"planbot_applies_total":                 "COUNTER",
+		"planbot_merges_total":                  "COUNTER",
+		"planbot_queue_depth":                   "GAUGE",
+		"planbot_jobs_in_flight":                "GAUGE",
+		"planbot_github_api_calls_total":        "COUNTER",
+		"go_goroutines":                         "GAUGE",
+		"process_cpu_seconds_total":             "COUNTER",
+	}
+	for name, typ := range types {
+		switch mf := mfs[name]; {
+		case mf == nil:
+			t.Errorf("GET /metrics lacks %s", name)
+		case mf.GetType().String() != typ:
+			t.Errorf("%s is a %s, want a %s", name, mf.GetType(), typ)
+		}
+	}
+	if mf := mfs["planbot_github_api_calls_total"]; mf != nil {
+		var ok float64
+		for _, s := range mf.GetMetric() {
+			if s.GetLabel()[0].GetValue() == "2xx" {
+				ok = s.GetCounter().GetValue()
+			}
+		}
+		if ok == 0 {
+			t.Errorf("planbot_github_api_calls_total counts no 2xx answers after a plan and an apply: %v", mf)
+		}
 	}
 }

@@ -103,12 +103,13 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.openStore(ctx, log); err != nil {
 		return err
 	}
-	app, bot, err := m.connectGitHub(ctx, sec, log)
+	// Metrics are per process: each replica serves its own on /metrics.
+	reg := metrics.New()
+	reg.AddRuntime()
+	app, bot, err := m.connectGitHub(ctx, sec, githubapp.NewCalls(reg), log)
 	if err != nil {
 		return err
 	}
-	// Metrics are per process: each replica serves its own on /metrics.
-	reg := metrics.New()
 	runMetrics := runner.NewMetrics(reg)
 	handler, err := m.flows(ctx, sec, app, runMetrics, log)
 	if err != nil {
@@ -124,7 +125,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	log.Info("planbot server starting", "addr", m.Addr(), "metrics_addr", m.MetricsAddr(), "config", m.Options.String(), "bot", bot)
-	err = m.serve(ctx, servers, queue, app, log)
+	err = m.serve(ctx, servers, queue, runMetrics, app, log)
 	log.Info("planbot server stopped")
 	return err
 }
@@ -172,10 +173,10 @@ func (m *Main) openStore(ctx context.Context, log *slog.Logger) error {
 
 // connectGitHub authenticates as the App and returns its bot login, ""
 // while GitHub cannot be reached.
-func (m *Main) connectGitHub(ctx context.Context, sec secured, log *slog.Logger) (*githubapp.App, string, error) {
+func (m *Main) connectGitHub(ctx context.Context, sec secured, calls *metrics.Counter, log *slog.Logger) (*githubapp.App, string, error) {
 	o := m.Options
 	app, err := githubapp.New(githubapp.Options{
-		AppID: o.GitHubAppID, PrivateKey: sec.secrets.AppKey, APIURL: o.GitHubAPIURL, DryRun: o.DryRun, Logger: log,
+		AppID: o.GitHubAppID, PrivateKey: sec.secrets.AppKey, APIURL: o.GitHubAPIURL, DryRun: o.DryRun, Calls: calls, Logger: log,
 	})
 	if err != nil {
 		return nil, "", err
@@ -263,7 +264,7 @@ func (m *Main) servers(sec secured, reg *metrics.Registry, queue *runner.Queue, 
 // serve runs the servers, the queue, the redeliverer and the janitor
 // until ctx is cancelled or one of them fails, then shuts the servers
 // down and waits for everything to return.
-func (m *Main) serve(ctx context.Context, servers map[string]*http.Server, queue *runner.Queue, app *githubapp.App, log *slog.Logger) error {
+func (m *Main) serve(ctx context.Context, servers map[string]*http.Server, queue *runner.Queue, runMetrics *runner.Metrics, app *githubapp.App, log *slog.Logger) error {
 	o := m.Options
 	g, gctx := errgroup.WithContext(ctx)
 	for name, srv := range servers {
@@ -279,6 +280,8 @@ func (m *Main) serve(ctx context.Context, servers map[string]*http.Server, queue
 		})
 	}
 	g.Go(func() error { return queue.Run(gctx) })
+	depth := &runner.Depth{Jobs: m.store, Metrics: runMetrics, Logger: log}
+	g.Go(func() error { return depth.Run(gctx) })
 	if o.RedeliverInterval > 0 {
 		// GitHub never retries a failed delivery: ask it to redeliver the
 		// ones sent while planbot was down.

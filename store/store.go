@@ -95,6 +95,16 @@ type Plan struct {
 	CreatedAt time.Time
 }
 
+// JobCounts are the unfinished jobs at a moment.
+type JobCounts struct {
+	// Queued counts the jobs waiting to run: queued, including those
+	// waiting for a retry or for a rate limit to end, and running on a
+	// lease that expired (their worker died).
+	Queued int
+	// Running counts the jobs a worker holds on a live lease.
+	Running int
+}
+
 // AuditFilter selects audit entries; zero fields match everything.
 type AuditFilter struct {
 	Repo  string
@@ -143,6 +153,9 @@ type Store interface {
 	// again. Retention must therefore exceed GitHub's 3-day redelivery
 	// window, or a redelivered webhook would run a second time.
 	PruneJobs(ctx context.Context, finishedBefore time.Time) (int, error)
+	// CountJobs counts, across every process sharing the store, the jobs
+	// waiting and the jobs running at now (see JobCounts).
+	CountJobs(ctx context.Context, now time.Time) (JobCounts, error)
 
 	// AcquireLock takes l for l.PR. It returns the current holder: l itself
 	// when acquired or already held by the same PR (HeadSHA and User are

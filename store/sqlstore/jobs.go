@@ -100,6 +100,20 @@ func (db *DB) Job(ctx context.Context, deliveryID string) (*store.Job, error) {
 	return j, nil
 }
 
+// CountJobs counts the queued jobs and the running ones, a running job on
+// an expired lease counted as queued.
+func (db *DB) CountJobs(ctx context.Context, now time.Time) (store.JobCounts, error) {
+	var c store.JobCounts
+	err := db.r.QueryRowContext(ctx, `SELECT
+			coalesce(sum(CASE WHEN state = 'running' AND lease_until > $1 THEN 0 ELSE 1 END), 0),
+			coalesce(sum(CASE WHEN state = 'running' AND lease_until > $1 THEN 1 ELSE 0 END), 0)
+		FROM jobs WHERE state IN ('queued', 'running')`, db.TimeArg(now)).Scan(&c.Queued, &c.Running)
+	if err != nil {
+		return store.JobCounts{}, db.errorf("count jobs: %w", err)
+	}
+	return c, nil
+}
+
 // pruneBatch is how many jobs one PruneJobs statement deletes at most, so
 // that each write transaction stays short.
 const pruneBatch = 1000

@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RetryBackoff", testRetryBackoff},
 		{"Postpone", testPostpone},
 		{"PruneJobs", testPruneJobs},
+		{"CountJobs", testCountJobs},
 		{"ConcurrentClaimers", testConcurrentClaimers},
 		{"Locks", testLocks},
 		{"ReleasePR", testReleasePR},
