@@ -171,7 +171,7 @@ func (a *Applier) clear(ctx context.Context, gh GitHub, req ApplyRequest, pr pla
 	if c.src, r, err = a.checkBase(ctx, gh, pr, selected); r != nil || err != nil {
 		return c, r, err
 	}
-	if c.cfg, err = repoConfig(ctx, gh, pr); err != nil {
+	if c.cfg, err = repoConfig(ctx, baseFiles{a.Workspaces}, pr); err != nil {
 		return c, &refusal{Reason: planbot.ErrorMessage(err)}, nil
 	}
 	if reason, err := a.requirements(ctx, gh, c.cfg, pr); err != nil || reason != "" {
@@ -384,7 +384,7 @@ func (a *Applier) requirements(ctx context.Context, gh GitHub, cfg *config.Repo,
 }
 
 func (a *Applier) approval(ctx context.Context, gh GitHub, pr planbot.PullRequest) (codeowners.Decision, error) {
-	f, err := codeowners.Load(ctx, gh, pr.Repo, pr.BaseSHA)
+	f, err := codeowners.Load(ctx, baseFiles{a.Workspaces}, pr.Repo, pr.BaseSHA)
 	if err != nil {
 		return codeowners.Decision{}, err
 	}
