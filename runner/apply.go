@@ -65,6 +65,8 @@ type Applier struct {
 	Plans       Plans
 	Audit       AuditLog
 	Bot         Bot
+	// Comments, when set, remembers the ids of the plan comments.
+	Comments CommentRecords
 	// Secrets are values masked in everything planbot posts or stores.
 	Secrets []string
 	// MergeMethod is merge, squash or rebase; "" uses the first method the
@@ -531,7 +533,7 @@ func (a *Applier) refreshComment(ctx context.Context, gh GitHub, pr planbot.Pull
 		a.Logger.Warn("refresh plan comment", "err", err)
 		return
 	}
-	if err := comment.Upsert(ctx, gh, bot, pr.Repo, pr.Number, parts); err != nil {
+	if err := upsertComment(ctx, gh, a.Comments, bot, pr, parts, a.Logger); err != nil {
 		a.Logger.Warn("refresh plan comment", "err", err)
 	}
 }

@@ -86,6 +86,8 @@ type Planner struct {
 	Plans       Plans
 	Audit       AuditLog
 	Bot         Bot
+	// Comments, when set, remembers the ids of the plan comments.
+	Comments CommentRecords
 	// Slots bounds how many projects plan at once across all PRs.
 	Slots        chan struct{}
 	AllowForkPRs bool
@@ -214,7 +216,7 @@ func (p *Planner) report(ctx context.Context, gh PlanGitHub, bot string, pr plan
 		report.Approvals = p.approvals(ctx, pr, files, log)
 	}
 	parts := comment.Render(report, comment.Options{Secrets: p.Secrets})
-	if err := comment.Upsert(ctx, gh, bot, pr.Repo, pr.Number, parts); err != nil {
+	if err := upsertComment(ctx, gh, p.Comments, bot, pr, parts, log); err != nil {
 		return outcome, fmt.Errorf("post plan comment: %w", err)
 	}
 	if err := gh.SetStatus(ctx, pr.Repo, pr.HeadSHA, StatusPlan, state, desc, pr.HTMLURL); err != nil {
@@ -285,6 +287,9 @@ func (p *Planner) posted(ctx context.Context, gh PlanGitHub, bot string, pr plan
 }
 
 func (p *Planner) hasComment(ctx context.Context, gh PlanGitHub, bot string, pr planbot.PullRequest) bool {
+	if hasPlanComment(ctx, p.Comments, pr) {
+		return true
+	}
 	cs, err := gh.ListComments(ctx, pr.Repo, pr.Number)
 	if err != nil {
 		return true // render and let Upsert report the error
