@@ -21,6 +21,7 @@ type fakeGitHub struct {
 	nextID   int64
 	creates  int
 	edits    int
+	lists    int
 	listErr  error
 }
 
@@ -41,6 +42,7 @@ func checkBody(body string) error {
 }
 
 func (f *fakeGitHub) ListComments(ctx context.Context, repo planbot.Repo, number int) ([]planbot.Comment, error) {
+	f.lists++
 	if f.listErr != nil {
 		return nil, f.listErr
 	}
@@ -74,7 +76,19 @@ func (f *fakeGitHub) EditComment(ctx context.Context, repo planbot.Repo, id int6
 			}
 		}
 	}
-	return errors.New("404 Not Found")
+	return planbot.Errorf(planbot.ENOTFOUND, "404 Not Found")
+}
+
+// remove deletes the comment id, as a person can.
+func (f *fakeGitHub) remove(id int64) {
+	for n, cs := range f.comments {
+		for i := range cs {
+			if cs[i].ID == id {
+				f.comments[n] = append(cs[:i:i], cs[i+1:]...)
+				return
+			}
+		}
+	}
 }
 
 // add puts a comment written by user on pull request number.
@@ -133,6 +147,59 @@ func TestUpsert(t *testing.T) {
 	four := parts(7, "w", "x", "y", "z")
 	step("a longer render reuses the retired parts and appends", four,
 		[]string{"/plan", four[0], four[1], four[2], "/apply", four[3]}, 1, 3)
+}
+
+// TestUpsertKnown replays TestUpsert's renders with the parts remembered
+// between calls: the result is the same, and no call lists the comments
+// except the first and the one after a part was deleted.
+func TestUpsertKnown(t *testing.T) {
+	ctx := context.Background()
+	const bot = "planbot[bot]"
+	f := newFakeGitHub(bot)
+	f.add(7, "alice", "/plan")
+	var known []Posted
+
+	step := func(name string, ps []string, wantBodies []string, wantCreates, wantEdits, wantLists int) {
+		t.Helper()
+		c0, e0, l0 := f.creates, f.edits, f.lists
+		var err error
+		if known, err = UpsertKnown(ctx, f, bot, testRepo, 7, ps, known); err != nil {
+			t.Fatalf("%s: UpsertKnown: %v", name, err)
+		}
+		if diff := cmp.Diff(f.bodies(7), wantBodies); diff != "" {
+			t.Errorf("%s: comments (-got +want):\n%s", name, diff)
+		}
+		if got := [3]int{f.creates - c0, f.edits - e0, f.lists - l0}; got != [3]int{wantCreates, wantEdits, wantLists} {
+			t.Errorf("%s: (creates, edits, lists) = %v, want (%d, %d, %d)", name, got, wantCreates, wantEdits, wantLists)
+		}
+	}
+
+	three := parts(7, "a", "b", "c")
+	step("first render lists once and creates the parts", three, append([]string{"/plan"}, three...), 3, 0, 1)
+	step("the same render writes nothing", three, append([]string{"/plan"}, three...), 0, 0, 0)
+
+	f.add(7, "bob", "/apply")
+	one := parts(7, "a2")
+	step("a shorter render edits part 1 and retires the others", one,
+		[]string{"/plan", one[0], Unused(7, 2, 1), Unused(7, 3, 1), "/apply"}, 0, 3, 0)
+	step("retired parts are not edited again", one,
+		[]string{"/plan", one[0], Unused(7, 2, 1), Unused(7, 3, 1), "/apply"}, 0, 0, 0)
+
+	four := parts(7, "w", "x", "y", "z")
+	step("a longer render reuses the retired parts and appends", four,
+		[]string{"/plan", four[0], four[1], four[2], "/apply", four[3]}, 1, 3, 0)
+
+	// Someone deletes part 1: its edit answers 404, and the comments are
+	// listed to find the rest.
+	f.remove(known[0].ID)
+	again := parts(7, "w2", "x", "y", "z")
+	step("a deleted part is found missing and created again", again,
+		[]string{"/plan", four[1], four[2], "/apply", four[3], again[0]}, 1, 0, 1)
+	if len(known) != 4 || known[0].ID == 0 || known[0].Part != 1 {
+		t.Fatalf("known after the fallback = %+v, want 4 parts", known)
+	}
+	step("the parts are known again", again,
+		[]string{"/plan", four[1], four[2], "/apply", four[3], again[0]}, 0, 0, 0)
 }
 
 func TestUpsertFindsOnlyItsOwnComments(t *testing.T) {

@@ -65,6 +65,8 @@ type Applier struct {
 	Plans       Plans
 	Audit       AuditLog
 	Bot         Bot
+	// Comments, when set, remembers the ids of the plan comments.
+	Comments CommentRecords
 	// Secrets are values masked in everything planbot posts or stores.
 	Secrets []string
 	// MergeMethod is merge, squash or rebase; "" uses the first method the
@@ -171,7 +173,7 @@ func (a *Applier) clear(ctx context.Context, gh GitHub, req ApplyRequest, pr pla
 	if c.src, r, err = a.checkBase(ctx, gh, pr, selected); r != nil || err != nil {
 		return c, r, err
 	}
-	if c.cfg, err = repoConfig(ctx, gh, pr); err != nil {
+	if c.cfg, err = repoConfig(ctx, baseFiles{a.Workspaces}, pr); err != nil {
 		return c, &refusal{Reason: planbot.ErrorMessage(err)}, nil
 	}
 	if reason, err := a.requirements(ctx, gh, c.cfg, pr); err != nil || reason != "" {
@@ -384,7 +386,7 @@ func (a *Applier) requirements(ctx context.Context, gh GitHub, cfg *config.Repo,
 }
 
 func (a *Applier) approval(ctx context.Context, gh GitHub, pr planbot.PullRequest) (codeowners.Decision, error) {
-	f, err := codeowners.Load(ctx, gh, pr.Repo, pr.BaseSHA)
+	f, err := codeowners.Load(ctx, baseFiles{a.Workspaces}, pr.Repo, pr.BaseSHA)
 	if err != nil {
 		return codeowners.Decision{}, err
 	}
@@ -531,7 +533,7 @@ func (a *Applier) refreshComment(ctx context.Context, gh GitHub, pr planbot.Pull
 		a.Logger.Warn("refresh plan comment", "err", err)
 		return
 	}
-	if err := comment.Upsert(ctx, gh, bot, pr.Repo, pr.Number, parts); err != nil {
+	if err := upsertComment(ctx, gh, a.Comments, bot, pr, parts, a.Logger); err != nil {
 		a.Logger.Warn("refresh plan comment", "err", err)
 	}
 }

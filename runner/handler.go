@@ -8,6 +8,7 @@ import (
 
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/event"
+	"github.com/planbot/planbot/githubapp"
 	"github.com/planbot/planbot/store"
 )
 
@@ -60,11 +61,13 @@ func repoOf(r *github.Repository) planbot.Repo {
 	return planbot.Repo{Owner: r.GetOwner().GetLogin(), Name: r.GetName()}
 }
 
-// plan plans a pull request opened, updated, reopened or ready for review.
+// plan plans a pull request opened, updated, reopened or ready for review,
+// as the payload describes it: a plan reads no pull request from GitHub.
 func (h *Handler) plan(ctx context.Context, j store.Job, payload any) error {
 	ev := payload.(*github.PullRequestEvent)
 	_, err := h.Planner.Plan(ctx, h.GitHub(ev.GetInstallation().GetID()), PlanRequest{
 		Repo: repoOf(ev.GetRepo()), Number: ev.GetNumber(), Delivery: j.DeliveryID, Actor: ev.GetPullRequest().GetUser().GetLogin(),
+		PR: payloadPR(ev),
 	})
 	return err
 }
@@ -74,8 +77,25 @@ func (h *Handler) replan(ctx context.Context, j store.Job, payload any) error {
 	ev := payload.(*github.PullRequestEvent)
 	_, err := h.Planner.Plan(ctx, h.GitHub(ev.GetInstallation().GetID()), PlanRequest{
 		Repo: repoOf(ev.GetRepo()), Number: ev.GetNumber(), Delivery: j.DeliveryID, Actor: ev.GetSender().GetLogin(), Force: true,
+		PR: payloadPR(ev),
 	})
 	return err
+}
+
+// payloadPR returns the pull request of a pull_request event, or nil when
+// the payload lacks what a plan needs (then the plan reads it from GitHub).
+func payloadPR(ev *github.PullRequestEvent) *planbot.PullRequest {
+	if ev.GetPullRequest() == nil {
+		return nil
+	}
+	pr := githubapp.ConvertPull(repoOf(ev.GetRepo()), ev.GetPullRequest())
+	if pr.Number == 0 {
+		pr.Number = ev.GetNumber()
+	}
+	if pr.HeadSHA == "" || pr.BaseSHA == "" || pr.BaseRef == "" || pr.CloneURL == "" || pr.State == "" {
+		return nil
+	}
+	return &pr
 }
 
 // close cleans up after a closed or merged pull request.

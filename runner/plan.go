@@ -17,6 +17,7 @@ import (
 	"github.com/planbot/planbot/audit"
 	"github.com/planbot/planbot/codeowners"
 	"github.com/planbot/planbot/comment"
+	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/credentials"
 	"github.com/planbot/planbot/redact"
 	"github.com/planbot/planbot/runner/kustomize"
@@ -31,7 +32,8 @@ const (
 	StatusApply = "planbot/apply"
 )
 
-// PlanGitHub is what planning needs from GitHub.
+// PlanGitHub is what planning needs from GitHub. Files of the repository
+// are read from the fetched commits (see Workspaces), not through GitHub.
 type PlanGitHub interface {
 	comment.Client
 	FileGetter
@@ -47,6 +49,12 @@ type Workspaces interface {
 	Checkout(ctx context.Context, src workspaces.Source, sha, name string) (string, error)
 	Cleanup(ctx context.Context, repo planbot.Repo, pr int) error
 	Prune(ctx context.Context, repo planbot.Repo, pr int, keep ...string) error
+	// ReadFile returns a file of a commit that Sync fetched, or an
+	// ENOTFOUND error when the commit has no such file.
+	ReadFile(ctx context.Context, repo planbot.Repo, sha, path string) ([]byte, error)
+	// PullHead returns the head of a pull request as the last Sync that
+	// fetched it saw it.
+	PullHead(ctx context.Context, repo planbot.Repo, pr int) (string, error)
 }
 
 // Terraform plans a Terraform project.
@@ -78,6 +86,8 @@ type Planner struct {
 	Plans       Plans
 	Audit       AuditLog
 	Bot         Bot
+	// Comments, when set, remembers the ids of the plan comments.
+	Comments CommentRecords
 	// Slots bounds how many projects plan at once across all PRs.
 	Slots        chan struct{}
 	AllowForkPRs bool
@@ -103,6 +113,11 @@ type PlanRequest struct {
 	OnlyName, OnlyDir string
 	// Force plans even when a plan for the head exists (a /plan command).
 	Force bool
+	// PR is the pull request as the webhook payload that asked for the
+	// plan holds it; nil reads it from GitHub. A plan of a payload's pull
+	// request checks after its fetch that the head is still the PR's head,
+	// and reads the PR from GitHub when it is not.
+	PR *planbot.PullRequest
 }
 
 // Plan plans a PR at its current head and returns a one-line outcome for a
@@ -115,18 +130,34 @@ func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) (str
 	if err != nil {
 		return "", fmt.Errorf("plan: %w", err)
 	}
-	pr, err := gh.PullRequest(ctx, req.Repo, req.Number)
-	if err != nil {
+	var pr planbot.PullRequest
+	if req.PR != nil {
+		pr = *req.PR
+	} else if pr, err = gh.PullRequest(ctx, req.Repo, req.Number); err != nil {
 		return "", fmt.Errorf("plan: %w", err)
 	}
 	log = log.With("sha", pr.HeadSHA)
 	if outcome, skip, err := p.skip(ctx, gh, bot, pr, req, log); skip {
 		return outcome, err
 	}
-	if err := gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusPlan, "pending", "planning…", pr.HTMLURL); err != nil {
+	co, err := p.prepare(ctx, gh, pr, req.PR != nil, log)
+	if errors.Is(err, errMoved) {
+		// The payload was stale: plan the PR as GitHub has it now.
+		pr = co.pr
+		log = log.With("sha", pr.HeadSHA)
+		if outcome, skip, err := p.skip(ctx, gh, bot, pr, req, log); skip {
+			return outcome, err
+		}
+		co, err = p.prepare(ctx, gh, pr, false, log)
+	}
+	if errors.Is(err, errNotStarted) {
 		return "", err
 	}
-	results, notes, err := p.planProjects(ctx, gh, pr, req, log)
+	var results []planbot.Result
+	var notes []string
+	if err == nil {
+		results, notes, err = p.planProjects(ctx, co, req, log)
+	}
 	if errors.Is(err, errUnknownProject) {
 		// A typo in -p or -d: the comment and the status stay as they were.
 		state, desc := comment.StatusDescription(storedResults(ctx, p.Plans, pr, p.Logger))
@@ -137,7 +168,7 @@ func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) (str
 		// planned again.
 		results = storedResults(ctx, p.Plans, pr, p.Logger)
 	}
-	return p.report(ctx, gh, bot, pr, results, notes, err, log)
+	return p.report(ctx, gh, bot, pr, co.files, results, notes, err, log)
 }
 
 // skip tells whether the PR is not to be planned: it is closed, it comes
@@ -159,7 +190,7 @@ func (p *Planner) skip(ctx context.Context, gh PlanGitHub, bot string, pr planbo
 
 // report posts the plan comment and the final status of a plan that ran
 // (planErr is a failure before any project ran) and returns its outcome.
-func (p *Planner) report(ctx context.Context, gh PlanGitHub, bot string, pr planbot.PullRequest, results []planbot.Result, notes []string, planErr error, log *slog.Logger) (string, error) {
+func (p *Planner) report(ctx context.Context, gh PlanGitHub, bot string, pr planbot.PullRequest, files []planbot.ChangedFile, results []planbot.Result, notes []string, planErr error, log *slog.Logger) (string, error) {
 	var failure, state, desc, outcome string
 	if planErr != nil {
 		// A failure before any project ran: report it on the PR.
@@ -182,10 +213,10 @@ func (p *Planner) report(ctx context.Context, gh PlanGitHub, bot string, pr plan
 		Unsandboxed: p.Unsandboxed,
 	}
 	if len(results) > 0 {
-		report.Approvals = p.approvals(ctx, gh, pr, log)
+		report.Approvals = p.approvals(ctx, pr, files, log)
 	}
 	parts := comment.Render(report, comment.Options{Secrets: p.Secrets})
-	if err := comment.Upsert(ctx, gh, bot, pr.Repo, pr.Number, parts); err != nil {
+	if err := upsertComment(ctx, gh, p.Comments, bot, pr, parts, log); err != nil {
 		return outcome, fmt.Errorf("post plan comment: %w", err)
 	}
 	if err := gh.SetStatus(ctx, pr.Repo, pr.HeadSHA, StatusPlan, state, desc, pr.HTMLURL); err != nil {
@@ -201,17 +232,13 @@ func (p *Planner) report(ctx context.Context, gh PlanGitHub, bot string, pr plan
 }
 
 // approvals tells whose approval /apply will need: the owning CODEOWNERS
-// rules (base branch) of the PR's changed files. It returns nil, and the
-// comment says nothing about approvals, when they cannot be read.
-func (p *Planner) approvals(ctx context.Context, gh PlanGitHub, pr planbot.PullRequest, log *slog.Logger) *comment.Approvals {
-	f, err := codeowners.Load(ctx, gh, pr.Repo, pr.BaseSHA)
+// rules (base commit, read from the fetched objects) of the PR's changed
+// files. It returns nil, and the comment says nothing about approvals,
+// when they cannot be read.
+func (p *Planner) approvals(ctx context.Context, pr planbot.PullRequest, files []planbot.ChangedFile, log *slog.Logger) *comment.Approvals {
+	f, err := codeowners.Load(ctx, baseFiles{p.Workspaces}, pr.Repo, pr.BaseSHA)
 	if err != nil {
 		log.Warn("read CODEOWNERS for the plan comment", "err", err)
-		return nil
-	}
-	files, err := gh.ChangedFiles(ctx, pr.Repo, pr.Number)
-	if err != nil {
-		log.Warn("list changed files for the plan comment", "err", err)
 		return nil
 	}
 	a := &comment.Approvals{File: f.Path}
@@ -260,6 +287,9 @@ func (p *Planner) posted(ctx context.Context, gh PlanGitHub, bot string, pr plan
 }
 
 func (p *Planner) hasComment(ctx context.Context, gh PlanGitHub, bot string, pr planbot.PullRequest) bool {
+	if hasPlanComment(ctx, p.Comments, pr) {
+		return true
+	}
 	cs, err := gh.ListComments(ctx, pr.Repo, pr.Number)
 	if err != nil {
 		return true // render and let Upsert report the error
@@ -299,13 +329,82 @@ func source(pr planbot.PullRequest, token string) workspaces.Source {
 	}
 }
 
-// planProjects checks the PR out, detects its projects, takes their locks
-// and plans them in parallel.
-func (p *Planner) planProjects(ctx context.Context, gh PlanGitHub, pr planbot.PullRequest, req PlanRequest, log *slog.Logger) ([]planbot.Result, []string, error) {
-	cfg, err := repoConfig(ctx, gh, pr)
+// errNotStarted marks a failure before the plan started, such as setting
+// the pending status: nothing is reported on the pull request, and the job
+// is retried.
+var errNotStarted = errors.New("plan not started")
+
+// errMoved tells that the pull request of a webhook payload has another
+// head by now.
+var errMoved = errors.New("the pull request moved on")
+
+// prepared is a pull request ready to plan: its commits fetched, its
+// changed files listed (once per job) and its repo config read.
+type prepared struct {
+	pr    planbot.PullRequest
+	src   workspaces.Source
+	files []planbot.ChangedFile
+	cfg   *config.Repo
+}
+
+// prepare sets the pending status while it fetches the PR's commits and
+// lists its changed files, then reads the repo config from the fetched
+// base commit. When pr came from a webhook payload (fromPayload) and the
+// fetch shows the PR has another head by now, the payload is stale: the
+// PR is read from GitHub, the pending status of the stale head withdrawn,
+// and errMoved returned with the current PR in prepared.pr, to be
+// prepared in turn. A failure to get a token or to set the pending status
+// wraps errNotStarted.
+func (p *Planner) prepare(ctx context.Context, gh PlanGitHub, pr planbot.PullRequest, fromPayload bool, log *slog.Logger) (prepared, error) {
+	co := prepared{pr: pr}
+	token, err := gh.Token(ctx)
 	if err != nil {
-		return nil, nil, err
+		return co, fmt.Errorf("%w: %w", errNotStarted, err)
 	}
+	co.src = source(pr, token)
+	co.src.Reuse = true
+	var statusErr, filesErr error
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		statusErr = gh.SetStatus(ctx, pr.Repo, pr.HeadSHA, StatusPlan, "pending", "planning…", pr.HTMLURL)
+	}()
+	go func() {
+		defer wg.Done()
+		co.files, filesErr = gh.ChangedFiles(ctx, pr.Repo, pr.Number)
+	}()
+	syncErr := p.Workspaces.Sync(ctx, co.src)
+	wg.Wait()
+	switch {
+	case statusErr != nil:
+		return co, fmt.Errorf("%w: set the pending status: %w", errNotStarted, statusErr)
+	case syncErr != nil:
+		return co, syncErr
+	case filesErr != nil:
+		return co, filesErr
+	}
+	if fromPayload {
+		if head, err := p.Workspaces.PullHead(ctx, pr.Repo, pr.Number); err == nil && head != pr.HeadSHA {
+			log.Info("the pull request moved on since the webhook; planning its current head", "head", head)
+			cur, err := gh.PullRequest(ctx, pr.Repo, pr.Number)
+			if err != nil {
+				return co, fmt.Errorf("plan: %w", err)
+			}
+			if err := gh.SetStatus(ctx, pr.Repo, pr.HeadSHA, StatusPlan, "error", "not planned: the pull request moved on to "+short(cur.HeadSHA), pr.HTMLURL); err != nil {
+				log.Warn("withdraw the status of a stale head", "err", err)
+			}
+			return prepared{pr: cur}, errMoved
+		}
+	}
+	co.cfg, err = repoConfig(ctx, baseFiles{p.Workspaces}, pr)
+	return co, err
+}
+
+// planProjects checks the prepared PR out, detects its projects, takes
+// their locks and plans them in parallel.
+func (p *Planner) planProjects(ctx context.Context, co prepared, req PlanRequest, log *slog.Logger) ([]planbot.Result, []string, error) {
+	pr, src, cfg, files := co.pr, co.src, co.cfg, co.files
 	if cfg.TerraformVersion != "" {
 		v, err := p.Terraform.Version(ctx)
 		if err != nil {
@@ -314,18 +413,6 @@ func (p *Planner) planProjects(ctx context.Context, gh PlanGitHub, pr planbot.Pu
 		if err := cfg.CheckTerraformVersion(v); err != nil {
 			return nil, nil, err
 		}
-	}
-	files, err := gh.ChangedFiles(ctx, pr.Repo, pr.Number)
-	if err != nil {
-		return nil, nil, err
-	}
-	token, err := gh.Token(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	src := source(pr, token)
-	if err := p.Workspaces.Sync(ctx, src); err != nil {
-		return nil, nil, err
 	}
 	tree, err := p.Workspaces.Checkout(ctx, src, pr.HeadSHA, "_tree")
 	if err != nil {

@@ -17,6 +17,21 @@ type FileGetter interface {
 	GetFile(ctx context.Context, repo planbot.Repo, path, ref string) ([]byte, error)
 }
 
+// baseFiles reads files of fetched commits from the repository cache, as
+// a FileGetter: planbot reads .planbot.yaml and CODEOWNERS from the git
+// objects it fetches anyway, not through GitHub's contents API. Callers
+// pass the PR's base SHA as ref, never its head.
+type baseFiles struct {
+	ws interface {
+		ReadFile(ctx context.Context, repo planbot.Repo, sha, path string) ([]byte, error)
+	}
+}
+
+// GetFile implements FileGetter.
+func (b baseFiles) GetFile(ctx context.Context, repo planbot.Repo, path, ref string) ([]byte, error) {
+	return b.ws.ReadFile(ctx, repo, ref, path)
+}
+
 // repoConfig reads .planbot.yaml from the PR's base commit, never from its
 // head: a PR must not change the rules it is judged by. A missing file
 // means the defaults; an invalid one is an EINVALID error whose message

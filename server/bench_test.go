@@ -59,7 +59,11 @@ func BenchmarkPlanEndToEnd(b *testing.B) {
 	}
 	b.ReportMetric(float64(cold.Nanoseconds()), "cold-ns")
 	if i > 0 {
-		b.ReportMetric(float64(len(gh.Requests())-first)/float64(i), "github-requests/op")
+		reqs := gh.Requests()[first:]
+		api, git := countRequests(reqs)
+		b.ReportMetric(float64(len(reqs))/float64(i), "github-requests/op")
+		b.ReportMetric(float64(api)/float64(i), "api-calls/op")
+		b.ReportMetric(float64(git)/float64(i), "git-requests/op")
 	}
 	if *benchLog != "" {
 		for _, r := range gh.Requests()[last:] {
@@ -180,14 +184,7 @@ func benchServer(b *testing.B, gh *githubfake.Server) string {
 // benchDeliver sends a pull_request webhook and checks that it is accepted.
 func benchDeliver(b *testing.B, gh *githubfake.Server, url string, payload []byte) {
 	b.Helper()
-	resp, _, err := gh.Deliver(b.Context(), url, testSecret, "pull_request", payload)
-	if err != nil {
-		b.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted {
-		b.Fatalf("deliver: status %d, want %d", resp.StatusCode, http.StatusAccepted)
-	}
+	benchDeliverEvent(b, gh, url, "pull_request", payload)
 }
 
 // benchWaitPlan waits until planbot/plan on sha is success and fails the
@@ -232,5 +229,96 @@ func writeBenchFile(b *testing.B, path, body string) {
 	}
 	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
 		b.Fatal(err)
+	}
+}
+
+// BenchmarkApplyEndToEnd measures an /apply through merge: from the
+// moment GitHub delivers the comment "/apply" on an approved, planned pull
+// request to planbot's reply saying it merged. Each iteration opens a new
+// pull request that changes envs/dev, waits for its plan and approves it
+// before the timer starts. api-calls/op counts the REST calls to the fake
+// per /apply (reading the PR, the gates, the apply's statuses and comment,
+// the merge and the reply), git-requests/op its git requests.
+func BenchmarkApplyEndToEnd(b *testing.B) {
+	gh := githubfake.New(b)
+	gh.CreateRepo(testRepo, infraFiles())
+	gh.AddInstallation(1, testRepo)
+	for _, u := range []string{"bob", "carol", "dave"} {
+		gh.SetCollaborator(testRepo, u, "write")
+	}
+	gh.AddTeamMember("acme", "platform", "dave")
+	url := benchServer(b, gh)
+	ctx := b.Context()
+
+	var api, git int
+	var last []githubfake.Request
+	i := 0
+	for b.Loop() {
+		b.StopTimer()
+		i++
+		branch := fmt.Sprintf("apply-%d", i)
+		sha := gh.Commit(testRepo, branch, map[string]string{"envs/dev/main.tf": rootTF(branch)}, nil, "change "+branch)
+		pr := gh.OpenPR(testRepo, branch, "main", "carol", "Change "+branch)
+		benchDeliverEvent(b, gh, url, "pull_request", gh.PullRequestEvent("opened", testRepo, pr.Number))
+		benchWaitPlan(ctx, b, gh, pr.Number, sha)
+		gh.SubmitReview(testRepo, pr.Number, "dave", "APPROVED", sha)
+		c := gh.AddComment(testRepo, pr.Number, "bob", "/apply")
+		before := len(gh.Requests())
+		b.StartTimer()
+		benchDeliverEvent(b, gh, url, "issue_comment", gh.IssueCommentEvent(testRepo, pr.Number, c))
+		var reply string
+		benchPoll(ctx, b, "reply to /apply", func() bool {
+			for _, bc := range botComments(gh, pr.Number) {
+				if strings.HasPrefix(bc.Body, "@bob") {
+					reply = bc.Body
+					return true
+				}
+			}
+			return false
+		})
+		b.StopTimer()
+		if !strings.Contains(reply, "merged") || !gh.PR(testRepo, pr.Number).Merged {
+			b.Fatalf("PR #%d not merged by /apply; reply:\n%s", pr.Number, reply)
+		}
+		last = gh.Requests()[before:]
+		a, g := countRequests(last)
+		api, git = api+a, git+g
+		b.StartTimer()
+	}
+	if i > 0 {
+		b.ReportMetric(float64(api)/float64(i), "api-calls/op")
+		b.ReportMetric(float64(git)/float64(i), "git-requests/op")
+	}
+	if *benchLog != "" {
+		for _, r := range last {
+			fmt.Fprintf(os.Stderr, "GitHub request of the last /apply: %s %s\n", r.Method, r.Path)
+		}
+	}
+}
+
+// countRequests returns how many of reqs are REST calls and how many git
+// requests.
+func countRequests(reqs []githubfake.Request) (api, git int) {
+	for _, r := range reqs {
+		if strings.HasPrefix(r.Path, "/git/") {
+			git++
+		} else {
+			api++
+		}
+	}
+	return api, git
+}
+
+// benchDeliverEvent sends a webhook of event and checks that it is
+// accepted.
+func benchDeliverEvent(b *testing.B, gh *githubfake.Server, url, event string, payload []byte) {
+	b.Helper()
+	resp, _, err := gh.Deliver(b.Context(), url, testSecret, event, payload)
+	if err != nil {
+		b.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		b.Fatalf("deliver %s: status %d, want %d", event, resp.StatusCode, http.StatusAccepted)
 	}
 }

@@ -24,7 +24,9 @@ func TestRateLimitPostponesJob(t *testing.T) {
 	sha := gh.Commit(testRepo, "limited", map[string]string{"envs/dev/main.tf": rootTF("dev-limited")}, nil, "rename dev")
 	pr := gh.OpenPR(testRepo, "limited", "main", "carol", "Rename dev")
 	reset := time.Now().Add(2 * time.Hour).Truncate(time.Second)
-	gh.FailRoute("GET", fmt.Sprintf("/repos/%s/pulls/%d", testRepo, pr.Number), githubfake.RateLimited(1, reset))
+	// A plan of a pull_request event takes the PR from the payload: its
+	// first REST call sets the pending status of the head.
+	gh.FailRoute("POST", fmt.Sprintf("/repos/%s/statuses/%s", testRepo, sha), githubfake.RateLimited(1, reset))
 
 	e := startServer(t, gh, t.TempDir())
 	delivery := e.deliver("pull_request", gh.PullRequestEvent("opened", testRepo, pr.Number), http.StatusAccepted)

@@ -217,14 +217,14 @@ func (m *Main) flows(ctx context.Context, sec secured, app *githubapp.App, runMe
 	}
 	planner := &runner.Planner{
 		Workspaces: ws, Terraform: tf, Kustomize: kustomize.Options{Cache: renders, Logger: log},
-		Locks: st, Plans: st, Audit: st, Bot: app,
+		Locks: st, Plans: st, Audit: st, Bot: app, Comments: st,
 		Slots: make(chan struct{}, o.Parallelism), AllowForkPRs: o.AllowForkPRs,
 		Secrets: sec.masked, Credentials: sec.creds, Unsandboxed: !sec.sandbox.Confined(),
 		Metrics: runMetrics, Logger: log,
 	}
 	applier := &runner.Applier{
 		Workspaces: ws, Terraform: tf, Credentials: sec.creds, Base: ws,
-		Locks: st, Plans: st, Audit: st, Bot: app, Secrets: sec.masked,
+		Locks: st, Plans: st, Audit: st, Bot: app, Comments: st, Secrets: sec.masked,
 		MergeMethod: o.MergeMethod, Metrics: runMetrics, Logger: log,
 	}
 	return &runner.Handler{

@@ -105,6 +105,17 @@ type JobCounts struct {
 	Running int
 }
 
+// CommentPart is one comment of a pull request's plan comment, which
+// planbot splits into parts when it outgrows GitHub's comment limit.
+type CommentPart struct {
+	// Part is the 1-based part number.
+	Part int
+	// ID is GitHub's id of the comment.
+	ID int64
+	// BodySHA256 is the hex sha256 of the body planbot last wrote to it.
+	BodySHA256 string
+}
+
 // AuditFilter selects audit entries; zero fields match everything.
 type AuditFilter struct {
 	Repo  string
@@ -181,6 +192,13 @@ type Store interface {
 	// and returns how many there were. It is called when the PR closes:
 	// the audit log keeps each plan's hash.
 	DeletePlans(ctx context.Context, repo string, pr int) (int, error)
+
+	// PlanComment returns the recorded parts of a PR's plan comment,
+	// ordered by part; none when nothing is recorded.
+	PlanComment(ctx context.Context, repo string, pr int) ([]CommentPart, error)
+	// SavePlanComment replaces the recorded parts of a PR's plan comment
+	// with parts; no parts forgets them.
+	SavePlanComment(ctx context.Context, repo string, pr int, parts []CommentPart) error
 
 	// AppendAudit appends e to the log: it assigns Seq, Time (if zero),
 	// PrevHash and Hash, serializing appends so the chain is linear. When an

@@ -13,11 +13,13 @@ import (
 )
 
 // Sync brings the repository cache of src up to date: it creates the cache
-// on first use, fetches the base branch and the pull request head, and
+// on first use, fetches the base branch and the pull request head in one
+// fetch (git negotiates, so only objects the cache lacks travel), and
 // verifies that src.BaseSHA and src.HeadSHA are present. When a commit is
 // missing (the pull request moved while the fetch ran) it fetches once more
 // and then fails with an ECONFLICT error naming the commit. A refused token
-// gives an EUNAUTHORIZED error.
+// gives an EUNAUTHORIZED error. With src.Reuse, a cache that holds both
+// commits already is not fetched at all.
 func (m *Manager) Sync(ctx context.Context, src Source) error {
 	if err := src.validate(); err != nil {
 		return err
@@ -36,6 +38,10 @@ func (m *Manager) Sync(ctx context.Context, src Source) error {
 		if sha != "" {
 			want = append(want, sha)
 		}
+	}
+	if src.Reuse && len(want) == 2 && len(m.missing(ctx, cache, want)) == 0 {
+		log.Debug("cache has both commits; nothing fetched")
+		return nil
 	}
 	var missing []string
 	for attempt := 1; attempt <= 2; attempt++ {

@@ -107,6 +107,11 @@ type Source struct {
 	// BaseSHA and HeadSHA are the commits that must be present after Sync.
 	// Either may be empty.
 	BaseSHA, HeadSHA string
+	// Reuse makes Sync fetch nothing when BaseSHA and HeadSHA are both set
+	// and already in the cache: a plan needs those commits and nothing
+	// else. Leave it unset where the branch refs must be current, as
+	// /apply's comparison with the base branch needs.
+	Reuse bool
 }
 
 func (s Source) validate() error {

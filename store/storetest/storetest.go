@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Locks", testLocks},
 		{"ReleasePR", testReleasePR},
 		{"Plans", testPlans},
+		{"PlanComment", testPlanComment},
 		{"AuditChain", testAuditChain},
 		{"AuditIdempotent", testAuditIdempotent},
 		{"AuditTime", testAuditTime},
@@ -1066,5 +1067,40 @@ func AppendConcurrently(t *testing.T, stores ...store.Store) {
 	}
 	if bad, ok := audit.Verify(all); !ok {
 		t.Errorf("Verify(Audit()) failed at seq %d", bad)
+	}
+}
+
+func testPlanComment(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	got, err := s.PlanComment(ctx, "acme/infra", 1)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("PlanComment of an unknown PR = %v, %v; want none", got, err)
+	}
+	two := []store.CommentPart{{Part: 1, ID: 2_000_000_001, BodySHA256: "aa"}, {Part: 2, ID: 9_007_199_254_740_993, BodySHA256: "bb"}}
+	if err := s.SavePlanComment(ctx, "acme/infra", 1, two); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SavePlanComment(ctx, "acme/infra", 2, []store.CommentPart{{Part: 1, ID: 7, BodySHA256: "cc"}}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.PlanComment(ctx, "acme/infra", 1); err != nil || !cmp.Equal(got, two) {
+		t.Fatalf("PlanComment = %v, %v; want %v", got, err, two)
+	}
+	// Saving replaces every part: a shorter comment forgets the rest.
+	one := []store.CommentPart{{Part: 1, ID: 2_000_000_001, BodySHA256: "dd"}}
+	if err := s.SavePlanComment(ctx, "acme/infra", 1, one); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.PlanComment(ctx, "acme/infra", 1); err != nil || !cmp.Equal(got, one) {
+		t.Fatalf("PlanComment after replacing = %v, %v; want %v", got, err, one)
+	}
+	if err := s.SavePlanComment(ctx, "acme/infra", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.PlanComment(ctx, "acme/infra", 1); err != nil || len(got) != 0 {
+		t.Fatalf("PlanComment after forgetting = %v, %v; want none", got, err)
+	}
+	if got, err := s.PlanComment(ctx, "acme/infra", 2); err != nil || len(got) != 1 || got[0].ID != 7 {
+		t.Fatalf("another PR's plan comment = %v, %v; want kept", got, err)
 	}
 }

@@ -1,0 +1,121 @@
+package workspaces
+
+import (
+	"context"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/planbot/planbot"
+)
+
+func TestReadFile(t *testing.T) {
+	ctx := context.Background()
+	o := newOrigin(t)
+	base, head := setupPR(o)
+	m, _ := newManager(t)
+	src := o.source(1, base, head)
+	if err := m.Sync(ctx, src); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	tests := []struct {
+		name     string
+		sha      string
+		path     string
+		want     string
+		wantCode string
+	}{
+		{name: "file at base", sha: base, path: "envs/dev/main.tf", want: "dev = 1\n"},
+		{name: "same file at head", sha: head, path: "envs/dev/main.tf", want: "dev = 2\n"},
+		{name: "file only at head", sha: head, path: "envs/stage/main.tf", want: "stage = 1\n"},
+		{name: "file missing at base", sha: base, path: "envs/stage/main.tf", wantCode: planbot.ENOTFOUND},
+		{name: "file removed at head", sha: head, path: "README", wantCode: planbot.ENOTFOUND},
+		{name: "directory", sha: base, path: "envs", wantCode: planbot.ENOTFOUND},
+		{name: "commit not fetched", sha: "0123456789012345678901234567890123456789", path: "README", wantCode: planbot.ENOTFOUND},
+		{name: "invalid sha", sha: "main", path: "README", wantCode: planbot.EINVALID},
+		{name: "absolute path", sha: base, path: "/README", wantCode: planbot.EINVALID},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := m.ReadFile(ctx, src.Repo, tt.sha, tt.path)
+			if code := planbot.ErrorCode(err); tt.wantCode != "" || err != nil {
+				if code != tt.wantCode {
+					t.Fatalf("ReadFile error %v (code %q), want code %q", err, code, tt.wantCode)
+				}
+				return
+			}
+			if diff := cmp.Diff(string(got), tt.want); diff != "" {
+				t.Errorf("content (-got +want):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestPullHead(t *testing.T) {
+	ctx := context.Background()
+	o := newOrigin(t)
+	base, head := setupPR(o)
+	m, _ := newManager(t)
+	repo := planbot.Repo{Owner: "acme", Name: "infra"}
+	if _, err := m.PullHead(ctx, repo, 1); planbot.ErrorCode(err) != planbot.ENOTFOUND {
+		t.Fatalf("PullHead before any Sync: %v, want ENOTFOUND", err)
+	}
+	if err := m.Sync(ctx, o.source(1, base, head)); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	if got, err := m.PullHead(ctx, repo, 1); err != nil || got != head {
+		t.Fatalf("PullHead = %q, %v; want %s", got, err, head)
+	}
+	if _, err := m.PullHead(ctx, repo, 2); planbot.ErrorCode(err) != planbot.ENOTFOUND {
+		t.Fatalf("PullHead of an unfetched PR: %v, want ENOTFOUND", err)
+	}
+}
+
+// TestSyncReuse checks that a Sync with Reuse does not fetch when the
+// cache holds both commits, and fetches when it lacks one.
+func TestSyncReuse(t *testing.T) {
+	ctx := context.Background()
+	o := newOrigin(t)
+	base, head := setupPR(o)
+	m, _ := newManager(t)
+	src := o.source(1, base, head)
+	src.Reuse = true
+	if err := m.Sync(ctx, src); err != nil {
+		t.Fatalf("first Sync: %v", err)
+	}
+	requests := func() int {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		return len(o.requests)
+	}
+	first := requests()
+	if first == 0 {
+		t.Fatal("the first Sync fetched nothing")
+	}
+	if err := m.Sync(ctx, src); err != nil {
+		t.Fatalf("second Sync: %v", err)
+	}
+	if got := requests(); got != first {
+		t.Errorf("a Sync with both commits cached made %d git requests, want 0", got-first)
+	}
+
+	// Without Reuse, Sync fetches: the branch refs must be current.
+	src.Reuse = false
+	if err := m.Sync(ctx, src); err != nil {
+		t.Fatalf("Sync without Reuse: %v", err)
+	}
+	if requests() == first {
+		t.Error("a Sync without Reuse did not fetch")
+	}
+
+	// A new head is fetched with Reuse too.
+	head2 := o.commit(map[string]string{"envs/dev/main.tf": "dev = 3\n"}, "more")
+	o.push(head2, "refs/pull/1/head")
+	src2 := o.source(1, base, head2)
+	src2.Reuse = true
+	if err := m.Sync(ctx, src2); err != nil {
+		t.Fatalf("Sync of a new head: %v", err)
+	}
+	if got, err := m.PullHead(ctx, src2.Repo, 1); err != nil || got != head2 {
+		t.Fatalf("PullHead after the new head = %q, %v; want %s", got, err, head2)
+	}
+}
