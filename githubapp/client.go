@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/event"
 )
 
 // MaxFiles is the most files GitHub lists for one pull request.
@@ -73,50 +74,13 @@ func wrap(op string, resp *github.Response, err error) error {
 	return &planbot.Error{Code: code, Message: msg, Err: err}
 }
 
-func repoOf(r *github.Repository) planbot.Repo {
-	if r == nil {
-		return planbot.Repo{}
-	}
-	return planbot.Repo{Owner: r.GetOwner().GetLogin(), Name: r.GetName()}
-}
-
 // PullRequest reads a pull request.
 func (c *Client) PullRequest(ctx context.Context, repo planbot.Repo, number int) (planbot.PullRequest, error) {
 	pr, resp, err := c.gh.PullRequests.Get(ctx, repo.Owner, repo.Name, number)
 	if err != nil {
 		return planbot.PullRequest{}, wrap(fmt.Sprintf("get pull request %s#%d", repo, number), resp, err)
 	}
-	return ConvertPull(repo, pr), nil
-}
-
-// ConvertPull converts go-github's pull request to planbot's.
-func ConvertPull(repo planbot.Repo, pr *github.PullRequest) planbot.PullRequest {
-	p := planbot.PullRequest{
-		Repo:         repo,
-		Number:       pr.GetNumber(),
-		Title:        pr.GetTitle(),
-		Author:       pr.GetUser().GetLogin(),
-		State:        pr.GetState(),
-		Draft:        pr.GetDraft(),
-		Merged:       pr.GetMerged(),
-		Mergeable:    pr.Mergeable,
-		HeadSHA:      pr.GetHead().GetSHA(),
-		HeadRef:      pr.GetHead().GetRef(),
-		BaseSHA:      pr.GetBase().GetSHA(),
-		BaseRef:      pr.GetBase().GetRef(),
-		BaseRepoID:   pr.GetBase().GetRepo().GetID(),
-		CloneURL:     pr.GetBase().GetRepo().GetCloneURL(),
-		HTMLURL:      pr.GetHTMLURL(),
-		ChangedFiles: pr.GetChangedFiles(),
-	}
-	if hr := pr.GetHead().GetRepo(); hr != nil {
-		p.HeadRepo = hr.GetFullName()
-		p.HeadRepoID = hr.GetID()
-	}
-	if p.Repo == (planbot.Repo{}) {
-		p.Repo = repoOf(pr.GetBase().GetRepo())
-	}
-	return p
+	return event.PullRequest(repo, pr), nil
 }
 
 // ChangedFiles lists every file of a pull request, following pagination.

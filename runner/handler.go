@@ -3,12 +3,12 @@ package runner
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/google/go-github/v62/github"
 
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/event"
-	"github.com/planbot/planbot/githubapp"
 	"github.com/planbot/planbot/store"
 )
 
@@ -62,12 +62,13 @@ func repoOf(r *github.Repository) planbot.Repo {
 }
 
 // plan plans a pull request opened, updated, reopened or ready for review,
-// as the payload describes it: a plan reads no pull request from GitHub.
+// as the payload describes it: a fresh payload spares reading the pull
+// request from GitHub.
 func (h *Handler) plan(ctx context.Context, j store.Job, payload any) error {
 	ev := payload.(*github.PullRequestEvent)
 	_, err := h.Planner.Plan(ctx, h.GitHub(ev.GetInstallation().GetID()), PlanRequest{
 		Repo: repoOf(ev.GetRepo()), Number: ev.GetNumber(), Delivery: j.DeliveryID, Actor: ev.GetPullRequest().GetUser().GetLogin(),
-		PR: payloadPR(ev),
+		PR: payloadPR(ev, j.CreatedAt),
 	})
 	return err
 }
@@ -77,18 +78,29 @@ func (h *Handler) replan(ctx context.Context, j store.Job, payload any) error {
 	ev := payload.(*github.PullRequestEvent)
 	_, err := h.Planner.Plan(ctx, h.GitHub(ev.GetInstallation().GetID()), PlanRequest{
 		Repo: repoOf(ev.GetRepo()), Number: ev.GetNumber(), Delivery: j.DeliveryID, Actor: ev.GetSender().GetLogin(), Force: true,
-		PR: payloadPR(ev),
+		PR: payloadPR(ev, j.CreatedAt),
 	})
 	return err
 }
 
-// payloadPR returns the pull request of a pull_request event, or nil when
-// the payload lacks what a plan needs (then the plan reads it from GitHub).
-func payloadPR(ev *github.PullRequestEvent) *planbot.PullRequest {
+// maxPayloadAge is how much older than its delivery a pull request in a
+// payload may be and still be trusted. A delivery GitHub sends as the pull
+// request changes is seconds younger than it; one redelivered later (after
+// an outage, perhaps after the pull request was closed) is not, and the
+// plan then reads the pull request as it is now.
+const maxPayloadAge = 10 * time.Minute
+
+// payloadPR returns the pull request of a pull_request event delivered at
+// stored, or nil when the payload is stale or lacks what a plan needs (then
+// the plan reads the pull request from GitHub).
+func payloadPR(ev *github.PullRequestEvent, stored time.Time) *planbot.PullRequest {
 	if ev.GetPullRequest() == nil {
 		return nil
 	}
-	pr := githubapp.ConvertPull(repoOf(ev.GetRepo()), ev.GetPullRequest())
+	if updated := ev.GetPullRequest().GetUpdatedAt().Time; updated.IsZero() || stored.Sub(updated) > maxPayloadAge {
+		return nil
+	}
+	pr := event.PullRequest(repoOf(ev.GetRepo()), ev.GetPullRequest())
 	if pr.Number == 0 {
 		pr.Number = ev.GetNumber()
 	}
