@@ -2,7 +2,6 @@ package githubfake
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -31,13 +30,6 @@ type pull struct {
 	mergeKey        string // head and base of the last mergeability request
 	block           string // a forced 405 message for merges
 	reviews         []*review
-}
-
-type review struct {
-	id                    int64
-	user, state, commitID string
-	body                  string
-	submitted             time.Time
 }
 
 // PR is a snapshot of a pull request.
@@ -198,43 +190,6 @@ func (s *Server) BlockMerge(fullName string, n int, msg string) {
 	pr.block = msg
 }
 
-// SubmitReview submits a review (state APPROVED, CHANGES_REQUESTED or
-// COMMENTED) by user on commitID ("" for the current head) and returns its
-// id.
-func (s *Server) SubmitReview(fullName string, n int, user, state, commitID string) int64 {
-	s.t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, pr := s.mustPull(fullName, n)
-	switch state {
-	case "APPROVED", "CHANGES_REQUESTED", "COMMENTED":
-	default:
-		s.t.Fatalf("githubfake: bad review state %q", state)
-	}
-	if commitID == "" {
-		commitID = pr.headSHA
-	}
-	rv := &review{id: s.newID(), user: user, state: state, commitID: commitID, submitted: s.now()}
-	s.userID(user)
-	pr.reviews = append(pr.reviews, rv)
-	return rv.id
-}
-
-// DismissReview dismisses a review; its state becomes DISMISSED.
-func (s *Server) DismissReview(fullName string, n int, id int64) {
-	s.t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, pr := s.mustPull(fullName, n)
-	for _, rv := range pr.reviews {
-		if rv.id == id {
-			rv.state = "DISMISSED"
-			return
-		}
-	}
-	s.t.Fatalf("githubfake: no review %d on %s#%d", id, fullName, n)
-}
-
 // pullFromPath returns the pull request named by the {n} path value.
 func pullFromPath(w http.ResponseWriter, r *http.Request, rp *repo) *pull {
 	n, _ := strconv.Atoi(r.PathValue("n"))
@@ -305,20 +260,6 @@ func (s *Server) pullFiles(ctx context.Context, rp *repo, pr *pull) ([]fileEntry
 		}
 	}
 	return files, nil
-}
-
-// mergeTree test-merges head into base and returns the tree and whether
-// it is clean. The caller holds mu.
-func (s *Server) mergeTree(ctx context.Context, rp *repo, base, head string) (string, bool, error) {
-	out, err := s.git(ctx, rp.dir, nil, nil, "merge-tree", "--write-tree", base, head)
-	tree, _, _ := strings.Cut(strings.TrimSpace(out), "\n")
-	if err != nil {
-		if exitCode(err) == 1 {
-			return tree, false, nil
-		}
-		return "", false, err
-	}
-	return tree, true, nil
 }
 
 // pullJSON returns the pull-request object. mergeable is nil while it is
@@ -410,37 +351,6 @@ func (s *Server) pullJSON(ctx context.Context, rp *repo, pr *pull, mergeable *bo
 	return m, nil
 }
 
-// mergeability returns the mergeable value and mergeable_state of a pull
-// request as a REST read sees them: unknown on the first read after its
-// head or base moved. The caller holds mu.
-func (s *Server) mergeability(ctx context.Context, rp *repo, pr *pull) (*bool, string, error) {
-	if pr.merged || pr.state == "closed" {
-		return nil, "unknown", nil
-	}
-	base := s.resolve(rp, "refs/heads/"+pr.baseRef)
-	key := base + ".." + pr.headSHA
-	if pr.mergeKey != key {
-		pr.mergeKey = key
-		return nil, "unknown", nil
-	}
-	_, clean, err := s.mergeTree(ctx, rp, base, pr.headSHA)
-	if err != nil {
-		return nil, "", err
-	}
-	state := "clean"
-	switch {
-	case !clean:
-		state = "dirty"
-	case pr.draft:
-		state = "draft"
-	case pr.block != "":
-		state = "blocked"
-	case s.combined(rp, pr.headSHA) == "failure":
-		state = "unstable"
-	}
-	return &clean, state, nil
-}
-
 func (s *Server) getPull(w http.ResponseWriter, r *http.Request, rp *repo) {
 	pr := pullFromPath(w, r, rp)
 	if pr == nil {
@@ -492,136 +402,4 @@ func (s *Server) listFiles(w http.ResponseWriter, r *http.Request, rp *repo) {
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) listReviews(w http.ResponseWriter, r *http.Request, rp *repo) {
-	pr := pullFromPath(w, r, rp)
-	if pr == nil {
-		return
-	}
-	lo, hi := paginate(w, r, len(pr.reviews))
-	out := []any{}
-	for _, rv := range pr.reviews[lo:hi] {
-		html := fmt.Sprintf("%s/%s/pull/%d#pullrequestreview-%d", s.srv.URL, rp.fullName(), pr.number, rv.id)
-		out = append(out, map[string]any{
-			"id":                 rv.id,
-			"node_id":            nodeID("PRR_kwDO", rv.id),
-			"user":               s.userJSON(rv.user),
-			"body":               rv.body,
-			"state":              rv.state,
-			"html_url":           html,
-			"pull_request_url":   fmt.Sprintf("%srepos/%s/pulls/%d", s.APIURL(), rp.fullName(), pr.number),
-			"author_association": s.association(rp, rv.user),
-			"submitted_at":       rv.submitted.Format(time.RFC3339),
-			"commit_id":          rv.commitID,
-		})
-	}
-	writeJSON(w, http.StatusOK, out)
-}
-
-func (s *Server) checkMerged(w http.ResponseWriter, r *http.Request, rp *repo) {
-	pr := pullFromPath(w, r, rp)
-	if pr == nil {
-		return
-	}
-	if !pr.merged {
-		writeError(w, http.StatusNotFound, "Not Found")
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
-}
-
 const mergeDoc = "https://docs.github.com/rest/pulls/pulls#merge-a-pull-request"
-
-func (s *Server) mergePull(w http.ResponseWriter, r *http.Request, rp *repo) {
-	pr := pullFromPath(w, r, rp)
-	if pr == nil {
-		return
-	}
-	var body struct {
-		SHA           string `json:"sha"`
-		MergeMethod   string `json:"merge_method"`
-		CommitTitle   string `json:"commit_title"`
-		CommitMessage string `json:"commit_message"`
-	}
-	if !decodeBody(w, r, &body) {
-		return
-	}
-	if body.MergeMethod == "" {
-		body.MergeMethod = "merge"
-	}
-	switch body.MergeMethod {
-	case "merge", "squash", "rebase":
-		if rp.disallowed[body.MergeMethod] {
-			msg := map[string]string{
-				"merge":  "Merge commits are not allowed on this repository.",
-				"squash": "Squash merges are not allowed on this repository.",
-				"rebase": "Rebase merges are not allowed on this repository.",
-			}[body.MergeMethod]
-			writeErrorDoc(w, http.StatusMethodNotAllowed, msg, mergeDoc)
-			return
-		}
-	default:
-		writeValidation(w, mergeDoc, map[string]any{"resource": "PullRequest", "field": "merge_method", "code": "invalid", "value": body.MergeMethod})
-		return
-	}
-	if pr.state != "open" || pr.merged {
-		writeErrorDoc(w, http.StatusMethodNotAllowed, "Pull Request is not mergeable", mergeDoc)
-		return
-	}
-	if body.SHA != "" && body.SHA != pr.headSHA {
-		writeErrorDoc(w, http.StatusConflict, "Head branch was modified. Review and try the merge again.", mergeDoc)
-		return
-	}
-	if pr.draft {
-		writeErrorDoc(w, http.StatusMethodNotAllowed, "Pull Request is still a draft", mergeDoc)
-		return
-	}
-	if pr.block != "" {
-		writeErrorDoc(w, http.StatusMethodNotAllowed, pr.block, mergeDoc)
-		return
-	}
-	ctx := r.Context()
-	base := s.resolve(rp, "refs/heads/"+pr.baseRef)
-	tree, clean, err := s.mergeTree(ctx, rp, base, pr.headSHA)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
-		return
-	}
-	if !clean {
-		writeErrorDoc(w, http.StatusMethodNotAllowed, "Pull Request is not mergeable", mergeDoc)
-		return
-	}
-	title := body.CommitTitle
-	args := []string{"commit-tree", tree, "-p", base}
-	if body.MergeMethod == "merge" {
-		if title == "" {
-			title = fmt.Sprintf("Merge pull request #%d from %s:%s", pr.number, strings.SplitN(pr.headRepoName, "/", 2)[0], pr.headRef)
-		}
-		args = append(args, "-p", pr.headSHA)
-	} else if title == "" {
-		title = fmt.Sprintf("%s (#%d)", pr.title, pr.number)
-	}
-	msg := title
-	if body.CommitMessage != "" {
-		msg += "\n\n" + body.CommitMessage
-	} else if body.MergeMethod == "merge" {
-		msg += "\n\n" + pr.title
-	}
-	args = append(args, "-m", msg)
-	when := s.now().Format(time.RFC3339)
-	out, err := s.git(ctx, rp.dir, nil, []string{"GIT_AUTHOR_DATE=" + when, "GIT_COMMITTER_DATE=" + when}, args...)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
-		return
-	}
-	sha := strings.TrimSpace(out)
-	if _, err := s.git(ctx, rp.dir, nil, nil, "update-ref", "refs/heads/"+pr.baseRef, sha, base); err != nil {
-		writeErrorDoc(w, http.StatusMethodNotAllowed, "Base branch was modified. Review and try the merge again.", mergeDoc)
-		return
-	}
-	pr.state, pr.merged = "closed", true
-	pr.mergeCommitSHA = sha
-	pr.mergedBy = s.BotLogin()
-	pr.mergedT, pr.closed, pr.updated = s.now(), s.now(), s.now()
-	s.syncPulls(rp, pr.baseRef)
-	writeJSON(w, http.StatusOK, map[string]any{"sha": sha, "merged": true, "message": "Pull Request successfully merged"})
-}
