@@ -217,7 +217,7 @@ func (m *Main) flows(ctx context.Context, sec secured, app *githubapp.App, runMe
 	planner := &runner.Planner{
 		Workspaces: ws, Terraform: tf, Kustomize: kustomize.Options{Cache: renders, Logger: log},
 		Locks: st, Plans: st, Audit: st, Bot: app,
-		Slots: make(chan struct{}, o.Parallelism), AllowForkPRs: o.AllowForkPRs,
+		Slots: runner.NewSlots(o.Parallelism), AllowForkPRs: o.AllowForkPRs,
 		Secrets: sec.masked, Credentials: sec.creds, Unsandboxed: !sec.sandbox.Confined(),
 		Metrics: runMetrics, Logger: log,
 	}
