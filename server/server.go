@@ -21,6 +21,7 @@ import (
 
 	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/credentials"
+	"github.com/planbot/planbot/drift"
 	"github.com/planbot/planbot/githubapp"
 	"github.com/planbot/planbot/logmask"
 	"github.com/planbot/planbot/metrics"
@@ -110,10 +111,11 @@ func (m *Main) Run(ctx context.Context) error {
 	// Metrics are per process: each replica serves its own on /metrics.
 	reg := metrics.New()
 	runMetrics := runner.NewMetrics(reg)
-	handler, err := m.flows(ctx, sec, app, runMetrics, log)
+	handler, detector, err := m.flows(ctx, sec, app, runMetrics, log)
 	if err != nil {
 		return err
 	}
+	detector.Metrics = drift.NewMetrics(reg)
 	queue := &runner.Queue{
 		Jobs: m.store, Handle: handler.Handle, Workers: m.Options.Workers, Lease: m.Options.JobLease,
 		Backoff: runner.BackoffFrom(m.Options.RetryBackoff), JobTimeout: m.Options.JobTimeout,
@@ -124,7 +126,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	log.Info("planbot server starting", "addr", m.Addr(), "metrics_addr", m.MetricsAddr(), "config", m.Options.String(), "bot", bot)
-	err = m.serve(ctx, servers, queue, app, log)
+	err = m.serve(ctx, servers, queue, app, detector, log)
 	log.Info("planbot server stopped")
 	return err
 }
@@ -192,15 +194,15 @@ func (m *Main) connectGitHub(ctx context.Context, sec secured, log *slog.Logger)
 // flows builds the plan, apply and command flows, each with the parts of
 // the store and of GitHub it uses, and the handler that routes jobs to
 // them.
-func (m *Main) flows(ctx context.Context, sec secured, app *githubapp.App, runMetrics *runner.Metrics, log *slog.Logger) (*runner.Handler, error) {
+func (m *Main) flows(ctx context.Context, sec secured, app *githubapp.App, runMetrics *runner.Metrics, log *slog.Logger) (*runner.Handler, *drift.Detector, error) {
 	o, st := m.Options, m.store
 	tfBin, err := terraform.FindBinary(ctx, o.TerraformBin)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ws, err := workspaces.New(filepath.Join(o.DataDir), log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tf := &terraform.Runner{
 		Bin:            tfBin,
@@ -212,12 +214,13 @@ func (m *Main) flows(ctx context.Context, sec secured, app *githubapp.App, runMe
 	}
 	renders, err := kustomize.NewCache(filepath.Join(o.DataDir, "kustomize-cache"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	slots := runner.NewSlots(o.Parallelism)
 	planner := &runner.Planner{
 		Workspaces: ws, Terraform: tf, Kustomize: kustomize.Options{Cache: renders, Logger: log},
 		Locks: st, Plans: st, Audit: st, Bot: app,
-		Slots: runner.NewSlots(o.Parallelism), AllowForkPRs: o.AllowForkPRs,
+		Slots: slots, AllowForkPRs: o.AllowForkPRs,
 		Secrets: sec.masked, Credentials: sec.creds, Unsandboxed: !sec.sandbox.Confined(),
 		Metrics: runMetrics, Logger: log,
 	}
@@ -226,13 +229,20 @@ func (m *Main) flows(ctx context.Context, sec secured, app *githubapp.App, runMe
 		Locks: st, Plans: st, Audit: st, Bot: app, Secrets: sec.masked,
 		MergeMethod: o.MergeMethod, Metrics: runMetrics, Logger: log,
 	}
+	// Drift plans share the PR plans' slots, and yield them to PR plans.
+	detector := &drift.Detector{
+		App: app, GitHub: func(id int64) drift.GitHub { return app.Installation(id) },
+		Workspaces: ws, Terraform: tf, Credentials: sec.creds, Slots: slots, Audit: st,
+		AllowRepo: o.AllowRepo, Secrets: sec.masked, Unsandboxed: !sec.sandbox.Confined(),
+		Logger: log,
+	}
 	return &runner.Handler{
 		GitHub:  func(id int64) runner.GitHub { return app.Installation(id) },
 		Planner: planner,
 		Applier: applier,
 		Locks:   st, Plans: st, Audit: st, Secrets: sec.masked,
 		Logger: log,
-	}, nil
+	}, detector, nil
 }
 
 // servers builds the webhook server and, with --metrics-addr, the metrics
@@ -263,7 +273,7 @@ func (m *Main) servers(sec secured, reg *metrics.Registry, queue *runner.Queue, 
 // serve runs the servers, the queue, the redeliverer and the janitor
 // until ctx is cancelled or one of them fails, then shuts the servers
 // down and waits for everything to return.
-func (m *Main) serve(ctx context.Context, servers map[string]*http.Server, queue *runner.Queue, app *githubapp.App, log *slog.Logger) error {
+func (m *Main) serve(ctx context.Context, servers map[string]*http.Server, queue *runner.Queue, app *githubapp.App, detector *drift.Detector, log *slog.Logger) error {
 	o := m.Options
 	g, gctx := errgroup.WithContext(ctx)
 	for name, srv := range servers {
@@ -290,6 +300,17 @@ func (m *Main) serve(ctx context.Context, servers map[string]*http.Server, queue
 		// GitHub can no longer redeliver them.
 		jan := &runner.Janitor{Jobs: m.store, Retention: o.JobRetention, Interval: runner.DefaultJanitorInterval, Logger: log}
 		g.Go(func() error { return jan.Run(gctx) })
+	}
+	if sched, _ := drift.ParseSchedule(o.DriftSchedule); sched != nil {
+		// Every replica schedules; the store lets one run each pass.
+		s := &drift.Scheduler{
+			Schedule: sched, Lease: m.store, LeaseTTL: o.JobLease, Logger: log,
+			Pass: func(ctx context.Context, w drift.Window) error {
+				_, err := detector.Pass(ctx, w)
+				return err
+			},
+		}
+		g.Go(func() error { return s.Run(gctx) })
 	}
 	g.Go(func() error {
 		<-gctx.Done()
