@@ -17,10 +17,10 @@ import (
 	"github.com/planbot/planbot/store/pgtest"
 )
 
-// loggingTerraform writes a terraform wrapper whose plans take a second
-// and append "start PID" and "end PID" lines to the returned log, so a
-// test can see whether plans overlap.
-func loggingTerraform(t *testing.T) (bin, log string) {
+// loggingTerraform writes a terraform wrapper whose plans take sleep
+// seconds longer and append "start PID DIR" and "end PID DIR" lines to the
+// returned log, so a test can see which plans ran when.
+func loggingTerraform(t *testing.T, sleep string) (bin, log string) {
 	t.Helper()
 	real, err := exec.LookPath("terraform")
 	if err != nil {
@@ -28,8 +28,8 @@ func loggingTerraform(t *testing.T) (bin, log string) {
 	}
 	dir := t.TempDir()
 	bin, log = filepath.Join(dir, "terraform"), filepath.Join(dir, "plans.log")
-	script := "#!/bin/sh\nif [ \"$1\" = plan ]; then\n  echo \"start $PPID\" >> " + log + "\n  sleep 1\n  " + real +
-		" \"$@\"\n  rc=$?\n  echo \"end $PPID\" >> " + log + "\n  exit $rc\nfi\nexec " + real + " \"$@\"\n"
+	script := "#!/bin/sh\nif [ \"$1\" = plan ]; then\n  echo \"start $PPID $PWD\" >> " + log + "\n  sleep " + sleep + "\n  " + real +
+		" \"$@\"\n  rc=$?\n  echo \"end $PPID $PWD\" >> " + log + "\n  exit $rc\nfi\nexec " + real + " \"$@\"\n"
 	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -53,7 +53,7 @@ func TestDriftReplicasSharePostgres(t *testing.T) {
 	states := statetest.New(t)
 	gh := driftFake(t, states)
 	setInput(t, states, "changed-in-the-console")
-	tf, log := loggingTerraform(t)
+	tf, log := loggingTerraform(t, "1")
 
 	procs := map[int]func(){}
 	for range 2 {
