@@ -28,6 +28,11 @@ const (
 	ActionMerge            = "merge"
 	ActionUnlock           = "unlock"
 	ActionLockConflict     = "lock_conflict"
+	// ActionDriftDetected records a drift pass that found a project's
+	// default branch no longer matching what runs (or failing to plan),
+	// and ActionDriftResolved one that closed its issue. Their PR is 0.
+	ActionDriftDetected = "drift_detected"
+	ActionDriftResolved = "drift_resolved"
 )
 
 // Approver is a login whose approval counted, with the CODEOWNERS rule that

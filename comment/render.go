@@ -3,6 +3,7 @@ package comment
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/redact"
@@ -31,8 +32,12 @@ type Report struct {
 	// Notes are shown above the projects, one line each (for example a
 	// configuration error or a deleted directory).
 	Notes []string
-	// Command is "plan" (the default) or "apply"; it sets the wording.
+	// Command is "plan" (the default), "apply" or "drift"; it sets the
+	// wording. A drift report is the body of a drift issue: one project
+	// planned at the default branch's head, whose changes are drift.
 	Command string
+	// Checked is when a drift report's plan ran.
+	Checked time.Time
 	// Error is set when planbot could not get as far as planning projects
 	// (an invalid .planbot.yaml, an unreadable PR); it is shown open,
 	// above everything else.

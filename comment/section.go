@@ -118,7 +118,7 @@ func projectSection(r Report, res planbot.Result, opts Options) section {
 		terraformBody(&s, r, res, opts)
 	}
 	switch {
-	case res.Status != planbot.StatusPlanned || r.Command == "apply":
+	case res.Status != planbot.StatusPlanned || r.Command == "apply" || r.Command == "drift":
 	case p.Kind == planbot.KindKustomize:
 		s.line("These manifests reach the cluster when the pull request merges; `/apply` merges once every project is applied.", "")
 	default:
@@ -174,7 +174,7 @@ func terraformBody(s *section, r Report, res planbot.Result, opts Options) {
 		s.line("Root module outputs change.", "")
 	}
 	if len(c.Drift) > 0 {
-		s.open(detailsBlock("ℹ️ "+plural(len(c.Drift), "resource")+" changed outside of Terraform", false))
+		s.open(detailsBlock("ℹ️ "+plural(len(c.Drift), "resource")+" changed outside of Terraform", r.Command == "drift"))
 		for _, a := range c.Drift {
 			s.line("- " + codeSpan(a))
 		}

@@ -80,6 +80,9 @@ func plural(n int, word string) string {
 func verdict(r Report) string {
 	t := count(r.Results)
 	apply := r.Command == "apply"
+	if r.Command == "drift" {
+		return driftVerdict(r, t)
+	}
 	switch {
 	case r.Error != "":
 		return "❌ planbot could not " + r.Command + " this pull request"
@@ -157,10 +160,17 @@ func firstHeader(r Report, k, m, budget int) []string {
 	head := []string{Marker(r.PR, k), "## " + verdict(r), ""}
 	var tail []string
 	verb := "Planned"
-	if r.Command == "apply" {
+	when := ""
+	switch r.Command {
+	case "apply":
 		verb = "Applied"
+	case "drift":
+		verb = "Checked"
+		if !r.Checked.IsZero() {
+			when = " at " + r.Checked.UTC().Format("2006-01-02 15:04 UTC")
+		}
 	}
-	tail = append(tail, "", verb+" on "+headLink(r)+partLabel(k, m))
+	tail = append(tail, "", verb+" on "+headLink(r)+when+partLabel(k, m))
 	if hint := nextHint(r); hint != "" {
 		tail = append(tail, "", hint)
 	}
@@ -196,7 +206,7 @@ func firstHeader(r Report, k, m, budget int) []string {
 
 // nextHint returns the line that says which commands to run next.
 func nextHint(r Report) string {
-	if r.Command == "apply" {
+	if r.Command == "apply" || r.Command == "drift" {
 		return ""
 	}
 	t := count(r.Results)
@@ -313,4 +323,21 @@ func contHeader(r Report, k, m int) []string {
 		fmt.Sprintf("**planbot %s · part %d/%d** · %s", r.Command, k, m, headLink(r)),
 		"",
 	}
+}
+
+// driftVerdict returns the verdict of a drift report.
+func driftVerdict(r Report, t tally) string {
+	var names []string
+	for _, res := range r.Results {
+		names = append(names, codeSpan(projectName(res.Project)))
+	}
+	what := strings.Join(names, ", ")
+	switch {
+	case r.Error != "" || t.failed > 0:
+		return "❌ The drift check of " + what + " failed"
+	case t.changed == 0:
+		return "✅ No drift in " + what
+	}
+	s := fmt.Sprintf("%d to add, %d to change, %d to destroy", t.add, t.change, t.destroy)
+	return "⚠️ Drift in " + what + ": the default branch no longer matches what runs (" + s + ")"
 }

@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/hashicorp/go-version"
+	"github.com/robfig/cron/v3"
 
 	"github.com/planbot/planbot"
 )
@@ -54,8 +56,61 @@ type Repo struct {
 	// ">= 1.5, < 2.0", that the terraform binary must satisfy. "" accepts
 	// any version.
 	TerraformVersion string `yaml:"terraform_version"`
+	// Drift sets drift detection for every project; a project's own
+	// drift settings override it.
+	Drift Drift `yaml:"drift"`
 	// Projects, when not empty, are the only projects of the repository.
 	Projects []RepoProject `yaml:"projects"`
+}
+
+// Drift narrows the server's drift detection (--drift-schedule) for a
+// repository or one project. Without it every Terraform project is checked
+// on every pass.
+type Drift struct {
+	// Enabled, when set to false, leaves the project out of drift passes.
+	Enabled *bool `yaml:"enabled"`
+	// Schedule, a 5-field cron expression, checks the project only on the
+	// server's passes that start after it fired since the previous pass:
+	// it can make checks rarer, never more frequent. "" checks on every
+	// pass.
+	Schedule string `yaml:"schedule"`
+}
+
+// DriftFor returns the drift settings of the project called name: its own
+// fields where set, the repository's otherwise.
+func (r *Repo) DriftFor(name string) Drift {
+	d := r.Drift
+	for _, p := range r.Projects {
+		if p.Name != name {
+			continue
+		}
+		if p.Drift.Enabled != nil {
+			d.Enabled = p.Drift.Enabled
+		}
+		if p.Drift.Schedule != "" {
+			d.Schedule = p.Drift.Schedule
+		}
+	}
+	return d
+}
+
+// DriftDue reports whether a drift pass for the window (from, to] checks
+// the project called name: it is enabled, and its schedule, if any, fired
+// in the window. A zero from (the first pass) counts every schedule as
+// fired.
+func (r *Repo) DriftDue(name string, from, to time.Time) bool {
+	d := r.DriftFor(name)
+	if d.Enabled != nil && !*d.Enabled {
+		return false
+	}
+	if d.Schedule == "" || from.IsZero() {
+		return true
+	}
+	s, err := cron.ParseStandard(d.Schedule)
+	if err != nil {
+		return true // validated when parsed; never silently skip
+	}
+	return !s.Next(from).After(to)
 }
 
 // RepoProject is one project declared in RepoFile.
@@ -71,6 +126,8 @@ type RepoProject struct {
 	// detection; ResolveKinds fills it in from a checkout.
 	Kind     planbot.Kind `yaml:"kind"`
 	Autoplan Autoplan     `yaml:"autoplan"`
+	// Drift overrides the repository's drift settings for this project.
+	Drift Drift `yaml:"drift"`
 	// Line is the line of the project's entry in the file.
 	Line int `yaml:"-"`
 }

@@ -185,15 +185,15 @@ projects:
 			when_modifed: ["*.tf"]
 `,
 			want: []string{
-				".planbot.yaml:2: automerg: unknown key (want one of version, automerge, merge_method, apply_requirements, terraform_version, projects)",
-				".planbot.yaml:5: projects[0].workspcae: unknown key (want one of name, dir, workspace, kind, autoplan)",
+				".planbot.yaml:2: automerg: unknown key (want one of version, automerge, merge_method, apply_requirements, terraform_version, drift, projects)",
+				".planbot.yaml:5: projects[0].workspcae: unknown key (want one of name, dir, workspace, kind, autoplan, drift)",
 				".planbot.yaml:7: projects[0].autoplan.when_modifed: unknown key (want one of when_modified)",
 			},
 		},
 		{
 			name: "anchors need a known key",
 			in:   "version: 1\nx-globs: &globs [\"*.tf\"]\n",
-			want: []string{".planbot.yaml:2: x-globs: unknown key (want one of version, automerge, merge_method, apply_requirements, terraform_version, projects)"},
+			want: []string{".planbot.yaml:2: x-globs: unknown key (want one of version, automerge, merge_method, apply_requirements, terraform_version, drift, projects)"},
 		},
 		{
 			name: "duplicate key",

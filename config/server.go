@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/sandbox"
 )
@@ -76,6 +78,10 @@ type Server struct {
 	CredentialsDir string
 	AllowForkPRs   bool
 	MergeMethod    string
+	// DriftSchedule is when drift passes run: a 5-field cron expression
+	// (descriptors such as @daily and @every 6h are accepted too), or
+	// "off".
+	DriftSchedule string
 	// DryRun makes planbot's side effects no-ops in the adapters that
 	// have them: no GitHub writes, no terraform apply, no merge.
 	DryRun bool
@@ -195,6 +201,7 @@ func (o *Server) flags(sandboxMode *string) *flag.FlagSet {
 	fs.StringVar(&o.CredentialsDir, "credentials-dir", "", "directory with plan.env and apply.env (KEY=VALUE), and optional OWNER/REPO/plan.env and apply.env: terraform's credentials for plans and for applies")
 	fs.BoolVar(&o.AllowForkPRs, "allow-fork-prs", false, "plan PRs from forks (runs code from outside the repository)")
 	fs.StringVar(&o.MergeMethod, "merge-method", "", "merge, squash or rebase (default: the first the repository allows; .planbot.yaml merge_method wins)")
+	fs.StringVar(&o.DriftSchedule, "drift-schedule", "off", "when to look for drift on every repository's default branch: a 5-field cron expression (or @daily, @every 6h), or off")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "never run terraform apply, merge or write to GitHub; log and audit what would be done")
 	return fs
 }
@@ -241,6 +248,11 @@ func (o Server) validate(p *problems) {
 	for _, g := range o.RepoAllowlist {
 		if _, err := path.Match(g, "a/b"); err != nil || !strings.Contains(g, "/") {
 			p.add("--repo-allowlist: %q is not an owner/repo glob", g)
+		}
+	}
+	if o.DriftSchedule != "off" && o.DriftSchedule != "" {
+		if _, err := cron.ParseStandard(o.DriftSchedule); err != nil {
+			p.add("--drift-schedule %q is neither off nor a 5-field cron expression: %v", o.DriftSchedule, err)
 		}
 	}
 	for _, n := range o.EnvAllowlist {

@@ -41,6 +41,12 @@ func TestParseServer(t *testing.T) {
 				t.Errorf("got %+v", o)
 			}
 		}},
+		{name: "drift schedule", args: append([]string{"--drift-schedule=0 6 * * 1-5"}, base...), check: func(t *testing.T, o Server) {
+			if o.DriftSchedule != "0 6 * * 1-5" {
+				t.Errorf("DriftSchedule = %q", o.DriftSchedule)
+			}
+		}},
+		{name: "drift schedule invalid", args: append([]string{"--drift-schedule=every day"}, base...), wantErr: "--drift-schedule"},
 		{name: "flag beats env", args: append([]string{"--addr=:9"}, base...), env: map[string]string{"PLANBOT_ADDR": ":1"},
 			check: func(t *testing.T, o Server) {
 				if o.Addr != ":9" {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/bmatcuk/doublestar/v4"
 	"github.com/hashicorp/go-version"
+	"github.com/robfig/cron/v3"
 
 	"github.com/planbot/planbot"
 )
@@ -78,6 +79,7 @@ func (d *decoder) validateTop(r *Repo) {
 			d.errorf(d.line("terraform_version"), "terraform_version", "invalid version constraint %q", r.TerraformVersion)
 		}
 	}
+	d.validateDrift(r.Drift, "drift")
 	if d.has("projects") && len(r.Projects) == 0 {
 		d.errorf(d.line("projects"), "projects", "must list at least one project (remove the key to autodetect projects)")
 	}
@@ -110,6 +112,7 @@ func (d *decoder) validateProject(p *RepoProject, k string) {
 			d.errorf(d.line(k+".kind"), k+".kind", "must be terraform or kustomize, not %q", p.Kind)
 		}
 	}
+	d.validateDrift(p.Drift, k+".drift")
 	wk := k + ".autoplan.when_modified"
 	if d.has(wk) && len(p.Autoplan.WhenModified) == 0 {
 		d.errorf(d.line(wk), wk, "must list at least one glob")
@@ -182,4 +185,17 @@ func joinGlob(dir, g string) (string, error) {
 		return "", errors.New("leaves the repository")
 	}
 	return j, nil
+}
+
+// validateDrift checks the drift settings at key path k.
+func (d *decoder) validateDrift(dr Drift, k string) {
+	if dr.Schedule == "" {
+		if d.has(k + ".schedule") {
+			d.errorf(d.line(k+".schedule"), k+".schedule", "must be a 5-field cron expression (remove the key to check on every pass)")
+		}
+		return
+	}
+	if _, err := cron.ParseStandard(dr.Schedule); err != nil {
+		d.errorf(d.line(k+".schedule"), k+".schedule", "%q is not a 5-field cron expression: %v", dr.Schedule, err)
+	}
 }

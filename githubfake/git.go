@@ -26,6 +26,8 @@ type repo struct {
 	parent        *repo // the repository this one is a fork of
 	nextNumber    int
 	pulls         map[int]*pull
+	issues        map[int]*issue
+	labels        map[string]*label // by lower name
 	statuses      []*status
 	created       time.Time
 	// disallowed lists the merge methods the repository's settings turn
@@ -182,6 +184,8 @@ func (s *Server) newRepo(owner, name, ownerType string) *repo {
 		defaultBranch: "main",
 		nextNumber:    1,
 		pulls:         map[int]*pull{},
+		issues:        map[int]*issue{},
+		labels:        map[string]*label{},
 		created:       s.now(),
 		disallowed:    map[string]bool{"rebase": true},
 	}

@@ -224,7 +224,7 @@ func (s *Server) commentBody(w http.ResponseWriter, r *http.Request, doc string)
 
 func (s *Server) listComments(w http.ResponseWriter, r *http.Request, rp *repo) {
 	n, _ := strconv.Atoi(r.PathValue("n"))
-	if rp.pulls[n] == nil {
+	if !isIssue(rp, n) {
 		writeError(w, http.StatusNotFound, "Not Found")
 		return
 	}
@@ -248,7 +248,7 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request, rp *repo) 
 
 func (s *Server) createComment(w http.ResponseWriter, r *http.Request, rp *repo) {
 	n, _ := strconv.Atoi(r.PathValue("n"))
-	if rp.pulls[n] == nil {
+	if !isIssue(rp, n) {
 		writeError(w, http.StatusNotFound, "Not Found")
 		return
 	}

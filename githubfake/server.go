@@ -401,6 +401,7 @@ func (s *Server) routes() http.Handler {
 	// App (JWT) routes.
 	mux.HandleFunc(p("GET", "/app"), s.jwtOnly(s.getApp))
 	mux.HandleFunc(p("POST", "/app/installations/{id}/access_tokens"), s.jwtOnly(s.createToken))
+	mux.HandleFunc(p("GET", "/app/installations"), s.jwtOnly(s.listInstallations))
 	mux.HandleFunc(p("GET", "/app/installations/{id}"), s.jwtOnly(s.getInstallation))
 	mux.HandleFunc(p("GET", "/repos/{owner}/{repo}/installation"), s.jwtOnly(s.getRepoInstallation))
 	mux.HandleFunc(p("GET", "/app/hook/deliveries"), s.jwtOnly(s.listHookDeliveries))
@@ -438,6 +439,12 @@ func (s *Server) routes() http.Handler {
 		}
 	})
 	r("POST", "/issues/{n}/comments", s.createComment)
+	r("GET", "/issues", s.listIssues)
+	r("POST", "/issues", s.createIssue)
+	r("GET", "/issues/{n}", s.getIssue)
+	r("PATCH", "/issues/{n}", s.updateIssue)
+	r("POST", "/labels", s.createLabel)
+	r("GET", "/labels/{name}", s.getLabel)
 	r("PATCH", "/issues/comments/{id}", s.editComment)
 	r("DELETE", "/issues/comments/{id}", s.deleteComment)
 	r("POST", "/issues/comments/{id}/reactions", s.createReaction)

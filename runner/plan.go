@@ -88,8 +88,9 @@ type Planner struct {
 	Bot         Bot
 	// Comments, when set, remembers the ids of the plan comments.
 	Comments CommentRecords
-	// Slots bounds how many projects plan at once across all PRs.
-	Slots        chan struct{}
+	// Slots bounds how many projects plan at once across all PRs and
+	// drift passes; PR plans go first.
+	Slots        *Slots
 	AllowForkPRs bool
 	// Kustomize configures manifest builds.
 	Kustomize kustomize.Options
@@ -532,13 +533,12 @@ func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot
 		return res
 	}
 
-	select {
-	case p.Slots <- struct{}{}:
-		defer func() { <-p.Slots }()
-	case <-ctx.Done():
+	release, err := p.Slots.Acquire(ctx)
+	if err != nil {
 		res.Status, res.Error = planbot.StatusFailed, "cancelled before the plan started"
 		return res
 	}
+	defer release()
 	if prj.Kind == planbot.KindKustomize {
 		res = p.planManifests(ctx, t, prj, log)
 	} else {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/credentials"
+	"github.com/planbot/planbot/drift"
 	"github.com/planbot/planbot/githubapp"
 	"github.com/planbot/planbot/logmask"
 	"github.com/planbot/planbot/metrics"
@@ -111,10 +112,11 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	runMetrics := runner.NewMetrics(reg)
-	handler, err := m.flows(ctx, sec, app, runMetrics, log)
+	handler, detector, err := m.flows(ctx, sec, app, runMetrics, log)
 	if err != nil {
 		return err
 	}
+	detector.Metrics = drift.NewMetrics(reg)
 	queue := &runner.Queue{
 		Jobs: m.store, Handle: handler.Handle, Workers: m.Options.Workers, Lease: m.Options.JobLease,
 		Backoff: runner.BackoffFrom(m.Options.RetryBackoff), JobTimeout: m.Options.JobTimeout,
@@ -125,7 +127,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	log.Info("planbot server starting", "addr", m.Addr(), "metrics_addr", m.MetricsAddr(), "config", m.Options.String(), "bot", bot)
-	err = m.serve(ctx, servers, queue, runMetrics, app, log)
+	err = m.serve(ctx, servers, queue, runMetrics, app, detector, log)
 	log.Info("planbot server stopped")
 	return err
 }
@@ -193,15 +195,15 @@ func (m *Main) connectGitHub(ctx context.Context, sec secured, calls *metrics.Co
 // flows builds the plan, apply and command flows, each with the parts of
 // the store and of GitHub it uses, and the handler that routes jobs to
 // them.
-func (m *Main) flows(ctx context.Context, sec secured, app *githubapp.App, runMetrics *runner.Metrics, log *slog.Logger) (*runner.Handler, error) {
+func (m *Main) flows(ctx context.Context, sec secured, app *githubapp.App, runMetrics *runner.Metrics, log *slog.Logger) (*runner.Handler, *drift.Detector, error) {
 	o, st := m.Options, m.store
 	tfBin, err := terraform.FindBinary(ctx, o.TerraformBin)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	ws, err := workspaces.New(filepath.Join(o.DataDir), log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	tf := &terraform.Runner{
 		Bin:            tfBin,
@@ -213,12 +215,13 @@ func (m *Main) flows(ctx context.Context, sec secured, app *githubapp.App, runMe
 	}
 	renders, err := kustomize.NewCache(filepath.Join(o.DataDir, "kustomize-cache"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	slots := runner.NewSlots(o.Parallelism)
 	planner := &runner.Planner{
 		Workspaces: ws, Terraform: tf, Kustomize: kustomize.Options{Cache: renders, Logger: log},
 		Locks: st, Plans: st, Audit: st, Bot: app, Comments: st,
-		Slots: make(chan struct{}, o.Parallelism), AllowForkPRs: o.AllowForkPRs,
+		Slots: slots, AllowForkPRs: o.AllowForkPRs,
 		Secrets: sec.masked, Credentials: sec.creds, Unsandboxed: !sec.sandbox.Confined(),
 		Metrics: runMetrics, Logger: log,
 	}
@@ -227,13 +230,20 @@ func (m *Main) flows(ctx context.Context, sec secured, app *githubapp.App, runMe
 		Locks: st, Plans: st, Audit: st, Bot: app, Comments: st, Secrets: sec.masked,
 		MergeMethod: o.MergeMethod, Metrics: runMetrics, Logger: log,
 	}
+	// Drift plans share the PR plans' slots, and yield them to PR plans.
+	detector := &drift.Detector{
+		App: app, GitHub: func(id int64) drift.GitHub { return app.Installation(id) },
+		Workspaces: ws, Terraform: tf, Credentials: sec.creds, Slots: slots, Audit: st,
+		AllowRepo: o.AllowRepo, Secrets: sec.masked, Unsandboxed: !sec.sandbox.Confined(),
+		Logger: log,
+	}
 	return &runner.Handler{
 		GitHub:  func(id int64) runner.GitHub { return app.Installation(id) },
 		Planner: planner,
 		Applier: applier,
 		Locks:   st, Plans: st, Audit: st, Secrets: sec.masked,
 		Logger: log,
-	}, nil
+	}, detector, nil
 }
 
 // servers builds the webhook server and, with --metrics-addr, the metrics
@@ -264,7 +274,7 @@ func (m *Main) servers(sec secured, reg *metrics.Registry, queue *runner.Queue, 
 // serve runs the servers, the queue, the redeliverer and the janitor
 // until ctx is cancelled or one of them fails, then shuts the servers
 // down and waits for everything to return.
-func (m *Main) serve(ctx context.Context, servers map[string]*http.Server, queue *runner.Queue, runMetrics *runner.Metrics, app *githubapp.App, log *slog.Logger) error {
+func (m *Main) serve(ctx context.Context, servers map[string]*http.Server, queue *runner.Queue, runMetrics *runner.Metrics, app *githubapp.App, detector *drift.Detector, log *slog.Logger) error {
 	o := m.Options
 	g, gctx := errgroup.WithContext(ctx)
 	for name, srv := range servers {
@@ -293,6 +303,17 @@ func (m *Main) serve(ctx context.Context, servers map[string]*http.Server, queue
 		// GitHub can no longer redeliver them.
 		jan := &runner.Janitor{Jobs: m.store, Retention: o.JobRetention, Interval: runner.DefaultJanitorInterval, Logger: log}
 		g.Go(func() error { return jan.Run(gctx) })
+	}
+	if sched, _ := drift.ParseSchedule(o.DriftSchedule); sched != nil {
+		// Every replica schedules; the store lets one run each pass.
+		s := &drift.Scheduler{
+			Schedule: sched, Lease: m.store, LeaseTTL: o.JobLease, Logger: log,
+			Pass: func(ctx context.Context, w drift.Window) error {
+				_, err := detector.Pass(ctx, w)
+				return err
+			},
+		}
+		g.Go(func() error { return s.Run(gctx) })
 	}
 	g.Go(func() error {
 		<-gctx.Done()

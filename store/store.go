@@ -116,6 +116,18 @@ type CommentPart struct {
 	BodySHA256 string
 }
 
+// Pass is the latest run of a scheduled pass.
+type Pass struct {
+	Name string
+	// Slot is the scheduled time the pass runs for.
+	Slot       time.Time
+	Owner      string
+	LeaseUntil time.Time
+	StartedAt  time.Time
+	// FinishedAt is zero while the pass runs (or its replica died).
+	FinishedAt time.Time
+}
+
 // AuditFilter selects audit entries; zero fields match everything.
 type AuditFilter struct {
 	Repo  string
@@ -207,6 +219,24 @@ type Store interface {
 	AppendAudit(ctx context.Context, e audit.Entry) (stored audit.Entry, inserted bool, err error)
 	// Audit returns matching entries in seq order.
 	Audit(ctx context.Context, f AuditFilter) ([]audit.Entry, error)
+
+	// ClaimPass leases the scheduled pass called name (such as "drift")
+	// to owner until leaseUntil, for the pass scheduled at slot. It
+	// reports true when no live lease is held by another owner and either
+	// the latest pass started is older than slot and finished or its
+	// lease expired (a new pass), or it is the pass of slot, unfinished,
+	// with an expired lease (its replica died: the pass is taken over).
+	// So each scheduled pass runs once and two passes never overlap.
+	ClaimPass(ctx context.Context, name string, slot time.Time, owner string, now, leaseUntil time.Time) (bool, error)
+	// ExtendPass renews the lease of a pass owner holds. It returns an
+	// error wrapping ErrNotFound when owner no longer holds it.
+	ExtendPass(ctx context.Context, name, owner string, leaseUntil time.Time) error
+	// FinishPass marks the pass owner holds finished at now. It returns
+	// an error wrapping ErrNotFound when owner no longer holds it.
+	FinishPass(ctx context.Context, name, owner string, now time.Time) error
+	// LastPass returns the latest pass started, or an error wrapping
+	// ErrNotFound when none has.
+	LastPass(ctx context.Context, name string) (Pass, error)
 
 	Close() error
 }

@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditTime", testAuditTime},
 		{"AuditFilter", testAuditFilter},
 		{"AuditConcurrent", testAuditConcurrent},
+		{"Passes", testPasses},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

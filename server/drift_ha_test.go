@@ -1,0 +1,117 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/planbot/planbot/drift"
+	"github.com/planbot/planbot/githubfake"
+	"github.com/planbot/planbot/runner/terraform/statetest"
+	"github.com/planbot/planbot/store/pgtest"
+)
+
+// loggingTerraform writes a terraform wrapper whose plans take sleep
+// seconds longer and append "start PID DIR" and "end PID DIR" lines to the
+// returned log, so a test can see which plans ran when.
+func loggingTerraform(t *testing.T, sleep string) (bin, log string) {
+	t.Helper()
+	real, err := exec.LookPath("terraform")
+	if err != nil {
+		t.Fatal("terraform is not on PATH")
+	}
+	dir := t.TempDir()
+	bin, log = filepath.Join(dir, "terraform"), filepath.Join(dir, "plans.log")
+	script := "#!/bin/sh\nif [ \"$1\" = plan ]; then\n  echo \"start $PPID $PWD\" >> " + log + "\n  sleep " + sleep + "\n  " + real +
+		" \"$@\"\n  rc=$?\n  echo \"end $PPID $PWD\" >> " + log + "\n  exit $rc\nfi\nexec " + real + " \"$@\"\n"
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return bin, log
+}
+
+// planLog returns the lines of the wrapper's log.
+func planLog(log string) []string {
+	b, _ := os.ReadFile(log)
+	return strings.FieldsFunc(string(b), func(r rune) bool { return r == '\n' })
+}
+
+// TestDriftReplicasSharePostgres runs two planbot processes on one
+// PostgreSQL database with a drift schedule firing every 2 seconds, faster
+// than a pass runs: passes never overlap, the drifting project has one
+// issue, and when the replica running a pass is killed the other takes
+// the pass over.
+func TestDriftReplicasSharePostgres(t *testing.T) {
+	dsn := pgtest.Start(t)
+	bin := buildPlanbot(t)
+	states := statetest.New(t)
+	gh := driftFake(t, states)
+	setInput(t, states, "changed-in-the-console")
+	tf, log := loggingTerraform(t, "1")
+
+	procs := map[int]func(){}
+	for range 2 {
+		// The wrapper writes its log outside the checkout, which the
+		// sandbox would refuse.
+		args := serverArgs(t, gh, t.TempDir(), "--database="+dsn, "--terraform-bin="+tf, "--addr="+freeAddr(t),
+			"--drift-schedule=@every 2s", "--sandbox=off")
+		cmd := startProcess(t, bin, args)
+		procs[cmd.Process.Pid] = func() { cmd.Process.Signal(syscall.SIGKILL); cmd.Wait() }
+	}
+	st, err := OpenStore(context.Background(), dsn, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+
+	// Kill the replica in the middle of a pass.
+	var victim string
+	waitFor(t, 2*time.Minute, "a pass running its plan", func() bool {
+		lines := planLog(log)
+		p, err := st.LastPass(context.Background(), drift.PassName)
+		if err != nil || !p.FinishedAt.IsZero() || len(lines) == 0 || !strings.HasPrefix(lines[len(lines)-1], "start") {
+			return false
+		}
+		victim = p.Owner
+		return true
+	})
+	pid := ownerPID(t, victim)
+	kill, ok := procs[pid]
+	if !ok {
+		t.Fatalf("pass owner %q is not one of the replicas", victim)
+	}
+	kill()
+	killedAt := len(planLog(log))
+	waitFor(t, 2*time.Minute, "passes by the survivor", func() bool {
+		p, err := st.LastPass(context.Background(), drift.PassName)
+		return err == nil && p.Owner != victim && len(planLog(log)) >= killedAt+4
+	})
+
+	// Plans never overlap: every start is followed by its end, except the
+	// plan of the killed replica (line killedAt-1), which has none.
+	lines := planLog(log)
+	running := -1
+	for i, l := range lines {
+		switch {
+		case strings.HasPrefix(l, "start") && running >= 0 && running != killedAt-1:
+			t.Fatalf("line %d: a plan started while the one of line %d runs: passes overlap\n%s", i+1, running+1, strings.Join(lines, "\n"))
+		case strings.HasPrefix(l, "start"):
+			running = i
+		default:
+			running = -1
+		}
+	}
+	var issues []githubfake.Issue
+	for _, is := range gh.Issues(driftRepo) {
+		issues = append(issues, is)
+	}
+	if len(issues) != 1 || issues[0].State != "open" || issues[0].Title != "Drift: acme/live live" {
+		t.Errorf("issues = %+v, want one open drift issue", issues)
+	}
+}

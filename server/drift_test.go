@@ -1,0 +1,197 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/planbot/planbot/audit"
+	"github.com/planbot/planbot/drift"
+	"github.com/planbot/planbot/githubfake"
+	"github.com/planbot/planbot/runner/terraform/statetest"
+	"github.com/planbot/planbot/store"
+)
+
+const driftRepo = "acme/live"
+
+// driftFake returns a fake GitHub with one installed repository whose only
+// root, live/, keeps its state on states, and applies that root with
+// terraform directly, as a team would have: the state server then holds
+// terraform_data.input with the value "v1".
+func driftFake(t *testing.T, states *statetest.Server) *githubfake.Server {
+	t.Helper()
+	gh := githubfake.New(t)
+	tf := states.Backend("live") + `
+resource "terraform_data" "input" {
+  input = "v1"
+}
+`
+	gh.CreateRepo(driftRepo, map[string]string{"live/main.tf": tf, "README.md": "# live\n"})
+	gh.AddInstallation(1, driftRepo)
+	work := t.TempDir()
+	if err := os.WriteFile(filepath.Join(work, "main.tf"), []byte(tf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"init", "-input=false"}, {"apply", "-input=false", "-auto-approve"}} {
+		cmd := exec.CommandContext(context.Background(), "terraform", args...)
+		cmd.Dir = work
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1"}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("terraform %s: %v\n%s", args[0], err, out)
+		}
+	}
+	return gh
+}
+
+// setInput rewrites the stored state behind planbot's back so that
+// terraform_data.input holds value.
+func setInput(t *testing.T, states *statetest.Server, value string) {
+	t.Helper()
+	var st map[string]any
+	if err := json.Unmarshal(states.State("live"), &st); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range st["resources"].([]any) {
+		for _, in := range r.(map[string]any)["instances"].([]any) {
+			attrs := in.(map[string]any)["attributes"].(map[string]any)
+			// terraform_data keeps dynamic values with their type.
+			attrs["input"] = map[string]any{"value": value, "type": "string"}
+			attrs["output"] = map[string]any{"value": value, "type": "string"}
+		}
+	}
+	st["serial"] = st["serial"].(float64) + 1
+	b, _ := json.Marshal(st)
+	resp, err := http.Post(states.URL("live"), "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("write state: %s", resp.Status)
+	}
+}
+
+// driftIssues returns the issues of the drift repo labelled planbot:drift.
+func driftIssues(gh *githubfake.Server) []githubfake.Issue {
+	var out []githubfake.Issue
+	for _, is := range gh.Issues(driftRepo) {
+		for _, l := range is.Labels {
+			if l == drift.LabelName {
+				out = append(out, is)
+			}
+		}
+	}
+	return out
+}
+
+// oneIssue waits until the newest drift issue of the drift repo satisfies
+// cond, failing as soon as more than one drift issue is open or more than
+// max exist.
+func oneIssue(t *testing.T, gh *githubfake.Server, max int, what string, cond func(githubfake.Issue) bool) githubfake.Issue {
+	t.Helper()
+	var got githubfake.Issue
+	waitFor(t, 2*time.Minute, what, func() bool {
+		issues := driftIssues(gh)
+		open := 0
+		for _, is := range issues {
+			if is.State == "open" {
+				open++
+			}
+		}
+		if open > 1 || len(issues) > max {
+			t.Fatalf("%d drift issues, %d open; want at most %d, one open: %+v", len(issues), open, max, issues)
+		}
+		if len(issues) > 0 && cond(issues[len(issues)-1]) {
+			got = issues[len(issues)-1]
+			return true
+		}
+		return false
+	})
+	return got
+}
+
+// TestDriftIssueLifecycle runs scheduled drift passes against a root whose
+// state lives on terraform's http backend: drift opens one labelled issue
+// naming the resource, the next pass edits it in place, restoring the
+// state closes it, and an issue a person closes while the drift persists
+// is reopened.
+func TestDriftIssueLifecycle(t *testing.T) {
+	states := statetest.New(t)
+	gh := driftFake(t, states)
+	setInput(t, states, "changed-in-the-console")
+	e := startServer(t, gh, t.TempDir(), "--drift-schedule=@every 2s")
+
+	is := oneIssue(t, gh, 1, "drift issue opened", func(is githubfake.Issue) bool { return is.State == "open" })
+	if is.Title != "Drift: acme/live live" || is.User != gh.BotLogin() {
+		t.Errorf("issue %q by %s, want %q by the bot", is.Title, is.User, "Drift: acme/live live")
+	}
+	mustContain(t, is.Body, "terraform_data.input", "Drift in `live`", "1 to change", "changed-in-the-console", "1 check)")
+	if l, ok := gh.RepoLabel(driftRepo, drift.LabelName); !ok || l.Description == "" {
+		t.Errorf("label %s = %+v, %v; want it created with a description", drift.LabelName, l, ok)
+	}
+
+	edited := oneIssue(t, gh, 1, "issue edited by the next pass", func(x githubfake.Issue) bool { return x.Edits > 0 })
+	if edited.Number != is.Number || !strings.Contains(edited.Body, "checks)") {
+		t.Errorf("next pass wrote #%d with body %q; want #%d edited with a last checked line", edited.Number, edited.Body, is.Number)
+	}
+	if n := len(gh.IssueComments(driftRepo, is.Number)); n != 0 {
+		t.Errorf("%d comments on the issue while it drifts, want none (history is the last checked line)", n)
+	}
+
+	setInput(t, states, "v1")
+	closed := oneIssue(t, gh, 1, "issue closed after the state is restored", func(x githubfake.Issue) bool { return x.State == "closed" })
+	if closed.ClosedBy != gh.BotLogin() {
+		t.Errorf("closed by %q, want the bot", closed.ClosedBy)
+	}
+	cs := gh.IssueComments(driftRepo, is.Number)
+	if len(cs) != 1 || !strings.Contains(cs[0].Body, "No drift any more") {
+		t.Errorf("comments after the close = %+v, want one saying there is no drift any more", cs)
+	}
+
+	// Drift that comes back after planbot closed the issue is a new
+	// episode, with a new issue.
+	setInput(t, states, "changed-again")
+	again := oneIssue(t, gh, 2, "new drift opens a new issue", func(x githubfake.Issue) bool { return x.State == "open" })
+	if again.Number == is.Number {
+		t.Errorf("new drift reopened #%d, want a new issue", is.Number)
+	}
+	gh.CloseIssue(driftRepo, again.Number, "alice")
+	reopened := oneIssue(t, gh, 2, "person-closed issue reopened", func(x githubfake.Issue) bool {
+		return x.State == "open" && x.ClosedBy == "alice"
+	})
+	if reopened.Number != again.Number {
+		t.Errorf("reopened #%d, want #%d", reopened.Number, again.Number)
+	}
+	cs = gh.IssueComments(driftRepo, again.Number)
+	if last := cs[len(cs)-1]; !strings.Contains(last.Body, "Reopened") {
+		t.Errorf("last comment %q, want one saying it was reopened", last.Body)
+	}
+	e.stop()
+
+	st, err := OpenStore(context.Background(), filepath.Join(e.dataDir, "planbot.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	entries, err := st.Audit(context.Background(), store.AuditFilter{Repo: driftRepo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, en := range entries {
+		seen[en.Action] = true
+		if en.Action == audit.ActionDriftDetected && (en.Project != "live" || len(en.HeadSHA) != 40 || en.PlanSHA256 == "") {
+			t.Errorf("drift_detected entry %+v lacks the project, commit or plan hash", en)
+		}
+	}
+	if !seen[audit.ActionDriftDetected] || !seen[audit.ActionDriftResolved] {
+		t.Errorf("audit actions %v, want drift_detected and drift_resolved", seen)
+	}
+}
