@@ -83,50 +83,35 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "planbot plan: %v\n", err)
 		return 1
 	}
-	var tf runner.Terraform
 	missing := &missingTerraform{}
-	bin, err := terraform.FindBinary(ctx, *tfBin)
-	if err != nil {
-		// Kustomize overlays still render; terraform projects say why
-		// they were not planned.
-		fmt.Fprintf(stderr, "planbot plan: %s\n", planbot.ErrorMessage(err))
-		missing.err = err
-		tf = missing
-	}
-	renders, err := kustomize.NewCache("")
+	l, err := localRunner(ctx, *tfBin, work, missing, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "planbot plan: %v\n", err)
 		return 1
-	}
-	sb, err := localSandbox()
-	if err != nil {
-		fmt.Fprintf(stderr, "planbot plan: %v\n", err)
-		return 1
-	}
-	if tf == nil {
-		tf = &terraform.Runner{Bin: bin, PluginCacheDir: filepath.Join(work, "plugin-cache"), Sandbox: sb}
-	}
-	l := &runner.Local{
-		Terraform:   tf,
-		Kustomize:   kustomize.Options{Cache: renders},
-		Parallelism: 4,
-		Unsandboxed: !sb.Confined(),
 	}
 	parts, err := l.Plan(ctx, runner.LocalRequest{RepoDir: *repo, Base: *base, Head: *head, WorkDir: filepath.Join(work, "trees")})
 	if err != nil {
 		fmt.Fprintf(stderr, "planbot plan: %v\n", err)
 		return 1
 	}
-	code := 0
-	if missing.used.Load() {
-		code = 1 // the comment is printed, but its terraform projects were not planned
+	if err := writeParts(stdout, *out, parts); err != nil {
+		fmt.Fprintf(stderr, "planbot plan: %v\n", err)
+		return 1
 	}
+	if missing.used.Load() {
+		return 1 // the comment is printed, but its terraform projects were not planned
+	}
+	return 0
+}
+
+// writeParts writes the comment's parts to file, or to stdout when file
+// is empty, separated as GitHub would show consecutive comments.
+func writeParts(stdout io.Writer, file string, parts []string) error {
 	w := stdout
-	if *out != "" {
-		f, err := os.Create(*out)
+	if file != "" {
+		f, err := os.Create(file)
 		if err != nil {
-			fmt.Fprintf(stderr, "planbot plan: %v\n", err)
-			return 1
+			return err
 		}
 		defer f.Close()
 		w = f
@@ -137,8 +122,36 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		fmt.Fprint(w, p)
 	}
-	fmt.Fprintln(w)
-	return code
+	_, err := fmt.Fprintln(w)
+	return err
+}
+
+// localRunner returns the local planner: terraform in the same sandbox as
+// the server's (or missing, when there is no terraform binary: Kustomize
+// overlays still render and terraform projects say why they were not
+// planned), Kustomize in process.
+func localRunner(ctx context.Context, tfBin, work string, missing *missingTerraform, stderr io.Writer) (*runner.Local, error) {
+	renders, err := kustomize.NewCache("")
+	if err != nil {
+		return nil, err
+	}
+	sb, err := localSandbox()
+	if err != nil {
+		return nil, err
+	}
+	var tf runner.Terraform = missing
+	if bin, err := terraform.FindBinary(ctx, tfBin); err != nil {
+		fmt.Fprintf(stderr, "planbot plan: %s\n", planbot.ErrorMessage(err))
+		missing.err = err
+	} else {
+		tf = &terraform.Runner{Bin: bin, PluginCacheDir: filepath.Join(work, "plugin-cache"), Sandbox: sb}
+	}
+	return &runner.Local{
+		Terraform:   tf,
+		Kustomize:   kustomize.Options{Cache: renders},
+		Parallelism: 4,
+		Unsandboxed: !sb.Confined(),
+	}, nil
 }
 
 // checkRepo reports an error unless dir is inside a git work tree, so that
