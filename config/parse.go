@@ -258,7 +258,12 @@ func (d *decoder) typeError(msg string) {
 				return // walk reported it
 			}
 			t, _ := typeAt(k.parent)
-			d.errorAt(k.node, k.path, "unknown key (want one of %s)", strings.Join(yamlKeys(t), ", "))
+			if keys := yamlKeys(t); len(keys) > 0 {
+				d.errorAt(k.node, k.path, "unknown key (want one of %s)", strings.Join(keys, ", "))
+			} else {
+				// A key met through an alias has no known parent type.
+				d.errorAt(k.node, k.path, "unknown key")
+			}
 			return
 		}
 	} else if m := duplicateKeyRE.FindStringSubmatch(msg); m != nil {
@@ -364,6 +369,9 @@ func (d *decoder) setLines(r *Repo) {
 // yamlKeys returns the keys a YAML mapping decoded into a value of type t
 // may hold, in field order, read from the yaml struct tags.
 func yamlKeys(t reflect.Type) []string {
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
 	var keys []string
 	for f := range t.Fields() {
 		if k := yamlKey(f); k != "" {
