@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -215,7 +216,7 @@ func (m *Main) flows(ctx context.Context, sec secured, app *githubapp.App, runMe
 		return nil, err
 	}
 	planner := &runner.Planner{
-		Workspaces: ws, Terraform: tf, Kustomize: kustomize.Options{Cache: renders, Logger: log},
+		Workspaces: ws, Terraform: tf, Kustomize: kustomize.Options{Cache: renders, Renders: make(chan struct{}, runtime.GOMAXPROCS(0)), Logger: log},
 		Locks: st, Plans: st, Audit: st, Bot: app,
 		Slots: make(chan struct{}, o.Parallelism), AllowForkPRs: o.AllowForkPRs,
 		Secrets: sec.masked, Credentials: sec.creds, Unsandboxed: !sec.sandbox.Confined(),
