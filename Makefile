@@ -31,7 +31,7 @@ fuzz:
 	done
 
 bench:
-	go test -run '^$$' -bench . -benchmem ./...
+	go test -run '^$$' -bench . -benchmem -timeout 60m ./...
 
 
 # idle-rss builds planbot as `go build` does and as the Dockerfile does,
