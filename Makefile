@@ -1,7 +1,7 @@
 # The README's commands.
 
 
-.PHONY: test build example bench fuzz
+.PHONY: test build example bench fuzz idle-rss
 
 # FUZZTIME is how long `make fuzz` runs each fuzz target. FUZZMINIMIZETIME
 # is how long the fuzzer may shrink an input it keeps: a short run spends
@@ -11,7 +11,7 @@ FUZZTIME ?= 5s
 FUZZMINIMIZETIME ?= 0s
 
 build:
-	go build -o bin/planbot ./cmd/planbot
+	go build -tags nomsgpack -o bin/planbot ./cmd/planbot
 	go build -o bin/planbot-sandbox ./cmd/planbot-sandbox
 
 test:
@@ -24,5 +24,11 @@ fuzz:
 	FUZZTIME=$(FUZZTIME) FUZZMINIMIZETIME=$(FUZZMINIMIZETIME) bash .ci/fuzz
 
 bench:
-	go test -run '^$$' -bench . -benchmem ./...
+	go test -run '^$$' -bench . -benchmem -timeout 60m ./...
 
+
+# idle-rss builds planbot as `go build` does and as the Dockerfile does,
+# starts `planbot server` from each and reports its memory 5 s later
+# (docs/performance.md). `make bench` runs it too.
+idle-rss:
+	go test -run '^$$' -bench IdleRSS -benchtime=1x ./cmd/planbot

@@ -13,10 +13,15 @@
 //   - the runner's Redeliverer asks GitHub to redeliver a failed delivery
 //     only when Handles reports that a row takes its event and action.
 //
+// Most work is about a pull request. A push to a repository's default
+// branch is about the branch: its Subject has no pull request (PR is 0),
+// and its job renders the branch's Kustomize overlays ahead of the plans
+// that will need them as their base.
+//
 // A payload is decoded once where it is needed, into the typed go-github
 // event, and that value is what the predicates and the flows read. Handling
-// a new event (push, check_run, check_suite) means adding rows, and a flow
-// for a new Kind.
+// a new event (check_run, check_suite) means adding rows, and a flow for a
+// new Kind.
 package event
 
 import (
@@ -43,20 +48,27 @@ const (
 	Close Kind = "close"
 	// Command runs the slash command of a pull request comment.
 	Command Kind = "command"
+	// Prerender renders the Kustomize overlays of the default branch's new
+	// tip into the render cache, so that a pull request based on it renders
+	// only its head.
+	Prerender Kind = "prerender"
 )
 
-// Subject is what a delivery is about: a pull request of a repository, and
-// the App installation that delivered it.
+// Subject is what a delivery is about: a pull request of a repository (or,
+// for a push, the repository alone), and the App installation that
+// delivered it.
 type Subject struct {
 	// Repo is the repository's full name, "owner/name", as the payload
 	// spells it.
-	Repo         string
+	Repo string
+	// PR is the pull request's number, 0 for a push.
 	PR           int
 	Installation int64
 }
 
 // Key returns the job key of s. Jobs of one key never run at once, so two
-// deliveries about one pull request are handled in turn.
+// deliveries about one pull request, or two pushes to one repository, are
+// handled in turn.
 func (s Subject) Key() string {
 	return fmt.Sprintf("%s#%d", strings.ToLower(s.Repo), s.PR)
 }
@@ -65,7 +77,8 @@ func (s Subject) Key() string {
 type Route struct {
 	// Event is the X-GitHub-Event of the deliveries the row takes.
 	Event string
-	// Actions are the payload's actions the row takes.
+	// Actions are the payload's actions the row takes; "" stands for an
+	// event whose payloads have no action, such as push.
 	Actions []string
 	// Subject returns what a decoded payload is about, and false when the
 	// payload names no repository or pull request: such a delivery is not
@@ -86,6 +99,7 @@ func Table() []Route {
 		{Event: "pull_request", Actions: []string{"edited"}, Subject: pullRequest, When: baseChanged, Kind: Replan},
 		{Event: "pull_request", Actions: []string{"closed"}, Subject: pullRequest, Kind: Close},
 		{Event: "issue_comment", Actions: []string{"created"}, Subject: issueComment, When: slashCommand, Kind: Command},
+		{Event: "push", Actions: []string{""}, Subject: push, When: defaultBranchTip, Kind: Prerender},
 	}
 }
 
@@ -179,6 +193,23 @@ func issueComment(payload any) (Subject, bool) {
 	ev, _ := payload.(*github.IssueCommentEvent)
 	s := Subject{Repo: ev.GetRepo().GetFullName(), PR: ev.GetIssue().GetNumber(), Installation: ev.GetInstallation().GetID()}
 	return s, s.Repo != "" && s.PR > 0
+}
+
+// push is the subject of a push payload: its repository.
+func push(payload any) (Subject, bool) {
+	ev, _ := payload.(*github.PushEvent)
+	s := Subject{Repo: ev.GetRepo().GetFullName(), Installation: ev.GetInstallation().GetID()}
+	return s, s.Repo != ""
+}
+
+// defaultBranchTip reports whether a push payload moved the repository's
+// default branch to a new commit: not a push to another branch or a tag,
+// and not the branch's deletion.
+func defaultBranchTip(payload any) bool {
+	ev, _ := payload.(*github.PushEvent)
+	branch := ev.GetRepo().GetDefaultBranch()
+	return branch != "" && ev.GetRef() == "refs/heads/"+branch && !ev.GetDeleted() &&
+		ev.GetAfter() != "" && strings.Trim(ev.GetAfter(), "0") != ""
 }
 
 // baseChanged reports whether a pull_request edited payload changed the

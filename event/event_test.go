@@ -116,6 +116,20 @@ func TestDecode(t *testing.T) {
 		},
 		{name: "review", event: "pull_request_review", payload: s.ReviewEvent("submitted", testRepo, 1, s.SubmitReview(testRepo, 1, "bob", "APPROVED", s.PR(testRepo, 1).HeadSHA)), want: want{Action: "submitted"}},
 		{name: "ping", event: "ping", payload: []byte(`{"zen":"Keep it logically awesome.","hook_id":1}`)},
+		{name: "push to the default branch", event: "push", payload: s.PushEvent(testRepo, "main", "", "alice"), want: want{Kind: Prerender, Subject: Subject{Repo: testRepo, Installation: installation}, Typed: true}},
+		{name: "push to another branch", event: "push", payload: s.PushEvent(testRepo, "change", "", "alice"), want: want{Typed: true}},
+		{
+			name: "default branch deleted", event: "push",
+			payload: patch(t, s.PushEvent(testRepo, "main", "", "alice"), func(m map[string]any) {
+				m["deleted"], m["after"] = true, "0000000000000000000000000000000000000000"
+			}),
+			want: want{Typed: true},
+		},
+		{
+			name: "tag named like the default branch", event: "push",
+			payload: patch(t, s.PushEvent(testRepo, "main", "", "alice"), func(m map[string]any) { m["ref"] = "refs/tags/main" }),
+			want:    want{Typed: true},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -187,7 +201,7 @@ func TestHandles(t *testing.T) {
 	}
 	want := []string{
 		"pull_request.opened", "pull_request.synchronize", "pull_request.reopened", "pull_request.ready_for_review",
-		"pull_request.closed", "pull_request.edited", "issue_comment.created",
+		"pull_request.closed", "pull_request.edited", "issue_comment.created", "push.",
 	}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("handled events (-got +want):\n%s", diff)

@@ -386,3 +386,32 @@ func (s *Server) send(ctx context.Context, d *Delivery) (*http.Response, error) 
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return resp, nil
 }
+
+// PushEvent returns a push payload for branch of a repository, which moved
+// from before (all zeros for a new branch) to its current tip; the sender
+// is pusher. GitHub's payload also lists the pushed commits; this one holds
+// only the head commit's id.
+func (s *Server) PushEvent(fullName, branch, before, pusher string) []byte {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.mustRepo(fullName)
+	after := s.resolve(rp, "refs/heads/"+branch)
+	if after == "" {
+		s.t.Fatalf("githubfake: %s has no branch %s", fullName, branch)
+	}
+	zero := strings.Repeat("0", 40)
+	if before == "" {
+		before = zero
+	}
+	m := map[string]any{
+		"ref": "refs/heads/" + branch, "before": before, "after": after,
+		"created": before == zero, "deleted": false, "forced": false, "base_ref": nil,
+		"compare":     s.srv.URL + "/" + rp.fullName() + "/compare/" + before[:12] + "..." + after[:12],
+		"commits":     []any{},
+		"head_commit": map[string]any{"id": after, "tree_id": "", "distinct": true},
+		"pusher":      map[string]any{"name": pusher, "email": pusher + "@users.noreply.github.com"},
+	}
+	s.common(m, rp, pusher)
+	return s.marshal(m)
+}

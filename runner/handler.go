@@ -50,10 +50,11 @@ func (h *Handler) Handle(ctx context.Context, j store.Job) error {
 // receives the payload decoded into the go-github type of its rows' event.
 func (h *Handler) flows() map[event.Kind]func(ctx context.Context, j store.Job, payload any) error {
 	return map[event.Kind]func(ctx context.Context, j store.Job, payload any) error{
-		event.Plan:    h.plan,
-		event.Replan:  h.replan,
-		event.Close:   h.close,
-		event.Command: h.command,
+		event.Plan:      h.plan,
+		event.Replan:    h.replan,
+		event.Close:     h.close,
+		event.Command:   h.command,
+		event.Prerender: h.prerender,
 	}
 }
 
@@ -114,4 +115,15 @@ func payloadPR(ev *github.PullRequestEvent, stored time.Time) *planbot.PullReque
 func (h *Handler) close(ctx context.Context, _ store.Job, payload any) error {
 	ev := payload.(*github.PullRequestEvent)
 	return h.Planner.Close(ctx, repoOf(ev.GetRepo()), ev.GetNumber())
+}
+
+// prerender renders the overlays of a default branch's new tip into the
+// Kustomize render cache.
+func (h *Handler) prerender(ctx context.Context, j store.Job, payload any) error {
+	ev := payload.(*github.PushEvent)
+	r := ev.GetRepo()
+	return h.Planner.Prerender(ctx, h.GitHub(ev.GetInstallation().GetID()), PrerenderRequest{
+		Repo:     planbot.Repo{Owner: r.GetOwner().GetLogin(), Name: r.GetName()},
+		CloneURL: r.GetCloneURL(), Branch: r.GetDefaultBranch(), SHA: ev.GetAfter(), Delivery: j.DeliveryID,
+	})
 }

@@ -398,17 +398,20 @@ func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot
 		return res
 	}
 
+	// A Terraform root is checked out before its slot is taken: checkouts
+	// wait for the repository cache, which every plan shares, and a slot
+	// held meanwhile would leave terraform idle.
+	plan := func() planbot.Result { return p.planManifests(ctx, t, prj, log) }
+	if prj.Kind != planbot.KindKustomize {
+		plan = p.checkoutRoot(ctx, src, pr, prj, log)
+	}
 	release, err := p.Slots.Acquire(ctx)
 	if err != nil {
 		res.Status, res.Error = planbot.StatusFailed, "cancelled before the plan started"
 		return res
 	}
 	defer release()
-	if prj.Kind == planbot.KindKustomize {
-		res = p.planManifests(ctx, t, prj, log)
-	} else {
-		res = p.runPlan(ctx, src, pr, prj, log)
-	}
+	res = plan()
 	res = p.save(ctx, pr, prj, redact.Result(res, p.Secrets), log)
 	appendAudit(ctx, p.Audit, log, audit.Entry{
 		Repo: pr.Repo.String(), PR: pr.Number, HeadSHA: pr.HeadSHA, BaseSHA: pr.BaseSHA, Project: prj.Name,
@@ -445,10 +448,13 @@ func (p *Planner) save(ctx context.Context, pr planbot.PullRequest, prj planbot.
 	return res
 }
 
-func (p *Planner) runPlan(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, prj planbot.Project, log *slog.Logger) planbot.Result {
-	fail := func(err error) planbot.Result {
+// checkoutRoot checks out the project's own workspace of Terraform root prj
+// and returns the function that plans it there.
+func (p *Planner) checkoutRoot(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, prj planbot.Project, log *slog.Logger) func() planbot.Result {
+	fail := func(err error) func() planbot.Result {
 		log.Error("plan project", "err", err)
-		return planbot.Result{Project: prj, Status: planbot.StatusFailed, Error: planbot.ErrorMessage(err)}
+		res := planbot.Result{Project: prj, Status: planbot.StatusFailed, Error: planbot.ErrorMessage(err)}
+		return func() planbot.Result { return res }
 	}
 	// A deleted root only exists on the base: its copy there names the
 	// backend and the providers that destroy what its state holds.
@@ -464,12 +470,15 @@ func (p *Planner) runPlan(ctx context.Context, src workspaces.Source, pr planbot
 	if err != nil {
 		return fail(err)
 	}
-	res, err := plan(ctx, dir, workspaceOf(prj), terraform.Root(root), credentialsEnv(p.Credentials, src.Repo, credentials.Plan))
-	res.Project = prj
-	if err != nil && res.Status != planbot.StatusFailed {
-		return fail(err)
+	return func() planbot.Result {
+		res, err := plan(ctx, dir, workspaceOf(prj), terraform.Root(root), credentialsEnv(p.Credentials, src.Repo, credentials.Plan))
+		res.Project = prj
+		if err != nil && res.Status != planbot.StatusFailed {
+			log.Error("plan project", "err", err)
+			return planbot.Result{Project: prj, Status: planbot.StatusFailed, Error: planbot.ErrorMessage(err)}
+		}
+		return res
 	}
-	return res
 }
 
 // credentialsEnv returns the run option that passes repo's credentials of

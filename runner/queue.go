@@ -217,6 +217,10 @@ func (q *Queue) work(ctx, hard context.Context) {
 			}
 		}
 		if j != nil {
+			// More may be waiting, as after a burst of webhooks: wake
+			// another idle worker to look, rather than leave it asleep
+			// until its next poll.
+			q.Notify()
 			q.run(hard, *j)
 			continue
 		}

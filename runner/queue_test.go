@@ -439,3 +439,93 @@ func TestQueuePostponesRateLimitedJob(t *testing.T) {
 		}
 	}
 }
+
+// claimCounter counts the claims that found nothing to do.
+type claimCounter struct {
+	Jobs
+	empty atomic.Int32
+}
+
+func (c *claimCounter) Claim(ctx context.Context, owner string, now, leaseUntil time.Time) (*store.Job, error) {
+	j, err := c.Jobs.Claim(ctx, owner, now, leaseUntil)
+	if j == nil && err == nil {
+		c.empty.Add(1)
+	}
+	return j, err
+}
+
+// TestQueueBurstWakesEveryWorker stores a burst of jobs while every worker
+// sleeps and notifies once, as the webhook handler does per delivery when
+// they arrive together: every worker starts a job without waiting for its
+// poll, which here never comes.
+func TestQueueBurstWakesEveryWorker(t *testing.T) {
+	const workers = 4
+	st := newJobs(t)
+	jobs := &claimCounter{Jobs: st}
+	var running atomic.Int32
+	release := make(chan struct{})
+	q := &Queue{Jobs: jobs, Workers: workers, Poll: time.Hour,
+		Handle: func(ctx context.Context, j store.Job) error {
+			running.Add(1)
+			<-release
+			return nil
+		}}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- q.Run(ctx) }()
+	defer func() { close(release); cancel(); <-done }()
+	waitUntil(t, "every worker idle", func() bool { return jobs.empty.Load() >= workers })
+
+	for i := range workers {
+		enqueue(t, st, fmt.Sprintf("burst-%d", i), fmt.Sprintf("a#%d", i))
+	}
+	q.Notify()
+	waitUntil(t, "every worker running a job", func() bool { return running.Load() == workers })
+}
+
+// TestQueueOrder checks that jobs run in the order they were stored, across
+// pull requests: a pull request's re-plan, stored after 99 other pull
+// requests' first plans, waits for those that came before it and for no
+// job stored after it.
+func TestQueueOrder(t *testing.T) {
+	st := newJobs(t)
+	var mu sync.Mutex
+	var got []string
+	q := &Queue{Jobs: st, Workers: 1, Poll: 10 * time.Millisecond,
+		Handle: func(ctx context.Context, j store.Job) error {
+			mu.Lock()
+			got = append(got, j.DeliveryID)
+			mu.Unlock()
+			return nil
+		}}
+	var want []string
+	add := func(id, key string) {
+		enqueue(t, st, id, key)
+		want = append(want, id)
+	}
+	for i := 1; i <= 100; i++ {
+		add(fmt.Sprintf("open-%d", i), fmt.Sprintf("a#%d", i))
+	}
+	add("replan-1", "a#1")
+	add("open-101", "a#101")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- q.Run(ctx) }()
+	waitState(t, st, "open-101", store.JobDone)
+	cancel()
+	<-done
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("run order (-got +want):\n%s", diff)
+	}
+}
+
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}

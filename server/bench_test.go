@@ -129,18 +129,18 @@ func BenchmarkRawTerraform(b *testing.B) {
 // that the cost of logging counts but the output does not drown the
 // benchmark's; with -benchlog it logs at debug level to that file, and
 // BenchmarkPlanEndToEnd lists the GitHub requests of its last plan.
-func benchServer(b *testing.B, gh *githubfake.Server) string {
+func benchServer(b *testing.B, gh *githubfake.Server, extra ...string) string {
 	b.Helper()
 	secretFile := filepath.Join(b.TempDir(), "secret")
 	writeBenchFile(b, secretFile, testSecret+"\n")
-	opts, err := config.ParseServer([]string{
+	opts, err := config.ParseServer(append([]string{
 		"--addr=127.0.0.1:0",
 		"--data-dir=" + b.TempDir(),
 		"--github-api-url=" + gh.APIURL(),
 		fmt.Sprintf("--github-app-id=%d", gh.AppID()),
 		"--github-app-key-file=" + gh.WritePrivateKey(),
 		"--webhook-secret-file=" + secretFile,
-	}, func(string) string { return "" })
+	}, extra...), func(string) string { return "" })
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -219,7 +220,7 @@ func (m *Main) flows(ctx context.Context, sec secured, app *githubapp.App, runMe
 	}
 	slots := runner.NewSlots(o.Parallelism)
 	planner := &runner.Planner{
-		Workspaces: ws, Terraform: tf, Kustomize: kustomize.Options{Cache: renders, Logger: log},
+		Workspaces: ws, Terraform: tf, Kustomize: kustomize.Options{Cache: renders, Renders: make(chan struct{}, runtime.GOMAXPROCS(0)), Logger: log},
 		Locks: st, Plans: st, Audit: st, Bot: app, Comments: st,
 		Slots: slots, AllowForkPRs: o.AllowForkPRs,
 		Secrets: sec.masked, Credentials: sec.creds, Unsandboxed: !sec.sandbox.Confined(),

@@ -114,7 +114,8 @@ func TestWriteLargeFixture(t *testing.T) {
 }
 
 // BenchmarkPlan2000 plans an overlay of about 2,000 resources of which 1%
-// changed. "cold" renders base and head (concurrently); "base-cached"
+// changed. "cold" renders base and head (concurrently), "cold-sequential"
+// renders them one after the other; "base-cached"
 // finds base in the Cache, as it is after the first pull request against
 // the same base commit, and renders head only; "both-cached" is a re-plan
 // of unchanged commits, which hashes the inputs and diffs. See
@@ -138,6 +139,23 @@ func BenchmarkPlan2000(b *testing.B) {
 				b.Fatal(err)
 			}
 			check(res)
+		}
+	})
+	// The same two renders one after the other, as a reviewer would run
+	// them: cold must not be slower than this.
+	b.Run("cold-sequential", func(b *testing.B) {
+		for b.Loop() {
+			baseRes, err := Build(ctx, base, dir, Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			headRes, err := Build(ctx, head, dir, Options{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if md := Diff(baseRes, headRes); md.Changed != 7 {
+				b.Fatalf("manifest %+v", summarize(&md))
+			}
 		}
 	})
 	b.Run("base-cached", func(b *testing.B) {

@@ -46,6 +46,13 @@ type Options struct {
 	// Cache, when set, holds rendered overlays keyed by the content of
 	// their inputs.
 	Cache *Cache
+	// Renders, when set, bounds the renders that run at once across every
+	// plan given the same channel: a render holds one of its buffered
+	// places until kustomize returns. Renders are pure CPU work, so more
+	// of them than there are CPUs only makes each slower and raises the
+	// peak memory; base and head of one overlay, rendered concurrently,
+	// are two.
+	Renders chan struct{}
 	// Logger receives debug records of each build; nil discards them.
 	Logger *slog.Logger
 }
@@ -316,10 +323,20 @@ func render(ctx context.Context, in *input, opts Options) ([]Resource, error) {
 		res []Resource
 		err error
 	}
+	if opts.Renders != nil {
+		select {
+		case opts.Renders <- struct{}{}:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("kustomize build %s: %w", in.dir, ctx.Err())
+		}
+	}
 	done := make(chan outcome, 1)
 	go func() {
 		var o outcome
 		defer func() {
+			if opts.Renders != nil {
+				<-opts.Renders // when kustomize returns, even after ctx ended
+			}
 			if p := recover(); p != nil {
 				o = outcome{err: fmt.Errorf("kustomize panicked: %v", p)}
 			}

@@ -248,3 +248,27 @@ func TestBuildOutput(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildWaitsForRenderPlace checks that a build waits for a place in
+// Options.Renders: with none free, it renders nothing and gives up when its
+// context ends.
+func TestBuildWaitsForRenderPlace(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, "app/kustomization.yaml", "resources:\n  - cm.yaml\n")
+	write(t, root, "app/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n")
+	renders := make(chan struct{}, 1)
+	renders <- struct{}{} // the one place is taken
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Build(ctx, root, "app", Options{Renders: renders}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Build with no place free = %v, want context.Canceled", err)
+	}
+	<-renders
+	res, err := Build(context.Background(), root, "app", Options{Renders: renders})
+	if err != nil || len(res) != 1 {
+		t.Fatalf("Build = %d resources, %v; want 1", len(res), err)
+	}
+	if len(renders) != 0 {
+		t.Errorf("the build kept its place after it returned")
+	}
+}

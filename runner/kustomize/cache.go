@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sync/singleflight"
 )
@@ -22,6 +23,8 @@ type Cache struct {
 	dir   string // "" for memory only
 	max   int
 	group singleflight.Group
+	// renders counts the renders run through the cache: its misses.
+	renders atomic.Int64
 
 	// mu guards the fields below.
 	mu    sync.Mutex
@@ -50,6 +53,10 @@ func (c *Cache) Len() int {
 	return len(c.mem)
 }
 
+// Renders returns how many overlays the cache had to render: the requests
+// that found no entry and were not shared with one already rendering.
+func (c *Cache) Renders() int64 { return c.renders.Load() }
+
 // do returns the resources stored under key, calling fn to render them on a
 // miss. hit reports whether fn was not called by this caller.
 func (c *Cache) do(ctx context.Context, key string, fn func() ([]Resource, error)) (res []Resource, hit bool, err error) {
@@ -60,6 +67,7 @@ func (c *Cache) do(ctx context.Context, key string, fn func() ([]Resource, error
 		if res, ok := c.get(key); ok {
 			return res, nil
 		}
+		c.renders.Add(1)
 		res, err := fn()
 		if err != nil {
 			return nil, err

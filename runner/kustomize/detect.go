@@ -141,3 +141,20 @@ func Inputs(root, dir string) ([]string, error) {
 	}
 	return in.kdirs, nil
 }
+
+// Overlays returns every leaf overlay under root, sorted: the
+// kustomizations that no other kustomization includes, components left
+// out. They are what a change to the tree can make planbot render.
+func Overlays(root string) ([]string, error) {
+	nodes, err := scan(root)
+	if err != nil {
+		return nil, fmt.Errorf("list kustomize overlays: %w", err)
+	}
+	files := make([]string, 0, len(nodes))
+	for d, n := range nodes {
+		files = append(files, path.Join(d, n.File))
+	}
+	// Every kustomization counts as changed: the leaves are what remains
+	// once the included ones are dropped.
+	return markedLeaves(nodes, files), nil
+}
