@@ -88,6 +88,9 @@ type Server struct {
 
 	// webhookSecretEnv is PLANBOT_WEBHOOK_SECRET, read once at parse time.
 	webhookSecretEnv string
+	// noWebhooks is set for `planbot drift`, which receives no webhooks
+	// and so needs no webhook secret.
+	noWebhooks bool
 }
 
 // minJobRetention is GitHub's redelivery window: a delivery can be
@@ -228,7 +231,7 @@ func (o Server) validate(p *problems) {
 	p.check(o.DataDir == "", "--data-dir must not be empty")
 	p.check(o.GitHubAppID <= 0, "--github-app-id (PLANBOT_GITHUB_APP_ID) is required: the App ID, a number from the App's settings page")
 	p.check(o.GitHubAppKeyFile == "", "--github-app-key-file (PLANBOT_GITHUB_APP_KEY_FILE) is required: the file holding the App's PEM private key")
-	p.check(o.WebhookSecretFile == "" && o.webhookSecretEnv == "", "a webhook secret is required: set --webhook-secret-file or PLANBOT_WEBHOOK_SECRET; planbot refuses to accept unsigned webhooks")
+	p.check(!o.noWebhooks && o.WebhookSecretFile == "" && o.webhookSecretEnv == "", "a webhook secret is required: set --webhook-secret-file or PLANBOT_WEBHOOK_SECRET; planbot refuses to accept unsigned webhooks")
 	p.check(o.Workers < 1, "--workers must be at least 1")
 	p.check(o.Parallelism < 1, "--parallelism must be at least 1")
 	p.check(o.JobTimeout <= 0, "--job-timeout must be positive")
@@ -297,7 +300,7 @@ func (o Server) LoadSecrets() (Secrets, error) {
 	} else {
 		s.WebhookSecret = []byte(o.webhookSecretEnv)
 	}
-	if len(s.WebhookSecret) == 0 {
+	if len(s.WebhookSecret) == 0 && !o.noWebhooks {
 		return s, planbot.Errorf(planbot.EINVALID, "the webhook secret is empty; planbot refuses to accept unsigned webhooks")
 	}
 	b, err := os.ReadFile(o.GitHubAppKeyFile)

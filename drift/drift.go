@@ -128,15 +128,26 @@ type Summary struct {
 	Project string
 	// Status is "drift", "error" or "ok".
 	Status string
-	Issue  int
+	// Changed is how many resource addresses the plan would change
+	// (create, update, destroy or replace).
+	Changed int
+	// Issue is the number of the project's issue, 0 for none; URL is its
+	// address on GitHub, when known.
+	Issue int
+	URL   string
 }
 
 // Window is one pass: its ID in the audit log, and the scheduled times of
 // the previous pass (zero for none) and of this one, which decide the
-// projects whose own schedule is due.
+// projects whose own schedule is due. A zero From checks every project
+// that drift detection is enabled for.
 type Window struct {
 	ID       string
 	From, To time.Time
+	// Repo, when set, narrows the pass to one repository ("owner/name",
+	// compared case-insensitively), and Project to the projects of that
+	// name.
+	Repo, Project string
 }
 
 // Pass runs one drift pass over every installed, allowlisted repository.
@@ -166,6 +177,9 @@ func (d *Detector) Pass(ctx context.Context, w Window) ([]Summary, error) {
 		}
 		for _, r := range repos {
 			if d.AllowRepo != nil && !d.AllowRepo(r.Repo.String()) {
+				continue
+			}
+			if w.Repo != "" && !strings.EqualFold(w.Repo, r.Repo.String()) {
 				continue
 			}
 			sums, err := d.checkRepo(ctx, gh, bot, r, w, log.With("repo", r.Repo.String()))
@@ -211,16 +225,7 @@ func (d *Detector) checkRepo(ctx context.Context, gh GitHub, bot string, r planb
 	if err != nil {
 		return nil, err
 	}
-	results := make([]planbot.Result, len(projects))
-	var wg sync.WaitGroup
-	for i, prj := range projects {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = d.planOne(ctx, src, sha, prj, log.With("project", prj.Name))
-		}()
-	}
-	wg.Wait()
+	results := planAll(ctx, d, src, sha, projects, log)
 	if err := d.Workspaces.Prune(ctx, r.Repo, 0, sha); err != nil {
 		log.Warn("prune old drift workspaces", "err", err)
 	}
@@ -235,12 +240,12 @@ func (d *Detector) checkRepo(ctx context.Context, gh GitHub, bot string, r planb
 	var out []Summary
 	drifting := 0
 	for _, res := range results {
-		s := Summary{Repo: r.Repo.String(), Project: res.Project.Name, Status: statusOf(res)}
+		s := Summary{Repo: r.Repo.String(), Project: res.Project.Name, Status: statusOf(res), Changed: changedCount(res)}
 		n, changed, err := t.reconcile(ctx, res, sha, d.now())
 		if err != nil {
 			log.Error("update drift issue", "project", res.Project.Name, "err", err)
 		}
-		s.Issue = n
+		s.Issue, s.URL = n, t.url(n)
 		if s.Status != "ok" {
 			drifting++
 		}
@@ -251,6 +256,12 @@ func (d *Detector) checkRepo(ctx context.Context, gh GitHub, bot string, r planb
 	}
 	d.Metrics.drifting(r.Repo.String(), drifting)
 	return out, nil
+}
+
+// changedCount returns how many resource addresses res would change.
+func changedCount(res planbot.Result) int {
+	c := res.Changes
+	return c.Add + c.Change + c.Destroy + c.Replace
 }
 
 func statusOf(res planbot.Result) string {
@@ -275,6 +286,22 @@ func (d *Detector) audit(ctx context.Context, repo planbot.Repo, sha string, res
 	if _, _, err := d.Audit.AppendAudit(ctx, e); err != nil {
 		log.Error("append audit entry", "action", action, "err", err)
 	}
+}
+
+// planAll plans the projects at once, each waiting for a slot, and
+// returns their results in the order of projects.
+func planAll(ctx context.Context, d *Detector, src workspaces.Source, sha string, projects []planbot.Project, log *slog.Logger) []planbot.Result {
+	results := make([]planbot.Result, len(projects))
+	var wg sync.WaitGroup
+	for i, prj := range projects {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = d.planOne(ctx, src, sha, prj, log.With("project", prj.Name))
+		}()
+	}
+	wg.Wait()
+	return results
 }
 
 // planOne plans one project read-only: no lock, and the saved plan is
@@ -339,7 +366,7 @@ func terraformProjects(cfg *config.Repo, root string, w Window) ([]planbot.Proje
 		}
 		var out []planbot.Project
 		for _, p := range cfg.Projects {
-			if p.Kind == planbot.KindTerraform && cfg.DriftDue(p.Name, w.From, w.To) {
+			if p.Kind == planbot.KindTerraform && w.wants(p.Name) && cfg.DriftDue(p.Name, w.From, w.To) {
 				out = append(out, planbot.Project{Name: p.Name, Dir: p.Dir, Workspace: p.Workspace, Kind: p.Kind})
 			}
 		}
@@ -368,9 +395,14 @@ func terraformProjects(cfg *config.Repo, root string, w Window) ([]planbot.Proje
 	}
 	var out []planbot.Project
 	for _, p := range det.Projects {
-		if cfg.DriftDue(p.Name, w.From, w.To) {
+		if w.wants(p.Name) && cfg.DriftDue(p.Name, w.From, w.To) {
 			out = append(out, p)
 		}
 	}
 	return out, nil
+}
+
+// wants reports whether the pass checks the project called name.
+func (w Window) wants(name string) bool {
+	return w.Project == "" || w.Project == name
 }

@@ -118,6 +118,7 @@ func (t *tracker) reconcile(ctx context.Context, res planbot.Result, sha string,
 			return 0, "", err
 		}
 		number = created.Number
+		t.issues = append([]planbot.Issue{created}, t.issues...)
 		if len(parts) > 1 {
 			// The continuation parts carry the issue's number.
 			parts = t.render(res, sha, number, since, checks, now)
@@ -152,6 +153,16 @@ func (t *tracker) render(res planbot.Result, sha string, number int, since time.
 	return parts
 }
 
+// url returns the address of issue number, "" when unknown.
+func (t *tracker) url(number int) string {
+	for _, is := range t.issues {
+		if number != 0 && is.Number == number {
+			return is.HTMLURL
+		}
+	}
+	return ""
+}
+
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 
 func short(sha string) string {
@@ -167,7 +178,6 @@ func plural(n int, word string) string {
 	}
 	return fmt.Sprintf("%d %ss", n, word)
 }
-
 
 // continuation makes the issue's comments hold parts 2 and later, editing
 // the ones planbot posted before (found by their marker) and creating the

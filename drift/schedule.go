@@ -119,19 +119,57 @@ func (s *Scheduler) try(ctx context.Context, slot time.Time) error {
 	}
 	log := s.Logger.With("slot", slot.UTC().Format(time.RFC3339), "owner", s.Owner)
 	log.Info("drift pass claimed")
+	return runClaimed(ctx, s.Lease, s.Owner, s.LeaseTTL, s.now, log, func(ctx context.Context) error {
+		return s.Pass(ctx, Window{ID: slot.UTC().Format(time.RFC3339), From: from, To: slot})
+	})
+}
+
+// ErrPassRunning reports that another pass holds the store's lease.
+var ErrPassRunning = errors.New("another drift pass is running")
+
+// Once runs one pass now, outside the schedule, claimed in the store as a
+// scheduled pass is: it never overlaps a pass another process runs (then it
+// returns ErrPassRunning), and scheduled passes wait for it. The pass
+// checks every enabled project of w's repositories, whatever their own
+// schedules; w.ID and w.To are set to now.
+func Once(ctx context.Context, lease Lease, owner string, ttl time.Duration, now func() time.Time, logger *slog.Logger, w Window, pass func(ctx context.Context, w Window) error) error {
+	if now == nil {
+		now = time.Now
+	}
+	if ttl <= 0 {
+		ttl = time.Minute
+	}
+	t := now()
+	ok, err := lease.ClaimPass(ctx, PassName, t, owner, t, t.Add(ttl))
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrPassRunning
+	}
+	w.ID, w.From, w.To = "manual:"+t.UTC().Format(time.RFC3339), time.Time{}, t
+	log := logger.With("pass", w.ID, "owner", owner)
+	log.Info("drift pass claimed")
+	return runClaimed(ctx, lease, owner, ttl, now, log, func(ctx context.Context) error { return pass(ctx, w) })
+}
+
+// runClaimed runs pass under the lease owner holds, renewing it every
+// third of ttl and stopping the pass if the lease is lost, and marks the
+// pass finished when it succeeds.
+func runClaimed(ctx context.Context, lease Lease, owner string, ttl time.Duration, now func() time.Time, log *slog.Logger, pass func(ctx context.Context) error) error {
 	pctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	renewed := make(chan struct{})
 	go func() {
 		defer close(renewed)
-		tick := time.NewTicker(s.LeaseTTL / 3)
+		tick := time.NewTicker(ttl / 3)
 		defer tick.Stop()
 		for {
 			select {
 			case <-pctx.Done():
 				return
 			case <-tick.C:
-				if err := s.Lease.ExtendPass(pctx, PassName, s.Owner, s.now().Add(s.LeaseTTL)); err != nil && pctx.Err() == nil {
+				if err := lease.ExtendPass(pctx, PassName, owner, now().Add(ttl)); err != nil && pctx.Err() == nil {
 					log.Error("drift pass lease lost; stopping the pass", "err", err)
 					cancel()
 					return
@@ -139,11 +177,11 @@ func (s *Scheduler) try(ctx context.Context, slot time.Time) error {
 			}
 		}
 	}()
-	err = s.Pass(pctx, Window{ID: slot.UTC().Format(time.RFC3339), From: from, To: slot})
+	err := pass(pctx)
 	cancel()
 	<-renewed
 	if err != nil {
 		return err
 	}
-	return s.Lease.FinishPass(context.WithoutCancel(ctx), PassName, s.Owner, s.now())
+	return lease.FinishPass(context.WithoutCancel(ctx), PassName, owner, now())
 }

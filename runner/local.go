@@ -47,11 +47,11 @@ type LocalRequest struct {
 
 // Plan plans the change and returns the comment parts.
 func (l *Local) Plan(ctx context.Context, req LocalRequest) ([]string, error) {
-	base, err := revParse(ctx, req.RepoDir, req.Base)
+	base, err := RevParse(ctx, req.RepoDir, req.Base)
 	if err != nil {
 		return nil, err
 	}
-	head, err := revParse(ctx, req.RepoDir, req.Head)
+	head, err := RevParse(ctx, req.RepoDir, req.Head)
 	if err != nil {
 		return nil, err
 	}
@@ -64,10 +64,10 @@ func (l *Local) Plan(ctx context.Context, req LocalRequest) ([]string, error) {
 		return nil, err
 	}
 	t := trees{base: filepath.Join(req.WorkDir, "base"), head: filepath.Join(req.WorkDir, "head")}
-	if err := exportTree(ctx, req.RepoDir, head, t.head); err != nil {
+	if err := ExportTree(ctx, req.RepoDir, head, t.head); err != nil {
 		return nil, err
 	}
-	if err := exportTree(ctx, req.RepoDir, base, t.base); err != nil {
+	if err := ExportTree(ctx, req.RepoDir, base, t.base); err != nil {
 		return nil, err
 	}
 	cfg := config.DefaultRepo()
@@ -122,7 +122,7 @@ func (l *Local) planOne(ctx context.Context, req LocalRequest, base, head string
 		sha, plan = base, l.Terraform.PlanDestroy
 	}
 	root := filepath.Join(req.WorkDir, "projects", workspaces.Slug(prj.Name))
-	if err := exportTree(ctx, req.RepoDir, sha, root); err != nil {
+	if err := ExportTree(ctx, req.RepoDir, sha, root); err != nil {
 		return fail(err)
 	}
 	dir, err := workspaces.SafeJoin(root, prj.Dir)
@@ -148,7 +148,9 @@ func git(ctx context.Context, dir string, args ...string) ([]byte, error) {
 	return out, nil
 }
 
-func revParse(ctx context.Context, dir, rev string) (string, error) {
+// RevParse returns the commit a git revision of the repository in dir
+// names.
+func RevParse(ctx context.Context, dir, rev string) (string, error) {
 	if rev == "" || strings.HasPrefix(rev, "-") {
 		return "", planbot.Errorf(planbot.EINVALID, "invalid revision %q", rev)
 	}
@@ -159,9 +161,9 @@ func revParse(ctx context.Context, dir, rev string) (string, error) {
 	return strings.TrimSpace(string(out)), nil
 }
 
-// exportTree writes the tree of commit sha into dir with `git archive`,
+// ExportTree writes the tree of commit sha into dir with `git archive`,
 // refusing entries that would land outside dir.
-func exportTree(ctx context.Context, repoDir, sha, dir string) error {
+func ExportTree(ctx context.Context, repoDir, sha, dir string) error {
 	cmd := exec.CommandContext(ctx, "git", "-C", repoDir, "archive", "--format=tar", sha)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -240,3 +240,13 @@ func (p Policy) environ(current []string) []string {
 	}
 	return out
 }
+
+// Best returns the strongest mode this kernel enforces: ModeLandlock when
+// it has Landlock, ModeOff otherwise. The local commands (planbot plan,
+// planbot drift --local) use it; the server is told its mode.
+func Best() Mode {
+	if Supported() != nil {
+		return ModeOff
+	}
+	return ModeLandlock
+}

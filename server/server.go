@@ -154,7 +154,10 @@ func (m *Main) secure() (secured, *slog.Logger, error) {
 	if sec.sandbox, sec.creds, err = confine(m.Options, m.Logger); err != nil {
 		return sec, nil, err
 	}
-	sec.masked = append([]string{string(sec.secrets.WebhookSecret)}, maskable(sec.creds.Values())...)
+	sec.masked = maskable(sec.creds.Values())
+	if len(sec.secrets.WebhookSecret) > 0 {
+		sec.masked = append([]string{string(sec.secrets.WebhookSecret)}, sec.masked...)
+	}
 	// From here on nothing logs a secret: the webhook secret and every
 	// credential are masked in every record.
 	log := slog.New(logmask.New(m.Logger.Handler(), func(s string) string { return redact.String(s, sec.masked) }))

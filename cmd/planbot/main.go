@@ -16,6 +16,8 @@ import (
 	"github.com/planbot/planbot/audit/auditcmd"
 	"github.com/planbot/planbot/codeowners"
 	"github.com/planbot/planbot/config"
+	"github.com/planbot/planbot/drift"
+	"github.com/planbot/planbot/drift/driftcmd"
 	"github.com/planbot/planbot/sandbox"
 	"github.com/planbot/planbot/server"
 	"github.com/planbot/planbot/setup"
@@ -27,6 +29,7 @@ Usage:
   planbot setup [flags]         create the GitHub App from a manifest and write its secrets
   planbot server [flags]        run the GitHub App (webhooks, queue, workers)
   planbot plan [flags]          plan a local change and print the PR comment
+  planbot drift [flags]         run one drift pass now (--local: check a local checkout)
   planbot owners [flags] PATH…  show which CODEOWNERS rule owns each path
   planbot audit [flags]         list, export (--json) or verify (--verify) the audit log
   planbot version               show planbot's version and commit, and the Go and terraform versions
@@ -57,6 +60,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runServer(ctx, args[1:], stdout, stderr)
 	case "plan":
 		return runPlan(ctx, args[1:], stdout, stderr)
+	case "drift":
+		return driftcmd.Main(ctx, args[1:], os.Getenv, driftPass(stderr), stdout, stderr)
 	case "owners":
 		return codeowners.Main(ctx, args[1:], stdout, stderr)
 	case "audit":
@@ -101,5 +106,15 @@ func openAuditStore(stderr io.Writer) auditcmd.Opener {
 			return nil, nil, err
 		}
 		return st, st.Close, nil
+	}
+}
+
+// driftPass returns the pass `planbot drift` runs against GitHub: the
+// server's, logging to stderr.
+func driftPass(stderr io.Writer) driftcmd.Pass {
+	return func(ctx context.Context, o config.Server, w drift.Window) ([]drift.Summary, error) {
+		m := &server.Main{Options: o, Logger: slog.New(slog.NewTextHandler(stderr, nil))}
+		defer m.Close()
+		return m.DriftPass(ctx, w)
 	}
 }

@@ -75,6 +75,10 @@ func TestUsage(t *testing.T) {
 		{name: "plan help", args: []string{"plan", "-h"}, code: 0},
 		{name: "owners help", args: []string{"owners", "-h"}, code: 0},
 		{name: "audit help", args: []string{"audit", "-h"}, code: 0},
+		{name: "drift help", args: []string{"drift", "-h"}, code: 0},
+		{name: "drift without app", args: []string{"drift"}, code: 1},
+		{name: "drift ref without local", args: []string{"drift", "--ref", "main"}, code: 1},
+		{name: "drift local not a repository", args: []string{"drift", "--local", "--repo", "/nonexistent/planbot"}, code: 1},
 		{name: "audit without database", args: []string{"audit", "--data-dir", "/nonexistent/planbot"}, code: 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

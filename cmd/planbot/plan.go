@@ -27,11 +27,7 @@ import (
 // Landlock; otherwise plans run unconfined and the comment's footer says
 // so.
 func localSandbox() (*sandbox.Sandbox, error) {
-	mode := sandbox.ModeLandlock
-	if sandbox.Supported() != nil {
-		mode = sandbox.ModeOff
-	}
-	return sandbox.New(mode)
+	return sandbox.New(sandbox.Best())
 }
 
 // planAbout heads `planbot plan -h`.

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/planbot/planbot/drift"
+	"github.com/planbot/planbot/githubfake"
+	"github.com/planbot/planbot/runner/terraform/statetest"
+	"github.com/planbot/planbot/server"
+)
+
+const driftRepo = "acme/live"
+
+// driftFake returns a fake GitHub with one installed repository whose only
+// root, live/, keeps its state on states, applied with terraform directly
+// and then changed behind terraform's back.
+func driftFake(t *testing.T, states *statetest.Server) *githubfake.Server {
+	t.Helper()
+	gh := githubfake.New(t)
+	tf := states.Backend("live") + `
+resource "terraform_data" "input" {
+  input = "v1"
+}
+`
+	gh.CreateRepo(driftRepo, map[string]string{"live/main.tf": tf, "README.md": "# live\n"})
+	gh.AddInstallation(1, driftRepo)
+	work := t.TempDir()
+	if err := os.WriteFile(filepath.Join(work, "main.tf"), []byte(tf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"init", "-input=false"}, {"apply", "-input=false", "-auto-approve"}} {
+		cmd := exec.Command("terraform", args...)
+		cmd.Dir = work
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1"}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("terraform %s: %v\n%s", args[0], err, out)
+		}
+	}
+	var st map[string]any
+	if err := json.Unmarshal(states.State("live"), &st); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range st["resources"].([]any) {
+		for _, in := range r.(map[string]any)["instances"].([]any) {
+			attrs := in.(map[string]any)["attributes"].(map[string]any)
+			attrs["input"] = map[string]any{"value": "changed-in-the-console", "type": "string"}
+			attrs["output"] = map[string]any{"value": "changed-in-the-console", "type": "string"}
+		}
+	}
+	st["serial"] = st["serial"].(float64) + 1
+	b, _ := json.Marshal(st)
+	resp, err := http.Post(states.URL("live"), "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return gh
+}
+
+func driftArgs(gh *githubfake.Server, dataDir string, extra ...string) []string {
+	return append([]string{
+		"drift",
+		"--data-dir=" + dataDir,
+		"--github-api-url=" + gh.APIURL(),
+		fmt.Sprintf("--github-app-id=%d", gh.AppID()),
+		"--github-app-key-file=" + gh.WritePrivateKey(),
+		"--job-lease=3s",
+	}, extra...)
+}
+
+// TestDriftGitHub runs `planbot drift` against the fake GitHub: one pass
+// opens the project's issue, as a scheduled pass would, and the table
+// names the repository, the project, the drift, the changed addresses and
+// the issue; the exit status is 2.
+func TestDriftGitHub(t *testing.T) {
+	states := statetest.New(t)
+	gh := driftFake(t, states)
+	dataDir := t.TempDir()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), driftArgs(gh, dataDir, "--repo", driftRepo), &out, &errb)
+	if code != 2 {
+		t.Fatalf("exit %d, want 2 (drift)\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	var issues []githubfake.Issue
+	for _, is := range gh.Issues(driftRepo) {
+		if len(is.Labels) == 1 && is.Labels[0] == drift.LabelName {
+			issues = append(issues, is)
+		}
+	}
+	if len(issues) != 1 || issues[0].Title != "Drift: acme/live live" || !strings.Contains(issues[0].Body, "terraform_data.input") {
+		t.Fatalf("drift issues = %+v, want one for live naming terraform_data.input", issues)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("table has %d lines, want a header and one project:\n%s", len(lines), out.String())
+	}
+	header, row := strings.Fields(lines[0]), strings.Fields(lines[1])
+	if strings.Join(header, " ") != "REPO PROJECT DRIFTING CHANGED ISSUE" {
+		t.Errorf("header = %q", lines[0])
+	}
+	want := []string{driftRepo, "live", "yes", "1", fmt.Sprintf("#%d", issues[0].Number)}
+	if len(row) < len(want) || strings.Join(row[:len(want)], " ") != strings.Join(want, " ") {
+		t.Errorf("row = %q, want it to start with %q", lines[1], want)
+	}
+
+	// The next pass by hand edits the same issue.
+	out.Reset()
+	if code := run(context.Background(), driftArgs(gh, dataDir, "--project", "live"), &out, &errb); code != 2 {
+		t.Fatalf("second pass: exit %d, want 2\n%s", code, errb.String())
+	}
+	if n := len(gh.Issues(driftRepo)); n != 1 {
+		t.Errorf("%d issues after the second pass, want the same one", n)
+	}
+}
+
+// TestDriftPassRunning checks that `planbot drift` does not overlap a pass
+// that holds the store's lease: it says so and exits 1, writing nothing.
+func TestDriftPassRunning(t *testing.T) {
+	gh := githubfake.New(t)
+	gh.CreateRepo(driftRepo, map[string]string{"live/main.tf": "resource \"terraform_data\" \"input\" {}\n"})
+	gh.AddInstallation(1, driftRepo)
+	dataDir := t.TempDir()
+	ctx := context.Background()
+	st, err := server.OpenStore(ctx, filepath.Join(dataDir, "planbot.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if ok, err := st.ClaimPass(ctx, drift.PassName, now.Add(-time.Minute), "replica-1", now, now.Add(time.Hour)); !ok || err != nil {
+		t.Fatalf("claim pass: %v, %v", ok, err)
+	}
+	st.Close()
+	var out, errb bytes.Buffer
+	if code := run(ctx, driftArgs(gh, dataDir), &out, &errb); code != 1 {
+		t.Fatalf("exit %d, want 1\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	}
+	if !strings.Contains(errb.String(), "a drift pass is running") {
+		t.Errorf("stderr lacks that a pass is running:\n%s", errb.String())
+	}
+	if n := len(gh.Issues(driftRepo)); n != 0 {
+		t.Errorf("%d issues written while another pass ran, want none", n)
+	}
+}

@@ -1,0 +1,140 @@
+package driftcmd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/planbot/planbot/config"
+	"github.com/planbot/planbot/drift"
+	"github.com/planbot/planbot/runner/terraform/statetest"
+	"github.com/planbot/planbot/sandbox"
+)
+
+// TestMain lets this test binary act as the sandbox helper, as planbot's
+// main does.
+func TestMain(m *testing.M) {
+	sandbox.RunHelper()
+	os.Exit(m.Run())
+}
+
+// liveRepo makes a git repository whose root keeps its state on states,
+// and applies that root with terraform directly, as a team would have:
+// the state then holds terraform_data.input with the value "v1".
+func liveRepo(t *testing.T, states *statetest.Server) string {
+	t.Helper()
+	tf := states.Backend("live") + `
+resource "terraform_data" "input" {
+  input = "v1"
+}
+`
+	dir := filepath.Join(t.TempDir(), "live")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(tf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"init", "-q", "-b", "main"}, {"add", "-A"},
+		{"-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false", "commit", "-q", "-m", "live"},
+	} {
+		if out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	work := t.TempDir()
+	if err := os.WriteFile(filepath.Join(work, "main.tf"), []byte(tf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"init", "-input=false"}, {"apply", "-input=false", "-auto-approve"}} {
+		cmd := exec.Command("terraform", args...)
+		cmd.Dir = work
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1"}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("terraform %s: %v\n%s", args[0], err, out)
+		}
+	}
+	return dir
+}
+
+// setInput rewrites the stored state behind terraform's back so that
+// terraform_data.input holds value.
+func setInput(t *testing.T, states *statetest.Server, value string) {
+	t.Helper()
+	var st map[string]any
+	if err := json.Unmarshal(states.State("live"), &st); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range st["resources"].([]any) {
+		for _, in := range r.(map[string]any)["instances"].([]any) {
+			attrs := in.(map[string]any)["attributes"].(map[string]any)
+			attrs["input"] = map[string]any{"value": value, "type": "string"}
+			attrs["output"] = map[string]any{"value": value, "type": "string"}
+		}
+	}
+	st["serial"] = st["serial"].(float64) + 1
+	b, _ := json.Marshal(st)
+	resp, err := http.Post(states.URL("live"), "application/json", bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("write state: %s", resp.Status)
+	}
+}
+
+func noEnv(string) string { return "" }
+
+// noPass fails the test: --local must never reach GitHub.
+func noPass(t *testing.T) Pass {
+	return func(context.Context, config.Server, drift.Window) ([]drift.Summary, error) {
+		t.Fatal("--local ran a pass against GitHub")
+		return nil, nil
+	}
+}
+
+// TestLocal checks a local checkout whose root's state changed behind
+// terraform's back: the issue body names the address and the exit status
+// is 2; once the state is restored nothing drifts and the status is 0.
+func TestLocal(t *testing.T) {
+	states := statetest.New(t)
+	dir := liveRepo(t, states)
+	setInput(t, states, "changed-in-the-console")
+
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), []string{"--local", "--repo", dir}, noEnv, noPass(t), &out, &errb)
+	if code != ExitDrift {
+		t.Fatalf("exit %d, want %d (drift)\nstdout:\n%s\nstderr:\n%s", code, ExitDrift, out.String(), errb.String())
+	}
+	for _, want := range []string{"# Drift: local/live .", "terraform_data.input", "1 to change", "changed-in-the-console", "1 check)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	// This kernel has Landlock: the plan ran sandboxed.
+	if strings.Contains(out.String(), "unsandboxed") {
+		t.Errorf("the plan ran unsandboxed on a kernel with Landlock:\n%s", out.String())
+	}
+	if got := states.Resources("live"); len(got) != 1 {
+		t.Errorf("state resources after the check = %v, want the one applied", got)
+	}
+
+	setInput(t, states, "v1")
+	out.Reset()
+	errb.Reset()
+	code = Main(context.Background(), []string{"--local", "--repo", dir, "--ref", "main"}, noEnv, noPass(t), &out, &errb)
+	if code != ExitClean {
+		t.Fatalf("exit %d, want %d (no drift)\nstdout:\n%s\nstderr:\n%s", code, ExitClean, out.String(), errb.String())
+	}
+	if !strings.HasPrefix(out.String(), "No drift: the Terraform project . matches ") {
+		t.Errorf("output = %q, want that nothing drifts", out.String())
+	}
+}
