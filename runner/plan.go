@@ -47,6 +47,8 @@ type Workspaces interface {
 	Checkout(ctx context.Context, src workspaces.Source, sha, name string) (string, error)
 	Cleanup(ctx context.Context, repo planbot.Repo, pr int) error
 	Prune(ctx context.Context, repo planbot.Repo, pr int, keep ...string) error
+	// Remove removes one worktree that Checkout returned.
+	Remove(ctx context.Context, repo planbot.Repo, dir string) error
 	// ReadFile returns a file of a commit that Sync fetched, or an
 	// ENOTFOUND error when the commit has no such file.
 	ReadFile(ctx context.Context, repo planbot.Repo, sha, path string) ([]byte, error)

@@ -46,14 +46,15 @@ func (p *Planner) Prerender(ctx context.Context, gh Tokener, req PrerenderReques
 	if err := p.Workspaces.Sync(ctx, src); err != nil {
 		return fmt.Errorf("prerender: %w", err)
 	}
-	tree, err := p.Workspaces.Checkout(ctx, src, req.SHA, "_tree")
+	tree, err := p.Workspaces.Checkout(ctx, src, req.SHA, "_prerender")
 	if err != nil {
 		return fmt.Errorf("prerender: %w", err)
 	}
-	// Only the newest tip is worth keeping checked out.
+	// Only this worktree goes: a drift pass may be planning other
+	// worktrees of the default branch (also pull request 0) meanwhile.
 	defer func() {
-		if err := p.Workspaces.Prune(context.WithoutCancel(ctx), req.Repo, 0, req.SHA); err != nil {
-			log.Warn("prune pre-render workspaces", "err", err)
+		if err := p.Workspaces.Remove(context.WithoutCancel(ctx), req.Repo, tree); err != nil {
+			log.Warn("remove pre-render workspace", "err", err)
 		}
 	}()
 	overlays, err := kustomize.Overlays(tree)

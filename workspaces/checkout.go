@@ -96,6 +96,35 @@ func (m *Manager) removeWorktree(ctx context.Context, cache, dir string) error {
 	return os.RemoveAll(dir)
 }
 
+// Remove removes one worktree of repo that Checkout returned, and nothing
+// else: background work (a pre-render) cleans up after itself without
+// pruning the worktrees of others that share its pull request number (a
+// drift pass checks out the default branch as pull request 0 too).
+func (m *Manager) Remove(ctx context.Context, repo planbot.Repo, dir string) error {
+	if err := validRepo(repo); err != nil {
+		return err
+	}
+	prefix := filepath.Join(m.root, "workspaces", strings.ToLower(repo.Owner), strings.ToLower(repo.Name)) + string(filepath.Separator)
+	if !strings.HasPrefix(filepath.Clean(dir), prefix) {
+		return planbot.Errorf(planbot.EINVALID, "%s is not a workspace of %s", dir, repo)
+	}
+	cache := m.cacheDir(repo)
+	l := m.lock(cache)
+	l.Lock()
+	defer l.Unlock()
+	if err := m.removeWorktree(ctx, cache, dir); err != nil {
+		return fmt.Errorf("workspaces: remove %s: %w", dir, err)
+	}
+	// Its commit directory goes too once it is empty.
+	os.Remove(filepath.Dir(dir))
+	if exists(filepath.Join(cache, "HEAD")) {
+		if _, err := m.run(ctx, cache, "", "worktree", "prune"); err != nil {
+			return fmt.Errorf("workspaces: remove %s: %w", dir, err)
+		}
+	}
+	return nil
+}
+
 // Worktrees returns the paths of the worktrees registered in the cache of
 // repo, without the cache itself.
 func (m *Manager) Worktrees(ctx context.Context, repo planbot.Repo) ([]string, error) {

@@ -573,3 +573,40 @@ func TestRedact(t *testing.T) {
 		})
 	}
 }
+
+// TestRemove removes one worktree and leaves the others of the same pull
+// request, as a pre-render must leave a drift pass's worktrees.
+func TestRemove(t *testing.T) {
+	ctx := context.Background()
+	o := newOrigin(t)
+	base, head := setupPR(o)
+	m, _ := newManager(t)
+	src := o.source(1, base, head)
+	if err := m.Sync(ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	mine, err := m.Checkout(ctx, src, base, "_prerender")
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, err := m.Checkout(ctx, src, head, "envs/dev")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Remove(ctx, src.Repo, mine); err != nil {
+		t.Fatalf("Remove: %v", err)
+	}
+	if _, err := os.Stat(mine); !os.IsNotExist(err) {
+		t.Errorf("%s still exists (err %v)", mine, err)
+	}
+	if _, err := os.Stat(filepath.Join(theirs, "envs/dev/main.tf")); err != nil {
+		t.Errorf("the other worktree was removed too: %v", err)
+	}
+	list := gitT(t, filepath.Join(m.Root(), "repos/acme/infra.git"), "worktree", "list", "--porcelain")
+	if strings.Contains(list, mine) || !strings.Contains(list, "worktree "+theirs+"\n") {
+		t.Errorf("git worktree list after Remove:\n%s", list)
+	}
+	if err := m.Remove(ctx, src.Repo, t.TempDir()); err == nil {
+		t.Error("Remove of a directory outside the workspaces: no error")
+	}
+}
