@@ -53,3 +53,59 @@ projects:
 		}
 	}
 }
+
+func TestParseDrift(t *testing.T) {
+	github := []string{"--github-app-id=7", "--github-app-key-file=/k.pem"}
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		wantErr []string
+		check   func(t *testing.T, o DriftCommand)
+	}{
+		{name: "a pass against GitHub", args: append([]string{"--repo=acme/infra", "--project=live"}, github...), check: func(t *testing.T, o DriftCommand) {
+			if o.Local || o.Repo != "acme/infra" || o.Project != "live" || o.Server.GitHubAppID != 7 || o.Server.Sandbox != "landlock" {
+				t.Errorf("got %+v", o)
+			}
+		}},
+		{name: "no webhook secret needed", args: github, check: func(t *testing.T, o DriftCommand) {
+			if o.Server.Database == "" {
+				t.Errorf("database not defaulted: %+v", o.Server)
+			}
+		}},
+		{name: "env twins", env: map[string]string{"PLANBOT_GITHUB_APP_ID": "9", "PLANBOT_GITHUB_APP_KEY_FILE": "/k", "PLANBOT_SANDBOX": "off"}, check: func(t *testing.T, o DriftCommand) {
+			if o.Server.GitHubAppID != 9 || o.Server.Sandbox != "off" {
+				t.Errorf("got %+v", o.Server)
+			}
+		}},
+		{name: "local needs no App", args: []string{"--local", "--ref=main"}, check: func(t *testing.T, o DriftCommand) {
+			if !o.Local || o.Repo != "." || o.Ref != "main" {
+				t.Errorf("got %+v", o)
+			}
+		}},
+		{name: "every problem at once", args: []string{"--ref=main", "--repo=infra", "--sandbox=chroot"}, wantErr: []string{
+			"--ref needs --local", "--repo must be owner/name", "--sandbox must be landlock or off", "--github-app-id",
+		}},
+		{name: "stray argument", args: append([]string{"now"}, github...), wantErr: []string{"unexpected arguments: now"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o, err := ParseDrift(tt.args, env(tt.env))
+			if len(tt.wantErr) > 0 {
+				if err == nil {
+					t.Fatalf("no error; want %q", tt.wantErr)
+				}
+				for _, w := range tt.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error lacks %q:\n%v", w, err)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, o)
+		})
+	}
+}
