@@ -57,13 +57,18 @@ type Project struct {
 	Deleted bool `json:",omitempty"`
 }
 
+// WorkspaceName returns the terraform workspace the project plans in:
+// Workspace, or "default" when it names none.
+func (p Project) WorkspaceName() string {
+	if p.Workspace == "" {
+		return "default"
+	}
+	return p.Workspace
+}
+
 // LockKey returns the key under which the project is locked.
 func (p Project) LockKey() string {
-	ws := p.Workspace
-	if ws == "" {
-		ws = "default"
-	}
-	return p.Dir + "@" + ws
+	return p.Dir + "@" + p.WorkspaceName()
 }
 
 // Status is the outcome of planning or applying one project.

@@ -28,10 +28,7 @@ func Help(projects []planbot.Project) string {
 	b.WriteString("\nProjects in this pull request:\n\n")
 	b.WriteString("| Name (`-p`) | Directory (`-d`) | Workspace | Kind |\n| :-- | :-- | :-- | :-- |\n")
 	for _, p := range projects {
-		ws := p.Workspace
-		if ws == "" {
-			ws = "default"
-		}
+		ws := p.WorkspaceName()
 		kind := string(p.Kind)
 		if kind == "" {
 			kind = string(planbot.KindTerraform)

@@ -328,11 +328,7 @@ func (d *Detector) planOne(ctx context.Context, src workspaces.Source, sha strin
 	if d.Credentials != nil {
 		env = d.Credentials.Env(src.Repo, credentials.Plan)
 	}
-	ws := prj.Workspace
-	if ws == "" {
-		ws = "default"
-	}
-	res, err := d.Terraform.Plan(ctx, dir, ws, terraform.Root(root), terraform.Env(env))
+	res, err := d.Terraform.Plan(ctx, dir, prj.WorkspaceName(), terraform.Root(root), terraform.Env(env))
 	res.Project = prj
 	if res.PlanFile != "" {
 		os.Remove(res.PlanFile)

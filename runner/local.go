@@ -129,7 +129,7 @@ func (l *Local) planOne(ctx context.Context, req LocalRequest, base, head string
 	if err != nil {
 		return fail(err)
 	}
-	res, err := plan(ctx, dir, workspaceOf(prj), terraform.Root(root))
+	res, err := plan(ctx, dir, prj.WorkspaceName(), terraform.Root(root))
 	res.Project = prj
 	if err != nil && res.Status != planbot.StatusFailed {
 		return fail(err)

@@ -332,7 +332,7 @@ func (p *Planner) releaseStale(ctx context.Context, pr planbot.PullRequest, proj
 	}
 	current := map[string]bool{}
 	for _, prj := range projects {
-		current[prj.Dir+"\x00"+workspaceOf(prj)] = true
+		current[prj.Dir+"\x00"+prj.WorkspaceName()] = true
 	}
 	for _, l := range locks {
 		if l.PR != pr.Number || current[l.Dir+"\x00"+l.Workspace] {
@@ -383,7 +383,7 @@ func filterProjects(ps []planbot.Project, name, dir string) ([]planbot.Project, 
 func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, prj planbot.Project, t trees, req PlanRequest, log *slog.Logger) planbot.Result {
 	res := planbot.Result{Project: prj}
 	holder, ok, err := p.Locks.AcquireLock(ctx, store.Lock{
-		Repo: pr.Repo.String(), Dir: prj.Dir, Workspace: workspaceOf(prj), PR: pr.Number, HeadSHA: pr.HeadSHA, User: req.Actor,
+		Repo: pr.Repo.String(), Dir: prj.Dir, Workspace: prj.WorkspaceName(), PR: pr.Number, HeadSHA: pr.HeadSHA, User: req.Actor,
 	})
 	if err != nil {
 		res.Status, res.Error = planbot.StatusFailed, planbot.ErrorMessage(err)
@@ -440,7 +440,7 @@ func (p *Planner) save(ctx context.Context, pr planbot.PullRequest, prj planbot.
 	blob, _ := json.Marshal(res)
 	if _, err := p.Plans.SavePlan(ctx, store.Plan{
 		Repo: pr.Repo.String(), PR: pr.Number, HeadSHA: pr.HeadSHA, BaseSHA: pr.BaseSHA,
-		Project: prj.Name, Dir: prj.Dir, Workspace: workspaceOf(prj), Kind: string(prj.Kind),
+		Project: prj.Name, Dir: prj.Dir, Workspace: prj.WorkspaceName(), Kind: string(prj.Kind),
 		Status: string(res.Status), PlanFile: res.PlanFile, PlanSHA256: res.PlanSHA256, Result: blob, PlanData: planData,
 	}); err != nil {
 		// Nothing was stored; the comment and the audit log say so.
@@ -473,7 +473,7 @@ func (p *Planner) checkoutRoot(ctx context.Context, src workspaces.Source, pr pl
 		return fail(err)
 	}
 	return func() planbot.Result {
-		res, err := plan(ctx, dir, workspaceOf(prj), terraform.Root(root), credentialsEnv(p.Credentials, src.Repo, credentials.Plan))
+		res, err := plan(ctx, dir, prj.WorkspaceName(), terraform.Root(root), credentialsEnv(p.Credentials, src.Repo, credentials.Plan))
 		res.Project = prj
 		if err != nil && res.Status != planbot.StatusFailed {
 			log.Error("plan project", "err", err)
@@ -504,9 +504,3 @@ func (p *Planner) planManifests(ctx context.Context, t trees, prj planbot.Projec
 	return res
 }
 
-func workspaceOf(p planbot.Project) string {
-	if p.Workspace == "" {
-		return "default"
-	}
-	return p.Workspace
-}
