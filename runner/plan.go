@@ -503,4 +503,3 @@ func (p *Planner) planManifests(ctx context.Context, t trees, prj planbot.Projec
 	}
 	return res
 }
-
