@@ -92,7 +92,8 @@ func (s *Server) addComment(rp *repo, issue int, user, body string, viaApp bool)
 // caller holds mu.
 func (s *Server) newCommentID() int64 { return 2_000_000_000 + s.newID() }
 
-// Comments returns the comments of a pull request in ascending id order.
+// Comments returns the comments of a pull request or an issue (on
+// GitHub a pull request is an issue) in ascending id order.
 func (s *Server) Comments(fullName string, pr int) []Comment {
 	s.mu.Lock()
 	defer s.mu.Unlock()

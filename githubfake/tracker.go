@@ -78,18 +78,6 @@ func (s *Server) Issues(fullName string) []Issue {
 	return out
 }
 
-// IssueComments returns the comments of an issue in ascending id order.
-func (s *Server) IssueComments(fullName string, number int) []Comment {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp := s.mustRepo(fullName)
-	var out []Comment
-	for _, c := range s.issueComments(rp, number) {
-		out = append(out, s.snapshotComment(c))
-	}
-	return out
-}
-
 // CloseIssue closes an issue as user, as a person does in the web UI.
 func (s *Server) CloseIssue(fullName string, number int, user string) {
 	s.t.Helper()

@@ -69,7 +69,7 @@ func TestIssuesAndLabels(t *testing.T) {
 		t.Fatalf("reopen: %+v, %v", re, err)
 	}
 	snap := s.Issues("acme/infra")
-	if len(snap) != 1 || snap[0].Body != "again" || snap[0].Edits != 2 || len(s.IssueComments("acme/infra", is.GetNumber())) != 1 {
+	if len(snap) != 1 || snap[0].Body != "again" || snap[0].Edits != 2 || len(s.Comments("acme/infra", is.GetNumber())) != 1 {
 		t.Errorf("snapshot = %+v", snap)
 	}
 	if l, ok := s.RepoLabel("acme/infra", "planbot:drift"); !ok || l.Color != "d93f0b" {

@@ -141,7 +141,7 @@ func TestDriftIssueLifecycle(t *testing.T) {
 	if edited.Number != is.Number || !strings.Contains(edited.Body, "checks)") {
 		t.Errorf("next pass wrote #%d with body %q; want #%d edited with a last checked line", edited.Number, edited.Body, is.Number)
 	}
-	if n := len(gh.IssueComments(driftRepo, is.Number)); n != 0 {
+	if n := len(gh.Comments(driftRepo, is.Number)); n != 0 {
 		t.Errorf("%d comments on the issue while it drifts, want none (history is the last checked line)", n)
 	}
 
@@ -150,7 +150,7 @@ func TestDriftIssueLifecycle(t *testing.T) {
 	if closed.ClosedBy != gh.BotLogin() {
 		t.Errorf("closed by %q, want the bot", closed.ClosedBy)
 	}
-	cs := gh.IssueComments(driftRepo, is.Number)
+	cs := gh.Comments(driftRepo, is.Number)
 	if len(cs) != 1 || !strings.Contains(cs[0].Body, "No drift any more") {
 		t.Errorf("comments after the close = %+v, want one saying there is no drift any more", cs)
 	}
@@ -169,7 +169,7 @@ func TestDriftIssueLifecycle(t *testing.T) {
 	if reopened.Number != again.Number {
 		t.Errorf("reopened #%d, want #%d", reopened.Number, again.Number)
 	}
-	cs = gh.IssueComments(driftRepo, again.Number)
+	cs = gh.Comments(driftRepo, again.Number)
 	if last := cs[len(cs)-1]; !strings.Contains(last.Body, "Reopened") {
 		t.Errorf("last comment %q, want one saying it was reopened", last.Body)
 	}
