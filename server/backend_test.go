@@ -1,11 +1,8 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -47,24 +44,13 @@ resource "terraform_data" "c" {
 func seedRoot(t *testing.T, e *testEnv, dir string, files map[string]string) {
 	t.Helper()
 	e.gh.Commit(testRepo, "main", files, nil, "add "+dir)
-	work := t.TempDir()
+	root := map[string]string{}
 	for name, body := range files {
-		rel, err := filepath.Rel(dir, name)
-		if err != nil || strings.HasPrefix(rel, "..") {
-			continue
-		}
-		if err := os.WriteFile(filepath.Join(work, rel), []byte(body), 0o644); err != nil {
-			t.Fatal(err)
+		if rel, err := filepath.Rel(dir, name); err == nil && !strings.HasPrefix(rel, "..") {
+			root[rel] = body
 		}
 	}
-	for _, args := range [][]string{{"init", "-input=false"}, {"apply", "-input=false", "-auto-approve"}} {
-		cmd := exec.CommandContext(context.Background(), "terraform", args...)
-		cmd.Dir = work
-		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1"}
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("terraform %s in %s: %v\n%s", args[0], dir, err, out)
-		}
-	}
+	statetest.Apply(t, root)
 }
 
 // outsideDetails returns body without its collapsed <details> blocks:

@@ -52,7 +52,7 @@ func TestDriftReplicasSharePostgres(t *testing.T) {
 	bin := buildPlanbot(t)
 	states := statetest.New(t)
 	gh := driftFake(t, states)
-	setInput(t, states, "changed-in-the-console")
+	states.SetDataInput("live", "changed-in-the-console")
 	tf, log := loggingTerraform(t, "1")
 
 	procs := map[int]func(){}

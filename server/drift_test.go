@@ -1,12 +1,7 @@
 package server
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -35,47 +30,8 @@ resource "terraform_data" "input" {
 `
 	gh.CreateRepo(driftRepo, map[string]string{"live/main.tf": tf, "README.md": "# live\n"})
 	gh.AddInstallation(1, driftRepo)
-	work := t.TempDir()
-	if err := os.WriteFile(filepath.Join(work, "main.tf"), []byte(tf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, args := range [][]string{{"init", "-input=false"}, {"apply", "-input=false", "-auto-approve"}} {
-		cmd := exec.CommandContext(context.Background(), "terraform", args...)
-		cmd.Dir = work
-		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1"}
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("terraform %s: %v\n%s", args[0], err, out)
-		}
-	}
+	statetest.Apply(t, map[string]string{"main.tf": tf})
 	return gh
-}
-
-// setInput rewrites the stored state behind planbot's back so that
-// terraform_data.input holds value.
-func setInput(t *testing.T, states *statetest.Server, value string) {
-	t.Helper()
-	var st map[string]any
-	if err := json.Unmarshal(states.State("live"), &st); err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range st["resources"].([]any) {
-		for _, in := range r.(map[string]any)["instances"].([]any) {
-			attrs := in.(map[string]any)["attributes"].(map[string]any)
-			// terraform_data keeps dynamic values with their type.
-			attrs["input"] = map[string]any{"value": value, "type": "string"}
-			attrs["output"] = map[string]any{"value": value, "type": "string"}
-		}
-	}
-	st["serial"] = st["serial"].(float64) + 1
-	b, _ := json.Marshal(st)
-	resp, err := http.Post(states.URL("live"), "application/json", bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("write state: %s", resp.Status)
-	}
 }
 
 // driftIssues returns the issues of the drift repo labelled planbot:drift.
@@ -125,7 +81,7 @@ func oneIssue(t *testing.T, gh *githubfake.Server, max int, what string, cond fu
 func TestDriftIssueLifecycle(t *testing.T) {
 	states := statetest.New(t)
 	gh := driftFake(t, states)
-	setInput(t, states, "changed-in-the-console")
+	states.SetDataInput("live", "changed-in-the-console")
 	e := startServer(t, gh, t.TempDir(), "--drift-schedule=@every 2s")
 
 	is := oneIssue(t, gh, 1, "drift issue opened", func(is githubfake.Issue) bool { return is.State == "open" })
@@ -145,7 +101,7 @@ func TestDriftIssueLifecycle(t *testing.T) {
 		t.Errorf("%d comments on the issue while it drifts, want none (history is the last checked line)", n)
 	}
 
-	setInput(t, states, "v1")
+	states.SetDataInput("live", "v1")
 	closed := oneIssue(t, gh, 1, "issue closed after the state is restored", func(x githubfake.Issue) bool { return x.State == "closed" })
 	if closed.ClosedBy != gh.BotLogin() {
 		t.Errorf("closed by %q, want the bot", closed.ClosedBy)
@@ -157,7 +113,7 @@ func TestDriftIssueLifecycle(t *testing.T) {
 
 	// Drift that comes back after planbot closed the issue is a new
 	// episode, with a new issue.
-	setInput(t, states, "changed-again")
+	states.SetDataInput("live", "changed-again")
 	again := oneIssue(t, gh, 2, "new drift opens a new issue", func(x githubfake.Issue) bool { return x.State == "open" })
 	if again.Number == is.Number {
 		t.Errorf("new drift reopened #%d, want a new issue", is.Number)

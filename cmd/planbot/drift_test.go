@@ -3,11 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -34,36 +30,8 @@ resource "terraform_data" "input" {
 `
 	gh.CreateRepo(driftRepo, map[string]string{"live/main.tf": tf, "README.md": "# live\n"})
 	gh.AddInstallation(1, driftRepo)
-	work := t.TempDir()
-	if err := os.WriteFile(filepath.Join(work, "main.tf"), []byte(tf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, args := range [][]string{{"init", "-input=false"}, {"apply", "-input=false", "-auto-approve"}} {
-		cmd := exec.Command("terraform", args...)
-		cmd.Dir = work
-		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1"}
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("terraform %s: %v\n%s", args[0], err, out)
-		}
-	}
-	var st map[string]any
-	if err := json.Unmarshal(states.State("live"), &st); err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range st["resources"].([]any) {
-		for _, in := range r.(map[string]any)["instances"].([]any) {
-			attrs := in.(map[string]any)["attributes"].(map[string]any)
-			attrs["input"] = map[string]any{"value": "changed-in-the-console", "type": "string"}
-			attrs["output"] = map[string]any{"value": "changed-in-the-console", "type": "string"}
-		}
-	}
-	st["serial"] = st["serial"].(float64) + 1
-	b, _ := json.Marshal(st)
-	resp, err := http.Post(states.URL("live"), "application/json", bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
+	statetest.Apply(t, map[string]string{"main.tf": tf})
+	states.SetDataInput("live", "changed-in-the-console")
 	return gh
 }
 

@@ -3,8 +3,6 @@ package driftcmd
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -49,46 +47,8 @@ resource "terraform_data" "input" {
 			t.Fatalf("git %v: %v\n%s", args, err, out)
 		}
 	}
-	work := t.TempDir()
-	if err := os.WriteFile(filepath.Join(work, "main.tf"), []byte(tf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, args := range [][]string{{"init", "-input=false"}, {"apply", "-input=false", "-auto-approve"}} {
-		cmd := exec.Command("terraform", args...)
-		cmd.Dir = work
-		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1"}
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("terraform %s: %v\n%s", args[0], err, out)
-		}
-	}
+	statetest.Apply(t, map[string]string{"main.tf": tf})
 	return dir
-}
-
-// setInput rewrites the stored state behind terraform's back so that
-// terraform_data.input holds value.
-func setInput(t *testing.T, states *statetest.Server, value string) {
-	t.Helper()
-	var st map[string]any
-	if err := json.Unmarshal(states.State("live"), &st); err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range st["resources"].([]any) {
-		for _, in := range r.(map[string]any)["instances"].([]any) {
-			attrs := in.(map[string]any)["attributes"].(map[string]any)
-			attrs["input"] = map[string]any{"value": value, "type": "string"}
-			attrs["output"] = map[string]any{"value": value, "type": "string"}
-		}
-	}
-	st["serial"] = st["serial"].(float64) + 1
-	b, _ := json.Marshal(st)
-	resp, err := http.Post(states.URL("live"), "application/json", bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("write state: %s", resp.Status)
-	}
 }
 
 func noEnv(string) string { return "" }
@@ -107,7 +67,7 @@ func noPass(t *testing.T) Pass {
 func TestLocal(t *testing.T) {
 	states := statetest.New(t)
 	dir := liveRepo(t, states)
-	setInput(t, states, "changed-in-the-console")
+	states.SetDataInput("live", "changed-in-the-console")
 
 	var out, errb bytes.Buffer
 	code := Main(context.Background(), []string{"--local", "--repo", dir}, noEnv, noPass(t), &out, &errb)
@@ -127,7 +87,7 @@ func TestLocal(t *testing.T) {
 		t.Errorf("state resources after the check = %v, want the one applied", got)
 	}
 
-	setInput(t, states, "v1")
+	states.SetDataInput("live", "v1")
 	out.Reset()
 	errb.Reset()
 	code = Main(context.Background(), []string{"--local", "--repo", dir, "--ref", "main"}, noEnv, noPass(t), &out, &errb)
