@@ -104,8 +104,8 @@ func (m *Manager) Remove(ctx context.Context, repo planbot.Repo, dir string) err
 	if err := validRepo(repo); err != nil {
 		return err
 	}
-	prefix := filepath.Join(m.root, "workspaces", strings.ToLower(repo.Owner), strings.ToLower(repo.Name)) + string(filepath.Separator)
-	if !strings.HasPrefix(filepath.Clean(dir), prefix) {
+	repoDir, dir := filepath.Join(m.root, "workspaces", strings.ToLower(repo.Owner), strings.ToLower(repo.Name)), filepath.Clean(dir)
+	if dir == repoDir || !within(repoDir, dir) {
 		return planbot.Errorf(planbot.EINVALID, "%s is not a workspace of %s", dir, repo)
 	}
 	cache := m.cacheDir(repo)
