@@ -20,8 +20,13 @@
 //
 // A payload is decoded once where it is needed, into the typed go-github
 // event, and that value is what the predicates and the flows read. Handling
-// a new event (check_run, check_suite) means adding rows, and a flow for a
-// new Kind.
+// a new event means adding rows, and a flow for a new Kind.
+//
+// Check runs: a click on a button of one of planbot's check runs
+// (check_run requested_action) and a re-run of one (check_run
+// rerequested) are about the pull request the run's external_id names
+// (CheckRunRef); a re-run of a check suite is about the first pull request
+// of the suite's head.
 package event
 
 import (
@@ -52,6 +57,12 @@ const (
 	// tip into the render cache, so that a pull request based on it renders
 	// only its head.
 	Prerender Kind = "prerender"
+	// Rerun plans the pull request again because someone asked GitHub to
+	// re-run one of planbot's check runs, or its check suite.
+	Rerun Kind = "rerun"
+	// CheckAction runs the button of a planbot check run that someone
+	// clicked: Apply or Re-plan.
+	CheckAction Kind = "check_action"
 )
 
 // Subject is what a delivery is about: a pull request of a repository (or,
@@ -100,6 +111,9 @@ func Table() []Route {
 		{Event: "pull_request", Actions: []string{"closed"}, Subject: pullRequest, Kind: Close},
 		{Event: "issue_comment", Actions: []string{"created"}, Subject: issueComment, When: slashCommand, Kind: Command},
 		{Event: "push", Actions: []string{""}, Subject: push, When: defaultBranchTip, Kind: Prerender},
+		{Event: "check_run", Actions: []string{"requested_action"}, Subject: checkRun, When: requestedAction, Kind: CheckAction},
+		{Event: "check_run", Actions: []string{"rerequested"}, Subject: checkRun, Kind: Rerun},
+		{Event: "check_suite", Actions: []string{"rerequested"}, Subject: checkSuite, Kind: Rerun},
 	}
 }
 

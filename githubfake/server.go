@@ -58,6 +58,7 @@ type Server struct {
 	failRoutes   []routeFailure
 	deliveries   []Delivery
 	manifests    map[string]*ManifestApp // by code
+	checkRuns    []*checkRun             // oldest first
 	measuredSize bool
 }
 
@@ -456,6 +457,7 @@ func (s *Server) routes() http.Handler {
 	r("GET", "/contents/{path...}", s.getContents)
 	r("GET", "/git/ref/{ref...}", s.getRef)
 	r("DELETE", "/git/refs/{ref...}", s.deleteRef)
+	s.checkRoutes(r)
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := mux.Handler(r); pattern == "" {
