@@ -116,11 +116,12 @@ func CheckText(res planbot.Result, opts Options) string {
 }
 
 // CheckRefused returns a check run's output.summary with a refusal on top:
-// the person who clicked a button of the check run, why planbot refused,
-// and then the summary the check run had. It is redacted and at most
-// CheckLimit bytes; the old summary is cut when both do not fit.
-func CheckRefused(user, reason, summary string, secrets []string) string {
-	head := fmt.Sprintf("### 🚫 Apply refused\n\n@%s: %s\n\n---\n\n", user, strings.TrimSpace(reason))
+// what was refused ("Apply"), the person who clicked the check run's
+// button, why planbot refused, and then the summary the check run had. It
+// is redacted and at most CheckLimit bytes; the old summary is cut when
+// both do not fit.
+func CheckRefused(what, user, reason, summary string, secrets []string) string {
+	head := fmt.Sprintf("### 🚫 %s refused\n\n@%s: %s\n\n---\n\n", what, user, strings.TrimSpace(reason))
 	head = redact.String(head, secrets)
 	summary = redact.String(summary, secrets)
 	if len(head)+len(summary) > CheckLimit {

@@ -82,6 +82,9 @@ func (l *lenient) IsBoolFlag() bool {
 
 // expects names what a flag value accepts, for error messages.
 func expects(v flag.Value) string {
+	if e, ok := v.(interface{ Expects() string }); ok {
+		return e.Expects()
+	}
 	g, ok := v.(flag.Getter)
 	if !ok {
 		return "valid"

@@ -85,6 +85,9 @@ type Server struct {
 	// DryRun makes planbot's side effects no-ops in the adapters that
 	// have them: no GitHub writes, no terraform apply, no merge.
 	DryRun bool
+	// Checks reports whether every project gets check runs (with Apply
+	// and Re-plan buttons) next to the commit statuses: --checks=on|off.
+	Checks bool
 
 	// webhookSecretEnv is PLANBOT_WEBHOOK_SECRET, read once at parse time.
 	webhookSecretEnv string
@@ -103,6 +106,28 @@ const minJobRetention = 72 * time.Hour
 func EnvName(flagName string) string {
 	return "PLANBOT_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
+
+// onOff is a switch given as on or off.
+type onOff struct{ p *bool }
+
+func (v onOff) String() string {
+	if v.p != nil && *v.p {
+		return "on"
+	}
+	return "off"
+}
+
+func (v onOff) Set(s string) error {
+	switch s {
+	case "on", "off":
+		*v.p = s == "on"
+		return nil
+	}
+	return fmt.Errorf("not on or off: %q", s)
+}
+
+// Expects says what an onOff takes, for the problem of a bad value.
+func (onOff) Expects() string { return "on or off" }
 
 type listValue struct{ p *[]string }
 
@@ -206,6 +231,8 @@ func (o *Server) flags(sandboxMode *string) *flag.FlagSet {
 	fs.StringVar(&o.MergeMethod, "merge-method", "", "merge, squash or rebase (default: the first the repository allows; .planbot.yaml merge_method wins)")
 	fs.StringVar(&o.DriftSchedule, "drift-schedule", "off", "when to look for drift on every repository's default branch: a 5-field cron expression (or @daily, @every 6h), or off")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "never run terraform apply, merge or write to GitHub; log and audit what would be done")
+	o.Checks = true
+	fs.Var(onOff{&o.Checks}, "checks", "a check run per project (with Apply and Re-plan buttons) next to the commit statuses: on or off")
 	return fs
 }
 
@@ -321,6 +348,6 @@ func (o Server) String() string {
 	if metricsAddr == "" {
 		metricsAddr = o.Addr
 	}
-	return fmt.Sprintf("addr=%s metrics-addr=%s data-dir=%s api=%s app-id=%d database=%s workers=%d parallelism=%d max-inflight-webhooks=%d sandbox=%s",
-		o.Addr, metricsAddr, o.DataDir, o.GitHubAPIURL, o.GitHubAppID, db, o.Workers, o.Parallelism, o.MaxInflightWebhooks, o.Sandbox)
+	return fmt.Sprintf("addr=%s metrics-addr=%s data-dir=%s api=%s app-id=%d database=%s workers=%d parallelism=%d max-inflight-webhooks=%d sandbox=%s checks=%s",
+		o.Addr, metricsAddr, o.DataDir, o.GitHubAPIURL, o.GitHubAppID, db, o.Workers, o.Parallelism, o.MaxInflightWebhooks, o.Sandbox, onOff{&o.Checks})
 }

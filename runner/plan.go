@@ -39,6 +39,7 @@ type PlanGitHub interface {
 	ChangedFiles(ctx context.Context, repo planbot.Repo, number int) ([]planbot.ChangedFile, error)
 	SetStatus(ctx context.Context, repo planbot.Repo, sha, context, state, description, targetURL string) error
 	Token(ctx context.Context) (string, error)
+	CheckRuns
 }
 
 // Workspaces checks PRs out.
@@ -98,7 +99,10 @@ type Planner struct {
 	Secrets []string
 	// Metrics, when set, records project plans.
 	Metrics *Metrics
-	Logger  *slog.Logger
+	// Checks reports whether each project gets a check run next to the
+	// commit statuses (--checks).
+	Checks bool
+	Logger *slog.Logger
 }
 
 // PlanRequest says which PR to plan and why.
@@ -156,8 +160,9 @@ func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) (str
 	}
 	var results []planbot.Result
 	var notes []string
+	checks := newPlanChecks(p.Checks, gh, co.pr, log)
 	if err == nil {
-		results, notes, err = p.planProjects(ctx, co, req, log)
+		results, notes, err = p.planProjects(ctx, co, req, checks, log)
 	}
 	if errors.Is(err, errUnknownProject) {
 		// A typo in -p or -d: the comment and the status stay as they were.
@@ -169,7 +174,7 @@ func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) (str
 		// planned again.
 		results = storedResults(ctx, p.Plans, pr, p.Logger)
 	}
-	return p.report(ctx, gh, bot, pr, co.files, results, notes, err, log)
+	return p.report(ctx, gh, bot, pr, co.files, results, notes, err, checks, log)
 }
 
 // skip tells whether the PR is not to be planned: it is closed, it comes
@@ -270,8 +275,9 @@ func (p *Planner) prepare(ctx context.Context, gh PlanGitHub, pr planbot.PullReq
 }
 
 // planProjects checks the prepared PR out, detects its projects, takes
-// their locks and plans them in parallel.
-func (p *Planner) planProjects(ctx context.Context, co prepared, req PlanRequest, log *slog.Logger) ([]planbot.Result, []string, error) {
+// their locks and plans them in parallel, each with its check run in
+// progress.
+func (p *Planner) planProjects(ctx context.Context, co prepared, req PlanRequest, checks *planChecks, log *slog.Logger) ([]planbot.Result, []string, error) {
 	pr, src, cfg, files := co.pr, co.src, co.cfg, co.files
 	if cfg.TerraformVersion != "" {
 		v, err := p.Terraform.Version(ctx)
@@ -307,6 +313,7 @@ func (p *Planner) planProjects(ctx context.Context, co prepared, req PlanRequest
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			checks.start(ctx, prj)
 			results[i] = p.planOne(ctx, src, pr, prj, trees{base: baseTree, head: tree}, req, log.With("project", prj.Name))
 			p.Metrics.planned(results[i])
 		}()

@@ -227,12 +227,12 @@ func (m *Main) flows(ctx context.Context, sec secured, app *githubapp.App, runMe
 		Locks: st, Plans: st, Audit: st, Bot: app, Comments: st,
 		Slots: slots, AllowForkPRs: o.AllowForkPRs,
 		Secrets: sec.masked, Credentials: sec.creds, Unsandboxed: !sec.sandbox.Confined(),
-		Metrics: runMetrics, Logger: log,
+		Metrics: runMetrics, Checks: o.Checks, Logger: log,
 	}
 	applier := &runner.Applier{
 		Workspaces: ws, Terraform: tf, Credentials: sec.creds, Base: ws,
 		Locks: st, Plans: st, Audit: st, Bot: app, Comments: st, Secrets: sec.masked,
-		MergeMethod: o.MergeMethod, Metrics: runMetrics, Logger: log,
+		MergeMethod: o.MergeMethod, Metrics: runMetrics, Checks: o.Checks, Logger: log,
 	}
 	// Drift plans share the PR plans' slots, and yield them to PR plans.
 	detector := &drift.Detector{
