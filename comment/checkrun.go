@@ -101,17 +101,22 @@ func CheckText(res planbot.Result, opts Options) string {
 		return ""
 	}
 	// capText keeps the head and the tail of the plan; the splitter then
-	// closes the code block within the limit. Multi-byte text needs a
-	// smaller rune budget, found in a few rounds.
-	runes := CheckLimit - headroom - utf8.RuneCountInString(checkCut) - 16
+	// closes the code block within the limit. When the block still does
+	// not fit in one part (multi-byte text, the line capText adds), the
+	// rune budget shrinks, in a few rounds.
+	runes := CheckLimit - headroom - utf8.RuneCountInString(checkCut) - 256
 	for {
 		var s section
 		fencedLines(&s, "diff", capText(out, runes), planDiffLine)
-		text := fitCheck(s, opts.Secrets)
-		if len(text) <= CheckLimit || runes < MinLimit {
+		text, whole := fitSection(s, opts.Secrets)
+		if (whole && len(text) <= CheckLimit) || runes < MinLimit {
 			return clipBytes(text, CheckLimit)
 		}
-		runes = runes*CheckLimit/len(text) - 64
+		shrink := runes / 20
+		if len(text) > CheckLimit {
+			shrink = max(shrink, runes-runes*CheckLimit/len(text)+64)
+		}
+		runes -= shrink
 	}
 }
 
@@ -134,6 +139,12 @@ func CheckRefused(what, user, reason, summary string, secrets []string) string {
 // the comment's splitter, cutting it at a line and closing its open blocks
 // when it does not fit, and redacts it.
 func fitCheck(s section, secrets []string) string {
+	text, _ := fitSection(s, secrets)
+	return text
+}
+
+// fitSection is fitCheck, and reports whether the whole section fit.
+func fitSection(s section, secrets []string) (string, bool) {
 	budget := CheckLimit - headroom - utf8.RuneCountInString(checkCut) - 1
 	for {
 		sp := newSplitter(budget, 0, 0)
@@ -149,7 +160,7 @@ func fitCheck(s section, secrets []string) string {
 		}
 		text = redact.String(text, secrets)
 		if len(text) <= CheckLimit || budget < MinLimit {
-			return clipBytes(text, CheckLimit)
+			return clipBytes(text, CheckLimit), len(parts) == 1 && len(text) <= CheckLimit
 		}
 		// Multi-byte text: fewer runes fit in the bytes.
 		budget = budget*CheckLimit/len(text) - 64

@@ -449,3 +449,23 @@ func (s *Server) checkPulls(rp *repo, sha string) []any {
 	}
 	return out
 }
+
+// AddCheckRun adds a check run as another App (or a test) made it, without
+// a request, and returns its id. Name and HeadSHA are required; Status
+// defaults to completed.
+func (s *Server) AddCheckRun(fullName string, run CheckRun) int64 {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.mustRepo(fullName)
+	if run.Name == "" || s.resolve(rp, run.HeadSHA) != run.HeadSHA {
+		s.t.Fatalf("githubfake: AddCheckRun needs a name and a commit of %s", fullName)
+	}
+	c := &checkRun{CheckRun: run, repo: rp}
+	c.ID = s.newID()
+	if c.Status == "" {
+		c.Status = "completed"
+	}
+	s.checkRuns = append(s.checkRuns, c)
+	return c.ID
+}
