@@ -120,13 +120,20 @@ func CheckText(res planbot.Result, opts Options) string {
 	}
 }
 
+// refusalEnd ends the refusal on top of a check run's summary.
+const refusalEnd = "<!-- planbot:refusal -->"
+
 // CheckRefused returns a check run's output.summary with a refusal on top:
 // what was refused ("Apply"), the person who clicked the check run's
 // button, why planbot refused, and then the summary the check run had. It
 // is redacted and at most CheckLimit bytes; the old summary is cut when
-// both do not fit.
+// both do not fit. An earlier refusal on top of summary is replaced.
 func CheckRefused(what, user, reason, summary string, secrets []string) string {
-	head := fmt.Sprintf("### 🚫 %s refused\n\n@%s: %s\n\n---\n\n", what, user, strings.TrimSpace(reason))
+	// A refusal replaces an earlier one.
+	if i := strings.Index(summary, refusalEnd); i >= 0 && strings.HasPrefix(summary, "### 🚫") {
+		summary = strings.TrimLeft(summary[i+len(refusalEnd):], "\n")
+	}
+	head := fmt.Sprintf("### 🚫 %s refused\n\n@%s: %s\n\n---\n%s\n\n", what, user, strings.TrimSpace(reason), refusalEnd)
 	head = redact.String(head, secrets)
 	summary = redact.String(summary, secrets)
 	if len(head)+len(summary) > CheckLimit {
