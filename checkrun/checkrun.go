@@ -22,6 +22,7 @@ import (
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/comment"
 	"github.com/planbot/planbot/event"
+	"github.com/planbot/planbot/redact"
 )
 
 // The Checks API's limits.
@@ -117,6 +118,11 @@ func Plan(pr planbot.PullRequest, res planbot.Result, opts comment.Options) Run 
 	all := Annotations(res)
 	if len(all) > MaxRunAnnotations {
 		all = all[:MaxRunAnnotations]
+	}
+	for i := range all {
+		all[i].Message = redact.String(all[i].Message, opts.Secrets)
+		all[i].Title = redact.String(all[i].Title, opts.Secrets)
+		all[i].RawDetails = redact.String(all[i].RawDetails, opts.Secrets)
 	}
 	r.Annotations = all
 	r.Actions = Actions(res)

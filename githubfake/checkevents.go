@@ -46,9 +46,7 @@ func (s *Server) CheckRunEvent(action, fullName string, id int64, sender, identi
 	}
 	m := s.example("check_run." + ex)
 	m["action"] = action
-	run := s.checkRunJSON(c)
-	delete(run, "actions") // deliveries do not carry the buttons
-	m["check_run"] = run
+	m["check_run"] = s.checkRunJSON(c)
 	delete(m, "requested_action")
 	if action == "requested_action" {
 		m["requested_action"] = map[string]any{"identifier": identifier}

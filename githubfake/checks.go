@@ -367,7 +367,8 @@ func timeOrNil(t time.Time) any {
 	return t.Format(time.RFC3339)
 }
 
-// checkRunJSON returns GitHub's check-run object. The caller holds mu.
+// checkRunJSON returns GitHub's check-run object, which does not show the
+// run's buttons (see CheckRuns). The caller holds mu.
 func (s *Server) checkRunJSON(c *checkRun) map[string]any {
 	rp := c.repo
 	api := s.APIURL() + "repos/" + rp.fullName()
@@ -381,10 +382,6 @@ func (s *Server) checkRunJSON(c *checkRun) map[string]any {
 	var conclusion any
 	if c.Conclusion != "" {
 		conclusion = c.Conclusion
-	}
-	actions := []any{}
-	for _, a := range c.Actions {
-		actions = append(actions, a)
 	}
 	prs := s.checkPulls(rp, c.HeadSHA)
 	return map[string]any{
@@ -411,7 +408,6 @@ func (s *Server) checkRunJSON(c *checkRun) map[string]any {
 		},
 		"app":           s.appJSON(),
 		"pull_requests": prs,
-		"actions":       actions,
 	}
 }
 
