@@ -157,7 +157,7 @@ func TestPlanRun(t *testing.T) {
 			wantConclusion: "success", wantTitle: "Terraform plan: 2 to add, 0 to change, 2 to destroy (2 replaced) — destroys resources", wantActions: []string{ActionApply, ActionReplan}},
 		{name: "no changes", res: planbot.Result{Project: dev, Status: planbot.StatusNoChange, Summary: "No changes."},
 			wantConclusion: "neutral", wantTitle: "Terraform plan: no changes", wantActions: []string{ActionReplan}},
-		{name: "failed", res: planbot.Result{Project: dev, Status: planbot.StatusFailed, Error: planError},
+		{name: "failed", res: planbot.Result{Project: dev, Status: planbot.StatusFailed, Error: strings.Replace(planError, "is not expected here", "is not expected here ("+secret+")", 1)},
 			wantConclusion: "failure", wantTitle: "Terraform plan failed", wantActions: []string{ActionReplan}},
 		{name: "locked", res: planbot.Result{Project: dev, Status: planbot.StatusLocked, LockedBy: 7},
 			wantConclusion: "failure", wantTitle: "Locked by #7", wantActions: []string{ActionReplan}},
@@ -198,7 +198,11 @@ func TestPlanRun(t *testing.T) {
 			if run.Summary == "" {
 				t.Error("empty summary")
 			}
-			for _, s := range []string{run.Summary, run.Text, run.Title} {
+			shown := []string{run.Summary, run.Text, run.Title}
+			for _, a := range run.Annotations {
+				shown = append(shown, a.Title, a.Message, a.RawDetails)
+			}
+			for _, s := range shown {
 				if strings.Contains(s, secret) {
 					t.Errorf("the secret is in the run:\n%s", s)
 				}
