@@ -85,7 +85,11 @@ func CheckSummary(res planbot.Result, opts Options) string {
 	if res.Status == planbot.StatusApplied {
 		r.Command = "apply"
 	}
-	return fitCheck(projectSection(r, res, opts), opts.Secrets)
+	s := projectSection(r, res, opts)
+	if res.Status == planbot.StatusPlanned {
+		s.line("The **Apply** button above does the same, as you, through the same checks.", "")
+	}
+	return fitCheck(s, opts.Secrets)
 }
 
 // CheckText renders the plan output of one project in a diff code block,
