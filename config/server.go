@@ -232,7 +232,7 @@ func (o *Server) flags(sandboxMode *string) *flag.FlagSet {
 	fs.StringVar(&o.DriftSchedule, "drift-schedule", "off", "when to look for drift on every repository's default branch: a 5-field cron expression (or @daily, @every 6h), or off")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "never run terraform apply, merge or write to GitHub; log and audit what would be done")
 	o.Checks = true
-	fs.Var(onOff{&o.Checks}, "checks", "`on|off`: a check run per project (with Apply and Re-plan buttons) next to the commit statuses")
+	fs.Var(onOff{&o.Checks}, "checks", "a check run per project (with Apply and Re-plan buttons) next to the commit statuses: `on|off`")
 	return fs
 }
 
