@@ -252,6 +252,13 @@ func TestRerunReplans(t *testing.T) {
 	}
 	e.waitJob(id)
 	waitReplan("re-plan after the Re-plan button")
+	// Re-plan needs write access, as /plan does.
+	latest := planRun(t, gh, pr.HeadSHA, "envs/dev")
+	mustContain(t, e.click(pr.Number, latest.ID, "rita", "replan"), "needs write access")
+	mustContain(t, planRun(t, gh, pr.HeadSHA, "envs/dev").Summary, "Re-plan refused", "@rita")
+	if n := runsNamed(gh, pr.HeadSHA, run.Name); n != replans {
+		t.Errorf("a refused Re-plan planned: %d runs, want %d", n, replans)
+	}
 	plans := 0
 	for _, en := range e.auditEntries(pr.Number) {
 		if en.Action == audit.ActionPlan && en.Project == "envs/dev" {
