@@ -31,7 +31,7 @@ func repoPath(dir, file string) (string, bool) {
 		return "", false
 	}
 	p := path.Clean(path.Join(dir, file))
-	if p == ".." || strings.HasPrefix(p, "../") {
+	if p == ".." || strings.HasPrefix(p, "../") || path.IsAbs(p) || p == "." {
 		return "", false
 	}
 	return p, true
