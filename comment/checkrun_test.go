@@ -46,3 +46,24 @@ func TestCheckSummaryLimit(t *testing.T) {
 		t.Errorf("applied title = %q", got)
 	}
 }
+
+// FuzzCheckText renders arbitrary plan output, repeated to any length, as
+// a check run's text: it always fits the Checks API's limit, in a code
+// block.
+func FuzzCheckText(f *testing.F) {
+	f.Add("  + resource \"x\" {\n      + a = \"é\"\n    }\n", uint16(3000))
+	f.Add("```\n~~~\n", uint16(20000))
+	f.Add(strings.Repeat("界", 100), uint16(900))
+	f.Fuzz(func(t *testing.T, unit string, n uint16) {
+		out := strings.Repeat(unit, int(n)%30000)
+		text := CheckText(planbot.Result{Project: planbot.Project{Name: "p", Dir: "p"}, Output: out}, Options{})
+		if len(text) > CheckLimit {
+			t.Fatalf("text of %d bytes", len(text))
+		}
+		// A line of thousands of backticks needs a longer fence than a
+		// part holds; terraform prints none.
+		if out != "" && !strings.Contains(out, "``") && !strings.HasPrefix(text, "```") {
+			t.Fatalf("text starts %q", text[:min(len(text), 20)])
+		}
+	})
+}
