@@ -113,6 +113,11 @@ func TestCheckRunsPerProject(t *testing.T) {
 	if creates, updates := checkRequests(gh, from); creates != 2 || updates != 2 {
 		t.Errorf("the plan made %d check run creates and %d updates, want 2 and 2 (one of each per project)", creates, updates)
 	}
+	for _, r := range gh.Requests()[from:] {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/check-runs") && !strings.Contains(r.Body, `"status":"in_progress"`) {
+			t.Errorf("a check run was not created in progress: %s", r.Body)
+		}
+	}
 	for _, r := range gh.CheckRuns(testRepo, pr.HeadSHA) {
 		if strings.Contains(r.Summary+r.Text, secretLiteral) || strings.Contains(r.Summary+r.Text, testSecret) {
 			t.Errorf("check run %q shows a secret", r.Name)
