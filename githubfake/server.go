@@ -310,84 +310,115 @@ func (s *Server) handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		r.Body = io.NopCloser(bytes.NewReader(body))
-		path := r.URL.Path
-		isAPI := path == apiPrefix || strings.HasPrefix(path, apiPrefix+"/")
-		if isAPI {
-			path = strings.TrimPrefix(path, apiPrefix)
-			if path == "" {
-				path = "/"
-			}
-		}
+		path, isAPI := apiPath(r.URL.Path)
 		logged := string(body)
 		if !isAPI {
 			logged = "" // git pack data
 		}
-		s.mu.Lock()
-		s.requests = append(s.requests, Request{Method: r.Method, Path: path, Query: r.URL.Query(), Body: logged})
-		s.rateUsed++
-		used := s.rateUsed
-		reset := s.now().Truncate(time.Hour).Add(time.Hour).Unix()
-		var fail *Failure
-		if isAPI && len(s.failNext) > 0 {
-			f := s.failNext[0]
-			s.failNext = s.failNext[1:]
-			fail = &f
-		}
-		for i, rf := range s.failRoutes {
-			if fail == nil && isAPI && rf.method == r.Method && strings.EqualFold(rf.path, path) {
-				fail = &rf.f
-				s.failRoutes = append(s.failRoutes[:i:i], s.failRoutes[i+1:]...)
-				break
-			}
-		}
-		s.mu.Unlock()
-
-		const limit = 5000
-		remaining := max(limit-used, 0)
-		if fail != nil && fail.Exhausted {
-			remaining = 0
-		}
-		if fail != nil && !fail.Reset.IsZero() {
-			reset = fail.Reset.Unix()
-		}
-		h := w.Header()
-		h.Set("X-Ratelimit-Limit", strconv.Itoa(limit))
-		h.Set("X-Ratelimit-Remaining", strconv.Itoa(remaining))
-		h.Set("X-Ratelimit-Used", strconv.Itoa(limit-remaining))
-		h.Set("X-Ratelimit-Reset", strconv.FormatInt(reset, 10))
-		h.Set("X-Ratelimit-Resource", "core")
-		h.Set("X-Github-Media-Type", "github.v3; format=json")
-		h.Set("X-Github-Request-Id", fmt.Sprintf("FAKE:%d", used))
+		used, now, fail := s.record(r.Method, path, r.URL.Query(), logged, isAPI)
+		setRateHeaders(w.Header(), used, now, fail)
 
 		if r.Header.Get("User-Agent") == "" {
 			writeError(w, http.StatusForbidden, "Request forbidden by administrative rules. Please make sure your request has a User-Agent header (https://docs.github.com/rest/overview/resources-in-the-rest-api#user-agent-required). Check https://developer.github.com for other possible causes.")
 			return
 		}
 		if fail != nil {
-			if fail.RetryAfter > 0 {
-				h.Set("Retry-After", strconv.Itoa(fail.RetryAfter))
-			}
-			doc := fail.DocumentationURL
-			if doc == "" {
-				doc = docsURL
-			}
-			writeErrorDoc(w, fail.Status, fail.Message, doc)
+			writeFailure(w, fail)
 			return
 		}
-		switch {
-		case isAPI:
-			api.ServeHTTP(w, r)
-		case strings.HasPrefix(r.URL.Path, "/git/"):
-			s.serveGit(w, r)
-		case r.Method == http.MethodPost && r.URL.Path == "/settings/apps/new":
-			s.createFromManifest(w, r)
-		case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/organizations/") && strings.HasSuffix(r.URL.Path, "/settings/apps/new"):
-			r.SetPathValue("org", strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/organizations/"), "/settings/apps/new"))
-			s.createFromManifest(w, r)
-		default:
-			writeError(w, http.StatusNotFound, "Not Found")
-		}
+		s.dispatch(w, r, api, isAPI)
 	})
+}
+
+// apiPath reports whether urlPath is under the REST API prefix and
+// returns it without the prefix ("/" for the prefix itself); any other
+// path is returned as it is.
+func apiPath(urlPath string) (string, bool) {
+	if urlPath != apiPrefix && !strings.HasPrefix(urlPath, apiPrefix+"/") {
+		return urlPath, false
+	}
+	path := strings.TrimPrefix(urlPath, apiPrefix)
+	if path == "" {
+		path = "/"
+	}
+	return path, true
+}
+
+// record logs a request, counts it against the rate limit and takes the
+// failure injected for it, if any: the next queued failure, else the first
+// one queued for its method and path. It returns the requests used so far
+// and the fake's time.
+func (s *Server) record(method, path string, query url.Values, body string, isAPI bool) (int, time.Time, *Failure) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.requests = append(s.requests, Request{Method: method, Path: path, Query: query, Body: body})
+	s.rateUsed++
+	var fail *Failure
+	if isAPI && len(s.failNext) > 0 {
+		f := s.failNext[0]
+		s.failNext = s.failNext[1:]
+		fail = &f
+	}
+	for i, rf := range s.failRoutes {
+		if fail == nil && isAPI && rf.method == method && strings.EqualFold(rf.path, path) {
+			fail = &rf.f
+			s.failRoutes = append(s.failRoutes[:i:i], s.failRoutes[i+1:]...)
+			break
+		}
+	}
+	return s.rateUsed, s.now(), fail
+}
+
+// setRateHeaders sets GitHub's rate-limit and request headers for the
+// used-th request at now; an injected failure may exhaust the limit or
+// move its reset.
+func setRateHeaders(h http.Header, used int, now time.Time, fail *Failure) {
+	const limit = 5000
+	reset := now.Truncate(time.Hour).Add(time.Hour).Unix()
+	remaining := max(limit-used, 0)
+	if fail != nil && fail.Exhausted {
+		remaining = 0
+	}
+	if fail != nil && !fail.Reset.IsZero() {
+		reset = fail.Reset.Unix()
+	}
+	h.Set("X-Ratelimit-Limit", strconv.Itoa(limit))
+	h.Set("X-Ratelimit-Remaining", strconv.Itoa(remaining))
+	h.Set("X-Ratelimit-Used", strconv.Itoa(limit-remaining))
+	h.Set("X-Ratelimit-Reset", strconv.FormatInt(reset, 10))
+	h.Set("X-Ratelimit-Resource", "core")
+	h.Set("X-Github-Media-Type", "github.v3; format=json")
+	h.Set("X-Github-Request-Id", fmt.Sprintf("FAKE:%d", used))
+}
+
+// writeFailure answers with an injected failure.
+func writeFailure(w http.ResponseWriter, fail *Failure) {
+	if fail.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(fail.RetryAfter))
+	}
+	doc := fail.DocumentationURL
+	if doc == "" {
+		doc = docsURL
+	}
+	writeErrorDoc(w, fail.Status, fail.Message, doc)
+}
+
+// dispatch sends a request to the REST API, git over smart HTTP or the
+// App manifest pages.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, api http.Handler, isAPI bool) {
+	switch {
+	case isAPI:
+		api.ServeHTTP(w, r)
+	case strings.HasPrefix(r.URL.Path, "/git/"):
+		s.serveGit(w, r)
+	case r.Method == http.MethodPost && r.URL.Path == "/settings/apps/new":
+		s.createFromManifest(w, r)
+	case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/organizations/") && strings.HasSuffix(r.URL.Path, "/settings/apps/new"):
+		r.SetPathValue("org", strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/organizations/"), "/settings/apps/new"))
+		s.createFromManifest(w, r)
+	default:
+		writeError(w, http.StatusNotFound, "Not Found")
+	}
 }
 
 // ctxKey is the type of request context keys.
