@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/planbot/planbot/drift"
+	"github.com/planbot/planbot/drift/drifttest"
 	"github.com/planbot/planbot/githubfake"
 	"github.com/planbot/planbot/runner/terraform/statetest"
 	"github.com/planbot/planbot/store/pgtest"
@@ -51,7 +52,7 @@ func TestDriftReplicasSharePostgres(t *testing.T) {
 	dsn := pgtest.Start(t)
 	bin := buildPlanbot(t)
 	states := statetest.New(t)
-	gh := driftFake(t, states)
+	gh := drifttest.Fake(t, states)
 	states.SetDataInput("live", "changed-in-the-console")
 	tf, log := loggingTerraform(t, "1")
 
@@ -59,7 +60,7 @@ func TestDriftReplicasSharePostgres(t *testing.T) {
 	for range 2 {
 		// The wrapper writes its log outside the checkout, which the
 		// sandbox would refuse.
-		args := serverArgs(t, gh, t.TempDir(), "--database="+dsn, "--terraform-bin="+tf, "--addr="+freeAddr(t),
+		args := serverArgs(t, gh, t.TempDir(), "--database="+dsn, "--terraform-bin="+tf, "--addr="+githubfake.FreeAddr(t),
 			"--drift-schedule=@every 2s", "--sandbox=off")
 		cmd := startProcess(t, bin, args)
 		procs[cmd.Process.Pid] = func() { cmd.Process.Signal(syscall.SIGKILL); cmd.Wait() }
@@ -108,7 +109,7 @@ func TestDriftReplicasSharePostgres(t *testing.T) {
 		}
 	}
 	var issues []githubfake.Issue
-	for _, is := range gh.Issues(driftRepo) {
+	for _, is := range gh.Issues(drifttest.Repo) {
 		issues = append(issues, is)
 	}
 	if len(issues) != 1 || issues[0].State != "open" || issues[0].Title != "Drift: acme/live live" {
