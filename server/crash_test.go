@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -27,16 +26,6 @@ func buildPlanbot(t *testing.T) string {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return bin
-}
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 // slowTerraform writes a terraform wrapper whose plans take a while, so a
@@ -105,7 +94,7 @@ func runningPlan(t *testing.T, branch string) slowRun {
 	bin := buildPlanbot(t)
 	gh := newFake(t)
 	dataDir := t.TempDir()
-	addr := freeAddr(t)
+	addr := githubfake.FreeAddr(t)
 	args := serverArgs(t, gh, dataDir, "--terraform-bin="+slowTerraform(t), "--addr="+addr) // the last --addr wins
 	proc := startProcess(t, bin, args)
 
@@ -176,7 +165,7 @@ func TestCrashDuringApplyIsNotReplayed(t *testing.T) {
 	bin := buildPlanbot(t)
 	gh := newFake(t)
 	dataDir := t.TempDir()
-	addr := freeAddr(t)
+	addr := githubfake.FreeAddr(t)
 	args := serverArgs(t, gh, dataDir, "--addr="+addr) // the last --addr wins
 	proc := startProcess(t, bin, args)
 	e := &testEnv{t: t, gh: gh, url: "http://" + addr + "/webhook", dataDir: dataDir}

@@ -52,7 +52,7 @@ func TestReplicasSharePostgres(t *testing.T) {
 	gh := newFake(t)
 	tf := slowTerraform(t)
 
-	addrs := []string{freeAddr(t), freeAddr(t)}
+	addrs := []string{githubfake.FreeAddr(t), githubfake.FreeAddr(t)}
 	procs := map[int]*procInfo{}
 	for i, addr := range addrs {
 		args := serverArgs(t, gh, t.TempDir(), "--database="+dsn, "--terraform-bin="+tf, "--addr="+addr)
