@@ -2,6 +2,7 @@ package workspaces
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"io"
 	"log/slog"
@@ -234,4 +235,45 @@ func assertNoToken(t *testing.T, root string) {
 	if n == 0 {
 		t.Fatalf("no files under %s", root)
 	}
+}
+
+// setupPR makes a base commit on main and a pull request #1 on top of it,
+// and returns both SHAs.
+func setupPR(o *origin) (base, head string) {
+	base = o.commit(map[string]string{
+		"envs/dev/main.tf":  "dev = 1\n",
+		"envs/prod/main.tf": "prod = 1\n",
+		"README":            "hello planbot, this is the readme\n",
+	}, "base")
+	o.push(base, "refs/heads/main")
+	head = o.commit(map[string]string{
+		"envs/dev/main.tf":   "dev = 2\n",
+		"envs/stage/main.tf": "stage = 1\n",
+		"README":             "",
+		"docs/README.md":     "hello planbot, this is the readme\n",
+	}, "change")
+	o.push(head, "refs/pull/1/head")
+	return base, head
+}
+
+// syncedPR is pull request 1 of a new origin (setupPR), synced by a new
+// manager.
+type syncedPR struct {
+	o          *origin
+	m          *Manager
+	logs       *logWriter
+	src        Source
+	base, head string
+}
+
+func newSyncedPR(t *testing.T) syncedPR {
+	t.Helper()
+	pr := syncedPR{o: newOrigin(t)}
+	pr.base, pr.head = setupPR(pr.o)
+	pr.m, pr.logs = newManager(t)
+	pr.src = pr.o.source(1, pr.base, pr.head)
+	if err := pr.m.Sync(context.Background(), pr.src); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	return pr
 }
