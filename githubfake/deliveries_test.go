@@ -28,20 +28,7 @@ func appJWT(t *testing.T, s *githubfake.Server) string {
 // rawJSON sends a request and decodes the JSON body into v (when not nil).
 func rawJSON(t *testing.T, method, url, auth string, v any) *http.Response {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("User-Agent", "planbot-test")
-	if auth != "" {
-		req.Header.Set("Authorization", "Bearer "+auth)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	resp, b := send(t, method, url, auth, nil)
 	if v != nil && resp.StatusCode < 300 {
 		if err := json.Unmarshal(b, v); err != nil {
 			t.Fatalf("%s %s: %v: %s", method, url, err, b)

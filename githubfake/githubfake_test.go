@@ -53,8 +53,9 @@ func installClient(t *testing.T, s *githubfake.Server, id int64) *github.Client 
 	return c
 }
 
-// do sends a raw request and decodes the JSON body into a map.
-func do(t *testing.T, method, url, auth string, body io.Reader) (*http.Response, map[string]any) {
+// send sends a raw request as planbot does (a User-Agent, and auth as a
+// bearer token unless empty) and returns the response and its body.
+func send(t *testing.T, method, url, auth string, body io.Reader) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, url, body)
 	if err != nil {
@@ -69,8 +70,15 @@ func do(t *testing.T, method, url, auth string, body io.Reader) (*http.Response,
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var m map[string]any
 	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+// do sends a raw request and decodes the JSON body into a map.
+func do(t *testing.T, method, url, auth string, body io.Reader) (*http.Response, map[string]any) {
+	t.Helper()
+	resp, b := send(t, method, url, auth, body)
+	var m map[string]any
 	_ = json.Unmarshal(b, &m)
 	return resp, m
 }
