@@ -50,7 +50,7 @@ func startProcess(t *testing.T, bin string, args []string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"server"}, args...)...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
-	cmd.Stderr = testWriter{t}
+	cmd.Stderr = t.Output()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package setup_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"html"
@@ -13,38 +12,20 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/planbot/planbot/githubfake"
+	"github.com/planbot/planbot/logtest"
 	"github.com/planbot/planbot/setup"
 )
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // started is a setup running in the background.
 type started struct {
 	page           string
-	stdout, stderr *syncBuffer
+	stdout, stderr *logtest.Buffer
 	done           chan error
 }
 
@@ -57,7 +38,7 @@ func start(t *testing.T, o setup.Options) *started {
 	o.Listener = ln
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	s := &started{page: "http://" + ln.Addr().String() + "/", stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	s := &started{page: "http://" + ln.Addr().String() + "/", stdout: &logtest.Buffer{}, stderr: &logtest.Buffer{}, done: make(chan error, 1)}
 	go func() { s.done <- setup.Run(ctx, o, s.stdout, s.stderr) }()
 	return s
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -17,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/logtest"
 )
 
 // testToken is the installation token the test origin accepts. It is long
@@ -155,35 +155,12 @@ func gitT(t *testing.T, dir string, args ...string) string {
 	return string(out)
 }
 
-// logWriter sends log lines to t.Log and keeps a copy.
-type logWriter struct {
-	t *testing.T
-	// mu guards buf.
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *logWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.mu.Lock()
-	w.buf.Write(p)
-	w.mu.Unlock()
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-func (w *logWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
-
 // newManager returns a Manager over a fresh data directory whose logs go to
 // t.Log and to the returned writer.
-func newManager(t *testing.T) (*Manager, *logWriter) {
+func newManager(t *testing.T) (*Manager, *logtest.Buffer) {
 	t.Helper()
-	lw := &logWriter{t: t}
-	m, err := New(t.TempDir(), slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	log, lw := logtest.Capture(t)
+	m, err := New(t.TempDir(), log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +238,7 @@ func setupPR(o *origin) (base, head string) {
 type syncedPR struct {
 	o          *origin
 	m          *Manager
-	logs       *logWriter
+	logs       *logtest.Buffer
 	src        Source
 	base, head string
 }

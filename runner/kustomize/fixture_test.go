@@ -2,15 +2,14 @@ package kustomize
 
 import (
 	"bytes"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/planbot/planbot/logtest"
 	"golang.org/x/tools/txtar"
 )
 
@@ -95,30 +94,6 @@ func git(t testing.TB, dir string, args ...string) string {
 	return string(out)
 }
 
-// logBuffer is an io.Writer that keeps everything logged and echoes it to
-// the test log.
-type logBuffer struct {
-	t  testing.TB
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.t.Log(strings.TrimSpace(string(p)))
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// testLogger returns a debug logger that writes to t.Log and to the
+// testLogger returns a debug logger that writes to t's output and to the
 // returned buffer.
-func testLogger(t testing.TB) (*slog.Logger, *logBuffer) {
-	lb := &logBuffer{t: t}
-	return slog.New(slog.NewTextHandler(io.Writer(lb), &slog.HandlerOptions{Level: slog.LevelDebug})), lb
-}
+func testLogger(t testing.TB) (*slog.Logger, *logtest.Buffer) { return logtest.Capture(t) }
