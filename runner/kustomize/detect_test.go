@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/planbot/planbot/treetest"
 )
 
 func TestDetect(t *testing.T) {
@@ -137,22 +138,14 @@ func TestDetectBrokenKustomization(t *testing.T) {
 // and components are not overlays.
 func TestOverlays(t *testing.T) {
 	root := t.TempDir()
-	for name, body := range map[string]string{
+	treetest.Write(t, root, map[string]string{
 		"base/kustomization.yaml":          "resources:\n  - cm.yaml\n",
 		"base/cm.yaml":                     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
 		"comp/kustomization.yaml":          "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n",
 		"overlays/dev/kustomization.yaml":  "resources:\n  - ../../base\ncomponents:\n  - ../../comp\n",
 		"overlays/prod/kustomization.yaml": "resources:\n  - ../../base\n",
 		"standalone/kustomization.yml":     "resources: []\n",
-	} {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	got, err := Overlays(root)
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/planbot/planbot/logtest"
+	"github.com/planbot/planbot/treetest"
 	"golang.org/x/tools/txtar"
 )
 
@@ -53,15 +54,10 @@ func copyTree(t testing.TB, src string) string {
 	return dst
 }
 
+// write writes content to root/rel.
 func write(t testing.TB, root, rel, content string) {
 	t.Helper()
-	p := filepath.Join(root, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	treetest.Write(t, root, map[string]string{rel: content})
 }
 
 // edit replaces old by new in root/rel and fails when old is absent.
