@@ -63,11 +63,7 @@ func TestDetectTerraform(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	tests := []struct {
-		name    string
-		changed []string
-		want    Detection
-	}{
+	tests := []detectCase{
 		{
 			name:    "shared module marks both envs",
 			changed: []string{"modules/app/main.tf"},
@@ -150,17 +146,7 @@ func TestDetectTerraform(t *testing.T) {
 			changed: nil,
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := DetectTerraform(root, tt.changed)
-			if err != nil {
-				t.Fatalf("DetectTerraform: %v", err)
-			}
-			if diff := cmp.Diff(got, tt.want); diff != "" {
-				t.Errorf("DetectTerraform (-got +want):\n%s", diff)
-			}
-		})
-	}
+	checkDetect(t, root, tests)
 }
 
 func TestDetectTerraformRootDir(t *testing.T) {
@@ -170,14 +156,23 @@ func TestDetectTerraformRootDir(t *testing.T) {
 		"modules/m/main.tf":  `resource "terraform_data" "m" {}` + "\n",
 		"modules/m/extra.tf": `module "self" { source = "./" }` + "\n",
 	})
-	tests := []struct {
-		name    string
-		changed []string
-		want    Detection
-	}{
+	tests := []detectCase{
 		{name: "top-level root", changed: []string{"main.tf"}, want: Detection{Projects: projects(".")}},
 		{name: "its module", changed: []string{"modules/m/main.tf"}, want: Detection{Projects: projects(".")}},
 	}
+	checkDetect(t, root, tests)
+}
+
+// detectCase is a change of a tree and the Detection it makes.
+type detectCase struct {
+	name    string
+	changed []string
+	want    Detection
+}
+
+// checkDetect runs DetectTerraform on root for each case.
+func checkDetect(t *testing.T, root string, tests []detectCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := DetectTerraform(root, tt.changed)
