@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/redact/redacttest"
 )
 
 var testRepo = planbot.Repo{Owner: "acme", Name: "infra"}
@@ -360,19 +361,8 @@ func checkParts(t *testing.T, r Report, parts []string, limit int) {
 	}
 }
 
-// bigPlan returns a plan output of about size bytes.
-func bigPlan(size int) string {
-	var b strings.Builder
-	b.WriteString("Terraform will perform the following actions:\n\n")
-	for i := 0; b.Len() < size; i++ {
-		fmt.Fprintf(&b, "  # aws_s3_object.file[%d] will be created\n  + resource \"aws_s3_object\" \"file\" {\n      + bucket = \"logs\"\n      + key    = \"k/%d\"\n    }\n\n", i, i)
-	}
-	b.WriteString("Plan: many to add, 0 to change, 0 to destroy.\n")
-	return b.String()
-}
-
 func TestRenderHugePlan(t *testing.T) {
-	out := bigPlan(10 << 20)
+	out := redacttest.Plan(10 << 20)
 	r := report(
 		planbot.Result{Project: tf("envs/huge"), Status: planbot.StatusPlanned, Summary: "Plan: many to add, 0 to change, 0 to destroy.",
 			Changes: planbot.Changes{Add: 1}, Output: out},
@@ -499,7 +489,7 @@ func TestDuration(t *testing.T) {
 }
 
 func BenchmarkRenderHugePlan(b *testing.B) {
-	r := report(planbot.Result{Project: tf("envs/huge"), Status: planbot.StatusPlanned, Output: bigPlan(10 << 20)})
+	r := report(planbot.Result{Project: tf("envs/huge"), Status: planbot.StatusPlanned, Output: redacttest.Plan(10 << 20)})
 	b.SetBytes(10 << 20)
 	for b.Loop() {
 		Render(r, Options{})

@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/treetest"
 )
 
 // yamlText turns a tab-indented raw string into YAML: tests indent with
@@ -612,22 +613,9 @@ func TestCheckTerraformVersionBinary(t *testing.T) {
 	}
 }
 
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, body := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func TestResolveKinds(t *testing.T) {
 	head, base := t.TempDir(), t.TempDir()
-	writeFiles(t, head, map[string]string{
+	treetest.Write(t, head, map[string]string{
 		"tf/main.tf":                         `terraform {}`,
 		"tfjson/main.tf.json":                `{}`,
 		"kust/kustomization.yaml":            "resources: []\n",
@@ -639,7 +627,7 @@ func TestResolveKinds(t *testing.T) {
 		"upper/Kustomization":                "",
 		"dirnamed/main.tf/kustomization.yml": "",
 	})
-	writeFiles(t, base, map[string]string{
+	treetest.Write(t, base, map[string]string{
 		"gone/main.tf":          "",
 		"tf/kustomization.yaml": "",
 	})

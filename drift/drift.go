@@ -38,6 +38,7 @@ import (
 	"github.com/planbot/planbot/credentials"
 	"github.com/planbot/planbot/project"
 	"github.com/planbot/planbot/redact"
+	"github.com/planbot/planbot/runner"
 	"github.com/planbot/planbot/runner/terraform"
 	"github.com/planbot/planbot/workspaces"
 )
@@ -305,37 +306,25 @@ func planAll(ctx context.Context, d *Detector, src workspaces.Source, sha string
 }
 
 // planOne plans one project read-only: no lock, and the saved plan is
-// removed at once, so it can never be applied.
+// removed at once, so it can never be applied. It checks the project out
+// before it waits for a slot, as pull request plans do
+// (runner.CheckoutRoot).
 func (d *Detector) planOne(ctx context.Context, src workspaces.Source, sha string, prj planbot.Project, log *slog.Logger) planbot.Result {
-	fail := func(err error) planbot.Result {
-		log.Error("drift plan", "err", err)
-		return planbot.Result{Project: prj, Status: planbot.StatusFailed, Error: planbot.ErrorMessage(err)}
-	}
-	release, err := d.Slots.AcquireIdle(ctx)
-	if err != nil {
-		return fail(err)
-	}
-	defer release()
-	root, err := d.Workspaces.Checkout(ctx, src, sha, prj.Name)
-	if err != nil {
-		return fail(err)
-	}
-	dir, err := workspaces.SafeJoin(root, prj.Dir)
-	if err != nil {
-		return fail(err)
-	}
 	var env map[string]string
 	if d.Credentials != nil {
 		env = d.Credentials.Env(src.Repo, credentials.Plan)
 	}
-	res, err := d.Terraform.Plan(ctx, dir, prj.WorkspaceName(), terraform.Root(root), terraform.Env(env))
-	res.Project = prj
+	plan := runner.CheckoutRoot(ctx, d.Workspaces, src, sha, prj, d.Terraform.Plan, log, terraform.Env(env))
+	release, err := d.Slots.AcquireIdle(ctx)
+	if err != nil {
+		log.Error("drift plan", "err", err)
+		return planbot.Result{Project: prj, Status: planbot.StatusFailed, Error: planbot.ErrorMessage(err)}
+	}
+	defer release()
+	res := plan()
 	if res.PlanFile != "" {
 		os.Remove(res.PlanFile)
 		res.PlanFile = ""
-	}
-	if err != nil && res.Status != planbot.StatusFailed {
-		return fail(err)
 	}
 	log.Info("drift plan", "status", string(res.Status), "summary", res.Summary)
 	return redact.Result(res, d.Secrets)

@@ -359,14 +359,6 @@ func (s *Server) listCheckRuns(w http.ResponseWriter, r *http.Request, rp *repo)
 	writeJSON(w, http.StatusOK, map[string]any{"total_count": len(list), "check_runs": out})
 }
 
-// timeOrNil formats t, or returns nil for the zero time.
-func timeOrNil(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.Format(time.RFC3339)
-}
-
 // checkRunJSON returns GitHub's check-run object, which does not show the
 // run's buttons (see CheckRuns). The caller holds mu.
 func (s *Server) checkRunJSON(c *checkRun) map[string]any {

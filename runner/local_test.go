@@ -2,13 +2,13 @@ package runner
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/planbot/planbot/runner/terraform"
+	"github.com/planbot/planbot/treetest"
 )
 
 func gitT(t *testing.T, dir string, args ...string) {
@@ -28,7 +28,7 @@ func TestLocalDeletedRoot(t *testing.T) {
 	if err != nil {
 		t.Fatalf("terraform is required for this test: %v", err)
 	}
-	repo := writeTestTree(t, map[string]string{
+	repo := treetest.New(t, map[string]string{
 		"envs/old/main.tf": "resource \"terraform_data\" \"a\" {}\n",
 		"envs/dev/main.tf": "resource \"terraform_data\" \"d\" {}\n",
 	})
@@ -48,19 +48,4 @@ func TestLocalDeletedRoot(t *testing.T) {
 	if !strings.Contains(body, "`envs/old` is deleted by this pull request, and its state holds no resources: nothing is destroyed") {
 		t.Errorf("comment does not say that nothing is destroyed:\n%s", body)
 	}
-}
-
-func writeTestTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	root := t.TempDir()
-	for name, body := range files {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
 }

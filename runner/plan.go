@@ -407,9 +407,8 @@ func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot
 		return res
 	}
 
-	// A Terraform root is checked out before its slot is taken: checkouts
-	// wait for the repository cache, which every plan shares, and a slot
-	// held meanwhile would leave terraform idle.
+	// A Terraform root is checked out before its slot is taken (see
+	// CheckoutRoot).
 	plan := func() planbot.Result { return p.planManifests(ctx, t, prj, log) }
 	if prj.Kind != planbot.KindKustomize {
 		plan = p.checkoutRoot(ctx, src, pr, prj, log)
@@ -460,34 +459,13 @@ func (p *Planner) save(ctx context.Context, pr planbot.PullRequest, prj planbot.
 // checkoutRoot checks out the project's own workspace of Terraform root prj
 // and returns the function that plans it there.
 func (p *Planner) checkoutRoot(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, prj planbot.Project, log *slog.Logger) func() planbot.Result {
-	fail := func(err error) func() planbot.Result {
-		log.Error("plan project", "err", err)
-		res := planbot.Result{Project: prj, Status: planbot.StatusFailed, Error: planbot.ErrorMessage(err)}
-		return func() planbot.Result { return res }
-	}
 	// A deleted root only exists on the base: its copy there names the
 	// backend and the providers that destroy what its state holds.
 	sha, plan := pr.HeadSHA, p.Terraform.Plan
 	if prj.Deleted {
 		sha, plan = pr.BaseSHA, p.Terraform.PlanDestroy
 	}
-	root, err := p.Workspaces.Checkout(ctx, src, sha, prj.Name)
-	if err != nil {
-		return fail(err)
-	}
-	dir, err := workspaces.SafeJoin(root, prj.Dir)
-	if err != nil {
-		return fail(err)
-	}
-	return func() planbot.Result {
-		res, err := plan(ctx, dir, prj.WorkspaceName(), terraform.Root(root), credentialsEnv(p.Credentials, src.Repo, credentials.Plan))
-		res.Project = prj
-		if err != nil && res.Status != planbot.StatusFailed {
-			log.Error("plan project", "err", err)
-			return planbot.Result{Project: prj, Status: planbot.StatusFailed, Error: planbot.ErrorMessage(err)}
-		}
-		return res
-	}
+	return CheckoutRoot(ctx, p.Workspaces, src, sha, prj, plan, log, credentialsEnv(p.Credentials, src.Repo, credentials.Plan))
 }
 
 // credentialsEnv returns the run option that passes repo's credentials of

@@ -34,7 +34,7 @@ func clearEnv(t *testing.T) {
 func sqliteOpener(t *testing.T, calls *int) Opener {
 	return func(ctx context.Context, database string) (Lister, func() error, error) {
 		*calls++
-		db, err := sqlite.Open(ctx, database, slog.New(slog.NewTextHandler(tlog{t}, nil)))
+		db, err := sqlite.Open(ctx, database, slog.New(slog.NewTextHandler(t.Output(), nil)))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -43,14 +43,6 @@ func sqliteOpener(t *testing.T, calls *int) Opener {
 }
 
 // tlog sends log lines to t.Log.
-type tlog struct{ t *testing.T }
-
-func (w tlog) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
-}
-
 var t0 = time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
 
 // seed creates a planbot database in a new data directory and appends
@@ -60,7 +52,7 @@ func seed(t *testing.T) (string, []audit.Entry) {
 	t.Helper()
 	ctx := context.Background()
 	dataDir := filepath.Join(t.TempDir(), "data")
-	db, err := sqlite.Open(ctx, filepath.Join(dataDir, "planbot.db"), slog.New(slog.NewTextHandler(tlog{t}, nil)))
+	db, err := sqlite.Open(ctx, filepath.Join(dataDir, "planbot.db"), slog.New(slog.NewTextHandler(t.Output(), nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

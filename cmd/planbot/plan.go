@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -49,17 +48,11 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	out := fs.String("out", "", "write the comment to `FILE` instead of stdout")
 	example := fs.Bool("example", false, "plan a scripted change to planbot's embedded example repository")
 	tfBin := fs.String("terraform-bin", os.Getenv("PLANBOT_TERRAFORM_BIN"), "terraform binary `PATH` (default: found on PATH; env PLANBOT_TERRAFORM_BIN)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			config.WriteUsage(stdout, "planbot plan [--repo DIR] [--base REV] [--head REV] [--out FILE] | --example", planAbout, fs, false)
-			return 0
-		}
-		fmt.Fprintf(stderr, "planbot plan: %v\nRun \"planbot plan -h\" for every flag.\n", err)
-		return 2
+	usage := func(w io.Writer) {
+		config.WriteUsage(w, "planbot plan [--repo DIR] [--base REV] [--head REV] [--out FILE] | --example", planAbout, fs, false)
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "planbot plan: unexpected arguments %q\n", fs.Args())
-		return 2
+	if code, ok := config.ParseCommand(fs, args, usage, stdout, stderr); !ok {
+		return code
 	}
 	work, err := os.MkdirTemp("", "planbot-plan-")
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -48,17 +47,11 @@ func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
 	tfBin := fs.String("terraform-bin", os.Getenv("PLANBOT_TERRAFORM_BIN"), "terraform binary `PATH` whose version is shown (default: found on PATH; env PLANBOT_TERRAFORM_BIN)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			config.WriteUsage(stdout, "planbot version [--terraform-bin PATH]", "Prints planbot's version and commit, the Go version it was built with, and\nthe version of the terraform it would run.", fs, false)
-			return 0
-		}
-		fmt.Fprintf(stderr, "planbot version: %v\nRun \"planbot version -h\" for every flag.\n", err)
-		return 2
+	usage := func(w io.Writer) {
+		config.WriteUsage(w, "planbot version [--terraform-bin PATH]", "Prints planbot's version and commit, the Go version it was built with, and\nthe version of the terraform it would run.", fs, false)
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "planbot version: unexpected arguments %q\n", fs.Args())
-		return 2
+	if code, ok := config.ParseCommand(fs, args, usage, stdout, stderr); !ok {
+		return code
 	}
 	version, commit := buildVersion(debug.ReadBuildInfo())
 	fmt.Fprintf(stdout, "planbot %s\ncommit: %s\ngo: %s %s/%s\n", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)

@@ -4,13 +4,12 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/drift"
+	"github.com/planbot/planbot/drift/drifttest"
 	"github.com/planbot/planbot/runner/terraform/statetest"
 	"github.com/planbot/planbot/sandbox"
 )
@@ -20,35 +19,6 @@ import (
 func TestMain(m *testing.M) {
 	sandbox.RunHelper()
 	os.Exit(m.Run())
-}
-
-// liveRepo makes a git repository whose root keeps its state on states,
-// and applies that root with terraform directly, as a team would have:
-// the state then holds terraform_data.input with the value "v1".
-func liveRepo(t *testing.T, states *statetest.Server) string {
-	t.Helper()
-	tf := states.Backend("live") + `
-resource "terraform_data" "input" {
-  input = "v1"
-}
-`
-	dir := filepath.Join(t.TempDir(), "live")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(tf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, args := range [][]string{
-		{"init", "-q", "-b", "main"}, {"add", "-A"},
-		{"-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false", "commit", "-q", "-m", "live"},
-	} {
-		if out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
-	statetest.Apply(t, map[string]string{"main.tf": tf})
-	return dir
 }
 
 func noEnv(string) string { return "" }
@@ -66,7 +36,7 @@ func noPass(t *testing.T) Pass {
 // is 2; once the state is restored nothing drifts and the status is 0.
 func TestLocal(t *testing.T) {
 	states := statetest.New(t)
-	dir := liveRepo(t, states)
+	dir := drifttest.LocalRepo(t, states)
 	states.SetDataInput("live", "changed-in-the-console")
 
 	var out, errb bytes.Buffer

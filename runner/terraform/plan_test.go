@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/logtest"
 	"github.com/planbot/planbot/sandbox"
 	"github.com/planbot/planbot/sandbox/sandboxtest"
 )
@@ -31,17 +31,8 @@ func realRunner(t testing.TB) *Runner {
 
 // testLogger sends log records to t.Log.
 func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tlogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return logtest.New(t)
 }
-
-type tlogWriter struct{ t testing.TB }
-
-func (w tlogWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-var _ io.Writer = tlogWriter{}
 
 // writeFiles replaces the .tf files of dir with files.
 func writeFiles(t testing.TB, dir string, files map[string]string) {
