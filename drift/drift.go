@@ -366,6 +366,7 @@ func terraformProjects(cfg *config.Repo, root string, w Window) ([]planbot.Proje
 				out = append(out, planbot.Project{Name: p.Name, Dir: p.Dir, Workspace: p.Workspace, Kind: p.Kind})
 			}
 		}
+		cfg.SetEngines(out)
 		return out, nil
 	}
 	var paths []string
@@ -395,6 +396,7 @@ func terraformProjects(cfg *config.Repo, root string, w Window) ([]planbot.Proje
 			out = append(out, p)
 		}
 	}
+	cfg.SetEngines(out)
 	return out, nil
 }
 

@@ -52,7 +52,11 @@ func repoConfig(ctx context.Context, gh FileGetter, pr planbot.PullRequest) (*co
 // configuration exists on base but not on head is deleted (see project.Detect).
 func selectProjects(cfg *config.Repo, baseRoot, headRoot string, files []planbot.ChangedFile) ([]planbot.Project, []string, error) {
 	if cfg == nil || !cfg.Explicit() {
-		return project.Detect(baseRoot, headRoot, files)
+		projects, notes, err := project.Detect(baseRoot, headRoot, files)
+		if cfg != nil {
+			cfg.SetEngines(projects)
+		}
+		return projects, notes, err
 	}
 	if err := cfg.ResolveKinds(os.DirFS(headRoot), os.DirFS(baseRoot)); err != nil {
 		return nil, nil, err
@@ -63,6 +67,7 @@ func selectProjects(cfg *config.Repo, baseRoot, headRoot string, files []planbot
 			projects[i].Deleted = true
 		}
 	}
+	cfg.SetEngines(projects)
 	return projects, nil, nil
 }
 
