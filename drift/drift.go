@@ -328,7 +328,7 @@ func (d *Detector) planOne(ctx context.Context, src workspaces.Source, sha strin
 	if d.Credentials != nil {
 		env = d.Credentials.Env(src.Repo, credentials.Plan)
 	}
-	res, err := d.Terraform.Plan(ctx, dir, prj.WorkspaceName(), terraform.Root(root), terraform.Env(env))
+	res, err := d.Terraform.Plan(ctx, dir, prj.WorkspaceName(), terraform.Root(root), terraform.UseEngine(prj.Engine), terraform.Env(env))
 	res.Project = prj
 	if res.PlanFile != "" {
 		os.Remove(res.PlanFile)

@@ -432,7 +432,7 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces
 	dir, planFile, err := a.planWorkspace(ctx, src, pr, p)
 	output := ""
 	if err == nil {
-		output, err = a.Terraform.Apply(ctx, dir, planFile, p.PlanSHA256, credentialsEnv(a.Credentials, src.Repo, credentials.Apply))
+		output, err = a.Terraform.Apply(ctx, dir, planFile, p.PlanSHA256, terraform.UseEngine(planEngine(p)), credentialsEnv(a.Credentials, src.Repo, credentials.Apply))
 	}
 	output = redact.String(output, a.Secrets)
 	result := entry
@@ -494,7 +494,7 @@ func (a *Applier) planWorkspace(ctx context.Context, src workspaces.Source, pr p
 	if dir, err = workspaces.SafeJoin(root, p.Dir); err != nil {
 		return "", "", err
 	}
-	if err := a.Terraform.Prepare(ctx, dir, p.Workspace, terraform.Root(root), credentialsEnv(a.Credentials, src.Repo, credentials.Apply)); err != nil {
+	if err := a.Terraform.Prepare(ctx, dir, p.Workspace, terraform.Root(root), terraform.UseEngine(planEngine(p)), credentialsEnv(a.Credentials, src.Repo, credentials.Apply)); err != nil {
 		return "", "", err
 	}
 	planFile = filepath.Join(dir, terraform.PlanFileName)

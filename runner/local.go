@@ -80,6 +80,7 @@ func (l *Local) Plan(ctx context.Context, req LocalRequest) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	resolveEngines(l.Terraform, projects)
 	results := make([]planbot.Result, len(projects))
 	slots := make(chan struct{}, max(l.Parallelism, 1))
 	var wg sync.WaitGroup
@@ -129,7 +130,7 @@ func (l *Local) planOne(ctx context.Context, req LocalRequest, base, head string
 	if err != nil {
 		return fail(err)
 	}
-	res, err := plan(ctx, dir, prj.WorkspaceName(), terraform.Root(root))
+	res, err := plan(ctx, dir, prj.WorkspaceName(), terraform.Root(root), terraform.UseEngine(prj.Engine))
 	res.Project = prj
 	if err != nil && res.Status != planbot.StatusFailed {
 		return fail(err)

@@ -136,11 +136,11 @@ func localRunner(ctx context.Context, tfBin, work string, missing *missingTerraf
 		return nil, err
 	}
 	var tf runner.Terraform = missing
-	if bin, err := terraform.FindBinary(ctx, tfBin); err != nil {
+	if def, others, err := terraform.FindBinaries(ctx, tfBin); err != nil {
 		fmt.Fprintf(stderr, "planbot plan: %s\n", planbot.ErrorMessage(err))
 		missing.err = err
 	} else {
-		tf = &terraform.Runner{Bin: bin, PluginCacheDir: filepath.Join(work, "plugin-cache"), Sandbox: sb}
+		tf = &terraform.Runner{Bin: def.Path, Engine: def.Engine, Others: others, PluginCacheDir: filepath.Join(work, "plugin-cache"), Sandbox: sb}
 	}
 	return &runner.Local{
 		Terraform:   tf,
@@ -180,7 +180,11 @@ func (m *missingTerraform) PlanDestroy(context.Context, string, string, ...terra
 	return planbot.Result{}, m.err
 }
 
-func (m *missingTerraform) Version(context.Context) (string, error) { return "", m.err }
+func (m *missingTerraform) Version(context.Context, ...terraform.RunOption) (string, error) {
+	return "", m.err
+}
+
+func (m *missingTerraform) EngineOf(e planbot.Engine) planbot.Engine { return e }
 
 // makeExample writes the embedded example into dir as a git repository with
 // branch main and, on top of it, branch change holding the scripted change.

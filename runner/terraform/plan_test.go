@@ -26,7 +26,7 @@ func realRunner(t testing.TB) *Runner {
 	if err != nil {
 		t.Fatalf("terraform is required for this test: %v", err)
 	}
-	return &Runner{Bin: bin, Sandbox: sandboxtest.New(t, sandbox.ModeLandlock), Logger: testLogger(t)}
+	return &Runner{Bin: bin.Path, Engine: bin.Engine, Sandbox: sandboxtest.New(t, sandbox.ModeLandlock), Logger: testLogger(t)}
 }
 
 // testLogger sends log records to t.Log.

@@ -51,7 +51,7 @@ output "o" {
 			dir := t.TempDir()
 			tf := func(args ...string) string {
 				t.Helper()
-				cmd := exec.Command(bin, args...)
+				cmd := exec.Command(bin.Path, args...)
 				cmd.Dir = dir
 				cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1"}
 				var stdout, stderr bytes.Buffer
