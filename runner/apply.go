@@ -444,14 +444,14 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces
 			result.Detail = entry.Detail + ": " + result.Detail
 		}
 	case "dry_run":
-		result.Detail = "terraform apply not run"
+		result.Detail = planEngine(p).Or(planbot.EngineTerraform).Command() + " apply not run"
 	}
 	appendAudit(ctx, a.Audit, log, result)
 	a.Metrics.applied(result.Outcome)
 	if result.Outcome == "dry_run" {
 		log.Info("dry run: not applied")
-		return fmt.Sprintf("🧪 **dry run: `%s` not applied**: the saved plan (sha256 `%s`) checks out, and planbot runs with `--dry-run`, so it ran no terraform apply.\n\n",
-			p.Project, short(p.PlanSHA256)), err
+		return fmt.Sprintf("🧪 **dry run: `%s` not applied**: the saved plan (sha256 `%s`) checks out, and planbot runs with `--dry-run`, so it ran no %s apply.\n\n",
+			p.Project, short(p.PlanSHA256), planEngine(p).Or(planbot.EngineTerraform).Command()), err
 	}
 	if err != nil {
 		log.Error("apply failed", "err", err)
