@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/config"
@@ -42,7 +43,7 @@ func flags(o *Options) *flag.FlagSet {
 // WriteUsage writes the help of `planbot setup`.
 func WriteUsage(w io.Writer) {
 	var o Options
-	config.WriteUsage(w, synopsis, about, flags(&o), false)
+	config.WriteUsage(w, synopsis, about, flags(&o), true)
 }
 
 // Main runs `planbot setup` with args (without the program and subcommand
@@ -51,12 +52,12 @@ func WriteUsage(w io.Writer) {
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var o Options
 	fs := flags(&o)
-	if err := fs.Parse(args); err != nil {
+	if err := config.ParseFlags(fs, args, os.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			WriteUsage(stdout)
 			return 0
 		}
-		fmt.Fprintf(stderr, "planbot setup: %v\nRun \"planbot setup -h\" for every flag.\n", err)
+		fmt.Fprintf(stderr, "planbot setup: %s\nRun \"planbot setup -h\" for every flag.\n", planbot.ErrorMessage(err))
 		return 2
 	}
 	if fs.NArg() > 0 {

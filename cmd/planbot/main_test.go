@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/sandbox"
 )
 
@@ -87,6 +88,73 @@ func TestUsage(t *testing.T) {
 				t.Errorf("exit %d, want %d\n%s%s", code, tt.code, out.String(), errb.String())
 			}
 		})
+	}
+}
+
+// TestSubcommandHelp runs -h and --help of every subcommand the top-level
+// usage lists: each exits 0 and prints, on stdout alone, the same usage
+// style (config.WriteUsage), every flag with its PLANBOT_* twin.
+func TestSubcommandHelp(t *testing.T) {
+	var commands []string
+	for _, line := range strings.Split(usage, "\n") {
+		if f := strings.Fields(line); strings.HasPrefix(line, "  planbot ") && f[1] != "help" {
+			commands = append(commands, f[1])
+		}
+	}
+	if len(commands) < 7 {
+		t.Fatalf("found only %q in the usage", commands)
+	}
+	for _, c := range commands {
+		for _, h := range []string{"-h", "--help"} {
+			t.Run(c+" "+h, func(t *testing.T) {
+				var out, errb bytes.Buffer
+				if code := run(context.Background(), []string{c, h}, &out, &errb); code != 0 {
+					t.Fatalf("exit %d, want 0\n%s", code, errb.String())
+				}
+				if errb.Len() > 0 {
+					t.Errorf("help wrote to stderr: %q", errb.String())
+				}
+				help := out.String()
+				if !strings.HasPrefix(help, "usage: planbot "+c) || !strings.Contains(help, "\nFlags, each with its environment twin (a flag on the command line wins):\n") {
+					t.Fatalf("help is not in the shared usage style:\n%s", help)
+				}
+				flags := 0
+				for _, line := range strings.Split(help, "\n") {
+					name, ok := strings.CutPrefix(line, "  --")
+					if !ok {
+						continue
+					}
+					flags++
+					name, _, _ = strings.Cut(name, " ")
+					if !strings.HasSuffix(strings.TrimSpace(line), config.EnvName(name)) {
+						t.Errorf("flag line lacks its twin %s: %q", config.EnvName(name), line)
+					}
+				}
+				if flags == 0 {
+					t.Errorf("help lists no flag:\n%s", help)
+				}
+			})
+		}
+	}
+}
+
+// TestEnvTwins gives the subcommands' flags through their environment
+// twins.
+func TestEnvTwins(t *testing.T) {
+	t.Setenv("PLANBOT_TERRAFORM_BIN", "/nonexistent/tofu")
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"version"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d\n%s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), `terraform binary "/nonexistent/tofu" is missing`) {
+		t.Errorf("version did not use PLANBOT_TERRAFORM_BIN:\n%s", out.String())
+	}
+	t.Setenv("PLANBOT_TERRAFORM_BIN", "")
+	t.Setenv("PLANBOT_JSON", "maybe")
+	out.Reset()
+	errb.Reset()
+	if code := run(context.Background(), []string{"owners", "x"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), `invalid PLANBOT_JSON="maybe"`) {
+		t.Errorf("owners with PLANBOT_JSON=maybe: exit %d, stderr %q; want 2 and the twin named", code, errb.String())
 	}
 }
 

@@ -34,8 +34,10 @@ func localSandbox() (*sandbox.Sandbox, error) {
 const planAbout = `Plans a change in a local git repository, the commits between --base and
 --head as in a pull request, and prints the PR comment planbot would post.
 --example plans a scripted change to planbot's embedded example repository.
-Terraform projects need terraform (` + terraform.SupportedVersions + `); Kustomize
-overlays are rendered inside planbot.`
+Terraform projects need terraform (` + terraform.SupportedVersions + `), or
+OpenTofu (` + terraform.SupportedOpenTofuVersions + `) for those that
+.planbot.yaml gives engine: tofu, and for all with --terraform-bin tofu.
+Kustomize overlays are rendered inside planbot.`
 
 // runPlan implements `planbot plan`: plan a local change and print the PR
 // comment it would get.
@@ -48,13 +50,13 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	head := fs.String("head", "HEAD", "head revision `REV` (the PR's change)")
 	out := fs.String("out", "", "write the comment to `FILE` instead of stdout")
 	example := fs.Bool("example", false, "plan a scripted change to planbot's embedded example repository")
-	tfBin := fs.String("terraform-bin", os.Getenv("PLANBOT_TERRAFORM_BIN"), "terraform binary `PATH` (default: found on PATH; env PLANBOT_TERRAFORM_BIN)")
-	if err := fs.Parse(args); err != nil {
+	tfBin := fs.String("terraform-bin", "", "terraform or tofu binary `PATH` that plans the projects naming no engine (default: terraform on PATH)")
+	if err := config.ParseFlags(fs, args, os.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			config.WriteUsage(stdout, "planbot plan [--repo DIR] [--base REV] [--head REV] [--out FILE] | --example", planAbout, fs, false)
+			config.WriteUsage(stdout, "planbot plan [--repo DIR] [--base REV] [--head REV] [--out FILE] | --example", planAbout, fs, true)
 			return 0
 		}
-		fmt.Fprintf(stderr, "planbot plan: %v\nRun \"planbot plan -h\" for every flag.\n", err)
+		fmt.Fprintf(stderr, "planbot plan: %s\nRun \"planbot plan -h\" for every flag.\n", planbot.ErrorMessage(err))
 		return 2
 	}
 	if fs.NArg() > 0 {

@@ -48,13 +48,13 @@ func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs := flag.NewFlagSet("planbot version", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	tfBin := fs.String("terraform-bin", os.Getenv("PLANBOT_TERRAFORM_BIN"), "terraform or tofu binary `PATH` that runs projects naming no engine (default: terraform on PATH; env PLANBOT_TERRAFORM_BIN)")
-	if err := fs.Parse(args); err != nil {
+	tfBin := fs.String("terraform-bin", "", "terraform or tofu binary `PATH` that runs the projects naming no engine (default: terraform on PATH)")
+	if err := config.ParseFlags(fs, args, os.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			config.WriteUsage(stdout, "planbot version [--terraform-bin PATH]", "Prints planbot's version and commit, the Go version it was built with, and\nthe versions of the terraform and OpenTofu binaries it would run.", fs, false)
+			config.WriteUsage(stdout, "planbot version [--terraform-bin PATH]", "Prints planbot's version and commit, the Go version it was built with, and\nthe versions of the terraform and OpenTofu binaries it would run.", fs, true)
 			return 0
 		}
-		fmt.Fprintf(stderr, "planbot version: %v\nRun \"planbot version -h\" for every flag.\n", err)
+		fmt.Fprintf(stderr, "planbot version: %s\nRun \"planbot version -h\" for every flag.\n", planbot.ErrorMessage(err))
 		return 2
 	}
 	if fs.NArg() > 0 {
