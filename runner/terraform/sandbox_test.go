@@ -23,6 +23,10 @@ func TestMain(m *testing.M) {
 // fails and the bytes appear nowhere; unconfined, the same plan shows
 // them, so the test can fail.
 func TestSandboxDeniesReadsOutsideTheRun(t *testing.T) {
+	forEachEngine(t, testSandboxDeniesReadsOutsideTheRun)
+}
+
+func testSandboxDeniesReadsOutsideTheRun(t *testing.T, engine *Runner) {
 	const secret = "-----BEGIN RSA PRIVATE KEY----- key-bytes-7f3a9"
 	secretFile := filepath.Join(t.TempDir(), "app.pem")
 	if err := os.WriteFile(secretFile, []byte(secret), 0o600); err != nil {
@@ -41,7 +45,7 @@ output "e" {
 		wantRead bool
 	}{{sandbox.ModeOff, true}, {sandbox.ModeLandlock, false}} {
 		t.Run(string(tt.mode), func(t *testing.T) {
-			r := realRunner(t)
+			r := engineRunner(t, engine.Engine)
 			r.Sandbox = sandboxtest.New(t, tt.mode)
 			dir := t.TempDir()
 			body := tf
