@@ -23,10 +23,36 @@ func TestMain(m *testing.M) {
 }
 
 // TestPlanExample runs the README's first command: a plan of the embedded
-// example repository that prints the PR comment.
+// example repository that prints the PR comment, with terraform and, with
+// --terraform-bin tofu, with OpenTofu.
 func TestPlanExample(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		args     []string
+		engine   string
+		opentofu bool
+	}{
+		{name: "terraform", engine: "Terraform will perform"},
+		{name: "tofu", args: []string{"--terraform-bin", "tofu"}, engine: "OpenTofu will perform", opentofu: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out := planExample(t, tt.args...)
+			if !strings.Contains(out, tt.engine) {
+				t.Errorf("output lacks %q:\n%s", tt.engine, out)
+			}
+			if got := strings.Contains(out, "`envs/dev` (OpenTofu)"); got != tt.opentofu {
+				t.Errorf("the table names OpenTofu = %v, want %v:\n%s", got, tt.opentofu, out)
+			}
+		})
+	}
+}
+
+// planExample runs `planbot plan --example` with extra args and returns
+// the comment.
+func planExample(t *testing.T, args ...string) string {
+	t.Helper()
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"plan", "--example"}, &out, &errb); code != 0 {
+	if code := run(context.Background(), append([]string{"plan", "--example"}, args...), &out, &errb); code != 0 {
 		t.Fatalf("planbot plan --example: exit %d\n%s", code, errb.String())
 	}
 	for _, want := range []string{
@@ -41,6 +67,7 @@ func TestPlanExample(t *testing.T) {
 	if strings.Contains(out.String(), "unsandboxed") {
 		t.Errorf("the example ran unsandboxed on a kernel with Landlock:\n%s", out.String())
 	}
+	return out.String()
 }
 
 func TestPlanOut(t *testing.T) {
@@ -244,6 +271,20 @@ func TestVersion(t *testing.T) {
 	}
 	if !tv.MatchString(out.String()) {
 		t.Errorf("output lacks the terraform version:\n%s", out.String())
+	}
+	if !regexp.MustCompile(`(?m)^tofu: 1\.\d+\.\d+ \(OpenTofu, /`).MatchString(out.String()) {
+		t.Errorf("output lacks the OpenTofu version:\n%s", out.String())
+	}
+
+	// With --terraform-bin tofu, OpenTofu runs the projects that name no
+	// engine; terraform is still found for those that name it.
+	out.Reset()
+	if code := run(context.Background(), []string{"version", "--terraform-bin", "tofu"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d\n%s", code, errb.String())
+	}
+	lines := strings.Split(out.String(), "\n")
+	if len(lines) < 5 || !strings.HasPrefix(lines[3], "tofu: ") || !strings.HasSuffix(lines[3], "runs projects that name no engine)") || !strings.HasPrefix(lines[4], "terraform: ") {
+		t.Errorf("version --terraform-bin tofu:\n%s", out.String())
 	}
 }
 
