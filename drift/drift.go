@@ -74,6 +74,9 @@ type Workspaces interface {
 // Terraform plans a Terraform project.
 type Terraform interface {
 	Plan(ctx context.Context, dir, workspace string, opts ...terraform.RunOption) (planbot.Result, error)
+	// EngineOf returns the engine that runs a project whose
+	// configuration names e ("" for none).
+	EngineOf(e planbot.Engine) planbot.Engine
 }
 
 // Credentials tells the plan environment of a repository.
@@ -294,6 +297,8 @@ func planAll(ctx context.Context, d *Detector, src workspaces.Source, sha string
 	results := make([]planbot.Result, len(projects))
 	var wg sync.WaitGroup
 	for i, prj := range projects {
+		// The issue names the engine that planned the project.
+		prj.Engine = d.Terraform.EngineOf(prj.Engine)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
