@@ -143,3 +143,38 @@ func TestCredentialsNeedTheSandbox(t *testing.T) {
 		t.Fatalf("Plan without a sandbox took credentials: %v %s", err, res.Status)
 	}
 }
+
+// TestSandboxBinaryOutsideSystemPaths plans, confined, with each engine's
+// binary reached through a symlink in a directory the sandbox's system
+// paths do not cover, as a tofu in $HOME/go/bin or /opt is: the policy
+// lets the run read and execute that binary, and nothing else of its
+// directory.
+func TestSandboxBinaryOutsideSystemPaths(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, r *Runner) {
+		dir := t.TempDir()
+		link := filepath.Join(dir, r.Engine.Command())
+		if err := os.Symlink(r.Bin, link); err != nil {
+			t.Fatal(err)
+		}
+		secret := filepath.Join(dir, "secret.txt")
+		if err := os.WriteFile(secret, []byte("next to the binary"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		b, err := FindBinary(context.Background(), link)
+		if err != nil || b.Engine != r.Engine {
+			t.Fatalf("FindBinary(%s) = %+v, %v", link, b, err)
+		}
+		r.Bin = b.Path
+		root := t.TempDir()
+		writeFiles(t, root, map[string]string{"main.tf": dataA})
+		res, err := r.Plan(context.Background(), root, "")
+		if err != nil || res.Status != planbot.StatusPlanned {
+			t.Fatalf("Plan through %s = %s, %v: %s", link, res.Status, err, res.Error)
+		}
+		writeFiles(t, root, map[string]string{"main.tf": "output \"s\" {\n  value = file(\"" + secret + "\")\n}\n"})
+		res, err = r.Plan(context.Background(), root, "")
+		if err != nil || res.Status != planbot.StatusFailed || strings.Contains(res.Output+res.Error, "next to the binary") {
+			t.Fatalf("a file next to the binary was readable: %s, %v: %s%s", res.Status, err, res.Output, res.Error)
+		}
+	})
+}
