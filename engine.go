@@ -1,5 +1,7 @@
 package planbot
 
+import "strings"
+
 // Engine is the program that plans and applies a Terraform project:
 // HashiCorp Terraform or OpenTofu. Both read the same configuration and
 // state, and planbot drives them alike; only their binaries and names
@@ -38,6 +40,18 @@ func (e Engine) Command() string {
 		return "tofu"
 	}
 	return "terraform"
+}
+
+// IsConfigFile reports whether a file of this name holds Terraform
+// configuration: *.tf and *.tf.json, which both engines read, and
+// OpenTofu's own *.tofu and *.tofu.json.
+func IsConfigFile(name string) bool {
+	for _, suffix := range []string{".tf", ".tf.json", ".tofu", ".tofu.json"} {
+		if strings.HasSuffix(name, suffix) {
+			return true
+		}
+	}
+	return false
 }
 
 // Or returns e, or def when e is empty.

@@ -159,7 +159,7 @@ func DefaultRepo() *Repo {
 func DefaultWhenModified(kind planbot.Kind) []string {
 	switch kind {
 	case planbot.KindTerraform:
-		return []string{"**/*.tf", "**/*.tf.json", "**/*.tfvars", "**/*.tfvars.json", "**/*.hcl"}
+		return []string{"**/*.tf", "**/*.tf.json", "**/*.tofu", "**/*.tofu.json", "**/*.tfvars", "**/*.tfvars.json", "**/*.hcl"}
 	default:
 		return []string{"**"}
 	}

@@ -510,6 +510,7 @@ projects:
 		{name: "terraform defaults", changed: []string{"envs/prod/a/b/vars.tfvars", "envs/prod/README.md"}, want: []planbot.Project{prod}},
 		{name: "terraform defaults include the lock file", changed: []string{"envs/prod/.terraform.lock.hcl"}, want: []planbot.Project{prod}},
 		{name: "terraform defaults skip other files", changed: []string{"envs/prod/README.md"}, want: nil},
+		{name: "terraform defaults include OpenTofu files", changed: []string{"envs/prod/main.tofu", "envs/prod/x.tofu.json"}, want: []planbot.Project{prod}},
 		{name: "kustomize default is everything", changed: []string{"apps/web/patches/deploy.yaml"}, want: []planbot.Project{web}},
 		{name: "prefix of a dir is not the dir", changed: []string{"apps/webby/x.yaml", "envs/dev2/main.tf"}, want: nil},
 		{name: "exclusion", changed: []string{"infra/README.md", "infra/docs/x.tf"}, want: nil},
@@ -640,6 +641,7 @@ func TestResolveKinds(t *testing.T) {
 	writeFiles(t, head, map[string]string{
 		"tf/main.tf":                         `terraform {}`,
 		"tfjson/main.tf.json":                `{}`,
+		"tofu/main.tofu":                     `terraform {}`,
 		"kust/kustomization.yaml":            "resources: []\n",
 		"both/main.tf":                       ``,
 		"both/kustomization.yml":             "",
@@ -665,6 +667,7 @@ projects:
 	- dir: gone
 	- dir: upper
 	- dir: dirnamed/main.tf
+	- dir: tofu
 `
 	r, err := ParseRepo(yamlText(cfg))
 	if err != nil {
@@ -677,7 +680,7 @@ projects:
 	for _, p := range r.Projects {
 		got = append(got, p.Kind)
 	}
-	want := []planbot.Kind{"terraform", "terraform", "kustomize", "terraform", "terraform", "terraform", "kustomize", "kustomize"}
+	want := []planbot.Kind{"terraform", "terraform", "kustomize", "terraform", "terraform", "terraform", "kustomize", "kustomize", "terraform"}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("kinds (-got +want):\n%s", diff)
 	}

@@ -382,7 +382,7 @@ func terraformProjects(cfg *config.Repo, root string, w Window) ([]planbot.Proje
 		if e.IsDir() && (e.Name() == ".git" || e.Name() == ".terraform") {
 			return filepath.SkipDir
 		}
-		if !e.IsDir() && (strings.HasSuffix(e.Name(), ".tf") || strings.HasSuffix(e.Name(), ".tf.json")) {
+		if !e.IsDir() && planbot.IsConfigFile(e.Name()) {
 			rel, _ := filepath.Rel(root, p)
 			paths = append(paths, filepath.ToSlash(rel))
 		}

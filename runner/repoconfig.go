@@ -72,13 +72,13 @@ func selectProjects(cfg *config.Repo, baseRoot, headRoot string, files []planbot
 }
 
 // hasConfig reports whether dir, relative to the tree at root, holds a
-// Terraform configuration (*.tf or *.tf.json files).
+// Terraform configuration (*.tf, *.tf.json, *.tofu or *.tofu.json files).
 func hasConfig(root, dir string) bool {
 	d, err := workspaces.SafeJoin(root, dir)
 	if err != nil {
 		return false
 	}
-	for _, pattern := range []string{"*.tf", "*.tf.json"} {
+	for _, pattern := range []string{"*.tf", "*.tf.json", "*.tofu", "*.tofu.json"} {
 		if m, _ := filepath.Glob(filepath.Join(d, pattern)); len(m) > 0 {
 			return true
 		}
