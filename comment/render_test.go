@@ -46,6 +46,13 @@ func tf(dir string) planbot.Project {
 	return planbot.Project{Name: dir, Dir: dir, Workspace: "default", Kind: planbot.KindTerraform}
 }
 
+// tofu returns a Terraform project that OpenTofu runs.
+func tofu(dir string) planbot.Project {
+	p := tf(dir)
+	p.Engine = planbot.EngineOpenTofu
+	return p
+}
+
 // createOnly is terraform's output for a plan that only creates.
 const createOnly = `Terraform used the selected providers to generate the following execution
 plan. Resource actions are indicated with the following symbols:
@@ -170,6 +177,19 @@ func goldenCases(t testing.TB) []struct {
 			name: "error",
 			r: report(
 				planbot.Result{Project: tf("envs/broken"), Status: planbot.StatusFailed, Error: fixture(t, "error.txt"), Duration: time.Second},
+				planbot.Result{Project: tf("envs/dev"), Status: planbot.StatusPlanned, Summary: "Plan: 1 to add, 0 to change, 0 to destroy.", Changes: planbot.Changes{Add: 1}, Output: createOnly},
+			),
+		},
+		{
+			// An OpenTofu project next to a Terraform one: its heading,
+			// table row, drift and fmt lines name OpenTofu.
+			name: "opentofu",
+			r: report(
+				planbot.Result{Project: tofu("envs/tofu"), Status: planbot.StatusPlanned,
+					Summary: "Plan: 1 to add, 0 to change, 1 to destroy.",
+					Changes: planbot.Changes{Add: 1, Destroy: 1, Replace: 1, Replaces: []string{"terraform_data.web"}, Drift: []string{"terraform_data.keep"}},
+					Fmt:     fixture(t, "fmt.txt"), Output: strings.ReplaceAll(replaceOnly, "Terraform", "OpenTofu"), Duration: 3 * time.Second},
+				planbot.Result{Project: tofu("envs/same"), Status: planbot.StatusNoChange, Summary: "No changes."},
 				planbot.Result{Project: tf("envs/dev"), Status: planbot.StatusPlanned, Summary: "Plan: 1 to add, 0 to change, 0 to destroy.", Changes: planbot.Changes{Add: 1}, Output: createOnly},
 			),
 		},

@@ -75,6 +75,9 @@ type Workspaces interface {
 // Terraform plans a Terraform project.
 type Terraform interface {
 	Plan(ctx context.Context, dir, workspace string, opts ...terraform.RunOption) (planbot.Result, error)
+	// EngineOf returns the engine that runs a project whose
+	// configuration names e ("" for none).
+	EngineOf(e planbot.Engine) planbot.Engine
 }
 
 // Credentials tells the plan environment of a repository.
@@ -295,6 +298,8 @@ func planAll(ctx context.Context, d *Detector, src workspaces.Source, sha string
 	results := make([]planbot.Result, len(projects))
 	var wg sync.WaitGroup
 	for i, prj := range projects {
+		// The issue names the engine that planned the project.
+		prj.Engine = d.Terraform.EngineOf(prj.Engine)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -355,6 +360,7 @@ func terraformProjects(cfg *config.Repo, root string, w Window) ([]planbot.Proje
 				out = append(out, planbot.Project{Name: p.Name, Dir: p.Dir, Workspace: p.Workspace, Kind: p.Kind})
 			}
 		}
+		cfg.SetEngines(out)
 		return out, nil
 	}
 	var paths []string
@@ -365,7 +371,7 @@ func terraformProjects(cfg *config.Repo, root string, w Window) ([]planbot.Proje
 		if e.IsDir() && (e.Name() == ".git" || e.Name() == ".terraform") {
 			return filepath.SkipDir
 		}
-		if !e.IsDir() && (strings.HasSuffix(e.Name(), ".tf") || strings.HasSuffix(e.Name(), ".tf.json")) {
+		if !e.IsDir() && planbot.IsConfigFile(e.Name()) {
 			rel, _ := filepath.Rel(root, p)
 			paths = append(paths, filepath.ToSlash(rel))
 		}
@@ -384,6 +390,7 @@ func terraformProjects(cfg *config.Repo, root string, w Window) ([]planbot.Proje
 			out = append(out, p)
 		}
 	}
+	cfg.SetEngines(out)
 	return out, nil
 }
 

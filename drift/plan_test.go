@@ -40,6 +40,9 @@ func (s *steps) Checkout(_ context.Context, _ workspaces.Source, sha, name strin
 
 func (s *steps) Prune(context.Context, planbot.Repo, int, ...string) error { return nil }
 
+// EngineOf keeps the project's engine.
+func (s *steps) EngineOf(e planbot.Engine) planbot.Engine { return e }
+
 func (s *steps) AcquireIdle(context.Context) (func(), error) {
 	s.add("slot")
 	return func() { s.add("release") }, nil

@@ -158,7 +158,7 @@ func loadGraph(root string) (*graph, error) {
 		if !d.Type().IsRegular() {
 			return nil
 		}
-		if name := d.Name(); strings.HasSuffix(name, ".tf") || strings.HasSuffix(name, ".tf.json") {
+		if planbot.IsConfigFile(d.Name()) {
 			rel, err := filepath.Rel(root, filepath.Dir(p))
 			if err != nil {
 				return err
@@ -295,7 +295,10 @@ func (g *graph) ignored(dir string) bool {
 // isTerraformFile reports whether a file of this name is part of a
 // Terraform configuration.
 func isTerraformFile(name string) bool {
-	for _, suffix := range []string{".tf", ".tf.json", ".tfvars", ".tfvars.json"} {
+	if planbot.IsConfigFile(name) {
+		return true
+	}
+	for _, suffix := range []string{".tfvars", ".tfvars.json"} {
 		if strings.HasSuffix(name, suffix) {
 			return true
 		}

@@ -52,6 +52,8 @@ module "remote" {
 	"escape/main.tf":                    `module "out" { source = "../../outside" }` + "\n",
 	"docs/guide.md":                     "guide\n",
 	"onlyvars/x.tfvars":                 "a = 1\n",
+	"tofu/main.tofu":                    `module "t" { source = "../modules/tofu-only" }` + "\n",
+	"modules/tofu-only/main.tofu.json":  `{"resource": {"terraform_data": {"t": {}}}}`,
 }
 
 func TestDetectTerraform(t *testing.T) {
@@ -107,6 +109,16 @@ func TestDetectTerraform(t *testing.T) {
 			name:    "tf.json file changed",
 			changed: []string{"json/main.tf.json"},
 			want:    Detection{Projects: projects("json")},
+		},
+		{
+			name:    "OpenTofu's .tofu root and its .tofu.json module",
+			changed: []string{"modules/tofu-only/main.tofu.json"},
+			want:    Detection{Projects: projects("tofu")},
+		},
+		{
+			name:    ".tofu file changed",
+			changed: []string{"tofu/main.tofu"},
+			want:    Detection{Projects: projects("tofu")},
 		},
 		{
 			name:    "unrelated files",

@@ -451,7 +451,7 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces
 	dir, planFile, err := a.planWorkspace(ctx, src, pr, p)
 	output := ""
 	if err == nil {
-		output, err = a.Terraform.Apply(ctx, dir, planFile, p.PlanSHA256, credentialsEnv(a.Credentials, src.Repo, credentials.Apply))
+		output, err = a.Terraform.Apply(ctx, dir, planFile, p.PlanSHA256, terraform.UseEngine(planEngine(p)), credentialsEnv(a.Credentials, src.Repo, credentials.Apply))
 	}
 	output = redact.String(output, a.Secrets)
 	result := entry
@@ -463,14 +463,14 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces
 			result.Detail = entry.Detail + ": " + result.Detail
 		}
 	case "dry_run":
-		result.Detail = "terraform apply not run"
+		result.Detail = planEngine(p).Or(planbot.EngineTerraform).Command() + " apply not run"
 	}
 	appendAudit(ctx, a.Audit, log, result)
 	a.Metrics.applied(result.Outcome)
 	if result.Outcome == "dry_run" {
 		log.Info("dry run: not applied")
-		return fmt.Sprintf("🧪 **dry run: `%s` not applied**: the saved plan (sha256 `%s`) checks out, and planbot runs with `--dry-run`, so it ran no terraform apply.\n\n",
-			p.Project, short(p.PlanSHA256)), err
+		return fmt.Sprintf("🧪 **dry run: `%s` not applied**: the saved plan (sha256 `%s`) checks out, and planbot runs with `--dry-run`, so it ran no %s apply.\n\n",
+			p.Project, short(p.PlanSHA256), planEngine(p).Or(planbot.EngineTerraform).Command()), err
 	}
 	if err != nil {
 		log.Error("apply failed", "err", err)
@@ -513,7 +513,7 @@ func (a *Applier) planWorkspace(ctx context.Context, src workspaces.Source, pr p
 	if dir, err = workspaces.SafeJoin(root, p.Dir); err != nil {
 		return "", "", err
 	}
-	if err := a.Terraform.Prepare(ctx, dir, p.Workspace, terraform.Root(root), credentialsEnv(a.Credentials, src.Repo, credentials.Apply)); err != nil {
+	if err := a.Terraform.Prepare(ctx, dir, p.Workspace, terraform.Root(root), terraform.UseEngine(planEngine(p)), credentialsEnv(a.Credentials, src.Repo, credentials.Apply)); err != nil {
 		return "", "", err
 	}
 	planFile = filepath.Join(dir, terraform.PlanFileName)

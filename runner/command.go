@@ -136,7 +136,7 @@ func (h *Handler) help(ctx context.Context, gh GitHub, repo planbot.Repo, n int)
 	plans, _ := h.Plans.Plans(ctx, repo.String(), n, pr.HeadSHA)
 	var ps []planbot.Project
 	for _, p := range plans {
-		ps = append(ps, planbot.Project{Name: p.Project, Dir: p.Dir, Workspace: p.Workspace, Kind: planbot.Kind(p.Kind)})
+		ps = append(ps, planbot.Project{Name: p.Project, Dir: p.Dir, Workspace: p.Workspace, Kind: planbot.Kind(p.Kind), Engine: planEngine(p)})
 	}
 	help := comment.Help(ps)
 	cfg, err := repoConfig(ctx, gh, pr)

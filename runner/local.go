@@ -80,6 +80,7 @@ func (l *Local) Plan(ctx context.Context, req LocalRequest) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	resolveEngines(l.Terraform, projects)
 	results := make([]planbot.Result, len(projects))
 	slots := make(chan struct{}, max(l.Parallelism, 1))
 	var wg sync.WaitGroup

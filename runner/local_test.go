@@ -39,7 +39,7 @@ func TestLocalDeletedRoot(t *testing.T) {
 	gitT(t, repo, "rm", "-q", "envs/old/main.tf")
 	gitT(t, repo, "commit", "-q", "-m", "drop old")
 
-	l := &Local{Terraform: &terraform.Runner{Bin: bin}, Parallelism: 1}
+	l := &Local{Terraform: &terraform.Runner{Bin: bin.Path, Engine: bin.Engine}, Parallelism: 1}
 	parts, err := l.Plan(context.Background(), LocalRequest{RepoDir: repo, Base: "main", Head: "drop", WorkDir: filepath.Join(t.TempDir(), "work")})
 	if err != nil {
 		t.Fatal(err)

@@ -64,8 +64,12 @@ type Terraform interface {
 	// PlanDestroy plans the destruction of everything in the state of
 	// the root in dir, a copy of a root that the change deletes.
 	PlanDestroy(ctx context.Context, dir, workspace string, opts ...terraform.RunOption) (planbot.Result, error)
-	// Version returns the binary's version, such as "1.11.4".
-	Version(ctx context.Context) (string, error)
+	// Version returns the version of the binary of the engine that
+	// terraform.UseEngine names, such as "1.11.4".
+	Version(ctx context.Context, opts ...terraform.RunOption) (string, error)
+	// EngineOf returns the engine that runs a project whose
+	// configuration names e ("" for none).
+	EngineOf(e planbot.Engine) planbot.Engine
 }
 
 // Credentials tells the secret environment of a repository's terraform
@@ -279,15 +283,6 @@ func (p *Planner) prepare(ctx context.Context, gh PlanGitHub, pr planbot.PullReq
 // progress.
 func (p *Planner) planProjects(ctx context.Context, co prepared, req PlanRequest, checks *planChecks, log *slog.Logger) ([]planbot.Result, []string, error) {
 	pr, src, cfg, files := co.pr, co.src, co.cfg, co.files
-	if cfg.TerraformVersion != "" {
-		v, err := p.Terraform.Version(ctx)
-		if err != nil {
-			return nil, nil, err
-		}
-		if err := cfg.CheckTerraformVersion(v); err != nil {
-			return nil, nil, err
-		}
-	}
 	tree, err := p.Workspaces.Checkout(ctx, src, pr.HeadSHA, "_tree")
 	if err != nil {
 		return nil, nil, err
@@ -305,6 +300,10 @@ func (p *Planner) planProjects(ctx context.Context, co prepared, req PlanRequest
 	}
 	projects, err = filterProjects(projects, req.OnlyName, req.OnlyDir)
 	if err != nil {
+		return nil, notes, err
+	}
+	resolveEngines(p.Terraform, projects)
+	if err := checkVersions(ctx, p.Terraform, cfg, projects); err != nil {
 		return nil, notes, err
 	}
 	results := make([]planbot.Result, len(projects))

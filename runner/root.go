@@ -20,8 +20,8 @@ type Checkouter interface {
 type PlanFunc func(ctx context.Context, dir, workspace string, opts ...terraform.RunOption) (planbot.Result, error)
 
 // CheckoutRoot checks commit sha of src out into the worktree of Terraform
-// root prj and returns the function that plans the root there with plan,
-// opts added to the root's. PR plans and drift passes share it, and both
+// root prj and returns the function that plans the root there with plan
+// and the project's engine, opts added to the root's. PR plans and drift passes share it, and both
 // check out before they take their slot: checkouts wait for the
 // repository cache, which every plan shares, and a slot held meanwhile
 // would leave terraform idle. A failed checkout or plan gives a failed
@@ -42,7 +42,7 @@ func CheckoutRoot(ctx context.Context, ws Checkouter, src workspaces.Source, sha
 		return func() planbot.Result { return res }
 	}
 	return func() planbot.Result {
-		res, err := plan(ctx, dir, prj.WorkspaceName(), append([]terraform.RunOption{terraform.Root(root)}, opts...)...)
+		res, err := plan(ctx, dir, prj.WorkspaceName(), append([]terraform.RunOption{terraform.Root(root), terraform.UseEngine(prj.Engine)}, opts...)...)
 		res.Project = prj
 		if err != nil && res.Status != planbot.StatusFailed {
 			return fail(err)

@@ -42,7 +42,7 @@ func flags(o *Options) *flag.FlagSet {
 // WriteUsage writes the help of `planbot setup`.
 func WriteUsage(w io.Writer) {
 	var o Options
-	config.WriteUsage(w, synopsis, about, flags(&o), false)
+	config.WriteUsage(w, synopsis, about, flags(&o), true)
 }
 
 // Main runs `planbot setup` with args (without the program and subcommand

@@ -515,13 +515,20 @@ func TestUsage(t *testing.T) {
 				t.Errorf("the store was opened on a usage error")
 			}
 			if tt.wantCode == 0 {
-				if diff := cmp.Diff(stdout, Usage); diff != "" {
+				var want strings.Builder
+				WriteUsage(&want)
+				if diff := cmp.Diff(stdout, want.String()); diff != "" {
 					t.Errorf("help (-got +want):\n%s", diff)
+				}
+				for _, s := range []string{"usage: planbot audit", "--verify", "PLANBOT_DATA_DIR", "--since T", "PLANBOT_SINCE"} {
+					if !strings.Contains(stdout, s) {
+						t.Errorf("help lacks %q:\n%s", s, stdout)
+					}
 				}
 				return
 			}
-			if !strings.Contains(stderr, tt.want) || !strings.Contains(stderr, "usage: planbot audit") {
-				t.Errorf("stderr = %q, want it to contain %q and the usage", stderr, tt.want)
+			if !strings.Contains(stderr, tt.want) || !strings.Contains(stderr, `Run "planbot audit -h" for every flag.`) {
+				t.Errorf("stderr = %q, want it to contain %q and where to find the flags", stderr, tt.want)
 			}
 		})
 	}

@@ -32,7 +32,7 @@ Usage:
   planbot drift [flags]         run one drift pass now (--local: check a local checkout)
   planbot owners [flags] PATH…  show which CODEOWNERS rule owns each path
   planbot audit [flags]         list, export (--json) or verify (--verify) the audit log
-  planbot version               show planbot's version and commit, and the Go and terraform versions
+  planbot version               show planbot's version and commit, and the Go, terraform and OpenTofu versions
   planbot help                  show this help
 
 Run "planbot COMMAND -h" for a command's flags.

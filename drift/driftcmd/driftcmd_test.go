@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -66,5 +68,36 @@ func TestLocal(t *testing.T) {
 	}
 	if !strings.HasPrefix(out.String(), "No drift: the Terraform project . matches ") {
 		t.Errorf("output = %q, want that nothing drifts", out.String())
+	}
+}
+
+// TestLocalOpenTofu checks a checkout whose .planbot.yaml runs every
+// project with OpenTofu (engine: tofu at the top, for autodetected
+// projects): the drift is found by tofu, and the issue says OpenTofu.
+func TestLocalOpenTofu(t *testing.T) {
+	states := statetest.New(t)
+	dir := drifttest.LocalRepo(t, states)
+	if err := os.WriteFile(filepath.Join(dir, ".planbot.yaml"), []byte("version: 1\nengine: tofu\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"add", ".planbot.yaml"},
+		{"-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false", "commit", "-q", "-m", "tofu"},
+	} {
+		if out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	states.SetDataInput("live", "changed-in-the-console")
+
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), []string{"--local", "--repo", dir}, noEnv, noPass(t), &out, &errb)
+	if code != ExitDrift {
+		t.Fatalf("exit %d, want %d (drift)\nstdout:\n%s\nstderr:\n%s", code, ExitDrift, out.String(), errb.String())
+	}
+	for _, want := range []string{"# Drift: local/live .", "### 📝 `.` · OpenTofu", "| `.` (OpenTofu) |", "OpenTofu will perform", "changed-in-the-console"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
 	}
 }

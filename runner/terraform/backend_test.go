@@ -14,8 +14,9 @@ import (
 // TestHTTPBackend plans, prepares and applies a root whose state lives in
 // terraform's http backend, which has no workspaces: planbot must not ask
 // it for any unless the project names one.
-func TestHTTPBackend(t *testing.T) {
-	r := realRunner(t)
+func TestHTTPBackend(t *testing.T) { forEachEngine(t, testHTTPBackend) }
+
+func testHTTPBackend(t *testing.T, r *Runner) {
 	ctx := context.Background()
 	states := statetest.New(t)
 	files := map[string]string{"main.tf": states.Backend("root") + dataA}

@@ -70,7 +70,10 @@ func freshCheckout(t *testing.T, files map[string]string) string {
 }
 
 func TestPrepareAppliesPlanFromAnotherDir(t *testing.T) {
-	r := realRunner(t)
+	forEachEngine(t, testPrepareAppliesPlanFromAnotherDir)
+}
+
+func testPrepareAppliesPlanFromAnotherDir(t *testing.T, r *Runner) {
 	for _, tt := range portableCases {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := t.Context()
