@@ -22,7 +22,7 @@ func TestParseCommand(t *testing.T) {
 		{name: "unknown flag", args: []string{"--bogus"}, wantCode: 2,
 			stderr: "planbot thing: flag provided but not defined: -bogus\nRun \"planbot thing -h\" for every flag.\n"},
 		{name: "argument", args: []string{"--n", "3", "extra"}, wantCode: 2,
-			stderr: "planbot thing: unexpected arguments [\"extra\"]\n"},
+			stderr: "planbot thing: unexpected arguments [\"extra\"]\nRun \"planbot thing -h\" for every flag.\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
