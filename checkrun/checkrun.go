@@ -14,11 +14,17 @@
 // event), so that a click on a button, or a re-run, is routed to the pull
 // request even when GitHub cannot tell which one it is (a fork's branch).
 //
-// Everything here is a pure function of values; the GitHub adapter splits
-// the annotations into requests of at most MaxAnnotations.
+// A run is written once, when its plan or apply is done: one create
+// request, already completed, so that a project costs one API call (the
+// pending planbot/plan commit status says meanwhile that a plan is
+// running). Only annotations beyond the first MaxAnnotations cost more:
+// the GitHub adapter appends them in updates of at most MaxAnnotations.
+// Everything here is a pure function of values.
 package checkrun
 
 import (
+	"time"
+
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/comment"
 	"github.com/planbot/planbot/event"
@@ -51,11 +57,10 @@ const (
 	ActionReplan = "replan"
 )
 
-// The statuses of a check run.
-const (
-	InProgress = "in_progress"
-	Completed  = "completed"
-)
+// Completed is the status of every check run planbot writes: a run is
+// created once, when its project's plan or apply is done, already
+// completed (the pending commit status says that a plan is running).
+const Completed = "completed"
 
 // Run is a check run as planbot writes it: the fields of one create or
 // update request. Zero fields are not sent.
@@ -64,10 +69,12 @@ type Run struct {
 	HeadSHA    string
 	ExternalID string
 	DetailsURL string
-	// Status is InProgress or Completed; Conclusion is set when it is
-	// Completed.
+	// Status is Completed, with its Conclusion.
 	Status     string
 	Conclusion string
+	// StartedAt is when the plan or apply began, so that GitHub shows how
+	// long it took; the zero time is not sent.
+	StartedAt time.Time
 	// Title, Summary and Text are the output; an output is sent when
 	// Title is set.
 	Title, Summary, Text string
@@ -99,19 +106,18 @@ func PlanName(project string) string { return "planbot plan: " + project }
 // ApplyName returns the name of a project's apply check run.
 func ApplyName(project string) string { return "planbot apply: " + project }
 
-// Started returns the in-progress run of a project's plan, created when
-// the project starts planning.
-func Started(pr planbot.PullRequest, p planbot.Project) Run {
+// completed returns the completed run name of project on pr's head, with
+// conclusion.
+func completed(pr planbot.PullRequest, name, project, conclusion string) Run {
 	return Run{
-		Name: PlanName(p.Name), HeadSHA: pr.HeadSHA, DetailsURL: pr.HTMLURL, Status: InProgress,
-		ExternalID: event.CheckRunRef{PR: pr.Number, Project: p.Name}.String(),
+		Name: name, HeadSHA: pr.HeadSHA, DetailsURL: pr.HTMLURL, Status: Completed, Conclusion: conclusion,
+		ExternalID: event.CheckRunRef{PR: pr.Number, Project: project}.String(),
 	}
 }
 
 // Plan returns the finished run of a project's plan result.
 func Plan(pr planbot.PullRequest, res planbot.Result, opts comment.Options) Run {
-	r := Started(pr, res.Project)
-	r.Status, r.Conclusion = Completed, comment.CheckConclusion(res)
+	r := completed(pr, PlanName(res.Project.Name), res.Project.Name, comment.CheckConclusion(res))
 	r.Title = comment.CheckTitle(res)
 	r.Summary = comment.CheckSummary(res, opts)
 	r.Text = comment.CheckText(res, opts)
@@ -142,20 +148,11 @@ func Actions(res planbot.Result) []Action {
 	}
 }
 
-// ApplyStarted returns the in-progress run of a project's apply.
-func ApplyStarted(pr planbot.PullRequest, project string) Run {
-	return Run{
-		Name: ApplyName(project), HeadSHA: pr.HeadSHA, DetailsURL: pr.HTMLURL, Status: InProgress,
-		ExternalID: event.CheckRunRef{PR: pr.Number, Project: project}.String(),
-	}
-}
-
 // Applied returns the finished run of a project's apply: its conclusion
 // (success, failure, or neutral for a dry run), a title and, as summary,
 // what the apply reported on the pull request, redacted and cut to fit.
 func Applied(pr planbot.PullRequest, project, conclusion, title, summary string, secrets []string) Run {
-	r := ApplyStarted(pr, project)
-	r.Status, r.Conclusion = Completed, conclusion
+	r := completed(pr, ApplyName(project), project, conclusion)
 	r.Title, r.Summary = title, comment.CheckFit(summary, secrets)
 	return r
 }

@@ -10,9 +10,10 @@ import (
 	"github.com/planbot/planbot/checkrun"
 )
 
-// CreateCheckRun creates a check run and returns its id. Annotations
-// beyond the Checks API's 50 per request are added by further updates, as
-// the API requires. In dry-run mode it logs and returns 0.
+// CreateCheckRun creates a check run and returns its id: one request,
+// which carries the run's status, conclusion, output, buttons and first
+// 50 annotations. Annotations beyond the Checks API's 50 per request are
+// added by further updates, as the API requires. In dry-run mode it logs and returns 0.
 func (c *Client) CreateCheckRun(ctx context.Context, repo planbot.Repo, run checkrun.Run) (int64, error) {
 	if c.dryRun {
 		c.logger.Info("dry run: create check run", "repo", repo.String(), "sha", run.HeadSHA, "name", run.Name, "status", run.Status)
@@ -22,6 +23,9 @@ func (c *Client) CreateCheckRun(ctx context.Context, repo planbot.Repo, run chec
 	opts := github.CreateCheckRunOptions{
 		Name: run.Name, HeadSHA: run.HeadSHA, DetailsURL: optional(run.DetailsURL), ExternalID: optional(run.ExternalID),
 		Status: optional(run.Status), Conclusion: optional(run.Conclusion), Output: output(run, first), Actions: actions(run.Actions),
+	}
+	if !run.StartedAt.IsZero() {
+		opts.StartedAt = &github.Timestamp{Time: run.StartedAt}
 	}
 	cr, resp, err := c.gh.Checks.CreateCheckRun(ctx, repo.Owner, repo.Name, opts)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/planbot/planbot/checkrun"
 )
@@ -49,5 +50,38 @@ func TestCheckRunAnnotationBatches(t *testing.T) {
 	}
 	if got.Writes != 5 {
 		t.Errorf("run written %d times, want 5", got.Writes)
+	}
+}
+
+// TestCheckRunOneRequest creates a completed run with 50 annotations, as
+// a plan does: one request, which carries the conclusion, the output, the
+// buttons, every annotation and when the plan began.
+func TestCheckRunOneRequest(t *testing.T) {
+	gh, _, c := newClient(t)
+	sha := gh.Commit("acme/infra", "feature", map[string]string{"main.tf": "x\n"}, nil, "change")
+	var anns []checkrun.Annotation
+	for i := range checkrun.MaxAnnotations {
+		anns = append(anns, checkrun.Annotation{Path: "main.tf", StartLine: i + 1, EndLine: i + 1, Level: "warning", Message: "not formatted"})
+	}
+	began := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	run := checkrun.Run{Name: "planbot plan: .", HeadSHA: sha, Status: checkrun.Completed, Conclusion: "failure", StartedAt: began,
+		Title: "t", Summary: "s", Text: "plan", Annotations: anns,
+		Actions: []checkrun.Action{{Label: "Re-plan", Description: "Plan this pull request again", Identifier: "replan"}}}
+	before := len(gh.Requests())
+	if _, err := c.CreateCheckRun(context.Background(), repo, run); err != nil {
+		t.Fatal(err)
+	}
+	var reqs []string
+	for _, r := range gh.Requests()[before:] {
+		if strings.Contains(r.Path, "/check-runs") {
+			reqs = append(reqs, r.Method)
+		}
+	}
+	if len(reqs) != 1 || reqs[0] != "POST" {
+		t.Errorf("a run with %d annotations took requests %v, want one POST", len(anns), reqs)
+	}
+	got, _ := gh.LatestCheckRun("acme/infra", sha, "planbot plan: .")
+	if got.Status != "completed" || got.Conclusion != "failure" || len(got.Annotations) != 50 || got.Text != "plan" || len(got.Actions) != 1 || !got.StartedAt.Equal(began) || got.Writes != 1 {
+		t.Errorf("run = %s/%s, %d annotations, text %q, %d actions, started %v, %d writes", got.Status, got.Conclusion, len(got.Annotations), got.Text, len(got.Actions), got.StartedAt, got.Writes)
 	}
 }

@@ -165,6 +165,14 @@ func validCheckInput(w http.ResponseWriter, in *checkRunInput) bool {
 			return invalid(fmt.Sprintf("%q is not a valid conclusion.", *in.Conclusion))
 		}
 	}
+	for _, t := range []*string{in.StartedAt, in.CompletedAt} {
+		if t == nil {
+			continue
+		}
+		if _, err := time.Parse(time.RFC3339, *t); err != nil {
+			return invalid(fmt.Sprintf("%q is not an ISO 8601 timestamp (YYYY-MM-DDTHH:MM:SSZ).", *t))
+		}
+	}
 	if ((in.Status != nil && *in.Status == "completed") || in.CompletedAt != nil) && in.Conclusion == nil {
 		return invalid("No conclusion was supplied: a completed check run needs one.")
 	}
@@ -229,13 +237,21 @@ func (s *Server) applyCheckInput(c *checkRun, in *checkRunInput) {
 	set(&c.DetailsURL, in.DetailsURL)
 	set(&c.ExternalID, in.ExternalID)
 	set(&c.Status, in.Status)
-	if in.Status != nil && *in.Status == "in_progress" && c.StartedAt.IsZero() {
-		c.StartedAt = s.now()
+	if in.StartedAt != nil {
+		c.StartedAt, _ = time.Parse(time.RFC3339, *in.StartedAt) // validated
 	}
 	if in.Conclusion != nil {
 		// A conclusion completes the run.
 		c.Conclusion, c.Status = *in.Conclusion, "completed"
 		c.CompletedAt = s.now()
+		if in.CompletedAt != nil {
+			c.CompletedAt, _ = time.Parse(time.RFC3339, *in.CompletedAt)
+		}
+	}
+	if c.Status != "queued" && c.StartedAt.IsZero() {
+		// A run that starts, or is created completed, without a
+		// started_at started now.
+		c.StartedAt = s.now()
 	}
 	if o := in.Output; o != nil {
 		set(&c.Title, o.Title)

@@ -3,11 +3,13 @@ package githubfake_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-github/v62/github"
 
@@ -134,6 +136,45 @@ func TestCheckRunValidation(t *testing.T) {
 	}
 	if _, resp, _ := c.Checks.UpdateCheckRun(ctx, "acme", "infra", cr.GetID()+1000, github.UpdateCheckRunOptions{Name: "x"}); resp == nil || resp.StatusCode != http.StatusNotFound {
 		t.Errorf("update of an unknown run: %v", resp)
+	}
+}
+
+// TestCheckRunCreatedCompleted creates a run already completed, as planbot
+// does, in one request: it keeps the started_at it was given and is
+// completed now; without a started_at it started now too. A started_at
+// that is not ISO 8601 is refused with 422.
+func TestCheckRunCreatedCompleted(t *testing.T) {
+	s, c := setup(t)
+	ctx := context.Background()
+	sha := s.Commit(repoName, "feature", map[string]string{"main.tf": "x\n"}, nil, "change")
+	began := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	cr, _, err := c.Checks.CreateCheckRun(ctx, "acme", "infra", github.CreateCheckRunOptions{
+		Name: "planbot plan: .", HeadSHA: sha, Status: github.String("completed"), Conclusion: github.String("success"),
+		StartedAt: &github.Timestamp{Time: began}, Output: &github.CheckRunOutput{Title: github.String("t"), Summary: github.String("s")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cr.GetStatus() != "completed" || cr.GetConclusion() != "success" || !cr.GetStartedAt().Time.Equal(began) || cr.GetCompletedAt().Time.Before(began) {
+		t.Errorf("created run: status %s, conclusion %s, started %v, completed %v", cr.GetStatus(), cr.GetConclusion(), cr.GetStartedAt(), cr.GetCompletedAt())
+	}
+	got, _ := s.LatestCheckRun(repoName, sha, "planbot plan: .")
+	if got.Writes != 1 || !got.StartedAt.Equal(began) {
+		t.Errorf("run = %+v, want one write, started %v", got, began)
+	}
+	plain, _, err := c.Checks.CreateCheckRun(ctx, "acme", "infra", github.CreateCheckRunOptions{Name: "plain", HeadSHA: sha, Conclusion: github.String("neutral")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plain.GetStatus() != "completed" || plain.GetStartedAt().IsZero() || plain.GetCompletedAt().IsZero() {
+		t.Errorf("run created with a conclusion: status %s, started %v, completed %v", plain.GetStatus(), plain.GetStartedAt(), plain.GetCompletedAt())
+	}
+	req, err := c.NewRequest(http.MethodPost, "repos/acme/infra/check-runs", map[string]any{"name": "bad", "head_sha": sha, "started_at": "yesterday"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := c.Do(ctx, req, nil); resp == nil || resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(fmt.Sprint(err), "ISO 8601") {
+		t.Errorf("started_at \"yesterday\": %v", err)
 	}
 }
 

@@ -57,9 +57,11 @@
 // status). The fake answers 422 as GitHub does for a summary or text over
 // 65,535 bytes, more than 50 annotations in one request, more than 3
 // actions or an action's label, identifier or description over 20, 20 or
-// 40 characters, a completed run without a conclusion, and an unknown
-// head_sha. Annotations are appended across updates; a conclusion
-// completes the run. A run's pull_requests are the open pull requests whose
+// 40 characters, a completed run without a conclusion, a started_at or
+// completed_at that is not ISO 8601, and an unknown head_sha. Annotations
+// are appended across updates; a conclusion completes the run; a run keeps
+// the started_at it is given, and otherwise starts when it first is
+// in_progress or completed (a run created completed started then). A run's pull_requests are the open pull requests whose
 // head is its commit on a branch of the repository itself (none for a
 // fork's branch, as on GitHub). CheckRuns and LatestCheckRun read them
 // back, buttons included; AddCheckRun adds another App's run. Click is a

@@ -290,9 +290,9 @@ func (a *Applier) applyAll(ctx context.Context, gh GitHub, req ApplyRequest, c c
 	dryRun = make(map[string]bool)
 	for _, p := range selected {
 		plog := log.With("project", p.Project)
-		check := a.startApplyCheck(ctx, gh, pr, p, plog)
+		began := time.Now()
 		msg, err := a.applyOne(ctx, req, c.src, pr, p, c.approvers, plog)
-		a.finishApplyCheck(ctx, gh, pr, check, p, msg, err, plog)
+		a.applyCheck(ctx, gh, pr, p, began, msg, err, plog)
 		b.WriteString(msg)
 		if errors.Is(err, planbot.ErrDryRun) {
 			dryRun[p.Project] = true

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/checkrun"
@@ -13,25 +14,27 @@ import (
 	"github.com/planbot/planbot/store"
 )
 
-// CheckRuns writes check runs. A plan creates one run per project when
-// the project starts (in progress) and updates it in place when the plan
-// is reported; an apply does the same with the project's apply run.
+// CheckRuns writes check runs. A plan creates one run per project, and an
+// apply one per applied project, once each is done: already completed,
+// with its output, annotations and buttons, in one request (more only for
+// annotations beyond the Checks API's 50 a request). UpdateCheckRun
+// rewrites a run's summary when a click on its button is refused.
 type CheckRuns interface {
 	CreateCheckRun(ctx context.Context, repo planbot.Repo, run checkrun.Run) (int64, error)
 	UpdateCheckRun(ctx context.Context, repo planbot.Repo, id int64, run checkrun.Run) error
 }
 
-// planChecks are the plan check runs of one plan job, by project name. A
-// nil *planChecks writes none (--checks=off). A failure to write a check
-// run is logged, never a failure of the plan: the comment and the commit
-// statuses are what the plan reports first.
+// planChecks are the plan check runs of one plan job. A nil *planChecks
+// writes none (--checks=off). A failure to write a check run is logged,
+// never a failure of the plan: the comment and the commit statuses are
+// what the plan reports first.
 type planChecks struct {
 	gh  CheckRuns
 	pr  planbot.PullRequest
 	log *slog.Logger
 
-	mu  sync.Mutex // mu guards ids.
-	ids map[string]int64
+	mu      sync.Mutex           // mu guards started.
+	started map[string]time.Time // by project name
 }
 
 // newPlanChecks returns the check runs of a plan of pr, nil when on is
@@ -40,27 +43,22 @@ func newPlanChecks(on bool, gh CheckRuns, pr planbot.PullRequest, log *slog.Logg
 	if !on {
 		return nil
 	}
-	return &planChecks{gh: gh, pr: pr, log: log, ids: map[string]int64{}}
+	return &planChecks{gh: gh, pr: pr, log: log, started: map[string]time.Time{}}
 }
 
-// start creates the in-progress run of a project that starts planning.
-func (c *planChecks) start(ctx context.Context, p planbot.Project) {
+// start notes that this job plans project p, and when it began. It writes
+// nothing: the run is created by finish.
+func (c *planChecks) start(p planbot.Project) {
 	if c == nil {
 		return
 	}
-	id, err := c.gh.CreateCheckRun(ctx, c.pr.Repo, checkrun.Started(c.pr, p))
-	if err != nil {
-		c.log.Warn("create check run", "project", p.Name, "err", err)
-		id = 0 // finish creates it
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.ids[p.Name] = id
+	c.started[p.Name] = time.Now()
 }
 
-// finish completes the run of each result this job started, in place, with
-// its output, annotations and buttons. A result of a project whose run
-// could not be created gets a new, finished one.
+// finish creates the completed run of each result this job planned, with
+// its output, annotations and buttons: one request per project.
 func (c *planChecks) finish(ctx context.Context, results []planbot.Result, secrets []string) {
 	if c == nil {
 		return
@@ -68,43 +66,24 @@ func (c *planChecks) finish(ctx context.Context, results []planbot.Result, secre
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, res := range results {
-		id, ok := c.ids[res.Project.Name]
+		began, ok := c.started[res.Project.Name]
 		if !ok {
 			continue // planned by an earlier job (a /plan -p of another project)
 		}
 		run := checkrun.Plan(c.pr, res, comment.Options{Secrets: secrets})
-		var err error
-		if id != 0 {
-			err = c.gh.UpdateCheckRun(ctx, c.pr.Repo, id, run)
-		} else {
-			_, err = c.gh.CreateCheckRun(ctx, c.pr.Repo, run)
-		}
-		if err != nil {
-			c.log.Warn("complete check run", "project", res.Project.Name, "err", err)
+		run.StartedAt = began
+		if _, err := c.gh.CreateCheckRun(ctx, c.pr.Repo, run); err != nil {
+			c.log.Warn("create check run", "project", res.Project.Name, "err", err)
 		}
 	}
 }
 
-// startApplyCheck creates the in-progress apply run of a saved plan that
-// is about to be applied, and returns its id; 0 when check runs are off,
-// the plan has nothing for terraform to apply, or the run could not be
-// created.
-func (a *Applier) startApplyCheck(ctx context.Context, gh CheckRuns, pr planbot.PullRequest, p store.Plan, log *slog.Logger) int64 {
+// applyCheck creates the completed apply run of saved plan p, which began
+// at began, with the apply's outcome (err) and its reply: one request.
+// It writes nothing when check runs are off or the plan had nothing for
+// terraform to apply (a Kustomize project, a plan without changes).
+func (a *Applier) applyCheck(ctx context.Context, gh CheckRuns, pr planbot.PullRequest, p store.Plan, began time.Time, reply string, err error, log *slog.Logger) {
 	if !a.Checks || p.Status != string(planbot.StatusPlanned) || p.Kind == string(planbot.KindKustomize) {
-		return 0
-	}
-	id, err := gh.CreateCheckRun(ctx, pr.Repo, checkrun.ApplyStarted(pr, p.Project))
-	if err != nil {
-		log.Warn("create apply check run", "project", p.Project, "err", err)
-		return 0
-	}
-	return id
-}
-
-// finishApplyCheck completes the apply run id of p with the apply's
-// outcome (err) and its reply.
-func (a *Applier) finishApplyCheck(ctx context.Context, gh CheckRuns, pr planbot.PullRequest, id int64, p store.Plan, reply string, err error, log *slog.Logger) {
-	if id == 0 {
 		return
 	}
 	var res planbot.Result
@@ -120,7 +99,9 @@ func (a *Applier) finishApplyCheck(ctx context.Context, gh CheckRuns, pr planbot
 		res.Status = planbot.StatusApplied
 		title = comment.CheckTitle(res)
 	}
-	if uerr := gh.UpdateCheckRun(ctx, pr.Repo, id, checkrun.Applied(pr, p.Project, conclusion, title, reply, a.Secrets)); uerr != nil {
-		log.Warn("complete apply check run", "project", p.Project, "err", uerr)
+	run := checkrun.Applied(pr, p.Project, conclusion, title, reply, a.Secrets)
+	run.StartedAt = began
+	if _, cerr := gh.CreateCheckRun(ctx, pr.Repo, run); cerr != nil {
+		log.Warn("create apply check run", "project", p.Project, "err", cerr)
 	}
 }

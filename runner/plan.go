@@ -312,7 +312,7 @@ func (p *Planner) planProjects(ctx context.Context, co prepared, req PlanRequest
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			checks.start(ctx, prj)
+			checks.start(prj)
 			results[i] = p.planOne(ctx, src, pr, prj, trees{base: baseTree, head: tree}, req, log.With("project", prj.Name))
 			p.Metrics.planned(results[i])
 		}()

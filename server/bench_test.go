@@ -21,6 +21,10 @@ import (
 // benchLog names a file for the server log of BenchmarkPlanEndToEnd.
 var benchLog = flag.String("benchlog", "", "write the debug log of the server of BenchmarkPlanEndToEnd to this file")
 
+// benchChecks is the --checks of the benchmarks' servers, to measure what
+// check runs cost.
+var benchChecks = flag.String("bench-checks", "on", "--checks of the benchmarks' servers: on or off")
+
 // BenchmarkPlanEndToEnd measures the latency a pull request's author sees:
 // from the moment GitHub delivers a synchronize webhook for a new head to
 // the moment planbot/plan on that head is success, with the plan comment
@@ -140,6 +144,7 @@ func benchServer(b *testing.B, gh *githubfake.Server, extra ...string) string {
 		fmt.Sprintf("--github-app-id=%d", gh.AppID()),
 		"--github-app-key-file=" + gh.WritePrivateKey(),
 		"--webhook-secret-file=" + secretFile,
+		"--checks=" + *benchChecks,
 	}, extra...), func(string) string { return "" })
 	if err != nil {
 		b.Fatal(err)

@@ -74,9 +74,9 @@ func (e *testEnv) click(n int, id int64, user, button string) string {
 }
 
 // TestCheckRunsPerProject plans a PR that changes two roots: each gets one
-// check run, created once and completed in place, with the project's
-// summary, its plan and the Apply and Re-plan buttons, next to the commit
-// statuses.
+// check run, created once, already completed, with the project's summary,
+// its plan, its annotation and the Apply and Re-plan buttons, next to the
+// commit statuses: one request per project.
 func TestCheckRunsPerProject(t *testing.T) {
 	gh := newFake(t)
 	e := startServer(t, gh, t.TempDir())
@@ -88,8 +88,9 @@ func TestCheckRunsPerProject(t *testing.T) {
 		if n := runsNamed(gh, pr.HeadSHA, run.Name); n != 1 {
 			t.Errorf("%d check runs %q, want 1", n, run.Name)
 		}
-		if run.Status != "completed" || run.Conclusion != "success" || run.Writes != 2 {
-			t.Errorf("%s: status %s, conclusion %s, %d writes; want completed, success, 2 (create, complete)", project, run.Status, run.Conclusion, run.Writes)
+		if run.Status != "completed" || run.Conclusion != "success" || run.Writes != 1 || run.StartedAt.After(run.CompletedAt) {
+			t.Errorf("%s: status %s, conclusion %s, %d writes, started %v, completed %v; want completed, success, 1 write (the create)",
+				project, run.Status, run.Conclusion, run.Writes, run.StartedAt, run.CompletedAt)
 		}
 		mustContain(t, run.Title, "Terraform plan: ", "to add")
 		mustContain(t, run.Summary, "`"+project+"`", "Plan: ")
@@ -110,12 +111,13 @@ func TestCheckRunsPerProject(t *testing.T) {
 	if st, _ := status(gh, pr.HeadSHA, "planbot/plan"); st != "success" {
 		t.Errorf("planbot/plan = %q: the commit status must stay", st)
 	}
-	if creates, updates := checkRequests(gh, from); creates != 2 || updates != 2 {
-		t.Errorf("the plan made %d check run creates and %d updates, want 2 and 2 (one of each per project)", creates, updates)
+	if creates, updates := checkRequests(gh, from); creates != 2 || updates != 0 {
+		t.Errorf("the plan made %d check run creates and %d updates, want 2 and 0 (one create per project)", creates, updates)
 	}
 	for _, r := range gh.Requests()[from:] {
-		if r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/check-runs") && !strings.Contains(r.Body, `"status":"in_progress"`) {
-			t.Errorf("a check run was not created in progress: %s", r.Body)
+		if r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/check-runs") &&
+			(!strings.Contains(r.Body, `"status":"completed"`) || !strings.Contains(r.Body, `"started_at":`)) {
+			t.Errorf("a check run was not created completed, with its start: %s", r.Body)
 		}
 	}
 	for _, r := range gh.CheckRuns(testRepo, pr.HeadSHA) {
@@ -155,14 +157,18 @@ func TestApplyButton(t *testing.T) {
 	}
 
 	gh.SubmitReview(testRepo, pr.Number, "dave", "APPROVED", pr.HeadSHA)
+	from := len(gh.Requests())
 	reply = e.click(pr.Number, run.ID, "dave", "apply")
 	mustContain(t, reply, "applied `envs/dev`", "merged")
 	if !gh.PR(testRepo, pr.Number).Merged {
 		t.Fatalf("the Apply button of an approved owner did not merge:\n%s", reply)
 	}
 	applied, ok := gh.LatestCheckRun(testRepo, pr.HeadSHA, "planbot apply: envs/dev")
-	if !ok || applied.Status != "completed" || applied.Conclusion != "success" || applied.Writes != 2 {
-		t.Errorf("apply check run = %+v", applied)
+	if !ok || applied.Status != "completed" || applied.Conclusion != "success" || applied.Writes != 1 {
+		t.Errorf("apply check run = %+v, want completed, success, 1 write", applied)
+	}
+	if creates, updates := checkRequests(gh, from); creates != 1 || updates != 0 {
+		t.Errorf("the apply made %d check run creates and %d updates, want 1 and 0 (the apply run's create)", creates, updates)
 	}
 	mustContain(t, applied.Title, "Terraform applied")
 	mustContain(t, applied.Summary, "applied `envs/dev`")
