@@ -59,6 +59,10 @@ type Server struct {
 	deliveries   []Delivery
 	manifests    map[string]*ManifestApp // by code
 	measuredSize bool
+	// events are the webhooks GitHub would send for the App's writes,
+	// and commitComments the comments on commits (see gitdata.go).
+	events         []Event
+	commitComments []CommitComment
 }
 
 type installation struct {
@@ -456,6 +460,7 @@ func (s *Server) routes() http.Handler {
 	r("GET", "/contents/{path...}", s.getContents)
 	r("GET", "/git/ref/{ref...}", s.getRef)
 	r("DELETE", "/git/refs/{ref...}", s.deleteRef)
+	s.releaseRoutes(r)
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := mux.Handler(r); pattern == "" {
