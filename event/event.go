@@ -16,7 +16,8 @@
 // Most work is about a pull request. A push to a repository's default
 // branch is about the branch: its Subject has no pull request (PR is 0),
 // and its job renders the branch's Kustomize overlays ahead of the plans
-// that will need them as their base.
+// that will need them as their base. A push that creates a tag is about
+// the repository too: its job releases the tag (see package release).
 //
 // A payload is decoded once where it is needed, into the typed go-github
 // event, and that value is what the predicates and the flows read. Handling
@@ -52,6 +53,10 @@ const (
 	// tip into the render cache, so that a pull request based on it renders
 	// only its head.
 	Prerender Kind = "prerender"
+	// Release releases a tag pushed to a repository (see package
+	// release): it opens the pull request that bumps the images the tag
+	// names, or tells on the tagged commit why not.
+	Release Kind = "release"
 )
 
 // Subject is what a delivery is about: a pull request of a repository (or,
@@ -91,8 +96,9 @@ type Route struct {
 	Kind Kind
 }
 
-// Table returns the routing table. No two rows take the same event and
-// action.
+// Table returns the routing table. Rows that take the same event and
+// action have predicates that never both hold (a push moves a branch or
+// creates a tag); a delivery takes the first row whose predicate holds.
 func Table() []Route {
 	return []Route{
 		{Event: "pull_request", Actions: []string{"opened", "synchronize", "reopened", "ready_for_review"}, Subject: pullRequest, Kind: Plan},
@@ -100,6 +106,7 @@ func Table() []Route {
 		{Event: "pull_request", Actions: []string{"closed"}, Subject: pullRequest, Kind: Close},
 		{Event: "issue_comment", Actions: []string{"created"}, Subject: issueComment, When: slashCommand, Kind: Command},
 		{Event: "push", Actions: []string{""}, Subject: push, When: defaultBranchTip, Kind: Prerender},
+		{Event: "push", Actions: []string{""}, Subject: push, When: tagCreated, Kind: Release},
 	}
 }
 
@@ -152,7 +159,7 @@ func Decode(event string, body []byte) (Delivery, error) {
 		}
 		s, ok := r.Subject(payload)
 		if !ok || (r.When != nil && !r.When(payload)) {
-			return d, nil
+			continue
 		}
 		d.Kind, d.Subject = r.Kind, s
 		return d, nil
@@ -209,6 +216,14 @@ func defaultBranchTip(payload any) bool {
 	ev, _ := payload.(*github.PushEvent)
 	branch := ev.GetRepo().GetDefaultBranch()
 	return branch != "" && ev.GetRef() == "refs/heads/"+branch && !ev.GetDeleted() &&
+		ev.GetAfter() != "" && strings.Trim(ev.GetAfter(), "0") != ""
+}
+
+// tagCreated reports whether a push payload created a tag: a release tag
+// is pushed once (a tag moved later, or deleted, is no release).
+func tagCreated(payload any) bool {
+	ev, _ := payload.(*github.PushEvent)
+	return strings.HasPrefix(ev.GetRef(), "refs/tags/") && ev.GetCreated() && !ev.GetDeleted() &&
 		ev.GetAfter() != "" && strings.Trim(ev.GetAfter(), "0") != ""
 }
 

@@ -9,6 +9,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -33,6 +34,77 @@ func (s *Server) gitDataRoutes(r route) {
 	r("POST", "/git/commits", s.createCommit)
 	r("POST", "/git/refs", s.createRef)
 	r("PATCH", "/git/refs/{ref...}", s.updateRef)
+	r("GET", "/git/commits/{sha}", s.getGitCommit)
+	r("GET", "/compare/{basehead...}", s.compare)
+}
+
+// getGitCommit is GET /git/commits/{sha}: the commit's tree and parents.
+func (s *Server) getGitCommit(w http.ResponseWriter, r *http.Request, rp *repo) {
+	sha := r.PathValue("sha")
+	if s.objectType(rp, sha) != "commit" {
+		writeErrorDoc(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest/git/commits#get-a-commit-object")
+		return
+	}
+	out, err := s.git(r.Context(), rp.dir, nil, nil, "log", "-1", "--format=%T%x00%P%x00%an%x00%ae%x00%aI%x00%cn%x00%ce%x00%cI%x00%B", sha)
+	f := strings.SplitN(out, "\x00", 9)
+	if err != nil || len(f) < 9 {
+		writeError(w, http.StatusInternalServerError, fmt.Sprint(err))
+		return
+	}
+	api := s.APIURL() + "repos/" + rp.fullName() + "/git/"
+	parents := []any{}
+	for _, p := range strings.Fields(f[1]) {
+		parents = append(parents, map[string]any{"sha": p, "url": api + "commits/" + p})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"sha": sha, "url": api + "commits/" + sha, "html_url": s.srv.URL + "/" + rp.fullName() + "/commit/" + sha,
+		"author":    gitActor{Name: f[2], Email: f[3], Date: f[4]},
+		"committer": gitActor{Name: f[5], Email: f[6], Date: f[7]},
+		"message":   strings.TrimRight(f[8], "\n"),
+		"tree":      map[string]any{"sha": f[0], "url": api + "trees/" + f[0]},
+		"parents":   parents,
+	})
+}
+
+// compare is GET /compare/{base}...{head}: status ahead, behind, identical
+// or diverged, the counts, and the commits of head not in base (at most
+// 250, oldest first).
+func (s *Server) compare(w http.ResponseWriter, r *http.Request, rp *repo) {
+	base, head, ok := strings.Cut(r.PathValue("basehead"), "...")
+	b, h := s.resolveRef(rp, base), s.resolveRef(rp, head)
+	if !ok || b == "" || h == "" {
+		writeErrorDoc(w, http.StatusNotFound, "Not Found", "https://docs.github.com/rest/commits/commits#compare-two-commits")
+		return
+	}
+	count := func(rng string) int {
+		out, _ := s.git(r.Context(), rp.dir, nil, nil, "rev-list", "--count", rng)
+		n, _ := strconv.Atoi(strings.TrimSpace(out))
+		return n
+	}
+	ahead, behind := count(b+".."+h), count(h+".."+b)
+	status := "diverged"
+	switch {
+	case ahead == 0 && behind == 0:
+		status = "identical"
+	case behind == 0:
+		status = "ahead"
+	case ahead == 0:
+		status = "behind"
+	}
+	mb, _ := s.git(r.Context(), rp.dir, nil, nil, "merge-base", b, h)
+	out, _ := s.git(r.Context(), rp.dir, nil, nil, "rev-list", "--reverse", "--max-count=250", b+".."+h)
+	commits := []any{}
+	for _, c := range strings.Fields(out) {
+		commits = append(commits, map[string]any{"sha": c, "url": s.APIURL() + "repos/" + rp.fullName() + "/commits/" + c})
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"url":      s.APIURL() + "repos/" + rp.fullName() + "/compare/" + base + "..." + head,
+		"html_url": s.srv.URL + "/" + rp.fullName() + "/compare/" + base + "..." + head,
+		"status":   status, "ahead_by": ahead, "behind_by": behind, "total_commits": ahead,
+		"base_commit":       map[string]any{"sha": b},
+		"merge_base_commit": map[string]any{"sha": strings.TrimSpace(mb)},
+		"commits":           commits, "files": []any{},
+	})
 }
 
 var shaRE = regexp.MustCompile(`^[0-9a-f]{40}$`)

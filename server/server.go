@@ -246,7 +246,9 @@ func (m *Main) flows(ctx context.Context, sec secured, app *githubapp.App, runMe
 		Planner: planner,
 		Applier: applier,
 		Locks:   st, Plans: st, Audit: st, Secrets: sec.masked,
-		Logger: log,
+		Releaser:  &runner.Releaser{Audit: st, Bot: app, Logger: log},
+		TagGitHub: func(id int64) runner.TagGitHub { return app.Installation(id) },
+		Logger:    log,
 	}, detector, nil
 }
 

@@ -1,0 +1,270 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/planbot/planbot/audit"
+	"github.com/planbot/planbot/githubfake"
+	"github.com/planbot/planbot/store"
+)
+
+// shopConfig is the release configuration of the shop monorepo: staging
+// merges automatically and promotes to production.
+const shopConfig = `version: 1
+release:
+  products:
+    - name: shop
+      services:
+        - name: api
+          image: ghcr.io/acme/shop-api
+        - name: worker
+          image: ghcr.io/acme/shop-worker
+  environments:
+    - name: staging
+      overlays: [k8s/overlays/staging]
+      auto_merge: true
+      promote_to: production
+    - name: production
+      overlays: [k8s/overlays/production]
+`
+
+func shopDeployment(name string) string {
+	return fmt.Sprintf(`apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: %[1]s
+spec:
+  selector:
+    matchLabels:
+      app: %[1]s
+  template:
+    metadata:
+      labels:
+        app: %[1]s
+    spec:
+      containers:
+        - name: %[1]s
+          image: ghcr.io/acme/shop-%[1]s:latest
+`, name)
+}
+
+func shopOverlay(ns string) string {
+	return "namespace: " + ns + `
+resources:
+  - ../../base
+images:
+  - name: ghcr.io/acme/shop-api
+    newTag: initial
+  - name: ghcr.io/acme/shop-worker
+    newTag: initial
+`
+}
+
+// shopFiles is the monorepo: the shop's code, its manifests, and the
+// production owner in CODEOWNERS.
+func shopFiles() map[string]string {
+	return map[string]string{
+		".planbot.yaml":                              shopConfig,
+		".github/CODEOWNERS":                         "* @alice\nk8s/overlays/production/ @pat\n",
+		"api/main.go":                                "package main\n",
+		"worker/main.go":                             "package main\n",
+		"k8s/base/kustomization.yaml":                "resources:\n  - api.yaml\n  - worker.yaml\n",
+		"k8s/base/api.yaml":                          shopDeployment("api"),
+		"k8s/base/worker.yaml":                       shopDeployment("worker"),
+		"k8s/overlays/staging/kustomization.yaml":    shopOverlay("staging"),
+		"k8s/overlays/production/kustomization.yaml": shopOverlay("production"),
+	}
+}
+
+func newShopFake(t *testing.T) *githubfake.Server {
+	gh := githubfake.New(t)
+	gh.CreateRepo(testRepo, shopFiles())
+	gh.AddInstallation(1, testRepo)
+	for _, u := range []string{"alice", "ana", "pat"} {
+		gh.SetCollaborator(testRepo, u, "write")
+	}
+	return gh
+}
+
+// deliverEvents delivers the webhooks GitHub sent for what planbot wrote,
+// in order, and waits for the jobs of those that are work.
+func (e *testEnv) deliverEvents() {
+	e.t.Helper()
+	for _, ev := range e.gh.TakeEvents() {
+		resp, id, err := e.gh.Deliver(context.Background(), e.url, testSecret, ev.Name, ev.Payload)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode == http.StatusAccepted && strings.Contains(string(b), `"queued"`) {
+			e.waitJob(id)
+		}
+	}
+}
+
+// auditLog returns the audit log of the server's store.
+func (e *testEnv) auditLog() []audit.Entry {
+	e.t.Helper()
+	st, err := OpenStore(context.Background(), filepath.Join(e.dataDir, "planbot.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer st.Close()
+	entries, err := st.Audit(context.Background(), store.AuditFilter{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return entries
+}
+
+// TestReleaseMonorepo releases the api of the shop to staging with a tag
+// push: one pull request that changes only the api's newTag, planned with
+// the Deployment's image line, merged automatically; then its promotion to
+// production, which /apply merges only once the production owner
+// approved. The audit shows both releases.
+func TestReleaseMonorepo(t *testing.T) {
+	gh := newShopFake(t)
+	e := startServer(t, gh, t.TempDir())
+
+	sha := gh.Commit(testRepo, "main", map[string]string{"api/main.go": "package main // v2\n"}, nil, "api: v2")
+	const tag = "shop/staging/2026/12/02/1030-ana-api"
+	gh.CreateTag(testRepo, tag, sha, false, "ana")
+	e.waitJob(e.deliver("push", gh.TagPushEvent(testRepo, tag, "ana"), http.StatusAccepted))
+
+	staging := gh.PR(testRepo, 1)
+	if staging.Author != gh.BotLogin() || staging.HeadRef != "planbot/release/staging/shop" || staging.State != "open" {
+		t.Fatalf("release PR: %+v", staging)
+	}
+	got, _ := gh.FileAt(testRepo, staging.HeadSHA, "k8s/overlays/staging/kustomization.yaml")
+	want := strings.Replace(shopOverlay("staging"), "newTag: initial", "newTag: "+sha, 1)
+	if got != want {
+		t.Errorf("staging overlay on the release branch:\n%s\nwant only the api's newTag changed:\n%s", got, want)
+	}
+	if prod, _ := gh.FileAt(testRepo, staging.HeadSHA, "k8s/overlays/production/kustomization.yaml"); prod != shopOverlay("production") {
+		t.Errorf("the staging release changed production:\n%s", prod)
+	}
+	mustContain(t, staging.Title, "shop", "staging", "api")
+	mustContain(t, staging.Body, "| image | from | to | who asked | when | trigger |", "`ghcr.io/acme/shop-api` | `initial` | `"+sha+"` | ana |", "tag "+tag)
+	if st, _ := status(gh, sha, "planbot/release"); st != "success" {
+		t.Errorf("planbot/release on the tagged commit = %q, want success", st)
+	}
+
+	// GitHub sends push and pull_request opened: planbot plans the PR and,
+	// staging having auto_merge, merges it.
+	e.deliverEvents()
+	mustContain(t, planComment(t, gh, 1).Body, "ghcr.io/acme/shop-api:"+sha)
+	if pr := gh.PR(testRepo, 1); !pr.Merged {
+		t.Fatalf("the staging release was not merged automatically: %+v\n%v", pr, botComments(gh, 1))
+	}
+
+	// The merge's pull_request closed promotes the release to production.
+	e.deliverEvents()
+	prod := gh.PR(testRepo, 2)
+	if prod.HeadRef != "planbot/release/production/shop" || prod.State != "open" {
+		t.Fatalf("promotion PR: %+v", prod)
+	}
+	mustContain(t, prod.Body, "promoted from #1", "`"+sha+"`")
+	if got, _ := gh.FileAt(testRepo, prod.HeadSHA, "k8s/overlays/production/kustomization.yaml"); got != strings.Replace(shopOverlay("production"), "newTag: initial", "newTag: "+sha, 1) {
+		t.Errorf("production overlay on the promotion branch:\n%s", got)
+	}
+	e.deliverEvents()
+	if got := waitStatus(t, gh, prod.HeadSHA, "planbot/plan"); got != "success" {
+		t.Fatalf("promotion plan = %s", got)
+	}
+	if gh.PR(testRepo, 2).Merged {
+		t.Fatal("production, without auto_merge, was merged")
+	}
+	reply := e.command(2, "alice", "/apply")
+	wantRefused(t, reply, "@pat")
+	gh.SubmitReview(testRepo, 2, "pat", "APPROVED", prod.HeadSHA)
+	reply = e.command(2, "pat", "/apply")
+	if !strings.Contains(reply, "merged") || !gh.PR(testRepo, 2).Merged {
+		t.Fatalf("approved /apply did not merge:\n%s", reply)
+	}
+
+	var lines []string
+	for _, en := range e.auditLog() {
+		switch en.Action {
+		case "release", "auto_merge", "merge":
+			var approvers []string
+			for _, a := range en.Approvers {
+				approvers = append(approvers, a.Login)
+			}
+			lines = append(lines, fmt.Sprintf("#%d %s %s %s by %s approved by %v: %s", en.PR, en.Action, en.Outcome, "", en.Actor, approvers, en.Detail))
+		}
+	}
+	log := strings.Join(lines, "\n")
+	t.Logf("audit:\n%s\nbody of #2:\n%s", log, prod.Body)
+	mustContain(t, log,
+		"#1 release opened  by ana approved by []: tag "+tag+" to staging: ghcr.io/acme/shop-api:"+sha,
+		"#1 auto_merge started  by ana approved by []: no approval required by config",
+		"#1 merge merged  by ana",
+		"#2 release opened  by ana approved by []: promotion #1 to production: ghcr.io/acme/shop-api:"+sha+"; promoted from #1",
+		"#2 merge merged  by pat approved by [pat]",
+	)
+}
+
+// TestReleaseBadTags pushes tags that are no release of the repository:
+// each leaves it untouched and says why on the tagged commit.
+func TestReleaseBadTags(t *testing.T) {
+	gh := newShopFake(t)
+	e := startServer(t, gh, t.TempDir())
+	main := gh.Branch(testRepo, "main")
+	for _, tc := range []struct{ tag, reason string }{
+		{"v1.0.0", "does not match the pattern"},
+		{"shop/staging/2026/12/02/1030-ana-cron", `product shop has no service "cron"`},
+		{"shop/qa/2026/12/02/1030-ana", `unknown environment "qa"`},
+		{"cart/staging/2026/12/02/1030-ana", `unknown product "cart"`},
+		{"shop/staging/2026/02/30/1030-ana", "2026-02-30 is not a date"},
+	} {
+		gh.CreateTag(testRepo, tc.tag, main, true, "ana")
+		e.waitJob(e.deliver("push", gh.TagPushEvent(testRepo, tc.tag, "ana"), http.StatusAccepted))
+		var found bool
+		for _, c := range gh.CommitComments(testRepo, main) {
+			if strings.Contains(c.Body, "`"+tc.tag+"`") && strings.Contains(c.Body, tc.reason) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("tag %s: no commit comment saying %q: %+v", tc.tag, tc.reason, gh.CommitComments(testRepo, main))
+		}
+	}
+	if st, desc := status(gh, main, "planbot/release"); st != "failure" || !strings.Contains(desc, "not released") {
+		t.Errorf("planbot/release = %s %q, want failure", st, desc)
+	}
+	if got := gh.Branch(testRepo, "main"); got != main {
+		t.Errorf("main moved to %s", got)
+	}
+	for _, r := range gh.Requests() {
+		if (r.Method == http.MethodPost && (strings.HasSuffix(r.Path, "/pulls") || strings.Contains(r.Path, "/git/"))) || r.Method == http.MethodPatch {
+			t.Errorf("a refused tag wrote %s %s", r.Method, r.Path)
+		}
+	}
+}
+
+// TestReleaseUnchanged releases a tag whose image the overlay already
+// has: no pull request, and the commit says so.
+func TestReleaseUnchanged(t *testing.T) {
+	gh := newShopFake(t)
+	e := startServer(t, gh, t.TempDir())
+	first := gh.Branch(testRepo, "main")
+	gh.Commit(testRepo, "main", map[string]string{"k8s/overlays/staging/kustomization.yaml": strings.Replace(shopOverlay("staging"), "newTag: initial", "newTag: "+first, 1)}, nil, "pin api")
+	const tag = "shop/staging/2026/12/02/1100-ci-api"
+	gh.CreateTag(testRepo, tag, first, false, "ci")
+	e.waitJob(e.deliver("push", gh.TagPushEvent(testRepo, tag, "ci"), http.StatusAccepted))
+	if cs := gh.CommitComments(testRepo, first); len(cs) != 1 || !strings.Contains(cs[0].Body, "already have these images") {
+		t.Errorf("commit comments = %+v, want one saying nothing changed", cs)
+	}
+	for _, r := range gh.Requests() {
+		if r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/pulls") {
+			t.Errorf("an unchanged release opened a pull request")
+		}
+	}
+}
