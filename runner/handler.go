@@ -140,7 +140,7 @@ func (h *Handler) close(ctx context.Context, j store.Job, payload any) error {
 	}
 	// A merged release is promoted to its environment's promote_to.
 	pr := event.PullRequest(repoOf(ev.GetRepo()), ev.GetPullRequest())
-	return h.promote(ctx, ev.GetInstallation().GetID(), pr, "", j.DeliveryID)
+	return h.promote(ctx, ev.GetInstallation().GetID(), pr, j.DeliveryID)
 }
 
 // prerender renders the overlays of a default branch's new tip into the

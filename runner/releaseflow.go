@@ -170,7 +170,7 @@ func mergeMethod(cfg *config.Repo, server string) string {
 // promote opens, for a release pull request that merged into an
 // environment with promote_to, the release of the same images to the
 // next environment.
-func (h *Handler) promote(ctx context.Context, installation int64, pr planbot.PullRequest, actor, delivery string) error {
+func (h *Handler) promote(ctx context.Context, installation int64, pr planbot.PullRequest, delivery string) error {
 	bot, err := h.Planner.Bot.BotLogin(ctx)
 	if err != nil {
 		return fmt.Errorf("promote: %w", err)
@@ -188,16 +188,53 @@ func (h *Handler) promote(ctx context.Context, installation int64, pr planbot.Pu
 	if !ok || env.PromoteTo == "" {
 		return nil
 	}
-	if actor == "" {
-		actor = req.Actor
-	}
-	next := release.Request{Env: env.PromoteTo, Product: req.Product, Images: req.Images, Actor: actor,
-		Trigger: release.TriggerPromote, Origin: fmt.Sprintf("#%d", pr.Number), PromotedFrom: pr.Number, At: h.Releaser.now()}
-	_, err = h.Releaser.Release(ctx, gh, pr.Repo, next, delivery)
+	_, err = h.promoteTo(ctx, gh, pr, req, env.PromoteTo, req.Actor, delivery)
 	if planbot.ErrorCode(err) == planbot.EINVALID {
 		h.Logger.Warn("promotion refused", "repo", pr.Repo.String(), "pr", pr.Number, "err", err)
 		_, cerr := gh.CreateComment(ctx, pr.Repo, pr.Number, "planbot could not promote this release to `"+env.PromoteTo+"`: "+planbot.ErrorMessage(err))
 		return cerr
 	}
 	return err
+}
+
+// promoteTo releases the images of the merged release pull request pr,
+// whose request is req, to the environment target, asked by actor.
+func (h *Handler) promoteTo(ctx context.Context, gh ReleaseGitHub, pr planbot.PullRequest, req release.Request, target, actor, delivery string) (ReleaseResult, error) {
+	next := release.Request{Env: target, Product: req.Product, Images: req.Images, Actor: actor,
+		Trigger: release.TriggerPromote, Origin: fmt.Sprintf("#%d", pr.Number), PromotedFrom: pr.Number, At: h.Releaser.now()}
+	return h.Releaser.Release(ctx, gh, pr.Repo, next, delivery)
+}
+
+// promoteCommand runs /promote ENV, by user (who has write access), on
+// the pull request n, and returns the reply.
+func (h *Handler) promoteCommand(ctx context.Context, installation int64, repo planbot.Repo, n int, target, user, delivery string) string {
+	if h.Releaser == nil {
+		return "releases are not enabled on this planbot."
+	}
+	gh := h.TagGitHub(installation)
+	pr, err := h.GitHub(installation).PullRequest(ctx, repo, n)
+	if err != nil {
+		return comment.ErrorText(err)
+	}
+	bot, err := h.Planner.Bot.BotLogin(ctx)
+	if err != nil {
+		return comment.ErrorText(err)
+	}
+	req, ok := releasePR(pr, bot)
+	switch {
+	case !ok:
+		return "`/promote` works on release pull requests that planbot opened; this is not one."
+	case !pr.Merged:
+		return "`/promote` works once the release is merged; this pull request is not."
+	case req.Env == target:
+		return fmt.Sprintf("this release went to `%s` already; promote it to another environment.", target)
+	}
+	res, err := h.promoteTo(ctx, gh, pr, req, target, user, delivery)
+	switch {
+	case err != nil:
+		return "could not promote: " + planbot.ErrorMessage(err)
+	case res.Unchanged:
+		return fmt.Sprintf("`%s` already has these images; nothing to promote.", target)
+	}
+	return fmt.Sprintf("opened #%d, the release of these images to `%s`.", res.PR.Number, target)
 }

@@ -268,3 +268,69 @@ func TestReleaseUnchanged(t *testing.T) {
 		}
 	}
 }
+
+// TestReleaseRollbackAndPromoteCommand releases two commits of the api to
+// staging, then the older one again, which the PR calls a rollback; then
+// /promote production opens the promotion of the first release by hand,
+// for people with write access only.
+func TestReleaseRollbackAndPromoteCommand(t *testing.T) {
+	gh := githubfake.New(t)
+	files := shopFiles()
+	files[".planbot.yaml"] = strings.Replace(shopConfig, "      promote_to: production\n", "", 1)
+	gh.CreateRepo(testRepo, files)
+	gh.AddInstallation(1, testRepo)
+	gh.SetCollaborator(testRepo, "alice", "write")
+	gh.SetCollaborator(testRepo, "rita", "read")
+	e := startServer(t, gh, t.TempDir())
+
+	release := func(tag, sha string) githubfake.PR {
+		t.Helper()
+		gh.CreateTag(testRepo, tag, sha, false, "alice")
+		e.waitJob(e.deliver("push", gh.TagPushEvent(testRepo, tag, "alice"), http.StatusAccepted))
+		e.deliverEvents() // opened: planned and merged
+		e.deliverEvents() // closed and the push of main: nothing to promote
+		var pr githubfake.PR
+		for n := 1; ; n++ {
+			p := gh.PR(testRepo, n)
+			if p.Title != "" && strings.Contains(p.Body, tag) {
+				pr = p
+				break
+			}
+		}
+		if !pr.Merged {
+			t.Fatalf("release of %s not merged: %+v", tag, pr)
+		}
+		return pr
+	}
+	a := gh.Commit(testRepo, "main", map[string]string{"api/main.go": "package main // a\n"}, nil, "api: a")
+	b := gh.Commit(testRepo, "main", map[string]string{"api/main.go": "package main // b\n"}, nil, "api: b")
+	first := release("shop/staging/2026/12/02/1030-alice-api", a)
+	second := release("shop/staging/2026/12/02/1031-alice-api", b)
+	if strings.Contains(second.Title, "Roll back") || strings.Contains(second.Body, "Rollback") {
+		t.Errorf("a release to a newer commit says rollback: %s\n%s", second.Title, second.Body)
+	}
+	back := release("shop/staging/2026/12/02/1032-alice-api", a)
+	if !strings.HasPrefix(back.Title, "Roll back shop to staging") || !strings.Contains(back.Body, "**Rollback**") {
+		t.Errorf("the release of the older commit does not say rollback: %s\n%s", back.Title, back.Body)
+	}
+	mustContain(t, back.Body, "| `"+b+"` | `"+a+"` |")
+
+	if reply := e.command(first.Number, "rita", "/promote production"); !strings.Contains(reply, "needs write access") {
+		t.Fatalf("read-only /promote reply:\n%s", reply)
+	}
+	reply := e.command(first.Number, "alice", "/promote production")
+	if !strings.Contains(reply, "opened #") {
+		t.Fatalf("/promote reply:\n%s", reply)
+	}
+	var prod githubfake.PR
+	for n := back.Number + 1; prod.Title == ""; n++ {
+		prod = gh.PR(testRepo, n)
+	}
+	if prod.HeadRef != "planbot/release/production/shop" || prod.State != "open" {
+		t.Fatalf("promotion: %+v", prod)
+	}
+	mustContain(t, prod.Body, "promoted from #"+itoa(first.Number), "`"+a+"` | alice |")
+	if reply := e.command(prod.Number, "alice", "/promote staging"); !strings.Contains(reply, "once the release is merged") {
+		t.Errorf("/promote of an open PR:\n%s", reply)
+	}
+}
