@@ -32,6 +32,8 @@ import (
 	"strings"
 
 	"github.com/google/go-github/v62/github"
+
+	"github.com/planbot/planbot/release"
 )
 
 // Kind names the job a routed delivery becomes, that is the flow that
@@ -57,7 +59,16 @@ const (
 	// release): it opens the pull request that bumps the images the tag
 	// names, or tells on the tagged commit why not.
 	Release Kind = "release"
+	// APIRelease performs a release asked through planbot's API (see
+	// ReleaseEvent).
+	APIRelease Kind = "api_release"
 )
+
+// ReleaseEvent is the event of the jobs that planbot's release API
+// stores, with a release.APIJob as payload. GitHub never sends it, and
+// ingress refuses a delivery that claims it; only the API stores it, and
+// the runner routes it by the table like any other job.
+const ReleaseEvent = "planbot_release"
 
 // Subject is what a delivery is about: a pull request of a repository (or,
 // for a push, the repository alone), and the App installation that
@@ -107,6 +118,7 @@ func Table() []Route {
 		{Event: "issue_comment", Actions: []string{"created"}, Subject: issueComment, When: slashCommand, Kind: Command},
 		{Event: "push", Actions: []string{""}, Subject: push, When: defaultBranchTip, Kind: Prerender},
 		{Event: "push", Actions: []string{""}, Subject: push, When: tagCreated, Kind: Release},
+		{Event: ReleaseEvent, Actions: []string{""}, Subject: apiRelease, Kind: APIRelease},
 	}
 }
 
@@ -145,7 +157,7 @@ func Decode(event string, body []byte) (Delivery, error) {
 		d.Action = object.Action
 		return d, nil
 	}
-	payload, err := github.ParseWebHook(event, body)
+	payload, err := parse(event, body)
 	if err != nil {
 		return d, fmt.Errorf("decode %s payload: %w", event, err)
 	}
@@ -165,6 +177,19 @@ func Decode(event string, body []byte) (Delivery, error) {
 		return d, nil
 	}
 	return d, nil
+}
+
+// parse decodes the payload of an event of the table: a GitHub event into
+// its go-github type, a ReleaseEvent into a *release.APIJob.
+func parse(event string, body []byte) (any, error) {
+	if event != ReleaseEvent {
+		return github.ParseWebHook(event, body)
+	}
+	var j release.APIJob
+	if err := json.Unmarshal(body, &j); err != nil {
+		return nil, err
+	}
+	return &j, nil
 }
 
 // Handles reports whether a row of the table takes event and action, before
@@ -217,6 +242,14 @@ func defaultBranchTip(payload any) bool {
 	branch := ev.GetRepo().GetDefaultBranch()
 	return branch != "" && ev.GetRef() == "refs/heads/"+branch && !ev.GetDeleted() &&
 		ev.GetAfter() != "" && strings.Trim(ev.GetAfter(), "0") != ""
+}
+
+// apiRelease is the subject of an API release: its repository, which
+// serializes it with the repository's tag releases.
+func apiRelease(payload any) (Subject, bool) {
+	j, _ := payload.(*release.APIJob)
+	s := Subject{Repo: j.Repo, Installation: j.Installation}
+	return s, s.Repo != "" && s.Installation != 0
 }
 
 // tagCreated reports whether a push payload created a tag: a release tag

@@ -147,3 +147,13 @@ func (c *Client) IsAncestor(ctx context.Context, repo planbot.Repo, a, b string)
 	}
 	return false, nil
 }
+
+// RepoInstallation returns the id of the App's installation on a
+// repository, or an ENOTFOUND error when the App is not installed there.
+func (a *App) RepoInstallation(ctx context.Context, repo planbot.Repo) (int64, error) {
+	in, resp, err := a.newGitHub(a.appsTr).Apps.FindRepositoryInstallation(ctx, repo.Owner, repo.Name)
+	if err != nil {
+		return 0, wrap("get the installation of "+repo.String(), resp, err)
+	}
+	return in.GetID(), nil
+}

@@ -31,7 +31,9 @@ type Handler struct {
 	// returns for an installation.
 	Releaser  *Releaser
 	TagGitHub func(installation int64) TagGitHub
-	Logger    *slog.Logger
+	// Results records the answers of API releases.
+	Results JobResults
+	Logger  *slog.Logger
 }
 
 // Handle processes one job. Its signature matches Queue.Handle. It decodes
@@ -56,12 +58,13 @@ func (h *Handler) Handle(ctx context.Context, j store.Job) error {
 // receives the payload decoded into the go-github type of its rows' event.
 func (h *Handler) flows() map[event.Kind]func(ctx context.Context, j store.Job, payload any) error {
 	return map[event.Kind]func(ctx context.Context, j store.Job, payload any) error{
-		event.Plan:      h.plan,
-		event.Replan:    h.replan,
-		event.Close:     h.close,
-		event.Command:   h.command,
-		event.Prerender: h.prerender,
-		event.Release:   h.releaseTag,
+		event.Plan:       h.plan,
+		event.Replan:     h.replan,
+		event.Close:      h.close,
+		event.Command:    h.command,
+		event.Prerender:  h.prerender,
+		event.Release:    h.releaseTag,
+		event.APIRelease: h.apiRelease,
 	}
 }
 
