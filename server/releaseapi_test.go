@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/planbot/planbot/release/releasecmd"
 )
 
 const apiToken = "pbt_9f3c1e7a5b2d4c6e8a0b1c2d3e4f5a6b"
@@ -156,4 +158,24 @@ func equalJSON(a, b any) bool {
 	x, _ := json.Marshal(a)
 	y, _ := json.Marshal(b)
 	return bytes.Equal(x, y)
+}
+
+// TestReleaseCLI runs `planbot release` against the server: the pull
+// request is opened and printed.
+func TestReleaseCLI(t *testing.T) {
+	e := startAPIServer(t)
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte(apiToken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"PLANBOT_URL": strings.TrimSuffix(e.url, "/webhook"), "PLANBOT_API_TOKEN_FILE": tokenFile}
+	var out, errb bytes.Buffer
+	code := releasecmd.Main(t.Context(), []string{"--repo", testRepo, "--environment", "production", "--image", "ghcr.io/acme/shop-worker=2.0.0", "--source", "worker-ci"},
+		func(k string) string { return env[k] }, http.DefaultClient, &out, &errb)
+	if code != releasecmd.ExitOK || !strings.HasPrefix(out.String(), "opened #1 ") {
+		t.Fatalf("planbot release: exit %d\n%s%s", code, out.String(), errb.String())
+	}
+	if pr := e.gh.PR(testRepo, 1); pr.HeadRef != "planbot/release/production/shop" || !strings.Contains(pr.Body, "worker-ci") {
+		t.Errorf("PR: %+v", pr)
+	}
 }
