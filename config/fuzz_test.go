@@ -90,6 +90,10 @@ func writeRepo(r *Repo) []byte {
 
 // writeRelease writes the release section of rel, if any.
 func writeRelease(b *strings.Builder, rel Release) {
+	if rel.ManifestsRepo != "" {
+		fmt.Fprintf(b, "release:\n  manifests_repo: %q\n", rel.ManifestsRepo)
+		return
+	}
 	if !(&Repo{Release: rel}).Releases() {
 		return
 	}

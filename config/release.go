@@ -13,6 +13,11 @@ import (
 // that releases change (see docs/releases.md). planbot reads it from the
 // default branch. Without it the repository takes no releases.
 type Release struct {
+	// ManifestsRepo, in an application repository, names the manifests
+	// repository ("owner/name") that the release tags pushed here
+	// release into; that repository's release section decides, and must
+	// list this one in allowed_repos. It excludes every other key.
+	ManifestsRepo string `yaml:"manifests_repo"`
 	// TagPattern is the pattern of release tags (see package
 	// release/tag); "" is tag.Default.
 	TagPattern string `yaml:"tag_pattern"`
@@ -137,6 +142,17 @@ func (d *decoder) validateRelease(r *Release) {
 		return
 	}
 	const k = "release"
+	if d.has(k + ".manifests_repo") {
+		if !repoNameRE.MatchString(r.ManifestsRepo) {
+			d.errorf(d.line(k+".manifests_repo"), k+".manifests_repo", "%q must be owner/name", r.ManifestsRepo)
+		}
+		for _, other := range []string{"tag_pattern", "image_tag", "allowed_repos", "products", "environments"} {
+			if d.has(k + "." + other) {
+				d.errorf(d.line(k+"."+other), k+"."+other, "goes in the release section of %s, not with manifests_repo", r.ManifestsRepo)
+			}
+		}
+		return
+	}
 	if d.has(k + ".tag_pattern") {
 		if _, err := tag.Compile(r.TagPattern); err != nil {
 			d.errorf(d.line(k+".tag_pattern"), k+".tag_pattern", "%v", err)

@@ -119,8 +119,12 @@ release:
 			`.planbot.yaml:22: release.environments[1].promote_to: "nowhere" is not an environment of release.environments`,
 			`.planbot.yaml:23: release.environments[2].name: "prod" is already the name of release.environments[1]`,
 		}},
+		{name: "manifests_repo with products", in: "version: 1\nrelease:\n\tmanifests_repo: k8s\n\tproducts: []\n", want: []string{
+			`.planbot.yaml:3: release.manifests_repo: "k8s" must be owner/name`,
+			".planbot.yaml:4: release.products: goes in the release section of k8s, not with manifests_repo",
+		}},
 		{name: "unknown key", in: "version: 1\nrelease:\n\tbogus: 1\n", want: []string{
-			".planbot.yaml:3: release.bogus: unknown key (want one of tag_pattern, image_tag, allowed_repos, products, environments)",
+			".planbot.yaml:3: release.bogus: unknown key (want one of manifests_repo, tag_pattern, image_tag, allowed_repos, products, environments)",
 		}},
 		{name: "wrong shapes", in: "version: 1\nrelease:\n\tproducts: shop\n\tenvironments:\n\t\t- name: a\n\t\t\toverlays: [a]\n\t\t\tauto_merge: yes\n", want: []string{
 			".planbot.yaml:3: release.products: must be a list",

@@ -874,7 +874,10 @@ projects:
 		{name: "release bad image", in: "version: 1\nrelease:\n\tproducts: [{name: p, services: [{name: s, image: 'A:1'}]}]\n\tenvironments: [{name: a, overlays: [a]}]", schemaOK: false, parseOK: false},
 		{name: "release unknown env key", in: "version: 1\nrelease:\n\tproducts: [{name: p, services: [{name: s, image: a/b}]}]\n\tenvironments: [{name: a, overlays: [a], automerge: true}]", schemaOK: false, parseOK: false},
 		{name: "release dotdot overlay", in: "version: 1\nrelease:\n\tproducts: [{name: p, services: [{name: s, image: a/b}]}]\n\tenvironments: [{name: a, overlays: [../a]}]", schemaOK: false, parseOK: false},
+		{name: "release elsewhere", in: "version: 1\nrelease:\n\tmanifests_repo: acme/k8s", schemaOK: true, parseOK: true},
+		{name: "release elsewhere and here", in: "version: 1\nrelease:\n\tmanifests_repo: acme/k8s\n\tproducts: [{name: p, services: [{name: s, image: a/b}]}]\n\tenvironments: [{name: a, overlays: [a]}]", schemaOK: false, parseOK: false},
 		// Rules only ParseRepo checks.
+		{name: "release elsewhere with a pattern", in: "version: 1\nrelease:\n\tmanifests_repo: acme/k8s\n\ttag_pattern: '<product>/<env>'", schemaOK: true, parseOK: false},
 		{name: "release bad pattern", in: "version: 1\nrelease:\n\ttag_pattern: '<env>'\n\tproducts: [{name: p, services: [{name: s, image: a/b}]}]\n\tenvironments: [{name: a, overlays: [a]}]", schemaOK: true, parseOK: false},
 		{name: "release unknown promotion", in: "version: 1\nrelease:\n\tproducts: [{name: p, services: [{name: s, image: a/b}]}]\n\tenvironments: [{name: a, overlays: [a], promote_to: b}]", schemaOK: true, parseOK: false},
 		{name: "invalid constraint", in: "version: 1\nterraform_version: banana", schemaOK: true, parseOK: false},

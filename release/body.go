@@ -62,6 +62,10 @@ func (b Body) Render() string {
 			}
 		}
 	}
+	trigger := r.Trigger + " " + r.Origin
+	if r.SourceRepo != "" {
+		trigger += " in " + r.SourceRepo
+	}
 	for _, img := range r.Images {
 		f, ok := from[img.Name]
 		switch {
@@ -71,7 +75,7 @@ func (b Body) Render() string {
 			f = "(none)"
 		}
 		fmt.Fprintf(&s, "| `%s` | `%s` | `%s` | %s | %s | %s |\n",
-			cell(img.Name), cell(f), cell(img.To()), cell(r.Actor), r.At.UTC().Format("2006-01-02 15:04 UTC"), cell(r.Trigger+" "+r.Origin))
+			cell(img.Name), cell(f), cell(img.To()), cell(r.Actor), r.At.UTC().Format("2006-01-02 15:04 UTC"), cell(trigger))
 	}
 	if r.PromotedFrom > 0 {
 		fmt.Fprintf(&s, "\npromoted from #%d\n", r.PromotedFrom)

@@ -44,6 +44,10 @@ type Request struct {
 	PromotedFrom int `json:"promoted_from,omitempty"`
 	// At is when the release was asked for.
 	At time.Time `json:"at"`
+	// SourceRepo is the repository ("owner/name") whose tag asked for
+	// the release, when it is not the manifests repository; the commits
+	// of its image tags are compared in its history.
+	SourceRepo string `json:"source_repo,omitempty"`
 }
 
 // Branch returns the branch of the request's pull request.
@@ -82,6 +86,9 @@ func FromTag(rel config.Release, self, source, name, sha, actor string, at time.
 		}
 	}
 	req := Request{Env: t.Env, Product: p.Name, Actor: actor, Trigger: TriggerTag, Origin: name, At: at}
+	if !strings.EqualFold(source, self) {
+		req.SourceRepo = source
+	}
 	tmpl := rel.Template()
 	for _, s := range services {
 		v, err := tmpl.Execute(tagValues(t, sha, s.Name))

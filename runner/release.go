@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"path"
@@ -90,27 +91,68 @@ func (r *Releaser) now() time.Time {
 	return time.Now().UTC()
 }
 
-// ReleaseConfig reads the release section of RepoFile from the tip of the
-// repository's default branch, and returns it with that branch and
-// commit. A repository without a release section is an EINVALID error.
-func ReleaseConfig(ctx context.Context, gh releaseRepo, repo planbot.Repo) (config.Release, string, string, error) {
+// defaultConfig reads RepoFile from the tip of the repository's default
+// branch, and returns it with that branch and commit.
+func defaultConfig(ctx context.Context, gh releaseRepo, repo planbot.Repo) (*config.Repo, string, string, error) {
 	branch, err := gh.DefaultBranch(ctx, repo)
 	if err != nil {
-		return config.Release{}, "", "", fmt.Errorf("release: %w", err)
+		return nil, "", "", fmt.Errorf("release: %w", err)
 	}
 	tip, err := gh.BranchSHA(ctx, repo, branch)
 	if err != nil {
-		return config.Release{}, "", "", fmt.Errorf("release: %w", err)
+		return nil, "", "", fmt.Errorf("release: %w", err)
 	}
 	cfg, err := repoConfig(ctx, gh, planbot.PullRequest{Repo: repo, BaseSHA: tip})
 	if err != nil {
-		return config.Release{}, "", "", fmt.Errorf("release: %w", err)
+		return nil, "", "", fmt.Errorf("release: %w", err)
+	}
+	return cfg, branch, tip, nil
+}
+
+// ReleaseConfig reads the release section of RepoFile from the tip of the
+// repository's default branch, and returns it with that branch and
+// commit. A repository without a release section (or whose section only
+// points at another repository) is an EINVALID error wrapping
+// ErrNoReleases.
+func ReleaseConfig(ctx context.Context, gh releaseRepo, repo planbot.Repo) (config.Release, string, string, error) {
+	cfg, branch, tip, err := defaultConfig(ctx, gh, repo)
+	if err != nil {
+		return config.Release{}, "", "", err
 	}
 	if !cfg.Releases() {
 		return config.Release{}, "", "", &planbot.Error{Code: planbot.EINVALID, Err: ErrNoReleases,
 			Message: fmt.Sprintf("%s takes no releases: the %s of its default branch has no release section", repo, config.RepoFile)}
 	}
 	return cfg.Release, branch, tip, nil
+}
+
+// tagTarget returns the manifests repository that the tags pushed to repo
+// release into, and its release configuration: repo itself when its
+// default branch's RepoFile has products, else the repository its
+// release.manifests_repo names. It returns an error wrapping
+// ErrNoReleases when repo has neither.
+func tagTarget(ctx context.Context, gh releaseRepo, repo planbot.Repo) (planbot.Repo, config.Release, error) {
+	cfg, _, _, err := defaultConfig(ctx, gh, repo)
+	if err != nil {
+		return planbot.Repo{}, config.Release{}, err
+	}
+	m := cfg.Release.ManifestsRepo
+	if m == "" {
+		if !cfg.Releases() {
+			return planbot.Repo{}, config.Release{}, &planbot.Error{Code: planbot.EINVALID, Err: ErrNoReleases, Message: repo.String() + " takes no releases"}
+		}
+		return repo, cfg.Release, nil
+	}
+	owner, name, _ := strings.Cut(m, "/")
+	target := planbot.Repo{Owner: owner, Name: name}
+	rel, _, _, err := ReleaseConfig(ctx, gh, target)
+	switch {
+	case planbot.ErrorCode(err) == planbot.ENOTFOUND, planbot.ErrorCode(err) == planbot.EUNAUTHORIZED:
+		return target, rel, planbot.Errorf(planbot.EINVALID, "planbot cannot read %s (release.manifests_repo of %s): install the App on both repositories, in one installation", m, repo)
+	case errors.Is(err, ErrNoReleases):
+		return target, rel, planbot.Errorf(planbot.EINVALID, "%s (release.manifests_repo of %s) takes no releases: its %s has no release section", m, repo, config.RepoFile)
+	}
+	return target, rel, err
 }
 
 // Release performs req in the manifests repository repo: it reads the
@@ -157,7 +199,11 @@ func (r *Releaser) Release(ctx context.Context, gh ReleaseGitHub, repo planbot.R
 		log.Info("release changes nothing")
 		return res, nil
 	}
-	res.Rollback = r.rollback(ctx, gh, repo, changes)
+	source := repo
+	if owner, name, ok := strings.Cut(req.SourceRepo, "/"); ok {
+		source = planbot.Repo{Owner: owner, Name: name}
+	}
+	res.Rollback = r.rollback(ctx, gh, source, changes)
 	body := release.Body{Request: req, Changes: changes, Rollback: res.Rollback, AutoMerge: env.AutoMerge}
 	for _, o := range older {
 		body.Supersedes = append(body.Supersedes, o.pr.Number)

@@ -51,18 +51,18 @@ func (h *Handler) releaseTag(ctx context.Context, j store.Job, payload any) erro
 	actor := ev.GetSender().GetLogin()
 	log := h.Logger.With("repo", repo.String(), "sha", sha, "delivery", j.DeliveryID, "tag", name)
 	gh := h.TagGitHub(ev.GetInstallation().GetID())
-	rel, _, _, err := ReleaseConfig(ctx, gh, repo)
+	target, rel, err := tagTarget(ctx, gh, repo)
 	if errors.Is(err, ErrNoReleases) {
 		log.Info("tag pushed to a repository without releases; ignored")
 		return nil
 	}
 	var req release.Request
 	if err == nil {
-		req, err = release.FromTag(rel, repo.String(), repo.String(), name, sha, actor, h.Releaser.now())
+		req, err = release.FromTag(rel, target.String(), repo.String(), name, sha, actor, h.Releaser.now())
 	}
 	var res ReleaseResult
 	if err == nil {
-		res, err = h.Releaser.Release(ctx, gh, repo, req, j.DeliveryID)
+		res, err = h.Releaser.Release(ctx, gh, target, req, j.DeliveryID)
 	}
 	if planbot.ErrorCode(err) == planbot.EINVALID {
 		return h.refuseTag(ctx, gh, repo, sha, name, actor, j.DeliveryID, err, log)
@@ -200,7 +200,7 @@ func (h *Handler) promote(ctx context.Context, installation int64, pr planbot.Pu
 // promoteTo releases the images of the merged release pull request pr,
 // whose request is req, to the environment target, asked by actor.
 func (h *Handler) promoteTo(ctx context.Context, gh ReleaseGitHub, pr planbot.PullRequest, req release.Request, target, actor, delivery string) (ReleaseResult, error) {
-	next := release.Request{Env: target, Product: req.Product, Images: req.Images, Actor: actor,
+	next := release.Request{Env: target, Product: req.Product, Images: req.Images, Actor: actor, SourceRepo: req.SourceRepo,
 		Trigger: release.TriggerPromote, Origin: fmt.Sprintf("#%d", pr.Number), PromotedFrom: pr.Number, At: h.Releaser.now()}
 	return h.Releaser.Release(ctx, gh, pr.Repo, next, delivery)
 }

@@ -334,3 +334,46 @@ func TestReleaseRollbackAndPromoteCommand(t *testing.T) {
 		t.Errorf("/promote of an open PR:\n%s", reply)
 	}
 }
+
+// TestReleaseFromAppRepo pushes a release tag to an application
+// repository whose .planbot.yaml names the manifests repository: the pull
+// request opens there. A repository the manifests repository does not
+// allow is refused on its tagged commit.
+func TestReleaseFromAppRepo(t *testing.T) {
+	gh := githubfake.New(t)
+	files := shopFiles()
+	files[".planbot.yaml"] = strings.Replace(shopConfig, "release:\n", "release:\n  allowed_repos: [acme/shop-app]\n", 1)
+	gh.CreateRepo(testRepo, files)
+	pointer := map[string]string{".planbot.yaml": "version: 1\nrelease:\n  manifests_repo: " + testRepo + "\n", "main.go": "package main\n"}
+	gh.CreateRepo("acme/shop-app", pointer)
+	gh.CreateRepo("acme/other", pointer)
+	gh.AddInstallation(1, testRepo, "acme/shop-app", "acme/other")
+	e := startServer(t, gh, t.TempDir())
+
+	sha := gh.Commit("acme/shop-app", "main", map[string]string{"main.go": "package main // v2\n"}, nil, "v2")
+	const tag = "shop/staging/2026/12/02/1200-ci-worker"
+	gh.CreateTag("acme/shop-app", tag, sha, true, "ci")
+	e.waitJob(e.deliver("push", gh.TagPushEvent("acme/shop-app", tag, "ci"), http.StatusAccepted))
+	pr := gh.PR(testRepo, 1)
+	got, _ := gh.FileAt(testRepo, pr.HeadSHA, "k8s/overlays/staging/kustomization.yaml")
+	if want := strings.Replace(shopOverlay("staging"), "shop-worker\n    newTag: initial", "shop-worker\n    newTag: "+sha, 1); got != want {
+		t.Errorf("overlay:\n%s\nwant only the worker's newTag changed:\n%s", got, want)
+	}
+	mustContain(t, pr.Body, "tag "+tag+" in acme/shop-app")
+	for _, s := range gh.Statuses("acme/shop-app", sha) {
+		if s.Context == "planbot/release" && s.State != "success" {
+			t.Errorf("planbot/release on the app's commit = %s", s.State)
+		}
+	}
+
+	other := gh.Branch("acme/other", "main")
+	gh.CreateTag("acme/other", tag, other, false, "mallory")
+	e.waitJob(e.deliver("push", gh.TagPushEvent("acme/other", tag, "mallory"), http.StatusAccepted))
+	cs := gh.CommitComments("acme/other", other)
+	if len(cs) != 1 || !strings.Contains(cs[0].Body, "acme/other may not release into "+testRepo) {
+		t.Errorf("comments on acme/other's commit: %+v", cs)
+	}
+	if pulls := pullsOpened(gh); pulls != 1 {
+		t.Errorf("%d pull requests opened, want 1", pulls)
+	}
+}

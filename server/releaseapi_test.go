@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/planbot/planbot/githubfake"
 	"github.com/planbot/planbot/release/releasecmd"
 )
 
@@ -47,9 +48,10 @@ func startAPIServer(t *testing.T) *testEnv {
 	return startServer(t, gh, t.TempDir(), "--api-token-file="+tokenFile)
 }
 
-func pullsOpened(e *testEnv) int {
+// pullsOpened counts the pull requests planbot asked GitHub to open.
+func pullsOpened(gh *githubfake.Server) int {
 	n := 0
-	for _, r := range e.gh.Requests() {
+	for _, r := range gh.Requests() {
 		if r.Method == http.MethodPost && strings.HasSuffix(r.Path, "/pulls") {
 			n++
 		}
@@ -115,7 +117,7 @@ func TestReleaseAPI(t *testing.T) {
 	}
 
 	// Refusals open nothing.
-	before := pullsOpened(e)
+	before := pullsOpened(gh)
 	for _, tc := range []struct {
 		name, token, body string
 		status            int
@@ -141,7 +143,7 @@ func TestReleaseAPI(t *testing.T) {
 	if status, _ := e.api("GET", "/api/v1/releases/release-0000", apiToken, ""); status != http.StatusNotFound {
 		t.Errorf("GET of an unknown release: %d", status)
 	}
-	if after := pullsOpened(e); after != before {
+	if after := pullsOpened(gh); after != before {
 		t.Errorf("refused requests opened %d pull requests", after-before)
 	}
 	if strings.Contains(e.logs.String(), apiToken) {
