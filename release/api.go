@@ -36,7 +36,8 @@ type APIJob struct {
 // APIResult is the answer to an API release, stored as its job's result.
 type APIResult struct {
 	// State is "opened" (a pull request was opened), "unchanged" (the
-	// overlays already had the images) or "refused" (Error says why).
+	// overlays already had the images), "refused" (Error says why) or
+	// "dry_run" (planbot runs with --dry-run and opened nothing).
 	State string `json:"state"`
 	PR    int    `json:"pr,omitempty"`
 	URL   string `json:"url,omitempty"`

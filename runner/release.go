@@ -82,6 +82,9 @@ type ReleaseResult struct {
 	// Superseded are the older release pull requests closed.
 	Superseded []int
 	Rollback   bool
+	// DryRun reports whether planbot runs with --dry-run: nothing was
+	// committed or opened.
+	DryRun bool
 }
 
 func (r *Releaser) now() time.Time {
@@ -210,6 +213,12 @@ func (r *Releaser) Release(ctx context.Context, gh ReleaseGitHub, repo planbot.R
 	}
 	title := req.Title(res.Rollback)
 	sha, err := gh.CommitFiles(ctx, repo, tip, files, title+"\n\n"+req.Trigger+" "+req.Origin+", asked by "+req.Actor)
+	if errors.Is(err, planbot.ErrDryRun) {
+		res.DryRun = true
+		r.audit(ctx, audit.Entry{Repo: repo.String(), HeadSHA: tip, Action: ActionRelease, Actor: req.Actor, Outcome: "dry_run",
+			Detail: detail(req, "dry run: not committed, no pull request"), DeliveryID: delivery}, log)
+		return res, nil
+	}
 	if err != nil {
 		return res, fmt.Errorf("release: %w", err)
 	}

@@ -44,6 +44,8 @@ func (h *Handler) apiRelease(ctx context.Context, j store.Job, payload any) erro
 			Outcome: "refused", Detail: "api " + aj.String() + ": " + out.Error, DeliveryID: j.DeliveryID})
 	case err != nil:
 		return err
+	case res.DryRun:
+		out = release.APIResult{State: "dry_run"}
 	case res.Unchanged:
 		out = release.APIResult{State: "unchanged"}
 	default:

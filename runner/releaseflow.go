@@ -13,6 +13,7 @@ import (
 	"github.com/planbot/planbot/audit"
 	"github.com/planbot/planbot/comment"
 	"github.com/planbot/planbot/config"
+	"github.com/planbot/planbot/redact"
 	"github.com/planbot/planbot/release"
 	"github.com/planbot/planbot/store"
 )
@@ -80,7 +81,7 @@ func (h *Handler) refuseTag(ctx context.Context, gh commitReport, repo planbot.R
 	appendAudit(ctx, h.Audit, log, audit.Entry{Repo: repo.String(), HeadSHA: sha, Action: ActionReleaseRefused, Actor: actor,
 		Outcome: "refused", Detail: "tag " + name + ": " + reason, DeliveryID: delivery})
 	body := fmt.Sprintf("**planbot did not release the tag `%s`**: %s\n\nNothing was changed. See docs/releases.md for the tag grammar.", name, reason)
-	if err := gh.CommentCommit(ctx, repo, sha, redactReply(body, h.Secrets)); err != nil {
+	if err := gh.CommentCommit(ctx, repo, sha, redact.String(body, h.Secrets)); err != nil {
 		return fmt.Errorf("release: %w", err)
 	}
 	return gh.SetStatus(ctx, repo, sha, StatusRelease, "failure", "not released: "+reason, "")
@@ -88,6 +89,9 @@ func (h *Handler) refuseTag(ctx context.Context, gh commitReport, repo planbot.R
 
 // reportTag tells the outcome of a released tag on its commit.
 func reportTag(ctx context.Context, gh commitReport, repo planbot.Repo, sha, name string, res ReleaseResult) error {
+	if res.DryRun {
+		return gh.SetStatus(ctx, repo, sha, StatusRelease, "success", "dry run: the release pull request was not opened", "")
+	}
 	if res.Unchanged {
 		body := fmt.Sprintf("planbot released nothing for the tag `%s`: the overlays already have these images, so no pull request was opened.", name)
 		if err := gh.CommentCommit(ctx, repo, sha, body); err != nil {
@@ -96,16 +100,6 @@ func reportTag(ctx context.Context, gh commitReport, repo planbot.Repo, sha, nam
 		return gh.SetStatus(ctx, repo, sha, StatusRelease, "success", "nothing to release: the overlays already have these images", "")
 	}
 	return gh.SetStatus(ctx, repo, sha, StatusRelease, "success", fmt.Sprintf("release pull request #%d opened", res.PR.Number), res.PR.HTMLURL)
-}
-
-// redactReply masks secrets in a text planbot posts.
-func redactReply(s string, secrets []string) string {
-	for _, v := range secrets {
-		if v != "" {
-			s = strings.ReplaceAll(s, v, "***")
-		}
-	}
-	return s
 }
 
 // releasePR returns the request of a release pull request: one the App

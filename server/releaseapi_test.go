@@ -39,13 +39,13 @@ func (e *testEnv) api(method, path, token, body string) (int, map[string]any) {
 	return resp.StatusCode, m
 }
 
-func startAPIServer(t *testing.T) *testEnv {
+func startAPIServer(t *testing.T, extra ...string) *testEnv {
 	gh := newShopFake(t)
 	tokenFile := filepath.Join(t.TempDir(), "api-token")
 	if err := os.WriteFile(tokenFile, []byte(apiToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return startServer(t, gh, t.TempDir(), "--api-token-file="+tokenFile)
+	return startServer(t, gh, t.TempDir(), append([]string{"--api-token-file=" + tokenFile}, extra...)...)
 }
 
 // pullsOpened counts the pull requests planbot asked GitHub to open.
@@ -179,5 +179,27 @@ func TestReleaseCLI(t *testing.T) {
 	}
 	if pr := e.gh.PR(testRepo, 1); pr.HeadRef != "planbot/release/production/shop" || !strings.Contains(pr.Body, "worker-ci") {
 		t.Errorf("PR: %+v", pr)
+	}
+}
+
+// TestReleaseDryRun releases with --dry-run: nothing is written to
+// GitHub, and the answer and the audit log say dry_run.
+func TestReleaseDryRun(t *testing.T) {
+	e := startAPIServer(t, "--dry-run")
+	status, ans := e.api("POST", "/api/v1/releases", apiToken, `{"repo": "`+testRepo+`", "environment": "staging", "images": [{"name": "ghcr.io/acme/shop-api", "tag": "1.0.1"}]}`)
+	if status != http.StatusOK || ans["state"] != "dry_run" {
+		t.Fatalf("dry-run release: %d %v", status, ans)
+	}
+	for _, r := range e.gh.Requests() {
+		if r.Method != http.MethodGet && !strings.HasSuffix(r.Path, "/access_tokens") {
+			t.Errorf("a dry run wrote %s %s", r.Method, r.Path)
+		}
+	}
+	var found bool
+	for _, en := range e.auditLog() {
+		found = found || (en.Action == "release" && en.Outcome == "dry_run")
+	}
+	if !found {
+		t.Error("no release entry with outcome dry_run in the audit log")
 	}
 }
