@@ -81,10 +81,10 @@ func (c *Client) SetBranch(ctx context.Context, repo planbot.Repo, branch, sha s
 	return wrap(fmt.Sprintf("move branch %s of %s", branch, repo), resp, err)
 }
 
-// OpenPulls returns the open pull requests whose head is branch of the
-// repository itself, newest first.
-func (c *Client) OpenPulls(ctx context.Context, repo planbot.Repo, branch string) ([]planbot.PullRequest, error) {
-	opt := &github.PullRequestListOptions{State: "open", Head: repo.Owner + ":" + branch, ListOptions: github.ListOptions{PerPage: 100}}
+// Pulls returns the pull requests whose head is branch of the repository
+// itself, in state open, closed or all, newest first.
+func (c *Client) Pulls(ctx context.Context, repo planbot.Repo, branch, state string) ([]planbot.PullRequest, error) {
+	opt := &github.PullRequestListOptions{State: state, Head: repo.Owner + ":" + branch, Sort: "created", Direction: "desc", ListOptions: github.ListOptions{PerPage: 100}}
 	var out []planbot.PullRequest
 	for {
 		list, resp, err := c.gh.PullRequests.List(ctx, repo.Owner, repo.Name, opt)

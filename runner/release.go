@@ -28,9 +28,11 @@ const (
 	ActionRelease = "release"
 	// ActionReleaseRefused records a release refused, with the reason.
 	ActionReleaseRefused = "release_refused"
-	// ActionReleaseSuperseded records an open release pull request closed
-	// for a newer one.
-	ActionReleaseSuperseded = "release_superseded"
+	// ActionReleaseSuperseding records, before it is closed, that an open
+	// release pull request is being closed for a newer one, and
+	// ActionReleaseSuperseded, after the newer one opened, that it was.
+	ActionReleaseSuperseding = "release_superseding"
+	ActionReleaseSuperseded  = "release_superseded"
 	// ActionAutoMerge records that a release pull request is merged with
 	// no approval, as its environment's auto_merge says.
 	ActionAutoMerge = "auto_merge"
@@ -48,7 +50,9 @@ type releaseRepo interface {
 
 // releasePulls is what a release does with pull requests.
 type releasePulls interface {
-	OpenPulls(ctx context.Context, repo planbot.Repo, branch string) ([]planbot.PullRequest, error)
+	// Pulls returns the pull requests whose head is branch of the
+	// repository itself, open, closed or all (state), newest first.
+	Pulls(ctx context.Context, repo planbot.Repo, branch, state string) ([]planbot.PullRequest, error)
 	CreatePull(ctx context.Context, repo planbot.Repo, title, head, base, body string) (planbot.PullRequest, error)
 	ClosePull(ctx context.Context, repo planbot.Repo, number int) error
 	CreateComment(ctx context.Context, repo planbot.Repo, number int, body string) (planbot.Comment, error)
@@ -179,7 +183,7 @@ func (r *Releaser) Release(ctx context.Context, gh ReleaseGitHub, repo planbot.R
 	if err != nil {
 		return ReleaseResult{}, fmt.Errorf("release: %w", err)
 	}
-	older, err := r.openReleases(ctx, gh, repo, req.Branch(), bot)
+	older, err := r.olderReleases(ctx, gh, repo, req.Branch(), bot)
 	if err != nil {
 		return ReleaseResult{}, err
 	}
@@ -222,12 +226,8 @@ func (r *Releaser) Release(ctx context.Context, gh ReleaseGitHub, repo planbot.R
 	if err != nil {
 		return res, fmt.Errorf("release: %w", err)
 	}
-	// The older pull requests close before the branch they share moves:
-	// they are never planned at the new commit, and never two are open.
-	for _, o := range older {
-		if err := gh.ClosePull(ctx, repo, o.pr.Number); err != nil {
-			return res, fmt.Errorf("release: %w", err)
-		}
+	if err := r.closeOlder(ctx, gh, repo, older, req, delivery, log); err != nil {
+		return res, err
 	}
 	if err := gh.SetBranch(ctx, repo, req.Branch(), sha); err != nil {
 		return res, fmt.Errorf("release: %w", err)
@@ -239,15 +239,7 @@ func (r *Releaser) Release(ctx context.Context, gh ReleaseGitHub, repo planbot.R
 	res.PR = pr
 	r.audit(ctx, audit.Entry{Repo: repo.String(), PR: pr.Number, HeadSHA: sha, BaseSHA: tip, Action: ActionRelease, Actor: req.Actor,
 		Outcome: "opened", Detail: detail(req, ""), DeliveryID: delivery}, log)
-	for _, o := range older {
-		res.Superseded = append(res.Superseded, o.pr.Number)
-		msg := fmt.Sprintf("Superseded by #%d (%s), a newer release of %s to %s; closed.", pr.Number, pr.HTMLURL, req.Product, req.Env)
-		if _, err := gh.CreateComment(ctx, repo, o.pr.Number, msg); err != nil {
-			log.Warn("comment on the superseded release", "pr", o.pr.Number, "err", err)
-		}
-		r.audit(ctx, audit.Entry{Repo: repo.String(), PR: o.pr.Number, HeadSHA: o.pr.HeadSHA, Action: ActionReleaseSuperseded, Actor: req.Actor,
-			Outcome: "closed", Detail: fmt.Sprintf("superseded by #%d", pr.Number), DeliveryID: delivery}, log)
-	}
+	res.Superseded = r.superseded(ctx, gh, repo, older, pr, req, delivery, log)
 	log.Info("release pull request opened", "pr", pr.Number, "superseded", res.Superseded, "rollback", res.Rollback)
 	return res, nil
 }
@@ -271,31 +263,6 @@ func detail(req release.Request, note string) string {
 		d += "; " + note
 	}
 	return d
-}
-
-// openRelease is an open release pull request and its request.
-type openRelease struct {
-	pr  planbot.PullRequest
-	req release.Request
-}
-
-// openReleases returns the open release pull requests of branch that the
-// App opened, with their requests.
-func (r *Releaser) openReleases(ctx context.Context, gh releasePulls, repo planbot.Repo, branch, bot string) ([]openRelease, error) {
-	prs, err := gh.OpenPulls(ctx, repo, branch)
-	if err != nil {
-		return nil, fmt.Errorf("release: %w", err)
-	}
-	var out []openRelease
-	for _, pr := range prs {
-		if pr.Author != bot || pr.HeadRef != branch {
-			continue
-		}
-		if req, ok := release.Parse(pr.Body); ok {
-			out = append(out, openRelease{pr: pr, req: req})
-		}
-	}
-	return out, nil
 }
 
 // same reports whether two requests are the same release (a retried job).

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/planbot/planbot/githubfake"
 	"github.com/planbot/planbot/release/releasecmd"
@@ -201,5 +202,42 @@ func TestReleaseDryRun(t *testing.T) {
 	}
 	if !found {
 		t.Error("no release entry with outcome dry_run in the audit log")
+	}
+}
+
+// TestReleaseRetryKeepsSupersededImages makes GitHub fail the opening of
+// a release pull request after planbot closed the one it supersedes: the
+// retried job carries the closed one's images on all the same.
+func TestReleaseRetryKeepsSupersededImages(t *testing.T) {
+	e := startAPIServer(t, "--retry-backoff=1s")
+	gh := e.gh
+	req := func(image, tag string) string {
+		return `{"repo": "` + testRepo + `", "environment": "staging", "images": [{"name": "` + image + `", "tag": "` + tag + `"}]}`
+	}
+	if status, ans := e.api("POST", "/api/v1/releases", apiToken, req("ghcr.io/acme/shop-api", "1.0.1")); status != http.StatusCreated {
+		t.Fatalf("first release: %d %v", status, ans)
+	}
+	gh.FailRoute(http.MethodPost, "/repos/"+testRepo+"/pulls", githubfake.Failure{Status: http.StatusBadGateway, Message: "Server Error"})
+	status, ans := e.api("POST", "/api/v1/releases", apiToken, req("ghcr.io/acme/shop-worker", "2.0.0"))
+	if status == http.StatusAccepted {
+		id := ans["id"].(string)
+		waitFor(t, time.Minute, "the retried release", func() bool {
+			status, ans = e.api("GET", "/api/v1/releases/"+id, apiToken, "")
+			return status != http.StatusAccepted
+		})
+	}
+	if status != http.StatusCreated && status != http.StatusOK || ans["pr"] != float64(2) || !equalJSON(ans["superseded"], []any{float64(1)}) {
+		t.Fatalf("retried release: %d %v", status, ans)
+	}
+	if n := pullsOpened(gh); n != 3 {
+		t.Errorf("%d requests to open a pull request, want 3 (one failed)", n)
+	}
+	if gh.PR(testRepo, 1).State != "closed" {
+		t.Error("#1 is not closed")
+	}
+	overlay, _ := gh.FileAt(testRepo, gh.PR(testRepo, 2).HeadSHA, "k8s/overlays/staging/kustomization.yaml")
+	want := strings.Replace(strings.Replace(shopOverlay("staging"), "newTag: initial", "newTag: 1.0.1", 1), "newTag: initial", "newTag: 2.0.0", 1)
+	if overlay != want {
+		t.Errorf("overlay of #2:\n%s\nwant the api of #1 carried on:\n%s", overlay, want)
 	}
 }
