@@ -137,6 +137,15 @@ func (h *Handler) autoMerge(ctx context.Context, gh GitHub, pr planbot.PullReque
 		return nil
 	}
 	log := h.Logger.With("repo", pr.Repo.String(), "pr", pr.Number, "sha", pr.HeadSHA, "delivery", delivery)
+	if ok, err := h.releaseCommit(ctx, pr); err != nil || !ok {
+		// Someone pushed to the release branch: what merges without
+		// approval is only ever the commit planbot made.
+		log.Info("release not merged automatically: its head is not planbot's release commit", "err", err)
+		if err == nil {
+			notManual(ctx, gh, pr, req.Env, log)
+		}
+		return err
+	}
 	results := storedResults(ctx, h.Plans, pr, log)
 	if state, desc := comment.StatusDescription(results); len(results) == 0 || state != comment.StateSuccess {
 		log.Info("release not merged automatically: its plan did not succeed", "plan", desc)
@@ -151,6 +160,45 @@ func (h *Handler) autoMerge(ctx context.Context, gh GitHub, pr planbot.PullReque
 		log.Warn("comment on the auto-merge", "err", err)
 	}
 	return nil
+}
+
+// notManualMarker marks the comment that says a release is not merged
+// automatically, posted once per pull request.
+const notManualMarker = "<!-- planbot:release-not-auto-merged -->"
+
+// notManual says, once, on the release pull request pr that it is not
+// merged automatically because its head is not planbot's commit.
+func notManual(ctx context.Context, gh GitHub, pr planbot.PullRequest, env string, log *slog.Logger) {
+	comments, err := gh.ListComments(ctx, pr.Repo, pr.Number)
+	if err != nil {
+		log.Warn("list comments", "err", err)
+		return
+	}
+	for _, c := range comments {
+		if strings.Contains(c.Body, notManualMarker) {
+			return
+		}
+	}
+	msg := fmt.Sprintf("`%s` has `auto_merge`, but the head of this pull request is not the commit planbot made for the release, so it is not merged automatically: it needs the usual approvals and `/apply`.\n%s", env, notManualMarker)
+	if _, err := gh.CreateComment(ctx, pr.Repo, pr.Number, msg); err != nil {
+		log.Warn("comment on the auto-merge", "err", err)
+	}
+}
+
+// releaseCommit reports whether the head of the release pull request pr
+// is the commit planbot made for it, as its release entry in the audit
+// log records.
+func (h *Handler) releaseCommit(ctx context.Context, pr planbot.PullRequest) (bool, error) {
+	entries, err := h.Audit.Audit(ctx, store.AuditFilter{Repo: pr.Repo.String(), PR: pr.Number})
+	if err != nil {
+		return false, fmt.Errorf("auto-merge: read the audit log: %w", err)
+	}
+	for _, e := range entries {
+		if e.Action == ActionRelease && e.Outcome == "opened" && e.HeadSHA == pr.HeadSHA {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // mergeMethod returns the repository's merge method, else the server's.

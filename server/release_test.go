@@ -377,3 +377,32 @@ func TestReleaseFromAppRepo(t *testing.T) {
 		t.Errorf("%d pull requests opened, want 1", pulls)
 	}
 }
+
+// TestReleaseAutoMergeOnlyPlanbotsCommit pushes to a staging release
+// branch before its plan: the pull request is not merged without
+// approval, and says why.
+func TestReleaseAutoMergeOnlyPlanbotsCommit(t *testing.T) {
+	gh := newShopFake(t)
+	e := startServer(t, gh, t.TempDir())
+	const tag = "shop/staging/2026/12/02/1300-ana-api"
+	gh.CreateTag(testRepo, tag, "main", false, "ana")
+	e.waitJob(e.deliver("push", gh.TagPushEvent(testRepo, tag, "ana"), http.StatusAccepted))
+	pushed := gh.Commit(testRepo, "planbot/release/staging/shop", map[string]string{"k8s/overlays/staging/kustomization.yaml": shopOverlay("staging") + "replicas:\n  - name: api\n    count: 9\n"}, nil, "sneak a change in")
+	e.deliverEvents()
+	e.waitJob(e.deliver("pull_request", gh.PullRequestEvent("synchronize", testRepo, 1), http.StatusAccepted))
+	if got := waitStatus(t, gh, pushed, "planbot/plan"); got != "success" {
+		t.Fatalf("plan of the pushed head = %s", got)
+	}
+	if gh.PR(testRepo, 1).Merged {
+		t.Fatal("a release branch someone pushed to was merged without approval")
+	}
+	said := 0
+	for _, c := range botComments(gh, 1) {
+		if strings.Contains(c.Body, "not the commit planbot made for the release") {
+			said++
+		}
+	}
+	if said != 1 {
+		t.Errorf("%d comments say why it was not merged, want 1: %+v", said, botComments(gh, 1))
+	}
+}
