@@ -258,3 +258,14 @@ func (s *Server) listCommitComments(w http.ResponseWriter, r *http.Request, rp *
 	}
 	writeJSON(w, http.StatusOK, out)
 }
+
+// EditPRBody replaces a pull request's description, as a person editing
+// it would.
+func (s *Server) EditPRBody(fullName string, n int, body string) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, pr := s.mustPull(fullName, n)
+	pr.body = body
+	pr.updated = s.now()
+}

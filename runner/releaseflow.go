@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/google/go-github/v62/github"
@@ -242,6 +243,17 @@ func (h *Handler) promote(ctx context.Context, installation int64, pr planbot.Pu
 // promoteTo releases the images of the merged release pull request pr,
 // whose request is req, to the environment target, asked by actor.
 func (h *Handler) promoteTo(ctx context.Context, gh ReleaseGitHub, pr planbot.PullRequest, req release.Request, target, actor, delivery string) (ReleaseResult, error) {
+	// The body says what the release set; it must say what planbot
+	// recorded when it opened the pull request, or it was edited since.
+	entries, err := h.Audit.Audit(ctx, store.AuditFilter{Repo: pr.Repo.String(), PR: pr.Number})
+	if err != nil {
+		return ReleaseResult{}, fmt.Errorf("promote: read the audit log: %w", err)
+	}
+	if !slices.ContainsFunc(entries, func(e audit.Entry) bool {
+		return e.Action == ActionRelease && e.Outcome == "opened" && e.Detail == detail(req, "")
+	}) {
+		return ReleaseResult{}, planbot.Errorf(planbot.EINVALID, "the description of #%d does not match the release planbot recorded when it opened it", pr.Number)
+	}
 	next := release.Request{Env: target, Product: req.Product, Images: req.Images, Actor: actor, SourceRepo: req.SourceRepo,
 		Trigger: release.TriggerPromote, Origin: fmt.Sprintf("#%d", pr.Number), PromotedFrom: pr.Number, At: h.Releaser.now()}
 	return h.Releaser.Release(ctx, gh, pr.Repo, next, delivery)

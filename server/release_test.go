@@ -333,6 +333,11 @@ func TestReleaseRollbackAndPromoteCommand(t *testing.T) {
 	if reply := e.command(prod.Number, "alice", "/promote staging"); !strings.Contains(reply, "once the release is merged") {
 		t.Errorf("/promote of an open PR:\n%s", reply)
 	}
+	// A description edited after the fact promotes nothing.
+	gh.EditPRBody(testRepo, second.Number, strings.ReplaceAll(second.Body, b, strings.Repeat("e", 40)))
+	if reply := e.command(second.Number, "alice", "/promote production"); !strings.Contains(reply, "does not match the release planbot recorded") {
+		t.Errorf("/promote of an edited release:\n%s", reply)
+	}
 }
 
 // TestReleaseFromAppRepo pushes a release tag to an application
