@@ -12,7 +12,8 @@ import (
 
 // FuzzDecode decodes and routes arbitrary payloads of arbitrary events.
 // Decode never panics; a delivery it routes is about a repository and a
-// pull request, of an event and action that the redeliverer handles too;
+// pull request (a push or an API release: a repository alone), of an
+// event and action that the redeliverer handles too;
 // and decoding the same bytes again routes them the same way, since the
 // handler routes the payload ingress stored.
 func FuzzDecode(f *testing.F) {
