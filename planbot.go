@@ -51,6 +51,11 @@ type Project struct {
 	// Workspace is the Terraform workspace ("default" when empty).
 	Workspace string
 	Kind      Kind
+	// Engine runs a Terraform project: the one .planbot.yaml names, or ""
+	// for the server's default. Planning resolves it, so the project of
+	// a Result names the engine that planned it, and that engine applies
+	// it.
+	Engine Engine `json:",omitempty"`
 	// Deleted reports whether the change deletes the project's directory.
 	// A deleted Terraform root is planned from the base commit's copy as
 	// a destroy of everything in its state.

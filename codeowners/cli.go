@@ -13,15 +13,37 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/config"
 )
 
-const cliUsage = `usage: planbot owners [--repo DIR] [--codeowners FILE] [--json] PATH...
-
-Prints the CODEOWNERS rule that decides the owners of each PATH, with the
+// cliSynopsis and cliAbout head `planbot owners -h`.
+const (
+	cliSynopsis = "planbot owners [--repo DIR] [--codeowners FILE] [--json] PATH..."
+	cliAbout    = `Prints the CODEOWNERS rule that decides the owners of each PATH, with the
 same matching planbot's /apply gate uses. The file is read from DIR
 (.github/CODEOWNERS, then CODEOWNERS, then docs/CODEOWNERS) unless
---codeowners names one. Invalid lines are reported on stderr.
-`
+--codeowners names one. Invalid lines are reported on stderr.`
+)
+
+// cliFlags returns the flag set of `planbot owners`.
+func cliFlags(repoDir, file *string, asJSON *bool) *flag.FlagSet {
+	fset := flag.NewFlagSet("planbot owners", flag.ContinueOnError)
+	fset.SetOutput(io.Discard)
+	fset.Usage = func() {}
+	fset.StringVar(repoDir, "repo", ".", "repository `DIR` to read CODEOWNERS from")
+	fset.StringVar(file, "codeowners", "", "CODEOWNERS `FILE` to use instead of looking in the repository")
+	fset.BoolVar(asJSON, "json", false, "print one JSON object per path")
+	return fset
+}
+
+// WriteUsage writes the help of `planbot owners`.
+func WriteUsage(w io.Writer) {
+	var repoDir, file string
+	var asJSON bool
+	config.WriteUsage(w, cliSynopsis, cliAbout, cliFlags(&repoDir, &file, &asJSON), true)
+}
 
 // ownersJSON is one line of `planbot owners --json` output.
 type ownersJSON struct {
@@ -34,26 +56,24 @@ type ownersJSON struct {
 // names). It returns the exit status: 0 on success, 2 on a usage error, 1
 // on any other error.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fset := flag.NewFlagSet("planbot owners", flag.ContinueOnError)
-	fset.SetOutput(stderr)
-	fset.Usage = func() { fmt.Fprint(stderr, cliUsage) }
-	repoDir := fset.String("repo", ".", "repository `DIR` to read CODEOWNERS from")
-	file := fset.String("codeowners", "", "CODEOWNERS `FILE` to use instead of looking in the repository")
-	asJSON := fset.Bool("json", false, "print one JSON object per path")
-	if err := fset.Parse(args); err != nil {
+	var repoDir, file string
+	var asJSON bool
+	fset := cliFlags(&repoDir, &file, &asJSON)
+	if err := config.ParseFlags(fset, args, os.Getenv); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			WriteUsage(stdout)
 			return 0
 		}
+		fmt.Fprintf(stderr, "planbot owners: %s\nRun \"planbot owners -h\" for every flag.\n", planbot.ErrorMessage(err))
 		return 2
 	}
 	if fset.NArg() == 0 {
-		fmt.Fprintln(stderr, "planbot owners: no PATH given")
-		fmt.Fprint(stderr, cliUsage)
+		fmt.Fprintln(stderr, "planbot owners: no PATH given\nRun \"planbot owners -h\" for every flag.")
 		return 2
 	}
 	paths := make([]string, 0, fset.NArg())
 	for _, p := range fset.Args() {
-		rel, err := repoPath(*repoDir, p)
+		rel, err := repoPath(repoDir, p)
 		if err != nil {
 			fmt.Fprintf(stderr, "planbot owners: %v\n", err)
 			return 2
@@ -61,19 +81,19 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		paths = append(paths, rel)
 	}
 
-	f, err := loadLocal(ctx, *repoDir, *file)
+	f, err := loadLocal(ctx, repoDir, file)
 	if err != nil {
 		fmt.Fprintf(stderr, "planbot owners: %v\n", err)
 		return 1
 	}
 	if f.Path == "" {
-		fmt.Fprintf(stderr, "planbot owners: no CODEOWNERS file in %s; every path is unowned\n", *repoDir)
+		fmt.Fprintf(stderr, "planbot owners: no CODEOWNERS file in %s; every path is unowned\n", repoDir)
 	}
 	for _, e := range f.Errors {
 		fmt.Fprintf(stderr, "%s:%d: skipped: %s\n", f.Path, e.Line, e.Message)
 	}
 
-	if *asJSON {
+	if asJSON {
 		enc := json.NewEncoder(stdout)
 		for _, p := range paths {
 			out := ownersJSON{Path: p, Owners: []string{}}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/planbot/planbot/golden"
+	"github.com/planbot/planbot/treetest"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -114,7 +115,7 @@ func TestMainCodeownersFlag(t *testing.T) {
 func TestMainExitCodes(t *testing.T) {
 	dir, _ := newRepo(t, map[string]string{"CODEOWNERS": "* @a\n"})
 	bigDir := t.TempDir()
-	writeFiles(t, bigDir, map[string]string{".github/CODEOWNERS": strings.Repeat("#", MaxSize)})
+	treetest.Write(t, bigDir, map[string]string{".github/CODEOWNERS": strings.Repeat("#", MaxSize)})
 	tests := []struct {
 		name string
 		args []string

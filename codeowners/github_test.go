@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/audit"
+	"github.com/planbot/planbot/treetest"
 )
 
 // fakeGitHub serves files from a real git repository and everything else
@@ -84,27 +84,13 @@ func git(t *testing.T, dir string, args ...string) string {
 	return strings.TrimSpace(string(out))
 }
 
-// writeFiles writes name -> content under dir.
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 // newRepo creates a git repository with files committed on main and
 // returns its dir and the commit SHA.
 func newRepo(t *testing.T, files map[string]string) (string, string) {
 	t.Helper()
 	dir := t.TempDir()
 	git(t, dir, "init", "-q", "-b", "main")
-	writeFiles(t, dir, files)
+	treetest.Write(t, dir, files)
 	git(t, dir, "add", "-A")
 	git(t, dir, "commit", "-q", "--allow-empty", "-m", "base")
 	return dir, git(t, dir, "rev-parse", "HEAD")
@@ -166,7 +152,7 @@ func TestLoad(t *testing.T) {
 func TestLoadReadsBase(t *testing.T) {
 	dir, base := newRepo(t, map[string]string{".github/CODEOWNERS": "/envs/prod/ @alice\n"})
 	git(t, dir, "checkout", "-q", "-b", "pr")
-	writeFiles(t, dir, map[string]string{".github/CODEOWNERS": "/envs/prod/ @mallory\n"})
+	treetest.Write(t, dir, map[string]string{".github/CODEOWNERS": "/envs/prod/ @mallory\n"})
 	git(t, dir, "commit", "-q", "-am", "take over prod")
 
 	f, err := Load(context.Background(), &fakeGitHub{dir: dir}, testRepo, base)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/redact/redacttest"
 )
 
 var testRepo = planbot.Repo{Owner: "acme", Name: "infra"}
@@ -43,6 +44,13 @@ func report(results ...planbot.Result) Report {
 
 func tf(dir string) planbot.Project {
 	return planbot.Project{Name: dir, Dir: dir, Workspace: "default", Kind: planbot.KindTerraform}
+}
+
+// tofu returns a Terraform project that OpenTofu runs.
+func tofu(dir string) planbot.Project {
+	p := tf(dir)
+	p.Engine = planbot.EngineOpenTofu
+	return p
 }
 
 // createOnly is terraform's output for a plan that only creates.
@@ -169,6 +177,19 @@ func goldenCases(t testing.TB) []struct {
 			name: "error",
 			r: report(
 				planbot.Result{Project: tf("envs/broken"), Status: planbot.StatusFailed, Error: fixture(t, "error.txt"), Duration: time.Second},
+				planbot.Result{Project: tf("envs/dev"), Status: planbot.StatusPlanned, Summary: "Plan: 1 to add, 0 to change, 0 to destroy.", Changes: planbot.Changes{Add: 1}, Output: createOnly},
+			),
+		},
+		{
+			// An OpenTofu project next to a Terraform one: its heading,
+			// table row, drift and fmt lines name OpenTofu.
+			name: "opentofu",
+			r: report(
+				planbot.Result{Project: tofu("envs/tofu"), Status: planbot.StatusPlanned,
+					Summary: "Plan: 1 to add, 0 to change, 1 to destroy.",
+					Changes: planbot.Changes{Add: 1, Destroy: 1, Replace: 1, Replaces: []string{"terraform_data.web"}, Drift: []string{"terraform_data.keep"}},
+					Fmt:     fixture(t, "fmt.txt"), Output: strings.ReplaceAll(replaceOnly, "Terraform", "OpenTofu"), Duration: 3 * time.Second},
+				planbot.Result{Project: tofu("envs/same"), Status: planbot.StatusNoChange, Summary: "No changes."},
 				planbot.Result{Project: tf("envs/dev"), Status: planbot.StatusPlanned, Summary: "Plan: 1 to add, 0 to change, 0 to destroy.", Changes: planbot.Changes{Add: 1}, Output: createOnly},
 			),
 		},
@@ -360,19 +381,8 @@ func checkParts(t *testing.T, r Report, parts []string, limit int) {
 	}
 }
 
-// bigPlan returns a plan output of about size bytes.
-func bigPlan(size int) string {
-	var b strings.Builder
-	b.WriteString("Terraform will perform the following actions:\n\n")
-	for i := 0; b.Len() < size; i++ {
-		fmt.Fprintf(&b, "  # aws_s3_object.file[%d] will be created\n  + resource \"aws_s3_object\" \"file\" {\n      + bucket = \"logs\"\n      + key    = \"k/%d\"\n    }\n\n", i, i)
-	}
-	b.WriteString("Plan: many to add, 0 to change, 0 to destroy.\n")
-	return b.String()
-}
-
 func TestRenderHugePlan(t *testing.T) {
-	out := bigPlan(10 << 20)
+	out := redacttest.Plan(10 << 20)
 	r := report(
 		planbot.Result{Project: tf("envs/huge"), Status: planbot.StatusPlanned, Summary: "Plan: many to add, 0 to change, 0 to destroy.",
 			Changes: planbot.Changes{Add: 1}, Output: out},
@@ -499,7 +509,7 @@ func TestDuration(t *testing.T) {
 }
 
 func BenchmarkRenderHugePlan(b *testing.B) {
-	r := report(planbot.Result{Project: tf("envs/huge"), Status: planbot.StatusPlanned, Output: bigPlan(10 << 20)})
+	r := report(planbot.Result{Project: tf("envs/huge"), Status: planbot.StatusPlanned, Output: redacttest.Plan(10 << 20)})
 	b.SetBytes(10 << 20)
 	for b.Loop() {
 		Render(r, Options{})

@@ -34,10 +34,32 @@ func Help(projects []planbot.Project) string {
 		if kind == "" {
 			kind = string(planbot.KindTerraform)
 		}
+		if e := engineSuffix(p, ""); e != "" {
+			kind += " (" + e + ")"
+		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n",
 			tableEscape(codeSpan(projectName(p))), tableEscape(codeSpan(p.Dir)), tableEscape(codeSpan(ws)), kind)
 	}
 	return b.String()
+}
+
+// enginesPrefix names the engines that planned results when OpenTofu is
+// one of them ("OpenTofu: ", "Terraform and OpenTofu: "), so that a
+// status tells which engine it speaks for; "" when only Terraform did.
+func enginesPrefix(results []planbot.Result) string {
+	used := map[planbot.Engine]bool{}
+	for _, r := range results {
+		if r.Project.Kind != planbot.KindKustomize {
+			used[r.Project.Engine.Or(planbot.EngineTerraform)] = true
+		}
+	}
+	switch {
+	case !used[planbot.EngineOpenTofu]:
+		return ""
+	case used[planbot.EngineTerraform]:
+		return planbot.EngineTerraform.Name() + " and " + planbot.EngineOpenTofu.Name() + ": "
+	}
+	return planbot.EngineOpenTofu.Name() + ": "
 }
 
 // ErrorText returns the reply that tells a pull request about err. The
@@ -105,6 +127,7 @@ func StatusDescription(results []planbot.Result) (state, description string) {
 			description += fmt.Sprintf("; %s changed", plural(t.resources, "Kubernetes resource"))
 		}
 	}
+	description = enginesPrefix(results) + description
 	if utf8.RuneCountInString(description) > maxDescription {
 		description = runePrefix(description, maxDescription-1) + "…"
 	}

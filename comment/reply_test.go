@@ -59,6 +59,8 @@ func TestStatusDescription(t *testing.T) {
 	same := planbot.Result{Project: tf("d"), Status: planbot.StatusNoChange}
 	applied := planbot.Result{Project: tf("e"), Status: planbot.StatusApplied}
 	kust := planbot.Result{Project: tf("k"), Status: planbot.StatusPlanned, Manifest: &planbot.ManifestDiff{Added: 1, Changed: 2}}
+	overlay := kust
+	overlay.Project = planbot.Project{Name: "o", Dir: "o", Kind: planbot.KindKustomize}
 	var many []planbot.Result
 	for range 5000 {
 		many = append(many, planned)
@@ -78,6 +80,10 @@ func TestStatusDescription(t *testing.T) {
 		{name: "failed", results: []planbot.Result{planned, failed, locked}, wantState: "failure", wantDesc: "1 of 3 projects failed, 1 locked"},
 		{name: "locked", results: []planbot.Result{planned, locked}, wantState: "failure", wantDesc: "1 of 2 projects locked by other pull requests"},
 		{name: "applied", results: []planbot.Result{applied}, wantState: "success", wantDesc: "1 project applied"},
+		{name: "opentofu", results: []planbot.Result{{Project: tofu("t"), Status: planbot.StatusNoChange}, overlay}, wantState: "success",
+			wantDesc: "OpenTofu: 1 project planned: 0 to add, 0 to change, 0 to destroy; 3 Kubernetes resources changed"},
+		{name: "terraform and opentofu", results: []planbot.Result{{Project: tofu("t"), Status: planbot.StatusNoChange}, same}, wantState: "success",
+			wantDesc: "Terraform and OpenTofu: No changes in 2 projects"},
 		{name: "long", results: many, wantState: "success",
 			wantDesc: "5000 projects planned: 15000 to add, 5000 to change, 10000 to destroy (5000 replaced)"},
 	} {

@@ -75,7 +75,16 @@ func heading(icon string, p planbot.Project) string {
 	if p.Name != "" && p.Name != p.Dir {
 		h += " · " + codeSpan(p.Name)
 	}
-	return h
+	return h + engineSuffix(p, " · ")
+}
+
+// engineSuffix names the engine of p after sep when it is not the usual
+// one, Terraform: " · OpenTofu".
+func engineSuffix(p planbot.Project, sep string) string {
+	if p.Kind == planbot.KindKustomize || p.Engine.Or(planbot.EngineTerraform) == planbot.EngineTerraform {
+		return ""
+	}
+	return sep + p.Engine.Name()
 }
 
 // projectSection renders the section of one result.
@@ -100,7 +109,7 @@ func projectSection(r Report, res planbot.Result, opts Options) section {
 			if res.Manifest != nil {
 				what = "no changes in the rendered manifests."
 			}
-			s.line("✅ "+codeSpan(p.Dir)+wsSuffix(p)+": "+what, "")
+			s.line("✅ "+codeSpan(p.Dir)+wsSuffix(p)+engineSuffix(p, " · ")+": "+what, "")
 			return s
 		}
 	}
@@ -163,18 +172,19 @@ func sectionIcon(res planbot.Result) string {
 
 func terraformBody(s *section, r Report, res planbot.Result, opts Options) {
 	c := res.Changes
+	engine := res.Project.Engine.Or(planbot.EngineTerraform)
 	if res.Summary != "" {
 		s.line(codeSpan(oneLine(res.Summary)), "")
 	}
 	addrList(s, "⚠️ **Destroys** "+plural(len(c.Destroys), "resource")+":", c.Destroys)
-	addrList(s, "🔁 **Replaces** "+plural(len(c.Replaces), "resource")+" (each is destroyed and created again, so terraform counts it to add and to destroy):", c.Replaces)
+	addrList(s, "🔁 **Replaces** "+plural(len(c.Replaces), "resource")+" (each is destroyed and created again, so "+engine.Command()+" counts it to add and to destroy):", c.Replaces)
 	addrList(s, "↪️ **Moves** "+plural(len(c.Moves), "resource")+":", c.Moves)
 	addrList(s, "📥 **Imports** "+plural(len(c.Imports), "resource")+":", c.Imports)
 	if c.OutputsChanged {
 		s.line("Root module outputs change.", "")
 	}
 	if len(c.Drift) > 0 {
-		s.open(detailsBlock("ℹ️ "+plural(len(c.Drift), "resource")+" changed outside of Terraform", r.Command == "drift"))
+		s.open(detailsBlock("ℹ️ "+plural(len(c.Drift), "resource")+" changed outside of "+engine.Name(), r.Command == "drift"))
 		for _, a := range c.Drift {
 			s.line("- " + codeSpan(a))
 		}
@@ -182,7 +192,7 @@ func terraformBody(s *section, r Report, res planbot.Result, opts Options) {
 		s.close()
 	}
 	if res.Fmt != "" {
-		s.line("🧹 **Not formatted**: run `terraform fmt` on these files.", "")
+		s.line("🧹 **Not formatted**: run `"+engine.Command()+" fmt` on these files.", "")
 		textBlock(s, "diff", res.Fmt, opts, func(l string) string { return l })
 	}
 	if res.Output != "" {

@@ -247,6 +247,9 @@ func projectCell(p planbot.Project) string {
 	if p.Kind == planbot.KindKustomize {
 		s += " (kustomize)"
 	}
+	if e := engineSuffix(p, ""); e != "" {
+		s += " (" + e + ")"
+	}
 	return s
 }
 

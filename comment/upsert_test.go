@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/redact/redacttest"
 )
 
 // fakeGitHub keeps the comments of pull requests in memory and enforces
@@ -273,7 +274,7 @@ func TestRenderUpsertHugePlan(t *testing.T) {
 	ctx := context.Background()
 	const bot = "planbot[bot]"
 	f := newFakeGitHub(bot)
-	r := report(tfResult("envs/huge", bigPlan(10<<20)), tfResult("envs/small", createOnly))
+	r := report(tfResult("envs/huge", redacttest.Plan(10<<20)), tfResult("envs/small", createOnly))
 	// Many runes per byte, so a byte-based limit would fail.
 	r.Results[0].Output = strings.ReplaceAll(r.Results[0].Output, "logs", "łøğś✓")
 	ps := Render(r, Options{})

@@ -82,6 +82,9 @@ func (l *lenient) IsBoolFlag() bool {
 
 // expects names what a flag value accepts, for error messages.
 func expects(v flag.Value) string {
+	if e, ok := v.(interface{ Expects() string }); ok {
+		return e.Expects()
+	}
 	g, ok := v.(flag.Getter)
 	if !ok {
 		return "valid"
@@ -117,6 +120,35 @@ func parseLenient(fs *flag.FlagSet, args []string, getenv func(string) string, p
 			w.env = false
 		}
 	})
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return planbot.Errorf(planbot.EINVALID, "%v", err)
+	}
+	return nil
+}
+
+// ParseFlags parses the flags of a subcommand: every flag not given in
+// args takes its PLANBOT_* environment twin (see EnvName), read through
+// getenv, when that is set, and then its default. It returns
+// flag.ErrHelp for -h, and an EINVALID error for an unknown flag or a
+// value that does not parse, naming the twin when the value came from
+// it. Every subcommand but server and drift, which report all their
+// problems at once, parses its flags with it; WriteUsage shows the twins.
+func ParseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) error {
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := EnvName(f.Name)
+		if v := getenv(name); v != "" && envErr == nil {
+			if err := f.Value.Set(v); err != nil {
+				envErr = planbot.Errorf(planbot.EINVALID, "invalid %s=%q: %v", name, v, err)
+			}
+		}
+	})
+	if envErr != nil {
+		return envErr
+	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err

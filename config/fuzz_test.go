@@ -72,11 +72,17 @@ func writeRepo(r *Repo) []byte {
 	if r.TerraformVersion != "" {
 		fmt.Fprintf(&b, "terraform_version: %q\n", r.TerraformVersion)
 	}
+	if r.Engine != "" {
+		fmt.Fprintf(&b, "engine: %q\n", r.Engine)
+	}
 	if len(r.Projects) > 0 {
 		b.WriteString("projects:\n")
 	}
 	for _, p := range r.Projects {
 		fmt.Fprintf(&b, "  - name: %q\n    dir: %q\n    workspace: %q\n", p.Name, p.Dir, p.Workspace)
+		if p.Engine != "" {
+			fmt.Fprintf(&b, "    engine: %q\n", p.Engine)
+		}
 		if p.Kind != "" {
 			fmt.Fprintf(&b, "    kind: %q\n", p.Kind)
 		}

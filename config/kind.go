@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"strings"
 
 	"github.com/planbot/planbot"
 )
@@ -51,7 +50,7 @@ func detectKind(dir string, trees []fs.FS) (planbot.Kind, error) {
 				continue
 			}
 			switch n := e.Name(); {
-			case strings.HasSuffix(n, ".tf"), strings.HasSuffix(n, ".tf.json"):
+			case planbot.IsConfigFile(n):
 				return planbot.KindTerraform, nil
 			case n == "kustomization.yaml", n == "kustomization.yml", n == "Kustomization":
 				kust = true

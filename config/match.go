@@ -46,7 +46,7 @@ func (p RepoProject) matchesAny(globs, changed []string) bool {
 		rules = append(rules, rule{glob: j, exclude: strings.HasPrefix(g, "!")})
 	}
 	for _, c := range changed {
-		c, ok := cleanPath(c)
+		c, ok := CleanPath(c)
 		if !ok {
 			continue
 		}
@@ -63,9 +63,9 @@ func (p RepoProject) matchesAny(globs, changed []string) bool {
 	return false
 }
 
-// cleanPath returns p cleaned, and false when it is absolute or leaves
-// the repository.
-func cleanPath(p string) (string, bool) {
+// CleanPath returns the slash-separated, repository-relative path p
+// cleaned, and false when it is empty, absolute or leaves the repository.
+func CleanPath(p string) (string, bool) {
 	if p == "" || path.IsAbs(p) {
 		return "", false
 	}

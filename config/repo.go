@@ -56,6 +56,10 @@ type Repo struct {
 	// ">= 1.5, < 2.0", that the terraform binary must satisfy. "" accepts
 	// any version.
 	TerraformVersion string `yaml:"terraform_version"`
+	// Engine runs every Terraform project that names no engine of its
+	// own: terraform or tofu (OpenTofu). "" leaves it to the server
+	// (--terraform-bin).
+	Engine planbot.Engine `yaml:"engine"`
 	// Drift sets drift detection for every project; a project's own
 	// drift settings override it.
 	Drift Drift `yaml:"drift"`
@@ -130,8 +134,11 @@ type RepoProject struct {
 	Workspace string `yaml:"workspace"`
 	// Kind is terraform or kustomize. It is "" when the file leaves it to
 	// detection; ResolveKinds fills it in from a checkout.
-	Kind     planbot.Kind `yaml:"kind"`
-	Autoplan Autoplan     `yaml:"autoplan"`
+	Kind planbot.Kind `yaml:"kind"`
+	// Engine runs the project when it is a Terraform project: terraform
+	// or tofu (OpenTofu). "" means the repository's Engine.
+	Engine   planbot.Engine `yaml:"engine"`
+	Autoplan Autoplan       `yaml:"autoplan"`
 	// Drift overrides the repository's drift settings for this project.
 	Drift Drift `yaml:"drift"`
 	// Line is the line of the project's entry in the file.
@@ -158,9 +165,27 @@ func DefaultRepo() *Repo {
 func DefaultWhenModified(kind planbot.Kind) []string {
 	switch kind {
 	case planbot.KindTerraform:
-		return []string{"**/*.tf", "**/*.tf.json", "**/*.tfvars", "**/*.tfvars.json", "**/*.hcl"}
+		return []string{"**/*.tf", "**/*.tf.json", "**/*.tofu", "**/*.tofu.json", "**/*.tfvars", "**/*.tfvars.json", "**/*.hcl"}
 	default:
 		return []string{"**"}
+	}
+}
+
+// SetEngines sets the engine of every Terraform project in ps that names
+// none: the one its entry in RepoFile declares, else the repository's
+// Engine. ps come from Match or from autodetection.
+func (r *Repo) SetEngines(ps []planbot.Project) {
+	for i := range ps {
+		p := &ps[i]
+		if p.Kind == planbot.KindKustomize || p.Engine != "" {
+			continue
+		}
+		p.Engine = r.Engine
+		for _, d := range r.Projects {
+			if d.Name == p.Name && d.Engine != "" {
+				p.Engine = d.Engine
+			}
+		}
 	}
 }
 

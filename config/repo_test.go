@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/treetest"
 )
 
 // yamlText turns a tab-indented raw string into YAML: tests indent with
@@ -51,11 +52,13 @@ automerge: false
 merge_method: squash
 apply_requirements: [mergeable, undiverged]
 terraform_version: ">= 1.5, < 2.0"
+engine: tofu
 projects:
 	- name: dev
 		dir: envs/dev
 		workspace: default
 		kind: terraform
+		engine: terraform
 		autoplan:
 			when_modified: ["*.tf", "../../modules/**/*.tf"]
 	- dir: ./apps/web/overlays/prod/
@@ -70,14 +73,15 @@ projects:
 				MergeMethod:       "squash",
 				ApplyRequirements: []string{"mergeable", "undiverged"},
 				TerraformVersion:  ">= 1.5, < 2.0",
+				Engine:            planbot.EngineOpenTofu,
 				Projects: []RepoProject{
 					{
-						Name: "dev", Dir: "envs/dev", Workspace: "default", Kind: planbot.KindTerraform,
+						Name: "dev", Dir: "envs/dev", Workspace: "default", Kind: planbot.KindTerraform, Engine: planbot.EngineTerraform,
 						Autoplan: Autoplan{WhenModified: []string{"*.tf", "../../modules/**/*.tf"}},
-						Line:     8,
+						Line:     9,
 					},
-					{Name: "apps/web/overlays/prod", Dir: "apps/web/overlays/prod", Workspace: "default", Kind: planbot.KindKustomize, Line: 14},
-					{Name: "dev-blue", Dir: "envs/dev", Workspace: "blue", Line: 16},
+					{Name: "apps/web/overlays/prod", Dir: "apps/web/overlays/prod", Workspace: "default", Kind: planbot.KindKustomize, Line: 16},
+					{Name: "dev-blue", Dir: "envs/dev", Workspace: "blue", Line: 18},
 				},
 			},
 		},
@@ -185,15 +189,15 @@ projects:
 			when_modifed: ["*.tf"]
 `,
 			want: []string{
-				".planbot.yaml:2: automerg: unknown key (want one of version, automerge, merge_method, apply_requirements, terraform_version, drift, projects, release)",
-				".planbot.yaml:5: projects[0].workspcae: unknown key (want one of name, dir, workspace, kind, autoplan, drift)",
+				".planbot.yaml:2: automerg: unknown key (want one of version, automerge, merge_method, apply_requirements, terraform_version, engine, drift, projects, release)",
+				".planbot.yaml:5: projects[0].workspcae: unknown key (want one of name, dir, workspace, kind, engine, autoplan, drift)",
 				".planbot.yaml:7: projects[0].autoplan.when_modifed: unknown key (want one of when_modified)",
 			},
 		},
 		{
 			name: "anchors need a known key",
 			in:   "version: 1\nx-globs: &globs [\"*.tf\"]\n",
-			want: []string{".planbot.yaml:2: x-globs: unknown key (want one of version, automerge, merge_method, apply_requirements, terraform_version, drift, projects, release)"},
+			want: []string{".planbot.yaml:2: x-globs: unknown key (want one of version, automerge, merge_method, apply_requirements, terraform_version, engine, drift, projects, release)"},
 		},
 		{
 			name: "duplicate key",
@@ -290,12 +294,19 @@ projects:
 		workspace: a/b
 	- dir: d
 		kind: helm
+	- dir: e
+		engine: opentofu
+	- dir: f
+		kind: kustomize
+		engine: tofu
 `,
 			want: []string{
 				`.planbot.yaml:4: projects[0].name: "my project" must use only A-Z a-z 0-9 . _ / - and not start with -`,
 				`.planbot.yaml:6: projects[1].name: "-p" must use only A-Z a-z 0-9 . _ / - and not start with -`,
 				`.planbot.yaml:8: projects[2].workspace: "a/b" must use only A-Z a-z 0-9 . _ - and start with a letter, digit or _`,
 				`.planbot.yaml:10: projects[3].kind: must be terraform or kustomize, not "helm"`,
+				`.planbot.yaml:12: projects[4].engine: must be terraform or tofu (OpenTofu), not "opentofu"`,
+				`.planbot.yaml:15: projects[5].engine: applies to Terraform projects only, and this one is kind kustomize`,
 			},
 		},
 		{
@@ -500,6 +511,7 @@ projects:
 		{name: "terraform defaults", changed: []string{"envs/prod/a/b/vars.tfvars", "envs/prod/README.md"}, want: []planbot.Project{prod}},
 		{name: "terraform defaults include the lock file", changed: []string{"envs/prod/.terraform.lock.hcl"}, want: []planbot.Project{prod}},
 		{name: "terraform defaults skip other files", changed: []string{"envs/prod/README.md"}, want: nil},
+		{name: "terraform defaults include OpenTofu files", changed: []string{"envs/prod/main.tofu", "envs/prod/x.tofu.json"}, want: []planbot.Project{prod}},
 		{name: "kustomize default is everything", changed: []string{"apps/web/patches/deploy.yaml"}, want: []planbot.Project{web}},
 		{name: "prefix of a dir is not the dir", changed: []string{"apps/webby/x.yaml", "envs/dev2/main.tf"}, want: nil},
 		{name: "exclusion", changed: []string{"infra/README.md", "infra/docs/x.tf"}, want: nil},
@@ -612,24 +624,12 @@ func TestCheckTerraformVersionBinary(t *testing.T) {
 	}
 }
 
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, body := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func TestResolveKinds(t *testing.T) {
 	head, base := t.TempDir(), t.TempDir()
-	writeFiles(t, head, map[string]string{
+	treetest.Write(t, head, map[string]string{
 		"tf/main.tf":                         `terraform {}`,
 		"tfjson/main.tf.json":                `{}`,
+		"tofu/main.tofu":                     `terraform {}`,
 		"kust/kustomization.yaml":            "resources: []\n",
 		"both/main.tf":                       ``,
 		"both/kustomization.yml":             "",
@@ -639,7 +639,7 @@ func TestResolveKinds(t *testing.T) {
 		"upper/Kustomization":                "",
 		"dirnamed/main.tf/kustomization.yml": "",
 	})
-	writeFiles(t, base, map[string]string{
+	treetest.Write(t, base, map[string]string{
 		"gone/main.tf":          "",
 		"tf/kustomization.yaml": "",
 	})
@@ -655,6 +655,7 @@ projects:
 	- dir: gone
 	- dir: upper
 	- dir: dirnamed/main.tf
+	- dir: tofu
 `
 	r, err := ParseRepo(yamlText(cfg))
 	if err != nil {
@@ -667,7 +668,7 @@ projects:
 	for _, p := range r.Projects {
 		got = append(got, p.Kind)
 	}
-	want := []planbot.Kind{"terraform", "terraform", "kustomize", "terraform", "terraform", "terraform", "kustomize", "kustomize"}
+	want := []planbot.Kind{"terraform", "terraform", "kustomize", "terraform", "terraform", "terraform", "kustomize", "kustomize", "terraform"}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("kinds (-got +want):\n%s", diff)
 	}
@@ -828,11 +829,13 @@ automerge: false
 merge_method: rebase
 apply_requirements: [mergeable, undiverged]
 terraform_version: "~> 1.11.0"
+engine: terraform
 projects:
 	- name: dev
 		dir: envs/dev
 		workspace: blue
 		kind: terraform
+		engine: tofu
 		autoplan:
 			when_modified: ["*.tf", "../../modules/**", "!**/*.md"]
 	- dir: .
@@ -865,6 +868,9 @@ projects:
 		{name: "colon in name", in: "version: 1\nprojects:\n\t- dir: a\n\t\tname: 'a:b'", schemaOK: false, parseOK: false},
 		{name: "slash in workspace", in: "version: 1\nprojects:\n\t- dir: a\n\t\tworkspace: a/b", schemaOK: false, parseOK: false},
 		{name: "unknown kind", in: "version: 1\nprojects:\n\t- dir: a\n\t\tkind: helm", schemaOK: false, parseOK: false},
+		{name: "unknown engine", in: "version: 1\nengine: opentofu", schemaOK: false, parseOK: false},
+		{name: "unknown project engine", in: "version: 1\nprojects:\n\t- dir: a\n\t\tengine: pulumi", schemaOK: false, parseOK: false},
+		{name: "empty engine", in: "version: 1\nengine: \"\"", schemaOK: false, parseOK: false},
 		{name: "empty globs", in: "version: 1\nprojects:\n\t- dir: a\n\t\tautoplan:\n\t\t\twhen_modified: []", schemaOK: false, parseOK: false},
 		{name: "absolute glob", in: "version: 1\nprojects:\n\t- dir: a\n\t\tautoplan:\n\t\t\twhen_modified: [/x]", schemaOK: false, parseOK: false},
 		{name: "double negation", in: "version: 1\nprojects:\n\t- dir: a\n\t\tautoplan:\n\t\t\twhen_modified: ['!!x']", schemaOK: false, parseOK: false},
@@ -885,6 +891,7 @@ projects:
 		{name: "duplicate dir and workspace", in: "version: 1\nprojects:\n\t- {dir: a, name: x}\n\t- {dir: a/, name: y}", schemaOK: true, parseOK: false},
 		{name: "bad glob syntax", in: "version: 1\nprojects:\n\t- dir: a\n\t\tautoplan:\n\t\t\twhen_modified: ['[x']", schemaOK: true, parseOK: false},
 		{name: "glob leaves the repository", in: "version: 1\nprojects:\n\t- dir: a\n\t\tautoplan:\n\t\t\twhen_modified: [../../x]", schemaOK: true, parseOK: false},
+		{name: "engine of a kustomize project", in: "version: 1\nprojects:\n\t- dir: a\n\t\tkind: kustomize\n\t\tengine: tofu", schemaOK: true, parseOK: false},
 		{name: "dotdot inside glob", in: "version: 1\nprojects:\n\t- dir: a\n\t\tautoplan:\n\t\t\twhen_modified: ['**/../x']", schemaOK: true, parseOK: false},
 	}
 	for _, tt := range tests {
@@ -934,5 +941,51 @@ func TestParseRepoTooLarge(t *testing.T) {
 	want := ".planbot.yaml: the file is larger than 262144 bytes"
 	if err == nil || err.Error() != want {
 		t.Errorf("ParseRepo = %v, want %q", err, want)
+	}
+}
+
+func TestSetEngines(t *testing.T) {
+	const cfg = `
+version: 1
+engine: tofu
+projects:
+	- name: tf
+		dir: tf
+		kind: terraform
+		engine: terraform
+	- name: tofu
+		dir: tofu
+		kind: terraform
+	- name: web
+		dir: web
+		kind: kustomize
+`
+	r, err := ParseRepo(yamlText(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := r.Match([]string{"tf/main.tf", "tofu/main.tf", "web/k.yaml"})
+	r.SetEngines(got)
+	detected := []planbot.Project{
+		{Name: "tf", Dir: "tf", Kind: planbot.KindTerraform},
+		{Name: "other", Dir: "other", Kind: planbot.KindTerraform},
+		{Name: "pinned", Dir: "pinned", Kind: planbot.KindTerraform, Engine: planbot.EngineTerraform},
+		{Name: "web", Dir: "web", Kind: planbot.KindKustomize},
+	}
+	r.SetEngines(detected)
+	got = append(got, detected...)
+	want := []planbot.Project{
+		{Name: "tf", Dir: "tf", Workspace: "default", Kind: planbot.KindTerraform, Engine: planbot.EngineTerraform},
+		{Name: "tofu", Dir: "tofu", Workspace: "default", Kind: planbot.KindTerraform, Engine: planbot.EngineOpenTofu},
+		{Name: "web", Dir: "web", Workspace: "default", Kind: planbot.KindKustomize},
+		// Autodetected projects take a declared project's engine by
+		// name, else the repository's.
+		{Name: "tf", Dir: "tf", Kind: planbot.KindTerraform, Engine: planbot.EngineTerraform},
+		{Name: "other", Dir: "other", Kind: planbot.KindTerraform, Engine: planbot.EngineOpenTofu},
+		{Name: "pinned", Dir: "pinned", Kind: planbot.KindTerraform, Engine: planbot.EngineTerraform},
+		{Name: "web", Dir: "web", Kind: planbot.KindKustomize},
+	}
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("engines (-got +want):\n%s", diff)
 	}
 }

@@ -92,6 +92,9 @@ type Server struct {
 	// pull request before answering 202 with an id to poll; the server
 	// waits at most half of WriteTimeout, so that the answer is written.
 	ReleaseWait time.Duration
+	// Checks reports whether every project gets check runs (with Apply
+	// and Re-plan buttons) next to the commit statuses: --checks=on|off.
+	Checks bool
 
 	// webhookSecretEnv is PLANBOT_WEBHOOK_SECRET, read once at parse time.
 	webhookSecretEnv string
@@ -110,6 +113,28 @@ const minJobRetention = 72 * time.Hour
 func EnvName(flagName string) string {
 	return "PLANBOT_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
+
+// onOff is a switch given as on or off.
+type onOff struct{ p *bool }
+
+func (v onOff) String() string {
+	if v.p != nil && *v.p {
+		return "on"
+	}
+	return "off"
+}
+
+func (v onOff) Set(s string) error {
+	switch s {
+	case "on", "off":
+		*v.p = s == "on"
+		return nil
+	}
+	return fmt.Errorf("not on or off: %q", s)
+}
+
+// Expects says what an onOff takes, for the problem of a bad value.
+func (onOff) Expects() string { return "on or off" }
 
 type listValue struct{ p *[]string }
 
@@ -215,6 +240,8 @@ func (o *Server) flags(sandboxMode *string) *flag.FlagSet {
 	fs.BoolVar(&o.DryRun, "dry-run", false, "never run terraform apply, merge or write to GitHub; log and audit what would be done")
 	fs.StringVar(&o.APITokenFile, "api-token-file", "", "file holding the bearer token of the release API, POST /api/v1/releases (default: the API is off)")
 	fs.DurationVar(&o.ReleaseWait, "release-wait", 20*time.Second, "how long POST /api/v1/releases waits for its pull request before answering 202 with an id to poll (at most half of --write-timeout)")
+	o.Checks = true
+	fs.Var(onOff{&o.Checks}, "checks", "a check run per project (with Apply and Re-plan buttons) next to the commit statuses: `on|off`")
 	return fs
 }
 
@@ -344,6 +371,6 @@ func (o Server) String() string {
 	if metricsAddr == "" {
 		metricsAddr = o.Addr
 	}
-	return fmt.Sprintf("addr=%s metrics-addr=%s data-dir=%s api=%s app-id=%d database=%s workers=%d parallelism=%d max-inflight-webhooks=%d sandbox=%s",
-		o.Addr, metricsAddr, o.DataDir, o.GitHubAPIURL, o.GitHubAppID, db, o.Workers, o.Parallelism, o.MaxInflightWebhooks, o.Sandbox)
+	return fmt.Sprintf("addr=%s metrics-addr=%s data-dir=%s api=%s app-id=%d database=%s workers=%d parallelism=%d max-inflight-webhooks=%d sandbox=%s checks=%s",
+		o.Addr, metricsAddr, o.DataDir, o.GitHubAPIURL, o.GitHubAppID, db, o.Workers, o.Parallelism, o.MaxInflightWebhooks, o.Sandbox, onOff{&o.Checks})
 }

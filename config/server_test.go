@@ -77,6 +77,23 @@ func TestParseServer(t *testing.T) {
 				}
 			}},
 		{name: "unknown sandbox", args: append([]string{"--sandbox=chroot"}, base...), wantErr: "--sandbox"},
+		{name: "check runs on by default", args: base, check: func(t *testing.T, o Server) {
+			if !o.Checks {
+				t.Error("Checks = false, want on by default")
+			}
+		}},
+		{name: "check runs off", args: append([]string{"--checks=off"}, base...), check: func(t *testing.T, o Server) {
+			if o.Checks {
+				t.Error("--checks=off left Checks on")
+			}
+		}},
+		{name: "check runs off from env", args: base, env: map[string]string{"PLANBOT_CHECKS": "off"}, check: func(t *testing.T, o Server) {
+			if o.Checks {
+				t.Error("PLANBOT_CHECKS=off left Checks on")
+			}
+		}},
+		{name: "check runs neither on nor off", args: append([]string{"--checks=yes"}, base...), wantErr: `--checks must be on or off, not "yes"`},
+		{name: "check runs env neither on nor off", args: base, env: map[string]string{"PLANBOT_CHECKS": "1"}, wantErr: `--checks must be on or off, not PLANBOT_CHECKS="1"`},
 		{name: "negative redeliver interval", args: append([]string{"--redeliver-interval=-1s"}, base...), wantErr: "redeliver-interval"},
 		{name: "job retention off", args: append([]string{"--job-retention=0"}, base...),
 			check: func(t *testing.T, o Server) {

@@ -80,6 +80,7 @@ func (d *decoder) validateTop(r *Repo) {
 			d.errorf(d.line("terraform_version"), "terraform_version", "invalid version constraint %q", r.TerraformVersion)
 		}
 	}
+	d.validateEngine(r.Engine, "engine")
 	d.validateDrift(r.Drift, "drift")
 	if d.has("projects") && len(r.Projects) == 0 {
 		d.errorf(d.line("projects"), "projects", "must list at least one project (remove the key to autodetect projects)")
@@ -113,6 +114,10 @@ func (d *decoder) validateProject(p *RepoProject, k string) {
 			d.errorf(d.line(k+".kind"), k+".kind", "must be terraform or kustomize, not %q", p.Kind)
 		}
 	}
+	d.validateEngine(p.Engine, k+".engine")
+	if p.Kind == planbot.KindKustomize && d.has(k+".engine") {
+		d.errorf(d.line(k+".engine"), k+".engine", "applies to Terraform projects only, and this one is kind kustomize")
+	}
 	d.validateDrift(p.Drift, k+".drift")
 	wk := k + ".autoplan.when_modified"
 	if d.has(wk) && len(p.Autoplan.WhenModified) == 0 {
@@ -125,6 +130,16 @@ func (d *decoder) validateProject(p *RepoProject, k string) {
 		} else if _, err := joinGlob(p.Dir, g); err != nil {
 			d.errorf(d.line(gk), gk, "%q: %v", g, err)
 		}
+	}
+}
+
+// validateEngine checks the engine e at key path k.
+func (d *decoder) validateEngine(e planbot.Engine, k string) {
+	if !d.has(k) {
+		return
+	}
+	if _, ok := planbot.ParseEngine(string(e)); !ok {
+		d.errorf(d.line(k), k, "must be terraform or tofu (OpenTofu), not %q", e)
 	}
 }
 

@@ -38,6 +38,7 @@ import (
 	"github.com/planbot/planbot/credentials"
 	"github.com/planbot/planbot/project"
 	"github.com/planbot/planbot/redact"
+	"github.com/planbot/planbot/runner"
 	"github.com/planbot/planbot/runner/terraform"
 	"github.com/planbot/planbot/workspaces"
 )
@@ -74,6 +75,9 @@ type Workspaces interface {
 // Terraform plans a Terraform project.
 type Terraform interface {
 	Plan(ctx context.Context, dir, workspace string, opts ...terraform.RunOption) (planbot.Result, error)
+	// EngineOf returns the engine that runs a project whose
+	// configuration names e ("" for none).
+	EngineOf(e planbot.Engine) planbot.Engine
 }
 
 // Credentials tells the plan environment of a repository.
@@ -294,6 +298,8 @@ func planAll(ctx context.Context, d *Detector, src workspaces.Source, sha string
 	results := make([]planbot.Result, len(projects))
 	var wg sync.WaitGroup
 	for i, prj := range projects {
+		// The issue names the engine that planned the project.
+		prj.Engine = d.Terraform.EngineOf(prj.Engine)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -305,37 +311,25 @@ func planAll(ctx context.Context, d *Detector, src workspaces.Source, sha string
 }
 
 // planOne plans one project read-only: no lock, and the saved plan is
-// removed at once, so it can never be applied.
+// removed at once, so it can never be applied. It checks the project out
+// before it waits for a slot, as pull request plans do
+// (runner.CheckoutRoot).
 func (d *Detector) planOne(ctx context.Context, src workspaces.Source, sha string, prj planbot.Project, log *slog.Logger) planbot.Result {
-	fail := func(err error) planbot.Result {
-		log.Error("drift plan", "err", err)
-		return planbot.Result{Project: prj, Status: planbot.StatusFailed, Error: planbot.ErrorMessage(err)}
-	}
-	release, err := d.Slots.AcquireIdle(ctx)
-	if err != nil {
-		return fail(err)
-	}
-	defer release()
-	root, err := d.Workspaces.Checkout(ctx, src, sha, prj.Name)
-	if err != nil {
-		return fail(err)
-	}
-	dir, err := workspaces.SafeJoin(root, prj.Dir)
-	if err != nil {
-		return fail(err)
-	}
 	var env map[string]string
 	if d.Credentials != nil {
 		env = d.Credentials.Env(src.Repo, credentials.Plan)
 	}
-	res, err := d.Terraform.Plan(ctx, dir, prj.WorkspaceName(), terraform.Root(root), terraform.Env(env))
-	res.Project = prj
+	plan := runner.CheckoutRoot(ctx, d.Workspaces, src, sha, prj, d.Terraform.Plan, log, terraform.Env(env))
+	release, err := d.Slots.AcquireIdle(ctx)
+	if err != nil {
+		log.Error("drift plan", "err", err)
+		return planbot.Result{Project: prj, Status: planbot.StatusFailed, Error: planbot.ErrorMessage(err)}
+	}
+	defer release()
+	res := plan()
 	if res.PlanFile != "" {
 		os.Remove(res.PlanFile)
 		res.PlanFile = ""
-	}
-	if err != nil && res.Status != planbot.StatusFailed {
-		return fail(err)
 	}
 	log.Info("drift plan", "status", string(res.Status), "summary", res.Summary)
 	return redact.Result(res, d.Secrets)
@@ -366,6 +360,7 @@ func terraformProjects(cfg *config.Repo, root string, w Window) ([]planbot.Proje
 				out = append(out, planbot.Project{Name: p.Name, Dir: p.Dir, Workspace: p.Workspace, Kind: p.Kind})
 			}
 		}
+		cfg.SetEngines(out)
 		return out, nil
 	}
 	var paths []string
@@ -376,7 +371,7 @@ func terraformProjects(cfg *config.Repo, root string, w Window) ([]planbot.Proje
 		if e.IsDir() && (e.Name() == ".git" || e.Name() == ".terraform") {
 			return filepath.SkipDir
 		}
-		if !e.IsDir() && (strings.HasSuffix(e.Name(), ".tf") || strings.HasSuffix(e.Name(), ".tf.json")) {
+		if !e.IsDir() && planbot.IsConfigFile(e.Name()) {
 			rel, _ := filepath.Rel(root, p)
 			paths = append(paths, filepath.ToSlash(rel))
 		}
@@ -395,6 +390,7 @@ func terraformProjects(cfg *config.Repo, root string, w Window) ([]planbot.Proje
 			out = append(out, p)
 		}
 	}
+	cfg.SetEngines(out)
 	return out, nil
 }
 

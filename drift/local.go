@@ -60,7 +60,7 @@ func (l *Local) Check(ctx context.Context, req LocalRequest) ([]Finding, string,
 	if err != nil {
 		return nil, "", err
 	}
-	trees := &localTrees{repoDir: req.RepoDir, workDir: req.WorkDir}
+	trees := &localTrees{runner.ExportTrees{RepoDir: req.RepoDir, WorkDir: req.WorkDir}}
 	src := workspaces.Source{Repo: localRepo(req.RepoDir), BaseSHA: sha}
 	tree, err := trees.Checkout(ctx, src, sha, "_tree")
 	if err != nil {
@@ -108,20 +108,19 @@ func localRepo(dir string) planbot.Repo {
 	return planbot.Repo{Owner: "local", Name: name}
 }
 
-// localTrees checks commits of a local repository out with git archive,
-// each name in its own directory of workDir.
-type localTrees struct {
-	repoDir, workDir string
-}
+// localTrees checks commits of a local repository out with git archive:
+// each project into its own directory (runner.ExportTrees), and the
+// whole commit that projects are found in ("_tree") into WorkDir/tree.
+type localTrees struct{ runner.ExportTrees }
 
 func (t *localTrees) Sync(context.Context, workspaces.Source) error { return nil }
 
-func (t *localTrees) Checkout(ctx context.Context, _ workspaces.Source, sha, name string) (string, error) {
-	dir := filepath.Join(t.workDir, "projects", workspaces.Slug(name))
-	if name == "_tree" {
-		dir = filepath.Join(t.workDir, "tree")
+func (t *localTrees) Checkout(ctx context.Context, src workspaces.Source, sha, name string) (string, error) {
+	if name != "_tree" {
+		return t.ExportTrees.Checkout(ctx, src, sha, name)
 	}
-	if err := runner.ExportTree(ctx, t.repoDir, sha, dir); err != nil {
+	dir := filepath.Join(t.WorkDir, "tree")
+	if err := runner.ExportTree(ctx, t.RepoDir, sha, dir); err != nil {
 		return "", err
 	}
 	return dir, nil

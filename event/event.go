@@ -21,8 +21,13 @@
 //
 // A payload is decoded once where it is needed, into the typed go-github
 // event, and that value is what the predicates and the flows read. Handling
-// a new event (check_run, check_suite) means adding rows, and a flow for a
-// new Kind.
+// a new event means adding rows, and a flow for a new Kind.
+//
+// Check runs: a click on a button of one of planbot's check runs
+// (check_run requested_action) and a re-run of one (check_run
+// rerequested) are about the pull request the run's external_id names
+// (CheckRunRef); a re-run of a check suite is about the first pull request
+// of the suite's head.
 package event
 
 import (
@@ -62,6 +67,12 @@ const (
 	// APIRelease performs a release asked through planbot's API (see
 	// ReleaseEvent).
 	APIRelease Kind = "api_release"
+	// Rerun plans the pull request again because someone asked GitHub to
+	// re-run one of planbot's check runs, or its check suite.
+	Rerun Kind = "rerun"
+	// CheckAction runs the button of a planbot check run that someone
+	// clicked: Apply or Re-plan.
+	CheckAction Kind = "check_action"
 )
 
 // ReleaseEvent is the event of the jobs that planbot's release API
@@ -119,6 +130,9 @@ func Table() []Route {
 		{Event: "push", Actions: []string{""}, Subject: push, When: defaultBranchTip, Kind: Prerender},
 		{Event: "push", Actions: []string{""}, Subject: push, When: tagCreated, Kind: Release},
 		{Event: ReleaseEvent, Actions: []string{""}, Subject: apiRelease, Kind: APIRelease},
+		{Event: "check_run", Actions: []string{"requested_action"}, Subject: checkRun, When: requestedAction, Kind: CheckAction},
+		{Event: "check_run", Actions: []string{"rerequested"}, Subject: checkRun, Kind: Rerun},
+		{Event: "check_suite", Actions: []string{"rerequested"}, Subject: checkSuite, Kind: Rerun},
 	}
 }
 

@@ -61,6 +61,15 @@ func TestDecode(t *testing.T) {
 		return s.IssueCommentEvent(testRepo, 1, s.AddComment(testRepo, 1, user, body))
 	}
 	subject := Subject{Repo: testRepo, PR: 1, Installation: installation}
+	head := s.PR(testRepo, 1).HeadSHA
+	ours := s.AddCheckRun(testRepo, githubfake.CheckRun{
+		Name: "planbot plan: envs/dev", HeadSHA: head, ExternalID: CheckRunRef{PR: 1, Project: "envs/dev"}.String(),
+		Actions: []githubfake.CheckAction{{Label: "Apply", Description: "Apply", Identifier: "apply"}},
+	})
+	theirs := s.AddCheckRun(testRepo, githubfake.CheckRun{Name: "ci / test", HeadSHA: head, ExternalID: "build-17"})
+	checkRun := func(action string, id int64, identifier string) []byte {
+		return s.CheckRunEvent(action, testRepo, id, "bob", identifier)
+	}
 	bot := s.IssueCommentEvent(testRepo, 1, githubfake.Comment{ID: 42, User: s.BotLogin(), Body: "/apply", ViaApp: true})
 	s.CreateTag(testRepo, "shop/staging/2026/12/02/1030-ana-api", "main", true, "ana")
 	tagPush := s.TagPushEvent(testRepo, "shop/staging/2026/12/02/1030-ana-api", "ana")
@@ -119,6 +128,19 @@ func TestDecode(t *testing.T) {
 		{name: "review", event: "pull_request_review", payload: s.ReviewEvent("submitted", testRepo, 1, s.SubmitReview(testRepo, 1, "bob", "APPROVED", s.PR(testRepo, 1).HeadSHA)), want: want{Action: "submitted"}},
 		{name: "ping", event: "ping", payload: []byte(`{"zen":"Keep it logically awesome.","hook_id":1}`)},
 		{name: "push to the default branch", event: "push", payload: s.PushEvent(testRepo, "main", "", "alice"), want: want{Kind: Prerender, Subject: Subject{Repo: testRepo, Installation: installation}, Typed: true}},
+		{name: "Apply button", event: "check_run", payload: checkRun("requested_action", ours, "apply"), want: want{"requested_action", CheckAction, subject, true}},
+		{name: "button without identifier", event: "check_run", payload: checkRun("requested_action", ours, ""), want: want{Action: "requested_action", Typed: true}},
+		{name: "check run re-run", event: "check_run", payload: checkRun("rerequested", ours, ""), want: want{"rerequested", Rerun, subject, true}},
+		{name: "another App's check run re-run", event: "check_run", payload: checkRun("rerequested", theirs, ""), want: want{Action: "rerequested", Typed: true}},
+		{name: "check run created", event: "check_run", payload: checkRun("created", ours, ""), want: want{Action: "created", Typed: true}},
+		{name: "check suite re-run", event: "check_suite", payload: s.CheckSuiteEvent("rerequested", testRepo, head, "bob"), want: want{"rerequested", Rerun, subject, true}},
+		{
+			name: "check suite of a fork's branch", event: "check_suite",
+			payload: patch(t, s.CheckSuiteEvent("rerequested", testRepo, head, "bob"), func(m map[string]any) {
+				m["check_suite"].(map[string]any)["pull_requests"] = []any{}
+			}),
+			want: want{Action: "rerequested", Typed: true},
+		},
 		{name: "push to another branch", event: "push", payload: s.PushEvent(testRepo, "change", "", "alice"), want: want{Typed: true}},
 		{
 			name: "default branch deleted", event: "push",
@@ -187,6 +209,22 @@ func TestDecodeTypes(t *testing.T) {
 	}
 }
 
+// TestCheckRunRef checks that an external_id planbot writes reads back,
+// and that other Apps' do not.
+func TestCheckRunRef(t *testing.T) {
+	for _, ref := range []CheckRunRef{{PR: 1, Project: "envs/dev"}, {PR: 4242, Project: "a b&c=d/é"}} {
+		got, ok := ParseCheckRunRef(ref.String())
+		if !ok || got != ref {
+			t.Errorf("ParseCheckRunRef(%q) = %+v, %v; want %+v", ref.String(), got, ok, ref)
+		}
+	}
+	for _, id := range []string{"", "build-17", "pr=0&project=x", "pr=-3&project=x", "pr=2", "project=x", "pr=2&project=", "pr=2&project=x&more=1", "pr=2&pr=3&project=x", "pr=two&project=x", "%zz"} {
+		if got, ok := ParseCheckRunRef(id); ok {
+			t.Errorf("ParseCheckRunRef(%q) = %+v, want not planbot's", id, got)
+		}
+	}
+}
+
 func TestDecodeMalformed(t *testing.T) {
 	for _, tt := range []struct{ event, payload string }{
 		{"pull_request", `{"action":`},
@@ -207,8 +245,8 @@ func TestDecodeMalformed(t *testing.T) {
 
 func TestHandles(t *testing.T) {
 	var got []string
-	for _, ev := range []string{"pull_request", "issue_comment", "pull_request_review", "ping", "push"} {
-		for _, action := range []string{"opened", "synchronize", "reopened", "ready_for_review", "closed", "edited", "labeled", "converted_to_draft", "created", "deleted", "submitted", ""} {
+	for _, ev := range []string{"pull_request", "issue_comment", "pull_request_review", "ping", "push", "check_run", "check_suite"} {
+		for _, action := range []string{"opened", "synchronize", "reopened", "ready_for_review", "closed", "edited", "labeled", "converted_to_draft", "created", "deleted", "submitted", "", "requested_action", "rerequested", "requested", "completed"} {
 			if Handles(ev, action) {
 				got = append(got, ev+"."+action)
 			}
@@ -217,6 +255,7 @@ func TestHandles(t *testing.T) {
 	want := []string{
 		"pull_request.opened", "pull_request.synchronize", "pull_request.reopened", "pull_request.ready_for_review",
 		"pull_request.closed", "pull_request.edited", "issue_comment.created", "push.",
+		"check_run.requested_action", "check_run.rerequested", "check_suite.rerequested",
 	}
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("handled events (-got +want):\n%s", diff)

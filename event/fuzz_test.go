@@ -33,6 +33,10 @@ func FuzzDecode(f *testing.F) {
 				m["issue"].(map[string]any)["pull_request"] = map[string]any{"url": "https://api.github.com/repos/acme/infra/pulls/1"}
 				m["comment"].(map[string]any)["body"] = "/apply -p dev"
 			}))
+		case "check_run":
+			f.Add(ev, patch(f, payload, func(m map[string]any) {
+				m["check_run"].(map[string]any)["external_id"] = CheckRunRef{PR: 3, Project: "envs/dev"}.String()
+			}))
 		}
 	}
 	f.Add("ping", []byte(`{"zen":"Design for failure.","hook_id":1}`))

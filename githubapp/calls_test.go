@@ -1,7 +1,6 @@
 package githubapp_test
 
 import (
-	"net"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -34,12 +33,7 @@ func TestCallsByStatusClass(t *testing.T) {
 	}
 
 	// Nothing listens on a port just closed: no answer at all.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.Close()
-	down, err := githubapp.New(githubapp.Options{AppID: gh.AppID(), PrivateKey: gh.PrivateKeyPEM(), APIURL: "http://" + l.Addr().String() + "/", Calls: calls})
+	down, err := githubapp.New(githubapp.Options{AppID: gh.AppID(), PrivateKey: gh.PrivateKeyPEM(), APIURL: "http://" + githubfake.FreeAddr(t) + "/", Calls: calls})
 	if err != nil {
 		t.Fatal(err)
 	}

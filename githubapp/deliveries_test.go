@@ -1,7 +1,6 @@
 package githubapp_test
 
 import (
-	"net"
 	"testing"
 	"time"
 
@@ -9,17 +8,13 @@ import (
 
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/githubapp"
+	"github.com/planbot/planbot/githubfake"
 )
 
 // closedURL returns a webhook URL where nothing listens.
 func closedURL(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return "http://" + l.Addr().String() + "/webhook"
+	return "http://" + githubfake.FreeAddr(t) + "/webhook"
 }
 
 func TestDeliveries(t *testing.T) {

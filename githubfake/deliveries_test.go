@@ -28,20 +28,7 @@ func appJWT(t *testing.T, s *githubfake.Server) string {
 // rawJSON sends a request and decodes the JSON body into v (when not nil).
 func rawJSON(t *testing.T, method, url, auth string, v any) *http.Response {
 	t.Helper()
-	req, err := http.NewRequestWithContext(t.Context(), method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("User-Agent", "planbot-test")
-	if auth != "" {
-		req.Header.Set("Authorization", "Bearer "+auth)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	resp, b := send(t, method, url, auth, nil)
 	if v != nil && resp.StatusCode < 300 {
 		if err := json.Unmarshal(b, v); err != nil {
 			t.Fatalf("%s %s: %v: %s", method, url, err, b)
@@ -70,29 +57,8 @@ func TestHookDeliveries(t *testing.T) {
 	s.Commit(repoName, "feature", map[string]string{"a.tf": "a\n"}, nil, "a")
 	pr := s.OpenPR(repoName, "feature", "main", "alice", "A")
 
-	// The hook answers 503 until it is told to accept.
-	var accept atomic.Bool
-	type got struct {
-		id, sig string
-		payload []byte
-	}
-	ch := make(chan got, 10)
-	hook := http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		ch <- got{r.Header.Get("X-GitHub-Delivery"), r.Header.Get("X-Hub-Signature-256"), b}
-		if accept.Load() {
-			w.WriteHeader(http.StatusAccepted)
-			return
-		}
-		w.WriteHeader(http.StatusServiceUnavailable)
-	})}
-	ln := newListener(t)
-	go hook.Serve(ln)
-	t.Cleanup(func() { hook.Close() })
-	hookURL := "http://" + ln.Addr().String() + "/webhook"
-	closed := newListener(t)
-	closedURL := "http://" + closed.Addr().String() + "/webhook"
-	closed.Close()
+	hook := startHook(t)
+	closedURL := "http://" + githubfake.FreeAddr(t) + "/webhook"
 
 	ctx := t.Context()
 	payload := s.PullRequestEvent("opened", repoName, pr.Number)
@@ -100,11 +66,11 @@ func TestHookDeliveries(t *testing.T) {
 		t.Fatal("delivery to a closed port succeeded")
 	}
 	closedGUID := s.Deliveries()[0].ID
-	resp, failedGUID, err := s.Deliver(ctx, hookURL, "s3cret", "pull_request", payload)
+	resp, failedGUID, err := s.Deliver(ctx, hook.url, "s3cret", "pull_request", payload)
 	if err != nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("deliver: %v, %v", resp, err)
 	}
-	<-ch
+	<-hook.got
 
 	api := s.APIURL() + "app/hook/deliveries"
 	if resp := rawJSON(t, "GET", api, "", nil); resp.StatusCode != http.StatusUnauthorized {
@@ -127,13 +93,13 @@ func TestHookDeliveries(t *testing.T) {
 		t.Fatalf("deliveries, newest first (-got +want):\n%s", diff)
 	}
 
-	accept.Store(true)
+	hook.accept.Store(true)
 	if resp := rawJSON(t, "POST", api+"/"+strconv.FormatInt(list[0].GetID(), 10)+"/attempts", appJWT(t, s), nil); resp.StatusCode != http.StatusAccepted {
 		t.Fatalf("redeliver: status %d, want 202", resp.StatusCode)
 	}
 	// The redelivery was sent before the 202.
 	select {
-	case g := <-ch:
+	case g := <-hook.got:
 		if g.id != failedGUID || string(g.payload) != string(payload) || g.sig != githubfake.Sign([]byte("s3cret"), payload) {
 			t.Errorf("redelivery = id %s sig %s, want the same GUID, payload and signature", g.id, g.sig)
 		}
@@ -145,25 +111,7 @@ func TestHookDeliveries(t *testing.T) {
 	}
 
 	// Cursor pagination, one per page, follows the Link header.
-	var guids []string
-	var redelivered []bool
-	next := api + "?per_page=1"
-	for pages := 0; next != ""; pages++ {
-		if pages > 5 {
-			t.Fatal("pagination does not end")
-		}
-		var page []*github.HookDelivery
-		resp := rawJSON(t, "GET", next, appJWT(t, s), &page)
-		if len(page) != 1 {
-			t.Fatalf("page %d has %d items, want 1", pages, len(page))
-		}
-		guids = append(guids, page[0].GetGUID())
-		redelivered = append(redelivered, page[0].GetRedelivery())
-		next = ""
-		if l := resp.Header.Get("Link"); l != "" {
-			next = nextLink(t, l)
-		}
-	}
+	guids, redelivered := pageDeliveries(t, api+"?per_page=1", appJWT(t, s))
 	if diff := cmp.Diff(guids, []string{failedGUID, failedGUID, closedGUID}); diff != "" {
 		t.Errorf("GUIDs over pages (-got +want):\n%s", diff)
 	}
@@ -176,6 +124,61 @@ func TestHookDeliveries(t *testing.T) {
 	if len(failures) != 2 {
 		t.Errorf("status=failure lists %d attempts, want 2", len(failures))
 	}
+}
+
+// hook is a webhook receiver that answers 503 until it is told to accept.
+type hook struct {
+	url    string
+	accept atomic.Bool
+	got    chan hookRequest
+}
+
+// hookRequest is a delivery the hook received.
+type hookRequest struct {
+	id, sig string
+	payload []byte
+}
+
+func startHook(t *testing.T) *hook {
+	h := &hook{got: make(chan hookRequest, 10)}
+	srv := http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		h.got <- hookRequest{r.Header.Get("X-GitHub-Delivery"), r.Header.Get("X-Hub-Signature-256"), b}
+		if h.accept.Load() {
+			w.WriteHeader(http.StatusAccepted)
+			return
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+	})}
+	ln := newListener(t)
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	h.url = "http://" + ln.Addr().String() + "/webhook"
+	return h
+}
+
+// pageDeliveries lists hook deliveries one per page from url, following
+// the Link header, and returns their GUIDs and redelivery flags in order.
+func pageDeliveries(t *testing.T, url, jwt string) (guids []string, redelivered []bool) {
+	t.Helper()
+	next := url
+	for pages := 0; next != ""; pages++ {
+		if pages > 5 {
+			t.Fatal("pagination does not end")
+		}
+		var page []*github.HookDelivery
+		resp := rawJSON(t, "GET", next, jwt, &page)
+		if len(page) != 1 {
+			t.Fatalf("page %d has %d items, want 1", pages, len(page))
+		}
+		guids = append(guids, page[0].GetGUID())
+		redelivered = append(redelivered, page[0].GetRedelivery())
+		next = ""
+		if l := resp.Header.Get("Link"); l != "" {
+			next = nextLink(t, l)
+		}
+	}
+	return guids, redelivered
 }
 
 // nextLink returns the rel="next" URL of a Link header, checking that it

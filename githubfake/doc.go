@@ -51,6 +51,23 @@
 // bare repository and moves the base branch. The base sha of a pull request
 // is the current tip of its base branch.
 //
+// Check runs follow the Checks API (github-reference §3.9, §9.3): POST
+// /repos/{o}/{r}/check-runs, PATCH and GET /check-runs/{id}, GET
+// /check-runs/{id}/annotations and GET /commits/{ref}/check-runs
+// (filter=latest by default: the newest run of each name; check_name,
+// status). The fake answers 422 as GitHub does for a summary or text over
+// 65,535 bytes, more than 50 annotations in one request, more than 3
+// actions or an action's label, identifier or description over 20, 20 or
+// 40 characters, a completed run without a conclusion, and an unknown
+// head_sha. Annotations are appended across updates; a conclusion
+// completes the run. A run's pull_requests are the open pull requests whose
+// head is its commit on a branch of the repository itself (none for a
+// fork's branch, as on GitHub). CheckRuns and LatestCheckRun read them
+// back, buttons included; AddCheckRun adds another App's run. Click is a
+// person clicking a run's button: it delivers the signed check_run
+// requested_action webhook with that person as sender; CheckRunEvent and
+// CheckSuiteEvent build the rerequested payloads of GitHub's Re-run.
+//
 // Tests can also make the next REST responses fail (FailNext, for rate
 // limits), or the next responses of one route (FailRoute; RateLimited is
 // GitHub's answer once an installation's primary rate limit is used up,

@@ -3,7 +3,6 @@ package githubfake
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"strings"
 )
 
@@ -84,17 +83,6 @@ func (s *Server) pushed(rp *repo, ref, before, after string, forced bool) {
 func (s *Server) mergedEvents(rp *repo, pr *pull, base string) {
 	s.emitPull("closed", rp, pr, pr.mergedBy)
 	s.emit("push", s.pushPayload(rp, "refs/heads/"+pr.baseRef, base, pr.mergeCommitSHA, pr.mergedBy, false))
-}
-
-// sortedPulls returns the numbers of rp's pull requests in order. The
-// caller holds mu.
-func sortedPulls(rp *repo) []int {
-	ns := make([]int, 0, len(rp.pulls))
-	for n := range rp.pulls {
-		ns = append(ns, n)
-	}
-	slices.Sort(ns)
-	return ns
 }
 
 // commitJSON returns the head_commit object of a push payload for the

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/bradleyfalzon/ghinstallation/v2"
-	jwt "github.com/golang-jwt/jwt/v4"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-github/v62/github"
 
@@ -53,8 +52,9 @@ func installClient(t *testing.T, s *githubfake.Server, id int64) *github.Client 
 	return c
 }
 
-// do sends a raw request and decodes the JSON body into a map.
-func do(t *testing.T, method, url, auth string, body io.Reader) (*http.Response, map[string]any) {
+// send sends a raw request as planbot does (a User-Agent, and auth as a
+// bearer token unless empty) and returns the response and its body.
+func send(t *testing.T, method, url, auth string, body io.Reader) (*http.Response, []byte) {
 	t.Helper()
 	req, err := http.NewRequestWithContext(t.Context(), method, url, body)
 	if err != nil {
@@ -69,128 +69,17 @@ func do(t *testing.T, method, url, auth string, body io.Reader) (*http.Response,
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var m map[string]any
 	b, _ := io.ReadAll(resp.Body)
+	return resp, b
+}
+
+// do sends a raw request and decodes the JSON body into a map.
+func do(t *testing.T, method, url, auth string, body io.Reader) (*http.Response, map[string]any) {
+	t.Helper()
+	resp, b := send(t, method, url, auth, body)
+	var m map[string]any
 	_ = json.Unmarshal(b, &m)
 	return resp, m
-}
-
-func signJWT(t *testing.T, s *githubfake.Server, claims jwt.MapClaims) string {
-	t.Helper()
-	key, err := jwt.ParseRSAPrivateKeyFromPEM(s.PrivateKeyPEM())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodRS256, claims).SignedString(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
-
-func TestJWT(t *testing.T) {
-	s := githubfake.New(t)
-	now := time.Now().Unix()
-	other, err := jwt.ParseRSAPrivateKeyFromPEM(githubfake.New(t).PrivateKeyPEM())
-	if err != nil {
-		t.Fatal(err)
-	}
-	foreign, _ := jwt.NewWithClaims(jwt.SigningMethodRS256, jwt.MapClaims{"iat": now - 60, "exp": now + 540, "iss": s.AppID()}).SignedString(other)
-	tests := []struct {
-		name       string
-		jwt        string
-		wantStatus int
-		wantMsg    string
-	}{
-		{name: "numeric iss", jwt: signJWT(t, s, jwt.MapClaims{"iat": now - 60, "exp": now + 540, "iss": s.AppID()}), wantStatus: 200},
-		{name: "string iss", jwt: signJWT(t, s, jwt.MapClaims{"iat": now - 60, "exp": now + 540, "iss": "4242"}), wantStatus: 200},
-		{name: "client id iss", jwt: signJWT(t, s, jwt.MapClaims{"iat": now - 60, "exp": now + 540, "iss": s.ClientID()}), wantStatus: 200},
-		{name: "exp too far", jwt: signJWT(t, s, jwt.MapClaims{"iat": now - 60, "exp": now + 700, "iss": s.AppID()}), wantStatus: 401, wantMsg: "'Expiration time' claim ('exp') is too far in the future"},
-		{name: "expired", jwt: signJWT(t, s, jwt.MapClaims{"iat": now - 900, "exp": now - 300, "iss": s.AppID()}), wantStatus: 401, wantMsg: "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires"},
-		{name: "iat in future", jwt: signJWT(t, s, jwt.MapClaims{"iat": now + 120, "exp": now + 540, "iss": s.AppID()}), wantStatus: 401, wantMsg: "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"},
-		{name: "no iat", jwt: signJWT(t, s, jwt.MapClaims{"exp": now + 540, "iss": s.AppID()}), wantStatus: 401, wantMsg: "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"},
-		{name: "other key", jwt: foreign, wantStatus: 401, wantMsg: "A JSON web token could not be decoded"},
-		{name: "garbage", jwt: "not.a.jwt", wantStatus: 401, wantMsg: "A JSON web token could not be decoded"},
-		{name: "wrong app", jwt: signJWT(t, s, jwt.MapClaims{"iat": now - 60, "exp": now + 540, "iss": "1"}), wantStatus: 401, wantMsg: "Integration not found"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			resp, body := do(t, "GET", s.APIURL()+"app", tt.jwt, nil)
-			if resp.StatusCode != tt.wantStatus {
-				t.Fatalf("status = %d, want %d (%v)", resp.StatusCode, tt.wantStatus, body)
-			}
-			if tt.wantStatus == 200 {
-				if body["slug"] != "planbot" || body["id"] != float64(s.AppID()) {
-					t.Errorf("app = %v", body)
-				}
-				return
-			}
-			if body["message"] != tt.wantMsg {
-				t.Errorf("message = %q, want %q", body["message"], tt.wantMsg)
-			}
-		})
-	}
-}
-
-func TestTokens(t *testing.T) {
-	s, c := setup(t)
-	ctx := t.Context()
-	// ghinstallation gets a token through POST /app/installations/7/access_tokens.
-	repo, _, err := c.Repositories.Get(ctx, "ACME", "Infra")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff([]any{repo.GetFullName(), repo.GetCloneURL(), repo.GetDefaultBranch()}, []any{repoName, s.URL() + "/git/acme/infra.git", "main"}); diff != "" {
-		t.Errorf("repo (-got +want):\n%s", diff)
-	}
-	var created bool
-	for _, r := range s.Requests() {
-		if r.Method == "POST" && r.Path == "/app/installations/7/access_tokens" {
-			created = true
-		}
-	}
-	if !created {
-		t.Errorf("no token request in %v", s.Requests())
-	}
-
-	tok := s.InstallationToken(installID)
-	if resp, _ := do(t, "GET", s.APIURL()+"repos/acme/infra", tok, nil); resp.StatusCode != 200 {
-		t.Fatalf("fresh token: status %d", resp.StatusCode)
-	}
-	for _, h := range []string{"X-Ratelimit-Limit", "X-Ratelimit-Remaining", "X-Ratelimit-Used", "X-Ratelimit-Reset", "X-Ratelimit-Resource"} {
-		resp, _ := do(t, "GET", s.APIURL()+"repos/acme/infra", tok, nil)
-		if resp.Header.Get(h) == "" {
-			t.Errorf("missing %s", h)
-		}
-	}
-	resp, body := do(t, "GET", s.APIURL()+"repos/acme/other", tok, nil)
-	if resp.StatusCode != 404 || body["message"] != "Not Found" {
-		t.Errorf("repo outside installation: %d %v", resp.StatusCode, body)
-	}
-	resp, body = do(t, "GET", s.APIURL()+"repos/acme/infra", "ghs_unknown", nil)
-	if resp.StatusCode != 401 || body["message"] != "Bad credentials" {
-		t.Errorf("unknown token: %d %v", resp.StatusCode, body)
-	}
-	s.Advance(61 * time.Minute)
-	resp, body = do(t, "GET", s.APIURL()+"repos/acme/infra", tok, nil)
-	if resp.StatusCode != 401 || body["message"] != "Bad credentials" {
-		t.Errorf("expired token: %d %v", resp.StatusCode, body)
-	}
-	// Without a User-Agent GitHub answers 403.
-	req, _ := http.NewRequestWithContext(ctx, "GET", s.APIURL()+"repos/acme/infra", nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("User-Agent", "")
-	r, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r.Body.Close()
-	if r.StatusCode != 403 {
-		t.Errorf("no User-Agent: status %d, want 403", r.StatusCode)
-	}
-	if resp, body := do(t, "GET", s.APIURL()+"nope", tok, nil); resp.StatusCode != 404 || body["message"] != "Not Found" {
-		t.Errorf("unknown route: %d %v", resp.StatusCode, body)
-	}
 }
 
 func TestCommentsPaginationAndLimit(t *testing.T) {
@@ -262,153 +151,6 @@ func TestCommentsPaginationAndLimit(t *testing.T) {
 	}
 	if n := len(s.Reactions(created.GetID())); n != 1 {
 		t.Errorf("%d reactions, want 1", n)
-	}
-}
-
-func TestPullAndMerge(t *testing.T) {
-	s, c := setup(t)
-	ctx := t.Context()
-	s.Commit(repoName, "feature", map[string]string{"envs/stage/main.tf": "# stage\n", "docs/README.md": "hello\n"}, []string{"README.md", "envs/prod/main.tf"}, "rework")
-	pr := s.OpenPR(repoName, "feature", "main", "alice", "Rework")
-
-	// First read: mergeable is null; second: computed.
-	p, _, err := c.PullRequests.Get(ctx, "acme", "infra", pr.Number)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Mergeable != nil || p.GetMergeableState() != "unknown" {
-		t.Errorf("first read: mergeable %v state %q", p.Mergeable, p.GetMergeableState())
-	}
-	p, _, err = c.PullRequests.Get(ctx, "acme", "infra", pr.Number)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !p.GetMergeable() || p.GetMergeableState() != "clean" || p.GetHead().GetSHA() != pr.HeadSHA || p.GetChangedFiles() != 3 ||
-		p.GetHead().GetRepo().GetID() != p.GetBase().GetRepo().GetID() || p.GetBase().GetRepo().GetCloneURL() != s.URL()+"/git/acme/infra.git" {
-		t.Errorf("second read: %+v", p)
-	}
-
-	files, _, err := c.PullRequests.ListFiles(ctx, "acme", "infra", pr.Number, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, f := range files {
-		got = append(got, f.GetStatus()+" "+f.GetFilename()+" "+f.GetPreviousFilename())
-	}
-	want := []string{"renamed docs/README.md README.md", "removed envs/prod/main.tf ", "added envs/stage/main.tf "}
-	if diff := cmp.Diff(got, want); diff != "" {
-		t.Errorf("files (-got +want):\n%s", diff)
-	}
-
-	rid := s.SubmitReview(repoName, pr.Number, "carol", "APPROVED", "")
-	reviews, _, err := c.PullRequests.ListReviews(ctx, "acme", "infra", pr.Number, nil)
-	if err != nil || len(reviews) != 1 || reviews[0].GetID() != rid || reviews[0].GetState() != "APPROVED" || reviews[0].GetCommitID() != pr.HeadSHA {
-		t.Errorf("reviews = %v, %v", reviews, err)
-	}
-
-	// A stale sha is refused with 409.
-	_, resp, err := c.PullRequests.Merge(ctx, "acme", "infra", pr.Number, "", &github.PullRequestOptions{SHA: pr.BaseSHA})
-	if resp == nil || resp.StatusCode != 409 || !strings.Contains(err.Error(), "Head branch was modified. Review and try the merge again.") {
-		t.Fatalf("stale merge: %v", err)
-	}
-	if _, resp, _ := c.PullRequests.IsMerged(ctx, "acme", "infra", pr.Number); resp.StatusCode != 404 {
-		t.Errorf("IsMerged before merge: %d", resp.StatusCode)
-	}
-	res, _, err := c.PullRequests.Merge(ctx, "acme", "infra", pr.Number, "", &github.PullRequestOptions{SHA: pr.HeadSHA, MergeMethod: "squash"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !res.GetMerged() || res.GetMessage() != "Pull Request successfully merged" || s.Branch(repoName, "main") != res.GetSHA() {
-		t.Errorf("merge = %+v, main at %s", res, s.Branch(repoName, "main"))
-	}
-	if got, ok := s.FileAt(repoName, "main", "envs/stage/main.tf"); !ok || got != "# stage\n" {
-		t.Errorf("main after merge: %q %v", got, ok)
-	}
-	if _, ok := s.FileAt(repoName, "main", "README.md"); ok {
-		t.Error("README.md still on main")
-	}
-	after := s.PR(repoName, pr.Number)
-	if after.State != "closed" || !after.Merged || after.MergeCommitSHA != res.GetSHA() {
-		t.Errorf("PR after merge = %+v", after)
-	}
-	if merged, _, err := c.PullRequests.IsMerged(ctx, "acme", "infra", pr.Number); err != nil || !merged {
-		t.Errorf("IsMerged = %v, %v", merged, err)
-	}
-	_, resp, _ = c.PullRequests.Merge(ctx, "acme", "infra", pr.Number, "", &github.PullRequestOptions{SHA: pr.HeadSHA})
-	if resp.StatusCode != 405 {
-		t.Errorf("merge of closed PR: %d", resp.StatusCode)
-	}
-	ev, err := github.ParseWebHook("pull_request", s.PullRequestEvent("closed", repoName, pr.Number))
-	if err != nil {
-		t.Fatal(err)
-	}
-	closed := ev.(*github.PullRequestEvent)
-	if closed.GetAction() != "closed" || !closed.GetPullRequest().GetMerged() || closed.GetPullRequest().GetMergeCommitSHA() != res.GetSHA() || closed.GetSender().GetLogin() != "planbot[bot]" {
-		t.Errorf("closed event = %+v", closed.GetPullRequest())
-	}
-}
-
-func TestMergeConflictAndCommit(t *testing.T) {
-	s, c := setup(t)
-	ctx := t.Context()
-	s.Commit(repoName, "feature", map[string]string{"README.md": "feature\n"}, nil, "feature")
-	pr := s.OpenPR(repoName, "feature", "main", "alice", "Conflict")
-	s.Commit(repoName, "main", map[string]string{"README.md": "main\n"}, nil, "main moves")
-	c.PullRequests.Get(ctx, "acme", "infra", pr.Number) // starts the computation
-	p, _, err := c.PullRequests.Get(ctx, "acme", "infra", pr.Number)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Mergeable == nil || *p.Mergeable || p.GetMergeableState() != "dirty" {
-		t.Errorf("conflicting PR: mergeable %v state %q", p.Mergeable, p.GetMergeableState())
-	}
-	_, resp, err := c.PullRequests.Merge(ctx, "acme", "infra", pr.Number, "", &github.PullRequestOptions{SHA: pr.HeadSHA})
-	if resp.StatusCode != 405 || !strings.Contains(err.Error(), "Pull Request is not mergeable") {
-		t.Errorf("merge of conflicting PR: %v", err)
-	}
-
-	// A push to the head branch moves the PR and refs/pull/N/head.
-	sha := s.Commit(repoName, "feature", map[string]string{"README.md": "main\n"}, nil, "resolve")
-	if got := s.PR(repoName, pr.Number).HeadSHA; got != sha {
-		t.Errorf("head = %s, want %s", got, sha)
-	}
-	out, err := exec.Command("git", "--git-dir", s.Repo(repoName).Dir, "rev-parse", "refs/pull/1/head").Output()
-	if err != nil || strings.TrimSpace(string(out)) != sha {
-		t.Errorf("refs/pull/1/head = %s (%v), want %s", out, err, sha)
-	}
-	res, _, err := c.PullRequests.Merge(ctx, "acme", "infra", pr.Number, "", &github.PullRequestOptions{SHA: sha})
-	if err != nil {
-		t.Fatal(err)
-	}
-	parents, err := exec.Command("git", "--git-dir", s.Repo(repoName).Dir, "rev-list", "--parents", "-n1", res.GetSHA()).Output()
-	if err != nil || len(strings.Fields(string(parents))) != 3 {
-		t.Errorf("merge commit parents: %s %v", parents, err)
-	}
-}
-
-func TestForkPR(t *testing.T) {
-	s, c := setup(t)
-	ctx := t.Context()
-	fork := s.Fork(repoName, "mallory")
-	sha := s.Commit(fork.FullName, "evil", map[string]string{"envs/prod/main.tf": "# evil\n"}, nil, "evil")
-	pr := s.OpenPR(repoName, "mallory:evil", "main", "mallory", "Fork PR")
-	p, _, err := c.PullRequests.Get(ctx, "acme", "infra", pr.Number)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.GetHead().GetRepo().GetID() == p.GetBase().GetRepo().GetID() || p.GetHead().GetRepo().GetFullName() != "mallory/infra" || p.GetHead().GetSHA() != sha {
-		t.Errorf("fork PR head = %+v", p.GetHead())
-	}
-	sha2 := s.Commit(fork.FullName, "evil", map[string]string{"x": "y"}, nil, "more")
-	out, err := exec.Command("git", "--git-dir", s.Repo(repoName).Dir, "rev-parse", "refs/pull/1/head").Output()
-	if err != nil || strings.TrimSpace(string(out)) != sha2 {
-		t.Errorf("refs/pull/1/head = %s (%v), want %s", out, err, sha2)
-	}
-	s.DeleteHeadRepo(repoName, pr.Number)
-	p, _, err = c.PullRequests.Get(ctx, "acme", "infra", pr.Number)
-	if err != nil || p.GetHead().Repo != nil {
-		t.Errorf("deleted head repo: %v %v", p.GetHead().Repo, err)
 	}
 }
 
@@ -499,56 +241,6 @@ func TestContents(t *testing.T) {
 	_, dir, _, err := c.Repositories.GetContents(ctx, "acme", "infra", "envs", nil)
 	if err != nil || len(dir) != 1 || dir[0].GetPath() != "envs/prod" || dir[0].GetType() != "dir" {
 		t.Errorf("dir = %v, %v", dir, err)
-	}
-}
-
-func TestPermissionsAndTeams(t *testing.T) {
-	s, c := setup(t)
-	ctx := t.Context()
-	for _, r := range []string{"admin", "maintain", "write", "triage", "read"} {
-		s.SetCollaborator(repoName, "u-"+r, r)
-	}
-	s.AddTeamMember("acme", "infra", "carol")
-	s.SetTeamMembership("acme", "infra", "dave", "member", "pending")
-	tests := []struct {
-		name     string
-		user     string
-		wantPerm string
-		wantRole string
-		wantCode int
-	}{
-		{name: "admin", user: "u-admin", wantPerm: "admin", wantRole: "admin", wantCode: 200},
-		{name: "maintain", user: "U-Maintain", wantPerm: "write", wantRole: "maintain", wantCode: 200},
-		{name: "write", user: "u-write", wantPerm: "write", wantRole: "write", wantCode: 200},
-		{name: "triage", user: "u-triage", wantPerm: "read", wantRole: "triage", wantCode: 200},
-		{name: "read", user: "u-read", wantPerm: "read", wantRole: "read", wantCode: 200},
-		{name: "known non-collaborator", user: "carol", wantPerm: "none", wantRole: "none", wantCode: 200},
-		{name: "unknown", user: "ghost", wantCode: 404},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p, resp, _ := c.Repositories.GetPermissionLevel(ctx, "acme", "infra", tt.user)
-			if resp.StatusCode != tt.wantCode {
-				t.Fatalf("status %d, want %d", resp.StatusCode, tt.wantCode)
-			}
-			if tt.wantCode != 200 {
-				return
-			}
-			if diff := cmp.Diff([]string{p.GetPermission(), p.GetUser().GetRoleName()}, []string{tt.wantPerm, tt.wantRole}); diff != "" {
-				t.Errorf("(-got +want):\n%s", diff)
-			}
-		})
-	}
-	m, _, err := c.Teams.GetTeamMembershipBySlug(ctx, "acme", "infra", "carol")
-	if err != nil || m.GetState() != "active" {
-		t.Errorf("carol: %v %v", m, err)
-	}
-	m, _, err = c.Teams.GetTeamMembershipBySlug(ctx, "acme", "infra", "dave")
-	if err != nil || m.GetState() != "pending" {
-		t.Errorf("dave: %v %v", m, err)
-	}
-	if _, resp, _ := c.Teams.GetTeamMembershipBySlug(ctx, "acme", "infra", "erin"); resp.StatusCode != 404 {
-		t.Errorf("erin: %d", resp.StatusCode)
 	}
 }
 

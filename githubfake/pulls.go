@@ -2,6 +2,7 @@ package githubfake
 
 import (
 	"context"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -264,35 +265,74 @@ func (s *Server) pullFiles(ctx context.Context, rp *repo, pr *pull) ([]fileEntry
 	return files, nil
 }
 
-// pullJSON returns the pull-request object. mergeable is nil while it is
-// being computed. The caller holds mu.
-func (s *Server) pullJSON(ctx context.Context, rp *repo, pr *pull, mergeable *bool, state string) (map[string]any, error) {
+// pullStats is what a pull request's diff against its base counts.
+type pullStats struct {
+	baseSHA                              string
+	files, additions, deletions, commits int
+}
+
+// diffStats counts the files, lines and commits of pr against its base
+// branch. The caller holds mu.
+func (s *Server) diffStats(ctx context.Context, rp *repo, pr *pull) (pullStats, error) {
 	files, err := s.pullFiles(ctx, rp, pr)
 	if err != nil {
-		return nil, err
+		return pullStats{}, err
 	}
-	adds, dels := 0, 0
+	st := pullStats{files: len(files), baseSHA: s.resolve(rp, "refs/heads/"+pr.baseRef)}
 	for _, f := range files {
-		adds += f.additions
-		dels += f.deletions
+		st.additions += f.additions
+		st.deletions += f.deletions
 	}
-	baseSHA := s.resolve(rp, "refs/heads/"+pr.baseRef)
-	commits := 0
-	if out, err := s.git(ctx, rp.dir, nil, nil, "rev-list", "--count", baseSHA+".."+pr.headSHA); err == nil {
-		commits, _ = strconv.Atoi(strings.TrimSpace(out))
+	if out, err := s.git(ctx, rp.dir, nil, nil, "rev-list", "--count", st.baseSHA+".."+pr.headSHA); err == nil {
+		st.commits, _ = strconv.Atoi(strings.TrimSpace(out))
 	}
+	return st, nil
+}
+
+// pullLinks returns the URL fields of the pull-request object.
+func (s *Server) pullLinks(rp *repo, pr *pull) map[string]any {
 	apiRepo := s.APIURL() + "repos/" + rp.fullName()
 	html := s.srv.URL + "/" + rp.fullName() + "/pull/" + strconv.Itoa(pr.number)
-	ts := func(t time.Time) any {
-		if t.IsZero() {
-			return nil
-		}
-		return t.Format(time.RFC3339)
+	return map[string]any{
+		"url":                 apiRepo + "/pulls/" + strconv.Itoa(pr.number),
+		"html_url":            html,
+		"diff_url":            html + ".diff",
+		"patch_url":           html + ".patch",
+		"issue_url":           apiRepo + "/issues/" + strconv.Itoa(pr.number),
+		"commits_url":         apiRepo + "/pulls/" + strconv.Itoa(pr.number) + "/commits",
+		"review_comments_url": apiRepo + "/pulls/" + strconv.Itoa(pr.number) + "/comments",
+		"comments_url":        apiRepo + "/issues/" + strconv.Itoa(pr.number) + "/comments",
+		"statuses_url":        apiRepo + "/statuses/" + pr.headSHA,
 	}
+}
+
+// timeOrNil returns t in RFC 3339, or nil (JSON null) for the zero time.
+func timeOrNil(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.Format(time.RFC3339)
+}
+
+// pullBranches returns the head and base objects of the pull-request
+// object. The caller holds mu.
+func (s *Server) pullBranches(rp *repo, pr *pull, baseSHA string) (head, base map[string]any) {
 	var headRepo any
 	headOwner := strings.SplitN(pr.headRepoName, "/", 2)[0]
 	if pr.headRepo != nil {
 		headRepo = s.repoJSON(pr.headRepo)
+	}
+	head = map[string]any{"label": headOwner + ":" + pr.headRef, "ref": pr.headRef, "sha": pr.headSHA, "user": s.userJSON(headOwner), "repo": headRepo}
+	base = map[string]any{"label": rp.owner + ":" + pr.baseRef, "ref": pr.baseRef, "sha": baseSHA, "user": s.userJSON(rp.owner), "repo": s.repoJSON(rp)}
+	return head, base
+}
+
+// pullJSON returns the pull-request object. mergeable is nil while it is
+// being computed. The caller holds mu.
+func (s *Server) pullJSON(ctx context.Context, rp *repo, pr *pull, mergeable *bool, state string) (map[string]any, error) {
+	st, err := s.diffStats(ctx, rp, pr)
+	if err != nil {
+		return nil, err
 	}
 	var mergedBy any
 	if pr.mergedBy != "" {
@@ -302,18 +342,11 @@ func (s *Server) pullJSON(ctx context.Context, rp *repo, pr *pull, mergeable *bo
 	if pr.mergeCommitSHA != "" {
 		mcs = pr.mergeCommitSHA
 	}
-	m := map[string]any{
-		"url":                   apiRepo + "/pulls/" + strconv.Itoa(pr.number),
+	head, base := s.pullBranches(rp, pr, st.baseSHA)
+	m := s.pullLinks(rp, pr)
+	maps.Copy(m, map[string]any{
 		"id":                    pr.id,
 		"node_id":               nodeID("PR_kwDO", pr.id),
-		"html_url":              html,
-		"diff_url":              html + ".diff",
-		"patch_url":             html + ".patch",
-		"issue_url":             apiRepo + "/issues/" + strconv.Itoa(pr.number),
-		"commits_url":           apiRepo + "/pulls/" + strconv.Itoa(pr.number) + "/commits",
-		"review_comments_url":   apiRepo + "/pulls/" + strconv.Itoa(pr.number) + "/comments",
-		"comments_url":          apiRepo + "/issues/" + strconv.Itoa(pr.number) + "/comments",
-		"statuses_url":          apiRepo + "/statuses/" + pr.headSHA,
 		"number":                pr.number,
 		"state":                 pr.state,
 		"locked":                false,
@@ -323,17 +356,17 @@ func (s *Server) pullJSON(ctx context.Context, rp *repo, pr *pull, mergeable *bo
 		"labels":                []any{},
 		"milestone":             nil,
 		"active_lock_reason":    nil,
-		"created_at":            ts(pr.created),
-		"updated_at":            ts(pr.updated),
-		"closed_at":             ts(pr.closed),
-		"merged_at":             ts(pr.mergedT),
+		"created_at":            timeOrNil(pr.created),
+		"updated_at":            timeOrNil(pr.updated),
+		"closed_at":             timeOrNil(pr.closed),
+		"merged_at":             timeOrNil(pr.mergedT),
 		"merge_commit_sha":      mcs,
 		"assignee":              nil,
 		"assignees":             []any{},
 		"requested_reviewers":   []any{},
 		"requested_teams":       []any{},
-		"head":                  map[string]any{"label": headOwner + ":" + pr.headRef, "ref": pr.headRef, "sha": pr.headSHA, "user": s.userJSON(headOwner), "repo": headRepo},
-		"base":                  map[string]any{"label": rp.owner + ":" + pr.baseRef, "ref": pr.baseRef, "sha": baseSHA, "user": s.userJSON(rp.owner), "repo": s.repoJSON(rp)},
+		"head":                  head,
+		"base":                  base,
 		"author_association":    s.association(rp, pr.author),
 		"auto_merge":            nil,
 		"draft":                 pr.draft,
@@ -345,11 +378,11 @@ func (s *Server) pullJSON(ctx context.Context, rp *repo, pr *pull, mergeable *bo
 		"comments":              s.countComments(rp, pr.number),
 		"review_comments":       0,
 		"maintainer_can_modify": false,
-		"commits":               commits,
-		"additions":             adds,
-		"deletions":             dels,
-		"changed_files":         len(files),
-	}
+		"commits":               st.commits,
+		"additions":             st.additions,
+		"deletions":             st.deletions,
+		"changed_files":         st.files,
+	})
 	return m, nil
 }
 

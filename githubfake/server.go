@@ -58,6 +58,7 @@ type Server struct {
 	failRoutes   []routeFailure
 	deliveries   []Delivery
 	manifests    map[string]*ManifestApp // by code
+	checkRuns    []*checkRun             // oldest first
 	measuredSize bool
 	// events are the webhooks GitHub would send for the App's writes,
 	// and commitComments the comments on commits (see gitdata.go).
@@ -307,93 +308,6 @@ func nodeID(prefix string, id int64) string {
 	return prefix + strings.TrimRight(base64URL(strconv.FormatInt(id, 10)), "=")
 }
 
-// handler returns the root handler: request log, rate-limit headers,
-// User-Agent check, then the API or git routes.
-func (s *Server) handler() http.Handler {
-	api := s.routes()
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		r.Body = io.NopCloser(bytes.NewReader(body))
-		path := r.URL.Path
-		isAPI := path == apiPrefix || strings.HasPrefix(path, apiPrefix+"/")
-		if isAPI {
-			path = strings.TrimPrefix(path, apiPrefix)
-			if path == "" {
-				path = "/"
-			}
-		}
-		logged := string(body)
-		if !isAPI {
-			logged = "" // git pack data
-		}
-		s.mu.Lock()
-		s.requests = append(s.requests, Request{Method: r.Method, Path: path, Query: r.URL.Query(), Body: logged})
-		s.rateUsed++
-		used := s.rateUsed
-		reset := s.now().Truncate(time.Hour).Add(time.Hour).Unix()
-		var fail *Failure
-		if isAPI && len(s.failNext) > 0 {
-			f := s.failNext[0]
-			s.failNext = s.failNext[1:]
-			fail = &f
-		}
-		for i, rf := range s.failRoutes {
-			if fail == nil && isAPI && rf.method == r.Method && strings.EqualFold(rf.path, path) {
-				fail = &rf.f
-				s.failRoutes = append(s.failRoutes[:i:i], s.failRoutes[i+1:]...)
-				break
-			}
-		}
-		s.mu.Unlock()
-
-		const limit = 5000
-		remaining := max(limit-used, 0)
-		if fail != nil && fail.Exhausted {
-			remaining = 0
-		}
-		if fail != nil && !fail.Reset.IsZero() {
-			reset = fail.Reset.Unix()
-		}
-		h := w.Header()
-		h.Set("X-Ratelimit-Limit", strconv.Itoa(limit))
-		h.Set("X-Ratelimit-Remaining", strconv.Itoa(remaining))
-		h.Set("X-Ratelimit-Used", strconv.Itoa(limit-remaining))
-		h.Set("X-Ratelimit-Reset", strconv.FormatInt(reset, 10))
-		h.Set("X-Ratelimit-Resource", "core")
-		h.Set("X-Github-Media-Type", "github.v3; format=json")
-		h.Set("X-Github-Request-Id", fmt.Sprintf("FAKE:%d", used))
-
-		if r.Header.Get("User-Agent") == "" {
-			writeError(w, http.StatusForbidden, "Request forbidden by administrative rules. Please make sure your request has a User-Agent header (https://docs.github.com/rest/overview/resources-in-the-rest-api#user-agent-required). Check https://developer.github.com for other possible causes.")
-			return
-		}
-		if fail != nil {
-			if fail.RetryAfter > 0 {
-				h.Set("Retry-After", strconv.Itoa(fail.RetryAfter))
-			}
-			doc := fail.DocumentationURL
-			if doc == "" {
-				doc = docsURL
-			}
-			writeErrorDoc(w, fail.Status, fail.Message, doc)
-			return
-		}
-		switch {
-		case isAPI:
-			api.ServeHTTP(w, r)
-		case strings.HasPrefix(r.URL.Path, "/git/"):
-			s.serveGit(w, r)
-		case r.Method == http.MethodPost && r.URL.Path == "/settings/apps/new":
-			s.createFromManifest(w, r)
-		case r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/organizations/") && strings.HasSuffix(r.URL.Path, "/settings/apps/new"):
-			r.SetPathValue("org", strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/organizations/"), "/settings/apps/new"))
-			s.createFromManifest(w, r)
-		default:
-			writeError(w, http.StatusNotFound, "Not Found")
-		}
-	})
-}
-
 // ctxKey is the type of request context keys.
 type ctxKey int
 
@@ -461,6 +375,7 @@ func (s *Server) routes() http.Handler {
 	r("GET", "/git/ref/{ref...}", s.getRef)
 	r("DELETE", "/git/refs/{ref...}", s.deleteRef)
 	s.releaseRoutes(r)
+	s.checkRoutes(r)
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := mux.Handler(r); pattern == "" {

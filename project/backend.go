@@ -10,6 +10,7 @@ import (
 
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/planbot/planbot"
 	ctyjson "github.com/zclconf/go-cty/cty/json"
 )
 
@@ -85,7 +86,7 @@ func backendKey(root, dir string) (string, error) {
 	parser := hclparse.NewParser()
 	for _, e := range entries {
 		name := e.Name()
-		if !e.Type().IsRegular() || !(strings.HasSuffix(name, ".tf") || strings.HasSuffix(name, ".tf.json")) {
+		if !e.Type().IsRegular() || !planbot.IsConfigFile(name) {
 			continue
 		}
 		var f *hcl.File

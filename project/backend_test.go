@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/planbot/planbot/treetest"
 )
 
 func TestSameState(t *testing.T) {
@@ -11,7 +12,7 @@ func TestSameState(t *testing.T) {
 		return "terraform {\n  backend \"s3\" {\n    bucket = \"acme-state\"\n    key    = \"" + key + "\"\n  }\n}\n"
 	}
 	base := t.TempDir()
-	writeTree(t, base, map[string]string{
+	treetest.Write(t, base, map[string]string{
 		"envs/old/main.tf":       s3("old.tfstate"),
 		"envs/other/main.tf":     s3("other.tfstate"),
 		"envs/local/main.tf":     "terraform {\n  backend \"local\" {}\n}\n",
@@ -19,7 +20,7 @@ func TestSameState(t *testing.T) {
 		"envs/json/main.tf.json": `{"terraform": {"backend": {"http": {"address": "http://127.0.0.1/state/j"}}}}`,
 	})
 	head := t.TempDir()
-	writeTree(t, head, map[string]string{
+	treetest.Write(t, head, map[string]string{
 		// envs/old moved, its arguments in another order and layout.
 		"live/new/backend.tf": "terraform {\n  backend \"s3\" {\n    key = \"old.tfstate\"\n    bucket = \"acme-state\"\n  }\n}\n",
 		"live/new/main.tf":    `resource "terraform_data" "a" {}`,

@@ -7,23 +7,15 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/treetest"
 )
-
-// writeTestTreeMap creates files (slash-separated path -> content) in a
-// new temp dir and returns it.
-func writeTestTreeMap(t *testing.T, files map[string]string) string {
-	t.Helper()
-	root := t.TempDir()
-	writeTree(t, root, files)
-	return root
-}
 
 // TestDetectDeletedRoots checks that a deleted root is a project planned
 // as a destroy, unless another root now uses its state.
 func TestDetectDeletedRoots(t *testing.T) {
 	const backend = "terraform {\n  backend \"http\" {\n    address = \"http://127.0.0.1:1/state/old\"\n  }\n}\n"
 	const data = "resource \"terraform_data\" \"a\" {}\n"
-	base := writeTestTreeMap(t, map[string]string{
+	base := treetest.New(t, map[string]string{
 		"envs/old/main.tf":     backend + data,
 		"envs/plain/main.tf":   data,
 		"envs/dev/main.tf":     "module \"m\" {\n  source = \"../../modules/m\"\n}\nmodule \"g\" {\n  source = \"../../modules/gone\"\n}\n",
@@ -62,7 +54,7 @@ func TestDetectDeletedRoots(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			head := writeTestTreeMap(t, tt.head)
+			head := treetest.New(t, tt.head)
 			got, notes, err := Detect(base, head, tt.files)
 			if err != nil {
 				t.Fatal(err)

@@ -47,6 +47,7 @@ import (
 	"github.com/zclconf/go-cty/cty"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/config"
 )
 
 // Detection is the outcome of detecting the projects of a change.
@@ -71,7 +72,7 @@ func DetectTerraform(root string, changed []string) (Detection, error) {
 	roots := map[string]bool{}
 	deleted := map[string]bool{}
 	for _, p := range changed {
-		p, ok := cleanPath(p)
+		p, ok := config.CleanPath(filepath.ToSlash(p))
 		if !ok {
 			continue
 		}
@@ -157,7 +158,7 @@ func loadGraph(root string) (*graph, error) {
 		if !d.Type().IsRegular() {
 			return nil
 		}
-		if name := d.Name(); strings.HasSuffix(name, ".tf") || strings.HasSuffix(name, ".tf.json") {
+		if planbot.IsConfigFile(d.Name()) {
 			rel, err := filepath.Rel(root, filepath.Dir(p))
 			if err != nil {
 				return err
@@ -244,8 +245,18 @@ func resolveLocal(dir, src string) (string, bool) {
 // markRoots adds to roots dir, if it is a root, and every root that uses
 // dir through any chain of modules.
 func (g *graph) markRoots(dir string, roots map[string]bool) {
+	for d := range reach(dir, g.users) {
+		if g.modules[d] && len(g.users[d]) == 0 {
+			roots[d] = true
+		}
+	}
+}
+
+// reach returns start and every dir that edges lead to from it, directly
+// or through others.
+func reach(start string, edges map[string][]string) map[string]bool {
 	seen := map[string]bool{}
-	queue := []string{dir}
+	queue := []string{start}
 	for len(queue) > 0 {
 		d := queue[0]
 		queue = queue[1:]
@@ -253,11 +264,9 @@ func (g *graph) markRoots(dir string, roots map[string]bool) {
 			continue
 		}
 		seen[d] = true
-		if g.modules[d] && len(g.users[d]) == 0 {
-			roots[d] = true
-		}
-		queue = append(queue, g.users[d]...)
+		queue = append(queue, edges[d]...)
 	}
+	return seen
 }
 
 // ignored reports whether dir is, or lies under, a symlink, .git or
@@ -283,24 +292,13 @@ func (g *graph) ignored(dir string) bool {
 	return false
 }
 
-// cleanPath returns p cleaned, and false when it is absolute or leaves
-// the tree.
-func cleanPath(p string) (string, bool) {
-	p = filepath.ToSlash(p)
-	if p == "" || path.IsAbs(p) {
-		return "", false
-	}
-	p = path.Clean(p)
-	if p == "." || p == ".." || strings.HasPrefix(p, "../") {
-		return "", false
-	}
-	return p, true
-}
-
 // isTerraformFile reports whether a file of this name is part of a
 // Terraform configuration.
 func isTerraformFile(name string) bool {
-	for _, suffix := range []string{".tf", ".tf.json", ".tfvars", ".tfvars.json"} {
+	if planbot.IsConfigFile(name) {
+		return true
+	}
+	for _, suffix := range []string{".tfvars", ".tfvars.json"} {
 		if strings.HasSuffix(name, suffix) {
 			return true
 		}
@@ -333,16 +331,5 @@ func Inputs(root, dir string) ([]string, error) {
 			uses[u] = append(uses[u], target)
 		}
 	}
-	seen := map[string]bool{}
-	queue := []string{path.Clean(dir)}
-	for len(queue) > 0 {
-		d := queue[0]
-		queue = queue[1:]
-		if seen[d] {
-			continue
-		}
-		seen[d] = true
-		queue = append(queue, uses[d]...)
-	}
-	return sortedKeys(seen), nil
+	return sortedKeys(reach(path.Clean(dir), uses)), nil
 }

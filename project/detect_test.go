@@ -8,21 +8,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/treetest"
 )
-
-// writeTree creates files (slash-separated path -> content) under dir.
-func writeTree(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, body := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 func projects(dirs ...string) []planbot.Project {
 	var ps []planbot.Project
@@ -65,22 +52,20 @@ module "remote" {
 	"escape/main.tf":                    `module "out" { source = "../../outside" }` + "\n",
 	"docs/guide.md":                     "guide\n",
 	"onlyvars/x.tfvars":                 "a = 1\n",
+	"tofu/main.tofu":                    `module "t" { source = "../modules/tofu-only" }` + "\n",
+	"modules/tofu-only/main.tofu.json":  `{"resource": {"terraform_data": {"t": {}}}}`,
 }
 
 func TestDetectTerraform(t *testing.T) {
 	root := t.TempDir()
-	writeTree(t, root, monorepo)
+	treetest.Write(t, root, monorepo)
 	outside := t.TempDir()
-	writeTree(t, outside, map[string]string{"evil/main.tf": `resource "terraform_data" "e" {}` + "\n"})
+	treetest.Write(t, outside, map[string]string{"evil/main.tf": `resource "terraform_data" "e" {}` + "\n"})
 	if err := os.Symlink(filepath.Join(outside, "evil"), filepath.Join(root, "linked")); err != nil {
 		t.Fatal(err)
 	}
 
-	tests := []struct {
-		name    string
-		changed []string
-		want    Detection
-	}{
+	tests := []detectCase{
 		{
 			name:    "shared module marks both envs",
 			changed: []string{"modules/app/main.tf"},
@@ -126,6 +111,16 @@ func TestDetectTerraform(t *testing.T) {
 			want:    Detection{Projects: projects("json")},
 		},
 		{
+			name:    "OpenTofu's .tofu root and its .tofu.json module",
+			changed: []string{"modules/tofu-only/main.tofu.json"},
+			want:    Detection{Projects: projects("tofu")},
+		},
+		{
+			name:    ".tofu file changed",
+			changed: []string{"tofu/main.tofu"},
+			want:    Detection{Projects: projects("tofu")},
+		},
+		{
 			name:    "unrelated files",
 			changed: []string{"README.md", "docs/guide.md", "docs/removed/old.md"},
 		},
@@ -163,34 +158,33 @@ func TestDetectTerraform(t *testing.T) {
 			changed: nil,
 		},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := DetectTerraform(root, tt.changed)
-			if err != nil {
-				t.Fatalf("DetectTerraform: %v", err)
-			}
-			if diff := cmp.Diff(got, tt.want); diff != "" {
-				t.Errorf("DetectTerraform (-got +want):\n%s", diff)
-			}
-		})
-	}
+	checkDetect(t, root, tests)
 }
 
 func TestDetectTerraformRootDir(t *testing.T) {
 	root := t.TempDir()
-	writeTree(t, root, map[string]string{
+	treetest.Write(t, root, map[string]string{
 		"main.tf":            `module "m" { source = "./modules/m" }` + "\n",
 		"modules/m/main.tf":  `resource "terraform_data" "m" {}` + "\n",
 		"modules/m/extra.tf": `module "self" { source = "./" }` + "\n",
 	})
-	tests := []struct {
-		name    string
-		changed []string
-		want    Detection
-	}{
+	tests := []detectCase{
 		{name: "top-level root", changed: []string{"main.tf"}, want: Detection{Projects: projects(".")}},
 		{name: "its module", changed: []string{"modules/m/main.tf"}, want: Detection{Projects: projects(".")}},
 	}
+	checkDetect(t, root, tests)
+}
+
+// detectCase is a change of a tree and the Detection it makes.
+type detectCase struct {
+	name    string
+	changed []string
+	want    Detection
+}
+
+// checkDetect runs DetectTerraform on root for each case.
+func checkDetect(t *testing.T, root string, tests []detectCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := DetectTerraform(root, tt.changed)
@@ -212,21 +206,13 @@ func TestDetectTerraformMissingRoot(t *testing.T) {
 
 func TestInputs(t *testing.T) {
 	root := t.TempDir()
-	for name, body := range map[string]string{
+	treetest.Write(t, root, map[string]string{
 		"envs/dev/main.tf":      `module "app" { source = "../../modules/app" }`,
 		"modules/app/main.tf":   `module "net" { source = "../net" }`,
 		"modules/net/main.tf":   `resource "terraform_data" "n" {}`,
 		"modules/other/main.tf": `resource "terraform_data" "o" {}`,
 		"envs/prod/main.tf":     `module "o" { source = "../../modules/other" }`,
-	} {
-		p := filepath.Join(root, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	got, err := Inputs(root, "envs/dev")
 	if err != nil {
 		t.Fatal(err)
@@ -238,7 +224,7 @@ func TestInputs(t *testing.T) {
 
 func TestDeletedRoots(t *testing.T) {
 	base := t.TempDir()
-	writeTree(t, base, monorepo)
+	treetest.Write(t, base, monorepo)
 	tests := []struct {
 		name    string
 		deleted []string

@@ -1,11 +1,11 @@
 package redact
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/planbot/planbot/redact/redacttest"
 )
 
 func TestRedact(t *testing.T) {
@@ -49,38 +49,8 @@ func TestRedact(t *testing.T) {
 	}
 }
 
-// tenMB returns about 10 MB of plan output with credentials spread
-// through it.
-func tenMB() (string, []string) {
-	secrets := []string{
-		"ghs_16C7e42F292c6912E7710c838347Ae178B4a",
-		"AKIAIOSFODNN7EXAMPLE",
-		"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-		"MIIEpAIBAAKCAQEAkeybody",
-		"my-db-password-42",
-	}
-	chunk := bigPlan(100 << 10)
-	var b strings.Builder
-	for i := 0; b.Len() < 10<<20; i++ {
-		b.WriteString(chunk)
-		switch i % 5 {
-		case 0:
-			b.WriteString("      + token = \"" + secrets[0] + "\"\n")
-		case 1:
-			b.WriteString("      + key_id = \"" + secrets[1] + "\"\n")
-		case 2:
-			b.WriteString("      + aws_secret_access_key = \"" + secrets[2] + "\"\n")
-		case 3:
-			b.WriteString("-----BEGIN OPENSSH PRIVATE KEY-----\n" + secrets[3] + "\n-----END OPENSSH PRIVATE KEY-----\n")
-		case 4:
-			b.WriteString("      + password = \"" + secrets[4] + "\"\n")
-		}
-	}
-	return b.String(), secrets
-}
-
 func TestRedactTenMB(t *testing.T) {
-	in, secrets := tenMB()
+	in, secrets := redacttest.TenMB()
 	got := String(in, []string{"my-db-password-42"})
 	for _, s := range secrets {
 		if strings.Contains(got, s) {
@@ -93,7 +63,7 @@ func TestRedactTenMB(t *testing.T) {
 }
 
 func BenchmarkRedactTenMB(b *testing.B) {
-	in, _ := tenMB()
+	in, _ := redacttest.TenMB()
 	secrets := []string{"my-db-password-42", "another-secret"}
 	b.SetBytes(int64(len(in)))
 	for b.Loop() {
@@ -109,15 +79,4 @@ func BenchmarkRedactAdversarial(b *testing.B) {
 	for b.Loop() {
 		String(in, nil)
 	}
-}
-
-// bigPlan returns a plan output of about size bytes.
-func bigPlan(size int) string {
-	var b strings.Builder
-	b.WriteString("Terraform will perform the following actions:\n\n")
-	for i := 0; b.Len() < size; i++ {
-		fmt.Fprintf(&b, "  # aws_s3_object.file[%d] will be created\n  + resource \"aws_s3_object\" \"file\" {\n      + bucket = \"logs\"\n      + key    = \"k/%d\"\n    }\n\n", i, i)
-	}
-	b.WriteString("Plan: many to add, 0 to change, 0 to destroy.\n")
-	return b.String()
 }

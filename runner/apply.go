@@ -74,7 +74,10 @@ type Applier struct {
 	MergeMethod string
 	// Metrics, when set, records applies and merges.
 	Metrics *Metrics
-	Logger  *slog.Logger
+	// Checks reports whether each applied project gets an apply check
+	// run (--checks).
+	Checks bool
+	Logger *slog.Logger
 }
 
 // ApplyRequest says which PR to apply and who asked.
@@ -84,6 +87,18 @@ type ApplyRequest struct {
 	Actor             string
 	Delivery          string
 	OnlyName, OnlyDir string
+	// HeadSHA, when set, is the head the apply is for (the commit of a
+	// check run whose Apply button was clicked): a pull request that has
+	// moved on is refused.
+	HeadSHA string
+}
+
+// ApplyOutcome is what an /apply did.
+type ApplyOutcome struct {
+	// Reply is the reply to post on the pull request.
+	Reply string
+	// Refused is why nothing was applied, "" when the apply ran.
+	Refused string
 }
 
 // refusalEntry returns the audit entry of a refused apply.
@@ -103,22 +118,22 @@ func short(sha string) string {
 
 // Apply checks the gates in order (the caller checked the permission),
 // applies, and merges when every project is applied. It returns the reply
-// to post; refusals are replies, not errors.
-func (a *Applier) Apply(ctx context.Context, gh GitHub, req ApplyRequest) (string, error) {
+// to post, and the reason of a refusal; refusals are outcomes, not errors.
+func (a *Applier) Apply(ctx context.Context, gh GitHub, req ApplyRequest) (ApplyOutcome, error) {
 	log := a.Logger.With("repo", req.Repo.String(), "pr", req.Number, "delivery", req.Delivery, "command", "apply")
 	pr, err := gh.PullRequest(ctx, req.Repo, req.Number)
 	if err != nil {
-		return "", err
+		return ApplyOutcome{}, err
 	}
 	in, err := a.gateInput(ctx, req, pr)
 	if err != nil {
-		return "", err
+		return ApplyOutcome{}, err
 	}
 	r, selected := gate(in)
 	var c clearance
 	if r == nil {
 		if c, r, err = a.clear(ctx, gh, req, pr, selected); err != nil {
-			return "", err
+			return ApplyOutcome{}, err
 		}
 	}
 	if r != nil {
@@ -127,19 +142,19 @@ func (a *Applier) Apply(ctx context.Context, gh GitHub, req ApplyRequest) (strin
 	a.setStatus(ctx, gh, pr, "pending", "applying…", log)
 	out, dryRun, ok := a.applyAll(ctx, gh, req, c, pr, selected, log)
 	if !ok {
-		return out, nil
+		return ApplyOutcome{Reply: out}, nil
 	}
 	merged, err := a.mergeWhenDone(ctx, gh, req, c, pr, dryRun, log)
 	if err != nil {
-		return "", err
+		return ApplyOutcome{}, err
 	}
-	return out + merged, nil
+	return ApplyOutcome{Reply: out + merged}, nil
 }
 
 // gateInput reads what gate decides on: the saved plans at head, the
 // locks when there are none, and the PR's audit log.
 func (a *Applier) gateInput(ctx context.Context, req ApplyRequest, pr planbot.PullRequest) (gateInput, error) {
-	in := gateInput{PR: pr, OnlyName: req.OnlyName, OnlyDir: req.OnlyDir}
+	in := gateInput{PR: pr, OnlyName: req.OnlyName, OnlyDir: req.OnlyDir, WantHead: req.HeadSHA}
 	var err error
 	if in.Plans, err = a.Plans.Plans(ctx, req.Repo.String(), req.Number, pr.HeadSHA); err != nil {
 		return in, err
@@ -238,17 +253,18 @@ func (a *Applier) lock(ctx context.Context, req ApplyRequest, pr planbot.PullReq
 	return nil, nil
 }
 
-// refuse records a refusal and returns its reply. An interrupted apply is
-// recorded and explained instead.
-func (a *Applier) refuse(ctx context.Context, gh GitHub, req ApplyRequest, pr planbot.PullRequest, r *refusal, log *slog.Logger) string {
+// refuse records a refusal and returns its outcome. An interrupted apply
+// is recorded and explained instead.
+func (a *Applier) refuse(ctx context.Context, gh GitHub, req ApplyRequest, pr planbot.PullRequest, r *refusal, log *slog.Logger) ApplyOutcome {
 	if len(r.Interrupted) > 0 {
-		return a.interrupted(ctx, gh, req, pr, r.Interrupted, log)
+		reply := a.interrupted(ctx, gh, req, pr, r.Interrupted, log)
+		return ApplyOutcome{Reply: reply, Refused: "an earlier apply was interrupted and its outcome is unknown; see the pull request's conversation."}
 	}
 	log.Info("apply refused", "reason", r.Reason)
 	a.Metrics.applied("refused")
 	appendAudit(ctx, a.Audit, log, refusalEntry(req.Repo, req.Number, pr.HeadSHA, req.Actor, req.Delivery, r.Project, r.Reason))
 	a.setStatus(ctx, gh, pr, "failure", "apply refused: "+firstLine(r.Reason), log)
-	return "🚫 **apply refused**: " + r.Reason
+	return ApplyOutcome{Reply: "🚫 **apply refused**: " + r.Reason, Refused: r.Reason}
 }
 
 // statusSetter sets commit statuses.
@@ -273,7 +289,10 @@ func (a *Applier) applyAll(ctx context.Context, gh GitHub, req ApplyRequest, c c
 	var b strings.Builder
 	dryRun = make(map[string]bool)
 	for _, p := range selected {
-		msg, err := a.applyOne(ctx, req, c.src, pr, p, c.approvers, log.With("project", p.Project))
+		plog := log.With("project", p.Project)
+		check := a.startApplyCheck(ctx, gh, pr, p, plog)
+		msg, err := a.applyOne(ctx, req, c.src, pr, p, c.approvers, plog)
+		a.finishApplyCheck(ctx, gh, pr, check, p, msg, err, plog)
 		b.WriteString(msg)
 		if errors.Is(err, planbot.ErrDryRun) {
 			dryRun[p.Project] = true
@@ -432,7 +451,7 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces
 	dir, planFile, err := a.planWorkspace(ctx, src, pr, p)
 	output := ""
 	if err == nil {
-		output, err = a.Terraform.Apply(ctx, dir, planFile, p.PlanSHA256, credentialsEnv(a.Credentials, src.Repo, credentials.Apply))
+		output, err = a.Terraform.Apply(ctx, dir, planFile, p.PlanSHA256, terraform.UseEngine(planEngine(p)), credentialsEnv(a.Credentials, src.Repo, credentials.Apply))
 	}
 	output = redact.String(output, a.Secrets)
 	result := entry
@@ -444,14 +463,14 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces
 			result.Detail = entry.Detail + ": " + result.Detail
 		}
 	case "dry_run":
-		result.Detail = "terraform apply not run"
+		result.Detail = planEngine(p).Or(planbot.EngineTerraform).Command() + " apply not run"
 	}
 	appendAudit(ctx, a.Audit, log, result)
 	a.Metrics.applied(result.Outcome)
 	if result.Outcome == "dry_run" {
 		log.Info("dry run: not applied")
-		return fmt.Sprintf("🧪 **dry run: `%s` not applied**: the saved plan (sha256 `%s`) checks out, and planbot runs with `--dry-run`, so it ran no terraform apply.\n\n",
-			p.Project, short(p.PlanSHA256)), err
+		return fmt.Sprintf("🧪 **dry run: `%s` not applied**: the saved plan (sha256 `%s`) checks out, and planbot runs with `--dry-run`, so it ran no %s apply.\n\n",
+			p.Project, short(p.PlanSHA256), planEngine(p).Or(planbot.EngineTerraform).Command()), err
 	}
 	if err != nil {
 		log.Error("apply failed", "err", err)
@@ -494,7 +513,7 @@ func (a *Applier) planWorkspace(ctx context.Context, src workspaces.Source, pr p
 	if dir, err = workspaces.SafeJoin(root, p.Dir); err != nil {
 		return "", "", err
 	}
-	if err := a.Terraform.Prepare(ctx, dir, p.Workspace, terraform.Root(root), credentialsEnv(a.Credentials, src.Repo, credentials.Apply)); err != nil {
+	if err := a.Terraform.Prepare(ctx, dir, p.Workspace, terraform.Root(root), terraform.UseEngine(planEngine(p)), credentialsEnv(a.Credentials, src.Repo, credentials.Apply)); err != nil {
 		return "", "", err
 	}
 	planFile = filepath.Join(dir, terraform.PlanFileName)

@@ -3,6 +3,7 @@ package runner
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 
 	"github.com/google/go-github/v62/github"
@@ -45,15 +46,7 @@ func (h *Handler) command(ctx context.Context, j store.Job, payload any) error {
 	user := ev.GetComment().GetUser().GetLogin()
 	gh := h.GitHub(ev.GetInstallation().GetID())
 	log := h.Logger.With("repo", repo.String(), "pr", n, "delivery", j.DeliveryID, "command", cmd.String())
-	reply := func(body string) error {
-		// Everything planbot replies is masked, like the plan comment.
-		body = redact.String("@"+user+" "+body, h.Secrets)
-		if r := []rune(body); len(r) > comment.DefaultLimit {
-			body = string(r[:comment.DefaultLimit-200]) + "\n\n… (cut to fit GitHub's comment limit)"
-		}
-		_, err := gh.CreateComment(ctx, repo, n, body)
-		return err
-	}
+	reply := func(body string) error { return h.reply(ctx, gh, repo, n, user, body) }
 	if err := gh.React(ctx, repo, ev.GetComment().GetID(), "eyes"); err != nil {
 		log.Warn("react to command", "err", err)
 	}
@@ -63,16 +56,12 @@ func (h *Handler) command(ctx context.Context, j store.Job, payload any) error {
 	if cmd.Name == command.Help {
 		return reply(h.help(ctx, gh, repo, n))
 	}
-	perm, err := gh.Permission(ctx, repo, user)
+	perm, refused, err := h.authorize(ctx, gh, repo, n, user, cmd, j.DeliveryID, log)
 	if err != nil {
 		return err
 	}
-	if !canWrite(perm) {
-		log.Info("command refused: no write access", "user", user, "permission", perm)
-		if cmd.Name == command.Apply {
-			appendAudit(ctx, h.Audit, log, refusalEntry(repo, n, "", user, j.DeliveryID, "", "no write access"))
-		}
-		return reply(fmt.Sprintf("sorry, `%s` needs write access to %s, and you have %s access. Ask a maintainer to run it.", cmd, repo, perm))
+	if refused != "" {
+		return reply(refused)
 	}
 	switch cmd.Name {
 	case command.Plan:
@@ -93,16 +82,52 @@ func (h *Handler) command(ctx context.Context, j store.Job, payload any) error {
 	case command.Promote:
 		return reply(h.promoteCommand(ctx, ev.GetInstallation().GetID(), repo, n, cmd.Env, user, j.DeliveryID))
 	case command.Apply:
-		msg, err := h.Applier.Apply(ctx, gh, ApplyRequest{
+		out, err := h.Applier.Apply(ctx, gh, ApplyRequest{
 			Repo: repo, Number: n, Actor: user, Delivery: j.DeliveryID, OnlyName: cmd.Project, OnlyDir: cmd.Dir,
 		})
 		if err != nil {
 			log.Error("apply", "err", err)
 			return reply(comment.ErrorText(err))
 		}
-		return reply(msg)
+		return reply(out.Reply)
 	}
 	return nil
+}
+
+// reply answers user on pull request n. Everything planbot replies is
+// masked, like the plan comment, and cut to GitHub's comment limit.
+func (h *Handler) reply(ctx context.Context, gh comment.Client, repo planbot.Repo, n int, user, body string) error {
+	body = redact.String("@"+user+" "+body, h.Secrets)
+	if r := []rune(body); len(r) > comment.DefaultLimit {
+		body = string(r[:comment.DefaultLimit-200]) + "\n\n… (cut to fit GitHub's comment limit)"
+	}
+	_, err := gh.CreateComment(ctx, repo, n, body)
+	return err
+}
+
+// permissionGetter reads a user's permission on a repository.
+type permissionGetter interface {
+	Permission(ctx context.Context, repo planbot.Repo, user string) (string, error)
+}
+
+// authorize checks that user may run cmd on pull request n, whether it
+// came as a comment or as a check run's button: every command but /help
+// needs write access to the repository. It returns the user's permission
+// and, when refused, the reply that says why; a refused /apply is
+// audited.
+func (h *Handler) authorize(ctx context.Context, gh permissionGetter, repo planbot.Repo, n int, user string, cmd command.Command, delivery string, log *slog.Logger) (perm, refused string, err error) {
+	perm, err = gh.Permission(ctx, repo, user)
+	if err != nil {
+		return "", "", err
+	}
+	if canWrite(perm) {
+		return perm, "", nil
+	}
+	log.Info("command refused: no write access", "user", user, "permission", perm)
+	if cmd.Name == command.Apply {
+		appendAudit(ctx, h.Audit, log, refusalEntry(repo, n, "", user, delivery, cmd.Project, "no write access"))
+	}
+	return perm, fmt.Sprintf("sorry, `%s` needs write access to %s, and you have %s access. Ask a maintainer to run it.", cmd, repo, perm), nil
 }
 
 func (h *Handler) help(ctx context.Context, gh GitHub, repo planbot.Repo, n int) string {
@@ -113,7 +138,7 @@ func (h *Handler) help(ctx context.Context, gh GitHub, repo planbot.Repo, n int)
 	plans, _ := h.Plans.Plans(ctx, repo.String(), n, pr.HeadSHA)
 	var ps []planbot.Project
 	for _, p := range plans {
-		ps = append(ps, planbot.Project{Name: p.Project, Dir: p.Dir, Workspace: p.Workspace, Kind: planbot.Kind(p.Kind)})
+		ps = append(ps, planbot.Project{Name: p.Project, Dir: p.Dir, Workspace: p.Workspace, Kind: planbot.Kind(p.Kind), Engine: planEngine(p)})
 	}
 	help := comment.Help(ps)
 	cfg, err := repoConfig(ctx, gh, pr)

@@ -19,6 +19,9 @@ type gateInput struct {
 	Locks []store.Lock
 	// OnlyName and OnlyDir are the command's -p and -d.
 	OnlyName, OnlyDir string
+	// WantHead, when set, is the head the apply was asked for: the
+	// commit of the check run whose Apply button was clicked.
+	WantHead string
 	// History is the PR's audit log.
 	History []audit.Entry
 }
@@ -34,6 +37,7 @@ type refusal struct {
 }
 
 // gate checks, in order, that the PR is open and ready, that its head is
+// the one the apply was asked for (when it names one), that its head is
 // planned, that every selected plan succeeded, that no apply of them was
 // interrupted, and that no plan predates an interrupted apply. It returns
 // the first that fails, or nil, and the selected plans.
@@ -46,6 +50,8 @@ func gate(in gateInput) (*refusal, []store.Plan) {
 		return &refusal{Reason: "this pull request is closed."}, nil
 	case pr.Draft:
 		return &refusal{Reason: "this pull request is a draft; mark it ready for review first."}, nil
+	case in.WantHead != "" && in.WantHead != pr.HeadSHA:
+		return &refusal{Reason: fmt.Sprintf("this check run is for %s but head is %s; apply from the check run of the head, or run /plan.", short(in.WantHead), short(pr.HeadSHA))}, nil
 	case len(in.Plans) == 0:
 		return &refusal{Reason: noPlanReason(pr, in.Locks)}, nil
 	}

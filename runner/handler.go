@@ -58,13 +58,15 @@ func (h *Handler) Handle(ctx context.Context, j store.Job) error {
 // receives the payload decoded into the go-github type of its rows' event.
 func (h *Handler) flows() map[event.Kind]func(ctx context.Context, j store.Job, payload any) error {
 	return map[event.Kind]func(ctx context.Context, j store.Job, payload any) error{
-		event.Plan:       h.plan,
-		event.Replan:     h.replan,
-		event.Close:      h.close,
-		event.Command:    h.command,
-		event.Prerender:  h.prerender,
-		event.Release:    h.releaseTag,
-		event.APIRelease: h.apiRelease,
+		event.Plan:        h.plan,
+		event.Replan:      h.replan,
+		event.Close:       h.close,
+		event.Command:     h.command,
+		event.Prerender:   h.prerender,
+		event.Rerun:       h.rerun,
+		event.CheckAction: h.checkAction,
+		event.Release:     h.releaseTag,
+		event.APIRelease:  h.apiRelease,
 	}
 }
 

@@ -1,37 +1,18 @@
 package runner
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/planbot/planbot/logtest"
 	"github.com/planbot/planbot/store"
 )
-
-// lockedBuffer is a log sink that is safe for concurrent writes and reads.
-type lockedBuffer struct {
-	mu  sync.Mutex // mu guards buf.
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // finishJob claims the next job, which must be id, and finishes it with
 // errMsg as its only attempt, so it ends done or failed.
@@ -78,7 +59,7 @@ func TestJanitorOnce(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			at := time.Now().Add(tt.age)
-			var logs lockedBuffer
+			var logs logtest.Buffer
 			j := &Janitor{Jobs: st, Retention: 7 * 24 * time.Hour, Now: func() time.Time { return at },
 				Logger: slog.New(slog.NewTextHandler(io.MultiWriter(&logs, t.Output()), &slog.HandlerOptions{Level: slog.LevelDebug}))}
 			n, err := j.Once(t.Context())
@@ -122,7 +103,7 @@ func TestJanitorRun(t *testing.T) {
 	enqueue(t, st, "second", "o/r#2")
 	finishJob(t, st, "first", "")
 
-	var logs lockedBuffer
+	var logs logtest.Buffer
 	j := &Janitor{Jobs: st, Retention: MinJobRetention, Interval: time.Millisecond,
 		Now:    func() time.Time { return time.Now().Add(MinJobRetention + time.Hour) },
 		Logger: slog.New(slog.NewTextHandler(io.MultiWriter(&logs, t.Output()), nil))}
@@ -160,7 +141,7 @@ func TestJanitorRunStoreError(t *testing.T) {
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
+	var logs logtest.Buffer
 	j := &Janitor{Jobs: st, Retention: MinJobRetention, Interval: time.Millisecond,
 		Logger: slog.New(slog.NewTextHandler(io.MultiWriter(&logs, t.Output()), nil))}
 	ctx, cancel := context.WithCancel(t.Context())

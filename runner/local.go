@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +18,6 @@ import (
 	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/redact"
 	"github.com/planbot/planbot/runner/kustomize"
-	"github.com/planbot/planbot/runner/terraform"
 	"github.com/planbot/planbot/workspaces"
 )
 
@@ -80,6 +80,7 @@ func (l *Local) Plan(ctx context.Context, req LocalRequest) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	resolveEngines(l.Terraform, projects)
 	results := make([]planbot.Result, len(projects))
 	slots := make(chan struct{}, max(l.Parallelism, 1))
 	var wg sync.WaitGroup
@@ -121,19 +122,8 @@ func (l *Local) planOne(ctx context.Context, req LocalRequest, base, head string
 	if prj.Deleted {
 		sha, plan = base, l.Terraform.PlanDestroy
 	}
-	root := filepath.Join(req.WorkDir, "projects", workspaces.Slug(prj.Name))
-	if err := ExportTree(ctx, req.RepoDir, sha, root); err != nil {
-		return fail(err)
-	}
-	dir, err := workspaces.SafeJoin(root, prj.Dir)
-	if err != nil {
-		return fail(err)
-	}
-	res, err := plan(ctx, dir, prj.WorkspaceName(), terraform.Root(root))
-	res.Project = prj
-	if err != nil && res.Status != planbot.StatusFailed {
-		return fail(err)
-	}
+	trees := ExportTrees{RepoDir: req.RepoDir, WorkDir: req.WorkDir}
+	res := CheckoutRoot(ctx, trees, workspaces.Source{}, sha, prj, plan, slog.New(slog.DiscardHandler))()
 	return redact.Result(res, l.Secrets)
 }
 

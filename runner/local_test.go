@@ -2,13 +2,13 @@ package runner
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/planbot/planbot/runner/terraform"
+	"github.com/planbot/planbot/treetest"
 )
 
 func gitT(t *testing.T, dir string, args ...string) {
@@ -28,7 +28,7 @@ func TestLocalDeletedRoot(t *testing.T) {
 	if err != nil {
 		t.Fatalf("terraform is required for this test: %v", err)
 	}
-	repo := writeTestTree(t, map[string]string{
+	repo := treetest.New(t, map[string]string{
 		"envs/old/main.tf": "resource \"terraform_data\" \"a\" {}\n",
 		"envs/dev/main.tf": "resource \"terraform_data\" \"d\" {}\n",
 	})
@@ -39,7 +39,7 @@ func TestLocalDeletedRoot(t *testing.T) {
 	gitT(t, repo, "rm", "-q", "envs/old/main.tf")
 	gitT(t, repo, "commit", "-q", "-m", "drop old")
 
-	l := &Local{Terraform: &terraform.Runner{Bin: bin}, Parallelism: 1}
+	l := &Local{Terraform: &terraform.Runner{Bin: bin.Path, Engine: bin.Engine}, Parallelism: 1}
 	parts, err := l.Plan(context.Background(), LocalRequest{RepoDir: repo, Base: "main", Head: "drop", WorkDir: filepath.Join(t.TempDir(), "work")})
 	if err != nil {
 		t.Fatal(err)
@@ -48,19 +48,4 @@ func TestLocalDeletedRoot(t *testing.T) {
 	if !strings.Contains(body, "`envs/old` is deleted by this pull request, and its state holds no resources: nothing is destroyed") {
 		t.Errorf("comment does not say that nothing is destroyed:\n%s", body)
 	}
-}
-
-func writeTestTree(t *testing.T, files map[string]string) string {
-	t.Helper()
-	root := t.TempDir()
-	for name, body := range files {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
 }

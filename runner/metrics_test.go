@@ -26,13 +26,10 @@ func TestQueueMetrics(t *testing.T) {
 		}}
 	enqueue(t, st, "ok", "a#1")
 	enqueue(t, st, "fails", "a#2")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- q.Run(ctx) }()
+	stop := startQueue(q)
 	waitState(t, st, "ok", store.JobDone)
 	waitState(t, st, "fails", store.JobFailed)
-	cancel()
-	<-done
+	stop()
 
 	got := map[string]float64{}
 	for _, r := range []string{JobDone, JobRetried, JobFailed, JobInterrupted} {

@@ -39,6 +39,7 @@ type PlanGitHub interface {
 	ChangedFiles(ctx context.Context, repo planbot.Repo, number int) ([]planbot.ChangedFile, error)
 	SetStatus(ctx context.Context, repo planbot.Repo, sha, context, state, description, targetURL string) error
 	Token(ctx context.Context) (string, error)
+	CheckRuns
 }
 
 // Workspaces checks PRs out.
@@ -63,8 +64,12 @@ type Terraform interface {
 	// PlanDestroy plans the destruction of everything in the state of
 	// the root in dir, a copy of a root that the change deletes.
 	PlanDestroy(ctx context.Context, dir, workspace string, opts ...terraform.RunOption) (planbot.Result, error)
-	// Version returns the binary's version, such as "1.11.4".
-	Version(ctx context.Context) (string, error)
+	// Version returns the version of the binary of the engine that
+	// terraform.UseEngine names, such as "1.11.4".
+	Version(ctx context.Context, opts ...terraform.RunOption) (string, error)
+	// EngineOf returns the engine that runs a project whose
+	// configuration names e ("" for none).
+	EngineOf(e planbot.Engine) planbot.Engine
 }
 
 // Credentials tells the secret environment of a repository's terraform
@@ -98,7 +103,10 @@ type Planner struct {
 	Secrets []string
 	// Metrics, when set, records project plans.
 	Metrics *Metrics
-	Logger  *slog.Logger
+	// Checks reports whether each project gets a check run next to the
+	// commit statuses (--checks).
+	Checks bool
+	Logger *slog.Logger
 }
 
 // PlanRequest says which PR to plan and why.
@@ -156,8 +164,9 @@ func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) (str
 	}
 	var results []planbot.Result
 	var notes []string
+	checks := newPlanChecks(p.Checks, gh, co.pr, log)
 	if err == nil {
-		results, notes, err = p.planProjects(ctx, co, req, log)
+		results, notes, err = p.planProjects(ctx, co, req, checks, log)
 	}
 	if errors.Is(err, errUnknownProject) {
 		// A typo in -p or -d: the comment and the status stay as they were.
@@ -169,7 +178,7 @@ func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) (str
 		// planned again.
 		results = storedResults(ctx, p.Plans, pr, p.Logger)
 	}
-	return p.report(ctx, gh, bot, pr, co.files, results, notes, err, log)
+	return p.report(ctx, gh, bot, pr, co.files, results, notes, err, checks, log)
 }
 
 // skip tells whether the PR is not to be planned: it is closed, it comes
@@ -270,18 +279,10 @@ func (p *Planner) prepare(ctx context.Context, gh PlanGitHub, pr planbot.PullReq
 }
 
 // planProjects checks the prepared PR out, detects its projects, takes
-// their locks and plans them in parallel.
-func (p *Planner) planProjects(ctx context.Context, co prepared, req PlanRequest, log *slog.Logger) ([]planbot.Result, []string, error) {
+// their locks and plans them in parallel, each with its check run in
+// progress.
+func (p *Planner) planProjects(ctx context.Context, co prepared, req PlanRequest, checks *planChecks, log *slog.Logger) ([]planbot.Result, []string, error) {
 	pr, src, cfg, files := co.pr, co.src, co.cfg, co.files
-	if cfg.TerraformVersion != "" {
-		v, err := p.Terraform.Version(ctx)
-		if err != nil {
-			return nil, nil, err
-		}
-		if err := cfg.CheckTerraformVersion(v); err != nil {
-			return nil, nil, err
-		}
-	}
 	tree, err := p.Workspaces.Checkout(ctx, src, pr.HeadSHA, "_tree")
 	if err != nil {
 		return nil, nil, err
@@ -301,12 +302,17 @@ func (p *Planner) planProjects(ctx context.Context, co prepared, req PlanRequest
 	if err != nil {
 		return nil, notes, err
 	}
+	resolveEngines(p.Terraform, projects)
+	if err := checkVersions(ctx, p.Terraform, cfg, projects); err != nil {
+		return nil, notes, err
+	}
 	results := make([]planbot.Result, len(projects))
 	var wg sync.WaitGroup
 	for i, prj := range projects {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			checks.start(ctx, prj)
 			results[i] = p.planOne(ctx, src, pr, prj, trees{base: baseTree, head: tree}, req, log.With("project", prj.Name))
 			p.Metrics.planned(results[i])
 		}()
@@ -400,9 +406,8 @@ func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot
 		return res
 	}
 
-	// A Terraform root is checked out before its slot is taken: checkouts
-	// wait for the repository cache, which every plan shares, and a slot
-	// held meanwhile would leave terraform idle.
+	// A Terraform root is checked out before its slot is taken (see
+	// CheckoutRoot).
 	plan := func() planbot.Result { return p.planManifests(ctx, t, prj, log) }
 	if prj.Kind != planbot.KindKustomize {
 		plan = p.checkoutRoot(ctx, src, pr, prj, log)
@@ -453,34 +458,13 @@ func (p *Planner) save(ctx context.Context, pr planbot.PullRequest, prj planbot.
 // checkoutRoot checks out the project's own workspace of Terraform root prj
 // and returns the function that plans it there.
 func (p *Planner) checkoutRoot(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, prj planbot.Project, log *slog.Logger) func() planbot.Result {
-	fail := func(err error) func() planbot.Result {
-		log.Error("plan project", "err", err)
-		res := planbot.Result{Project: prj, Status: planbot.StatusFailed, Error: planbot.ErrorMessage(err)}
-		return func() planbot.Result { return res }
-	}
 	// A deleted root only exists on the base: its copy there names the
 	// backend and the providers that destroy what its state holds.
 	sha, plan := pr.HeadSHA, p.Terraform.Plan
 	if prj.Deleted {
 		sha, plan = pr.BaseSHA, p.Terraform.PlanDestroy
 	}
-	root, err := p.Workspaces.Checkout(ctx, src, sha, prj.Name)
-	if err != nil {
-		return fail(err)
-	}
-	dir, err := workspaces.SafeJoin(root, prj.Dir)
-	if err != nil {
-		return fail(err)
-	}
-	return func() planbot.Result {
-		res, err := plan(ctx, dir, prj.WorkspaceName(), terraform.Root(root), credentialsEnv(p.Credentials, src.Repo, credentials.Plan))
-		res.Project = prj
-		if err != nil && res.Status != planbot.StatusFailed {
-			log.Error("plan project", "err", err)
-			return planbot.Result{Project: prj, Status: planbot.StatusFailed, Error: planbot.ErrorMessage(err)}
-		}
-		return res
-	}
+	return CheckoutRoot(ctx, p.Workspaces, src, sha, prj, plan, log, credentialsEnv(p.Credentials, src.Repo, credentials.Plan))
 }
 
 // credentialsEnv returns the run option that passes repo's credentials of

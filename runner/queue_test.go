@@ -39,6 +39,18 @@ func enqueue(t *testing.T, st store.Store, id, key string) {
 	}
 }
 
+// startQueue runs q until the returned stop is called; stop waits for Run
+// to return.
+func startQueue(q *Queue) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- q.Run(ctx) }()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
 func waitState(t *testing.T, st store.Store, id, state string) *store.Job {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
@@ -75,9 +87,7 @@ func TestQueueRetriesThenGivesUp(t *testing.T) {
 	enqueue(t, st, "ok", "a#1")
 	enqueue(t, st, "fails", "a#2")
 	enqueue(t, st, "panics", "a#3")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- q.Run(ctx) }()
+	stop := startQueue(q)
 	waitState(t, st, "ok", store.JobDone)
 	failed := waitState(t, st, "fails", store.JobFailed)
 	if failed.LastError != "boom" {
@@ -87,8 +97,7 @@ func TestQueueRetriesThenGivesUp(t *testing.T) {
 	if p.LastError == "" {
 		t.Error("a panic left no error")
 	}
-	cancel()
-	<-done
+	stop()
 	for id, want := range map[string]int32{"ok": 1, "fails": 3, "panics": 3} {
 		n, _ := runs.Load(id)
 		if got := n.(*atomic.Int32).Load(); got != want {
@@ -301,13 +310,7 @@ func TestQueueRetryWaitsForBackoff(t *testing.T) {
 	enqueue(t, st, "flaky", "a#1")
 	enqueue(t, st, "next", "a#1")
 	enqueue(t, st, "other", "a#2")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- q.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	defer startQueue(q)()
 
 	waiting := waitJob(t, st, "flaky", func(j *store.Job) bool { return j.State == store.JobQueued && j.Attempts == 1 })
 	if want := t0.Add(time.Minute); !waiting.RunAfter.Equal(want) || waiting.LastError != "GitHub answered 502" {
@@ -394,13 +397,7 @@ func TestQueuePostponesRateLimitedJob(t *testing.T) {
 	enqueue(t, st, "limited", "a#1")
 	enqueue(t, st, "next", "a#1")
 	enqueue(t, st, "stale", "a#2")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- q.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	defer startQueue(q)()
 
 	waiting := waitJob(t, st, "limited", func(j *store.Job) bool { return j.State == store.JobQueued && !j.RunAfter.IsZero() })
 	if waiting.Attempts != 0 || !waiting.RunAfter.Equal(reset) || !strings.Contains(waiting.LastError, "postponed until 2025-03-04T07:06:07Z") {
@@ -470,10 +467,8 @@ func TestQueueBurstWakesEveryWorker(t *testing.T) {
 			<-release
 			return nil
 		}}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- q.Run(ctx) }()
-	defer func() { close(release); cancel(); <-done }()
+	stop := startQueue(q)
+	defer func() { close(release); stop() }()
 	waitUntil(t, "every worker idle", func() bool { return jobs.empty.Load() >= workers })
 
 	for i := range workers {
@@ -508,12 +503,9 @@ func TestQueueOrder(t *testing.T) {
 	}
 	add("replan-1", "a#1")
 	add("open-101", "a#101")
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- q.Run(ctx) }()
+	stop := startQueue(q)
 	waitState(t, st, "open-101", store.JobDone)
-	cancel()
-	<-done
+	stop()
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("run order (-got +want):\n%s", diff)
 	}

@@ -97,17 +97,6 @@ func TestPending(t *testing.T) {
 	}
 }
 
-// freeAddr returns a local address where nothing listens.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // hookServer receives webhooks on addr and records their GUIDs.
 type hookServer struct {
 	mu    sync.Mutex // mu guards the field below.
@@ -142,7 +131,7 @@ func TestRedelivererOnce(t *testing.T) {
 	opened := gh.PullRequestEvent("opened", "acme/infra", pr.Number)
 
 	// Nothing listens on up yet, and never on down.
-	up, down := freeAddr(t), freeAddr(t)
+	up, down := githubfake.FreeAddr(t), githubfake.FreeAddr(t)
 	deliver := func(addr, event string, payload []byte) string {
 		t.Helper()
 		_, guid, _ := gh.Deliver(ctx, "http://"+addr+"/webhook", "s3cret", event, payload)

@@ -52,7 +52,11 @@ func repoConfig(ctx context.Context, gh FileGetter, pr planbot.PullRequest) (*co
 // configuration exists on base but not on head is deleted (see project.Detect).
 func selectProjects(cfg *config.Repo, baseRoot, headRoot string, files []planbot.ChangedFile) ([]planbot.Project, []string, error) {
 	if cfg == nil || !cfg.Explicit() {
-		return project.Detect(baseRoot, headRoot, files)
+		projects, notes, err := project.Detect(baseRoot, headRoot, files)
+		if cfg != nil {
+			cfg.SetEngines(projects)
+		}
+		return projects, notes, err
 	}
 	if err := cfg.ResolveKinds(os.DirFS(headRoot), os.DirFS(baseRoot)); err != nil {
 		return nil, nil, err
@@ -63,17 +67,18 @@ func selectProjects(cfg *config.Repo, baseRoot, headRoot string, files []planbot
 			projects[i].Deleted = true
 		}
 	}
+	cfg.SetEngines(projects)
 	return projects, nil, nil
 }
 
 // hasConfig reports whether dir, relative to the tree at root, holds a
-// Terraform configuration (*.tf or *.tf.json files).
+// Terraform configuration (*.tf, *.tf.json, *.tofu or *.tofu.json files).
 func hasConfig(root, dir string) bool {
 	d, err := workspaces.SafeJoin(root, dir)
 	if err != nil {
 		return false
 	}
-	for _, pattern := range []string{"*.tf", "*.tf.json"} {
+	for _, pattern := range []string{"*.tf", "*.tf.json", "*.tofu", "*.tofu.json"} {
 		if m, _ := filepath.Glob(filepath.Join(d, pattern)); len(m) > 0 {
 			return true
 		}

@@ -12,9 +12,10 @@ import (
 	"github.com/planbot/planbot/comment"
 )
 
-// report posts the plan comment and the final status of a plan that ran
-// (planErr is a failure before any project ran) and returns its outcome.
-func (p *Planner) report(ctx context.Context, gh PlanGitHub, bot string, pr planbot.PullRequest, files []planbot.ChangedFile, results []planbot.Result, notes []string, planErr error, log *slog.Logger) (string, error) {
+// report posts the plan comment, completes the check runs of the projects
+// that were planned and sets the final status of a plan that ran (planErr
+// is a failure before any project ran), and returns its outcome.
+func (p *Planner) report(ctx context.Context, gh PlanGitHub, bot string, pr planbot.PullRequest, files []planbot.ChangedFile, results []planbot.Result, notes []string, planErr error, checks *planChecks, log *slog.Logger) (string, error) {
 	var failure, state, desc, outcome string
 	if planErr != nil {
 		// A failure before any project ran: report it on the PR.
@@ -43,6 +44,7 @@ func (p *Planner) report(ctx context.Context, gh PlanGitHub, bot string, pr plan
 	if err := upsertComment(ctx, gh, p.Comments, bot, pr, parts, log); err != nil {
 		return outcome, fmt.Errorf("post plan comment: %w", err)
 	}
+	checks.finish(ctx, results, p.Secrets)
 	if err := gh.SetStatus(ctx, pr.Repo, pr.HeadSHA, StatusPlan, state, desc, pr.HTMLURL); err != nil {
 		return outcome, err
 	}

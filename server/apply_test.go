@@ -167,9 +167,11 @@ func TestApplyGate(t *testing.T) {
 	})
 }
 
-func TestApplyMergesAndLocks(t *testing.T) {
+func TestApplyMergesAndLocks(t *testing.T) { forEachEngine(t, testApplyMergesAndLocks) }
+
+func testApplyMergesAndLocks(t *testing.T, eng testEngine) {
 	gh := newFake(t)
-	e := startServer(t, gh, t.TempDir())
+	e := eng.start(t, gh, t.TempDir())
 
 	first := e.openPlanned("first", "carol", devChange("dev-1"), "success")
 	second := e.openPlanned("second", "bob", devChange("dev-2"), "failure")
@@ -186,6 +188,7 @@ func TestApplyMergesAndLocks(t *testing.T) {
 	if !strings.Contains(reply, "applied") || !strings.Contains(reply, "merged") {
 		t.Fatalf("apply reply:\n%s", reply)
 	}
+	eng.wantNamed(t, planComment(t, gh, first.Number).Body)
 	merged := gh.PR(testRepo, first.Number)
 	if !merged.Merged {
 		t.Fatal("PR not merged after apply")

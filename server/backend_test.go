@@ -43,6 +43,13 @@ resource "terraform_data" "c" {
 // holds the root's resources.
 func seedRoot(t *testing.T, e *testEnv, dir string, files map[string]string) {
 	t.Helper()
+	seedRootWith(t, e, "terraform", dir, files)
+}
+
+// seedRootWith seeds a root as seedRoot does, applied with the binary bin
+// (a path, or a name on PATH).
+func seedRootWith(t *testing.T, e *testEnv, bin, dir string, files map[string]string) {
+	t.Helper()
 	e.gh.Commit(testRepo, "main", files, nil, "add "+dir)
 	root := map[string]string{}
 	for name, body := range files {
@@ -50,7 +57,7 @@ func seedRoot(t *testing.T, e *testEnv, dir string, files map[string]string) {
 			root[rel] = body
 		}
 	}
-	statetest.Apply(t, root)
+	statetest.ApplyWith(t, bin, root)
 }
 
 // outsideDetails returns body without its collapsed <details> blocks:
@@ -61,11 +68,13 @@ func outsideDetails(body string) string {
 
 // TestHTTPBackendState plans roots whose state is in terraform's http
 // backend, which has no workspaces.
-func TestHTTPBackendState(t *testing.T) {
+func TestHTTPBackendState(t *testing.T) { forEachEngine(t, testHTTPBackendState) }
+
+func testHTTPBackendState(t *testing.T, eng testEngine) {
 	gh := newFake(t)
 	states := statetest.New(t)
-	e := startServer(t, gh, t.TempDir())
-	seedRoot(t, e, "envs/live", map[string]string{"envs/live/main.tf": liveTF(states, "live", "a1", "b1", true)})
+	e := eng.start(t, gh, t.TempDir())
+	eng.seed(t, e, "envs/live", map[string]string{"envs/live/main.tf": liveTF(states, "live", "a1", "b1", true)})
 	if diff := cmp.Diff(states.Resources("live"), []string{"terraform_data.a", "terraform_data.b", "terraform_data.c"}); diff != "" {
 		t.Fatalf("seeded state (-got +want):\n%s", diff)
 	}
@@ -74,6 +83,7 @@ func TestHTTPBackendState(t *testing.T) {
 		pr := e.openPlanned("live-change", "carol", map[string]string{"envs/live/main.tf": liveTF(states, "live", "a2", "b1", true)}, "success")
 		body := planComment(t, gh, pr.Number).Body
 		mustContain(t, body, "envs/live", "Plan: 0 to add, 1 to change, 0 to destroy.")
+		eng.wantNamed(t, body)
 		e.close(pr.Number)
 	})
 
@@ -126,11 +136,13 @@ func (e *testEnv) auditEntries(n int) []audit.Entry {
 // TestDeleteRoot deletes Terraform roots whose state is in the http
 // backend: a destroy through the normal gate, or nothing at all when the
 // state is empty.
-func TestDeleteRoot(t *testing.T) {
+func TestDeleteRoot(t *testing.T) { forEachEngine(t, testDeleteRoot) }
+
+func testDeleteRoot(t *testing.T, eng testEngine) {
 	gh := newFake(t)
 	states := statetest.New(t)
-	e := startServer(t, gh, t.TempDir())
-	seedRoot(t, e, "envs/old", map[string]string{"envs/old/main.tf": liveTF(states, "old", "a", "b", false)})
+	e := eng.start(t, gh, t.TempDir())
+	eng.seed(t, e, "envs/old", map[string]string{"envs/old/main.tf": liveTF(states, "old", "a", "b", false)})
 	// envs/empty was never applied: its state server has nothing.
 	gh.Commit(testRepo, "main", map[string]string{"envs/empty/main.tf": liveTF(states, "empty", "a", "b", false)}, nil, "add envs/empty")
 	both := []string{"terraform_data.a", "terraform_data.b"}
@@ -157,6 +169,7 @@ func TestDeleteRoot(t *testing.T) {
 		if got := states.Resources("old"); len(got) != 0 {
 			t.Errorf("state still holds %v after the destroy", got)
 		}
+		eng.wantWriter(t, states, "old")
 		if !gh.PR(testRepo, pr.Number).Merged {
 			t.Error("PR not merged after the destroy")
 		}
@@ -173,7 +186,7 @@ func TestDeleteRoot(t *testing.T) {
 
 	t.Run("moved root", func(t *testing.T) {
 		files := map[string]string{"envs/moving/main.tf": liveTF(states, "moving", "a", "b", false)}
-		seedRoot(t, e, "envs/moving", files)
+		eng.seed(t, e, "envs/moving", files)
 		sha := gh.Commit(testRepo, "move", map[string]string{"live/moving/main.tf": files["envs/moving/main.tf"]}, []string{"envs/moving/main.tf"}, "move the root")
 		pr := gh.OpenPR(testRepo, "move", "main", "carol", "Move a root")
 		e.deliver("pull_request", gh.PullRequestEvent("opened", testRepo, pr.Number), http.StatusAccepted)

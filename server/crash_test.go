@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -29,16 +28,6 @@ func buildPlanbot(t *testing.T) string {
 	return bin
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 // slowTerraform writes a terraform wrapper whose plans take a while, so a
 // test can kill planbot in the middle of one.
 func slowTerraform(t *testing.T) string {
@@ -61,7 +50,7 @@ func startProcess(t *testing.T, bin string, args []string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(bin, append([]string{"server"}, args...)...)
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
-	cmd.Stderr = testWriter{t}
+	cmd.Stderr = t.Output()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -105,7 +94,7 @@ func runningPlan(t *testing.T, branch string) slowRun {
 	bin := buildPlanbot(t)
 	gh := newFake(t)
 	dataDir := t.TempDir()
-	addr := freeAddr(t)
+	addr := githubfake.FreeAddr(t)
 	args := serverArgs(t, gh, dataDir, "--terraform-bin="+slowTerraform(t), "--addr="+addr) // the last --addr wins
 	proc := startProcess(t, bin, args)
 
@@ -176,7 +165,7 @@ func TestCrashDuringApplyIsNotReplayed(t *testing.T) {
 	bin := buildPlanbot(t)
 	gh := newFake(t)
 	dataDir := t.TempDir()
-	addr := freeAddr(t)
+	addr := githubfake.FreeAddr(t)
 	args := serverArgs(t, gh, dataDir, "--addr="+addr) // the last --addr wins
 	proc := startProcess(t, bin, args)
 	e := &testEnv{t: t, gh: gh, url: "http://" + addr + "/webhook", dataDir: dataDir}

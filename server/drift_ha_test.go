@@ -7,11 +7,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/planbot/planbot/drift"
+	"github.com/planbot/planbot/drift/drifttest"
 	"github.com/planbot/planbot/githubfake"
 	"github.com/planbot/planbot/runner/terraform/statetest"
 	"github.com/planbot/planbot/store/pgtest"
@@ -49,21 +49,14 @@ func planLog(log string) []string {
 // the pass over.
 func TestDriftReplicasSharePostgres(t *testing.T) {
 	dsn := pgtest.Start(t)
-	bin := buildPlanbot(t)
 	states := statetest.New(t)
-	gh := driftFake(t, states)
+	gh := drifttest.Fake(t, states)
 	states.SetDataInput("live", "changed-in-the-console")
 	tf, log := loggingTerraform(t, "1")
 
-	procs := map[int]func(){}
-	for range 2 {
-		// The wrapper writes its log outside the checkout, which the
-		// sandbox would refuse.
-		args := serverArgs(t, gh, t.TempDir(), "--database="+dsn, "--terraform-bin="+tf, "--addr="+freeAddr(t),
-			"--drift-schedule=@every 2s", "--sandbox=off")
-		cmd := startProcess(t, bin, args)
-		procs[cmd.Process.Pid] = func() { cmd.Process.Signal(syscall.SIGKILL); cmd.Wait() }
-	}
+	// The wrapper writes its log outside the checkout, which the sandbox
+	// would refuse.
+	r := startReplicas(t, gh, dsn, tf, 2, "--drift-schedule=@every 2s", "--sandbox=off")
 	st, err := OpenStore(context.Background(), dsn, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -81,12 +74,7 @@ func TestDriftReplicasSharePostgres(t *testing.T) {
 		victim = p.Owner
 		return true
 	})
-	pid := ownerPID(t, victim)
-	kill, ok := procs[pid]
-	if !ok {
-		t.Fatalf("pass owner %q is not one of the replicas", victim)
-	}
-	kill()
+	r.kill(t, victim)
 	killedAt := len(planLog(log))
 	waitFor(t, 2*time.Minute, "passes by the survivor", func() bool {
 		p, err := st.LastPass(context.Background(), drift.PassName)
@@ -108,7 +96,7 @@ func TestDriftReplicasSharePostgres(t *testing.T) {
 		}
 	}
 	var issues []githubfake.Issue
-	for _, is := range gh.Issues(driftRepo) {
+	for _, is := range gh.Issues(drifttest.Repo) {
 		issues = append(issues, is)
 	}
 	if len(issues) != 1 || issues[0].State != "open" || issues[0].Title != "Drift: acme/live live" {

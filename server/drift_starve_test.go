@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/planbot/planbot/drift/drifttest"
 	"github.com/planbot/planbot/runner/terraform/statetest"
 )
 
@@ -13,12 +14,12 @@ import (
 // first of several projects starts before the pass's remaining ones.
 func TestDriftYieldsToPullRequests(t *testing.T) {
 	states := statetest.New(t)
-	gh := driftFake(t, states)
+	gh := drifttest.Fake(t, states)
 	roots := map[string]string{}
 	for _, d := range []string{"a", "b", "c"} {
 		roots["roots/"+d+"/main.tf"] = "resource \"terraform_data\" \"x\" {\n  input = \"" + d + "\"\n}\n"
 	}
-	gh.Commit(driftRepo, "main", roots, nil, "three more roots")
+	gh.Commit(drifttest.Repo, "main", roots, nil, "three more roots")
 	tf, log := loggingTerraform(t, "3")
 	// The wrapper writes its log outside the checkout, which the sandbox
 	// would refuse.
@@ -29,9 +30,9 @@ func TestDriftYieldsToPullRequests(t *testing.T) {
 		return len(lines) > 0 && strings.HasPrefix(lines[len(lines)-1], "start") && strings.Contains(lines[len(lines)-1], "/pr-0/")
 	})
 	queuedAt := len(planLog(log))
-	gh.Commit(driftRepo, "change", map[string]string{"roots/a/main.tf": "resource \"terraform_data\" \"x\" {\n  input = \"a2\"\n}\n"}, nil, "change a")
-	pr := gh.OpenPR(driftRepo, "change", "main", "alice", "change a")
-	e.deliver("pull_request", gh.PullRequestEvent("opened", driftRepo, pr.Number), 202)
+	gh.Commit(drifttest.Repo, "change", map[string]string{"roots/a/main.tf": "resource \"terraform_data\" \"x\" {\n  input = \"a2\"\n}\n"}, nil, "change a")
+	pr := gh.OpenPR(drifttest.Repo, "change", "main", "alice", "change a")
+	e.deliver("pull_request", gh.PullRequestEvent("opened", drifttest.Repo, pr.Number), 202)
 
 	waitFor(t, 2*time.Minute, "the PR's plan", func() bool {
 		for _, l := range planLog(log) {

@@ -9,35 +9,16 @@ import (
 
 	"github.com/planbot/planbot/audit"
 	"github.com/planbot/planbot/drift"
+	"github.com/planbot/planbot/drift/drifttest"
 	"github.com/planbot/planbot/githubfake"
 	"github.com/planbot/planbot/runner/terraform/statetest"
 	"github.com/planbot/planbot/store"
 )
 
-const driftRepo = "acme/live"
-
-// driftFake returns a fake GitHub with one installed repository whose only
-// root, live/, keeps its state on states, and applies that root with
-// terraform directly, as a team would have: the state server then holds
-// terraform_data.input with the value "v1".
-func driftFake(t *testing.T, states *statetest.Server) *githubfake.Server {
-	t.Helper()
-	gh := githubfake.New(t)
-	tf := states.Backend("live") + `
-resource "terraform_data" "input" {
-  input = "v1"
-}
-`
-	gh.CreateRepo(driftRepo, map[string]string{"live/main.tf": tf, "README.md": "# live\n"})
-	gh.AddInstallation(1, driftRepo)
-	statetest.Apply(t, map[string]string{"main.tf": tf})
-	return gh
-}
-
 // driftIssues returns the issues of the drift repo labelled planbot:drift.
 func driftIssues(gh *githubfake.Server) []githubfake.Issue {
 	var out []githubfake.Issue
-	for _, is := range gh.Issues(driftRepo) {
+	for _, is := range gh.Issues(drifttest.Repo) {
 		for _, l := range is.Labels {
 			if l == drift.LabelName {
 				out = append(out, is)
@@ -80,7 +61,7 @@ func oneIssue(t *testing.T, gh *githubfake.Server, max int, what string, cond fu
 // is reopened.
 func TestDriftIssueLifecycle(t *testing.T) {
 	states := statetest.New(t)
-	gh := driftFake(t, states)
+	gh := drifttest.Fake(t, states)
 	states.SetDataInput("live", "changed-in-the-console")
 	e := startServer(t, gh, t.TempDir(), "--drift-schedule=@every 2s")
 
@@ -89,7 +70,7 @@ func TestDriftIssueLifecycle(t *testing.T) {
 		t.Errorf("issue %q by %s, want %q by the bot", is.Title, is.User, "Drift: acme/live live")
 	}
 	mustContain(t, is.Body, "terraform_data.input", "Drift in `live`", "1 to change", "changed-in-the-console", "1 check)")
-	if l, ok := gh.RepoLabel(driftRepo, drift.LabelName); !ok || l.Description == "" {
+	if l, ok := gh.RepoLabel(drifttest.Repo, drift.LabelName); !ok || l.Description == "" {
 		t.Errorf("label %s = %+v, %v; want it created with a description", drift.LabelName, l, ok)
 	}
 
@@ -97,7 +78,7 @@ func TestDriftIssueLifecycle(t *testing.T) {
 	if edited.Number != is.Number || !strings.Contains(edited.Body, "checks)") {
 		t.Errorf("next pass wrote #%d with body %q; want #%d edited with a last checked line", edited.Number, edited.Body, is.Number)
 	}
-	if n := len(gh.Comments(driftRepo, is.Number)); n != 0 {
+	if n := len(gh.Comments(drifttest.Repo, is.Number)); n != 0 {
 		t.Errorf("%d comments on the issue while it drifts, want none (history is the last checked line)", n)
 	}
 
@@ -106,7 +87,7 @@ func TestDriftIssueLifecycle(t *testing.T) {
 	if closed.ClosedBy != gh.BotLogin() {
 		t.Errorf("closed by %q, want the bot", closed.ClosedBy)
 	}
-	cs := gh.Comments(driftRepo, is.Number)
+	cs := gh.Comments(drifttest.Repo, is.Number)
 	if len(cs) != 1 || !strings.Contains(cs[0].Body, "No drift any more") {
 		t.Errorf("comments after the close = %+v, want one saying there is no drift any more", cs)
 	}
@@ -118,14 +99,14 @@ func TestDriftIssueLifecycle(t *testing.T) {
 	if again.Number == is.Number {
 		t.Errorf("new drift reopened #%d, want a new issue", is.Number)
 	}
-	gh.CloseIssue(driftRepo, again.Number, "alice")
+	gh.CloseIssue(drifttest.Repo, again.Number, "alice")
 	reopened := oneIssue(t, gh, 2, "person-closed issue reopened", func(x githubfake.Issue) bool {
 		return x.State == "open" && x.ClosedBy == "alice"
 	})
 	if reopened.Number != again.Number {
 		t.Errorf("reopened #%d, want #%d", reopened.Number, again.Number)
 	}
-	cs = gh.Comments(driftRepo, again.Number)
+	cs = gh.Comments(drifttest.Repo, again.Number)
 	if last := cs[len(cs)-1]; !strings.Contains(last.Body, "Reopened") {
 		t.Errorf("last comment %q, want one saying it was reopened", last.Body)
 	}
@@ -136,7 +117,7 @@ func TestDriftIssueLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	entries, err := st.Audit(context.Background(), store.AuditFilter{Repo: driftRepo})
+	entries, err := st.Audit(context.Background(), store.AuditFilter{Repo: drifttest.Repo})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,9 +21,11 @@ func mustContain(t *testing.T, body string, subs ...string) {
 
 // TestPlanEndToEnd drives the core loop: signed webhook → durable queue →
 // isolated workspace → terraform plan → one PR comment, edited in place.
-func TestPlanEndToEnd(t *testing.T) {
+func TestPlanEndToEnd(t *testing.T) { forEachEngine(t, testPlanEndToEnd) }
+
+func testPlanEndToEnd(t *testing.T, eng testEngine) {
 	gh := newFake(t)
-	e := startServer(t, gh, t.TempDir())
+	e := eng.start(t, gh, t.TempDir())
 
 	sha1 := gh.Commit(testRepo, "dev-change", map[string]string{"envs/dev/main.tf": rootTF("dev-2")}, nil, "rename dev")
 	pr := gh.OpenPR(testRepo, "dev-change", "main", "carol", "Rename dev")
@@ -33,7 +35,9 @@ func TestPlanEndToEnd(t *testing.T) {
 		t.Fatalf("planbot/plan = %s, want success", got)
 	}
 	c := planComment(t, gh, pr.Number)
-	mustContain(t, c.Body, "envs/dev", "1 to add", sha1[:7], "one of `@acme/platform` for `envs/dev/main.tf`")
+	mustContain(t, c.Body, "envs/dev", "1 to add", sha1[:7], "one of `@acme/platform` for `envs/dev/main.tf`", eng.engine.Name()+" will perform the following actions")
+	eng.wantNamed(t, c.Body)
+	eng.wantStatusNamed(t, gh, sha1)
 	if strings.Contains(c.Body, "envs/prod") {
 		t.Errorf("a change under envs/dev planned envs/prod:\n%s", c.Body)
 	}

@@ -48,18 +48,8 @@ func postDelivery(t *testing.T, url, event, id string, payload []byte) int {
 // when the replica running a job is killed the other finishes it.
 func TestReplicasSharePostgres(t *testing.T) {
 	dsn := pgtest.Start(t)
-	bin := buildPlanbot(t)
 	gh := newFake(t)
-	tf := slowTerraform(t)
-
-	addrs := []string{freeAddr(t), freeAddr(t)}
-	procs := map[int]*procInfo{}
-	for i, addr := range addrs {
-		args := serverArgs(t, gh, t.TempDir(), "--database="+dsn, "--terraform-bin="+tf, "--addr="+addr)
-		cmd := startProcess(t, bin, args)
-		procs[cmd.Process.Pid] = &procInfo{index: i, kill: func() { cmd.Process.Signal(syscall.SIGKILL); cmd.Wait() }}
-	}
-	url := func(i int) string { return "http://" + addrs[i] + "/webhook" }
+	r := startReplicas(t, gh, dsn, slowTerraform(t), 2)
 
 	// Two PRs; the first gets one delivery sent to both replicas at once,
 	// the second two different deliveries for the same head, one each.
@@ -68,29 +58,12 @@ func TestReplicasSharePostgres(t *testing.T) {
 	sha2 := gh.Commit(testRepo, "ha-prod", prodChange("prod-ha"), nil, "prod")
 	pr2 := gh.OpenPR(testRepo, "ha-prod", "main", "carol", "HA prod")
 	opened1 := gh.PullRequestEvent("opened", testRepo, pr1.Number)
-	opened2 := gh.PullRequestEvent("opened", testRepo, pr2.Number)
-	ready2 := gh.PullRequestEvent("ready_for_review", testRepo, pr2.Number)
-	var wg sync.WaitGroup
-	for _, d := range []struct {
-		replica int
-		event   string
-		id      string
-		payload []byte
-	}{
-		{0, "pull_request", "ha-same", opened1},
-		{1, "pull_request", "ha-same", opened1},
-		{0, "pull_request", "ha-pr2-opened", opened2},
-		{1, "pull_request", "ha-pr2-ready", ready2},
-	} {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if code := postDelivery(t, url(d.replica), d.event, d.id, d.payload); code != http.StatusAccepted && code != http.StatusOK {
-				t.Errorf("delivery %s to replica %d: status %d", d.id, d.replica, code)
-			}
-		}()
-	}
-	wg.Wait()
+	r.deliverAtOnce(t, []haDelivery{
+		{0, "ha-same", opened1},
+		{1, "ha-same", opened1},
+		{0, "ha-pr2-opened", gh.PullRequestEvent("opened", testRepo, pr2.Number)},
+		{1, "ha-pr2-ready", gh.PullRequestEvent("ready_for_review", testRepo, pr2.Number)},
+	})
 	for _, sha := range []string{sha1, sha2} {
 		if got := waitStatus(t, gh, sha, "planbot/plan"); got != "success" {
 			t.Fatalf("planbot/plan on %s = %s", sha[:7], got)
@@ -103,43 +76,120 @@ func TestReplicasSharePostgres(t *testing.T) {
 	}
 	defer st.Close()
 	for _, pr := range []githubfake.PR{pr1, pr2} {
-		creates := 0
-		for _, w := range gh.CommentHistory(testRepo, pr.Number) {
-			if w.Op == "create" {
-				creates++
-			}
-		}
-		if creates != 1 {
-			t.Errorf("PR #%d got %d comments, want 1", pr.Number, creates)
-		}
-		entries, err := st.Audit(context.Background(), store.AuditFilter{Repo: testRepo, PR: pr.Number})
-		if err != nil {
-			t.Fatal(err)
-		}
-		plans := 0
-		for _, e := range entries {
-			if e.Action == audit.ActionPlan {
-				plans++
-			}
-		}
-		if plans != 1 {
-			t.Errorf("PR #%d was planned %d times, want once", pr.Number, plans)
-		}
+		checkPlannedOnce(t, gh, st, pr.Number)
 	}
 
-	// Kill the replica that runs a job: the other one finishes it. The
-	// first PR is closed so that its lock on envs/dev is free.
+	// The first PR is closed so that its lock on envs/dev is free for the
+	// next one.
 	gh.ClosePR(testRepo, pr1.Number)
-	if code := postDelivery(t, url(1), "pull_request", "ha-close", gh.PullRequestEvent("closed", testRepo, pr1.Number)); code != http.StatusAccepted {
+	if code := postDelivery(t, r.url(1), "pull_request", "ha-close", gh.PullRequestEvent("closed", testRepo, pr1.Number)); code != http.StatusAccepted {
 		t.Fatalf("close delivery: status %d", code)
 	}
 	waitFor(t, time.Minute, "close processed", func() bool {
 		j, err := st.Job(context.Background(), "ha-close")
 		return err == nil && j.State == "done"
 	})
-	sha3 := gh.Commit(testRepo, "ha-kill", devChange("dev-kill"), nil, "dev again")
-	pr3 := gh.OpenPR(testRepo, "ha-kill", "main", "carol", "HA kill")
-	if code := postDelivery(t, url(0), "pull_request", "ha-kill", gh.PullRequestEvent("opened", testRepo, pr3.Number)); code != http.StatusAccepted {
+	r.killMidJob(t, gh, st)
+
+	all, err := st.Audit(context.Background(), store.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seq, ok := audit.Verify(all); !ok {
+		t.Errorf("audit chain broken at seq %d", seq)
+	}
+}
+
+// replicas are planbot processes sharing one database, each listening on
+// its own address.
+type replicas struct {
+	addrs []string
+	kills map[int]func() // by process ID
+}
+
+// startReplicas starts n planbot processes on the database dsn that run
+// the terraform binary tf, with the extra flags.
+func startReplicas(t *testing.T, gh *githubfake.Server, dsn, tf string, n int, extra ...string) *replicas {
+	bin := buildPlanbot(t)
+	r := &replicas{kills: map[int]func(){}}
+	for range n {
+		addr := githubfake.FreeAddr(t)
+		r.addrs = append(r.addrs, addr)
+		args := serverArgs(t, gh, t.TempDir(), append([]string{"--database=" + dsn, "--terraform-bin=" + tf, "--addr=" + addr}, extra...)...)
+		cmd := startProcess(t, bin, args)
+		r.kills[cmd.Process.Pid] = func() { cmd.Process.Signal(syscall.SIGKILL); cmd.Wait() }
+	}
+	return r
+}
+
+// kill kills the replica that owner, a queue or pass lease owner, names.
+func (r *replicas) kill(t *testing.T, owner string) {
+	t.Helper()
+	kill, ok := r.kills[ownerPID(t, owner)]
+	if !ok {
+		t.Fatalf("lease owner %q is not one of the replicas", owner)
+	}
+	kill()
+}
+
+// url returns the webhook URL of replica i.
+func (r *replicas) url(i int) string { return "http://" + r.addrs[i] + "/webhook" }
+
+// haDelivery is a pull_request delivery to one replica.
+type haDelivery struct {
+	replica int
+	id      string
+	payload []byte
+}
+
+// deliverAtOnce sends the deliveries concurrently and checks that each is
+// accepted.
+func (r *replicas) deliverAtOnce(t *testing.T, ds []haDelivery) {
+	var wg sync.WaitGroup
+	for _, d := range ds {
+		wg.Go(func() {
+			if code := postDelivery(t, r.url(d.replica), "pull_request", d.id, d.payload); code != http.StatusAccepted && code != http.StatusOK {
+				t.Errorf("delivery %s to replica %d: status %d", d.id, d.replica, code)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// checkPlannedOnce checks that PR pr got one comment and one plan in the
+// audit log.
+func checkPlannedOnce(t *testing.T, gh *githubfake.Server, st store.Store, pr int) {
+	t.Helper()
+	creates := 0
+	for _, w := range gh.CommentHistory(testRepo, pr) {
+		if w.Op == "create" {
+			creates++
+		}
+	}
+	if creates != 1 {
+		t.Errorf("PR #%d got %d comments, want 1", pr, creates)
+	}
+	entries, err := st.Audit(context.Background(), store.AuditFilter{Repo: testRepo, PR: pr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plans := 0
+	for _, e := range entries {
+		if e.Action == audit.ActionPlan {
+			plans++
+		}
+	}
+	if plans != 1 {
+		t.Errorf("PR #%d was planned %d times, want once", pr, plans)
+	}
+}
+
+// killMidJob opens a PR, kills the replica that runs its plan job while
+// terraform plans, and checks that another replica finishes the job.
+func (r *replicas) killMidJob(t *testing.T, gh *githubfake.Server, st store.Store) {
+	sha := gh.Commit(testRepo, "ha-kill", devChange("dev-kill"), nil, "dev again")
+	pr := gh.OpenPR(testRepo, "ha-kill", "main", "carol", "HA kill")
+	if code := postDelivery(t, r.url(0), "pull_request", "ha-kill", gh.PullRequestEvent("opened", testRepo, pr.Number)); code != http.StatusAccepted {
 		t.Fatalf("delivery: status %d", code)
 	}
 	var owner string
@@ -151,40 +201,23 @@ func TestReplicasSharePostgres(t *testing.T) {
 		owner = j.Owner
 		return true
 	})
-	pid := ownerPID(t, owner)
-	victim, ok := procs[pid]
-	if !ok {
-		t.Fatalf("job owner %q is not one of the replicas", owner)
-	}
-	victim.kill()
-	if state, _ := status(gh, sha3, "planbot/plan"); state == "success" {
+	r.kill(t, owner)
+	if state, _ := status(gh, sha, "planbot/plan"); state == "success" {
 		t.Fatal("the plan finished before the kill; the test proves nothing")
 	}
-	if got := waitStatus(t, gh, sha3, "planbot/plan"); got != "success" {
+	if got := waitStatus(t, gh, sha, "planbot/plan"); got != "success" {
 		t.Fatalf("planbot/plan after the kill = %s, want success", got)
 	}
 	// The status is the job's last step; the job is marked done just after.
 	var j *store.Job
 	waitFor(t, 30*time.Second, "job done", func() bool {
+		var err error
 		j, err = st.Job(context.Background(), "ha-kill")
 		return err == nil && j.State == "done"
 	})
 	if j.Owner == owner {
 		t.Errorf("job after the kill was finished by the killed replica %s; want the other replica", owner)
 	}
-
-	all, err := st.Audit(context.Background(), store.AuditFilter{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if seq, ok := audit.Verify(all); !ok {
-		t.Errorf("audit chain broken at seq %d", seq)
-	}
-}
-
-type procInfo struct {
-	index int
-	kill  func()
 }
 
 // ownerPID returns the process ID in a queue lease owner

@@ -1,21 +1,19 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/githubfake"
+	"github.com/planbot/planbot/logtest"
 )
 
 const (
@@ -96,7 +94,7 @@ func rootTF(name string) string {
 // GitHub.
 type testEnv struct {
 	t    *testing.T
-	logs *syncBuffer
+	logs *logtest.Buffer
 	gh   *githubfake.Server
 	url  string
 	// metricsURL is the root /metrics is served under: the webhook
@@ -149,8 +147,8 @@ func startServer(t *testing.T, gh *githubfake.Server, dataDir string, extra ...s
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := new(syncBuffer)
-	m := &Main{Options: opts, Logger: slog.New(slog.NewTextHandler(io.MultiWriter(testWriter{t}, logs), &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	logger, logs := logtest.Capture(t)
+	m := &Main{Options: opts, Logger: logger}
 	if err := m.Listen(); err != nil {
 		t.Fatal(err)
 	}
@@ -283,30 +281,4 @@ func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// testWriter sends log lines to t.Log.
-type testWriter struct{ t *testing.T }
-
-func (w testWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
 }

@@ -67,6 +67,17 @@ func TestMetricsEndpoint(t *testing.T) {
 		`planbot_merges_total{result="merged"} 1`,
 	}
 	// The reply to /apply is posted before its job is recorded as done.
+	body := e.waitMetrics(t, want)
+	// What a Prometheus server reads: the exposition parses, every metric
+	// planbot has served since its first release is there with its type,
+	// and so are the queue, GitHub, Go runtime and process metrics.
+	checkExposition(t, body)
+}
+
+// waitMetrics scrapes GET /metrics until it has every line of want, or a
+// minute has passed, and returns the last scrape.
+func (e *testEnv) waitMetrics(t *testing.T, want []string) string {
+	t.Helper()
 	var body string
 	var missing []string
 	for deadline := time.Now().Add(time.Minute); ; {
@@ -85,10 +96,14 @@ func TestMetricsEndpoint(t *testing.T) {
 	if len(missing) > 0 {
 		t.Errorf("GET /metrics lacks\n%s\nin:\n%s", strings.Join(missing, "\n"), body)
 	}
+	return body
+}
 
-	// What a Prometheus server reads: the exposition parses, every metric
-	// planbot has served since its first release is there with its type,
-	// and so are the queue, GitHub, Go runtime and process metrics.
+// checkExposition checks what a Prometheus server reads in body: the
+// exposition parses, and has every metric of planbot, the Go runtime and
+// the process with its type.
+func checkExposition(t *testing.T, body string) {
+	t.Helper()
 	parser := expfmt.NewTextParser(model.LegacyValidation)
 	mfs, err := parser.TextToMetricFamilies(strings.NewReader(body))
 	if err != nil {

@@ -3,6 +3,8 @@ package server
 import (
 	"net/http"
 	"testing"
+
+	"github.com/planbot/planbot/githubfake"
 )
 
 // TestRedeliverLostWebhook sends a pull_request while planbot is down:
@@ -14,7 +16,7 @@ func TestRedeliverLostWebhook(t *testing.T) {
 	sha := gh.Commit(testRepo, "dev-change", map[string]string{"envs/dev/main.tf": rootTF("dev-2")}, nil, "rename dev")
 	pr := gh.OpenPR(testRepo, "dev-change", "main", "carol", "Rename dev")
 
-	addr := freeAddr(t)
+	addr := githubfake.FreeAddr(t)
 	_, guid, err := gh.Deliver(t.Context(), "http://"+addr+"/webhook", testSecret, "pull_request", gh.PullRequestEvent("opened", testRepo, pr.Number))
 	if err == nil {
 		t.Fatalf("a delivery to %s succeeded while planbot was down", addr)

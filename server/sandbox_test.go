@@ -64,6 +64,10 @@ func everythingWritten(t *testing.T, gh *githubfake.Server, e *testEnv, prs []in
 // failed with terraform's error, and none of those bytes appear in any
 // comment, status, log line or stored row.
 func TestSandboxKeepsSecretsFromPlans(t *testing.T) {
+	forEachEngine(t, testSandboxKeepsSecretsFromPlans)
+}
+
+func testSandboxKeepsSecretsFromPlans(t *testing.T, eng testEngine) {
 	gh := newFake(t)
 	dataDir := t.TempDir()
 	keyFile := gh.WritePrivateKey()
@@ -71,7 +75,7 @@ func TestSandboxKeepsSecretsFromPlans(t *testing.T) {
 	if err := os.WriteFile(secretFile, []byte(testSecret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e := startServer(t, gh, dataDir, "--github-app-key-file="+keyFile, "--webhook-secret-file="+secretFile)
+	e := eng.start(t, gh, dataDir, "--github-app-key-file="+keyFile, "--webhook-secret-file="+secretFile)
 
 	// Another pull request, planned first: its saved plan is a target.
 	sha1 := gh.Commit(testRepo, "victim", map[string]string{"envs/dev/main.tf": rootTF("dev-2")}, nil, "rename dev")

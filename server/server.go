@@ -204,16 +204,19 @@ func (m *Main) connectGitHub(ctx context.Context, sec secured, calls *metrics.Co
 // them.
 func (m *Main) flows(ctx context.Context, sec secured, app *githubapp.App, runMetrics *runner.Metrics, log *slog.Logger) (*runner.Handler, *drift.Detector, error) {
 	o, st := m.Options, m.store
-	tfBin, err := terraform.FindBinary(ctx, o.TerraformBin)
+	def, others, err := terraform.FindBinaries(ctx, o.TerraformBin)
 	if err != nil {
 		return nil, nil, err
 	}
+	log.Info("terraform engines", "default", def.Engine.Name(), "bin", def.Path, "others", fmt.Sprint(others))
 	ws, err := workspaces.New(filepath.Join(o.DataDir), log)
 	if err != nil {
 		return nil, nil, err
 	}
 	tf := &terraform.Runner{
-		Bin:            tfBin,
+		Bin:            def.Path,
+		Engine:         def.Engine,
+		Others:         others,
 		PluginCacheDir: filepath.Join(o.DataDir, "plugin-cache"),
 		EnvAllowlist:   o.EnvAllowlist,
 		Sandbox:        sec.sandbox,
@@ -230,12 +233,12 @@ func (m *Main) flows(ctx context.Context, sec secured, app *githubapp.App, runMe
 		Locks: st, Plans: st, Audit: st, Bot: app, Comments: st,
 		Slots: slots, AllowForkPRs: o.AllowForkPRs,
 		Secrets: sec.masked, Credentials: sec.creds, Unsandboxed: !sec.sandbox.Confined(),
-		Metrics: runMetrics, Logger: log,
+		Metrics: runMetrics, Checks: o.Checks, Logger: log,
 	}
 	applier := &runner.Applier{
 		Workspaces: ws, Terraform: tf, Credentials: sec.creds, Base: ws,
 		Locks: st, Plans: st, Audit: st, Bot: app, Comments: st, Secrets: sec.masked,
-		MergeMethod: o.MergeMethod, Metrics: runMetrics, Logger: log,
+		MergeMethod: o.MergeMethod, Metrics: runMetrics, Checks: o.Checks, Logger: log,
 	}
 	// Drift plans share the PR plans' slots, and yield them to PR plans.
 	detector := &drift.Detector{

@@ -42,7 +42,7 @@ func flags(o *Options) *flag.FlagSet {
 // WriteUsage writes the help of `planbot setup`.
 func WriteUsage(w io.Writer) {
 	var o Options
-	config.WriteUsage(w, synopsis, about, flags(&o), false)
+	config.WriteUsage(w, synopsis, about, flags(&o), true)
 }
 
 // Main runs `planbot setup` with args (without the program and subcommand
@@ -51,17 +51,8 @@ func WriteUsage(w io.Writer) {
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var o Options
 	fs := flags(&o)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			WriteUsage(stdout)
-			return 0
-		}
-		fmt.Fprintf(stderr, "planbot setup: %v\nRun \"planbot setup -h\" for every flag.\n", err)
-		return 2
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "planbot setup: unexpected arguments %q\n", fs.Args())
-		return 2
+	if code, ok := config.ParseCommand(fs, args, WriteUsage, stdout, stderr); !ok {
+		return code
 	}
 	if err := o.Validate(); err != nil {
 		fmt.Fprintf(stderr, "planbot setup: %s\nRun \"planbot setup -h\" for every flag.\n", planbot.ErrorMessage(err))

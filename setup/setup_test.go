@@ -1,7 +1,6 @@
 package setup_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"html"
@@ -13,38 +12,20 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/planbot/planbot/githubfake"
+	"github.com/planbot/planbot/logtest"
 	"github.com/planbot/planbot/setup"
 )
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // started is a setup running in the background.
 type started struct {
 	page           string
-	stdout, stderr *syncBuffer
+	stdout, stderr *logtest.Buffer
 	done           chan error
 }
 
@@ -57,7 +38,7 @@ func start(t *testing.T, o setup.Options) *started {
 	o.Listener = ln
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	s := &started{page: "http://" + ln.Addr().String() + "/", stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
+	s := &started{page: "http://" + ln.Addr().String() + "/", stdout: &logtest.Buffer{}, stderr: &logtest.Buffer{}, done: make(chan error, 1)}
 	go func() { s.done <- setup.Run(ctx, o, s.stdout, s.stderr) }()
 	return s
 }
@@ -121,49 +102,12 @@ func TestSetup(t *testing.T) {
 		t.Fatalf("setup: %v\nstderr: %s", err, s.stderr)
 	}
 
-	// The manifest asks for exactly planbot's permissions and events.
 	apps := gh.ManifestApps()
 	if len(apps) != 1 || !apps[0].Converted || apps[0].Org != "acme" {
 		t.Fatalf("apps created: %+v", apps)
 	}
-	got, _ := json.Marshal(apps[0].Manifest)
-	var m map[string]any
-	json.Unmarshal(got, &m)
-	want := map[string]any{
-		"name":            "planbot-acme",
-		"url":             "https://planbot.example.com",
-		"hook_attributes": map[string]any{"url": "https://planbot.example.com/webhook", "active": true},
-		"redirect_url":    s.page + "callback",
-		"public":          false,
-		"default_permissions": map[string]any{
-			"contents": "write", "pull_requests": "write", "checks": "write", "statuses": "write",
-			"issues": "write", "members": "read", "metadata": "read",
-		},
-		"default_events": []any{"pull_request", "pull_request_review", "issue_comment", "push", "check_run", "check_suite"},
-	}
-	if diff := cmp.Diff(m, want); diff != "" {
-		t.Errorf("manifest (-got +want):\n%s", diff)
-	}
-
-	// The secrets are in files of mode 0600.
-	secrets := map[string]string{
-		setup.KeyFile:           string(gh.PrivateKeyPEM()),
-		setup.WebhookSecretFile: apps[0].WebhookSecret + "\n",
-		setup.ClientSecretFile:  apps[0].ClientSecret + "\n",
-	}
-	for name, content := range secrets {
-		p := filepath.Join(dir, name)
-		fi, err := os.Stat(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if fi.Mode().Perm() != 0o600 {
-			t.Errorf("%s has mode %v, want 0600", name, fi.Mode().Perm())
-		}
-		if b, _ := os.ReadFile(p); string(b) != content {
-			t.Errorf("%s holds %q, want the conversion's value", name, b)
-		}
-	}
+	checkManifest(t, apps[0], s.page)
+	checkSecretFiles(t, gh, apps[0], dir)
 
 	// They are never printed, and the next command is.
 	for _, secret := range []string{apps[0].WebhookSecret, apps[0].ClientSecret, "PRIVATE KEY", string(gh.PrivateKeyPEM()[40:80])} {
@@ -194,6 +138,54 @@ func TestSetup(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(filepath.Join(dir, setup.KeyFile)); string(b) != string(gh.PrivateKeyPEM()) {
 		t.Error("second run changed the key file")
+	}
+}
+
+// checkManifest checks that the manifest of app, created by the setup
+// served at page, asks for exactly planbot's permissions and events.
+func checkManifest(t *testing.T, app githubfake.ManifestApp, page string) {
+	t.Helper()
+	got, _ := json.Marshal(app.Manifest)
+	var m map[string]any
+	json.Unmarshal(got, &m)
+	want := map[string]any{
+		"name":            "planbot-acme",
+		"url":             "https://planbot.example.com",
+		"hook_attributes": map[string]any{"url": "https://planbot.example.com/webhook", "active": true},
+		"redirect_url":    page + "callback",
+		"public":          false,
+		"default_permissions": map[string]any{
+			"contents": "write", "pull_requests": "write", "checks": "write", "statuses": "write",
+			"issues": "write", "members": "read", "metadata": "read",
+		},
+		"default_events": []any{"pull_request", "pull_request_review", "issue_comment", "push", "check_run", "check_suite"},
+	}
+	if diff := cmp.Diff(m, want); diff != "" {
+		t.Errorf("manifest (-got +want):\n%s", diff)
+	}
+}
+
+// checkSecretFiles checks that the conversion's secrets of app are in
+// files of mode 0600 in dir.
+func checkSecretFiles(t *testing.T, gh *githubfake.Server, app githubfake.ManifestApp, dir string) {
+	t.Helper()
+	secrets := map[string]string{
+		setup.KeyFile:           string(gh.PrivateKeyPEM()),
+		setup.WebhookSecretFile: app.WebhookSecret + "\n",
+		setup.ClientSecretFile:  app.ClientSecret + "\n",
+	}
+	for name, content := range secrets {
+		p := filepath.Join(dir, name)
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", name, fi.Mode().Perm())
+		}
+		if b, _ := os.ReadFile(p); string(b) != content {
+			t.Errorf("%s holds %q, want the conversion's value", name, b)
+		}
 	}
 }
 

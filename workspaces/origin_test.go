@@ -2,9 +2,9 @@ package workspaces
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cgi"
 	"net/http/httptest"
@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/logtest"
 )
 
 // testToken is the installation token the test origin accepts. It is long
@@ -154,35 +155,12 @@ func gitT(t *testing.T, dir string, args ...string) string {
 	return string(out)
 }
 
-// logWriter sends log lines to t.Log and keeps a copy.
-type logWriter struct {
-	t *testing.T
-	// mu guards buf.
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *logWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.mu.Lock()
-	w.buf.Write(p)
-	w.mu.Unlock()
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-func (w *logWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
-}
-
 // newManager returns a Manager over a fresh data directory whose logs go to
 // t.Log and to the returned writer.
-func newManager(t *testing.T) (*Manager, *logWriter) {
+func newManager(t *testing.T) (*Manager, *logtest.Buffer) {
 	t.Helper()
-	lw := &logWriter{t: t}
-	m, err := New(t.TempDir(), slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	log, lw := logtest.Capture(t)
+	m, err := New(t.TempDir(), log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,4 +212,45 @@ func assertNoToken(t *testing.T, root string) {
 	if n == 0 {
 		t.Fatalf("no files under %s", root)
 	}
+}
+
+// setupPR makes a base commit on main and a pull request #1 on top of it,
+// and returns both SHAs.
+func setupPR(o *origin) (base, head string) {
+	base = o.commit(map[string]string{
+		"envs/dev/main.tf":  "dev = 1\n",
+		"envs/prod/main.tf": "prod = 1\n",
+		"README":            "hello planbot, this is the readme\n",
+	}, "base")
+	o.push(base, "refs/heads/main")
+	head = o.commit(map[string]string{
+		"envs/dev/main.tf":   "dev = 2\n",
+		"envs/stage/main.tf": "stage = 1\n",
+		"README":             "",
+		"docs/README.md":     "hello planbot, this is the readme\n",
+	}, "change")
+	o.push(head, "refs/pull/1/head")
+	return base, head
+}
+
+// syncedPR is pull request 1 of a new origin (setupPR), synced by a new
+// manager.
+type syncedPR struct {
+	o          *origin
+	m          *Manager
+	logs       *logtest.Buffer
+	src        Source
+	base, head string
+}
+
+func newSyncedPR(t *testing.T) syncedPR {
+	t.Helper()
+	pr := syncedPR{o: newOrigin(t)}
+	pr.base, pr.head = setupPR(pr.o)
+	pr.m, pr.logs = newManager(t)
+	pr.src = pr.o.source(1, pr.base, pr.head)
+	if err := pr.m.Sync(context.Background(), pr.src); err != nil {
+		t.Fatalf("Sync: %v", err)
+	}
+	return pr
 }

@@ -10,13 +10,8 @@ import (
 
 func TestReadFile(t *testing.T) {
 	ctx := context.Background()
-	o := newOrigin(t)
-	base, head := setupPR(o)
-	m, _ := newManager(t)
-	src := o.source(1, base, head)
-	if err := m.Sync(ctx, src); err != nil {
-		t.Fatalf("Sync: %v", err)
-	}
+	pr := newSyncedPR(t)
+	m, src, base, head := pr.m, pr.src, pr.base, pr.head
 	tests := []struct {
 		name     string
 		sha      string

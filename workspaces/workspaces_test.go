@@ -16,35 +16,10 @@ import (
 	"github.com/planbot/planbot"
 )
 
-// setupPR makes a base commit on main and a pull request #1 on top of it,
-// and returns both SHAs.
-func setupPR(o *origin) (base, head string) {
-	base = o.commit(map[string]string{
-		"envs/dev/main.tf":  "dev = 1\n",
-		"envs/prod/main.tf": "prod = 1\n",
-		"README":            "hello planbot, this is the readme\n",
-	}, "base")
-	o.push(base, "refs/heads/main")
-	head = o.commit(map[string]string{
-		"envs/dev/main.tf":   "dev = 2\n",
-		"envs/stage/main.tf": "stage = 1\n",
-		"README":             "",
-		"docs/README.md":     "hello planbot, this is the readme\n",
-	}, "change")
-	o.push(head, "refs/pull/1/head")
-	return base, head
-}
-
 func TestSyncCheckout(t *testing.T) {
 	ctx := context.Background()
-	o := newOrigin(t)
-	base, head := setupPR(o)
-	m, logs := newManager(t)
-	src := o.source(1, base, head)
-
-	if err := m.Sync(ctx, src); err != nil {
-		t.Fatalf("Sync: %v", err)
-	}
+	pr := newSyncedPR(t)
+	m, logs, o, src, base, head := pr.m, pr.logs, pr.o, pr.src, pr.base, pr.head
 	headDir, err := m.Checkout(ctx, src, head, "envs/dev")
 	if err != nil {
 		t.Fatalf("Checkout head: %v", err)
@@ -300,13 +275,8 @@ func TestSyncInvalidSource(t *testing.T) {
 
 func TestCheckoutReuse(t *testing.T) {
 	ctx := context.Background()
-	o := newOrigin(t)
-	base, head := setupPR(o)
-	m, _ := newManager(t)
-	src := o.source(1, base, head)
-	if err := m.Sync(ctx, src); err != nil {
-		t.Fatal(err)
-	}
+	pr := newSyncedPR(t)
+	m, src, head := pr.m, pr.src, pr.head
 	dir, err := m.Checkout(ctx, src, head, "envs/dev")
 	if err != nil {
 		t.Fatal(err)
@@ -578,13 +548,8 @@ func TestRedact(t *testing.T) {
 // request, as a pre-render must leave a drift pass's worktrees.
 func TestRemove(t *testing.T) {
 	ctx := context.Background()
-	o := newOrigin(t)
-	base, head := setupPR(o)
-	m, _ := newManager(t)
-	src := o.source(1, base, head)
-	if err := m.Sync(ctx, src); err != nil {
-		t.Fatal(err)
-	}
+	pr := newSyncedPR(t)
+	m, src, base, head := pr.m, pr.src, pr.base, pr.head
 	mine, err := m.Checkout(ctx, src, base, "_prerender")
 	if err != nil {
 		t.Fatal(err)

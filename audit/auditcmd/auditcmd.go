@@ -31,27 +31,13 @@ import (
 	"github.com/planbot/planbot/store"
 )
 
-// Usage is the help text of `planbot audit`.
-const Usage = `usage: planbot audit [--data-dir DIR | --database URL] [--repo OWNER/NAME] [--pr N] [--since T] [--json]
+// synopsis and about head `planbot audit -h`.
+const (
+	synopsis = `planbot audit [--data-dir DIR | --database URL] [--repo OWNER/NAME] [--pr N] [--since T] [--json]
        planbot audit --verify [--data-dir DIR | --database URL]
-       planbot audit --verify --file FILE
-
-Lists planbot's audit log: every plan, apply request, apply, refusal, merge
+       planbot audit --verify --file FILE`
+	about = `Lists planbot's audit log: every plan, apply request, apply, refusal, merge
 and unlock, with the approvals that allowed it, oldest first.
-
-  --data-dir DIR    the server's data directory; the database is
-                    DIR/planbot.db (default ./planbot-data)
-  --database URL    a postgres:// URL or a SQLite file; overrides --data-dir
-  --repo OWNER/NAME only entries of this repository
-  --pr N            only entries of this pull request
-  --since T         only entries at or after T: an RFC 3339 time
-                    (2024-05-01T12:00:00Z), a date (2024-05-01) or a
-                    duration back from now (90m, 24h, 7d)
-  --json            print JSON lines (the export format) instead of a table
-  --verify          recompute the hash chain of the whole log; exit 0 only
-                    if it is intact (filters are ignored)
-  --file FILE       with --verify, check an exported file instead of the
-                    database
 
 Export and verify:
   planbot audit --json > audit.jsonl         export the whole log
@@ -60,12 +46,16 @@ Only an unfiltered export can be verified: a chain is checked from seq 1.
 A successful --verify prints the head hash; record it elsewhere to detect
 later truncation of the log.
 
-Every flag has an environment twin: --data-dir is PLANBOT_DATA_DIR,
---database is PLANBOT_DATABASE.
-
 Exit status: 0 on success, 1 on an error or a broken chain, 2 on a usage
-error.
-`
+error.`
+)
+
+// WriteUsage writes the help of `planbot audit`.
+func WriteUsage(w io.Writer) {
+	var o Options
+	var since string
+	config.WriteUsage(w, synopsis, about, flags(&o, &since), true)
+}
 
 // Lister reads audit entries; store.Store is one.
 type Lister interface {
@@ -85,11 +75,11 @@ type Opener func(ctx context.Context, database string) (Lister, func() error, er
 func Main(ctx context.Context, args []string, open Opener, stdout, stderr io.Writer) int {
 	o, err := ParseOptions(args, os.Getenv, time.Now())
 	if errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, Usage)
+		WriteUsage(stdout)
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "planbot audit: %s\n\n%s", planbot.ErrorMessage(err), Usage)
+		fmt.Fprintf(stderr, "planbot audit: %s\nRun \"planbot audit -h\" for every flag.\n", planbot.ErrorMessage(err))
 		return 2
 	}
 	return Run(ctx, o, open, stdout, stderr)

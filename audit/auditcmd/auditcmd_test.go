@@ -34,7 +34,7 @@ func clearEnv(t *testing.T) {
 func sqliteOpener(t *testing.T, calls *int) Opener {
 	return func(ctx context.Context, database string) (Lister, func() error, error) {
 		*calls++
-		db, err := sqlite.Open(ctx, database, slog.New(slog.NewTextHandler(tlog{t}, nil)))
+		db, err := sqlite.Open(ctx, database, slog.New(slog.NewTextHandler(t.Output(), nil)))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -43,14 +43,6 @@ func sqliteOpener(t *testing.T, calls *int) Opener {
 }
 
 // tlog sends log lines to t.Log.
-type tlog struct{ t *testing.T }
-
-func (w tlog) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(strings.TrimSuffix(string(p), "\n"))
-	return len(p), nil
-}
-
 var t0 = time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC)
 
 // seed creates a planbot database in a new data directory and appends
@@ -60,7 +52,7 @@ func seed(t *testing.T) (string, []audit.Entry) {
 	t.Helper()
 	ctx := context.Background()
 	dataDir := filepath.Join(t.TempDir(), "data")
-	db, err := sqlite.Open(ctx, filepath.Join(dataDir, "planbot.db"), slog.New(slog.NewTextHandler(tlog{t}, nil)))
+	db, err := sqlite.Open(ctx, filepath.Join(dataDir, "planbot.db"), slog.New(slog.NewTextHandler(t.Output(), nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -523,13 +515,20 @@ func TestUsage(t *testing.T) {
 				t.Errorf("the store was opened on a usage error")
 			}
 			if tt.wantCode == 0 {
-				if diff := cmp.Diff(stdout, Usage); diff != "" {
+				var want strings.Builder
+				WriteUsage(&want)
+				if diff := cmp.Diff(stdout, want.String()); diff != "" {
 					t.Errorf("help (-got +want):\n%s", diff)
+				}
+				for _, s := range []string{"usage: planbot audit", "--verify", "PLANBOT_DATA_DIR", "--since T", "PLANBOT_SINCE"} {
+					if !strings.Contains(stdout, s) {
+						t.Errorf("help lacks %q:\n%s", s, stdout)
+					}
 				}
 				return
 			}
-			if !strings.Contains(stderr, tt.want) || !strings.Contains(stderr, "usage: planbot audit") {
-				t.Errorf("stderr = %q, want it to contain %q and the usage", stderr, tt.want)
+			if !strings.Contains(stderr, tt.want) || !strings.Contains(stderr, `Run "planbot audit -h" for every flag.`) {
+				t.Errorf("stderr = %q, want it to contain %q and where to find the flags", stderr, tt.want)
 			}
 		})
 	}

@@ -1,7 +1,6 @@
 package auditcmd
 
 import (
-	"errors"
 	"flag"
 	"io"
 	"net/url"
@@ -35,6 +34,23 @@ type Options struct {
 	File string
 }
 
+// flags returns the flag set of `planbot audit`, bound to o and, for
+// --since, to since.
+func flags(o *Options, since *string) *flag.FlagSet {
+	fs := flag.NewFlagSet("planbot audit", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	fs.StringVar(&o.DataDir, "data-dir", "./planbot-data", "the server's data directory `DIR`; the database is DIR/planbot.db")
+	fs.StringVar(&o.Database, "database", "", "a postgres:// `URL` or a SQLite file; overrides --data-dir")
+	fs.StringVar(&o.Repo, "repo", "", "only entries of this repository `OWNER/NAME`")
+	fs.IntVar(&o.PR, "pr", 0, "only entries of pull request `N`")
+	fs.StringVar(since, "since", "", "only entries at or after `T`: an RFC 3339 time (2024-05-01T12:00:00Z), a date (2024-05-01) or a duration back from now (90m, 24h, 7d)")
+	fs.BoolVar(&o.JSON, "json", false, "print JSON lines (the export format) instead of a table")
+	fs.BoolVar(&o.Verify, "verify", false, "recompute the hash chain of the whole log; exit 0 only if it is intact (filters are ignored)")
+	fs.StringVar(&o.File, "file", "", "with --verify, check the exported `FILE` instead of the database")
+	return fs
+}
+
 // ParseOptions parses the flags of `planbot audit`. A flag that is not given
 // takes its PLANBOT_* environment twin, read through getenv, and then its
 // default. A relative --since duration is taken back from now. It returns
@@ -43,34 +59,9 @@ type Options struct {
 func ParseOptions(args []string, getenv func(string) string, now time.Time) (Options, error) {
 	var o Options
 	var since string
-	fs := flag.NewFlagSet("planbot audit", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.StringVar(&o.DataDir, "data-dir", "./planbot-data", "")
-	fs.StringVar(&o.Database, "database", "", "")
-	fs.StringVar(&o.Repo, "repo", "", "")
-	fs.IntVar(&o.PR, "pr", 0, "")
-	fs.StringVar(&since, "since", "", "")
-	fs.BoolVar(&o.JSON, "json", false, "")
-	fs.BoolVar(&o.Verify, "verify", false, "")
-	fs.StringVar(&o.File, "file", "", "")
-
-	var envErr error
-	fs.VisitAll(func(f *flag.Flag) {
-		name := config.EnvName(f.Name)
-		if v := getenv(name); v != "" && envErr == nil {
-			if err := f.Value.Set(v); err != nil {
-				envErr = planbot.Errorf(planbot.EINVALID, "invalid %s=%q: %v", name, v, err)
-			}
-		}
-	})
-	if envErr != nil {
-		return Options{}, envErr
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return Options{}, err
-		}
-		return Options{}, planbot.Errorf(planbot.EINVALID, "%v", err)
+	fs := flags(&o, &since)
+	if err := config.ParseFlags(fs, args, getenv); err != nil {
+		return Options{}, err
 	}
 	if fs.NArg() > 0 {
 		return Options{}, planbot.Errorf(planbot.EINVALID, "unexpected arguments: %s", strings.Join(fs.Args(), " "))

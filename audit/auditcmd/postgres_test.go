@@ -48,7 +48,7 @@ func TestPostgres(t *testing.T) {
 	clearEnv(t)
 	ctx := context.Background()
 	dsn := postgresURL(t, pgtest.Start(t))
-	logger := slog.New(slog.NewTextHandler(tlog{t}, nil))
+	logger := slog.New(slog.NewTextHandler(t.Output(), nil))
 	var calls int
 	open := func(ctx context.Context, database string) (Lister, func() error, error) {
 		calls++

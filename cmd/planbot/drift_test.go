@@ -10,30 +10,11 @@ import (
 	"time"
 
 	"github.com/planbot/planbot/drift"
+	"github.com/planbot/planbot/drift/drifttest"
 	"github.com/planbot/planbot/githubfake"
 	"github.com/planbot/planbot/runner/terraform/statetest"
 	"github.com/planbot/planbot/server"
 )
-
-const driftRepo = "acme/live"
-
-// driftFake returns a fake GitHub with one installed repository whose only
-// root, live/, keeps its state on states, applied with terraform directly
-// and then changed behind terraform's back.
-func driftFake(t *testing.T, states *statetest.Server) *githubfake.Server {
-	t.Helper()
-	gh := githubfake.New(t)
-	tf := states.Backend("live") + `
-resource "terraform_data" "input" {
-  input = "v1"
-}
-`
-	gh.CreateRepo(driftRepo, map[string]string{"live/main.tf": tf, "README.md": "# live\n"})
-	gh.AddInstallation(1, driftRepo)
-	statetest.Apply(t, map[string]string{"main.tf": tf})
-	states.SetDataInput("live", "changed-in-the-console")
-	return gh
-}
 
 func driftArgs(gh *githubfake.Server, dataDir string, extra ...string) []string {
 	return append([]string{
@@ -52,15 +33,16 @@ func driftArgs(gh *githubfake.Server, dataDir string, extra ...string) []string 
 // the issue; the exit status is 2.
 func TestDriftGitHub(t *testing.T) {
 	states := statetest.New(t)
-	gh := driftFake(t, states)
+	gh := drifttest.Fake(t, states)
+	states.SetDataInput("live", "changed-in-the-console")
 	dataDir := t.TempDir()
 	var out, errb bytes.Buffer
-	code := run(context.Background(), driftArgs(gh, dataDir, "--repo", driftRepo), &out, &errb)
+	code := run(context.Background(), driftArgs(gh, dataDir, "--repo", drifttest.Repo), &out, &errb)
 	if code != 2 {
 		t.Fatalf("exit %d, want 2 (drift)\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 	}
 	var issues []githubfake.Issue
-	for _, is := range gh.Issues(driftRepo) {
+	for _, is := range gh.Issues(drifttest.Repo) {
 		if len(is.Labels) == 1 && is.Labels[0] == drift.LabelName {
 			issues = append(issues, is)
 		}
@@ -76,7 +58,7 @@ func TestDriftGitHub(t *testing.T) {
 	if strings.Join(header, " ") != "REPO PROJECT DRIFTING CHANGED ISSUE" {
 		t.Errorf("header = %q", lines[0])
 	}
-	want := []string{driftRepo, "live", "yes", "1", fmt.Sprintf("#%d", issues[0].Number)}
+	want := []string{drifttest.Repo, "live", "yes", "1", fmt.Sprintf("#%d", issues[0].Number)}
 	if len(row) < len(want) || strings.Join(row[:len(want)], " ") != strings.Join(want, " ") {
 		t.Errorf("row = %q, want it to start with %q", lines[1], want)
 	}
@@ -86,7 +68,7 @@ func TestDriftGitHub(t *testing.T) {
 	if code := run(context.Background(), driftArgs(gh, dataDir, "--project", "live"), &out, &errb); code != 2 {
 		t.Fatalf("second pass: exit %d, want 2\n%s", code, errb.String())
 	}
-	if n := len(gh.Issues(driftRepo)); n != 1 {
+	if n := len(gh.Issues(drifttest.Repo)); n != 1 {
 		t.Errorf("%d issues after the second pass, want the same one", n)
 	}
 }
@@ -95,8 +77,8 @@ func TestDriftGitHub(t *testing.T) {
 // that holds the store's lease: it says so and exits 1, writing nothing.
 func TestDriftPassRunning(t *testing.T) {
 	gh := githubfake.New(t)
-	gh.CreateRepo(driftRepo, map[string]string{"live/main.tf": "resource \"terraform_data\" \"input\" {}\n"})
-	gh.AddInstallation(1, driftRepo)
+	gh.CreateRepo(drifttest.Repo, map[string]string{"live/main.tf": "resource \"terraform_data\" \"input\" {}\n"})
+	gh.AddInstallation(1, drifttest.Repo)
 	dataDir := t.TempDir()
 	ctx := context.Background()
 	st, err := server.OpenStore(ctx, filepath.Join(dataDir, "planbot.db"), nil)
@@ -115,7 +97,7 @@ func TestDriftPassRunning(t *testing.T) {
 	if !strings.Contains(errb.String(), "a drift pass is running") {
 		t.Errorf("stderr lacks that a pass is running:\n%s", errb.String())
 	}
-	if n := len(gh.Issues(driftRepo)); n != 0 {
+	if n := len(gh.Issues(drifttest.Repo)); n != 0 {
 		t.Errorf("%d issues written while another pass ran, want none", n)
 	}
 }

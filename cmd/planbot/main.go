@@ -36,7 +36,7 @@ Usage:
   planbot owners [flags] PATH…  show which CODEOWNERS rule owns each path
   planbot audit [flags]         list, export (--json) or verify (--verify) the audit log
   planbot release [flags]       ask a planbot server to release images to an environment (opens a PR)
-  planbot version               show planbot's version and commit, and the Go and terraform versions
+  planbot version               show planbot's version and commit, and the Go, terraform and OpenTofu versions
   planbot help                  show this help
 
 Run "planbot COMMAND -h" for a command's flags.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/sandbox"
 )
 
@@ -22,10 +23,36 @@ func TestMain(m *testing.M) {
 }
 
 // TestPlanExample runs the README's first command: a plan of the embedded
-// example repository that prints the PR comment.
+// example repository that prints the PR comment, with terraform and, with
+// --terraform-bin tofu, with OpenTofu.
 func TestPlanExample(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		args     []string
+		engine   string
+		opentofu bool
+	}{
+		{name: "terraform", engine: "Terraform will perform"},
+		{name: "tofu", args: []string{"--terraform-bin", "tofu"}, engine: "OpenTofu will perform", opentofu: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			out := planExample(t, tt.args...)
+			if !strings.Contains(out, tt.engine) {
+				t.Errorf("output lacks %q:\n%s", tt.engine, out)
+			}
+			if got := strings.Contains(out, "`envs/dev` (OpenTofu)"); got != tt.opentofu {
+				t.Errorf("the table names OpenTofu = %v, want %v:\n%s", got, tt.opentofu, out)
+			}
+		})
+	}
+}
+
+// planExample runs `planbot plan --example` with extra args and returns
+// the comment.
+func planExample(t *testing.T, args ...string) string {
+	t.Helper()
 	var out, errb bytes.Buffer
-	if code := run(context.Background(), []string{"plan", "--example"}, &out, &errb); code != 0 {
+	if code := run(context.Background(), append([]string{"plan", "--example"}, args...), &out, &errb); code != 0 {
 		t.Fatalf("planbot plan --example: exit %d\n%s", code, errb.String())
 	}
 	for _, want := range []string{
@@ -40,6 +67,7 @@ func TestPlanExample(t *testing.T) {
 	if strings.Contains(out.String(), "unsandboxed") {
 		t.Errorf("the example ran unsandboxed on a kernel with Landlock:\n%s", out.String())
 	}
+	return out.String()
 }
 
 func TestPlanOut(t *testing.T) {
@@ -87,6 +115,73 @@ func TestUsage(t *testing.T) {
 				t.Errorf("exit %d, want %d\n%s%s", code, tt.code, out.String(), errb.String())
 			}
 		})
+	}
+}
+
+// TestSubcommandHelp runs -h and --help of every subcommand the top-level
+// usage lists: each exits 0 and prints, on stdout alone, the same usage
+// style (config.WriteUsage), every flag with its PLANBOT_* twin.
+func TestSubcommandHelp(t *testing.T) {
+	var commands []string
+	for _, line := range strings.Split(usage, "\n") {
+		if f := strings.Fields(line); strings.HasPrefix(line, "  planbot ") && f[1] != "help" {
+			commands = append(commands, f[1])
+		}
+	}
+	if len(commands) < 7 {
+		t.Fatalf("found only %q in the usage", commands)
+	}
+	for _, c := range commands {
+		for _, h := range []string{"-h", "--help"} {
+			t.Run(c+" "+h, func(t *testing.T) {
+				var out, errb bytes.Buffer
+				if code := run(context.Background(), []string{c, h}, &out, &errb); code != 0 {
+					t.Fatalf("exit %d, want 0\n%s", code, errb.String())
+				}
+				if errb.Len() > 0 {
+					t.Errorf("help wrote to stderr: %q", errb.String())
+				}
+				help := out.String()
+				if !strings.HasPrefix(help, "usage: planbot "+c) || !strings.Contains(help, "\nFlags, each with its environment twin (a flag on the command line wins):\n") {
+					t.Fatalf("help is not in the shared usage style:\n%s", help)
+				}
+				flags := 0
+				for _, line := range strings.Split(help, "\n") {
+					name, ok := strings.CutPrefix(line, "  --")
+					if !ok {
+						continue
+					}
+					flags++
+					name, _, _ = strings.Cut(name, " ")
+					if !strings.HasSuffix(strings.TrimSpace(line), config.EnvName(name)) {
+						t.Errorf("flag line lacks its twin %s: %q", config.EnvName(name), line)
+					}
+				}
+				if flags == 0 {
+					t.Errorf("help lists no flag:\n%s", help)
+				}
+			})
+		}
+	}
+}
+
+// TestEnvTwins gives the subcommands' flags through their environment
+// twins.
+func TestEnvTwins(t *testing.T) {
+	t.Setenv("PLANBOT_TERRAFORM_BIN", "/nonexistent/tofu")
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"version"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d\n%s", code, errb.String())
+	}
+	if !strings.Contains(out.String(), `terraform binary "/nonexistent/tofu" is missing`) {
+		t.Errorf("version did not use PLANBOT_TERRAFORM_BIN:\n%s", out.String())
+	}
+	t.Setenv("PLANBOT_TERRAFORM_BIN", "")
+	t.Setenv("PLANBOT_JSON", "maybe")
+	out.Reset()
+	errb.Reset()
+	if code := run(context.Background(), []string{"owners", "x"}, &out, &errb); code != 2 || !strings.Contains(errb.String(), `invalid PLANBOT_JSON="maybe"`) {
+		t.Errorf("owners with PLANBOT_JSON=maybe: exit %d, stderr %q; want 2 and the twin named", code, errb.String())
 	}
 }
 
@@ -176,6 +271,20 @@ func TestVersion(t *testing.T) {
 	}
 	if !tv.MatchString(out.String()) {
 		t.Errorf("output lacks the terraform version:\n%s", out.String())
+	}
+	if !regexp.MustCompile(`(?m)^tofu: 1\.\d+\.\d+ \(OpenTofu, /`).MatchString(out.String()) {
+		t.Errorf("output lacks the OpenTofu version:\n%s", out.String())
+	}
+
+	// With --terraform-bin tofu, OpenTofu runs the projects that name no
+	// engine; terraform is still found for those that name it.
+	out.Reset()
+	if code := run(context.Background(), []string{"version", "--terraform-bin", "tofu"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d\n%s", code, errb.String())
+	}
+	lines := strings.Split(out.String(), "\n")
+	if len(lines) < 5 || !strings.HasPrefix(lines[3], "tofu: ") || !strings.HasSuffix(lines[3], "runs projects that name no engine)") || !strings.HasPrefix(lines[4], "terraform: ") {
+		t.Errorf("version --terraform-bin tofu:\n%s", out.String())
 	}
 }
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -34,8 +33,10 @@ func localSandbox() (*sandbox.Sandbox, error) {
 const planAbout = `Plans a change in a local git repository, the commits between --base and
 --head as in a pull request, and prints the PR comment planbot would post.
 --example plans a scripted change to planbot's embedded example repository.
-Terraform projects need terraform (` + terraform.SupportedVersions + `); Kustomize
-overlays are rendered inside planbot.`
+Terraform projects need terraform (` + terraform.SupportedVersions + `), or
+OpenTofu (` + terraform.SupportedOpenTofuVersions + `) for those that
+.planbot.yaml gives engine: tofu, and for all with --terraform-bin tofu.
+Kustomize overlays are rendered inside planbot.`
 
 // runPlan implements `planbot plan`: plan a local change and print the PR
 // comment it would get.
@@ -48,18 +49,12 @@ func runPlan(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	head := fs.String("head", "HEAD", "head revision `REV` (the PR's change)")
 	out := fs.String("out", "", "write the comment to `FILE` instead of stdout")
 	example := fs.Bool("example", false, "plan a scripted change to planbot's embedded example repository")
-	tfBin := fs.String("terraform-bin", os.Getenv("PLANBOT_TERRAFORM_BIN"), "terraform binary `PATH` (default: found on PATH; env PLANBOT_TERRAFORM_BIN)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			config.WriteUsage(stdout, "planbot plan [--repo DIR] [--base REV] [--head REV] [--out FILE] | --example", planAbout, fs, false)
-			return 0
-		}
-		fmt.Fprintf(stderr, "planbot plan: %v\nRun \"planbot plan -h\" for every flag.\n", err)
-		return 2
+	tfBin := fs.String("terraform-bin", "", "terraform or tofu binary `PATH` that plans the projects naming no engine (default: terraform on PATH)")
+	usage := func(w io.Writer) {
+		config.WriteUsage(w, "planbot plan [--repo DIR] [--base REV] [--head REV] [--out FILE] | --example", planAbout, fs, true)
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "planbot plan: unexpected arguments %q\n", fs.Args())
-		return 2
+	if code, ok := config.ParseCommand(fs, args, usage, stdout, stderr); !ok {
+		return code
 	}
 	work, err := os.MkdirTemp("", "planbot-plan-")
 	if err != nil {
@@ -136,11 +131,11 @@ func localRunner(ctx context.Context, tfBin, work string, missing *missingTerraf
 		return nil, err
 	}
 	var tf runner.Terraform = missing
-	if bin, err := terraform.FindBinary(ctx, tfBin); err != nil {
+	if def, others, err := terraform.FindBinaries(ctx, tfBin); err != nil {
 		fmt.Fprintf(stderr, "planbot plan: %s\n", planbot.ErrorMessage(err))
 		missing.err = err
 	} else {
-		tf = &terraform.Runner{Bin: bin, PluginCacheDir: filepath.Join(work, "plugin-cache"), Sandbox: sb}
+		tf = &terraform.Runner{Bin: def.Path, Engine: def.Engine, Others: others, PluginCacheDir: filepath.Join(work, "plugin-cache"), Sandbox: sb}
 	}
 	return &runner.Local{
 		Terraform:   tf,
@@ -180,7 +175,11 @@ func (m *missingTerraform) PlanDestroy(context.Context, string, string, ...terra
 	return planbot.Result{}, m.err
 }
 
-func (m *missingTerraform) Version(context.Context) (string, error) { return "", m.err }
+func (m *missingTerraform) Version(context.Context, ...terraform.RunOption) (string, error) {
+	return "", m.err
+}
+
+func (m *missingTerraform) EngineOf(e planbot.Engine) planbot.Engine { return e }
 
 // makeExample writes the embedded example into dir as a git repository with
 // branch main and, on top of it, branch change holding the scripted change.

@@ -6,7 +6,6 @@ import (
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/planbot/planbot/githubfake"
 )
 
 // idleAfter is how long BenchmarkIdleRSS lets the server settle.
@@ -50,12 +51,7 @@ func BenchmarkIdleRSS(b *testing.B) {
 		b.Fatal(err)
 	}
 	// A closed port: GitHub is unreachable, which the server tolerates.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	api := "http://" + l.Addr().String() + "/"
-	l.Close()
+	api := "http://" + githubfake.FreeAddr(b) + "/"
 	for _, bd := range builds {
 		bin := filepath.Join(dir, "planbot-"+bd.name)
 		cmd := exec.Command("go", append(bd.args, "-o", bin, ".")...)

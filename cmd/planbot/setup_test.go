@@ -12,30 +12,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/planbot/planbot/githubfake"
+	"github.com/planbot/planbot/logtest"
 )
-
-// lockedBuffer is a bytes.Buffer safe for a writer and a reader at once.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestSetupCommand runs `planbot setup` against the GitHub fake, with an
 // HTTP client in the browser's place, then runs it again.
@@ -49,7 +31,7 @@ func TestSetupCommand(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	args := []string{"setup", "--org", "acme", "--webhook-url", "https://planbot.example.com/webhook", "--github-url", gh.URL(), "--dir", dir, "--addr", addr}
-	var stdout, stderr lockedBuffer
+	var stdout, stderr logtest.Buffer
 	done := make(chan int, 1)
 	go func() { done <- run(context.Background(), args, &stdout, &stderr) }()
 

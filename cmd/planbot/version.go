@@ -2,14 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"runtime"
 	"runtime/debug"
 
+	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/runner/terraform"
 )
@@ -47,31 +46,49 @@ func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	fs := flag.NewFlagSet("planbot version", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}
-	tfBin := fs.String("terraform-bin", os.Getenv("PLANBOT_TERRAFORM_BIN"), "terraform binary `PATH` whose version is shown (default: found on PATH; env PLANBOT_TERRAFORM_BIN)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			config.WriteUsage(stdout, "planbot version [--terraform-bin PATH]", "Prints planbot's version and commit, the Go version it was built with, and\nthe version of the terraform it would run.", fs, false)
-			return 0
-		}
-		fmt.Fprintf(stderr, "planbot version: %v\nRun \"planbot version -h\" for every flag.\n", err)
-		return 2
+	tfBin := fs.String("terraform-bin", "", "terraform or tofu binary `PATH` that runs the projects naming no engine (default: terraform on PATH)")
+	usage := func(w io.Writer) {
+		config.WriteUsage(w, "planbot version [--terraform-bin PATH]", "Prints planbot's version and commit, the Go version it was built with, and\nthe versions of the terraform and OpenTofu binaries it would run.", fs, true)
 	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "planbot version: unexpected arguments %q\n", fs.Args())
-		return 2
+	if code, ok := config.ParseCommand(fs, args, usage, stdout, stderr); !ok {
+		return code
 	}
 	version, commit := buildVersion(debug.ReadBuildInfo())
 	fmt.Fprintf(stdout, "planbot %s\ncommit: %s\ngo: %s %s/%s\n", version, commit, runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	bin, err := terraform.FindBinary(ctx, *tfBin)
+	def, others, err := terraform.FindBinaries(ctx, *tfBin)
 	if err != nil {
-		fmt.Fprintf(stdout, "terraform: not found (supported: %s)\n", terraform.SupportedVersions)
+		fmt.Fprintf(stdout, "terraform: not found (%s)\n", planbot.ErrorMessage(err))
 		return 0
 	}
-	tv, err := (&terraform.Runner{Bin: bin}).Version(ctx)
-	if err != nil {
-		fmt.Fprintf(stdout, "terraform: %s, version unknown: %v\n", bin, err)
-		return 0
+	r := &terraform.Runner{Bin: def.Path, Engine: def.Engine, Others: others}
+	for _, e := range []planbot.Engine{def.Engine, otherEngine(def.Engine)} {
+		_, found := others[e]
+		if e != def.Engine && !found {
+			fmt.Fprintf(stdout, "%s: not found on PATH (supported: %s)\n", e.Command(), terraform.Supported(e))
+			continue
+		}
+		bin := def.Path
+		if e != def.Engine {
+			bin = others[e]
+		}
+		use := ""
+		if e == def.Engine {
+			use = "; runs projects that name no engine"
+		}
+		v, err := r.Version(ctx, terraform.UseEngine(e))
+		if err != nil {
+			fmt.Fprintf(stdout, "%s: %s, version unknown: %v\n", e.Command(), bin, err)
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: %s (%s, %s; supported: %s%s)\n", e.Command(), v, e.Name(), bin, terraform.Supported(e), use)
 	}
-	fmt.Fprintf(stdout, "terraform: %s (%s; supported: %s)\n", tv, bin, terraform.SupportedVersions)
 	return 0
+}
+
+// otherEngine returns the engine that is not e.
+func otherEngine(e planbot.Engine) planbot.Engine {
+	if e == planbot.EngineOpenTofu {
+		return planbot.EngineTerraform
+	}
+	return planbot.EngineOpenTofu
 }

@@ -254,35 +254,101 @@ type deployment struct {
 					RunAsNonRoot   bool
 					SeccompProfile struct{ Type string }
 				}
-				Containers []struct {
-					Env []struct {
-						Name      string
-						Value     string
-						ValueFrom *struct {
-							SecretKeyRef struct{ Name, Key string }
-						}
-					}
-					SecurityContext struct {
-						ReadOnlyRootFilesystem   bool
-						AllowPrivilegeEscalation *bool
-					}
-					Resources struct {
-						Requests, Limits map[string]string
-					}
-					LivenessProbe, ReadinessProbe struct {
-						HTTPGet struct{ Path string } `json:"httpGet"`
-					}
-					VolumeMounts []struct{ Name, MountPath string }
-				}
-				Volumes []struct {
-					Name                  string
-					EmptyDir              *struct{}
-					PersistentVolumeClaim *struct{ ClaimName string }
-					Secret                *struct{ SecretName string }
-				}
+				Containers []container
+				Volumes    []volume
 			}
 		}
 	}
+}
+
+// container is what the checks of TestDeployment read of a container.
+type container struct {
+	Env []struct {
+		Name      string
+		Value     string
+		ValueFrom *struct {
+			SecretKeyRef struct{ Name, Key string }
+		}
+	}
+	SecurityContext struct {
+		ReadOnlyRootFilesystem   bool
+		AllowPrivilegeEscalation *bool
+	}
+	Resources struct {
+		Requests, Limits map[string]string
+	}
+	LivenessProbe, ReadinessProbe struct {
+		HTTPGet struct{ Path string } `json:"httpGet"`
+	}
+	VolumeMounts []struct{ Name, MountPath string }
+}
+
+// volume is what the checks of TestDeployment read of a pod's volume.
+type volume struct {
+	Name                  string
+	EmptyDir              *struct{}
+	PersistentVolumeClaim *struct{ ClaimName string }
+	Secret                *struct{ SecretName string }
+}
+
+// podSettings is a container's environment by name, the Secrets its
+// environment comes from by variable, its volume mounts by path and the
+// pod's volumes by name ("emptyDir", "pvc CLAIM", "secret NAME").
+type podSettings struct {
+	env, secretEnv, mounts, volumes map[string]string
+}
+
+func settingsOf(c container, vols []volume) podSettings {
+	p := podSettings{env: map[string]string{}, secretEnv: map[string]string{}, mounts: map[string]string{}, volumes: map[string]string{}}
+	for _, e := range c.Env {
+		p.env[e.Name] = e.Value
+		if e.ValueFrom != nil {
+			p.secretEnv[e.Name] = e.ValueFrom.SecretKeyRef.Name
+		}
+	}
+	for _, m := range c.VolumeMounts {
+		p.mounts[m.MountPath] = m.Name
+	}
+	for _, vol := range vols {
+		switch {
+		case vol.PersistentVolumeClaim != nil && vol.EmptyDir == nil:
+			p.volumes[vol.Name] = "pvc " + vol.PersistentVolumeClaim.ClaimName
+		case vol.EmptyDir != nil && vol.PersistentVolumeClaim == nil:
+			p.volumes[vol.Name] = "emptyDir"
+		case vol.Secret != nil:
+			p.volumes[vol.Name] = "secret " + vol.Secret.SecretName
+		default:
+			p.volumes[vol.Name] = "?"
+		}
+	}
+	return p
+}
+
+// check is a named setting that must hold.
+type check struct {
+	name string
+	ok   bool
+}
+
+// overlayChecks are the settings that differ between the overlays.
+func overlayChecks(overlay string, d deployment, p podSettings) []check {
+	switch overlay {
+	case "overlays/single":
+		return []check{
+			{"one replica", d.Spec.Replicas == 1},
+			{"Recreate", d.Spec.Strategy.Type == "Recreate"},
+			{"data on the PersistentVolumeClaim", p.volumes["data"] == "pvc planbot-data"},
+			{"SQLite: no PLANBOT_DATABASE", p.secretEnv["PLANBOT_DATABASE"] == "" && p.env["PLANBOT_DATABASE"] == ""},
+		}
+	case "overlays/ha":
+		return []check{
+			{"two or more replicas", d.Spec.Replicas >= 2},
+			{"rolling update", d.Spec.Strategy.Type == "RollingUpdate"},
+			{"data on an emptyDir per replica", p.volumes["data"] == "emptyDir"},
+			{"PLANBOT_DATABASE from a Secret", p.secretEnv["PLANBOT_DATABASE"] == "planbot-database"},
+		}
+	}
+	return nil
 }
 
 // TestDeployment checks what the schemas cannot: the settings planbot
@@ -303,31 +369,8 @@ func TestDeployment(t *testing.T) {
 				t.Fatalf("%d containers, want 1", len(pod.Containers))
 			}
 			c := pod.Containers[0]
-			env := map[string]string{}
-			secretEnv := map[string]string{}
-			for _, e := range c.Env {
-				env[e.Name] = e.Value
-				if e.ValueFrom != nil {
-					secretEnv[e.Name] = e.ValueFrom.SecretKeyRef.Name
-				}
-			}
-			mounts := map[string]string{}
-			for _, m := range c.VolumeMounts {
-				mounts[m.MountPath] = m.Name
-			}
-			volumes := map[string]string{}
-			for _, vol := range pod.Volumes {
-				switch {
-				case vol.PersistentVolumeClaim != nil && vol.EmptyDir == nil:
-					volumes[vol.Name] = "pvc " + vol.PersistentVolumeClaim.ClaimName
-				case vol.EmptyDir != nil && vol.PersistentVolumeClaim == nil:
-					volumes[vol.Name] = "emptyDir"
-				case vol.Secret != nil:
-					volumes[vol.Name] = "secret " + vol.Secret.SecretName
-				default:
-					volumes[vol.Name] = "?"
-				}
-			}
+			p := settingsOf(c, pod.Volumes)
+			env, mounts, volumes := p.env, p.mounts, p.volumes
 
 			drain, err := time.ParseDuration(env["PLANBOT_DRAIN_TIMEOUT"])
 			if err != nil {
@@ -337,10 +380,7 @@ func TestDeployment(t *testing.T) {
 			if grace := time.Duration(pod.TerminationGracePeriodSeconds) * time.Second; grace <= drain+20*time.Second {
 				t.Errorf("terminationGracePeriodSeconds %v is not longer than the drain timeout %v plus 20s", grace, drain)
 			}
-			checks := []struct {
-				name string
-				ok   bool
-			}{
+			checks := []check{
 				{"runs as non-root", pod.SecurityContext.RunAsNonRoot},
 				{"seccomp RuntimeDefault", pod.SecurityContext.SeccompProfile.Type == "RuntimeDefault"},
 				{"read-only root file system", c.SecurityContext.ReadOnlyRootFilesystem},
@@ -355,28 +395,7 @@ func TestDeployment(t *testing.T) {
 					strings.HasPrefix(env["PLANBOT_WEBHOOK_SECRET_FILE"], "/etc/planbot/secrets/")},
 				{"credentials dir from a Secret", volumes[mounts[env["PLANBOT_CREDENTIALS_DIR"]]] == "secret planbot-credentials"},
 			}
-			switch overlay {
-			case "overlays/single":
-				checks = append(checks, []struct {
-					name string
-					ok   bool
-				}{
-					{"one replica", d.Spec.Replicas == 1},
-					{"Recreate", d.Spec.Strategy.Type == "Recreate"},
-					{"data on the PersistentVolumeClaim", volumes["data"] == "pvc planbot-data"},
-					{"SQLite: no PLANBOT_DATABASE", secretEnv["PLANBOT_DATABASE"] == "" && env["PLANBOT_DATABASE"] == ""},
-				}...)
-			case "overlays/ha":
-				checks = append(checks, []struct {
-					name string
-					ok   bool
-				}{
-					{"two or more replicas", d.Spec.Replicas >= 2},
-					{"rolling update", d.Spec.Strategy.Type == "RollingUpdate"},
-					{"data on an emptyDir per replica", volumes["data"] == "emptyDir"},
-					{"PLANBOT_DATABASE from a Secret", secretEnv["PLANBOT_DATABASE"] == "planbot-database"},
-				}...)
-			}
+			checks = append(checks, overlayChecks(overlay, d, p)...)
 			for _, c := range checks {
 				if !c.ok {
 					t.Errorf("Deployment of %s: not %s", overlay, c.name)

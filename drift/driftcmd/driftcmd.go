@@ -118,7 +118,7 @@ func local(ctx context.Context, o config.DriftCommand, stdout, stderr io.Writer)
 		fmt.Fprintf(stderr, "planbot drift: %s\n", planbot.ErrorMessage(err))
 		return ExitError
 	}
-	bin, err := terraform.FindBinary(ctx, o.Server.TerraformBin)
+	def, others, err := terraform.FindBinaries(ctx, o.Server.TerraformBin)
 	if err != nil {
 		return fail(err)
 	}
@@ -132,7 +132,7 @@ func local(ctx context.Context, o config.DriftCommand, stdout, stderr io.Writer)
 	}
 	defer os.RemoveAll(work)
 	l := &drift.Local{
-		Terraform:   &terraform.Runner{Bin: bin, PluginCacheDir: filepath.Join(work, "plugin-cache"), EnvAllowlist: o.Server.EnvAllowlist, Sandbox: sb},
+		Terraform:   &terraform.Runner{Bin: def.Path, Engine: def.Engine, Others: others, PluginCacheDir: filepath.Join(work, "plugin-cache"), EnvAllowlist: o.Server.EnvAllowlist, Sandbox: sb},
 		Parallelism: o.Server.Parallelism,
 		Unsandboxed: !sb.Confined(),
 		Logger:      slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),

@@ -11,6 +11,7 @@ import (
 
 	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/drift"
+	"github.com/planbot/planbot/drift/drifttest"
 	"github.com/planbot/planbot/runner/terraform/statetest"
 	"github.com/planbot/planbot/sandbox"
 )
@@ -20,35 +21,6 @@ import (
 func TestMain(m *testing.M) {
 	sandbox.RunHelper()
 	os.Exit(m.Run())
-}
-
-// liveRepo makes a git repository whose root keeps its state on states,
-// and applies that root with terraform directly, as a team would have:
-// the state then holds terraform_data.input with the value "v1".
-func liveRepo(t *testing.T, states *statetest.Server) string {
-	t.Helper()
-	tf := states.Backend("live") + `
-resource "terraform_data" "input" {
-  input = "v1"
-}
-`
-	dir := filepath.Join(t.TempDir(), "live")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "main.tf"), []byte(tf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, args := range [][]string{
-		{"init", "-q", "-b", "main"}, {"add", "-A"},
-		{"-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false", "commit", "-q", "-m", "live"},
-	} {
-		if out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput(); err != nil {
-			t.Fatalf("git %v: %v\n%s", args, err, out)
-		}
-	}
-	statetest.Apply(t, map[string]string{"main.tf": tf})
-	return dir
 }
 
 func noEnv(string) string { return "" }
@@ -66,7 +38,7 @@ func noPass(t *testing.T) Pass {
 // is 2; once the state is restored nothing drifts and the status is 0.
 func TestLocal(t *testing.T) {
 	states := statetest.New(t)
-	dir := liveRepo(t, states)
+	dir := drifttest.LocalRepo(t, states)
 	states.SetDataInput("live", "changed-in-the-console")
 
 	var out, errb bytes.Buffer
@@ -96,5 +68,36 @@ func TestLocal(t *testing.T) {
 	}
 	if !strings.HasPrefix(out.String(), "No drift: the Terraform project . matches ") {
 		t.Errorf("output = %q, want that nothing drifts", out.String())
+	}
+}
+
+// TestLocalOpenTofu checks a checkout whose .planbot.yaml runs every
+// project with OpenTofu (engine: tofu at the top, for autodetected
+// projects): the drift is found by tofu, and the issue says OpenTofu.
+func TestLocalOpenTofu(t *testing.T) {
+	states := statetest.New(t)
+	dir := drifttest.LocalRepo(t, states)
+	if err := os.WriteFile(filepath.Join(dir, ".planbot.yaml"), []byte("version: 1\nengine: tofu\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"add", ".planbot.yaml"},
+		{"-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false", "commit", "-q", "-m", "tofu"},
+	} {
+		if out, err := exec.Command("git", append([]string{"-C", dir}, args...)...).CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	states.SetDataInput("live", "changed-in-the-console")
+
+	var out, errb bytes.Buffer
+	code := Main(context.Background(), []string{"--local", "--repo", dir}, noEnv, noPass(t), &out, &errb)
+	if code != ExitDrift {
+		t.Fatalf("exit %d, want %d (drift)\nstdout:\n%s\nstderr:\n%s", code, ExitDrift, out.String(), errb.String())
+	}
+	for _, want := range []string{"# Drift: local/live .", "### 📝 `.` · OpenTofu", "| `.` (OpenTofu) |", "OpenTofu will perform", "changed-in-the-console"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
 	}
 }

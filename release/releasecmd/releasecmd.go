@@ -115,34 +115,26 @@ func WriteUsage(w io.Writer) {
 func ParseOptions(args []string, getenv func(string) string) (Options, error) {
 	var o Options
 	fs := flags(&o)
-	var envErr error
-	fs.VisitAll(func(f *flag.Flag) {
-		name := config.EnvName(f.Name)
-		if v := getenv(name); v != "" && envErr == nil {
-			if err := f.Value.Set(v); err != nil {
-				envErr = planbot.Errorf(planbot.EINVALID, "invalid %s: %v", name, err)
-			}
+	// PLANBOT_IMAGE is read after the command line, and only without
+	// --image: --image adds to the list, so it could not win otherwise.
+	imageEnv := config.EnvName("image")
+	err := config.ParseFlags(fs, args, func(k string) string {
+		if k == imageEnv {
+			return ""
 		}
+		return getenv(k)
 	})
-	if envErr != nil {
-		return Options{}, envErr
-	}
-	fromEnv := len(o.Request.Images)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return Options{}, err
-		}
-		return Options{}, planbot.Errorf(planbot.EINVALID, "%v", err)
+	if err != nil {
+		return Options{}, err
 	}
 	if fs.NArg() > 0 {
 		return Options{}, planbot.Errorf(planbot.EINVALID, "unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
-	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "image" {
-			// --image on the command line wins over PLANBOT_IMAGE.
-			o.Request.Images = o.Request.Images[fromEnv:]
+	if v := getenv(imageEnv); v != "" && len(o.Request.Images) == 0 {
+		if err := (imagesValue{&o.Request.Images}).Set(v); err != nil {
+			return Options{}, planbot.Errorf(planbot.EINVALID, "invalid %s=%q: %v", imageEnv, v, err)
 		}
-	})
+	}
 	var problems []string
 	if u, err := url.Parse(o.URL); o.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		problems = append(problems, "--url (PLANBOT_URL) must be the server's http(s) root URL")

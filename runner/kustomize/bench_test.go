@@ -12,32 +12,9 @@ import (
 
 var fixtureDir = flag.String("fixture", "", "write the BenchmarkPlan2000 base and head trees under this directory (TestWriteLargeFixture)")
 
-// writeLargeFixture writes an overlay of n resources (a Deployment,
-// Service and ConfigMap per application, 100 resources a file) to root.
-// When changed is set, every 100th application gets another image tag, so
-// about 1% of the Deployments differ.
-func writeLargeFixture(t testing.TB, root string, n int, changed bool) {
-	t.Helper()
-	var kust strings.Builder
-	kust.WriteString("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n")
-	var file strings.Builder
-	files := 0
-	flush := func() {
-		if file.Len() == 0 {
-			return
-		}
-		name := fmt.Sprintf("apps-%03d.yaml", files)
-		write(t, root, "k8s/base/"+name, file.String())
-		fmt.Fprintf(&kust, "- %s\n", name)
-		file.Reset()
-		files++
-	}
-	for i := 0; i < n/3; i++ {
-		tag := "1.0.0"
-		if changed && i%100 == 0 {
-			tag = "1.0.1"
-		}
-		fmt.Fprintf(&file, `---
+// largeFixtureApp is one application of writeLargeFixture: its index and
+// image tag fill the Deployment, Service and ConfigMap.
+const largeFixtureApp = `---
 apiVersion: apps/v1
 kind: Deployment
 metadata:
@@ -83,7 +60,34 @@ metadata:
 data:
   LOG_LEVEL: info
   UPSTREAM: http://app-%[1]d.internal
-`, i, tag)
+`
+
+// writeLargeFixture writes an overlay of n resources (a Deployment,
+// Service and ConfigMap per application, 100 resources a file) to root.
+// When changed is set, every 100th application gets another image tag, so
+// about 1% of the Deployments differ.
+func writeLargeFixture(t testing.TB, root string, n int, changed bool) {
+	t.Helper()
+	var kust strings.Builder
+	kust.WriteString("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n")
+	var file strings.Builder
+	files := 0
+	flush := func() {
+		if file.Len() == 0 {
+			return
+		}
+		name := fmt.Sprintf("apps-%03d.yaml", files)
+		write(t, root, "k8s/base/"+name, file.String())
+		fmt.Fprintf(&kust, "- %s\n", name)
+		file.Reset()
+		files++
+	}
+	for i := 0; i < n/3; i++ {
+		tag := "1.0.0"
+		if changed && i%100 == 0 {
+			tag = "1.0.1"
+		}
+		fmt.Fprintf(&file, largeFixtureApp, i, tag)
 		if (i+1)%33 == 0 {
 			flush()
 		}

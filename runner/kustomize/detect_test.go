@@ -7,16 +7,13 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/planbot/planbot/treetest"
 )
 
 func TestDetect(t *testing.T) {
 	root := extract(t, "app.txtar")
 	both := []string{"k8s/overlays/prod", "k8s/overlays/staging"}
-	tests := []struct {
-		name    string
-		changed []string
-		want    []string
-	}{
+	tests := []detectCase{
 		{name: "base resource", changed: []string{"k8s/base/deployment.yaml"}, want: both},
 		{name: "base kustomization", changed: []string{"k8s/base/kustomization.yaml"}, want: both},
 		{name: "generator file", changed: []string{"k8s/base/files/app.properties"}, want: both},
@@ -28,6 +25,19 @@ func TestDetect(t *testing.T) {
 		{name: "outside any kustomization", changed: []string{"README.md", "k8s/notes.txt"}},
 		{name: "nothing changed"},
 	}
+	checkDetect(t, root, tests)
+}
+
+// detectCase is a change of a tree and the overlays it marks.
+type detectCase struct {
+	name    string
+	changed []string
+	want    []string
+}
+
+// checkDetect runs Detect on root for each case.
+func checkDetect(t *testing.T, root string, tests []detectCase) {
+	t.Helper()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := Detect(root, tt.changed)
@@ -51,27 +61,13 @@ func TestDetectReferencedFileOutsideDir(t *testing.T) {
 	write(t, root, "lib/ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: lib\n")
 	write(t, root, "env/a/kustomization.yaml", "bases:\n- ../../lib\npatchesStrategicMerge:\n- patches/*.yaml\nconfigMapGenerator:\n- name: c\n  envs:\n  - ../../shared/a.env\n")
 	write(t, root, "env/b/kustomization.yaml", "resources:\n- ../../lib\n")
-	tests := []struct {
-		name    string
-		changed []string
-		want    []string
-	}{
+	tests := []detectCase{
 		{name: "legacy bases", changed: []string{"lib/ns.yaml"}, want: []string{"env/a", "env/b"}},
 		{name: "glob patch", changed: []string{"env/a/patches/p1.yaml"}, want: []string{"env/a"}},
 		{name: "env file outside", changed: []string{"shared/a.env"}, want: []string{"env/a"}},
 		{name: "unreferenced shared file", changed: []string{"shared/ns.yaml"}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := Detect(root, tt.changed)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if diff := cmp.Diff(got, tt.want); diff != "" {
-				t.Errorf("Detect(%q) mismatch (-got +want):\n%s", tt.changed, diff)
-			}
-		})
-	}
+	checkDetect(t, root, tests)
 }
 
 func TestDetectGitChange(t *testing.T) {
@@ -137,22 +133,14 @@ func TestDetectBrokenKustomization(t *testing.T) {
 // and components are not overlays.
 func TestOverlays(t *testing.T) {
 	root := t.TempDir()
-	for name, body := range map[string]string{
+	treetest.Write(t, root, map[string]string{
 		"base/kustomization.yaml":          "resources:\n  - cm.yaml\n",
 		"base/cm.yaml":                     "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
 		"comp/kustomization.yaml":          "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n",
 		"overlays/dev/kustomization.yaml":  "resources:\n  - ../../base\ncomponents:\n  - ../../comp\n",
 		"overlays/prod/kustomization.yaml": "resources:\n  - ../../base\n",
 		"standalone/kustomization.yml":     "resources: []\n",
-	} {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	})
 	got, err := Overlays(root)
 	if err != nil {
 		t.Fatal(err)

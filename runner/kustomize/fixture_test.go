@@ -2,15 +2,15 @@ package kustomize
 
 import (
 	"bytes"
-	"io"
 	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
+	"github.com/planbot/planbot/logtest"
+	"github.com/planbot/planbot/treetest"
 	"golang.org/x/tools/txtar"
 )
 
@@ -54,15 +54,10 @@ func copyTree(t testing.TB, src string) string {
 	return dst
 }
 
+// write writes content to root/rel.
 func write(t testing.TB, root, rel, content string) {
 	t.Helper()
-	p := filepath.Join(root, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	treetest.Write(t, root, map[string]string{rel: content})
 }
 
 // edit replaces old by new in root/rel and fails when old is absent.
@@ -95,30 +90,6 @@ func git(t testing.TB, dir string, args ...string) string {
 	return string(out)
 }
 
-// logBuffer is an io.Writer that keeps everything logged and echoes it to
-// the test log.
-type logBuffer struct {
-	t  testing.TB
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.t.Log(strings.TrimSpace(string(p)))
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// testLogger returns a debug logger that writes to t.Log and to the
+// testLogger returns a debug logger that writes to t's output and to the
 // returned buffer.
-func testLogger(t testing.TB) (*slog.Logger, *logBuffer) {
-	lb := &logBuffer{t: t}
-	return slog.New(slog.NewTextHandler(io.Writer(lb), &slog.HandlerOptions{Level: slog.LevelDebug})), lb
-}
+func testLogger(t testing.TB) (*slog.Logger, *logtest.Buffer) { return logtest.Capture(t) }

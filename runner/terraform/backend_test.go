@@ -8,19 +8,21 @@ import (
 
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/runner/terraform/statetest"
+	"github.com/planbot/planbot/treetest"
 )
 
 // TestHTTPBackend plans, prepares and applies a root whose state lives in
 // terraform's http backend, which has no workspaces: planbot must not ask
 // it for any unless the project names one.
-func TestHTTPBackend(t *testing.T) {
-	r := realRunner(t)
+func TestHTTPBackend(t *testing.T) { forEachEngine(t, testHTTPBackend) }
+
+func testHTTPBackend(t *testing.T, r *Runner) {
 	ctx := context.Background()
 	states := statetest.New(t)
 	files := map[string]string{"main.tf": states.Backend("root") + dataA}
 
 	dir := t.TempDir()
-	writeTree(t, dir, files)
+	treetest.Write(t, dir, files)
 	res, err := r.Plan(ctx, dir, "")
 	if err != nil || res.Status != planbot.StatusPlanned {
 		t.Fatalf("Plan = %q, %v: %s", res.Status, err, res.Error)
@@ -28,7 +30,7 @@ func TestHTTPBackend(t *testing.T) {
 
 	// Apply in a fresh checkout, as another replica would.
 	fresh := t.TempDir()
-	writeTree(t, fresh, files)
+	treetest.Write(t, fresh, files)
 	if err := r.Prepare(ctx, fresh, "default"); err != nil {
 		t.Fatalf("Prepare: %v", err)
 	}
@@ -42,7 +44,7 @@ func TestHTTPBackend(t *testing.T) {
 	// Deleting the root destroys what its state holds, through a saved
 	// plan applied like any other.
 	gone := t.TempDir()
-	writeTree(t, gone, files)
+	treetest.Write(t, gone, files)
 	res, err = r.PlanDestroy(ctx, gone, "")
 	if err != nil || res.Status != planbot.StatusPlanned {
 		t.Fatalf("PlanDestroy = %q, %v: %s", res.Status, err, res.Error)
@@ -79,7 +81,7 @@ func TestHTTPBackend(t *testing.T) {
 func TestPlanDestroyNoState(t *testing.T) {
 	r := realRunner(t)
 	dir := t.TempDir()
-	writeTree(t, dir, map[string]string{"main.tf": "resource \"terraform_data\" \"a\" {\n  input=1 # not formatted\n}\n"})
+	treetest.Write(t, dir, map[string]string{"main.tf": "resource \"terraform_data\" \"a\" {\n  input=1 # not formatted\n}\n"})
 	res, err := r.PlanDestroy(context.Background(), dir, "")
 	if err != nil || res.Status != planbot.StatusNoChange {
 		t.Fatalf("PlanDestroy = %q, %v: %s", res.Status, err, res.Error)

@@ -98,7 +98,11 @@ if [ "$1" = %[3]q ]; then
 fi
 case "$1" in
 version)
-	echo '{"terraform_version":"1.11.4","platform":"linux_amd64","provider_selections":{},"terraform_outdated":false}' ;;
+	if [ "$2" = -json ]; then
+		echo '{"terraform_version":"1.11.4","platform":"linux_amd64","provider_selections":{},"terraform_outdated":false}'
+	else
+		printf 'Terraform v1.11.4\non linux_amd64\n'
+	fi ;;
 plan)
 	for a in "$@"; do
 		case "$a" in -out=*) echo plan > "${a#-out=}" ;; esac
@@ -160,7 +164,7 @@ func TestProcessEnvironment(t *testing.T) {
 	}
 	// Variables tfexec adds on its own, and those sh itself sets.
 	allowed := map[string]bool{
-		"PATH": true, "HOME": true, "TMPDIR": true, "AWS_REGION": true,
+		"PATH": true, "HOME": true, "TMPDIR": true, "AWS_REGION": true, "TF_CLI_CONFIG_FILE": true,
 		"TF_IN_AUTOMATION": true, "TF_INPUT": true, "CHECKPOINT_DISABLE": true,
 		"TF_APPEND_USER_AGENT": true, "TF_LOG": true, "TF_LOG_CORE": true, "TF_LOG_PATH": true, "TF_LOG_PROVIDER": true,
 		"PWD": true, "OLDPWD": true, "SHLVL": true, "_": true,
@@ -185,6 +189,11 @@ func TestProcessEnvironment(t *testing.T) {
 		}
 		if tmp := c.env["TMPDIR"]; tmp != filepath.Join(c.env["HOME"], "tmp") {
 			t.Errorf("terraform %s: TMPDIR=%q, want one inside its HOME", c.command, tmp)
+		}
+		// The CLI configuration that names the provider mirror, for
+		// terraform and OpenTofu alike.
+		if cfg := c.env["TF_CLI_CONFIG_FILE"]; cfg != filepath.Join(c.env["HOME"], CLIConfigName) {
+			t.Errorf("terraform %s: TF_CLI_CONFIG_FILE=%q, want one inside its HOME", c.command, cfg)
 		}
 		if c.command == "fmt" && c.env["TF_INPUT"] != "0" {
 			t.Errorf("terraform fmt: TF_INPUT=%q, want 0", c.env["TF_INPUT"])

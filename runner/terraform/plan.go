@@ -118,7 +118,7 @@ func (r *Runner) planSteps(ctx context.Context, dir, workspace string, destroy b
 // terraform did not run to completion.
 func (s *run) failed(ctx context.Context, res planbot.Result, step string, err error) (planbot.Result, error) {
 	res.Status = planbot.StatusFailed
-	res.Error = fmt.Sprintf("terraform %s failed:\n%s", step, s.stderrText(err))
+	res.Error = fmt.Sprintf("%s %s failed:\n%s", s.engine.Command(), step, s.stderrText(err))
 	if isExit(err) && ctx.Err() == nil {
 		return res, nil
 	}
@@ -193,15 +193,20 @@ func (r *Runner) runPlan(ctx context.Context, s *run, planFile string, destroy b
 
 // planOpeners are the lines that the rendering of a plan can start with,
 // in `terraform plan` and `terraform show` alike (terraform's
-// jsonformat.Plan.renderHuman), each after an empty line.
+// jsonformat.Plan.renderHuman), each after an empty line. OpenTofu
+// prints the same lines with its own name.
 var planOpeners = []string{
 	"Terraform used the selected providers to generate the following",
 	"Terraform will perform the following actions:",
 	"Terraform planned the following actions, but then encountered a problem:",
+	"OpenTofu used the selected providers to generate the following",
+	"OpenTofu will perform the following actions:",
+	"OpenTofu planned the following actions, but then encountered a problem:",
 	"No changes.",
 	"No current changes.",
 	"Planning failed.",
 	"Note: Objects have changed outside of Terraform",
+	"Note: Objects have changed outside of OpenTofu",
 	"Note: This is a partial plan",
 	"Changes to Outputs:",
 }
@@ -294,7 +299,7 @@ func (r *Runner) Prepare(ctx context.Context, dir, workspace string, opts ...Run
 	}
 	defer s.close()
 	if step, err := s.prepare(ctx, workspace); err != nil {
-		return fmt.Errorf("terraform %s failed in %s: %w\n%s", step, dir, err, s.stderrText(nil))
+		return fmt.Errorf("%s %s failed in %s: %w\n%s", s.engine.Command(), step, dir, err, s.stderrText(nil))
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -14,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/logtest"
 	"github.com/planbot/planbot/sandbox"
 	"github.com/planbot/planbot/sandbox/sandboxtest"
 )
@@ -22,26 +22,34 @@ import (
 // when there is none: CI guarantees it.
 func realRunner(t testing.TB) *Runner {
 	t.Helper()
-	bin, err := FindBinary(context.Background(), "")
+	return engineRunner(t, planbot.EngineTerraform)
+}
+
+// engineRunner returns a Runner whose default engine is e, found on PATH,
+// confined by the sandbox. The test fails when there is none: CI installs
+// terraform and OpenTofu.
+func engineRunner(t testing.TB, e planbot.Engine) *Runner {
+	t.Helper()
+	bin, err := FindEngine(context.Background(), e)
 	if err != nil {
-		t.Fatalf("terraform is required for this test: %v", err)
+		t.Fatalf("%s is required for this test: %v", e.Name(), err)
 	}
-	return &Runner{Bin: bin, Sandbox: sandboxtest.New(t, sandbox.ModeLandlock), Logger: testLogger(t)}
+	return &Runner{Bin: bin.Path, Engine: bin.Engine, Sandbox: sandboxtest.New(t, sandbox.ModeLandlock), Logger: testLogger(t)}
+}
+
+// forEachEngine runs test with a Runner of each engine, as the subtests
+// "terraform" and "tofu": what planbot reads from terraform (plan JSON,
+// plan text, versions, errors) must read the same from OpenTofu.
+func forEachEngine(t *testing.T, test func(t *testing.T, r *Runner)) {
+	for _, e := range []planbot.Engine{planbot.EngineTerraform, planbot.EngineOpenTofu} {
+		t.Run(e.Command(), func(t *testing.T) { test(t, engineRunner(t, e)) })
+	}
 }
 
 // testLogger sends log records to t.Log.
 func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tlogWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	return logtest.New(t)
 }
-
-type tlogWriter struct{ t testing.TB }
-
-func (w tlogWriter) Write(p []byte) (int, error) {
-	w.t.Log(strings.TrimRight(string(p), "\n"))
-	return len(p), nil
-}
-
-var _ io.Writer = tlogWriter{}
 
 // writeFiles replaces the .tf files of dir with files.
 func writeFiles(t testing.TB, dir string, files map[string]string) {
@@ -64,8 +72,9 @@ const dataA = `resource "terraform_data" "a" {
 }
 `
 
-func TestPlan(t *testing.T) {
-	r := realRunner(t)
+func TestPlan(t *testing.T) { forEachEngine(t, testPlan) }
+
+func testPlan(t *testing.T, r *Runner) {
 	tests := []struct {
 		name string
 		// before, when set, is planned and applied first.
@@ -157,7 +166,7 @@ output "o" {
 			name:       "hcl error",
 			after:      map[string]string{"main.tf": "resource \"terraform_data\" \"a\" {\n  input = \n}\n"},
 			wantStatus: planbot.StatusFailed,
-			wantError:  []string{"terraform init failed", "Error: Invalid expression", "main.tf line 2"},
+			wantError:  []string{r.Engine.Command() + " init failed", "Error: Invalid expression", "main.tf line 2"},
 			logError:   true,
 		},
 		{
@@ -295,8 +304,9 @@ func TestPlanInvalidWorkspace(t *testing.T) {
 	}
 }
 
-func TestApply(t *testing.T) {
-	r := realRunner(t)
+func TestApply(t *testing.T) { forEachEngine(t, testApply) }
+
+func testApply(t *testing.T, r *Runner) {
 	ctx := context.Background()
 
 	plan := func(t *testing.T) (string, planbot.Result) {

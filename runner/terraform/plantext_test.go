@@ -2,7 +2,6 @@ package terraform
 
 import (
 	"bytes"
-	"context"
 	"os"
 	"os/exec"
 	"strings"
@@ -15,11 +14,9 @@ import (
 // plan`'s output is exactly what `terraform show` prints for the saved
 // plan, for plans with progress lines, warnings, outputs, destroys and no
 // changes.
-func TestPlanTextMatchesShow(t *testing.T) {
-	bin, err := FindBinary(context.Background(), "")
-	if err != nil {
-		t.Fatalf("terraform is required for this test: %v", err)
-	}
+func TestPlanTextMatchesShow(t *testing.T) { forEachEngine(t, testPlanTextMatchesShow) }
+
+func testPlanTextMatchesShow(t *testing.T, r *Runner) {
 	two := `resource "terraform_data" "a" {
   input = "x"
 }
@@ -51,7 +48,7 @@ output "o" {
 			dir := t.TempDir()
 			tf := func(args ...string) string {
 				t.Helper()
-				cmd := exec.Command(bin, args...)
+				cmd := exec.Command(r.Bin, args...)
 				cmd.Dir = dir
 				cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + dir, "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1"}
 				var stdout, stderr bytes.Buffer

@@ -10,21 +10,8 @@ import (
 	"testing"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/treetest"
 )
-
-// writeTree writes files, keyed by slash-separated paths, under dir.
-func writeTree(t testing.TB, dir string, files map[string]string) {
-	t.Helper()
-	for name, body := range files {
-		path := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
 
 // exists reports whether path exists.
 func exists(path string) bool {
@@ -61,7 +48,7 @@ var portableCases = []struct {
 func planElsewhere(t *testing.T, r *Runner, files map[string]string, workspace string) (planbot.Result, []byte) {
 	t.Helper()
 	dir := t.TempDir()
-	writeTree(t, dir, files)
+	treetest.Write(t, dir, files)
 	res, err := r.Plan(t.Context(), dir, workspace)
 	if err != nil || res.Status != planbot.StatusPlanned {
 		t.Fatalf("Plan = %q, %v: %s", res.Status, err, res.Error)
@@ -78,12 +65,15 @@ func planElsewhere(t *testing.T, r *Runner, files map[string]string, workspace s
 func freshCheckout(t *testing.T, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
-	writeTree(t, dir, files)
+	treetest.Write(t, dir, files)
 	return dir
 }
 
 func TestPrepareAppliesPlanFromAnotherDir(t *testing.T) {
-	r := realRunner(t)
+	forEachEngine(t, testPrepareAppliesPlanFromAnotherDir)
+}
+
+func testPrepareAppliesPlanFromAnotherDir(t *testing.T, r *Runner) {
 	for _, tt := range portableCases {
 		t.Run(tt.name, func(t *testing.T) {
 			ctx := t.Context()
@@ -181,7 +171,7 @@ func TestPrepareErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeTree(t, dir, tt.files)
+			treetest.Write(t, dir, tt.files)
 			err := r.Prepare(t.Context(), filepath.Join(dir, tt.dir), tt.workspace)
 			if got := planbot.ErrorCode(err); got != tt.wantCode {
 				t.Fatalf("Prepare error code = %q (%v), want %q", got, err, tt.wantCode)

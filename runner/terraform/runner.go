@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashicorp/hc-install/fs"
-	"github.com/hashicorp/hc-install/product"
 	"github.com/hashicorp/terraform-exec/tfexec"
 
 	"github.com/planbot/planbot"
@@ -28,8 +26,16 @@ const DefaultLockTimeout = 5 * time.Minute
 // once it is in use; a Runner is safe for concurrent use on different
 // directories.
 type Runner struct {
-	// Bin is the path of the terraform binary (see FindBinary).
-	Bin string
+	// Bin is the path of the binary that runs the projects whose
+	// configuration names no engine (see FindBinary), and Engine is its
+	// engine ("" is terraform).
+	Bin    string
+	Engine planbot.Engine
+	// Others are the binaries of the other engines, for the projects
+	// that name one in .planbot.yaml (see FindBinaries). A project whose
+	// engine has no binary fails with an error that says how to install
+	// one.
+	Others map[planbot.Engine]string
 	// PluginCacheDir, when set, is a read-only provider mirror (the
 	// layout `terraform providers mirror` writes) that terraform installs
 	// providers from before it downloads them; it is created if missing.
@@ -65,35 +71,6 @@ type Runner struct {
 	Logger *slog.Logger
 }
 
-// FindBinary returns the absolute path of the terraform binary: explicit
-// when it is set and executable, else the first terraform on PATH. It
-// never downloads terraform.
-func FindBinary(ctx context.Context, explicit string) (string, error) {
-	var av *fs.AnyVersion
-	if explicit != "" {
-		abs, err := filepath.Abs(explicit)
-		if err != nil {
-			return "", planbot.Errorf(planbot.EINVALID, "terraform binary %q: %v", explicit, err)
-		}
-		av = &fs.AnyVersion{ExactBinPath: abs}
-	} else {
-		av = &fs.AnyVersion{Product: &product.Terraform}
-	}
-	if err := av.Validate(); err != nil {
-		return "", fmt.Errorf("find terraform: %w", err)
-	}
-	path, err := av.Find(ctx)
-	if err != nil {
-		e := planbot.Errorf(planbot.ENOTFOUND, "no terraform binary on PATH. %s", installHint)
-		if explicit != "" {
-			e = planbot.Errorf(planbot.ENOTFOUND, "terraform binary %q is missing or not executable. %s", explicit, installHint)
-		}
-		e.Err = err
-		return "", e
-	}
-	return path, nil
-}
-
 func (r *Runner) logger() *slog.Logger {
 	if r.Logger == nil {
 		return slog.New(slog.DiscardHandler)
@@ -127,8 +104,15 @@ func (r *Runner) lockTimeout() string {
 type RunOption func(*runOptions)
 
 type runOptions struct {
-	env  map[string]string
-	root string
+	env    map[string]string
+	root   string
+	engine planbot.Engine
+}
+
+// UseEngine runs the project with engine e's binary; "" (and no
+// UseEngine) means Bin.
+func UseEngine(e planbot.Engine) RunOption {
+	return func(o *runOptions) { o.engine = e }
 }
 
 // Root names the checkout that holds the project directory: the run may
@@ -153,6 +137,9 @@ type run struct {
 	// dir is the project directory; root is the checkout it belongs to.
 	dir, root string
 	home      string
+	// engine runs the project, from bin.
+	engine planbot.Engine
+	bin    string
 	// exec is the program started for terraform: the sandbox helper, or
 	// terraform itself.
 	exec string
@@ -170,8 +157,9 @@ func (r *Runner) open(dir string, opts ...RunOption) (*run, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if r.Bin == "" {
-		return nil, planbot.Errorf(planbot.EINVALID, "terraform binary not configured")
+	engine, bin, err := r.binary(o.engine)
+	if err != nil {
+		return nil, err
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -196,7 +184,7 @@ func (r *Runner) open(dir string, opts ...RunOption) (*run, error) {
 			return nil, fmt.Errorf("terraform: %w", err)
 		}
 	}
-	s := &run{r: r, dir: abs, root: root, home: home, exec: r.Bin, stderr: newBoundedBuffer(r.outputLimit())}
+	s := &run{r: r, dir: abs, root: root, home: home, engine: engine, bin: bin, exec: bin, stderr: newBoundedBuffer(r.outputLimit())}
 	if err := s.setup(o); err != nil {
 		os.RemoveAll(home)
 		return nil, err
@@ -234,7 +222,8 @@ func (s *run) setup(o runOptions) error {
 	if err := os.Mkdir(tmp, 0o700); err != nil {
 		return fmt.Errorf("terraform: tmp: %w", err)
 	}
-	if err := writeCLIConfig(s.home, r.PluginCacheDir); err != nil {
+	cliConfig, err := writeCLIConfig(s.home, r.PluginCacheDir)
+	if err != nil {
 		return err
 	}
 	env, dropped := Environ(os.Environ(), s.home, r.EnvAllowlist)
@@ -242,6 +231,9 @@ func (s *run) setup(o runOptions) error {
 		r.logger().Warn("terraform: variables not passed to terraform", "names", strings.Join(dropped, ","))
 	}
 	env["TMPDIR"] = tmp
+	if cliConfig != "" {
+		env["TF_CLI_CONFIG_FILE"] = cliConfig
+	}
 	s.env = env
 	_, inEnv := env["TF_DATA_DIR"]
 	_, inCreds := o.env["TF_DATA_DIR"]
@@ -256,7 +248,7 @@ func (s *run) setup(o runOptions) error {
 	if r.PluginCacheDir != "" {
 		read = append(read, r.PluginCacheDir)
 	}
-	path, k, v, err := r.Sandbox.Command(r.Bin, read, []string{s.root, s.home}, o.env)
+	path, k, v, err := r.Sandbox.Command(s.bin, read, []string{s.root, s.home}, o.env)
 	if err != nil {
 		return fmt.Errorf("terraform: %w", err)
 	}
@@ -265,19 +257,27 @@ func (s *run) setup(o runOptions) error {
 	return nil
 }
 
-// writeCLIConfig writes terraform's CLI configuration into home: providers
-// come from the read-only mirror when it has them, else from their
-// registries into the run's own directory. No plugin_cache_dir is set, so
-// nothing a run downloads is shared.
-func writeCLIConfig(home, mirror string) error {
+// CLIConfigName is the name of the CLI configuration planbot writes into
+// a run's private HOME and names in TF_CLI_CONFIG_FILE, which terraform
+// and OpenTofu both read (OpenTofu would otherwise prefer ~/.tofurc to
+// ~/.terraformrc).
+const CLIConfigName = "planbot.tfrc"
+
+// writeCLIConfig writes the CLI configuration into home and returns its
+// path, "" when there is none: providers come from the read-only mirror
+// when it has them, else from their registries into the run's own
+// directory. No plugin_cache_dir is set, so nothing a run downloads is
+// shared.
+func writeCLIConfig(home, mirror string) (string, error) {
 	if mirror == "" {
-		return nil
+		return "", nil
 	}
 	cfg := fmt.Sprintf("provider_installation {\n  filesystem_mirror {\n    path = %q\n  }\n  direct {}\n}\n", mirror)
-	if err := os.WriteFile(filepath.Join(home, ".terraformrc"), []byte(cfg), 0o600); err != nil {
-		return fmt.Errorf("terraform: CLI configuration: %w", err)
+	path := filepath.Join(home, CLIConfigName)
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		return "", fmt.Errorf("terraform: CLI configuration: %w", err)
 	}
-	return nil
+	return path, nil
 }
 
 // checkoutRoot returns the top of the git checkout that holds dir (the
@@ -318,7 +318,7 @@ func (s *run) do(ctx context.Context, command string, f func(ctx context.Context
 	}
 	if err != nil {
 		log.Info("terraform command failed", "err", err)
-		return fmt.Errorf("terraform %s: %w", command, err)
+		return fmt.Errorf("%s %s: %w", s.engine.Command(), command, err)
 	}
 	log.Debug("terraform command done")
 	return nil
@@ -352,7 +352,7 @@ func (s *run) runArgs(ctx context.Context, command string, args []string, stdout
 	log := s.r.logger().With("project", s.dir, "command", command, "duration", time.Since(start))
 	if err != nil {
 		log.Info("terraform command failed", "err", err)
-		return fmt.Errorf("terraform %s: %w", command, err)
+		return fmt.Errorf("%s %s: %w", s.engine.Command(), command, err)
 	}
 	log.Debug("terraform command done")
 	return nil

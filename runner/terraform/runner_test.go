@@ -14,26 +14,48 @@ import (
 	"github.com/planbot/planbot"
 )
 
+// versionScript writes an executable called name into a new directory
+// that prints first on `version` (and nothing else), and returns its
+// path.
+func versionScript(t *testing.T, name, first string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	script := "#!/bin/sh\nif [ \"$1\" = version ] && [ -z \"$2\" ]; then printf '%s\\non linux_amd64\\n' '" + first + "'; fi\n"
+	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func TestFindBinary(t *testing.T) {
 	ctx := context.Background()
 	fake, _, _ := fakeTerraform(t, "")
+	tofu := versionScript(t, "tofu", "OpenTofu v1.10.6")
+	other := versionScript(t, "terraform", "Pulumi v3")
 	plain := filepath.Join(t.TempDir(), "terraform")
 	if err := os.WriteFile(plain, []byte("not executable"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	empty := t.TempDir()
+	path := func(dirs ...string) string { return strings.Join(dirs, string(os.PathListSeparator)) }
 	tests := []struct {
 		name     string
 		path     string
 		explicit string
-		want     string
+		want     Binary
 		wantCode string
+		wantMsg  string
 	}{
-		{name: "explicit", path: empty, explicit: fake, want: fake},
-		{name: "explicit not executable", path: filepath.Dir(fake), explicit: plain, wantCode: planbot.ENOTFOUND},
-		{name: "explicit missing", path: filepath.Dir(fake), explicit: filepath.Join(empty, "terraform"), wantCode: planbot.ENOTFOUND},
-		{name: "on PATH", path: empty + string(os.PathListSeparator) + filepath.Dir(fake), want: fake},
-		{name: "none on PATH", path: empty, wantCode: planbot.ENOTFOUND},
+		{name: "explicit", path: empty, explicit: fake, want: Binary{fake, planbot.EngineTerraform}},
+		{name: "explicit OpenTofu", path: empty, explicit: tofu, want: Binary{tofu, planbot.EngineOpenTofu}},
+		{name: "explicit name on PATH", path: path(empty, filepath.Dir(tofu)), explicit: "tofu", want: Binary{tofu, planbot.EngineOpenTofu}},
+		{name: "explicit name missing", path: path(empty, filepath.Dir(fake)), explicit: "tofu", wantCode: planbot.ENOTFOUND, wantMsg: "https://opentofu.org/docs/intro/install/"},
+		{name: "explicit not executable", path: filepath.Dir(fake), explicit: plain, wantCode: planbot.ENOTFOUND, wantMsg: "terraform"},
+		{name: "explicit missing", path: filepath.Dir(fake), explicit: filepath.Join(empty, "terraform"), wantCode: planbot.ENOTFOUND, wantMsg: "terraform"},
+		{name: "explicit neither engine", path: empty, explicit: other, wantCode: planbot.EINVALID, wantMsg: "neither terraform nor OpenTofu"},
+		{name: "on PATH", path: path(empty, filepath.Dir(fake)), want: Binary{fake, planbot.EngineTerraform}},
+		{name: "tofu on PATH is not the default", path: path(empty, filepath.Dir(tofu)), wantCode: planbot.ENOTFOUND, wantMsg: "no terraform binary on PATH"},
+		{name: "none on PATH", path: empty, wantCode: planbot.ENOTFOUND, wantMsg: "no terraform binary on PATH"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -43,12 +65,69 @@ func TestFindBinary(t *testing.T) {
 				t.Fatalf("FindBinary error code = %q (%v), want %q", code, err, tt.wantCode)
 			}
 			if got != tt.want {
-				t.Errorf("FindBinary = %q, want %q", got, tt.want)
+				t.Errorf("FindBinary = %+v, want %+v", got, tt.want)
 			}
-			if err != nil && !strings.Contains(planbot.ErrorMessage(err), "terraform") {
-				t.Errorf("error message %q does not say what is missing", planbot.ErrorMessage(err))
+			if err != nil && !strings.Contains(planbot.ErrorMessage(err), tt.wantMsg) {
+				t.Errorf("error message %q lacks %q", planbot.ErrorMessage(err), tt.wantMsg)
 			}
 		})
+	}
+}
+
+// TestFindBinaries finds the other engine on PATH next to the default
+// one, and leaves it out when PATH has none or a binary of that name is
+// another engine.
+func TestFindBinaries(t *testing.T) {
+	ctx := context.Background()
+	fake, _, _ := fakeTerraform(t, "")
+	tofu := versionScript(t, "tofu", "OpenTofu v1.10.6")
+	fakeTofu := versionScript(t, "tofu", "Terraform v1.5.7")
+	path := func(dirs ...string) string { return strings.Join(dirs, string(os.PathListSeparator)) }
+	tests := []struct {
+		name       string
+		path       string
+		explicit   string
+		wantDef    Binary
+		wantOthers map[planbot.Engine]string
+	}{
+		{name: "both on PATH", path: path(filepath.Dir(fake), filepath.Dir(tofu)), wantDef: Binary{fake, planbot.EngineTerraform}, wantOthers: map[planbot.Engine]string{planbot.EngineOpenTofu: tofu}},
+		{name: "tofu is the default", path: path(filepath.Dir(fake), filepath.Dir(tofu)), explicit: "tofu", wantDef: Binary{tofu, planbot.EngineOpenTofu}, wantOthers: map[planbot.Engine]string{planbot.EngineTerraform: fake}},
+		{name: "terraform only", path: filepath.Dir(fake), wantDef: Binary{fake, planbot.EngineTerraform}, wantOthers: map[planbot.Engine]string{}},
+		{name: "a tofu that is terraform", path: path(filepath.Dir(fake), filepath.Dir(fakeTofu)), wantDef: Binary{fake, planbot.EngineTerraform}, wantOthers: map[planbot.Engine]string{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("PATH", tt.path)
+			def, others, err := FindBinaries(ctx, tt.explicit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if def != tt.wantDef {
+				t.Errorf("default = %+v, want %+v", def, tt.wantDef)
+			}
+			if diff := cmp.Diff(others, tt.wantOthers); diff != "" {
+				t.Errorf("others (-got +want):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestMissingEngine plans a project whose engine has no binary: the
+// error names the engine, the setting and how to install it.
+func TestMissingEngine(t *testing.T) {
+	fake, _, _ := fakeTerraform(t, "")
+	r := &Runner{Bin: fake}
+	res, err := r.Plan(context.Background(), t.TempDir(), "default", UseEngine(planbot.EngineOpenTofu))
+	if planbot.ErrorCode(err) != planbot.ENOTFOUND || res.Status != planbot.StatusFailed {
+		t.Fatalf("Plan = %v, %v; want a failed result and ENOTFOUND", res.Status, err)
+	}
+	for _, want := range []string{"OpenTofu", "`engine: tofu`", "no tofu binary on PATH", "https://opentofu.org/docs/intro/install/"} {
+		if !strings.Contains(res.Error, want) {
+			t.Errorf("error %q lacks %q", res.Error, want)
+		}
+	}
+	if _, err := r.Version(context.Background(), UseEngine(planbot.EngineTerraform)); err != nil {
+		t.Errorf("Version of the default engine: %v", err)
 	}
 }
 

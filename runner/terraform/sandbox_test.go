@@ -23,6 +23,10 @@ func TestMain(m *testing.M) {
 // fails and the bytes appear nowhere; unconfined, the same plan shows
 // them, so the test can fail.
 func TestSandboxDeniesReadsOutsideTheRun(t *testing.T) {
+	forEachEngine(t, testSandboxDeniesReadsOutsideTheRun)
+}
+
+func testSandboxDeniesReadsOutsideTheRun(t *testing.T, engine *Runner) {
 	const secret = "-----BEGIN RSA PRIVATE KEY----- key-bytes-7f3a9"
 	secretFile := filepath.Join(t.TempDir(), "app.pem")
 	if err := os.WriteFile(secretFile, []byte(secret), 0o600); err != nil {
@@ -41,7 +45,7 @@ output "e" {
 		wantRead bool
 	}{{sandbox.ModeOff, true}, {sandbox.ModeLandlock, false}} {
 		t.Run(string(tt.mode), func(t *testing.T) {
-			r := realRunner(t)
+			r := engineRunner(t, engine.Engine)
 			r.Sandbox = sandboxtest.New(t, tt.mode)
 			dir := t.TempDir()
 			body := tf
@@ -138,4 +142,39 @@ func TestCredentialsNeedTheSandbox(t *testing.T) {
 	if err == nil || res.Status != planbot.StatusFailed {
 		t.Fatalf("Plan without a sandbox took credentials: %v %s", err, res.Status)
 	}
+}
+
+// TestSandboxBinaryOutsideSystemPaths plans, confined, with each engine's
+// binary reached through a symlink in a directory the sandbox's system
+// paths do not cover, as a tofu in $HOME/go/bin or /opt is: the policy
+// lets the run read and execute that binary, and nothing else of its
+// directory.
+func TestSandboxBinaryOutsideSystemPaths(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, r *Runner) {
+		dir := t.TempDir()
+		link := filepath.Join(dir, r.Engine.Command())
+		if err := os.Symlink(r.Bin, link); err != nil {
+			t.Fatal(err)
+		}
+		secret := filepath.Join(dir, "secret.txt")
+		if err := os.WriteFile(secret, []byte("next to the binary"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		b, err := FindBinary(context.Background(), link)
+		if err != nil || b.Engine != r.Engine {
+			t.Fatalf("FindBinary(%s) = %+v, %v", link, b, err)
+		}
+		r.Bin = b.Path
+		root := t.TempDir()
+		writeFiles(t, root, map[string]string{"main.tf": dataA})
+		res, err := r.Plan(context.Background(), root, "")
+		if err != nil || res.Status != planbot.StatusPlanned {
+			t.Fatalf("Plan through %s = %s, %v: %s", link, res.Status, err, res.Error)
+		}
+		writeFiles(t, root, map[string]string{"main.tf": "output \"s\" {\n  value = file(\"" + secret + "\")\n}\n"})
+		res, err = r.Plan(context.Background(), root, "")
+		if err != nil || res.Status != planbot.StatusFailed || strings.Contains(res.Output+res.Error, "next to the binary") {
+			t.Fatalf("a file next to the binary was readable: %s, %v: %s%s", res.Status, err, res.Output, res.Error)
+		}
+	})
 }

@@ -1,48 +1,62 @@
 package terraform
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
+
+	"github.com/planbot/planbot"
 )
-
-// SupportedVersions is the range of terraform versions planbot supports,
-// as a version constraint.
-const SupportedVersions = ">= 1.5.0, < 2.0.0"
-
-// installHint says which terraform planbot needs and how to get one; it ends
-// the error of a missing binary.
-const installHint = "planbot supports terraform " + SupportedVersions + ": install one from https://developer.hashicorp.com/terraform/install (a single binary; put it on PATH), or name another binary with --terraform-bin (PLANBOT_TERRAFORM_BIN)"
 
 // versionArgs are the arguments of the version query.
 func versionArgs() []string { return []string{"version", "-json"} }
 
-// Version returns the version of the terraform binary, such as "1.11.4".
-// It runs in the same minimal environment as every other command.
-func (r *Runner) Version(ctx context.Context) (string, error) {
-	home, err := os.MkdirTemp("", "planbot-tf-version-")
-	if err != nil {
-		return "", fmt.Errorf("terraform version: %w", err)
+// Version returns the version of the binary that runs projects of the
+// engine UseEngine names (by default, of Bin), such as "1.11.4". It runs
+// in the same minimal environment as every other command.
+func (r *Runner) Version(ctx context.Context, opts ...RunOption) (string, error) {
+	var o runOptions
+	for _, opt := range opts {
+		opt(&o)
 	}
-	defer os.RemoveAll(home)
-	env, _ := Environ(os.Environ(), home, nil)
-	cmd := exec.CommandContext(ctx, r.Bin, versionArgs()...)
-	cmd.Env = commandEnv(env)
-	cmd.Dir = home
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	e, bin, err := r.binary(o.engine)
 	if err != nil {
-		return "", fmt.Errorf("terraform version: %w: %s", err, limit(stderr.String(), 1000))
+		return "", err
+	}
+	out, err := runVersion(ctx, bin, versionArgs()...)
+	if err != nil {
+		return "", err
 	}
 	var v struct {
 		Version string `json:"terraform_version"`
 	}
 	if err := json.Unmarshal(out, &v); err != nil || v.Version == "" {
-		return "", fmt.Errorf("terraform version: unexpected output %q", limit(string(out), 200))
+		return "", fmt.Errorf("%s version: unexpected output %q", e.Command(), limit(string(out), 200))
 	}
 	return v.Version, nil
+}
+
+// EngineOf returns the engine that runs a project whose configuration
+// names e: e, or the engine of Bin when e is empty.
+func (r *Runner) EngineOf(e planbot.Engine) planbot.Engine {
+	return e.Or(r.Engine).Or(planbot.EngineTerraform)
+}
+
+// binary returns the engine that runs a project whose configuration
+// names e, and that engine's binary. A missing binary is an ENOTFOUND
+// error that says how to install one.
+func (r *Runner) binary(e planbot.Engine) (planbot.Engine, string, error) {
+	e = r.EngineOf(e)
+	if e == r.EngineOf("") {
+		if r.Bin == "" {
+			return e, "", planbot.Errorf(planbot.EINVALID, "%s binary not configured", e.Command())
+		}
+		return e, r.Bin, nil
+	}
+	if bin := r.Others[e]; bin != "" {
+		return e, bin, nil
+	}
+	return e, "", planbot.Errorf(planbot.ENOTFOUND,
+		"this project runs on %s (`engine: %s` in .planbot.yaml), and planbot found no %s binary on PATH. %s",
+		e.Name(), e, e.Command(), InstallHint(e))
 }

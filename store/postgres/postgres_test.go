@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/planbot/planbot/logtest"
 	"github.com/planbot/planbot/store"
 	"github.com/planbot/planbot/store/pgtest"
 	"github.com/planbot/planbot/store/postgres"
@@ -19,15 +20,7 @@ func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // testLogger sends the store's logs to t.Log.
 func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type tWriter struct{ t testing.TB }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(string(p))
-	return len(p), nil
+	return logtest.New(t)
 }
 
 func openDSN(t testing.TB, dsn string) *postgres.DB {

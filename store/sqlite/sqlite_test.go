@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/planbot/planbot/logtest"
 	"github.com/planbot/planbot/store"
 	"github.com/planbot/planbot/store/sqlite"
 	"github.com/planbot/planbot/store/storetest"
@@ -16,15 +17,7 @@ import (
 
 // testLogger sends the store's logs to t.Log.
 func testLogger(t testing.TB) *slog.Logger {
-	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
-}
-
-type tWriter struct{ t testing.TB }
-
-func (w tWriter) Write(p []byte) (int, error) {
-	w.t.Helper()
-	w.t.Log(string(p))
-	return len(p), nil
+	return logtest.New(t)
 }
 
 func openAt(t testing.TB, path string) *sqlite.DB {

@@ -28,24 +28,13 @@ func testCountJobs(t *testing.T, s store.Store) {
 	for _, id := range []string{"done", "failed", "retrying", "running", "queued"} {
 		mustEnqueue(t, s, store.Job{DeliveryID: id, Event: "e", Payload: []byte(`{}`), Key: "o/r#" + id, CreatedAt: t0})
 	}
-	claim := func(want string) *store.Job {
-		t.Helper()
-		j := mustClaim(t, s, "w1", t0, t0.Add(time.Minute))
-		if claimedID(j) != want {
-			t.Fatalf("Claim = %q; want %q", claimedID(j), want)
-		}
-		return j
-	}
 	for _, f := range []struct {
 		id, errMsg  string
 		maxAttempts int
 	}{{"done", "", 3}, {"failed", "boom", 1}, {"retrying", "boom", 3}} {
-		j := claim(f.id)
-		if err := s.Finish(ctx, j.ID, "w1", f.errMsg, f.maxAttempts, t0.Add(time.Hour)); err != nil {
-			t.Fatalf("Finish(%s): %v", f.id, err)
-		}
+		mustFinish(t, s, claimWant(t, s, t0, f.id), f.errMsg, f.maxAttempts, t0.Add(time.Hour))
 	}
-	claim("running") // leased until t0+1m
+	claimWant(t, s, t0, "running") // leased until t0+1m
 
 	tests := []struct {
 		name string

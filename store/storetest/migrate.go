@@ -16,36 +16,21 @@ import (
 // schema_migrations row) and returns a new store on that database, which
 // applies the migration again.
 func RunPlanDataMigration(t *testing.T, open func(t *testing.T) store.Store, downgrade func(t *testing.T, s store.Store) store.Store) {
-	ctx := t.Context()
 	s := open(t)
 	old := store.Plan{Repo: "o/r", PR: 1, HeadSHA: "h1", BaseSHA: "b1", Project: "app", Dir: "infra",
 		Workspace: "default", Kind: "terraform", Status: "planned", PlanFile: "/plans/1", PlanSHA256: "abc",
 		Result: []byte(`{"ok":true}`), CreatedAt: t0}
-	id, err := s.SavePlan(ctx, old)
-	if err != nil {
-		t.Fatalf("SavePlan: %v", err)
-	}
-	old.ID = id
+	old = mustSavePlan(t, s, old)
 
 	s = downgrade(t, s)
 
-	got, err := s.LatestPlan(ctx, "o/r", 1, "app")
-	if err != nil {
-		t.Fatalf("LatestPlan after upgrade: %v", err)
-	}
-	if diff := cmp.Diff(got, &old); diff != "" {
+	if diff := cmp.Diff(mustLatestPlan(t, s, "o/r", 1, "app"), &old); diff != "" {
 		t.Errorf("plan saved before the upgrade mismatch (-got +want):\n%s", diff)
 	}
 	fresh := old
 	fresh.ID, fresh.HeadSHA, fresh.PlanData, fresh.CreatedAt = 0, "h2", []byte("plan\x00file"), t0.Add(time.Minute)
-	if fresh.ID, err = s.SavePlan(ctx, fresh); err != nil {
-		t.Fatalf("SavePlan after upgrade: %v", err)
-	}
-	got, err = s.LatestPlan(ctx, "o/r", 1, "app")
-	if err != nil {
-		t.Fatalf("LatestPlan after upgrade: %v", err)
-	}
-	if diff := cmp.Diff(got, &fresh); diff != "" {
+	fresh = mustSavePlan(t, s, fresh)
+	if diff := cmp.Diff(mustLatestPlan(t, s, "o/r", 1, "app"), &fresh); diff != "" {
 		t.Errorf("plan saved after the upgrade mismatch (-got +want):\n%s", diff)
 	}
 }
@@ -106,13 +91,7 @@ func RunJobFinishedAtMigration(t *testing.T, open func(t *testing.T) store.Store
 		id     string
 		errMsg string
 	}{{"early", ""}, {"late", "boom"}} {
-		j := mustClaim(t, s, "w1", t0, t0.Add(time.Minute))
-		if claimedID(j) != f.id {
-			t.Fatalf("Claim = %q; want %q", claimedID(j), f.id)
-		}
-		if err := s.Finish(ctx, j.ID, "w1", f.errMsg, 1, time.Time{}); err != nil {
-			t.Fatalf("Finish(%s): %v", f.id, err)
-		}
+		mustFinish(t, s, claimWant(t, s, t0, f.id), f.errMsg, 1, time.Time{})
 	}
 
 	s = downgrade(t, s)
@@ -120,30 +99,17 @@ func RunJobFinishedAtMigration(t *testing.T, open func(t *testing.T) store.Store
 	if got := mustJob(t, s, "early"); got.State != store.JobDone || !got.FinishedAt.IsZero() {
 		t.Errorf("job done before the upgrade: state %q FinishedAt %v; want done, zero", got.State, got.FinishedAt)
 	}
-	prune := func(before time.Time, want int) {
-		t.Helper()
-		n, err := s.PruneJobs(ctx, before)
-		if err != nil || n != want {
-			t.Errorf("PruneJobs(%v) = %d, %v; want %d, nil", before, n, err, want)
-		}
-	}
-	prune(t0.Add(time.Hour), 1)
+	mustPrune(t, s, t0.Add(time.Hour), 1)
 	if _, err := s.Job(ctx, "early"); err == nil {
 		t.Errorf("job early (created before the cutoff, finished before the upgrade) survived PruneJobs")
 	}
 	mustJob(t, s, "late")
-	prune(t0.Add(3*time.Hour), 1)
+	mustPrune(t, s, t0.Add(3*time.Hour), 1)
 	if got := mustJob(t, s, "pending"); got.State != store.JobQueued {
 		t.Errorf("Job(pending).State = %q; want queued", got.State)
 	}
 
-	j := mustClaim(t, s, "w1", t0, t0.Add(time.Minute))
-	if claimedID(j) != "pending" {
-		t.Fatalf("Claim after upgrade = %q; want pending", claimedID(j))
-	}
-	if err := s.Finish(ctx, j.ID, "w1", "", 1, time.Time{}); err != nil {
-		t.Fatalf("Finish after upgrade: %v", err)
-	}
+	mustFinish(t, s, claimWant(t, s, t0, "pending"), "", 1, time.Time{})
 	if got := mustJob(t, s, "pending"); got.FinishedAt.IsZero() {
 		t.Errorf("job finished after the upgrade has no FinishedAt")
 	}

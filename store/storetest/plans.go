@@ -9,6 +9,40 @@ import (
 	"github.com/planbot/planbot/store"
 )
 
+// mustLocks returns the locks of repo ("" for all).
+func mustLocks(t *testing.T, s store.Store, repo string) []store.Lock {
+	t.Helper()
+	locks, err := s.Locks(t.Context(), repo)
+	if err != nil {
+		t.Fatalf("Locks(%q): %v", repo, err)
+	}
+	return locks
+}
+
+// mustSavePlan saves p and returns it with its id.
+func mustSavePlan(t *testing.T, s store.Store, p store.Plan) store.Plan {
+	t.Helper()
+	id, err := s.SavePlan(t.Context(), p)
+	if err != nil {
+		t.Fatalf("SavePlan(%s@%s): %v", p.Project, p.HeadSHA, err)
+	}
+	p.ID = id
+	return p
+}
+
+// mustLatestPlan returns the latest plan of a project of a PR.
+func mustLatestPlan(t *testing.T, s store.Store, repo string, pr int, project string) *store.Plan {
+	t.Helper()
+	p, err := s.LatestPlan(t.Context(), repo, pr, project)
+	if err != nil {
+		t.Fatalf("LatestPlan(%s#%d %s): %v", repo, pr, project, err)
+	}
+	return p
+}
+
+// testLocks checks that a PR takes a free lock and takes it again at a new
+// head, that another PR is refused and told the holder, and how locks are
+// released.
 func testLocks(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	l1 := store.Lock{Repo: "o/r", Dir: "infra/prod", Workspace: "default", PR: 1, HeadSHA: "aaa", User: "alice", CreatedAt: t0}
@@ -49,15 +83,18 @@ func testLocks(t *testing.T, s store.Store) {
 	if _, ok, err := s.AcquireLock(ctx, otherWS); err != nil || !ok {
 		t.Fatalf("AcquireLock(other workspace) = %v, %v; want true, nil", ok, err)
 	}
-
-	locks, err := s.Locks(ctx, "o/r")
-	if err != nil {
-		t.Fatalf("Locks: %v", err)
-	}
-	if len(locks) != 2 || locks[0].Workspace != "default" || locks[1].Workspace != "staging" {
+	if locks := mustLocks(t, s, "o/r"); len(locks) != 2 || locks[0].Workspace != "default" || locks[1].Workspace != "staging" {
 		t.Errorf("Locks(o/r) = %+v; want default then staging", locks)
 	}
+	checkReleaseLock(t, s, other)
+}
 
+// checkReleaseLock checks, on the locks testLocks leaves (o/r infra/prod
+// held by PR 1 in workspace default, and in staging), that only the
+// holder releases a lock, once, and that PR 0 releases whoever holds it.
+// other is PR 2's lock of the default workspace.
+func checkReleaseLock(t *testing.T, s store.Store, other store.Lock) {
+	ctx := t.Context()
 	tests := []struct {
 		name string
 		pr   int
@@ -83,11 +120,7 @@ func testLocks(t *testing.T, s store.Store) {
 	if got, err := s.ReleaseLock(ctx, "o/r", "infra/prod", "default", 0); err != nil || !got {
 		t.Errorf("ReleaseLock(pr 0) = %v, %v; want true, nil", got, err)
 	}
-	locks, err = s.Locks(ctx, "o/r")
-	if err != nil {
-		t.Fatalf("Locks: %v", err)
-	}
-	if len(locks) != 1 || locks[0].Workspace != "staging" {
+	if locks := mustLocks(t, s, "o/r"); len(locks) != 1 || locks[0].Workspace != "staging" {
 		t.Errorf("Locks(o/r) after releases = %+v; want only staging", locks)
 	}
 }
@@ -105,11 +138,7 @@ func testReleasePR(t *testing.T, s store.Store) {
 			t.Fatalf("AcquireLock(%+v) = %v, %v", l, ok, err)
 		}
 	}
-	all, err := s.Locks(ctx, "")
-	if err != nil {
-		t.Fatalf("Locks(all): %v", err)
-	}
-	if diff := cmp.Diff(all, []store.Lock{acquire[3], acquire[1], acquire[0], acquire[2]}); diff != "" {
+	if diff := cmp.Diff(mustLocks(t, s, ""), []store.Lock{acquire[3], acquire[1], acquire[0], acquire[2]}); diff != "" {
 		t.Errorf("Locks(all) mismatch (-got +want):\n%s", diff)
 	}
 	released, err := s.ReleasePR(ctx, "o/r", 1)
@@ -123,11 +152,7 @@ func testReleasePR(t *testing.T, s store.Store) {
 	if err != nil || len(released) != 0 {
 		t.Errorf("ReleasePR(again) = %+v, %v; want none", released, err)
 	}
-	left, err := s.Locks(ctx, "")
-	if err != nil {
-		t.Fatalf("Locks(all): %v", err)
-	}
-	if diff := cmp.Diff(left, []store.Lock{acquire[3], acquire[2]}); diff != "" {
+	if diff := cmp.Diff(mustLocks(t, s, ""), []store.Lock{acquire[3], acquire[2]}); diff != "" {
 		t.Errorf("Locks after ReleasePR mismatch (-got +want):\n%s", diff)
 	}
 }
@@ -137,27 +162,18 @@ func testPlans(t *testing.T, s store.Store) {
 	if _, err := s.LatestPlan(ctx, "o/r", 1, "app"); !errors.Is(err, store.ErrNotFound) {
 		t.Fatalf("LatestPlan(none) error = %v; want ErrNotFound", err)
 	}
-	save := func(p store.Plan) store.Plan {
-		t.Helper()
-		id, err := s.SavePlan(ctx, p)
-		if err != nil {
-			t.Fatalf("SavePlan(%s@%s): %v", p.Project, p.HeadSHA, err)
-		}
-		p.ID = id
-		return p
-	}
 	base := store.Plan{Repo: "o/r", PR: 1, HeadSHA: "h1", BaseSHA: "b1", Dir: "infra", Workspace: "default",
 		Kind: "terraform", Status: "planned", PlanFile: "/plans/1", PlanSHA256: "abc", Result: []byte(`{"ok":true}`)}
 
 	app := base
 	app.Project, app.CreatedAt = "app", t0
-	app = save(app)
+	app = mustSavePlan(t, s, app)
 	replaced := app
 	replaced.Status, replaced.PlanSHA256, replaced.CreatedAt = "errored", "def", t0.Add(time.Minute)
-	replaced = save(replaced)
+	replaced = mustSavePlan(t, s, replaced)
 	db := base
 	db.Project, db.Dir, db.Kind, db.CreatedAt = "db", "db", "kustomize", t0.Add(2*time.Minute)
-	db = save(db)
+	db = mustSavePlan(t, s, db)
 
 	got, err := s.Plans(ctx, "o/r", 1, "h1")
 	if err != nil {
@@ -171,12 +187,8 @@ func testPlans(t *testing.T, s store.Store) {
 
 	newer := base
 	newer.Project, newer.HeadSHA, newer.CreatedAt = "app", "h2", t0.Add(time.Hour)
-	newer = save(newer)
-	latest, err := s.LatestPlan(ctx, "o/r", 1, "app")
-	if err != nil {
-		t.Fatalf("LatestPlan: %v", err)
-	}
-	if diff := cmp.Diff(latest, &newer); diff != "" {
+	newer = mustSavePlan(t, s, newer)
+	if diff := cmp.Diff(mustLatestPlan(t, s, "o/r", 1, "app"), &newer); diff != "" {
 		t.Errorf("LatestPlan mismatch (-got +want):\n%s", diff)
 	}
 	if _, err := s.LatestPlan(ctx, "o/r", 2, "app"); !errors.Is(err, store.ErrNotFound) {
@@ -188,7 +200,7 @@ func testPlans(t *testing.T, s store.Store) {
 
 	other := base
 	other.PR, other.Project = 2, "app"
-	save(other)
+	mustSavePlan(t, s, other)
 	n, err := s.DeletePlans(ctx, "o/r", 1)
 	if err != nil {
 		t.Fatalf("DeletePlans: %v", err)
@@ -211,7 +223,6 @@ func testPlans(t *testing.T, s store.Store) {
 // SavePlan, LatestPlan and Plans, that replacing a plan replaces its bytes,
 // and that nil and empty PlanData both come back nil.
 func testPlanData(t *testing.T, s store.Store) {
-	ctx := t.Context()
 	// Every byte value, including NUL and invalid UTF-8, in a file larger
 	// than one page.
 	big := make([]byte, 300<<10)
@@ -231,24 +242,14 @@ func testPlanData(t *testing.T, s store.Store) {
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			pr := 100 + i
-			p := store.Plan{Repo: "o/data", PR: pr, HeadSHA: "h1", BaseSHA: "b1", Project: "app", Dir: "infra",
+			want := mustSavePlan(t, s, store.Plan{Repo: "o/data", PR: pr, HeadSHA: "h1", BaseSHA: "b1", Project: "app", Dir: "infra",
 				Workspace: "default", Kind: "terraform", Status: "planned", PlanFile: "/plans/x", PlanSHA256: "abc",
-				PlanData: tt.data, Result: []byte(`{}`), CreatedAt: t0}
-			id, err := s.SavePlan(ctx, p)
-			if err != nil {
-				t.Fatalf("SavePlan: %v", err)
-			}
-			want := p
-			want.ID, want.PlanData = id, tt.want
-
-			latest, err := s.LatestPlan(ctx, "o/data", pr, "app")
-			if err != nil {
-				t.Fatalf("LatestPlan: %v", err)
-			}
-			if diff := cmp.Diff(latest, &want); diff != "" {
+				PlanData: tt.data, Result: []byte(`{}`), CreatedAt: t0})
+			want.PlanData = tt.want
+			if diff := cmp.Diff(mustLatestPlan(t, s, "o/data", pr, "app"), &want); diff != "" {
 				t.Errorf("LatestPlan mismatch (-got +want):\n%s", diff)
 			}
-			plans, err := s.Plans(ctx, "o/data", pr, "h1")
+			plans, err := s.Plans(t.Context(), "o/data", pr, "h1")
 			if err != nil {
 				t.Fatalf("Plans: %v", err)
 			}
@@ -257,39 +258,27 @@ func testPlanData(t *testing.T, s store.Store) {
 			}
 		})
 	}
+	t.Run("replace", func(t *testing.T) { testPlanDataReplace(t, s) })
+}
 
-	t.Run("replace", func(t *testing.T) {
-		// A replanned project (same head SHA) replaces the stored bytes, and
-		// a failed replan leaves no stale plan file behind.
-		p := store.Plan{Repo: "o/data", PR: 200, HeadSHA: "h1", BaseSHA: "b1", Project: "app", Dir: "infra",
-			Workspace: "default", Kind: "terraform", Status: "planned", PlanFile: "/plans/y", PlanSHA256: "abc",
-			PlanData: []byte("first"), Result: []byte(`{}`), CreatedAt: t0}
-		if _, err := s.SavePlan(ctx, p); err != nil {
-			t.Fatalf("SavePlan(first): %v", err)
-		}
-		p.PlanData, p.CreatedAt = []byte("second"), t0.Add(time.Minute)
-		if _, err := s.SavePlan(ctx, p); err != nil {
-			t.Fatalf("SavePlan(second): %v", err)
-		}
-		latest, err := s.LatestPlan(ctx, "o/data", 200, "app")
-		if err != nil {
-			t.Fatalf("LatestPlan: %v", err)
-		}
-		if diff := cmp.Diff(latest.PlanData, []byte("second")); diff != "" {
-			t.Errorf("PlanData after replan mismatch (-got +want):\n%s", diff)
-		}
-		p.Status, p.PlanData, p.CreatedAt = "errored", nil, t0.Add(2*time.Minute)
-		if _, err := s.SavePlan(ctx, p); err != nil {
-			t.Fatalf("SavePlan(failed): %v", err)
-		}
-		latest, err = s.LatestPlan(ctx, "o/data", 200, "app")
-		if err != nil {
-			t.Fatalf("LatestPlan: %v", err)
-		}
-		if latest.PlanData != nil {
-			t.Errorf("PlanData after failed replan = %q; want nil", latest.PlanData)
-		}
-	})
+// testPlanDataReplace checks that a replanned project (same head SHA)
+// replaces the stored bytes, and that a failed replan leaves no stale plan
+// file behind.
+func testPlanDataReplace(t *testing.T, s store.Store) {
+	p := store.Plan{Repo: "o/data", PR: 200, HeadSHA: "h1", BaseSHA: "b1", Project: "app", Dir: "infra",
+		Workspace: "default", Kind: "terraform", Status: "planned", PlanFile: "/plans/y", PlanSHA256: "abc",
+		PlanData: []byte("first"), Result: []byte(`{}`), CreatedAt: t0}
+	mustSavePlan(t, s, p)
+	p.PlanData, p.CreatedAt = []byte("second"), t0.Add(time.Minute)
+	mustSavePlan(t, s, p)
+	if diff := cmp.Diff(mustLatestPlan(t, s, "o/data", 200, "app").PlanData, []byte("second")); diff != "" {
+		t.Errorf("PlanData after replan mismatch (-got +want):\n%s", diff)
+	}
+	p.Status, p.PlanData, p.CreatedAt = "errored", nil, t0.Add(2*time.Minute)
+	mustSavePlan(t, s, p)
+	if latest := mustLatestPlan(t, s, "o/data", 200, "app"); latest.PlanData != nil {
+		t.Errorf("PlanData after failed replan = %q; want nil", latest.PlanData)
+	}
 }
 
 func testPlanComment(t *testing.T, s store.Store) {

@@ -27,11 +27,7 @@ func RunReopen(t *testing.T, open func(t *testing.T) store.Store, reopen func(t 
 	plan := store.Plan{Repo: "o/r", PR: 1, HeadSHA: "h1", BaseSHA: "b1", Project: "app", Dir: "infra",
 		Workspace: "default", Kind: "terraform", Status: "planned", PlanFile: "f", PlanSHA256: "s",
 		PlanData: []byte("plan\x00bytes"), Result: []byte(`{}`), CreatedAt: t0}
-	id, err := s.SavePlan(ctx, plan)
-	if err != nil {
-		t.Fatalf("SavePlan: %v", err)
-	}
-	plan.ID = id
+	plan = mustSavePlan(t, s, plan)
 	e := entry("o/r", 1, audit.ActionPlan, "d1")
 	e.Time = t0
 	e.Approvers = []audit.Approver{{Login: "bob", Rule: "*"}}
@@ -56,11 +52,7 @@ func RunReopen(t *testing.T, open func(t *testing.T) store.Store, reopen func(t 
 	if diff := cmp.Diff(holder, lock); diff != "" {
 		t.Errorf("lock holder after reopen mismatch (-got +want):\n%s", diff)
 	}
-	latest, err := s.LatestPlan(ctx, "o/r", 1, "app")
-	if err != nil {
-		t.Fatalf("LatestPlan after reopen: %v", err)
-	}
-	if diff := cmp.Diff(latest, &plan); diff != "" {
+	if diff := cmp.Diff(mustLatestPlan(t, s, "o/r", 1, "app"), &plan); diff != "" {
 		t.Errorf("plan after reopen mismatch (-got +want):\n%s", diff)
 	}
 	second := mustAppend(t, s, entry("o/r", 1, audit.ActionApply, "d2"))

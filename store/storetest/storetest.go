@@ -16,7 +16,6 @@ package storetest
 import (
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -80,6 +79,25 @@ func mustClaim(t *testing.T, s store.Store, owner string, now, until time.Time) 
 		t.Fatalf("Claim(%s): %v", owner, err)
 	}
 	return j
+}
+
+// claimWant claims a job as w1 at now, leased for a minute, and fails the
+// test unless it is the job of delivery want ("" for none).
+func claimWant(t *testing.T, s store.Store, now time.Time, want string) *store.Job {
+	t.Helper()
+	j := mustClaim(t, s, "w1", now, now.Add(time.Minute))
+	if claimedID(j) != want {
+		t.Fatalf("Claim at t0+%s = %q; want %q", now.Sub(t0), claimedID(j), want)
+	}
+	return j
+}
+
+// mustFinish finishes job j as w1.
+func mustFinish(t *testing.T, s store.Store, j *store.Job, errMsg string, maxAttempts int, retryAt time.Time) {
+	t.Helper()
+	if err := s.Finish(t.Context(), j.ID, "w1", errMsg, maxAttempts, retryAt); err != nil {
+		t.Fatalf("Finish(%s): %v", j.DeliveryID, err)
+	}
 }
 
 // claimedID returns the delivery ID of j, or "" for nil.
@@ -266,17 +284,7 @@ func testFinish(t *testing.T, s store.Store) {
 	ctx := t.Context()
 	mustEnqueue(t, s, store.Job{DeliveryID: "d1", Event: "e", Payload: []byte(`{}`), Key: "o/r#1"})
 	mustEnqueue(t, s, store.Job{DeliveryID: "d2", Event: "e", Payload: []byte(`{}`), Key: "o/r#2"})
-	now := t0
-	claim := func(want string) *store.Job {
-		t.Helper()
-		j := mustClaim(t, s, "w1", now, now.Add(time.Minute))
-		if claimedID(j) != want {
-			t.Fatalf("Claim = %q; want %q", claimedID(j), want)
-		}
-		return j
-	}
-
-	j := claim("d1")
+	j := claimWant(t, s, t0, "d1")
 	if err := s.Finish(ctx, j.ID, "w2", "", 2, time.Time{}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Finish by non-owner error = %v; want ErrNotFound", err)
 	}
@@ -288,7 +296,7 @@ func testFinish(t *testing.T, s store.Store) {
 		t.Errorf("after a failed attempt 1 of 2: state %q attempts %d error %q; want queued, 1, %q",
 			got.State, got.Attempts, got.LastError, "attempt 1 failed")
 	}
-	j = claim("d1")
+	j = claimWant(t, s, t0, "d1")
 	if j.Attempts != 2 {
 		t.Errorf("Attempts on second claim = %d; want 2", j.Attempts)
 	}
@@ -303,7 +311,7 @@ func testFinish(t *testing.T, s store.Store) {
 		t.Errorf("Finish of a failed job error = %v; want ErrNotFound", err)
 	}
 
-	j = claim("d2")
+	j = claimWant(t, s, t0, "d2")
 	if err := s.Finish(ctx, j.ID, "w1", "", 2, time.Time{}); err != nil {
 		t.Fatalf("Finish(done): %v", err)
 	}
@@ -311,15 +319,13 @@ func testFinish(t *testing.T, s store.Store) {
 		t.Errorf("after success: state %q error %q; want done, empty", got.State, got.LastError)
 	}
 	// Neither a failed nor a done job is claimed again, even long after.
-	now = t0.Add(24 * time.Hour)
-	claim("")
+	claimWant(t, s, t0.Add(24*time.Hour), "")
 }
 
 // testRetryBackoff checks that a failed job waits for its retryAt: it is not
 // claimed before, the newer jobs of its Key wait behind it, and the jobs of
 // other keys proceed.
 func testRetryBackoff(t *testing.T, s store.Store) {
-	ctx := t.Context()
 	for _, j := range []store.Job{
 		{DeliveryID: "a1", Key: "o/r#1"},
 		{DeliveryID: "a2", Key: "o/r#1"},
@@ -329,24 +335,10 @@ func testRetryBackoff(t *testing.T, s store.Store) {
 		j.Event, j.Payload, j.CreatedAt = "e", []byte(`{}`), t0
 		mustEnqueue(t, s, j)
 	}
-	claim := func(now time.Time, want string) *store.Job {
-		t.Helper()
-		j := mustClaim(t, s, "w1", now, now.Add(time.Minute))
-		if claimedID(j) != want {
-			t.Fatalf("Claim at %s = %q; want %q", now.Sub(t0), claimedID(j), want)
-		}
-		return j
-	}
-	finish := func(j *store.Job, errMsg string, maxAttempts int, retryAt time.Time) {
-		t.Helper()
-		if err := s.Finish(ctx, j.ID, "w1", errMsg, maxAttempts, retryAt); err != nil {
-			t.Fatalf("Finish(%s): %v", j.DeliveryID, err)
-		}
-	}
 
 	retryAt := t0.Add(time.Minute)
-	a1 := claim(t0, "a1")
-	finish(a1, "rate limited", 3, retryAt)
+	a1 := claimWant(t, s, t0, "a1")
+	mustFinish(t, s, a1, "rate limited", 3, retryAt)
 	want := &store.Job{ID: a1.ID, DeliveryID: "a1", Event: "e", Payload: []byte(`{}`), Key: "o/r#1",
 		State: store.JobQueued, Attempts: 1, RunAfter: retryAt, LastError: "rate limited", CreatedAt: t0}
 	if diff := cmp.Diff(mustJob(t, s, "a1"), want); diff != "" {
@@ -354,18 +346,18 @@ func testRetryBackoff(t *testing.T, s store.Store) {
 	}
 
 	// While a1 waits, a2 stays behind it; other keys and keyless jobs run.
-	b1 := claim(t0, "b1")
-	n1 := claim(t0, "n1")
-	claim(t0, "")
-	finish(b1, "", 3, retryAt)
-	finish(n1, "", 3, retryAt)
-	claim(retryAt.Add(-time.Microsecond), "")
+	b1 := claimWant(t, s, t0, "b1")
+	n1 := claimWant(t, s, t0, "n1")
+	claimWant(t, s, t0, "")
+	mustFinish(t, s, b1, "", 3, retryAt)
+	mustFinish(t, s, n1, "", 3, retryAt)
+	claimWant(t, s, retryAt.Add(-time.Microsecond), "")
 	if got := mustJob(t, s, "b1"); got.State != store.JobDone || !got.RunAfter.IsZero() {
 		t.Errorf("b1 after success: state %q RunAfter %v; want done, zero", got.State, got.RunAfter)
 	}
 
 	// At retryAt a1, not a2, is claimed again, and no longer waits.
-	a1 = claim(retryAt, "a1")
+	a1 = claimWant(t, s, retryAt, "a1")
 	if a1.Attempts != 2 || !a1.RunAfter.IsZero() {
 		t.Errorf("a1 claimed again: Attempts %d RunAfter %v; want 2, zero", a1.Attempts, a1.RunAfter)
 	}
@@ -373,20 +365,20 @@ func testRetryBackoff(t *testing.T, s store.Store) {
 		t.Errorf("stored a1 after its claim: RunAfter %v; want zero", got.RunAfter)
 	}
 	// A zero retryAt puts it back for an immediate retry.
-	finish(a1, "server error", 3, time.Time{})
+	mustFinish(t, s, a1, "server error", 3, time.Time{})
 	if got := mustJob(t, s, "a1"); got.State != store.JobQueued || !got.RunAfter.IsZero() {
 		t.Errorf("a1 after a failure with zero retryAt: state %q RunAfter %v; want queued, zero", got.State, got.RunAfter)
 	}
-	a1 = claim(retryAt, "a1")
+	a1 = claimWant(t, s, retryAt, "a1")
 	if a1.Attempts != 3 {
 		t.Errorf("a1 Attempts = %d; want 3", a1.Attempts)
 	}
 	// Out of attempts, it fails for good whatever retryAt says, and a2 runs.
-	finish(a1, "still failing", 3, retryAt.Add(time.Hour))
+	mustFinish(t, s, a1, "still failing", 3, retryAt.Add(time.Hour))
 	if got := mustJob(t, s, "a1"); got.State != store.JobFailed || !got.RunAfter.IsZero() {
 		t.Errorf("a1 out of attempts: state %q RunAfter %v; want failed, zero", got.State, got.RunAfter)
 	}
-	claim(retryAt, "a2")
+	claimWant(t, s, retryAt, "a2")
 }
 
 // testPostpone checks that a postponed job waits for runAfter like a
@@ -403,16 +395,8 @@ func testPostpone(t *testing.T, s store.Store) {
 		j.Event, j.Payload, j.CreatedAt = "e", []byte(`{}`), t0
 		mustEnqueue(t, s, j)
 	}
-	claim := func(now time.Time, want string) *store.Job {
-		t.Helper()
-		j := mustClaim(t, s, "w1", now, now.Add(time.Minute))
-		if claimedID(j) != want {
-			t.Fatalf("Claim at %s = %q; want %q", now.Sub(t0), claimedID(j), want)
-		}
-		return j
-	}
 	until := t0.Add(2 * time.Hour)
-	p1 := claim(t0, "p1")
+	p1 := claimWant(t, s, t0, "p1")
 	if err := s.Postpone(ctx, p1.ID, "w2", "rate limited", until); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Postpone by non-owner error = %v; want ErrNotFound", err)
 	}
@@ -429,16 +413,16 @@ func testPostpone(t *testing.T, s store.Store) {
 	}
 
 	// While p1 waits, p2 stays behind it; other keys run.
-	q1 := claim(t0.Add(time.Hour), "q1")
+	q1 := claimWant(t, s, t0.Add(time.Hour), "q1")
 	if err := s.Finish(ctx, q1.ID, "w1", "", 1, time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	claim(until.Add(-time.Microsecond), "")
+	claimWant(t, s, until.Add(-time.Microsecond), "")
 
 	// At runAfter p1 runs again, on its first attempt still, however often
 	// it is postponed.
 	for range 5 {
-		p1 = claim(until, "p1")
+		p1 = claimWant(t, s, until, "p1")
 		if p1.Attempts != 1 || !p1.RunAfter.IsZero() {
 			t.Fatalf("p1 claimed after Postpone: Attempts %d RunAfter %v; want 1, zero", p1.Attempts, p1.RunAfter)
 		}
@@ -447,11 +431,11 @@ func testPostpone(t *testing.T, s store.Store) {
 		}
 	}
 	// A zero runAfter makes it claimable at once.
-	p1 = claim(until, "p1")
+	p1 = claimWant(t, s, until, "p1")
 	if err := s.Postpone(ctx, p1.ID, "w1", "rate limited", time.Time{}); err != nil {
 		t.Fatal(err)
 	}
-	p1 = claim(until, "p1")
+	p1 = claimWant(t, s, until, "p1")
 	// Its one real failure fails it for good, and p2 runs.
 	if err := s.Finish(ctx, p1.ID, "w1", "broken", 1, time.Time{}); err != nil {
 		t.Fatal(err)
@@ -459,116 +443,7 @@ func testPostpone(t *testing.T, s store.Store) {
 	if got := mustJob(t, s, "p1"); got.State != store.JobFailed || got.Attempts != 1 || got.FinishedAt.IsZero() {
 		t.Errorf("p1 after its failure: state %q attempts %d finished %v; want failed, 1, set", got.State, got.Attempts, got.FinishedAt)
 	}
-	claim(until, "p2")
+	claimWant(t, s, until, "p2")
 }
 
 func testConcurrentClaimers(t *testing.T, s store.Store) { ClaimConcurrently(t, s) }
-
-// ClaimConcurrently enqueues jobs, some sharing a Key, through stores[0] and
-// has several workers per store claim and finish them all at once. Every
-// job must be claimed exactly once, two jobs of one Key must never be held
-// at the same time, and the jobs of one Key must run in enqueue order.
-// Passing several stores open on one database checks this across
-// connection pools, as between processes.
-func ClaimConcurrently(t *testing.T, stores ...store.Store) {
-	ctx := t.Context()
-	s := stores[0]
-	const (
-		workers = 8
-		jobs    = 60
-	)
-	keyOf := func(i int) string {
-		if i%4 == 0 {
-			return ""
-		}
-		return fmt.Sprintf("o/r#%d", i%5)
-	}
-	for i := range jobs {
-		mustEnqueue(t, s, store.Job{DeliveryID: fmt.Sprintf("d%02d", i), Event: "e", Payload: []byte(`{}`), Key: keyOf(i)})
-	}
-
-	var (
-		mu       sync.Mutex // mu guards the fields below
-		claims   = map[string]int{}
-		running  = map[string]int{}
-		order    = map[string][]string{}
-		finished int
-		problems []string
-	)
-	var wg sync.WaitGroup
-	for w := range workers * len(stores) {
-		owner := fmt.Sprintf("w%d", w)
-		s := stores[w%len(stores)]
-		wg.Go(func() {
-			for {
-				mu.Lock()
-				done := finished == jobs || len(problems) > 0
-				mu.Unlock()
-				if done {
-					return
-				}
-				j, err := s.Claim(ctx, owner, t0, t0.Add(time.Hour))
-				if err != nil {
-					mu.Lock()
-					problems = append(problems, fmt.Sprintf("Claim(%s): %v", owner, err))
-					mu.Unlock()
-					return
-				}
-				if j == nil {
-					time.Sleep(time.Millisecond)
-					continue
-				}
-				mu.Lock()
-				claims[j.DeliveryID]++
-				if j.Key != "" {
-					if running[j.Key] > 0 {
-						problems = append(problems, fmt.Sprintf("%s claimed while another job of %q runs", j.DeliveryID, j.Key))
-					}
-					running[j.Key]++
-					order[j.Key] = append(order[j.Key], j.DeliveryID)
-				}
-				mu.Unlock()
-				time.Sleep(100 * time.Microsecond) // hold the job briefly
-				mu.Lock()
-				if j.Key != "" {
-					running[j.Key]--
-				}
-				mu.Unlock()
-				if err := s.Finish(ctx, j.ID, owner, "", 1, time.Time{}); err != nil {
-					mu.Lock()
-					problems = append(problems, fmt.Sprintf("Finish(%s): %v", j.DeliveryID, err))
-					mu.Unlock()
-					return
-				}
-				mu.Lock()
-				finished++
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	for _, p := range problems {
-		t.Error(p)
-	}
-	for i := range jobs {
-		id := fmt.Sprintf("d%02d", i)
-		if claims[id] != 1 {
-			t.Errorf("%s claimed %d times; want 1", id, claims[id])
-		}
-		if j := mustJob(t, s, id); j.State != store.JobDone {
-			t.Errorf("%s state = %q; want done", id, j.State)
-		}
-	}
-	// Jobs of one Key ran in the order they were enqueued.
-	for key, got := range order {
-		var want []string
-		for i := range jobs {
-			if keyOf(i) == key {
-				want = append(want, fmt.Sprintf("d%02d", i))
-			}
-		}
-		if diff := cmp.Diff(got, want); diff != "" {
-			t.Errorf("run order of %q mismatch (-got +want):\n%s", key, diff)
-		}
-	}
-}

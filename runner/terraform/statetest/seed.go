@@ -13,6 +13,13 @@ import (
 // Server's Backend leaves its resources there.
 func Apply(t testing.TB, files map[string]string) {
 	t.Helper()
+	ApplyWith(t, "terraform", files)
+}
+
+// ApplyWith applies a root as Apply does, with the binary bin: a path,
+// or a name on PATH such as "tofu".
+func ApplyWith(t testing.TB, bin string, files map[string]string) {
+	t.Helper()
 	work := t.TempDir()
 	for name, body := range files {
 		if err := os.WriteFile(filepath.Join(work, name), []byte(body), 0o644); err != nil {
@@ -20,11 +27,11 @@ func Apply(t testing.TB, files map[string]string) {
 		}
 	}
 	for _, args := range [][]string{{"init", "-input=false"}, {"apply", "-input=false", "-auto-approve"}} {
-		cmd := exec.Command("terraform", args...)
+		cmd := exec.Command(bin, args...)
 		cmd.Dir = work
 		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "CHECKPOINT_DISABLE=1", "TF_IN_AUTOMATION=1"}
 		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("statetest: terraform %s: %v\n%s", args[0], err, out)
+			t.Fatalf("statetest: %s %s: %v\n%s", bin, args[0], err, out)
 		}
 	}
 }

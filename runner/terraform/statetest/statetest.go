@@ -79,6 +79,21 @@ func (s *Server) Writes(name string) int {
 	return s.writes[name]
 }
 
+// WriterVersion returns the version of the binary that last wrote the
+// state called name (its terraform_version field: terraform and OpenTofu
+// both write their own version there), "" when there is none.
+func (s *Server) WriterVersion(name string) string {
+	var st struct {
+		Version string `json:"terraform_version"`
+	}
+	if raw := s.State(name); len(raw) > 0 {
+		if err := json.Unmarshal(raw, &st); err != nil {
+			s.t.Fatalf("statetest: state %s: %v", name, err)
+		}
+	}
+	return st.Version
+}
+
 // Resources returns the addresses of the managed resources in the state
 // called name, such as "terraform_data.a" or "module.m.terraform_data.b",
 // sorted. A resource whose instances are all gone is not listed.
