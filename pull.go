@@ -8,6 +8,8 @@ type PullRequest struct {
 	Repo   Repo
 	Number int
 	Title  string
+	// Body is the pull request's description.
+	Body   string
 	Author string
 	// State is "open" or "closed".
 	State  string

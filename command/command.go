@@ -2,13 +2,16 @@
 // request comments.
 //
 // The model: a comment is a command only when its first line (after any
-// leading whitespace) starts with one of /plan, /apply, /unlock or /help.
+// leading whitespace) starts with one of /plan, /apply, /unlock, /promote
+// or /help.
 // Everything else is ordinary conversation and is ignored without a reply.
 // A first word that looks like a mistyped command ("/aply", "/Plan",
 // "/apply-all") is answered with a short usage text instead, so that a typo
 // never passes silently. Lines after the first are never read.
 //
-// A command takes at most one selector, either -p NAME (or --project NAME)
+// /promote takes exactly one argument, the environment to promote a
+// merged release pull request to, with the same character set as names.
+// The other commands take at most one selector, either -p NAME (or --project NAME)
 // to pick a project by name, or -d DIR (or --dir DIR) to pick it by
 // directory. Nothing else is accepted: no other flags, no "=" forms, no
 // extra words. Values are checked against a small safe character set
@@ -32,13 +35,16 @@ const (
 	Apply  = "apply"
 	Unlock = "unlock"
 	Help   = "help"
+	// Promote opens the release of a merged release pull request's images
+	// to another environment.
+	Promote = "promote"
 )
 
 // maxValueLen bounds the length of a project name or directory.
 const maxValueLen = 256
 
 // names returns the known commands in the order Usage documents them.
-func names() [4]string { return [...]string{Plan, Apply, Unlock, Help} }
+func names() [5]string { return [...]string{Plan, Apply, Unlock, Promote, Help} }
 
 // Command is a parsed comment command. At most one of Project and Dir is
 // set; when both are empty the command is about every project of the pull
@@ -51,12 +57,16 @@ type Command struct {
 	// Dir is the cleaned, repo-relative directory given with -d ("." for
 	// the repository root).
 	Dir string
+	// Env is the environment of /promote.
+	Env string
 }
 
 // String returns the command as a user would type it.
 func (c Command) String() string {
 	s := "/" + c.Name
 	switch {
+	case c.Env != "":
+		s += " " + c.Env
 	case c.Project != "":
 		s += " -p " + c.Project
 	case c.Dir != "":
@@ -89,6 +99,9 @@ func Parse(body string) (cmd Command, ok bool, err error) {
 	}
 	cmd.Name = name
 	args := fields[1:]
+	if name == Promote {
+		return parsePromote(args)
+	}
 	for len(args) > 0 {
 		flag := args[0]
 		var target *string
@@ -120,6 +133,26 @@ func Parse(body string) (cmd Command, ok bool, err error) {
 		args = args[2:]
 	}
 	return cmd, true, nil
+}
+
+// parsePromote parses the arguments of /promote: one environment name.
+func parsePromote(args []string) (Command, bool, error) {
+	switch {
+	case len(args) == 0:
+		return Command{}, false, usageError("`/promote` needs the environment to promote to, as in `/promote production`.")
+	case len(args) > 1:
+		return Command{}, false, usageError("`/promote` takes one environment, not `%s`.", sanitize(strings.Join(args, " ")))
+	}
+	env := args[0]
+	if len(env) > maxValueLen || strings.HasPrefix(env, "-") || strings.ContainsAny(env, "/") {
+		return Command{}, false, usageError("`/promote`: `%s` is not an environment name.", sanitize(env))
+	}
+	for i := 0; i < len(env); i++ {
+		if !safeByte(env[i]) {
+			return Command{}, false, usageError("`/promote`: an environment name may only contain letters, digits, `.`, `_` and `-`.")
+		}
+	}
+	return Command{Name: Promote, Env: env}, true, nil
 }
 
 // lookup returns the command a first word names exactly.
@@ -257,7 +290,7 @@ func usageError(format string, args ...any) error {
 	return planbot.Errorf(planbot.EINVALID, "%s\n\n%s", fmt.Sprintf(format, args...), shortUsage)
 }
 
-const shortUsage = "Usage: `/plan`, `/apply`, `/unlock` or `/help`, optionally followed by `-p NAME` or `-d DIR`."
+const shortUsage = "Usage: `/plan`, `/apply`, `/unlock` or `/help`, optionally followed by `-p NAME` or `-d DIR`; `/promote ENV` on a merged release pull request."
 
 // Usage returns the markdown help text that planbot posts in reply to
 // /help.
@@ -271,6 +304,7 @@ Write the command at the start of the first line of a comment. Other lines are i
 | ` + "`/plan`" + ` | plans every project changed by this pull request again |
 | ` + "`/apply`" + ` | applies the saved plans once the required code owners have approved the head commit |
 | ` + "`/unlock`" + ` | releases the locks this pull request holds and discards its plans |
+| ` + "`/promote ENV`" + ` | on a merged release pull request, opens the release of the same images to the environment ` + "`ENV`" + ` |
 | ` + "`/help`" + ` | shows this text |
 
 ` + "`/plan`, `/apply` and `/unlock`" + ` take at most one selector:

@@ -20,6 +20,7 @@ func Help(projects []planbot.Project) string {
 	b.WriteString("| `/apply` | Applies every planned project. Needs the CODEOWNERS approvals on the head commit. |\n")
 	b.WriteString("| `/apply -p NAME` · `/apply -d DIR` | Applies one project. |\n")
 	b.WriteString("| `/unlock` | Releases the locks this pull request holds, so other pull requests can plan. |\n")
+	b.WriteString("| `/promote ENV` | On a merged release pull request: opens the release of the same images to the environment `ENV`. |\n")
 	b.WriteString("| `/help` | Shows this message. |\n")
 	if len(projects) == 0 {
 		b.WriteString("\nThis pull request changes no project.\n")

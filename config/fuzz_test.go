@@ -26,6 +26,7 @@ func FuzzParseRepo(f *testing.F) {
 		"version: 1\nprojects: &x\n  - dir: a\n    autoplan: {when_modified: *x}\n",
 		"version: 1\nautomerge: true\nautomerge: false\n",
 		"- version: 1\n",
+		string(yamlText(shopRelease)),
 	} {
 		f.Add([]byte(seed))
 	}
@@ -89,7 +90,44 @@ func writeRepo(r *Repo) []byte {
 			fmt.Fprintf(&b, "    autoplan:\n      when_modified: %s\n", quoteList(p.Autoplan.WhenModified))
 		}
 	}
+	writeRelease(&b, r.Release)
 	return []byte(b.String())
+}
+
+// writeRelease writes the release section of rel, if any.
+func writeRelease(b *strings.Builder, rel Release) {
+	if rel.ManifestsRepo != "" {
+		fmt.Fprintf(b, "release:\n  manifests_repo: %q\n", rel.ManifestsRepo)
+		return
+	}
+	if !(&Repo{Release: rel}).Releases() {
+		return
+	}
+	b.WriteString("release:\n")
+	if rel.TagPattern != "" {
+		fmt.Fprintf(b, "  tag_pattern: %q\n", rel.TagPattern)
+	}
+	if rel.ImageTag != "" {
+		fmt.Fprintf(b, "  image_tag: %q\n", rel.ImageTag)
+	}
+	if rel.AllowedRepos != nil {
+		fmt.Fprintf(b, "  allowed_repos: %s\n", quoteList(rel.AllowedRepos))
+	}
+	b.WriteString("  products:\n")
+	for _, p := range rel.Products {
+		fmt.Fprintf(b, "    - name: %q\n      services:\n", p.Name)
+		for _, s := range p.Services {
+			fmt.Fprintf(b, "        - {name: %q, image: %q}\n", s.Name, s.Image)
+		}
+	}
+	b.WriteString("  environments:\n")
+	for _, e := range rel.Environments {
+		fmt.Fprintf(b, "    - {name: %q, overlays: %s, auto_merge: %t", e.Name, quoteList(e.Overlays), e.AutoMerge)
+		if e.PromoteTo != "" {
+			fmt.Fprintf(b, ", promote_to: %q", e.PromoteTo)
+		}
+		b.WriteString("}\n")
+	}
 }
 
 func quoteList(l []string) string {

@@ -65,7 +65,13 @@ type Repo struct {
 	Drift Drift `yaml:"drift"`
 	// Projects, when not empty, are the only projects of the repository.
 	Projects []RepoProject `yaml:"projects"`
+	// Release configures releases into the repository; see Releases.
+	Release Release `yaml:"release"`
 }
+
+// Releases reports whether the repository takes releases: it has a
+// release section (which lists at least one product once validated).
+func (r *Repo) Releases() bool { return len(r.Release.Products) > 0 }
 
 // Drift narrows the server's drift detection (--drift-schedule) for a
 // repository or one project. Without it every Terraform project is checked

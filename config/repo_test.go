@@ -189,7 +189,7 @@ projects:
 			when_modifed: ["*.tf"]
 `,
 			want: []string{
-				".planbot.yaml:2: automerg: unknown key (want one of version, automerge, merge_method, apply_requirements, terraform_version, engine, drift, projects)",
+				".planbot.yaml:2: automerg: unknown key (want one of version, automerge, merge_method, apply_requirements, terraform_version, engine, drift, projects, release)",
 				".planbot.yaml:5: projects[0].workspcae: unknown key (want one of name, dir, workspace, kind, engine, autoplan, drift)",
 				".planbot.yaml:7: projects[0].autoplan.when_modifed: unknown key (want one of when_modified)",
 			},
@@ -197,7 +197,7 @@ projects:
 		{
 			name: "anchors need a known key",
 			in:   "version: 1\nx-globs: &globs [\"*.tf\"]\n",
-			want: []string{".planbot.yaml:2: x-globs: unknown key (want one of version, automerge, merge_method, apply_requirements, terraform_version, engine, drift, projects)"},
+			want: []string{".planbot.yaml:2: x-globs: unknown key (want one of version, automerge, merge_method, apply_requirements, terraform_version, engine, drift, projects, release)"},
 		},
 		{
 			name: "duplicate key",
@@ -795,6 +795,10 @@ func TestSchemaKeys(t *testing.T) {
 		{name: "top level", ref: "#", typ: reflect.TypeFor[Repo]()},
 		{name: "project", ref: "#/$defs/project", typ: reflect.TypeFor[RepoProject]()},
 		{name: "autoplan", ref: "#/$defs/autoplan", typ: reflect.TypeFor[Autoplan]()},
+		{name: "release", ref: "#/$defs/release", typ: reflect.TypeFor[Release]()},
+		{name: "release product", ref: "#/$defs/releaseProduct", typ: reflect.TypeFor[ReleaseProduct]()},
+		{name: "release service", ref: "#/$defs/releaseService", typ: reflect.TypeFor[ReleaseService]()},
+		{name: "release environment", ref: "#/$defs/releaseEnvironment", typ: reflect.TypeFor[ReleaseEnvironment]()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -871,7 +875,17 @@ projects:
 		{name: "absolute glob", in: "version: 1\nprojects:\n\t- dir: a\n\t\tautoplan:\n\t\t\twhen_modified: [/x]", schemaOK: false, parseOK: false},
 		{name: "double negation", in: "version: 1\nprojects:\n\t- dir: a\n\t\tautoplan:\n\t\t\twhen_modified: ['!!x']", schemaOK: false, parseOK: false},
 		{name: "lone negation", in: "version: 1\nprojects:\n\t- dir: a\n\t\tautoplan:\n\t\t\twhen_modified: ['!']", schemaOK: false, parseOK: false},
+		{name: "release", in: shopRelease, schemaOK: true, parseOK: true},
+		{name: "release without products", in: "version: 1\nrelease:\n\tenvironments: [{name: a, overlays: [a]}]", schemaOK: false, parseOK: false},
+		{name: "release bad image", in: "version: 1\nrelease:\n\tproducts: [{name: p, services: [{name: s, image: 'A:1'}]}]\n\tenvironments: [{name: a, overlays: [a]}]", schemaOK: false, parseOK: false},
+		{name: "release unknown env key", in: "version: 1\nrelease:\n\tproducts: [{name: p, services: [{name: s, image: a/b}]}]\n\tenvironments: [{name: a, overlays: [a], automerge: true}]", schemaOK: false, parseOK: false},
+		{name: "release dotdot overlay", in: "version: 1\nrelease:\n\tproducts: [{name: p, services: [{name: s, image: a/b}]}]\n\tenvironments: [{name: a, overlays: [../a]}]", schemaOK: false, parseOK: false},
+		{name: "release elsewhere", in: "version: 1\nrelease:\n\tmanifests_repo: acme/k8s", schemaOK: true, parseOK: true},
+		{name: "release elsewhere and here", in: "version: 1\nrelease:\n\tmanifests_repo: acme/k8s\n\tproducts: [{name: p, services: [{name: s, image: a/b}]}]\n\tenvironments: [{name: a, overlays: [a]}]", schemaOK: false, parseOK: false},
 		// Rules only ParseRepo checks.
+		{name: "release elsewhere with a pattern", in: "version: 1\nrelease:\n\tmanifests_repo: acme/k8s\n\ttag_pattern: '<product>/<env>'", schemaOK: true, parseOK: false},
+		{name: "release bad pattern", in: "version: 1\nrelease:\n\ttag_pattern: '<env>'\n\tproducts: [{name: p, services: [{name: s, image: a/b}]}]\n\tenvironments: [{name: a, overlays: [a]}]", schemaOK: true, parseOK: false},
+		{name: "release unknown promotion", in: "version: 1\nrelease:\n\tproducts: [{name: p, services: [{name: s, image: a/b}]}]\n\tenvironments: [{name: a, overlays: [a], promote_to: b}]", schemaOK: true, parseOK: false},
 		{name: "invalid constraint", in: "version: 1\nterraform_version: banana", schemaOK: true, parseOK: false},
 		{name: "duplicate names", in: "version: 1\nprojects:\n\t- {dir: a, name: x}\n\t- {dir: b, name: x}", schemaOK: true, parseOK: false},
 		{name: "duplicate dir and workspace", in: "version: 1\nprojects:\n\t- {dir: a, name: x}\n\t- {dir: a/, name: y}", schemaOK: true, parseOK: false},

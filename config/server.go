@@ -85,6 +85,13 @@ type Server struct {
 	// DryRun makes planbot's side effects no-ops in the adapters that
 	// have them: no GitHub writes, no terraform apply, no merge.
 	DryRun bool
+	// APITokenFile holds the bearer token of the release API; without it
+	// the API is off.
+	APITokenFile string
+	// ReleaseWait bounds how long POST /api/v1/releases waits for its
+	// pull request before answering 202 with an id to poll; the server
+	// waits at most half of WriteTimeout, so that the answer is written.
+	ReleaseWait time.Duration
 	// Checks reports whether every project gets check runs (with Apply
 	// and Re-plan buttons) next to the commit statuses: --checks=on|off.
 	Checks bool
@@ -231,6 +238,8 @@ func (o *Server) flags(sandboxMode *string) *flag.FlagSet {
 	fs.StringVar(&o.MergeMethod, "merge-method", "", "merge, squash or rebase (default: the first the repository allows; .planbot.yaml merge_method wins)")
 	fs.StringVar(&o.DriftSchedule, "drift-schedule", "off", "when to look for drift on every repository's default branch: a 5-field cron expression (or @daily, @every 6h), or off")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "never run terraform apply, merge or write to GitHub; log and audit what would be done")
+	fs.StringVar(&o.APITokenFile, "api-token-file", "", "file holding the bearer token of the release API, POST /api/v1/releases (default: the API is off)")
+	fs.DurationVar(&o.ReleaseWait, "release-wait", 20*time.Second, "how long POST /api/v1/releases waits for its pull request before answering 202 with an id to poll (at most half of --write-timeout)")
 	o.Checks = true
 	fs.Var(onOff{&o.Checks}, "checks", "a check run per project (with Apply and Re-plan buttons) next to the commit statuses: `on|off`")
 	return fs
@@ -255,6 +264,7 @@ func (o Server) validate(p *problems) {
 		p.check(o.WriteTimeout < o.ReadTimeout, "--write-timeout (%v) must be at least --read-timeout (%v): it runs from the end of the headers, so a body read takes from it", o.WriteTimeout, o.ReadTimeout)
 	}
 	p.check(o.MaxInflightWebhooks < 1, "--max-inflight-webhooks must be at least 1")
+	p.check(o.ReleaseWait < 0, "--release-wait must not be negative")
 	p.check(o.DataDir == "", "--data-dir must not be empty")
 	p.check(o.GitHubAppID <= 0, "--github-app-id (PLANBOT_GITHUB_APP_ID) is required: the App ID, a number from the App's settings page")
 	p.check(o.GitHubAppKeyFile == "", "--github-app-key-file (PLANBOT_GITHUB_APP_KEY_FILE) is required: the file holding the App's PEM private key")
@@ -313,6 +323,9 @@ func IsPostgres(database string) bool {
 type Secrets struct {
 	WebhookSecret []byte
 	AppKey        []byte
+	// APIToken is the release API's bearer token; nil when the API is
+	// off.
+	APIToken []byte
 }
 
 // LoadSecrets reads the webhook secret and the App key.
@@ -335,6 +348,16 @@ func (o Server) LoadSecrets() (Secrets, error) {
 		return s, planbot.Errorf(planbot.EINVALID, "read GitHub App key: %v", err)
 	}
 	s.AppKey = b
+	if o.APITokenFile != "" {
+		t, err := os.ReadFile(o.APITokenFile)
+		if err != nil {
+			return s, planbot.Errorf(planbot.EINVALID, "read API token: %v", err)
+		}
+		s.APIToken = []byte(strings.TrimSpace(string(t)))
+		if len(s.APIToken) < 16 {
+			return s, planbot.Errorf(planbot.EINVALID, "the API token in --api-token-file is shorter than 16 characters")
+		}
+	}
 	return s, nil
 }
 

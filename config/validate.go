@@ -26,6 +26,7 @@ var (
 // the Go types cannot express, and fills in the defaults of its projects.
 func (d *decoder) validate(r *Repo) {
 	d.validateTop(r)
+	d.validateRelease(&r.Release)
 	names := map[string]int{}
 	locks := map[string]int{}
 	for i := range r.Projects {

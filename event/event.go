@@ -16,7 +16,8 @@
 // Most work is about a pull request. A push to a repository's default
 // branch is about the branch: its Subject has no pull request (PR is 0),
 // and its job renders the branch's Kustomize overlays ahead of the plans
-// that will need them as their base.
+// that will need them as their base. A push that creates a tag is about
+// the repository too: its job releases the tag (see package release).
 //
 // A payload is decoded once where it is needed, into the typed go-github
 // event, and that value is what the predicates and the flows read. Handling
@@ -36,6 +37,8 @@ import (
 	"strings"
 
 	"github.com/google/go-github/v62/github"
+
+	"github.com/planbot/planbot/release"
 )
 
 // Kind names the job a routed delivery becomes, that is the flow that
@@ -57,6 +60,13 @@ const (
 	// tip into the render cache, so that a pull request based on it renders
 	// only its head.
 	Prerender Kind = "prerender"
+	// Release releases a tag pushed to a repository (see package
+	// release): it opens the pull request that bumps the images the tag
+	// names, or tells on the tagged commit why not.
+	Release Kind = "release"
+	// APIRelease performs a release asked through planbot's API (see
+	// ReleaseEvent).
+	APIRelease Kind = "api_release"
 	// Rerun plans the pull request again because someone asked GitHub to
 	// re-run one of planbot's check runs, or its check suite.
 	Rerun Kind = "rerun"
@@ -64,6 +74,12 @@ const (
 	// clicked: Apply or Re-plan.
 	CheckAction Kind = "check_action"
 )
+
+// ReleaseEvent is the event of the jobs that planbot's release API
+// stores, with a release.APIJob as payload. GitHub never sends it, and
+// ingress refuses a delivery that claims it; only the API stores it, and
+// the runner routes it by the table like any other job.
+const ReleaseEvent = "planbot_release"
 
 // Subject is what a delivery is about: a pull request of a repository (or,
 // for a push, the repository alone), and the App installation that
@@ -102,8 +118,9 @@ type Route struct {
 	Kind Kind
 }
 
-// Table returns the routing table. No two rows take the same event and
-// action.
+// Table returns the routing table. Rows that take the same event and
+// action have predicates that never both hold (a push moves a branch or
+// creates a tag); a delivery takes the first row whose predicate holds.
 func Table() []Route {
 	return []Route{
 		{Event: "pull_request", Actions: []string{"opened", "synchronize", "reopened", "ready_for_review"}, Subject: pullRequest, Kind: Plan},
@@ -111,6 +128,8 @@ func Table() []Route {
 		{Event: "pull_request", Actions: []string{"closed"}, Subject: pullRequest, Kind: Close},
 		{Event: "issue_comment", Actions: []string{"created"}, Subject: issueComment, When: slashCommand, Kind: Command},
 		{Event: "push", Actions: []string{""}, Subject: push, When: defaultBranchTip, Kind: Prerender},
+		{Event: "push", Actions: []string{""}, Subject: push, When: tagCreated, Kind: Release},
+		{Event: ReleaseEvent, Actions: []string{""}, Subject: apiRelease, Kind: APIRelease},
 		{Event: "check_run", Actions: []string{"requested_action"}, Subject: checkRun, When: requestedAction, Kind: CheckAction},
 		{Event: "check_run", Actions: []string{"rerequested"}, Subject: checkRun, Kind: Rerun},
 		{Event: "check_suite", Actions: []string{"rerequested"}, Subject: checkSuite, Kind: Rerun},
@@ -152,7 +171,7 @@ func Decode(event string, body []byte) (Delivery, error) {
 		d.Action = object.Action
 		return d, nil
 	}
-	payload, err := github.ParseWebHook(event, body)
+	payload, err := parse(event, body)
 	if err != nil {
 		return d, fmt.Errorf("decode %s payload: %w", event, err)
 	}
@@ -166,12 +185,25 @@ func Decode(event string, body []byte) (Delivery, error) {
 		}
 		s, ok := r.Subject(payload)
 		if !ok || (r.When != nil && !r.When(payload)) {
-			return d, nil
+			continue
 		}
 		d.Kind, d.Subject = r.Kind, s
 		return d, nil
 	}
 	return d, nil
+}
+
+// parse decodes the payload of an event of the table: a GitHub event into
+// its go-github type, a ReleaseEvent into a *release.APIJob.
+func parse(event string, body []byte) (any, error) {
+	if event != ReleaseEvent {
+		return github.ParseWebHook(event, body)
+	}
+	var j release.APIJob
+	if err := json.Unmarshal(body, &j); err != nil {
+		return nil, err
+	}
+	return &j, nil
 }
 
 // Handles reports whether a row of the table takes event and action, before
@@ -223,6 +255,22 @@ func defaultBranchTip(payload any) bool {
 	ev, _ := payload.(*github.PushEvent)
 	branch := ev.GetRepo().GetDefaultBranch()
 	return branch != "" && ev.GetRef() == "refs/heads/"+branch && !ev.GetDeleted() &&
+		ev.GetAfter() != "" && strings.Trim(ev.GetAfter(), "0") != ""
+}
+
+// apiRelease is the subject of an API release: its repository, which
+// serializes it with the repository's tag releases.
+func apiRelease(payload any) (Subject, bool) {
+	j, _ := payload.(*release.APIJob)
+	s := Subject{Repo: j.Repo, Installation: j.Installation}
+	return s, s.Repo != "" && s.Installation != 0
+}
+
+// tagCreated reports whether a push payload created a tag: a release tag
+// is pushed once (a tag moved later, or deleted, is no release).
+func tagCreated(payload any) bool {
+	ev, _ := payload.(*github.PushEvent)
+	return strings.HasPrefix(ev.GetRef(), "refs/tags/") && ev.GetCreated() && !ev.GetDeleted() &&
 		ev.GetAfter() != "" && strings.Trim(ev.GetAfter(), "0") != ""
 }
 

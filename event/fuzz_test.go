@@ -12,10 +12,14 @@ import (
 
 // FuzzDecode decodes and routes arbitrary payloads of arbitrary events.
 // Decode never panics; a delivery it routes is about a repository and a
-// pull request, of an event and action that the redeliverer handles too;
+// pull request (a push or an API release: a repository alone), of an
+// event and action that the redeliverer handles too;
 // and decoding the same bytes again routes them the same way, since the
 // handler routes the payload ingress stored.
 func FuzzDecode(f *testing.F) {
+	// repoWork reports whether work of kind k is about a repository, not
+	// one of its pull requests.
+	repoWork := func(k Kind) bool { return k == Prerender || k == Release || k == APIRelease }
 	// GitHub's captured payloads, and the same patched into work of each
 	// kind of the table.
 	for name, payload := range githubfake.Captured() {
@@ -39,6 +43,8 @@ func FuzzDecode(f *testing.F) {
 	f.Add("issue_comment", []byte(`{"action":"created","issue":{"number":1,"pull_request":{}},"comment":{"body":"/plan"},"repository":{"full_name":"a/b"}}`))
 	f.Add("pull_request", []byte(`{"action":"opened","number":-1,"repository":{"full_name":"a/b"}}`))
 	f.Add("issue_comment", []byte(`{"action":"created","issue":null,"comment":null}`))
+	f.Add("push", []byte(`{"ref":"refs/tags/shop/staging/2026/12/02/1030-ana-api","created":true,"after":"0123456789abcdef0123456789abcdef01234567","repository":{"full_name":"a/b"},"installation":{"id":1}}`))
+	f.Add(ReleaseEvent, []byte(`{"repo":"a/b","environment":"staging","images":[{"name":"x/y","tag":"1"}],"installation":1}`))
 	f.Fuzz(func(t *testing.T, name string, body []byte) {
 		d, err := Decode(name, body)
 		if err != nil {
@@ -49,7 +55,7 @@ func FuzzDecode(f *testing.F) {
 		}
 		if d.Work() {
 			switch {
-			case d.Subject.Repo == "", d.Subject.PR <= 0:
+			case d.Subject.Repo == "", d.Subject.PR < 0, d.Subject.PR == 0 && !repoWork(d.Kind):
 				t.Errorf("routed as %s without a repository and pull request: %+v", d.Kind, d.Subject)
 			case !Handles(name, d.Action):
 				t.Errorf("routed as %s, yet Handles(%q, %q) is false", d.Kind, name, d.Action)

@@ -13,6 +13,7 @@ func PullRequest(repo planbot.Repo, pr *github.PullRequest) planbot.PullRequest 
 		Repo:         repo,
 		Number:       pr.GetNumber(),
 		Title:        pr.GetTitle(),
+		Body:         pr.GetBody(),
 		Author:       pr.GetUser().GetLogin(),
 		State:        pr.GetState(),
 		Draft:        pr.GetDraft(),

@@ -11,7 +11,8 @@
 //     real `git http-backend`. It requires HTTP Basic auth
 //     "x-access-token:<installation token>" for a repository of that
 //     installation, and answers 401 with WWW-Authenticate: Basic otherwise.
-//     Pushing is off: tests change repositories with Commit.
+//     Pushing is off: tests change repositories with Commit, the App with
+//     the Git Data API.
 //
 // # Model
 //
@@ -94,6 +95,27 @@
 // like GitHub (X-Hub-Signature-256 and the legacy X-Hub-Signature) and sets
 // the delivery headers. Redeliver sends a recorded delivery again with the
 // same X-GitHub-Delivery.
+//
+// What the App writes makes GitHub send webhooks; the fake records them,
+// payloads and all, as Events (TakeEvents returns and forgets them) for
+// the test to deliver: push for a ref the App creates or moves through the
+// Git Data API, pull_request synchronize for the open pull requests whose
+// head it moved, pull_request opened, closed and reopened for the pull
+// requests it opens and closes, and closed (merged) and push for a merge.
+// Their sender is the App's bot. CreateTag makes a lightweight or
+// annotated tag as a person pushing it would, and TagPushEvent its push
+// payload.
+//
+// # Releases
+//
+// The Git Data API (blobs, trees with base_tree and sha null deletes,
+// commits, creating refs with 422 "Reference already exists", moving them
+// with 422 "Update is not a fast forward" unless forced), pull requests
+// the App opens (POST /pulls with GitHub's 422s), lists (GET /pulls with
+// state, head and base) and closes (PATCH /pulls/{n}), and commit comments
+// (POST /repos/{o}/{r}/commits/{sha}/comments, read back with
+// CommitComments) are what planbot's releases use. Trees model blob
+// entries only.
 //
 // Every attempt, failed ones included (status_code 0 when nothing
 // answered), is recorded with an attempt id and the fake's time, and is

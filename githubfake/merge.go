@@ -116,6 +116,7 @@ func (s *Server) mergePull(w http.ResponseWriter, r *http.Request, rp *repo) {
 	pr.mergedBy = s.BotLogin()
 	pr.mergedT, pr.closed, pr.updated = s.now(), s.now(), s.now()
 	s.syncPulls(rp, pr.baseRef)
+	s.mergedEvents(rp, pr, base)
 	writeJSON(w, http.StatusOK, map[string]any{"sha": sha, "merged": true, "message": "Pull Request successfully merged"})
 }
 

@@ -14,6 +14,7 @@ type pull struct {
 	number          int
 	id              int64
 	title, author   string
+	body            string
 	state           string
 	draft, merged   bool
 	headRepo        *repo // nil when the head repository was deleted
@@ -37,6 +38,7 @@ type pull struct {
 type PR struct {
 	Number int
 	Title  string
+	Body   string
 	Author string
 	// State is "open" or "closed".
 	State  string
@@ -108,7 +110,7 @@ func (s *Server) mustPull(fullName string, n int) (*repo, *pull) {
 
 func (s *Server) snapshot(rp *repo, pr *pull) PR {
 	p := PR{
-		Number: pr.number, Title: pr.title, Author: pr.author, State: pr.state, Draft: pr.draft, Merged: pr.merged,
+		Number: pr.number, Title: pr.title, Body: pr.body, Author: pr.author, State: pr.state, Draft: pr.draft, Merged: pr.merged,
 		HeadRepoID: pr.headRepoID, HeadRef: pr.headRef, HeadSHA: pr.headSHA,
 		BaseRef: pr.baseRef, BaseSHA: s.resolve(rp, "refs/heads/"+pr.baseRef),
 		MergeCommitSHA: pr.mergeCommitSHA, MergedBy: pr.mergedBy,
@@ -350,7 +352,7 @@ func (s *Server) pullJSON(ctx context.Context, rp *repo, pr *pull, mergeable *bo
 		"locked":                false,
 		"title":                 pr.title,
 		"user":                  s.userJSON(pr.author),
-		"body":                  nil,
+		"body":                  nullable(pr.body),
 		"labels":                []any{},
 		"milestone":             nil,
 		"active_lock_reason":    nil,

@@ -60,6 +60,10 @@ type Server struct {
 	manifests    map[string]*ManifestApp // by code
 	checkRuns    []*checkRun             // oldest first
 	measuredSize bool
+	// events are the webhooks GitHub would send for the App's writes,
+	// and commitComments the comments on commits (see gitdata.go).
+	events         []Event
+	commitComments []CommitComment
 }
 
 type installation struct {
@@ -370,6 +374,7 @@ func (s *Server) routes() http.Handler {
 	r("GET", "/contents/{path...}", s.getContents)
 	r("GET", "/git/ref/{ref...}", s.getRef)
 	r("DELETE", "/git/refs/{ref...}", s.deleteRef)
+	s.releaseRoutes(r)
 	s.checkRoutes(r)
 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

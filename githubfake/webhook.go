@@ -123,6 +123,11 @@ func (s *Server) PullRequestEvent(action, fullName string, n int) []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rp, pr := s.mustPull(fullName, n)
+	return s.pullRequestEvent(action, rp, pr)
+}
+
+// pullRequestEvent implements PullRequestEvent. The caller holds mu.
+func (s *Server) pullRequestEvent(action string, rp *repo, pr *pull) []byte {
 	base := "opened"
 	switch action {
 	case "synchronize", "closed", "reopened":

@@ -79,6 +79,8 @@ func (h *Handler) command(ctx context.Context, j store.Job, payload any) error {
 			return reply(comment.ErrorText(err))
 		}
 		return reply(msg)
+	case command.Promote:
+		return reply(h.promoteCommand(ctx, ev.GetInstallation().GetID(), repo, n, cmd.Env, user, j.DeliveryID))
 	case command.Apply:
 		out, err := h.Applier.Apply(ctx, gh, ApplyRequest{
 			Repo: repo, Number: n, Actor: user, Delivery: j.DeliveryID, OnlyName: cmd.Project, OnlyDir: cmd.Dir,

@@ -3,12 +3,14 @@ package runner
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/google/go-github/v62/github"
 
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/event"
+	"github.com/planbot/planbot/release"
 	"github.com/planbot/planbot/store"
 )
 
@@ -25,6 +27,12 @@ type Handler struct {
 	Audit AuditLog
 	// Secrets are values masked in every reply.
 	Secrets []string
+	// Releaser opens release pull requests, with the client TagGitHub
+	// returns for an installation.
+	Releaser  *Releaser
+	TagGitHub func(installation int64) TagGitHub
+	// Results records the answers of API releases.
+	Results JobResults
 	Logger  *slog.Logger
 }
 
@@ -57,6 +65,8 @@ func (h *Handler) flows() map[event.Kind]func(ctx context.Context, j store.Job, 
 		event.Prerender:   h.prerender,
 		event.Rerun:       h.rerun,
 		event.CheckAction: h.checkAction,
+		event.Release:     h.releaseTag,
+		event.APIRelease:  h.apiRelease,
 	}
 }
 
@@ -69,11 +79,22 @@ func repoOf(r *github.Repository) planbot.Repo {
 // request from GitHub.
 func (h *Handler) plan(ctx context.Context, j store.Job, payload any) error {
 	ev := payload.(*github.PullRequestEvent)
-	_, err := h.Planner.Plan(ctx, h.GitHub(ev.GetInstallation().GetID()), PlanRequest{
+	gh := h.GitHub(ev.GetInstallation().GetID())
+	pr := payloadPR(ev, j.CreatedAt)
+	_, err := h.Planner.Plan(ctx, gh, PlanRequest{
 		Repo: repoOf(ev.GetRepo()), Number: ev.GetNumber(), Delivery: j.DeliveryID, Actor: ev.GetPullRequest().GetUser().GetLogin(),
-		PR: payloadPR(ev, j.CreatedAt),
+		PR: pr,
 	})
-	return err
+	if err != nil || h.Releaser == nil || !strings.HasPrefix(ev.GetPullRequest().GetHead().GetRef(), release.BranchPrefix) {
+		return err
+	}
+	// A release pull request to an environment with auto_merge merges
+	// once planned. It is read again: the plan may have seen it move.
+	current, err := gh.PullRequest(ctx, repoOf(ev.GetRepo()), ev.GetNumber())
+	if err != nil {
+		return err
+	}
+	return h.autoMerge(ctx, gh, current, j.DeliveryID)
 }
 
 // replan plans a pull request whose base branch changed.
@@ -114,9 +135,17 @@ func payloadPR(ev *github.PullRequestEvent, stored time.Time) *planbot.PullReque
 }
 
 // close cleans up after a closed or merged pull request.
-func (h *Handler) close(ctx context.Context, _ store.Job, payload any) error {
+func (h *Handler) close(ctx context.Context, j store.Job, payload any) error {
 	ev := payload.(*github.PullRequestEvent)
-	return h.Planner.Close(ctx, repoOf(ev.GetRepo()), ev.GetNumber())
+	if err := h.Planner.Close(ctx, repoOf(ev.GetRepo()), ev.GetNumber()); err != nil {
+		return err
+	}
+	if h.Releaser == nil || !ev.GetPullRequest().GetMerged() {
+		return nil
+	}
+	// A merged release is promoted to its environment's promote_to.
+	pr := event.PullRequest(repoOf(ev.GetRepo()), ev.GetPullRequest())
+	return h.promote(ctx, ev.GetInstallation().GetID(), pr, j.DeliveryID)
 }
 
 // prerender renders the overlays of a default branch's new tip into the

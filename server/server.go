@@ -123,7 +123,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Backoff: runner.BackoffFrom(m.Options.RetryBackoff), JobTimeout: m.Options.JobTimeout,
 		DrainTimeout: m.Options.DrainTimeout, Metrics: runMetrics, Logger: log,
 	}
-	servers, err := m.servers(sec, reg, queue, log)
+	servers, err := m.servers(sec, reg, queue, app, log)
 	if err != nil {
 		return err
 	}
@@ -157,6 +157,9 @@ func (m *Main) secure() (secured, *slog.Logger, error) {
 	sec.masked = maskable(sec.creds.Values())
 	if len(sec.secrets.WebhookSecret) > 0 {
 		sec.masked = append([]string{string(sec.secrets.WebhookSecret)}, sec.masked...)
+	}
+	if len(sec.secrets.APIToken) > 0 {
+		sec.masked = append([]string{string(sec.secrets.APIToken)}, sec.masked...)
 	}
 	// From here on nothing logs a secret: the webhook secret and every
 	// credential are masked in every record.
@@ -249,18 +252,21 @@ func (m *Main) flows(ctx context.Context, sec secured, app *githubapp.App, runMe
 		Planner: planner,
 		Applier: applier,
 		Locks:   st, Plans: st, Audit: st, Secrets: sec.masked,
-		Logger: log,
+		Releaser:  &runner.Releaser{Audit: st, Bot: app, Logger: log},
+		TagGitHub: func(id int64) runner.TagGitHub { return app.Installation(id) },
+		Results:   st,
+		Logger:    log,
 	}, detector, nil
 }
 
 // servers builds the webhook server and, with --metrics-addr, the metrics
 // server, and opens their listeners.
-func (m *Main) servers(sec secured, reg *metrics.Registry, queue *runner.Queue, log *slog.Logger) (map[string]*http.Server, error) {
+func (m *Main) servers(sec secured, reg *metrics.Registry, queue *runner.Queue, app *githubapp.App, log *slog.Logger) (map[string]*http.Server, error) {
 	o := m.Options
 	hook := &webhook.Handler{
 		Secret: sec.secrets.WebhookSecret, Queue: m.store, AllowRepo: o.AllowRepo, Notify: queue.Notify,
 		Deliveries: webhook.NewDeliveries(reg), MaxInFlight: o.MaxInflightWebhooks,
-		InFlight: webhook.NewInFlight(reg), Logger: log,
+		InFlight: webhook.NewInFlight(reg), Releases: m.releaseAPI(sec, app, queue, log), Logger: log,
 	}
 	timeouts := webhook.Timeouts{ReadHeader: o.ReadHeaderTimeout, Read: o.ReadTimeout, Write: o.WriteTimeout, Idle: o.IdleTimeout}
 	servers := map[string]*http.Server{}
@@ -357,7 +363,7 @@ func confine(o config.Server, log *slog.Logger) (*sandbox.Sandbox, *credentials.
 	if config.IsPostgres(db) {
 		db = ""
 	}
-	if err := sb.Exposed(o.GitHubAppKeyFile, o.WebhookSecretFile, o.DataDir, db, o.CredentialsDir); err != nil {
+	if err := sb.Exposed(o.GitHubAppKeyFile, o.WebhookSecretFile, o.DataDir, db, o.CredentialsDir, o.APITokenFile); err != nil {
 		return nil, nil, err
 	}
 	if !sb.Confined() {

@@ -57,6 +57,9 @@ type Job struct {
 	// it is queued or running, and for jobs that ended before planbot
 	// recorded it (PruneJobs counts those as finished at CreatedAt).
 	FinishedAt time.Time
+	// Result is what the job produced for whoever waits for it (the JSON
+	// answer of an API release), nil when it recorded none.
+	Result []byte
 }
 
 // Lock is a project lock: one PR holds (Repo, Dir, Workspace).
@@ -167,6 +170,10 @@ type Store interface {
 	Postpone(ctx context.Context, id int64, owner, reason string, runAfter time.Time) error
 	// Job returns a job by delivery ID.
 	Job(ctx context.Context, deliveryID string) (*Job, error)
+	// SetJobResult records the result of the job of a delivery, for
+	// Job to return. It returns an error wrapping ErrNotFound when there
+	// is no such job.
+	SetJobResult(ctx context.Context, deliveryID string, result []byte) error
 	// PruneJobs deletes the jobs that are done or failed and finished
 	// before finishedBefore (a job without FinishedAt counts as finished
 	// at its CreatedAt), and returns how many it deleted. Queued and

@@ -14,6 +14,9 @@
 // runner's Redeliverer asks it to send again, so shedding load loses
 // nothing.
 //
+// The same server answers planbot's release API (ReleaseAPI): requests
+// authenticated with a bearer token, stored as jobs like webhooks.
+//
 // This is the only package that imports gin.
 package webhook
 
@@ -61,6 +64,8 @@ type Handler struct {
 	Deliveries *metrics.Counter
 	// Metrics, when set, serves GET /metrics.
 	Metrics http.Handler
+	// Releases, when set, serves the release API (see ReleaseAPI).
+	Releases *ReleaseAPI
 	// MaxInFlight bounds the webhook requests handled at once, from their
 	// headers to their answer; a request beyond it is answered 503 at once.
 	// Zero means no bound.
@@ -155,6 +160,9 @@ func (h *Handler) Routes(r gin.IRouter) {
 	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	if h.Metrics != nil {
 		r.GET("/metrics", gin.WrapH(h.Metrics))
+	}
+	if h.Releases != nil {
+		h.Releases.Routes(r)
 	}
 }
 
@@ -264,6 +272,9 @@ func readBody(r *request) ([]byte, bool) {
 func (h *Handler) route(r *request, name string, body []byte) (event.Delivery, bool) {
 	d, err := event.Decode(name, body)
 	switch {
+	case name == event.ReleaseEvent:
+		// Only the release API stores these jobs.
+		r.fail(ResultRejected, http.StatusBadRequest, "not a GitHub event")
 	case err != nil:
 		r.fail(ResultRejected, http.StatusBadRequest, "malformed JSON payload")
 	case name == "ping":

@@ -110,6 +110,7 @@ func TestReceive(t *testing.T) {
 	good := ev.pr("opened", testRepo)
 	command, conversation, botCommand := ev.comment("bob", "/plan"), ev.comment("bob", "looks good"), ev.comment(ev.BotLogin(), "/apply")
 	repoNotAllowed, labeled := ev.pr("opened", otherRepo), ev.pr("labeled", testRepo)
+	forged := []byte(`{"repo":"` + testRepo + `","environment":"prod","images":[{"name":"a/b","tag":"1"}],"installation":1}`)
 	tests := []struct {
 		name       string
 		event      string
@@ -128,6 +129,7 @@ func TestReceive(t *testing.T) {
 		{name: "command", event: "issue_comment", body: command, sig: sign(command), wantStatus: http.StatusAccepted, wantStored: true},
 		{name: "conversation", event: "issue_comment", body: conversation, sig: sign(conversation), wantStatus: http.StatusAccepted},
 		{name: "bot comment", event: "issue_comment", body: botCommand, sig: sign(botCommand), wantStatus: http.StatusAccepted},
+		{name: "release job posing as a webhook", event: "planbot_release", body: forged, sig: sign(forged), wantStatus: http.StatusBadRequest},
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

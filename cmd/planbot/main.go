@@ -9,15 +9,18 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/planbot/planbot/audit/auditcmd"
 	"github.com/planbot/planbot/codeowners"
 	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/drift"
 	"github.com/planbot/planbot/drift/driftcmd"
+	"github.com/planbot/planbot/release/releasecmd"
 	"github.com/planbot/planbot/sandbox"
 	"github.com/planbot/planbot/server"
 	"github.com/planbot/planbot/setup"
@@ -32,6 +35,7 @@ Usage:
   planbot drift [flags]         run one drift pass now (--local: check a local checkout)
   planbot owners [flags] PATH…  show which CODEOWNERS rule owns each path
   planbot audit [flags]         list, export (--json) or verify (--verify) the audit log
+  planbot release [flags]       ask a planbot server to release images to an environment (opens a PR)
   planbot version               show planbot's version and commit, and the Go, terraform and OpenTofu versions
   planbot help                  show this help
 
@@ -66,6 +70,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return codeowners.Main(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return auditcmd.Main(ctx, args[1:], openAuditStore(stderr), stdout, stderr)
+	case "release":
+		return releasecmd.Main(ctx, args[1:], os.Getenv, &http.Client{Timeout: time.Minute}, stdout, stderr)
 	case "version", "--version":
 		return runVersion(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":

@@ -4,19 +4,20 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/planbot/planbot/store"
 )
 
 // JobColumns are the columns ScanJob reads, in order.
-const JobColumns = `id, delivery_id, event, payload, key, state, attempts, owner, lease_until, run_after, last_error, created_at, finished_at`
+const JobColumns = `id, delivery_id, event, payload, key, state, attempts, owner, lease_until, run_after, last_error, created_at, finished_at, result`
 
 // ScanJob scans one row of JobColumns.
 func ScanJob(row interface{ Scan(dest ...any) error }) (*store.Job, error) {
 	var j store.Job
 	if err := row.Scan(&j.ID, &j.DeliveryID, &j.Event, &j.Payload, &j.Key, &j.State, &j.Attempts,
-		&j.Owner, timeDest{&j.LeaseUntil}, timeDest{&j.RunAfter}, &j.LastError, timeDest{&j.CreatedAt}, timeDest{&j.FinishedAt}); err != nil {
+		&j.Owner, timeDest{&j.LeaseUntil}, timeDest{&j.RunAfter}, &j.LastError, timeDest{&j.CreatedAt}, timeDest{&j.FinishedAt}, &j.Result); err != nil {
 		return nil, err
 	}
 	return &j, nil
@@ -148,4 +149,23 @@ func (db *DB) pruneJobs(ctx context.Context, finishedBefore time.Time, batch int
 			return total, nil
 		}
 	}
+}
+
+// SetJobResult records the result of the job of a delivery.
+func (db *DB) SetJobResult(ctx context.Context, deliveryID string, result []byte) error {
+	if result == nil {
+		result = []byte{}
+	}
+	res, err := db.w.ExecContext(ctx, `UPDATE jobs SET result = $1 WHERE delivery_id = $2`, result, deliveryID)
+	var n int64
+	if err == nil {
+		n, err = res.RowsAffected()
+	}
+	if err != nil {
+		return db.errorf("set result of job %s: %w", deliveryID, err)
+	}
+	if n == 0 {
+		return fmt.Errorf("set result of job %s: %w", deliveryID, store.ErrNotFound)
+	}
+	return nil
 }

@@ -55,6 +55,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditFilter", testAuditFilter},
 		{"AuditConcurrent", testAuditConcurrent},
 		{"Passes", testPasses},
+		{"JobResult", testJobResult},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
