@@ -59,6 +59,7 @@ type Server struct {
 	deliveries   []Delivery
 	manifests    map[string]*ManifestApp // by code
 	measuredSize bool
+	oauth        *oauthState // the App user tokens' web flow, see oauth.go
 }
 
 type installation struct {
@@ -377,6 +378,8 @@ func (s *Server) handler() http.Handler {
 		switch {
 		case isAPI:
 			api.ServeHTTP(w, r)
+		case strings.HasPrefix(r.URL.Path, "/login/oauth/"):
+			s.serveOAuth(w, r)
 		case strings.HasPrefix(r.URL.Path, "/git/"):
 			s.serveGit(w, r)
 		case r.Method == http.MethodPost && r.URL.Path == "/settings/apps/new":
@@ -414,6 +417,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc(p("GET", "/installation/repositories"), s.tokenOnly(s.listInstallationRepos))
 	mux.HandleFunc(p("DELETE", "/installation/token"), s.tokenOnly(s.revokeToken))
 	mux.HandleFunc(p("GET", "/orgs/{org}/teams/{team}/memberships/{user}"), s.tokenOnly(s.getTeamMembership))
+
+	s.oauthRoutes(mux, p)
 
 	r := func(method, path string, h repoHandler) {
 		mux.HandleFunc(p(method, "/repos/{owner}/{repo}"+path), s.repoRoute(h))
