@@ -56,6 +56,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditFilter", testAuditFilter},
 		{"AuditConcurrent", testAuditConcurrent},
 		{"Passes", testPasses},
+		{"OpenPlans", testOpenPlans},
+		{"PullJobs", testPullJobs},
+		{"Logs", testLogs},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
