@@ -127,8 +127,9 @@ func (r *Runner) lockTimeout() string {
 type RunOption func(*runOptions)
 
 type runOptions struct {
-	env  map[string]string
-	root string
+	env    map[string]string
+	root   string
+	output io.Writer // see Output
 }
 
 // Root names the checkout that holds the project directory: the run may
@@ -162,6 +163,8 @@ type run struct {
 	dataDir bool
 	tf      *tfexec.Terraform
 	stderr  *boundedBuffer
+	// output receives what init, plan and apply print (see Output).
+	output io.Writer
 }
 
 // open prepares a run in dir. The caller must call close.
@@ -196,7 +199,7 @@ func (r *Runner) open(dir string, opts ...RunOption) (*run, error) {
 			return nil, fmt.Errorf("terraform: %w", err)
 		}
 	}
-	s := &run{r: r, dir: abs, root: root, home: home, exec: r.Bin, stderr: newBoundedBuffer(r.outputLimit())}
+	s := &run{r: r, dir: abs, root: root, home: home, exec: r.Bin, stderr: newBoundedBuffer(r.outputLimit()), output: o.output}
 	if err := s.setup(o); err != nil {
 		os.RemoveAll(home)
 		return nil, err
@@ -346,7 +349,7 @@ func (s *run) command(args []string, stdout, stderr io.Writer) *exec.Cmd {
 // of each instance, only to check flags that planbot does not use.
 func (s *run) runArgs(ctx context.Context, command string, args []string, stdout io.Writer) error {
 	s.stderr = newBoundedBuffer(s.r.outputLimit())
-	cmd := s.command(args, stdout, s.stderr)
+	cmd := s.command(args, s.tee(command, stdout), s.tee(command, s.stderr))
 	start := time.Now()
 	err := runCommand(ctx, cmd, s.r.killGrace())
 	log := s.r.logger().With("project", s.dir, "command", command, "duration", time.Since(start))
