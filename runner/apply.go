@@ -74,7 +74,9 @@ type Applier struct {
 	MergeMethod string
 	// Metrics, when set, records applies and merges.
 	Metrics *Metrics
-	Logger  *slog.Logger
+	// Live, when set, receives terraform's output while it applies.
+	Live   LiveLog
+	Logger *slog.Logger
 }
 
 // ApplyRequest says which PR to apply and who asked.
@@ -126,6 +128,11 @@ func (a *Applier) Apply(ctx context.Context, gh GitHub, req ApplyRequest) (strin
 	}
 	a.setStatus(ctx, gh, pr, "pending", "applying…", log)
 	out, dryRun, ok := a.applyAll(ctx, gh, req, c, pr, selected, log)
+	applied := "applied"
+	if !ok {
+		applied = "apply failed"
+	}
+	endLive(ctx, a.Live, pr, req.Delivery, applied)
 	if !ok {
 		return out, nil
 	}
@@ -432,7 +439,9 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces
 	dir, planFile, err := a.planWorkspace(ctx, src, pr, p)
 	output := ""
 	if err == nil {
-		output, err = a.Terraform.Apply(ctx, dir, planFile, p.PlanSHA256, credentialsEnv(a.Credentials, src.Repo, credentials.Apply))
+		live, closeLive := liveOutput(ctx, a.Live, pr, req.Delivery, p.Project)
+		output, err = a.Terraform.Apply(ctx, dir, planFile, p.PlanSHA256, credentialsEnv(a.Credentials, src.Repo, credentials.Apply), live)
+		closeLive()
 	}
 	output = redact.String(output, a.Secrets)
 	result := entry

@@ -98,7 +98,11 @@ type Planner struct {
 	Secrets []string
 	// Metrics, when set, records project plans.
 	Metrics *Metrics
-	Logger  *slog.Logger
+	// Live, when set, receives terraform's output while it runs; Pages,
+	// when set, names the web pages the comment and status link to.
+	Live   LiveLog
+	Pages  Pages
+	Logger *slog.Logger
 }
 
 // PlanRequest says which PR to plan and why.
@@ -141,7 +145,7 @@ func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) (str
 	if outcome, skip, err := p.skip(ctx, gh, bot, pr, req, log); skip {
 		return outcome, err
 	}
-	co, err := p.prepare(ctx, gh, pr, req.PR != nil, log)
+	co, err := p.prepare(ctx, gh, pr, req.PR != nil, req.Delivery, log)
 	if errors.Is(err, errMoved) {
 		// The payload was stale: plan the PR as GitHub has it now.
 		pr = co.pr
@@ -149,7 +153,7 @@ func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) (str
 		if outcome, skip, err := p.skip(ctx, gh, bot, pr, req, log); skip {
 			return outcome, err
 		}
-		co, err = p.prepare(ctx, gh, pr, false, log)
+		co, err = p.prepare(ctx, gh, pr, false, req.Delivery, log)
 	}
 	if errors.Is(err, errNotStarted) {
 		return "", err
@@ -158,11 +162,13 @@ func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) (str
 	var notes []string
 	if err == nil {
 		results, notes, err = p.planProjects(ctx, co, req, log)
+		_, desc := comment.StatusDescription(results)
+		endLive(ctx, p.Live, co.pr, req.Delivery, desc)
 	}
 	if errors.Is(err, errUnknownProject) {
 		// A typo in -p or -d: the comment and the status stay as they were.
 		state, desc := comment.StatusDescription(storedResults(ctx, p.Plans, pr, p.Logger))
-		return "could not plan: " + planbot.ErrorMessage(err), gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusPlan, state, desc, pr.HTMLURL)
+		return "could not plan: " + planbot.ErrorMessage(err), gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusPlan, state, desc, pullURL(p.Pages, pr))
 	}
 	if err == nil && (req.OnlyName != "" || req.OnlyDir != "") {
 		// The comment shows every project of the head, not only the one
@@ -223,7 +229,7 @@ type prepared struct {
 // and errMoved returned with the current PR in prepared.pr, to be
 // prepared in turn. A failure to get a token or to set the pending status
 // wraps errNotStarted.
-func (p *Planner) prepare(ctx context.Context, gh PlanGitHub, pr planbot.PullRequest, fromPayload bool, log *slog.Logger) (prepared, error) {
+func (p *Planner) prepare(ctx context.Context, gh PlanGitHub, pr planbot.PullRequest, fromPayload bool, run string, log *slog.Logger) (prepared, error) {
 	co := prepared{pr: pr}
 	token, err := gh.Token(ctx)
 	if err != nil {
@@ -236,7 +242,7 @@ func (p *Planner) prepare(ctx context.Context, gh PlanGitHub, pr planbot.PullReq
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		statusErr = gh.SetStatus(ctx, pr.Repo, pr.HeadSHA, StatusPlan, "pending", "planning…", pr.HTMLURL)
+		statusErr = gh.SetStatus(ctx, pr.Repo, pr.HeadSHA, StatusPlan, "pending", "planning…", runURL(p.Pages, pr, run))
 	}()
 	go func() {
 		defer wg.Done()
@@ -405,7 +411,7 @@ func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot
 	// held meanwhile would leave terraform idle.
 	plan := func() planbot.Result { return p.planManifests(ctx, t, prj, log) }
 	if prj.Kind != planbot.KindKustomize {
-		plan = p.checkoutRoot(ctx, src, pr, prj, log)
+		plan = p.checkoutRoot(ctx, src, pr, prj, req.Delivery, log)
 	}
 	release, err := p.Slots.Acquire(ctx)
 	if err != nil {
@@ -452,7 +458,7 @@ func (p *Planner) save(ctx context.Context, pr planbot.PullRequest, prj planbot.
 
 // checkoutRoot checks out the project's own workspace of Terraform root prj
 // and returns the function that plans it there.
-func (p *Planner) checkoutRoot(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, prj planbot.Project, log *slog.Logger) func() planbot.Result {
+func (p *Planner) checkoutRoot(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, prj planbot.Project, run string, log *slog.Logger) func() planbot.Result {
 	fail := func(err error) func() planbot.Result {
 		log.Error("plan project", "err", err)
 		res := planbot.Result{Project: prj, Status: planbot.StatusFailed, Error: planbot.ErrorMessage(err)}
@@ -473,7 +479,9 @@ func (p *Planner) checkoutRoot(ctx context.Context, src workspaces.Source, pr pl
 		return fail(err)
 	}
 	return func() planbot.Result {
-		res, err := plan(ctx, dir, prj.WorkspaceName(), terraform.Root(root), credentialsEnv(p.Credentials, src.Repo, credentials.Plan))
+		output, closeOutput := liveOutput(ctx, p.Live, pr, run, prj.Name)
+		res, err := plan(ctx, dir, prj.WorkspaceName(), terraform.Root(root), credentialsEnv(p.Credentials, src.Repo, credentials.Plan), output)
+		closeOutput()
 		res.Project = prj
 		if err != nil && res.Status != planbot.StatusFailed {
 			log.Error("plan project", "err", err)
