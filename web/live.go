@@ -1,9 +1,9 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
-	"context"
 	"fmt"
 	"net/http"
 	"strconv"

@@ -384,4 +384,3 @@ func TestNoAccessNoTrace(t *testing.T) {
 		}
 	}
 }
-
