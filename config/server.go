@@ -85,6 +85,8 @@ type Server struct {
 	// DryRun makes planbot's side effects no-ops in the adapters that
 	// have them: no GitHub writes, no terraform apply, no merge.
 	DryRun bool
+	// Web configures the web page.
+	Web Web
 
 	// webhookSecretEnv is PLANBOT_WEBHOOK_SECRET, read once at parse time.
 	webhookSecretEnv string
@@ -206,6 +208,7 @@ func (o *Server) flags(sandboxMode *string) *flag.FlagSet {
 	fs.StringVar(&o.MergeMethod, "merge-method", "", "merge, squash or rebase (default: the first the repository allows; .planbot.yaml merge_method wins)")
 	fs.StringVar(&o.DriftSchedule, "drift-schedule", "off", "when to look for drift on every repository's default branch: a 5-field cron expression (or @daily, @every 6h), or off")
 	fs.BoolVar(&o.DryRun, "dry-run", false, "never run terraform apply, merge or write to GitHub; log and audit what would be done")
+	o.Web.flags(fs)
 	return fs
 }
 
@@ -261,6 +264,7 @@ func (o Server) validate(p *problems) {
 	for _, n := range o.EnvAllowlist {
 		p.check(strings.HasPrefix(strings.ToUpper(n), "PLANBOT_"), "--terraform-env-allowlist must not pass planbot's own variables (%s)", n)
 	}
+	o.Web.validate(p, o.Addr)
 }
 
 // AllowRepo reports whether events from repo ("owner/name") are processed.
