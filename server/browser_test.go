@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"github.com/planbot/planbot/audit/auditcmd"
@@ -211,7 +213,7 @@ func (w *webEnv) tab(t *testing.T) context.Context {
 func (w *webEnv) screenshot(t *testing.T, ctx context.Context, path string) {
 	sctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(sctx, chromedp.FullScreenshot(100))
+	png, err := chromedp.Run(sctx, chromedp.CaptureScreenshot())
 	if err == nil {
 		err = os.WriteFile(path, png, 0o644)
 	}
@@ -281,11 +283,12 @@ func (w *webEnv) login(t *testing.T, login string) context.Context {
 	return ctx
 }
 
-// openPR opens a pull request changing files and returns its number.
-func openPR(t *testing.T, gh *githubfake.Server, branch string, files map[string]string) int {
+// openPR opens author's pull request changing files and returns its
+// number.
+func openPR(t *testing.T, gh *githubfake.Server, author, branch string, files map[string]string) int {
 	t.Helper()
 	gh.Commit(testRepo, branch, files, nil, "change "+branch)
-	return gh.OpenPR(testRepo, branch, "main", "alice", "Change "+branch).Number
+	return gh.OpenPR(testRepo, branch, "main", author, "Change "+branch).Number
 }
 
 func TestBrowser(t *testing.T) {
@@ -294,7 +297,7 @@ func TestBrowser(t *testing.T) {
 	g := newGate(t)
 	w := startWebServer(t, gh)
 
-	dev := openPR(t, gh, "dev", map[string]string{"envs/dev/main.tf": rootTF("dev2")})
+	dev := openPR(t, gh, "alice", "dev", map[string]string{"envs/dev/main.tf": rootTF("dev2")})
 	w.waitJob(w.deliver("pull_request", gh.PullRequestEvent("opened", testRepo, dev), http.StatusAccepted))
 
 	t.Run("read user sees the plan", func(t *testing.T) { testBrowserPull(t, w, dev) })
@@ -326,6 +329,29 @@ func testBrowserPull(t *testing.T, w *webEnv, pr int) {
 		t.Errorf("the approvals section does not say what is needed:\n%s", page)
 	}
 	w.docShot(t, ctx, "pull")
+	testPhoneDark(t, w, ctx)
+}
+
+// testPhoneDark checks the page on a phone in dark mode: nothing wider
+// than the screen but the scrolling tables and plan outputs, and a dark
+// background.
+func testPhoneDark(t *testing.T, w *webEnv, ctx context.Context) {
+	do(t, ctx, "emulate a phone in dark mode", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{
+				Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}},
+			})
+			return err
+		}))
+	overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
+	if err != nil || overflow {
+		t.Errorf("the page is wider than a phone's screen (%v)", err)
+	}
+	bg, err := chromedp.Run(ctx, chromedp.Evaluate[string](`getComputedStyle(document.body).backgroundColor`))
+	if err != nil || bg != "rgb(13, 17, 23)" {
+		t.Errorf("dark mode background %q (%v), want rgb(13, 17, 23)", bg, err)
+	}
+	w.docShot(t, ctx, "pull-phone-dark")
 }
 
 func testBrowserNoAccess(t *testing.T, w *webEnv, pr int) {
@@ -399,7 +425,7 @@ func testBrowserUnlock(t *testing.T, w *webEnv, pr int) {
 
 func testBrowserLive(t *testing.T, w *webEnv, g *gate) {
 	gh := w.gh
-	pr := openPR(t, gh, "slow", map[string]string{"envs/slow/main.tf": slowRoot(g.addr)})
+	pr := openPR(t, gh, "bob", "slow", map[string]string{"envs/slow/main.tf": slowRoot(g.addr)})
 	delivery := w.deliver("pull_request", gh.PullRequestEvent("opened", testRepo, pr), http.StatusAccepted)
 	head := gh.PR(testRepo, pr).HeadSHA
 	// While the plan runs, the status links to its live log.
@@ -469,6 +495,9 @@ func testBrowserAudit(t *testing.T, w *webEnv) {
 		t.Errorf("verify badge %q", badge)
 	}
 	head := text(t, ctx, "#head-hash")
+	if page := text(t, ctx, "main"); !strings.Contains(page, "bob") {
+		t.Fatalf("the unfiltered log has no entry by bob:\n%s", page)
+	}
 	do(t, ctx, "filter by actor", chromedp.SetValue("#actor", "alice"))
 	rctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	_, err := chromedp.RunResponse(rctx, chromedp.Click("#filter"))

@@ -86,7 +86,7 @@ func (h *Handler) release(w http.ResponseWriter, r *request) {
 	if project == "" {
 		project = dir
 	}
-	detail := fmt.Sprintf("`%s` (workspace %s, held by #%d) released from planbot's web page", dir, ws, pr)
+	detail := fmt.Sprintf("%s (workspace %s, held by #%d) released from planbot's web page", dir, ws, pr)
 	if _, _, err := h.Audit.AppendAudit(r.ctx(), audit.Entry{
 		Repo: ra.FullName, PR: pr, Project: project, Action: audit.ActionUnlock, Actor: r.s.Login,
 		Outcome: "released", Detail: detail, DeliveryID: "web-" + randomID(),
