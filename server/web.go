@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"time"
 
+	"github.com/planbot/planbot/drift"
 	"github.com/planbot/planbot/githubapp"
 	"github.com/planbot/planbot/livelog"
 	"github.com/planbot/planbot/runner"
@@ -32,7 +33,7 @@ func (m *Main) webPage(sec secured, app *githubapp.App, log *slog.Logger) (http.
 		Plans:       m.store, Locks: m.store, Audit: m.store, Jobs: m.store, Logs: m.store, Health: m.store,
 		GitHub: func(id int64) web.GitHub { return app.Installation(id) },
 		Client: &http.Client{Timeout: 30 * time.Second},
-		Info:   web.Info{Version: version(), Started: time.Now(), Workers: o.Workers, Sandbox: sec.sandbox.Confined()},
+		Info:   web.Info{Version: version(), Started: time.Now(), Workers: o.Workers, Sandbox: sec.sandbox.Confined(), DriftPass: drift.PassName},
 		Logger: log,
 	}
 	if err := h.Init(); err != nil {

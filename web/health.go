@@ -16,7 +16,7 @@ func (h *Handler) health(w http.ResponseWriter, r *request) {
 		h.storeFailed(w, r, err)
 		return
 	}
-	pass, err := h.Health.LastPass(r.ctx(), "drift")
+	pass, err := h.Health.LastPass(r.ctx(), h.Info.DriftPass)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		h.storeFailed(w, r, err)
 		return

@@ -64,10 +64,10 @@ func (h *Handler) runEvents(w http.ResponseWriter, r *request) {
 	w.Header().Set("Content-Type", "text/event-stream")
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
+	// The server's write timeout is for ordinary pages; a stream lives
+	// as long as its run, or until the client goes away.
+	_ = rc.SetWriteDeadline(time.Time{})
 	send := func(c store.LogChunk) error {
-		// The server's write timeout is for ordinary pages; a stream
-		// lives as long as its run.
-		_ = rc.SetWriteDeadline(time.Now().Add(time.Minute))
 		event, data := "chunk", []byte(nil)
 		if c.End {
 			event, data = "end", mustJSON(liveEvent{Text: c.Text})

@@ -77,6 +77,8 @@ type Info struct {
 	Started time.Time
 	Workers int
 	Sandbox bool
+	// DriftPass names the drift passes in the store.
+	DriftPass string
 }
 
 // Init checks the configuration and prepares the handler.

@@ -61,7 +61,7 @@ func newEnv(t *testing.T) *env {
 		ClientID: gh.ClientID(), ClientSecret: []byte(gh.ClientSecret()), WebURL: gh.URL() + "/", APIURL: gh.APIURL(),
 		Plans: st, Locks: st, Audit: st, Jobs: st, Logs: st, Health: st,
 		GitHub: func(id int64) GitHub { return app.Installation(id) },
-		Info:   Info{Version: "test", Started: time.Now(), Workers: 2, Sandbox: true},
+		Info:   Info{Version: "test", Started: time.Now(), Workers: 2, Sandbox: true, DriftPass: "drift"},
 		Logger: slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Now:    func() time.Time { return e.now }, LivePoll: 10 * time.Millisecond,
 	}
@@ -156,13 +156,14 @@ func TestLoginSessionCookie(t *testing.T) {
 		t.Errorf("home page of alice lacks her login or %s:\n%s", testRepo, home)
 	}
 	// The user token is never in a URL, a page or the log.
-	var tokens []string
+	var askedUser bool
 	for _, r := range e.gh.Requests() {
-		if r.Path == "/user" {
-			tokens = append(tokens, "ghu_")
+		askedUser = askedUser || r.Method == "GET" && r.Path == "/user"
+		if strings.Contains(r.Query.Encode(), "ghu_") {
+			t.Errorf("a user token in the URL of %s %s", r.Method, r.Path)
 		}
 	}
-	if len(tokens) == 0 {
+	if !askedUser {
 		t.Fatal("the login never asked GitHub for the user")
 	}
 	if strings.Contains(e.logs.String(), "ghu_") || strings.Contains(home, "ghu_") || strings.Contains(session.Value, "ghu_") {
@@ -381,6 +382,24 @@ func TestNoAccessNoTrace(t *testing.T) {
 		resp := e.get(e.client(), p, http.StatusSeeOther)
 		if !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
 			t.Errorf("GET %s without a login redirects to %q", p, resp.Header.Get("Location"))
+		}
+	}
+}
+
+func TestHealth(t *testing.T) {
+	e := newEnv(t)
+	ctx := t.Context()
+	if _, err := e.st.EnqueueDelivery(ctx, store.Job{DeliveryID: "d1", Event: "pull_request", Payload: []byte("{}"), Key: testRepo + "#1"}); err != nil {
+		t.Fatal(err)
+	}
+	started := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if ok, err := e.st.ClaimPass(ctx, "drift", started, "replica-a", started, started.Add(time.Minute)); err != nil || !ok {
+		t.Fatalf("ClaimPass: %v %v", ok, err)
+	}
+	page := e.body(e.login("mallory"), "/health", http.StatusOK)
+	for _, want := range []string{"test", "1 waiting", "0 running", "2 workers", "started <time datetime=\"2026-01-02T03:04:05Z\">", "not finished", "on (Landlock)"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("health page lacks %q:\n%s", want, page)
 		}
 	}
 }
