@@ -55,10 +55,11 @@ func pullURL(pages Pages, pr planbot.PullRequest) string {
 }
 
 // runURL is the target of a PR's status while run goes on: its live log
-// when pages is set, else the PR on GitHub.
+// when pages is set (the PR's page for a run without a name), else the PR
+// on GitHub.
 func runURL(pages Pages, pr planbot.PullRequest, run string) string {
 	if pages == nil || run == "" {
-		return pr.HTMLURL
+		return pullURL(pages, pr)
 	}
 	return pages.RunURL(pr.Repo, pr.Number, run)
 }
