@@ -11,7 +11,9 @@ import (
 
 type fakePages struct{}
 
-func (fakePages) PullURL(repo planbot.Repo, pr int) string { return "https://p/" + repo.String() + "/pull" }
+func (fakePages) PullURL(repo planbot.Repo, pr int) string {
+	return "https://p/" + repo.String() + "/pull"
+}
 func (fakePages) RunURL(repo planbot.Repo, pr int, run string) string {
 	return "https://p/" + repo.String() + "/runs/" + run
 }
