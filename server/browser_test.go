@@ -155,7 +155,7 @@ func startWebServer(t *testing.T, gh *githubfake.Server) *webEnv {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
-	w := &webEnv{testEnv: e, base: base, browser: newBrowser(t), shots: os.Getenv(screenshotsEnv)}
+	w := &webEnv{testEnv: e, base: base, shots: os.Getenv(screenshotsEnv)}
 	// Nothing planbot writes may hold the credential or the client secret.
 	t.Cleanup(func() {
 		for _, c := range gh.Comments(testRepo, 1) {
@@ -193,6 +193,9 @@ func newBrowser(t *testing.T) context.Context {
 // fails leaves a screenshot of the tab in its artifact directory.
 func (w *webEnv) tab(t *testing.T) context.Context {
 	t.Helper()
+	if w.browser == nil {
+		t.Fatal("no browser: call newBrowser first")
+	}
 	ctx, cancel := chromedp.NewContext(w.browser, chromedp.WithNewBrowserContext())
 	// The artifact directory is made now, so that it outlives the
 	// screenshot below (cleanups run last first).
@@ -296,6 +299,7 @@ func TestBrowser(t *testing.T) {
 	gh.SetCollaborator(testRepo, "rita", "read")
 	g := newGate(t)
 	w := startWebServer(t, gh)
+	w.browser = newBrowser(t)
 
 	dev := openPR(t, gh, "alice", "dev", map[string]string{"envs/dev/main.tf": rootTF("dev2")})
 	w.waitJob(w.deliver("pull_request", gh.PullRequestEvent("opened", testRepo, dev), http.StatusAccepted))
