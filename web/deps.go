@@ -6,6 +6,7 @@ import (
 
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/audit"
+	"github.com/planbot/planbot/codeowners"
 	"github.com/planbot/planbot/store"
 )
 
@@ -44,15 +45,11 @@ type Health interface {
 }
 
 // GitHub is what the page asks GitHub as the App: the pull request, what
-// its approval rule decides, and the comment an unlock posts.
+// its approval rule decides (codeowners.GitHub), and the comment an
+// unlock posts.
 type GitHub interface {
+	codeowners.GitHub
 	PullRequest(ctx context.Context, repo planbot.Repo, number int) (planbot.PullRequest, error)
 	ChangedFiles(ctx context.Context, repo planbot.Repo, number int) ([]planbot.ChangedFile, error)
 	CreateComment(ctx context.Context, repo planbot.Repo, number int, body string) (planbot.Comment, error)
-	// GetFile, ListReviews, IsTeamMember and Permission are
-	// codeowners.GitHub.
-	GetFile(ctx context.Context, repo planbot.Repo, path, ref string) ([]byte, error)
-	ListReviews(ctx context.Context, repo planbot.Repo, number int) ([]planbot.Review, error)
-	IsTeamMember(ctx context.Context, org, team, user string) (bool, error)
-	Permission(ctx context.Context, repo planbot.Repo, user string) (string, error)
 }

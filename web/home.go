@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/planbot/planbot/store"
@@ -28,21 +29,43 @@ type homePull struct {
 // home lists the repositories the user can see, with their planned pull
 // requests and their locks.
 func (h *Handler) home(w http.ResponseWriter, r *request) {
+	plans, locks, err := h.visible(r)
+	if err != nil {
+		h.storeFailed(w, r, err)
+		return
+	}
 	var repos []homeRepo
 	for _, ra := range r.access.sorted() {
-		plans, err := h.Plans.OpenPlans(r.ctx(), ra.FullName)
-		if err != nil {
-			h.storeFailed(w, r, err)
-			return
-		}
-		locks, err := h.Locks.Locks(r.ctx(), ra.FullName)
-		if err != nil {
-			h.storeFailed(w, r, err)
-			return
-		}
-		repos = append(repos, homeRepo{Name: ra.FullName, Write: ra.Write, Pulls: groupPulls(ra.FullName, plans), Locks: locks})
+		k := strings.ToLower(ra.FullName)
+		repos = append(repos, homeRepo{Name: ra.FullName, Write: ra.Write, Pulls: groupPulls(ra.FullName, plans[k]), Locks: locks[k]})
 	}
 	h.render(w, r, http.StatusOK, "home", "Pull requests", repos)
+}
+
+// visible returns the open plans and the locks of the repositories the
+// user can read, by lower-case repository name: one read of each, never
+// one per repository.
+func (h *Handler) visible(r *request) (map[string][]store.Plan, map[string][]store.Lock, error) {
+	allPlans, err := h.Plans.OpenPlans(r.ctx(), "")
+	if err != nil {
+		return nil, nil, err
+	}
+	allLocks, err := h.Locks.Locks(r.ctx(), "")
+	if err != nil {
+		return nil, nil, err
+	}
+	plans, locks := map[string][]store.Plan{}, map[string][]store.Lock{}
+	for _, p := range allPlans {
+		if _, ok := r.access.repo(p.Repo); ok {
+			plans[strings.ToLower(p.Repo)] = append(plans[strings.ToLower(p.Repo)], p)
+		}
+	}
+	for _, l := range allLocks {
+		if _, ok := r.access.repo(l.Repo); ok {
+			locks[strings.ToLower(l.Repo)] = append(locks[strings.ToLower(l.Repo)], l)
+		}
+	}
+	return plans, locks, nil
 }
 
 // groupPulls groups plans, ordered by PR, into pull requests.

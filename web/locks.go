@@ -3,7 +3,9 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/audit"
@@ -22,20 +24,16 @@ type lockView struct {
 
 // locks lists the locks of every repository the user can see.
 func (h *Handler) locks(w http.ResponseWriter, r *request) {
+	plans, locks, err := h.visible(r)
+	if err != nil {
+		h.storeFailed(w, r, err)
+		return
+	}
 	var out []lockView
 	for _, ra := range r.access.sorted() {
-		locks, err := h.Locks.Locks(r.ctx(), ra.FullName)
-		if err != nil {
-			h.storeFailed(w, r, err)
-			return
-		}
-		plans, err := h.Plans.OpenPlans(r.ctx(), ra.FullName)
-		if err != nil {
-			h.storeFailed(w, r, err)
-			return
-		}
-		for _, l := range locks {
-			out = append(out, lockView{Lock: l, Project: projectOf(plans, l), Write: ra.Write})
+		k := strings.ToLower(ra.FullName)
+		for _, l := range locks[k] {
+			out = append(out, lockView{Lock: l, Project: projectOf(plans[k], l), Write: ra.Write})
 		}
 	}
 	h.render(w, r, http.StatusOK, "locks", "Locks", map[string]any{"Locks": out, "Released": r.URL.Query().Get("released")})
@@ -95,7 +93,7 @@ func (h *Handler) release(w http.ResponseWriter, r *request) {
 	}
 	h.Logger.Info("web: lock released", "repo", ra.FullName, "pr", pr, "project", project, "user", r.s.Login)
 	h.tellPull(r, ra, pr, fmt.Sprintf("@%s released the lock of `%s` (workspace %s) from planbot's web page. Other pull requests can plan it now; comment /plan to plan this one again.", r.s.Login, dir, ws))
-	http.Redirect(w, r.Request, "/locks?released="+urlQueryEscape(ra.FullName+" "+dir), http.StatusSeeOther)
+	http.Redirect(w, r.Request, "/locks?released="+url.QueryEscape(ra.FullName+" "+dir), http.StatusSeeOther)
 }
 
 // tellPull comments on a pull request as the App; a failure is logged.

@@ -3,13 +3,10 @@ package web
 import (
 	"context"
 	"net/http"
-	"net/url"
 	"strings"
 
 	"golang.org/x/oauth2"
 )
-
-func urlQueryEscape(s string) string { return url.QueryEscape(s) }
 
 // safeReturn returns where to go after the login: a path on this site,
 // "/" for anything else (an open redirect otherwise).

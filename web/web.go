@@ -18,6 +18,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -167,7 +168,7 @@ func (h *Handler) authed(page func(w http.ResponseWriter, r *request)) http.Hand
 		s, ok := h.session(r)
 		if !ok {
 			if r.Method == http.MethodGet && !strings.HasSuffix(r.URL.Path, "/events") {
-				http.Redirect(w, r, "/login?return="+urlQueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				http.Redirect(w, r, "/login?return="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
 			h.fail(w, r, http.StatusUnauthorized, "Log in first.")
