@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -89,3 +91,45 @@ func TestLiveEvents(t *testing.T) {
 }
 
 func itoa64(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestLiveEventsClientGone checks that a stream ends, on the server,
+// when its client goes away while the run goes on.
+func TestLiveEventsClientGone(t *testing.T) {
+	e := newEnv(t)
+	if _, err := e.st.AppendLog(t.Context(), store.LogChunk{Repo: testRepo, PR: 4, Run: "d-2", Project: "dev", Text: "Initializing...\n"}); err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.h.ServeHTTP(w, r)
+		if strings.HasSuffix(r.URL.Path, "/events") {
+			ended <- struct{}{}
+		}
+	}))
+	defer srv.Close()
+	c := e.login("rita")
+	u, _ := url.Parse(e.srv.URL)
+	req, _ := http.NewRequest("GET", srv.URL+"/"+testRepo+"/pull/4/runs/d-2/events", nil)
+	for _, ck := range c.Jar.Cookies(u) {
+		req.AddCookie(ck)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(resp.Body).ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "id: ") {
+		t.Fatalf("first line %q, %v", line, err)
+	}
+	select {
+	case <-ended:
+		t.Fatal("the stream ended while the run goes on")
+	default:
+	}
+	resp.Body.Close() // the client goes away
+	select {
+	case <-ended:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the stream did not end after its client went away")
+	}
+}

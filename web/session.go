@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -139,7 +140,7 @@ func (h *Handler) clearCookie(r *http.Request, name string) *http.Cookie {
 // secure reports whether the page is served over TLS: directly, or, with
 // an https --external-url, behind a proxy that terminates it.
 func (h *Handler) secure(r *http.Request) bool {
-	return r.TLS != nil || len(h.ExternalURL) > 8 && h.ExternalURL[:8] == "https://"
+	return r.TLS != nil || strings.HasPrefix(h.ExternalURL, "https://")
 }
 
 // session returns the request's valid session, or false when there is
