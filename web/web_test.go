@@ -403,3 +403,14 @@ func TestHealth(t *testing.T) {
 		}
 	}
 }
+
+func TestSafeReturn(t *testing.T) {
+	for in, want := range map[string]string{
+		"/acme/infra/pull/1": "/acme/infra/pull/1", "/audit?actor=bob": "/audit?actor=bob", "": "/",
+		"https://evil.example": "/", "//evil.example/x": "/", "/\\evil.example": "/", "/ok\r\nSet-Cookie: x": "/", "javascript:alert(1)": "/",
+	} {
+		if got := safeReturn(in); got != want {
+			t.Errorf("safeReturn(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
