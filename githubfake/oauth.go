@@ -25,6 +25,9 @@ import (
 //     secret answers {error: "incorrect_client_credentials"}. The answer
 //     is JSON with Accept: application/json, a form otherwise.
 //   - GET /api/v3/user with a user token returns the user.
+//   - GET /api/v3/repos/{owner}/{repo} with a user token returns the
+//     repository with the user's permissions, or 404 when they cannot
+//     read it or the App is not installed on it.
 //   - GET /api/v3/user/installations lists the App's installations with a
 //     repository the user can access, and
 //     GET /api/v3/user/installations/{id}/repositories those repositories,
@@ -244,6 +247,41 @@ func (s *Server) userOnly(h http.HandlerFunc) http.HandlerFunc {
 		}
 		h(w, r.WithContext(contextWithLogin(r, ut.login)))
 	}
+}
+
+// userOrRepoRoute serves a repository route to a user token with user,
+// and to an installation token as repoRoute does with install.
+func (s *Server) userOrRepoRoute(user http.HandlerFunc, install repoHandler) http.HandlerFunc {
+	byInstall := s.repoRoute(install)
+	byUser := s.userOnly(user)
+	return func(w http.ResponseWriter, r *http.Request) {
+		raw, _ := bearer(r)
+		s.mu.Lock()
+		_, isUser := s.oauthFlow().tokens[raw]
+		s.mu.Unlock()
+		if isUser {
+			byUser(w, r)
+			return
+		}
+		byInstall(w, r)
+	}
+}
+
+// getUserRepo is GET /repos/{owner}/{repo} for a user token.
+func (s *Server) getUserRepo(w http.ResponseWriter, r *http.Request) {
+	login := loginOf(r)
+	full := strings.ToLower(r.PathValue("owner") + "/" + r.PathValue("repo"))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if in := s.installationFor(full); in != nil {
+		for _, j := range s.userRepos(in, login) {
+			if strings.EqualFold(j["full_name"].(string), full) {
+				writeJSON(w, http.StatusOK, j)
+				return
+			}
+		}
+	}
+	writeError(w, http.StatusNotFound, "Not Found")
 }
 
 func (s *Server) getUser(w http.ResponseWriter, r *http.Request) {

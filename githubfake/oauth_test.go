@@ -139,6 +139,21 @@ func TestOAuthWebFlow(t *testing.T) {
 		repos.Repositories[0].FullName != "acme/secret" || repos.Repositories[0].Permissions["push"] || !repos.Repositories[0].Permissions["pull"] {
 		t.Errorf("bob's repositories = %d %+v", st, repos)
 	}
+	var one struct {
+		FullName    string          `json:"full_name"`
+		Permissions map[string]bool `json:"permissions"`
+	}
+	if st := getJSON(t, s, bob, "/repos/acme/secret", &one); st != 200 || one.FullName != "acme/secret" || one.Permissions["push"] || !one.Permissions["pull"] {
+		t.Errorf("GET /repos/acme/secret as bob = %d %+v", st, one)
+	}
+	for _, path := range []string{"/repos/acme/infra", "/repos/acme/elsewhere", "/repos/acme/nope"} {
+		if st := getJSON(t, s, bob, path, nil); st != http.StatusNotFound {
+			t.Errorf("GET %s as bob = %d, want 404", path, st)
+		}
+	}
+	if st := getJSON(t, s, s.InstallationToken(7), "/repos/acme/infra", &one); st != 200 || one.FullName != "acme/infra" {
+		t.Errorf("GET /repos/acme/infra with the installation token = %d", st)
+	}
 	if st := getJSON(t, s, s.UserToken("carol"), "/user/installations/7/repositories", nil); st != http.StatusNotFound {
 		t.Errorf("carol's repositories = %d, want 404", st)
 	}

@@ -423,7 +423,7 @@ func (s *Server) routes() http.Handler {
 	r := func(method, path string, h repoHandler) {
 		mux.HandleFunc(p(method, "/repos/{owner}/{repo}"+path), s.repoRoute(h))
 	}
-	r("GET", "", s.getRepo)
+	mux.HandleFunc(p("GET", "/repos/{owner}/{repo}"), s.userOrRepoRoute(s.getUserRepo, s.getRepo))
 	r("GET", "/pulls/{n}", s.getPull)
 	r("GET", "/pulls/{n}/files", s.listFiles)
 	r("GET", "/pulls/{n}/reviews", s.listReviews)
