@@ -162,8 +162,11 @@ func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) (str
 	var notes []string
 	if err == nil {
 		results, notes, err = p.planProjects(ctx, co, req, log)
-		_, desc := comment.StatusDescription(results)
-		endLive(ctx, p.Live, co.pr, req.Delivery, desc)
+		_, outcome := comment.StatusDescription(results)
+		if err != nil {
+			outcome = "could not plan: " + planbot.ErrorMessage(err)
+		}
+		endLive(ctx, p.Live, co.pr, req.Delivery, outcome)
 	}
 	if errors.Is(err, errUnknownProject) {
 		// A typo in -p or -d: the comment and the status stay as they were.

@@ -13,24 +13,16 @@ import (
 	"github.com/planbot/planbot/store"
 )
 
-// runPage shows a run's live log. The page's script follows the events;
-// without it the page says what it can, and the output is shown once the
-// run ended (on reload).
+// runPage shows a run's live log. The page's script follows the events,
+// from the run's first line on: the commit status links here before
+// terraform has printed anything. Without the script the page links to
+// the pull request, which shows the result once the run ended.
 func (h *Handler) runPage(w http.ResponseWriter, r *request) {
 	ra, n, ok := h.pullTarget(w, r)
 	if !ok {
 		return
 	}
 	run := r.PathValue("run")
-	chunks, err := h.Logs.Log(r.ctx(), ra.FullName, n, run, 0, 1)
-	if err != nil {
-		h.storeFailed(w, r, err)
-		return
-	}
-	if len(chunks) == 0 {
-		h.notFound(w, r)
-		return
-	}
 	h.render(w, r, http.StatusOK, "run", ra.FullName+" #"+strconv.Itoa(n)+": live log", map[string]any{
 		"Pull": pullPath(ra.FullName, n), "Events": runPath(ra.FullName, n, run) + "/events", "Run": run,
 	})

@@ -29,7 +29,8 @@ func TestLiveEvents(t *testing.T) {
 	add("Initializing...\n", false)
 	c := e.login("rita") // read access is enough
 	e.get(c, "/"+testRepo+"/pull/4/runs/d-1", http.StatusOK)
-	e.get(c, "/"+testRepo+"/pull/4/runs/nope", http.StatusNotFound)
+	e.get(c, "/"+testRepo+"/pull/4/runs/not-yet-started", http.StatusOK)
+	e.get(c, "/acme/hidden/pull/4/runs/d-1", http.StatusNotFound)
 	resp, err := c.Get(e.srv.URL + "/" + testRepo + "/pull/4/runs/d-1/events")
 	if err != nil {
 		t.Fatal(err)
