@@ -542,6 +542,12 @@ func testBrowserAudit(t *testing.T, w *webEnv) {
 	if all.String() != export {
 		t.Errorf("the page's export differs from planbot audit --json:\npage:\n%s\ncli:\n%s", export, all.String())
 	}
+
+	navigate(t, ctx, w.base+"/health")
+	if h := text(t, ctx, "#health"); !strings.Contains(h, "0 waiting") || !strings.Contains(h, "on (Landlock)") || !strings.Contains(h, "none yet") {
+		t.Errorf("health page:\n%s", h)
+	}
+	w.docShot(t, ctx, "health")
 }
 
 // openStore returns a store on the server's database, opened once.
