@@ -83,5 +83,5 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) logout(w http.ResponseWriter, r *request) {
 	h.forget(r.s.ID)
 	http.SetCookie(w, h.clearCookie(r.Request, sessionCookie))
-	h.render(w, r, http.StatusOK, "message", "Logged out", map[string]any{"Message": "You are logged out."})
+	h.render(w, nil, http.StatusOK, "message", "Logged out", map[string]any{"Message": "You are logged out."})
 }

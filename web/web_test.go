@@ -414,3 +414,19 @@ func TestSafeReturn(t *testing.T) {
 		}
 	}
 }
+
+func TestLogout(t *testing.T) {
+	e := newEnv(t)
+	c := e.login("alice")
+	token := csrfOf(t, e.body(c, "/locks", http.StatusOK))
+	resp, err := c.PostForm(e.srv.URL+"/logout", url.Values{"csrf": {token}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), "You are logged out.") || strings.Contains(string(body), "@alice") {
+		t.Errorf("logout: %d\n%s", resp.StatusCode, body)
+	}
+	e.get(c, "/locks", http.StatusSeeOther)
+}
