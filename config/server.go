@@ -95,6 +95,8 @@ type Server struct {
 	// Checks reports whether every project gets check runs (with Apply
 	// and Re-plan buttons) next to the commit statuses: --checks=on|off.
 	Checks bool
+	// Web configures the web page.
+	Web Web
 
 	// webhookSecretEnv is PLANBOT_WEBHOOK_SECRET, read once at parse time.
 	webhookSecretEnv string
@@ -242,6 +244,7 @@ func (o *Server) flags(sandboxMode *string) *flag.FlagSet {
 	fs.DurationVar(&o.ReleaseWait, "release-wait", 20*time.Second, "how long POST /api/v1/releases waits for its pull request before answering 202 with an id to poll (at most half of --write-timeout)")
 	o.Checks = true
 	fs.Var(onOff{&o.Checks}, "checks", "a check run per project (with Apply and Re-plan buttons) next to the commit statuses: `on|off`")
+	o.Web.flags(fs)
 	return fs
 }
 
@@ -298,6 +301,7 @@ func (o Server) validate(p *problems) {
 	for _, n := range o.EnvAllowlist {
 		p.check(strings.HasPrefix(strings.ToUpper(n), "PLANBOT_"), "--terraform-env-allowlist must not pass planbot's own variables (%s)", n)
 	}
+	o.Web.validate(p, o.Addr)
 }
 
 // AllowRepo reports whether events from repo ("owner/name") are processed.

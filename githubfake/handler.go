@@ -117,6 +117,8 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request, api http.Handl
 	switch {
 	case isAPI:
 		api.ServeHTTP(w, r)
+	case strings.HasPrefix(r.URL.Path, "/login/oauth/"):
+		s.serveOAuth(w, r)
 	case strings.HasPrefix(r.URL.Path, "/git/"):
 		s.serveGit(w, r)
 	case r.Method == http.MethodPost && r.URL.Path == "/settings/apps/new":

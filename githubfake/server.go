@@ -64,6 +64,7 @@ type Server struct {
 	// and commitComments the comments on commits (see gitdata.go).
 	events         []Event
 	commitComments []CommitComment
+	oauth          *oauthState // the App user tokens' web flow, see oauth.go
 }
 
 type installation struct {
@@ -333,10 +334,12 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc(p("DELETE", "/installation/token"), s.tokenOnly(s.revokeToken))
 	mux.HandleFunc(p("GET", "/orgs/{org}/teams/{team}/memberships/{user}"), s.tokenOnly(s.getTeamMembership))
 
+	s.oauthRoutes(mux, p)
+
 	r := func(method, path string, h repoHandler) {
 		mux.HandleFunc(p(method, "/repos/{owner}/{repo}"+path), s.repoRoute(h))
 	}
-	r("GET", "", s.getRepo)
+	mux.HandleFunc(p("GET", "/repos/{owner}/{repo}"), s.userOrRepoRoute(s.getUserRepo, s.getRepo))
 	r("GET", "/pulls/{n}", s.getPull)
 	r("GET", "/pulls/{n}/files", s.listFiles)
 	r("GET", "/pulls/{n}/reviews", s.listReviews)

@@ -77,6 +77,8 @@ type Applier struct {
 	// Checks reports whether each applied project gets an apply check
 	// run (--checks).
 	Checks bool
+	// Live, when set, receives terraform's output while it applies.
+	Live   LiveLog
 	Logger *slog.Logger
 }
 
@@ -141,6 +143,11 @@ func (a *Applier) Apply(ctx context.Context, gh GitHub, req ApplyRequest) (Apply
 	}
 	a.setStatus(ctx, gh, pr, "pending", "applying…", log)
 	out, dryRun, ok := a.applyAll(ctx, gh, req, c, pr, selected, log)
+	applied := "applied"
+	if !ok {
+		applied = "apply failed"
+	}
+	endLive(ctx, a.Live, pr, req.Delivery, applied)
 	if !ok {
 		return ApplyOutcome{Reply: out}, nil
 	}
@@ -451,7 +458,9 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces
 	dir, planFile, err := a.planWorkspace(ctx, src, pr, p)
 	output := ""
 	if err == nil {
-		output, err = a.Terraform.Apply(ctx, dir, planFile, p.PlanSHA256, terraform.UseEngine(planEngine(p)), credentialsEnv(a.Credentials, src.Repo, credentials.Apply))
+		live, closeLive := liveOutput(ctx, a.Live, pr, req.Delivery, p.Project)
+		output, err = a.Terraform.Apply(ctx, dir, planFile, p.PlanSHA256, terraform.UseEngine(planEngine(p)), credentialsEnv(a.Credentials, src.Repo, credentials.Apply), live)
+		closeLive()
 	}
 	output = redact.String(output, a.Secrets)
 	result := entry

@@ -106,6 +106,10 @@ type Planner struct {
 	// Checks reports whether each project gets a check run next to the
 	// commit statuses (--checks).
 	Checks bool
+	// Live, when set, receives terraform's output while it runs; Pages,
+	// when set, names the web pages the comment and status link to.
+	Live   LiveLog
+	Pages  Pages
 	Logger *slog.Logger
 }
 
@@ -149,7 +153,7 @@ func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) (str
 	if outcome, skip, err := p.skip(ctx, gh, bot, pr, req, log); skip {
 		return outcome, err
 	}
-	co, err := p.prepare(ctx, gh, pr, req.PR != nil, log)
+	co, err := p.prepare(ctx, gh, pr, req.PR != nil, req.Delivery, log)
 	if errors.Is(err, errMoved) {
 		// The payload was stale: plan the PR as GitHub has it now.
 		pr = co.pr
@@ -157,7 +161,7 @@ func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) (str
 		if outcome, skip, err := p.skip(ctx, gh, bot, pr, req, log); skip {
 			return outcome, err
 		}
-		co, err = p.prepare(ctx, gh, pr, false, log)
+		co, err = p.prepare(ctx, gh, pr, false, req.Delivery, log)
 	}
 	if errors.Is(err, errNotStarted) {
 		return "", err
@@ -167,11 +171,16 @@ func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) (str
 	checks := newPlanChecks(p.Checks, gh, co.pr, log)
 	if err == nil {
 		results, notes, err = p.planProjects(ctx, co, req, checks, log)
+		_, outcome := comment.StatusDescription(results)
+		if err != nil {
+			outcome = "could not plan: " + planbot.ErrorMessage(err)
+		}
+		endLive(ctx, p.Live, co.pr, req.Delivery, outcome)
 	}
 	if errors.Is(err, errUnknownProject) {
 		// A typo in -p or -d: the comment and the status stay as they were.
 		state, desc := comment.StatusDescription(storedResults(ctx, p.Plans, pr, p.Logger))
-		return "could not plan: " + planbot.ErrorMessage(err), gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusPlan, state, desc, pr.HTMLURL)
+		return "could not plan: " + planbot.ErrorMessage(err), gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusPlan, state, desc, pullURL(p.Pages, pr))
 	}
 	if err == nil && (req.OnlyName != "" || req.OnlyDir != "") {
 		// The comment shows every project of the head, not only the one
@@ -232,7 +241,7 @@ type prepared struct {
 // and errMoved returned with the current PR in prepared.pr, to be
 // prepared in turn. A failure to get a token or to set the pending status
 // wraps errNotStarted.
-func (p *Planner) prepare(ctx context.Context, gh PlanGitHub, pr planbot.PullRequest, fromPayload bool, log *slog.Logger) (prepared, error) {
+func (p *Planner) prepare(ctx context.Context, gh PlanGitHub, pr planbot.PullRequest, fromPayload bool, run string, log *slog.Logger) (prepared, error) {
 	co := prepared{pr: pr}
 	token, err := gh.Token(ctx)
 	if err != nil {
@@ -245,7 +254,7 @@ func (p *Planner) prepare(ctx context.Context, gh PlanGitHub, pr planbot.PullReq
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		statusErr = gh.SetStatus(ctx, pr.Repo, pr.HeadSHA, StatusPlan, "pending", "planning…", pr.HTMLURL)
+		statusErr = gh.SetStatus(ctx, pr.Repo, pr.HeadSHA, StatusPlan, "pending", "planning…", runURL(p.Pages, pr, run))
 	}()
 	go func() {
 		defer wg.Done()
@@ -410,7 +419,7 @@ func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot
 	// CheckoutRoot).
 	plan := func() planbot.Result { return p.planManifests(ctx, t, prj, log) }
 	if prj.Kind != planbot.KindKustomize {
-		plan = p.checkoutRoot(ctx, src, pr, prj, log)
+		plan = p.checkoutRoot(ctx, src, pr, prj, req.Delivery, log)
 	}
 	release, err := p.Slots.Acquire(ctx)
 	if err != nil {
@@ -457,14 +466,20 @@ func (p *Planner) save(ctx context.Context, pr planbot.PullRequest, prj planbot.
 
 // checkoutRoot checks out the project's own workspace of Terraform root prj
 // and returns the function that plans it there.
-func (p *Planner) checkoutRoot(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, prj planbot.Project, log *slog.Logger) func() planbot.Result {
+func (p *Planner) checkoutRoot(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, prj planbot.Project, run string, log *slog.Logger) func() planbot.Result {
 	// A deleted root only exists on the base: its copy there names the
 	// backend and the providers that destroy what its state holds.
 	sha, plan := pr.HeadSHA, p.Terraform.Plan
 	if prj.Deleted {
 		sha, plan = pr.BaseSHA, p.Terraform.PlanDestroy
 	}
-	return CheckoutRoot(ctx, p.Workspaces, src, sha, prj, plan, log, credentialsEnv(p.Credentials, src.Repo, credentials.Plan))
+	// The live log of the run gets what terraform prints while it plans.
+	live := func(ctx context.Context, dir, workspace string, opts ...terraform.RunOption) (planbot.Result, error) {
+		output, closeOutput := liveOutput(ctx, p.Live, pr, run, prj.Name)
+		defer closeOutput()
+		return plan(ctx, dir, workspace, append(opts, output)...)
+	}
+	return CheckoutRoot(ctx, p.Workspaces, src, sha, prj, live, log, credentialsEnv(p.Credentials, src.Repo, credentials.Plan))
 }
 
 // credentialsEnv returns the run option that passes repo's credentials of

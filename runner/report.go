@@ -30,11 +30,11 @@ func (p *Planner) report(ctx context.Context, gh PlanGitHub, bot string, pr plan
 	}
 	if len(results) == 0 && planErr == nil && !p.hasComment(ctx, gh, bot, pr) {
 		return "this pull request changes no Terraform or Kustomize project.",
-			gh.SetStatus(ctx, pr.Repo, pr.HeadSHA, StatusPlan, "success", "no Terraform or Kustomize projects changed", pr.HTMLURL)
+			gh.SetStatus(ctx, pr.Repo, pr.HeadSHA, StatusPlan, "success", "no Terraform or Kustomize projects changed", pullURL(p.Pages, pr))
 	}
 	report := comment.Report{
 		Repo: pr.Repo, PR: pr.Number, HeadSHA: pr.HeadSHA,
-		HeadURL: commitURL(pr), Results: results, Notes: notes, Command: "plan", Error: failure,
+		HeadURL: commitURL(pr), Results: results, Notes: append(notes, pageNote(p.Pages, pr)...), Command: "plan", Error: failure,
 		Unsandboxed: p.Unsandboxed,
 	}
 	if len(results) > 0 {
@@ -45,7 +45,7 @@ func (p *Planner) report(ctx context.Context, gh PlanGitHub, bot string, pr plan
 		return outcome, fmt.Errorf("post plan comment: %w", err)
 	}
 	checks.finish(ctx, results, p.Secrets)
-	if err := gh.SetStatus(ctx, pr.Repo, pr.HeadSHA, StatusPlan, state, desc, pr.HTMLURL); err != nil {
+	if err := gh.SetStatus(ctx, pr.Repo, pr.HeadSHA, StatusPlan, state, desc, pullURL(p.Pages, pr)); err != nil {
 		return outcome, err
 	}
 	if planbot.ErrorCode(planErr) == planbot.EINTERNAL {

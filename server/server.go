@@ -55,6 +55,8 @@ type Main struct {
 	listener net.Listener
 	// metricsListener serves /metrics when Options.MetricsAddr is set.
 	metricsListener net.Listener
+	// webListener serves the web page when Options.Web.Addr is set.
+	webListener net.Listener
 }
 
 // Addr returns the address the server listens on, once Run has started
@@ -92,6 +94,9 @@ func (m *Main) Listen() error {
 		}
 		m.metricsListener = l
 	}
+	if err := m.listenWeb(); err != nil {
+		return fmt.Errorf("listen on %s for the web page: %w", m.Options.Web.Addr, err)
+	}
 	return nil
 }
 
@@ -118,12 +123,17 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	detector.Metrics = drift.NewMetrics(reg)
+	m.live(sec, handler.Planner, handler.Applier, log)
+	page, err := m.webPage(sec, app, log)
+	if err != nil {
+		return err
+	}
 	queue := &runner.Queue{
 		Jobs: m.store, Handle: handler.Handle, Workers: m.Options.Workers, Lease: m.Options.JobLease,
 		Backoff: runner.BackoffFrom(m.Options.RetryBackoff), JobTimeout: m.Options.JobTimeout,
 		DrainTimeout: m.Options.DrainTimeout, Metrics: runMetrics, Logger: log,
 	}
-	servers, err := m.servers(sec, reg, queue, app, log)
+	servers, err := m.servers(sec, reg, queue, app, page, log)
 	if err != nil {
 		return err
 	}
@@ -141,6 +151,8 @@ type secured struct {
 	// masked are the values masked in every comment, stored result and
 	// log record.
 	masked []string
+	// clientSecret is the App's OAuth client secret, for the web page.
+	clientSecret []byte
 }
 
 // secure reads the secrets, confines terraform, and returns the logger
@@ -155,6 +167,12 @@ func (m *Main) secure() (secured, *slog.Logger, error) {
 		return sec, nil, err
 	}
 	sec.masked = maskable(sec.creds.Values())
+	if sec.clientSecret, err = m.Options.Web.LoadClientSecret(); err != nil {
+		return sec, nil, err
+	}
+	if len(sec.clientSecret) > 0 {
+		sec.masked = append(sec.masked, string(sec.clientSecret))
+	}
 	if len(sec.secrets.WebhookSecret) > 0 {
 		sec.masked = append([]string{string(sec.secrets.WebhookSecret)}, sec.masked...)
 	}
@@ -261,7 +279,7 @@ func (m *Main) flows(ctx context.Context, sec secured, app *githubapp.App, runMe
 
 // servers builds the webhook server and, with --metrics-addr, the metrics
 // server, and opens their listeners.
-func (m *Main) servers(sec secured, reg *metrics.Registry, queue *runner.Queue, app *githubapp.App, log *slog.Logger) (map[string]*http.Server, error) {
+func (m *Main) servers(sec secured, reg *metrics.Registry, queue *runner.Queue, app *githubapp.App, page http.Handler, log *slog.Logger) (map[string]*http.Server, error) {
 	o := m.Options
 	hook := &webhook.Handler{
 		Secret: sec.secrets.WebhookSecret, Queue: m.store, AllowRepo: o.AllowRepo, Notify: queue.Notify,
@@ -280,7 +298,13 @@ func (m *Main) servers(sec secured, reg *metrics.Registry, queue *runner.Queue, 
 	if err := m.Listen(); err != nil {
 		return nil, err
 	}
-	servers["webhook"] = webhook.NewServer(webhook.NewEngine(hook), timeouts)
+	var root http.Handler = webhook.NewEngine(hook)
+	if page != nil && o.Web.Addr == "" {
+		root = withWeb(root, page)
+	} else if page != nil {
+		servers["web"] = webhook.NewServer(page, timeouts)
+	}
+	servers["webhook"] = webhook.NewServer(root, timeouts)
 	return servers, nil
 }
 
@@ -292,8 +316,11 @@ func (m *Main) serve(ctx context.Context, servers map[string]*http.Server, queue
 	g, gctx := errgroup.WithContext(ctx)
 	for name, srv := range servers {
 		l := m.listener
-		if name == "metrics" {
+		switch name {
+		case "metrics":
 			l = m.metricsListener
+		case "web":
+			l = m.webListener
 		}
 		g.Go(func() error {
 			if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -327,6 +354,9 @@ func (m *Main) serve(ctx context.Context, servers map[string]*http.Server, queue
 			},
 		}
 		g.Go(func() error { return s.Run(gctx) })
+	}
+	if o.Web.Enabled() {
+		g.Go(func() error { return m.pruneLogs(gctx, log) })
 	}
 	g.Go(func() error {
 		<-gctx.Done()
@@ -363,7 +393,7 @@ func confine(o config.Server, log *slog.Logger) (*sandbox.Sandbox, *credentials.
 	if config.IsPostgres(db) {
 		db = ""
 	}
-	if err := sb.Exposed(o.GitHubAppKeyFile, o.WebhookSecretFile, o.DataDir, db, o.CredentialsDir, o.APITokenFile); err != nil {
+	if err := sb.Exposed(o.GitHubAppKeyFile, o.WebhookSecretFile, o.DataDir, db, o.CredentialsDir, o.APITokenFile, o.Web.ClientSecretFile); err != nil {
 		return nil, nil, err
 	}
 	if !sb.Confined() {
@@ -397,7 +427,7 @@ func maskable(values []string) []string {
 // Close releases the store, and the listening sockets if Run did not get
 // to serve them.
 func (m *Main) Close() error {
-	for _, l := range []net.Listener{m.listener, m.metricsListener} {
+	for _, l := range []net.Listener{m.listener, m.metricsListener, m.webListener} {
 		if l != nil {
 			l.Close() // already closed when Run served it
 		}

@@ -32,7 +32,7 @@ func printNext(w io.Writer, o Options, app App) {
 	}
 	fmt.Fprintf(w, "\nCreated the GitHub App %q (id %d, slug %s) for %s.\n", app.Name, app.ID, app.Slug, owner)
 	fmt.Fprintf(w, "Wrote these files, each with mode 0600 (their contents are not shown):\n")
-	fmt.Fprintf(w, "  %s  the App's private key\n  %s  the webhook secret\n  %s  the client secret (planbot does not use it; keep it or delete it)\n", key, secret, client)
+	fmt.Fprintf(w, "  %s  the App's private key\n  %s  the webhook secret\n  %s  the client secret (for the web page's login with --github-client-secret-file; see docs/web.md)\n", key, secret, client)
 	fmt.Fprintf(w, "\nNext:\n")
 	if u := installURL(app); u != "" {
 		fmt.Fprintf(w, "  1. Install the App on the repositories planbot should plan: %s\n", u)

@@ -245,5 +245,25 @@ type Store interface {
 	// ErrNotFound when none has.
 	LastPass(ctx context.Context, name string) (Pass, error)
 
+	// OpenPlans returns the newest plan of every project of every PR of
+	// repo ("" for all) that has plans (a closed PR's are deleted),
+	// ordered by repo, PR and project, without PlanData.
+	OpenPlans(ctx context.Context, repo string) ([]Plan, error)
+	// PullJobs returns the newest jobs of a Key ("owner/repo#N"), newest
+	// first, at most limit, without Payload.
+	PullJobs(ctx context.Context, key string, limit int) ([]Job, error)
+
+	// AppendLog appends a chunk to a run's live log and returns its ID.
+	AppendLog(ctx context.Context, c LogChunk) (int64, error)
+	// Log returns the chunks of a run with an ID above after, in ID order,
+	// at most limit.
+	Log(ctx context.Context, repo string, pr int, run string, after int64, limit int) ([]LogChunk, error)
+	// LogRuns returns the runs of a PR with a live log, newest first, at
+	// most limit.
+	LogRuns(ctx context.Context, repo string, pr int, limit int) ([]LogRun, error)
+	// PruneLogs deletes the chunks written before before, and returns how
+	// many it deleted.
+	PruneLogs(ctx context.Context, before time.Time) (int, error)
+
 	Close() error
 }

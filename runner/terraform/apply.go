@@ -70,7 +70,7 @@ func (r *Runner) Apply(ctx context.Context, dir, planFile, wantSHA256 string, op
 	}
 
 	out := newBoundedBuffer(r.outputLimit())
-	s.tf.SetStdout(out)
+	s.tf.SetStdout(s.tee("apply", out))
 	err = s.do(ctx, "apply", func(ctx context.Context) error {
 		return s.tf.Apply(ctx, tfexec.DirOrPlan(private), tfexec.LockTimeout(r.lockTimeout()))
 	})

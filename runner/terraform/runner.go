@@ -107,6 +107,7 @@ type runOptions struct {
 	env    map[string]string
 	root   string
 	engine planbot.Engine
+	output io.Writer // see Output
 }
 
 // UseEngine runs the project with engine e's binary; "" (and no
@@ -149,6 +150,8 @@ type run struct {
 	dataDir bool
 	tf      *tfexec.Terraform
 	stderr  *boundedBuffer
+	// output receives what init, plan and apply print (see Output).
+	output io.Writer
 }
 
 // open prepares a run in dir. The caller must call close.
@@ -184,7 +187,7 @@ func (r *Runner) open(dir string, opts ...RunOption) (*run, error) {
 			return nil, fmt.Errorf("terraform: %w", err)
 		}
 	}
-	s := &run{r: r, dir: abs, root: root, home: home, engine: engine, bin: bin, exec: bin, stderr: newBoundedBuffer(r.outputLimit())}
+	s := &run{r: r, dir: abs, root: root, home: home, engine: engine, bin: bin, exec: bin, stderr: newBoundedBuffer(r.outputLimit()), output: o.output}
 	if err := s.setup(o); err != nil {
 		os.RemoveAll(home)
 		return nil, err
@@ -346,7 +349,7 @@ func (s *run) command(args []string, stdout, stderr io.Writer) *exec.Cmd {
 // of each instance, only to check flags that planbot does not use.
 func (s *run) runArgs(ctx context.Context, command string, args []string, stdout io.Writer) error {
 	s.stderr = newBoundedBuffer(s.r.outputLimit())
-	cmd := s.command(args, stdout, s.stderr)
+	cmd := s.command(args, s.tee(command, stdout), s.tee(command, s.stderr))
 	start := time.Now()
 	err := runCommand(ctx, cmd, s.r.killGrace())
 	log := s.r.logger().With("project", s.dir, "command", command, "duration", time.Since(start))

@@ -56,6 +56,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"AuditConcurrent", testAuditConcurrent},
 		{"Passes", testPasses},
 		{"JobResult", testJobResult},
+		{"OpenPlans", testOpenPlans},
+		{"PullJobs", testPullJobs},
+		{"Logs", testLogs},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,0 +1,102 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/planbot/planbot/config"
+)
+
+// TestApplyLiveLog checks that an apply's terraform output goes to the
+// live log, masked, and that the run ends with its outcome, next to the
+// plan's run.
+func TestApplyLiveLog(t *testing.T) {
+	gh := newFake(t)
+	w := startWebServer(t, gh)
+	pr := w.openPlanned("live-apply", "carol", devChange("dev-live"), "success")
+	gh.SubmitReview(testRepo, pr.Number, "dave", "APPROVED", pr.HeadSHA)
+	if reply := w.command(pr.Number, "bob", "/apply"); !strings.Contains(reply, "applied") {
+		t.Fatalf("apply reply:\n%s", reply)
+	}
+	st := w.openStore()
+	runs, err := st.LogRuns(context.Background(), testRepo, pr.Number, 10)
+	if err != nil || len(runs) != 2 || !runs[0].Ended || !runs[1].Ended {
+		t.Fatalf("runs of #%d = %+v, %v; want the plan's and the apply's, ended", pr.Number, runs, err)
+	}
+	chunks, err := st.Log(context.Background(), testRepo, pr.Number, runs[0].Run, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var text strings.Builder
+	for _, c := range chunks {
+		text.WriteString(c.Text)
+	}
+	last := chunks[len(chunks)-1]
+	if !strings.Contains(text.String(), "Apply complete!") || !last.End || last.Text != "applied" {
+		t.Errorf("the apply's live log:\n%s\nends with %+v; want terraform's apply output and the end", text.String(), last)
+	}
+	if strings.Contains(text.String(), liveSecret) {
+		t.Errorf("the apply's live log holds the credential")
+	}
+}
+
+// TestWebOwnListener serves the page on --ui-addr: there it is, and not
+// on --addr, which keeps only the webhook routes.
+func TestWebOwnListener(t *testing.T) {
+	gh := newFake(t)
+	secretFile := filepath.Join(t.TempDir(), "client-secret")
+	if err := os.WriteFile(secretFile, []byte(gh.ClientSecret()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := config.ParseServer(serverArgs(t, gh, t.TempDir(), "--github-client-id="+gh.ClientID(), "--github-client-secret-file="+secretFile,
+		"--external-url=https://planbot.example.com", "--ui-addr=127.0.0.1:0"), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &Main{Options: opts, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))}
+	if err := m.Listen(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx); m.Close() }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("server: %v", err)
+		}
+	}()
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	get := func(addr, path string) *http.Response {
+		t.Helper()
+		var resp *http.Response
+		waitFor(t, 20*time.Second, "GET "+addr+path, func() bool {
+			resp, err = noRedirect.Get("http://" + addr + path)
+			return err == nil
+		})
+		resp.Body.Close()
+		return resp
+	}
+	if resp := get(m.Addr(), "/healthz"); resp.StatusCode != http.StatusOK {
+		t.Errorf("/healthz on --addr: %d", resp.StatusCode)
+	}
+	if resp := get(m.Addr(), "/locks"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("/locks on --addr: %d, want 404 (the page has its own listener)", resp.StatusCode)
+	}
+	resp := get(m.WebAddr(), "/locks")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Location"), "/login") {
+		t.Errorf("/locks on --ui-addr: %d %s, want a redirect to log in", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp := get(m.WebAddr(), "/login"); !strings.HasPrefix(resp.Header.Get("Location"), "https://github.com/login/oauth/authorize?") {
+		t.Errorf("/login redirects to %q, want GitHub's authorize page", resp.Header.Get("Location"))
+	}
+	if resp := get(m.WebAddr(), "/webhook"); resp.StatusCode == http.StatusAccepted || resp.StatusCode == http.StatusMethodNotAllowed {
+		t.Errorf("/webhook on --ui-addr: %d, want it not served there", resp.StatusCode)
+	}
+}
