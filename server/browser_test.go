@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -138,8 +137,8 @@ func startWebServer(t *testing.T, gh *githubfake.Server) *webEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := new(logtest.Buffer)
-	m := &Main{Options: opts, Logger: slog.New(slog.NewTextHandler(io.MultiWriter(testWriter{t}, logs), &slog.HandlerOptions{Level: slog.LevelDebug})), listener: l}
+	logger, logs := logtest.Capture(t)
+	m := &Main{Options: opts, Logger: logger, listener: l}
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &testEnv{t: t, logs: logs, gh: gh, url: base + "/webhook", metricsURL: base, dataDir: dataDir, cancel: cancel, done: make(chan error, 1)}
 	go func() {

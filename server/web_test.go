@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/planbot/planbot/config"
+	"github.com/planbot/planbot/logtest"
 )
 
 // TestApplyLiveLog checks that an apply's terraform output goes to the
@@ -59,7 +59,7 @@ func TestWebOwnListener(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := &Main{Options: opts, Logger: slog.New(slog.NewTextHandler(testWriter{t}, nil))}
+	m := &Main{Options: opts, Logger: logtest.New(t)}
 	if err := m.Listen(); err != nil {
 		t.Fatal(err)
 	}
