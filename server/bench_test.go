@@ -21,6 +21,15 @@ import (
 // benchLog names a file for the server log of BenchmarkPlanEndToEnd.
 var benchLog = flag.String("benchlog", "", "write the debug log of the server of BenchmarkPlanEndToEnd to this file")
 
+// The most GitHub requests a re-plan and an /apply through merge of the
+// benchmarks may make (the goals of docs/performance.md); the benchmarks
+// fail above them.
+const (
+	maxPlanCalls  = 4
+	maxPlanGit    = 3
+	maxApplyCalls = 8
+)
+
 // BenchmarkPlanEndToEnd measures the latency a pull request's author sees:
 // from the moment GitHub delivers a synchronize webhook for a new head to
 // the moment planbot/plan on that head is success, with the plan comment
@@ -64,6 +73,9 @@ func BenchmarkPlanEndToEnd(b *testing.B) {
 		b.ReportMetric(float64(len(reqs))/float64(i), "github-requests/op")
 		b.ReportMetric(float64(api)/float64(i), "api-calls/op")
 		b.ReportMetric(float64(git)/float64(i), "git-requests/op")
+		if api > maxPlanCalls*i || git > maxPlanGit*i {
+			b.Errorf("%d REST calls and %d git requests in %d plans; the most a plan may make is %d and %d (TestGitHubCalls lists them)", api, git, i, maxPlanCalls, maxPlanGit)
+		}
 	}
 	if *benchLog != "" {
 		for _, r := range gh.Requests()[last:] {
@@ -288,6 +300,9 @@ func BenchmarkApplyEndToEnd(b *testing.B) {
 	if i > 0 {
 		b.ReportMetric(float64(api)/float64(i), "api-calls/op")
 		b.ReportMetric(float64(git)/float64(i), "git-requests/op")
+		if api > maxApplyCalls*i {
+			b.Errorf("%d REST calls in %d /apply; the most one may make is %d (TestGitHubCalls lists them)", api, i, maxApplyCalls)
+		}
 	}
 	if *benchLog != "" {
 		for _, r := range last {
