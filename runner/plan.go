@@ -473,7 +473,7 @@ func (p *Planner) checkoutRoot(ctx context.Context, src workspaces.Source, pr pl
 		return fail(err)
 	}
 	return func() planbot.Result {
-		res, err := plan(ctx, dir, prj.WorkspaceName(), terraform.Root(root), credentialsEnv(p.Credentials, src.Repo, credentials.Plan))
+		res, err := plan(ctx, dir, prj.WorkspaceName(), terraform.Root(root), credentialsEnv(p.Credentials, src.Repo, credentials.Plan), terraform.CacheScope(src.Repo.String()))
 		res.Project = prj
 		if err != nil && res.Status != planbot.StatusFailed {
 			log.Error("plan project", "err", err)

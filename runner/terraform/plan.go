@@ -80,6 +80,8 @@ func (r *Runner) planSteps(ctx context.Context, dir, workspace string, destroy b
 	if err := os.Remove(planFile); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return res, fmt.Errorf("terraform: remove old plan: %w", err)
 	}
+	// A cached init is copied in before fmt starts.
+	key, hit := s.restoreInit()
 	// The formatting check runs while init does: it only reads the
 	// directory's own .tf files, which init does not write.
 	type fmtResult struct {
@@ -95,7 +97,13 @@ func (r *Runner) planSteps(ctx context.Context, dir, workspace string, destroy b
 			fmtDone <- fmtResult{out, err}
 		}()
 	}
-	step, err := s.prepare(ctx, workspace)
+	step, err := "workspace", error(nil)
+	lock := s.lockFile()
+	if hit {
+		err = s.selectWorkspace(ctx, workspace)
+	} else {
+		step, err = s.prepare(ctx, workspace)
+	}
 	f := <-fmtDone
 	switch {
 	case f.err != nil && ctx.Err() == nil:
@@ -107,7 +115,23 @@ func (r *Runner) planSteps(ctx context.Context, dir, workspace string, destroy b
 	if err != nil {
 		return s.failed(ctx, res, step, err)
 	}
+	if key != "" && !hit {
+		s.saveInit(key, lock)
+	}
 	out, step, err := r.runPlan(ctx, s, planFile, destroy)
+	if err != nil && hit && ctx.Err() == nil {
+		// terraform plan refuses to run when .terraform does not match
+		// the configuration and the lock file ("run terraform init"). The
+		// key rules that out, but a failure after a skipped init is
+		// retried the long way, so that it is never the cache's doing.
+		r.logger().Info("plan failed after a cached init; running init", "project", s.dir, "err", err)
+		if err := os.Remove(planFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return res, fmt.Errorf("terraform: remove failed plan: %w", err)
+		}
+		if step, err = s.prepare(ctx, workspace); err == nil {
+			out, step, err = r.runPlan(ctx, s, planFile, destroy)
+		}
+	}
 	if err != nil {
 		return s.failed(ctx, res, step, err)
 	}

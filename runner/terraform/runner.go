@@ -61,6 +61,10 @@ type Runner struct {
 	// `terraform apply`, returning an error that wraps planbot.ErrDryRun.
 	// Plans are read-only and run as usual.
 	DryRun bool
+	// InitCache, when set, lets a plan run with CacheScope skip `terraform
+	// init` when an earlier init of the same inputs is cached (see
+	// InitCache). Applies never use it.
+	InitCache *InitCache
 	// Logger receives one record per terraform command. Nil discards.
 	Logger *slog.Logger
 }
@@ -127,8 +131,16 @@ func (r *Runner) lockTimeout() string {
 type RunOption func(*runOptions)
 
 type runOptions struct {
-	env  map[string]string
-	root string
+	env   map[string]string
+	root  string
+	scope string
+}
+
+// CacheScope lets a plan use the Runner's InitCache, sharing entries only
+// with plans of the same scope (planbot passes the repository) and the
+// same credentials.
+func CacheScope(scope string) RunOption {
+	return func(o *runOptions) { o.scope = scope }
 }
 
 // Root names the checkout that holds the project directory: the run may
@@ -160,8 +172,11 @@ type run struct {
 	// dataDir reports whether TF_DATA_DIR reaches terraform (allowlisted
 	// or a credential), so that its data directory is not ".terraform".
 	dataDir bool
-	tf      *tfexec.Terraform
-	stderr  *boundedBuffer
+	// scope is CacheScope's; envDigest digests the environment and the
+	// credentials of the run (see setup).
+	scope, envDigest string
+	tf               *tfexec.Terraform
+	stderr           *boundedBuffer
 }
 
 // open prepares a run in dir. The caller must call close.
@@ -196,7 +211,7 @@ func (r *Runner) open(dir string, opts ...RunOption) (*run, error) {
 			return nil, fmt.Errorf("terraform: %w", err)
 		}
 	}
-	s := &run{r: r, dir: abs, root: root, home: home, exec: r.Bin, stderr: newBoundedBuffer(r.outputLimit())}
+	s := &run{r: r, dir: abs, root: root, home: home, exec: r.Bin, scope: o.scope, stderr: newBoundedBuffer(r.outputLimit())}
 	if err := s.setup(o); err != nil {
 		os.RemoveAll(home)
 		return nil, err
@@ -241,6 +256,7 @@ func (s *run) setup(o runOptions) error {
 	if len(dropped) > 0 {
 		r.logger().Warn("terraform: variables not passed to terraform", "names", strings.Join(dropped, ","))
 	}
+	s.envDigest = envDigest(env, o.env)
 	env["TMPDIR"] = tmp
 	s.env = env
 	_, inEnv := env["TF_DATA_DIR"]
