@@ -55,7 +55,6 @@ func (h counting) WithAttrs(as []slog.Attr) slog.Handler {
 }
 func (h counting) WithGroup(string) slog.Handler { return h }
 
-
 // cachedRunner returns a sandboxed Runner with an InitCache and the
 // counter of its inits.
 func cachedRunner(t testing.TB) (*Runner, *initCounter) {
