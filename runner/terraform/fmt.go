@@ -22,11 +22,8 @@ func fmtArgs() []string {
 // fmtCheck runs the formatting check and returns its output when some
 // files are not formatted (terraform exits with status 3), "" when all
 // are. Other failures, such as syntax errors, are returned as errors with
-// terraform's stderr; init or plan will report them properly.
-//
-// fmtCheck keeps its own stderr, so it may run while another command of
-// the run (init) does: fmt reads only the directory's .tf, .tfvars and
-// .tftest.hcl files, and init writes none of them.
+// terraform's stderr; init or plan will report them properly. It keeps
+// its own stderr.
 func (s *run) fmtCheck(ctx context.Context) (string, error) {
 	out := newBoundedBuffer(s.r.outputLimit())
 	stderr := newBoundedBuffer(s.r.outputLimit())

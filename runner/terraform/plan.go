@@ -80,38 +80,27 @@ func (r *Runner) planSteps(ctx context.Context, dir, workspace string, destroy b
 	if err := os.Remove(planFile); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return res, fmt.Errorf("terraform: remove old plan: %w", err)
 	}
-	// A cached init is copied in before fmt starts.
+	// The formatting check runs first, and alone: a plan never runs two
+	// terraform processes at once, so that --parallelism bounds them.
+	if !destroy {
+		out, err := s.fmtCheck(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return s.failed(ctx, res, "fmt", err)
+			}
+			// terraform reports the same problem better in init or plan.
+			r.logger().Info("terraform fmt check failed", "project", s.dir, "err", err)
+		}
+		res.Fmt = out
+	}
 	key, hit := s.restoreInit()
-	// The formatting check runs while init does: it only reads the
-	// directory's own .tf files, which init does not write.
-	type fmtResult struct {
-		out string
-		err error
-	}
-	fmtDone := make(chan fmtResult, 1)
-	if destroy {
-		fmtDone <- fmtResult{}
-	} else {
-		go func() {
-			out, err := s.fmtCheck(ctx)
-			fmtDone <- fmtResult{out, err}
-		}()
-	}
-	step, err := "workspace", error(nil)
 	lock := s.lockFile()
+	var step string
 	if hit {
-		err = s.selectWorkspace(ctx, workspace)
+		step, err = "workspace", s.selectWorkspace(ctx, workspace)
 	} else {
 		step, err = s.prepare(ctx, workspace)
 	}
-	f := <-fmtDone
-	switch {
-	case f.err != nil && ctx.Err() == nil:
-		r.logger().Info("terraform fmt check failed", "project", s.dir, "err", f.err)
-	case f.err != nil && err == nil:
-		return s.failed(ctx, res, "fmt", f.err)
-	}
-	res.Fmt = f.out
 	if err != nil {
 		return s.failed(ctx, res, step, err)
 	}
