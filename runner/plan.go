@@ -301,13 +301,14 @@ func (p *Planner) planProjects(ctx context.Context, co prepared, req PlanRequest
 	if err != nil {
 		return nil, notes, err
 	}
+	t := trees{base: baseTree, head: tree, fmt: p.checkFormat(ctx, tree, projects, log)}
 	results := make([]planbot.Result, len(projects))
 	var wg sync.WaitGroup
 	for i, prj := range projects {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = p.planOne(ctx, src, pr, prj, trees{base: baseTree, head: tree}, req, log.With("project", prj.Name))
+			results[i] = p.planOne(ctx, src, pr, prj, t, req, log.With("project", prj.Name))
 			p.Metrics.planned(results[i])
 		}()
 	}
@@ -319,8 +320,12 @@ func (p *Planner) planProjects(ctx context.Context, co prepared, req PlanRequest
 }
 
 // trees are the base and head checkouts of a PR, shared read-only by its
-// projects.
-type trees struct{ base, head string }
+// projects, and the formatting of its roots when it was checked at once
+// (see checkFormat), by dir.
+type trees struct {
+	base, head string
+	fmt        map[string]string
+}
 
 // releaseStale releases the PR's locks on projects its head no longer
 // changes (a push reverted them), so other PRs can plan them.
@@ -405,7 +410,7 @@ func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot
 	// held meanwhile would leave terraform idle.
 	plan := func() planbot.Result { return p.planManifests(ctx, t, prj, log) }
 	if prj.Kind != planbot.KindKustomize {
-		plan = p.checkoutRoot(ctx, src, pr, prj, log)
+		plan = p.checkoutRoot(ctx, src, pr, prj, t, log)
 	}
 	release, err := p.Slots.Acquire(ctx)
 	if err != nil {
@@ -452,7 +457,7 @@ func (p *Planner) save(ctx context.Context, pr planbot.PullRequest, prj planbot.
 
 // checkoutRoot checks out the project's own workspace of Terraform root prj
 // and returns the function that plans it there.
-func (p *Planner) checkoutRoot(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, prj planbot.Project, log *slog.Logger) func() planbot.Result {
+func (p *Planner) checkoutRoot(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, prj planbot.Project, t trees, log *slog.Logger) func() planbot.Result {
 	fail := func(err error) func() planbot.Result {
 		log.Error("plan project", "err", err)
 		res := planbot.Result{Project: prj, Status: planbot.StatusFailed, Error: planbot.ErrorMessage(err)}
@@ -472,8 +477,12 @@ func (p *Planner) checkoutRoot(ctx context.Context, src workspaces.Source, pr pl
 	if err != nil {
 		return fail(err)
 	}
+	opts := []terraform.RunOption{terraform.Root(root), credentialsEnv(p.Credentials, src.Repo, credentials.Plan), terraform.CacheScope(src.Repo.String())}
+	if out, ok := t.fmt[path.Clean(prj.Dir)]; ok && !prj.Deleted {
+		opts = append(opts, terraform.Formatted(out))
+	}
 	return func() planbot.Result {
-		res, err := plan(ctx, dir, prj.WorkspaceName(), terraform.Root(root), credentialsEnv(p.Credentials, src.Repo, credentials.Plan), terraform.CacheScope(src.Repo.String()))
+		res, err := plan(ctx, dir, prj.WorkspaceName(), opts...)
 		res.Project = prj
 		if err != nil && res.Status != planbot.StatusFailed {
 			log.Error("plan project", "err", err)

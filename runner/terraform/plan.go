@@ -82,7 +82,9 @@ func (r *Runner) planSteps(ctx context.Context, dir, workspace string, destroy b
 	}
 	// The formatting check runs first, and alone: a plan never runs two
 	// terraform processes at once, so that --parallelism bounds them.
-	if !destroy {
+	if s.formatted != nil {
+		res.Fmt = *s.formatted
+	} else if !destroy {
 		out, err := s.fmtCheck(ctx)
 		if err != nil {
 			if ctx.Err() != nil {

@@ -134,6 +134,17 @@ type runOptions struct {
 	env   map[string]string
 	root  string
 	scope string
+	// readOnly gives the run read access to its checkout, not write.
+	readOnly bool
+	// formatted, when set, is the outcome of the formatting check, made
+	// already (see Formatted).
+	formatted *string
+}
+
+// Formatted tells Plan that the formatting check of its directory was
+// made already (see FmtCheck), with output out: Plan does not check again.
+func Formatted(out string) RunOption {
+	return func(o *runOptions) { o.formatted = &out }
 }
 
 // CacheScope lets a plan use the Runner's InitCache, sharing entries only
@@ -175,6 +186,7 @@ type run struct {
 	// scope is CacheScope's; envDigest digests the environment and the
 	// credentials of the run (see setup).
 	scope, envDigest string
+	formatted        *string
 	tf               *tfexec.Terraform
 	stderr           *boundedBuffer
 }
@@ -211,7 +223,7 @@ func (r *Runner) open(dir string, opts ...RunOption) (*run, error) {
 			return nil, fmt.Errorf("terraform: %w", err)
 		}
 	}
-	s := &run{r: r, dir: abs, root: root, home: home, exec: r.Bin, scope: o.scope, stderr: newBoundedBuffer(r.outputLimit())}
+	s := &run{r: r, dir: abs, root: root, home: home, exec: r.Bin, scope: o.scope, formatted: o.formatted, stderr: newBoundedBuffer(r.outputLimit())}
 	if err := s.setup(o); err != nil {
 		os.RemoveAll(home)
 		return nil, err
@@ -272,7 +284,11 @@ func (s *run) setup(o runOptions) error {
 	if r.PluginCacheDir != "" {
 		read = append(read, r.PluginCacheDir)
 	}
-	path, k, v, err := r.Sandbox.Command(r.Bin, read, []string{s.root, s.home}, o.env)
+	write := []string{s.root, s.home}
+	if o.readOnly {
+		read, write = append(read, s.root), []string{s.home}
+	}
+	path, k, v, err := r.Sandbox.Command(r.Bin, read, write, o.env)
 	if err != nil {
 		return fmt.Errorf("terraform: %w", err)
 	}
