@@ -324,3 +324,97 @@ func gitModule(t testing.TB, dir, body string) string {
 	git("commit", "--quiet", "-m", "module")
 	return git("rev-parse", "HEAD")
 }
+
+// TestInitCacheTamperedProvider changes the provider binary in a cache
+// entry, as a run that could write the cache would, and checks that the
+// next plan of the same inputs does not run it: terraform checks the
+// installed providers against the lock file before it plans, and planbot
+// then runs init after all. The provider is a stand-in installed from a
+// local mirror (it cannot serve a plan, and no registry is reachable
+// here), so every plan fails; what matters is why.
+func TestInitCacheTamperedProvider(t *testing.T) {
+	r, _ := cachedRunner(t)
+	var logs syncLog
+	r.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	mirror := t.TempDir()
+	r.PluginCacheDir = mirror // readable by the sandboxed runs
+	pkg := filepath.Join(mirror, "registry.terraform.io/acme/dummy/1.0.0/linux_amd64")
+	if err := os.MkdirAll(pkg, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("cp", "/bin/true", filepath.Join(pkg, "terraform-provider-dummy_v1.0.0")).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	files := map[string]string{"main.tf": "terraform {\n  required_providers {\n    dummy = {\n      source  = \"acme/dummy\"\n      version = \"1.0.0\"\n    }\n  }\n}\n"}
+	// An init from the mirror alone, by hand, writes the lock file the
+	// roots commit and the .terraform the cache keeps.
+	scratch := checkout(t, files)
+	home := t.TempDir()
+	rc := filepath.Join(home, ".terraformrc")
+	if err := os.WriteFile(rc, []byte(fmt.Sprintf("provider_installation {\n  filesystem_mirror {\n    path = %q\n  }\n}\n", mirror)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(r.Bin, "init", "-input=false", "-no-color")
+	cmd.Dir = scratch
+	cmd.Env = []string{"HOME=" + home, "TF_CLI_CONFIG_FILE=" + rc, "PATH=" + os.Getenv("PATH"), "CHECKPOINT_DISABLE=1"}
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("init from the mirror: %v\n%s", err, out)
+	}
+	lock, err := os.ReadFile(filepath.Join(scratch, ".terraform.lock.hcl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files[".terraform.lock.hcl"] = string(lock)
+	root := checkout(t, files)
+	s, err := r.open(root, Root(root), CacheScope("acme/infra"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := s.initCacheKey()
+	s.close()
+	if key == "" {
+		t.Fatal("no cache key for the root")
+	}
+	if err := r.InitCache.save(key, scratch); err != nil {
+		t.Fatal(err)
+	}
+	// Terraform links a provider of an unpacked mirror into .terraform
+	// (the entry keeps the link); the tampering puts a file there instead.
+	platform := filepath.Join(r.InitCache.Dir, key, entryData, "providers/registry.terraform.io/acme/dummy/1.0.0/linux_amd64")
+	if err := os.RemoveAll(platform); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(platform, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("cp", "/bin/false", filepath.Join(platform, "terraform-provider-dummy_v1.0.0")).CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+
+	res, err := r.Plan(context.Background(), root, "", Root(root), CacheScope("acme/infra"))
+	if err != nil || res.Status != "failed" {
+		t.Fatalf("plan = %q, %v: %s", res.Status, err, res.Error)
+	}
+	if l := logs.String(); !strings.Contains(l, "init skipped: cached") ||
+		!strings.Contains(l, "plan failed after a cached init") || !strings.Contains(l, "does not match any of the checksums") {
+		t.Errorf("the plan did not stop at the tampered provider, then run init:\n%s", l)
+	}
+}
+
+// syncLog is a log destination safe for concurrent writes.
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

@@ -115,7 +115,7 @@ func (r *Runner) planSteps(ctx context.Context, dir, workspace string, destroy b
 		// the configuration and the lock file ("run terraform init"). The
 		// key rules that out, but a failure after a skipped init is
 		// retried the long way, so that it is never the cache's doing.
-		r.logger().Info("plan failed after a cached init; running init", "project", s.dir, "err", err)
+		r.logger().Info("plan failed after a cached init; running init", "project", s.dir, "err", err, "stderr", s.stderrText(err))
 		if err := os.Remove(planFile); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return res, fmt.Errorf("terraform: remove failed plan: %w", err)
 		}
