@@ -332,24 +332,6 @@ func (a *Applier) mergeWhenDone(ctx context.Context, gh GitHub, req ApplyRequest
 	return reply, merged, nil
 }
 
-// applyStatusShown reports whether an earlier /apply may have set the
-// planbot/apply status of head: the audit log has a refusal, an apply, an
-// interrupted apply or a merge at head. Each of those set a status when it
-// was recorded; a clean first /apply that merges need not set one, since
-// the merged pull request says the same.
-func applyStatusShown(history []audit.Entry, head string) bool {
-	for _, e := range history {
-		if e.HeadSHA != head {
-			continue
-		}
-		switch e.Action {
-		case audit.ActionApplyRefused, audit.ActionApplyRequested, audit.ActionApply, audit.ActionApplyInterrupted, audit.ActionMerge:
-			return true
-		}
-	}
-	return false
-}
-
 // done reports whether a project needs nothing more before the merge:
 // Terraform projects are applied or had no changes, manifest projects are
 // applied by the merge itself.
