@@ -225,7 +225,7 @@ func (o *Server) flags(sandboxMode *string) *flag.FlagSet {
 	fs.StringVar(&o.Database, "database", "", "postgres:// URL, or SQLite file (default <data-dir>/planbot.db)")
 	fs.Var(listValue{&o.RepoAllowlist}, "repo-allowlist", "comma-separated owner/repo globs; events from other repos are ignored (default all)")
 	fs.StringVar(&o.TerraformBin, "terraform-bin", "", "terraform binary (default: found on PATH)")
-	fs.IntVar(&o.Workers, "workers", 4, "deliveries processed at once")
+	fs.IntVar(&o.Workers, "workers", 8, "deliveries processed at once")
 	fs.IntVar(&o.Parallelism, "parallelism", 4, "projects planned at once, across all PRs")
 	fs.DurationVar(&o.JobTimeout, "job-timeout", 30*time.Minute, "time limit of one job")
 	fs.DurationVar(&o.JobLease, "job-lease", time.Minute, "how long a crashed replica's job waits before it runs again")

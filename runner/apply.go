@@ -51,6 +51,10 @@ type BaseChecker interface {
 	BaseTouched(ctx context.Context, repo planbot.Repo, baseRef, sinceSHA string, dirs []string) (bool, error)
 	// HeadContainsBase reports whether the PR head contains the base tip.
 	HeadContainsBase(ctx context.Context, repo planbot.Repo, baseRef, headSHA string) (bool, error)
+	// ChangedFiles lists the files headSHA changes relative to its merge
+	// base with baseSHA, as GitHub's list of a pull request's files does;
+	// both commits must have been fetched.
+	ChangedFiles(ctx context.Context, repo planbot.Repo, baseSHA, headSHA string) ([]planbot.ChangedFile, error)
 }
 
 // Applier runs /apply: it checks every gate, applies the saved plans and
@@ -141,7 +145,8 @@ func (a *Applier) Apply(ctx context.Context, gh GitHub, req ApplyRequest) (Apply
 	if r != nil {
 		return a.refuse(ctx, gh, req, pr, r, log), nil
 	}
-	a.setStatus(ctx, gh, pr, "pending", "applying…", log)
+	// No pending status: the 👀 reaction acknowledged the command, and the
+	// status is written with the outcome.
 	out, dryRun, ok := a.applyAll(ctx, gh, req, c, pr, selected, log)
 	applied := "applied"
 	if !ok {
@@ -151,9 +156,15 @@ func (a *Applier) Apply(ctx context.Context, gh GitHub, req ApplyRequest) (Apply
 	if !ok {
 		return ApplyOutcome{Reply: out}, nil
 	}
-	merged, err := a.mergeWhenDone(ctx, gh, req, c, pr, dryRun, log)
+	merged, didMerge, err := a.mergeWhenDone(ctx, gh, req, c, pr, dryRun, log)
 	if err != nil {
 		return ApplyOutcome{}, err
+	}
+	if !didMerge {
+		// After a merge the reply carries each project's apply output and
+		// the plan comment keeps the plan that was approved; otherwise the
+		// comment shows which projects are applied and which are left.
+		a.refreshComment(ctx, gh, pr)
 	}
 	return ApplyOutcome{Reply: out + merged}, nil
 }
@@ -287,8 +298,8 @@ func (a *Applier) setStatus(ctx context.Context, gh statusSetter, pr planbot.Pul
 	}
 }
 
-// applyAll applies the selected projects in order and refreshes the plan
-// comment. It reports false when an apply failed: nothing after it runs.
+// applyAll applies the selected projects in order. It reports false when
+// an apply failed, after refreshing the plan comment: nothing after it runs.
 // dryRun holds the projects a dry-run terraform apply stopped short of
 // applying: the merge that would follow is asked of GitHub's dry-run
 // adapter in turn, so the whole /apply is rehearsed and audited.
@@ -311,35 +322,36 @@ func (a *Applier) applyAll(ctx context.Context, gh GitHub, req ApplyRequest, c c
 			return b.String(), dryRun, false
 		}
 	}
-	a.refreshComment(ctx, gh, pr)
 	return b.String(), dryRun, true
 }
 
 // mergeWhenDone merges the PR once every project of it at head is applied
-// and automerge is on, and otherwise says what is left to do.
-func (a *Applier) mergeWhenDone(ctx context.Context, gh GitHub, req ApplyRequest, c clearance, pr planbot.PullRequest, dryRun map[string]bool, log *slog.Logger) (string, error) {
+// and automerge is on, and otherwise says what is left to do. It reports
+// whether the PR was merged.
+func (a *Applier) mergeWhenDone(ctx context.Context, gh GitHub, req ApplyRequest, c clearance, pr planbot.PullRequest, dryRun map[string]bool, log *slog.Logger) (string, bool, error) {
 	all, err := a.Plans.Plans(ctx, req.Repo.String(), req.Number, pr.HeadSHA)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	if !c.cfg.Automerge {
 		a.setStatus(ctx, gh, pr, "success", "applied; automerge is off", log)
 		if len(dryRun) > 0 {
-			return "\nAutomerge is off in `.planbot.yaml`, so planbot would not merge.", nil
+			return "\nAutomerge is off in `.planbot.yaml`, so planbot would not merge.", false, nil
 		}
-		return "\nAutomerge is off in `.planbot.yaml`: merge this pull request yourself now, so that the base branch matches what is applied.", nil
+		return "\nAutomerge is off in `.planbot.yaml`: merge this pull request yourself now, so that the base branch matches what is applied.", false, nil
 	}
 	for _, p := range all {
 		if !done(p) && !dryRun[p.Project] {
 			a.setStatus(ctx, gh, pr, "pending", "applied some projects; more to apply", log)
-			return fmt.Sprintf("\n`%s` is not applied yet; run `/apply -p %s` to apply it, then planbot merges.", p.Project, p.Project), nil
+			return fmt.Sprintf("\n`%s` is not applied yet; run `/apply -p %s` to apply it, then planbot merges.", p.Project, p.Project), false, nil
 		}
 	}
 	method := a.MergeMethod
 	if c.cfg.MergeMethod != "" {
 		method = c.cfg.MergeMethod
 	}
-	return a.merge(ctx, gh, req, pr, method, c.approvers, log), nil
+	reply, merged := a.merge(ctx, gh, req, pr, method, c, log)
+	return reply, merged, nil
 }
 
 // done reports whether a project needs nothing more before the merge:
@@ -416,7 +428,9 @@ func (a *Applier) approval(ctx context.Context, gh GitHub, pr planbot.PullReques
 	if err != nil {
 		return codeowners.Decision{}, err
 	}
-	files, err := gh.ChangedFiles(ctx, pr.Repo, pr.Number)
+	// The files come from the commits checkBase fetched, not from the
+	// API: the same three-dot diff GitHub lists, without its 3,000-file cap.
+	files, err := a.Base.ChangedFiles(ctx, pr.Repo, pr.BaseSHA, pr.HeadSHA)
 	if err != nil {
 		return codeowners.Decision{}, err
 	}

@@ -53,6 +53,11 @@ type merger struct {
 	merges   []string
 	statuses []string
 	err      error
+	// allowed is the first method the repository allows ("" is merge);
+	// merging with another fails as GitHub does.
+	allowed string
+	// settingsRead counts the reads of the repository's settings.
+	settingsRead int
 }
 
 func (m *merger) Merge(ctx context.Context, repo planbot.Repo, number int, sha, method, title string) (string, error) {
@@ -60,10 +65,17 @@ func (m *merger) Merge(ctx context.Context, repo planbot.Repo, number int, sha, 
 	if m.err != nil {
 		return "", m.err
 	}
+	if m.allowed != "" && method != m.allowed {
+		return "", planbot.Errorf(planbot.EINVALID, "merge: %s merges are not allowed on this repository.", method)
+	}
 	return "m3rg3", nil
 }
 
 func (m *merger) DefaultMergeMethod(ctx context.Context, repo planbot.Repo) (string, error) {
+	m.settingsRead++
+	if m.allowed != "" {
+		return m.allowed, nil
+	}
 	return "merge", nil
 }
 
@@ -107,7 +119,7 @@ func TestMergeIntent(t *testing.T) {
 			st := &auditLog{failing: tt.failing}
 			a := &Applier{Locks: st, Plans: st, Audit: st, Logger: slog.New(slog.DiscardHandler)}
 			gh := &merger{err: tt.mergeErr}
-			reply := a.merge(context.Background(), gh, req, pr, "", nil, a.Logger)
+			reply, _ := a.merge(context.Background(), gh, req, pr, "", clearance{}, a.Logger)
 			if len(gh.merges) != tt.wantMerges {
 				t.Errorf("merges = %q, want %d", gh.merges, tt.wantMerges)
 			}
@@ -131,6 +143,69 @@ func TestMergeIntent(t *testing.T) {
 				t.Errorf("statuses = %q, want a failure", gh.statuses)
 			}
 		})
+	}
+}
+
+// TestMergeMethod checks that a merge without a configured method tries a
+// merge commit first and reads the repository's settings only when that
+// fails: it then merges with the method they allow, or reports the
+// merge's own error when merge commits were allowed after all.
+func TestMergeMethod(t *testing.T) {
+	pr := planbot.PullRequest{Repo: planbot.Repo{Owner: "acme", Name: "infra"}, Number: 7, HeadSHA: "abc1234def", BaseRef: "main", Title: "T"}
+	req := ApplyRequest{Repo: pr.Repo, Number: 7, Actor: "bob", Delivery: "d1"}
+	tests := []struct {
+		name, configured, allowed string
+		err                       error
+		wantMerges                []string
+		wantSettingsRead          int
+		wantMerged                bool
+	}{
+		{name: "merge commits allowed: one call", wantMerges: []string{"merge"}, wantMerged: true},
+		{name: "configured method: used as is", configured: "rebase", allowed: "rebase", wantMerges: []string{"rebase"}, wantMerged: true},
+		{name: "squash only: settings read, merged with squash", allowed: "squash", wantMerges: []string{"merge", "squash"}, wantSettingsRead: 1, wantMerged: true},
+		{name: "not mergeable: the merge's own error", err: planbot.Errorf(planbot.EINVALID, "Pull Request is not mergeable"), wantMerges: []string{"merge"}, wantSettingsRead: 1},
+		{name: "head moved: no settings read", err: planbot.Errorf(planbot.ECONFLICT, "Head branch was modified"), wantMerges: []string{"merge"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &auditLog{}
+			a := &Applier{Locks: st, Plans: st, Audit: st, Logger: slog.New(slog.DiscardHandler)}
+			gh := &merger{err: tt.err, allowed: tt.allowed}
+			reply, merged := a.merge(context.Background(), gh, req, pr, tt.configured, clearance{}, a.Logger)
+			var methods []string
+			for _, m := range gh.merges {
+				methods = append(methods, m[strings.LastIndex(m, " ")+1:])
+			}
+			if diff := cmp.Diff(methods, tt.wantMerges); diff != "" {
+				t.Errorf("merge methods tried (-got +want):\n%s", diff)
+			}
+			if gh.settingsRead != tt.wantSettingsRead {
+				t.Errorf("settings read %d times, want %d", gh.settingsRead, tt.wantSettingsRead)
+			}
+			if merged != tt.wantMerged {
+				t.Errorf("merged = %v, want %v; reply %q", merged, tt.wantMerged, reply)
+			}
+			if !merged && tt.err != nil && !strings.Contains(reply, planbot.ErrorMessage(tt.err)) {
+				t.Errorf("reply %q lacks the merge's error %q", reply, planbot.ErrorMessage(tt.err))
+			}
+		})
+	}
+}
+
+// TestMergeStatus checks that a merge always sets the planbot/apply
+// status to success, so that a merged pull request never shows an earlier
+// refusal or failure at its head.
+func TestMergeStatus(t *testing.T) {
+	pr := planbot.PullRequest{Repo: planbot.Repo{Owner: "acme", Name: "infra"}, Number: 7, HeadSHA: "h1", BaseRef: "main", State: "open"}
+	req := ApplyRequest{Repo: pr.Repo, Number: 7, Actor: "bob", Delivery: "d2"}
+	st := &auditLog{}
+	a := &Applier{Locks: st, Plans: st, Audit: st, Logger: slog.New(slog.DiscardHandler)}
+	gh := &merger{}
+	if _, merged := a.merge(context.Background(), gh, req, pr, "", clearance{}, a.Logger); !merged {
+		t.Fatal("not merged")
+	}
+	if diff := cmp.Diff(gh.statuses, []string{"success: applied and merged"}); diff != "" {
+		t.Errorf("statuses (-got +want):\n%s", diff)
 	}
 }
 

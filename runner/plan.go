@@ -315,6 +315,7 @@ func (p *Planner) planProjects(ctx context.Context, co prepared, req PlanRequest
 	if err := checkVersions(ctx, p.Terraform, cfg, projects); err != nil {
 		return nil, notes, err
 	}
+	t := trees{base: baseTree, head: tree, fmt: p.checkFormat(ctx, tree, projects, log)}
 	results := make([]planbot.Result, len(projects))
 	var wg sync.WaitGroup
 	for i, prj := range projects {
@@ -322,7 +323,7 @@ func (p *Planner) planProjects(ctx context.Context, co prepared, req PlanRequest
 		go func() {
 			defer wg.Done()
 			checks.start(prj)
-			results[i] = p.planOne(ctx, src, pr, prj, trees{base: baseTree, head: tree}, req, log.With("project", prj.Name))
+			results[i] = p.planOne(ctx, src, pr, prj, t, req, log.With("project", prj.Name))
 			p.Metrics.planned(results[i])
 		}()
 	}
@@ -334,8 +335,12 @@ func (p *Planner) planProjects(ctx context.Context, co prepared, req PlanRequest
 }
 
 // trees are the base and head checkouts of a PR, shared read-only by its
-// projects.
-type trees struct{ base, head string }
+// projects, and the formatting of its roots when it was checked at once
+// (see checkFormat), by dir.
+type trees struct {
+	base, head string
+	fmt        map[string]string
+}
 
 // releaseStale releases the PR's locks on projects its head no longer
 // changes (a push reverted them), so other PRs can plan them.
@@ -419,7 +424,7 @@ func (p *Planner) planOne(ctx context.Context, src workspaces.Source, pr planbot
 	// CheckoutRoot).
 	plan := func() planbot.Result { return p.planManifests(ctx, t, prj, log) }
 	if prj.Kind != planbot.KindKustomize {
-		plan = p.checkoutRoot(ctx, src, pr, prj, req.Delivery, log)
+		plan = p.checkoutRoot(ctx, src, pr, prj, t, req.Delivery, log)
 	}
 	release, err := p.Slots.Acquire(ctx)
 	if err != nil {
@@ -466,7 +471,7 @@ func (p *Planner) save(ctx context.Context, pr planbot.PullRequest, prj planbot.
 
 // checkoutRoot checks out the project's own workspace of Terraform root prj
 // and returns the function that plans it there.
-func (p *Planner) checkoutRoot(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, prj planbot.Project, run string, log *slog.Logger) func() planbot.Result {
+func (p *Planner) checkoutRoot(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, prj planbot.Project, t trees, run string, log *slog.Logger) func() planbot.Result {
 	// A deleted root only exists on the base: its copy there names the
 	// backend and the providers that destroy what its state holds.
 	sha, plan := pr.HeadSHA, p.Terraform.Plan
@@ -479,7 +484,11 @@ func (p *Planner) checkoutRoot(ctx context.Context, src workspaces.Source, pr pl
 		defer closeOutput()
 		return plan(ctx, dir, workspace, append(opts, output)...)
 	}
-	return CheckoutRoot(ctx, p.Workspaces, src, sha, prj, live, log, credentialsEnv(p.Credentials, src.Repo, credentials.Plan))
+	opts := []terraform.RunOption{credentialsEnv(p.Credentials, src.Repo, credentials.Plan), terraform.CacheScope(src.Repo.String())}
+	if out, ok := t.fmt[path.Clean(prj.Dir)]; ok && !prj.Deleted {
+		opts = append(opts, terraform.Formatted(out))
+	}
+	return CheckoutRoot(ctx, p.Workspaces, src, sha, prj, live, log, opts...)
 }
 
 // credentialsEnv returns the run option that passes repo's credentials of

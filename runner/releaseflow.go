@@ -155,7 +155,7 @@ func (h *Handler) autoMerge(ctx context.Context, gh GitHub, pr planbot.PullReque
 	appendAudit(ctx, h.Audit, log, audit.Entry{Repo: pr.Repo.String(), PR: pr.Number, HeadSHA: pr.HeadSHA, BaseSHA: pr.BaseSHA,
 		Action: ActionAutoMerge, Actor: req.Actor, Outcome: "started", DeliveryID: delivery,
 		Detail: fmt.Sprintf("no approval required by config (release.environments %s auto_merge); triggered by %s via %s %s", req.Env, req.Actor, req.Trigger, req.Origin)})
-	reply := h.Applier.merge(ctx, gh, ApplyRequest{Repo: pr.Repo, Number: pr.Number, Actor: req.Actor, Delivery: delivery}, pr, mergeMethod(cfg, h.Applier.MergeMethod), nil, log)
+	reply, _ := h.Applier.merge(ctx, gh, ApplyRequest{Repo: pr.Repo, Number: pr.Number, Actor: req.Actor, Delivery: delivery}, pr, mergeMethod(cfg, h.Applier.MergeMethod), clearance{}, log)
 	msg := fmt.Sprintf("`%s` has `auto_merge`: the plan succeeded, and no approval is required.%s", req.Env, reply)
 	if _, err := gh.CreateComment(ctx, pr.Repo, pr.Number, msg); err != nil {
 		log.Warn("comment on the auto-merge", "err", err)

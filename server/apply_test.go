@@ -164,6 +164,10 @@ func TestApplyGate(t *testing.T) {
 		if !strings.Contains(reply, "merged") {
 			t.Fatalf("re-approved apply did not merge:\n%s", reply)
 		}
+		// The refusal at this head set failure; the merge replaces it.
+		if st, _ := status(gh, sha2, "planbot/apply"); st != "success" {
+			t.Errorf("planbot/apply after a refusal and a merge = %q, want success", st)
+		}
 	})
 }
 
@@ -193,9 +197,12 @@ func testApplyMergesAndLocks(t *testing.T, eng testEngine) {
 	if !merged.Merged {
 		t.Fatal("PR not merged after apply")
 	}
+	// planbot tries a merge commit first, as the settings usually allow
+	// one, and reads the settings only when GitHub refuses it.
 	reqs := mergeRequests(gh, first.Number)
-	if len(reqs) != 1 || reqs[0]["sha"] != first.HeadSHA || reqs[0]["merge_method"] != "squash" {
-		t.Fatalf("merge requests = %v, want one squash with sha %s", reqs, first.HeadSHA)
+	if len(reqs) != 2 || reqs[0]["merge_method"] != "merge" || reqs[1]["merge_method"] != "squash" ||
+		reqs[0]["sha"] != first.HeadSHA || reqs[1]["sha"] != first.HeadSHA {
+		t.Fatalf("merge requests = %v, want a refused merge commit, then a squash, both with sha %s", reqs, first.HeadSHA)
 	}
 	if st, _ := status(gh, first.HeadSHA, "planbot/apply"); st != "success" {
 		t.Errorf("planbot/apply = %q, want success", st)

@@ -25,6 +25,24 @@ var benchLog = flag.String("benchlog", "", "write the debug log of the server of
 // check runs cost.
 var benchChecks = flag.String("bench-checks", "on", "--checks of the benchmarks' servers: on or off")
 
+// The most GitHub requests a re-plan and an /apply through merge of the
+// benchmarks may make (the goals of docs/performance.md); the benchmarks
+// fail above them.
+const (
+	maxPlanCalls  = 4
+	maxPlanGit    = 3
+	maxApplyCalls = 9
+)
+
+// checkRunCalls is what check runs add to a one-project plan or /apply:
+// one create, with --checks=on.
+func checkRunCalls() int {
+	if *benchChecks == "off" {
+		return 0
+	}
+	return 1
+}
+
 // BenchmarkPlanEndToEnd measures the latency a pull request's author sees:
 // from the moment GitHub delivers a synchronize webhook for a new head to
 // the moment planbot/plan on that head is success, with the plan comment
@@ -68,6 +86,9 @@ func BenchmarkPlanEndToEnd(b *testing.B) {
 		b.ReportMetric(float64(len(reqs))/float64(i), "github-requests/op")
 		b.ReportMetric(float64(api)/float64(i), "api-calls/op")
 		b.ReportMetric(float64(git)/float64(i), "git-requests/op")
+		if limit := maxPlanCalls + checkRunCalls(); api > limit*i || git > maxPlanGit*i {
+			b.Errorf("%d REST calls and %d git requests in %d plans; the most a plan may make is %d and %d (TestGitHubCalls lists them)", api, git, i, limit, maxPlanGit)
+		}
 	}
 	if *benchLog != "" {
 		for _, r := range gh.Requests()[last:] {
@@ -293,6 +314,9 @@ func BenchmarkApplyEndToEnd(b *testing.B) {
 	if i > 0 {
 		b.ReportMetric(float64(api)/float64(i), "api-calls/op")
 		b.ReportMetric(float64(git)/float64(i), "git-requests/op")
+		if limit := maxApplyCalls + checkRunCalls(); api > limit*i {
+			b.Errorf("%d REST calls in %d /apply; the most one may make is %d (TestGitHubCalls lists them)", api, i, limit)
+		}
 	}
 	if *benchLog != "" {
 		for _, r := range last {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -45,7 +46,8 @@ func loadRootTF(pr, r int) string {
 // with the same parallelism.
 //
 // Metrics: ns/op is planbot's time; raw-ns the baseline's, ratio the one
-// over the other; peak-terraform the most terraform processes alive at once
+// over the other; cpu-s, raw-cpu-s and cpu-ratio the same for the CPU time
+// used (see cpuTime), which a busy machine disturbs far less; peak-terraform the most terraform processes alive at once
 // under planbot (polled from /proc), which must not exceed the parallelism;
 // peak-rss-MB the high-water mark of this process's resident memory while
 // planbot plans (the fake GitHub included). Run it with -benchtime=1x; a
@@ -64,7 +66,7 @@ func BenchmarkLoad(b *testing.B) {
 	ctx := b.Context()
 
 	round := 0
-	var planbotTime, rawTime time.Duration
+	var planbotTime, rawTime, planbotCPU, rawCPU time.Duration
 	var peakTF, peakRaw int
 	var peakRSS int64
 	for b.Loop() {
@@ -91,6 +93,7 @@ func BenchmarkLoad(b *testing.B) {
 		}
 		resetPeakRSS()
 		watch := watchTerraform()
+		cpu := cpuTime()
 		b.StartTimer()
 
 		start := time.Now()
@@ -105,16 +108,22 @@ func BenchmarkLoad(b *testing.B) {
 		planbotTime += time.Since(start)
 
 		b.StopTimer()
+		planbotCPU += cpuTime() - cpu
 		peakTF = max(peakTF, watch())
 		peakRSS = max(peakRSS, peakRSSBytes())
 
+		cpu = cpuTime()
 		raw, peak := rawLoad(ctx, b, tf, n)
+		rawCPU += cpuTime() - cpu
 		rawTime += raw
 		peakRaw = max(peakRaw, peak)
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(rawTime.Nanoseconds())/float64(round), "raw-ns")
 	b.ReportMetric(float64(planbotTime)/float64(rawTime), "ratio")
+	b.ReportMetric(planbotCPU.Seconds()/float64(round), "cpu-s")
+	b.ReportMetric(rawCPU.Seconds()/float64(round), "raw-cpu-s")
+	b.ReportMetric(float64(planbotCPU)/float64(rawCPU), "cpu-ratio")
 	b.ReportMetric(float64(peakTF), "peak-terraform")
 	b.ReportMetric(float64(peakRaw), "peak-terraform-raw")
 	b.ReportMetric(float64(peakRSS)/(1<<20), "peak-rss-MB")
@@ -206,7 +215,7 @@ func benchWaitAll(ctx context.Context, b *testing.B, gh *githubfake.Server, shas
 	}
 }
 
-// watchTerraform polls /proc every 5 ms for terraform processes that
+// watchTerraform polls /proc every 20 ms for terraform processes that
 // descend from this one, until the returned function is called; that
 // returns the most seen at once.
 func watchTerraform() (stop func() int) {
@@ -214,7 +223,7 @@ func watchTerraform() (stop func() int) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		t := time.NewTicker(5 * time.Millisecond)
+		t := time.NewTicker(20 * time.Millisecond)
 		defer t.Stop()
 		for {
 			peak.Store(max(peak.Load(), int64(countTerraform())))
@@ -234,7 +243,8 @@ func watchTerraform() (stop func() int) {
 
 // countTerraform returns how many processes whose executable is named
 // terraform descend from this process. Other users of the machine may run
-// terraform too; they are not counted.
+// terraform too; they are not counted. Only the candidates' ancestors are
+// read, so that polling costs little of the CPU it measures.
 func countTerraform() int {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
@@ -242,22 +252,24 @@ func countTerraform() int {
 	}
 	self := os.Getpid()
 	parent := map[int]int{}
-	var candidates []int
+	ppid := func(pid int) int {
+		if p, ok := parent[pid]; ok {
+			return p
+		}
+		p, _ := procPPID(pid)
+		parent[pid] = p
+		return p
+	}
+	n := 0
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		if ppid, ok := procPPID(pid); ok {
-			parent[pid] = ppid
+		if exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err != nil || filepath.Base(exe) != "terraform" {
+			continue
 		}
-		if exe, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe")); err == nil && filepath.Base(exe) == "terraform" {
-			candidates = append(candidates, pid)
-		}
-	}
-	n := 0
-	for _, pid := range candidates {
-		for p, depth := parent[pid], 0; p > 1 && depth < 8; p, depth = parent[p], depth+1 {
+		for p, depth := ppid(pid), 0; p > 1 && depth < 8; p, depth = ppid(p), depth+1 {
 			if p == self {
 				n++
 				break
@@ -284,6 +296,21 @@ func procPPID(pid int) (int, bool) {
 	}
 	ppid, err := strconv.Atoi(fields[1])
 	return ppid, err == nil
+}
+
+// cpuTime returns the CPU time, user and system, that this process and
+// its children that have ended (terraform, git, the sandbox helper, and
+// the git processes of the GitHub fake) have used so far. Unlike the wall
+// time, it hardly depends on what else the machine runs.
+func cpuTime() time.Duration {
+	var total time.Duration
+	for _, who := range []int{syscall.RUSAGE_SELF, syscall.RUSAGE_CHILDREN} {
+		var ru syscall.Rusage
+		if err := syscall.Getrusage(who, &ru); err == nil {
+			total += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		}
+	}
+	return total
 }
 
 // resetPeakRSS resets the kernel's high-water mark of this process's

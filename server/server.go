@@ -239,6 +239,7 @@ func (m *Main) flows(ctx context.Context, sec secured, app *githubapp.App, runMe
 		EnvAllowlist:   o.EnvAllowlist,
 		Sandbox:        sec.sandbox,
 		DryRun:         o.DryRun,
+		InitCache:      &terraform.InitCache{Dir: filepath.Join(o.DataDir, "init-cache")},
 		Logger:         log,
 	}
 	renders, err := kustomize.NewCache(filepath.Join(o.DataDir, "kustomize-cache"))

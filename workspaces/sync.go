@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/planbot/planbot"
 )
@@ -159,8 +160,37 @@ func (m *Manager) missing(ctx context.Context, cache string, shas []string) []st
 	return out
 }
 
+// commitMemory is how long hasCommit trusts that a commit it found is
+// still there without asking git again, and commitMemorySize how many it
+// remembers. git removes an object only when it is unreachable and older
+// than gc.pruneExpire (two weeks by default), so an hour is safe; and a
+// commit that went away all the same makes the git command that needs it
+// fail, never succeed with other content.
+const (
+	commitMemory     = time.Hour
+	commitMemorySize = 4096
+)
+
 // hasCommit reports whether the commit sha is in the repository at dir.
+// A plan asks about the same commits a dozen times (sync, checkouts, file
+// reads); each answer yes is remembered for commitMemory, saving a git
+// process each time.
 func (m *Manager) hasCommit(ctx context.Context, dir, sha string) bool {
-	_, err := m.run(ctx, dir, "", "cat-file", "-e", sha+"^{commit}")
-	return err == nil
+	key := dir + "\x00" + sha
+	m.mu.Lock()
+	seen, ok := m.commits[key]
+	m.mu.Unlock()
+	if ok && time.Since(seen) < commitMemory {
+		return true
+	}
+	if _, err := m.run(ctx, dir, "", "cat-file", "-e", sha+"^{commit}"); err != nil {
+		return false
+	}
+	m.mu.Lock()
+	if len(m.commits) >= commitMemorySize {
+		clear(m.commits)
+	}
+	m.commits[key] = time.Now()
+	m.mu.Unlock()
+	return true
 }

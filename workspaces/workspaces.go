@@ -41,6 +41,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/planbot/planbot"
 )
@@ -52,9 +53,12 @@ type Manager struct {
 	git    string // path of the git binary
 	logger *slog.Logger
 
-	// mu guards locks.
+	// mu guards locks and commits.
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex // by cache directory
+	// commits remembers when a commit was last seen in a cache (see
+	// hasCommit), by cache directory and SHA.
+	commits map[string]time.Time
 }
 
 // New returns a Manager that keeps its caches and workspaces under root,
@@ -85,7 +89,7 @@ func New(root string, logger *slog.Logger) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("workspaces: data directory: %w", err)
 	}
-	return &Manager{root: abs, git: gitPath, logger: logger, locks: make(map[string]*sync.Mutex)}, nil
+	return &Manager{root: abs, git: gitPath, logger: logger, locks: make(map[string]*sync.Mutex), commits: make(map[string]time.Time)}, nil
 }
 
 // Root returns the absolute data directory.

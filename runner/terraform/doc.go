@@ -17,8 +17,10 @@
 // what `terraform show` prints for the saved plan), and the path and
 // SHA-256 of the saved plan file.
 //
-// A plan starts four terraform processes: `fmt -check` (while `init`
-// runs), `init`, `plan` and `show -json`. planbot builds these commands
+// A plan starts four terraform processes, one at a time: `fmt -check`,
+// `init`, `plan` and `show -json`; no `init` when the Runner's InitCache
+// holds the init of the same inputs, and no `fmt` when the caller checked
+// the formatting already (FmtCheck, Formatted). planbot builds these commands
 // itself rather than through tfexec, which would first run `terraform
 // version`, and reads the selected workspace from the data directory as
 // `terraform workspace show` does. [Runner.Apply] refuses a plan file whose digest

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 
@@ -156,9 +155,8 @@ func TestProcessEnvironment(t *testing.T) {
 	for _, c := range calls {
 		commands = append(commands, c.command)
 	}
-	// fmt runs while init does; nothing else runs twice, and neither
+	// One at a time, in this order; nothing runs twice, and neither
 	// `version` nor `workspace show` nor a second `show` runs at all.
-	sort.Strings(commands)
 	if diff := cmp.Diff(commands, []string{"fmt", "init", "plan", "show"}); diff != "" {
 		t.Errorf("terraform processes of a plan (-got +want):\n%s", diff)
 	}

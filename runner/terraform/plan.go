@@ -80,34 +80,49 @@ func (r *Runner) planSteps(ctx context.Context, dir, workspace string, destroy b
 	if err := os.Remove(planFile); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return res, fmt.Errorf("terraform: remove old plan: %w", err)
 	}
-	// The formatting check runs while init does: it only reads the
-	// directory's own .tf files, which init does not write.
-	type fmtResult struct {
-		out string
-		err error
+	// The formatting check runs first, and alone: a plan never runs two
+	// terraform processes at once, so that --parallelism bounds them.
+	if s.formatted != nil {
+		res.Fmt = *s.formatted
+	} else if !destroy {
+		out, err := s.fmtCheck(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				return s.failed(ctx, res, "fmt", err)
+			}
+			// terraform reports the same problem better in init or plan.
+			r.logger().Info("terraform fmt check failed", "project", s.dir, "err", err)
+		}
+		res.Fmt = out
 	}
-	fmtDone := make(chan fmtResult, 1)
-	if destroy {
-		fmtDone <- fmtResult{}
+	key, hit := s.restoreInit()
+	lock := s.lockFile()
+	var step string
+	if hit {
+		step, err = "workspace", s.selectWorkspace(ctx, workspace)
 	} else {
-		go func() {
-			out, err := s.fmtCheck(ctx)
-			fmtDone <- fmtResult{out, err}
-		}()
+		step, err = s.prepare(ctx, workspace)
 	}
-	step, err := s.prepare(ctx, workspace)
-	f := <-fmtDone
-	switch {
-	case f.err != nil && ctx.Err() == nil:
-		r.logger().Info("terraform fmt check failed", "project", s.dir, "err", f.err)
-	case f.err != nil && err == nil:
-		return s.failed(ctx, res, "fmt", f.err)
-	}
-	res.Fmt = f.out
 	if err != nil {
 		return s.failed(ctx, res, step, err)
 	}
+	if key != "" && !hit {
+		s.saveInit(key, lock)
+	}
 	out, step, err := r.runPlan(ctx, s, planFile, destroy)
+	if err != nil && hit && ctx.Err() == nil {
+		// terraform plan refuses to run when .terraform does not match
+		// the configuration and the lock file ("run terraform init"). The
+		// key rules that out, but a failure after a skipped init is
+		// retried the long way, so that it is never the cache's doing.
+		r.logger().Info("plan failed after a cached init; running init", "project", s.dir, "err", err, "stderr", s.stderrText(err))
+		if err := os.Remove(planFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return res, fmt.Errorf("terraform: remove failed plan: %w", err)
+		}
+		if step, err = s.prepare(ctx, workspace); err == nil {
+			out, step, err = r.runPlan(ctx, s, planFile, destroy)
+		}
+	}
 	if err != nil {
 		return s.failed(ctx, res, step, err)
 	}

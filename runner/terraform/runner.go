@@ -67,6 +67,10 @@ type Runner struct {
 	// `terraform apply`, returning an error that wraps planbot.ErrDryRun.
 	// Plans are read-only and run as usual.
 	DryRun bool
+	// InitCache, when set, lets a plan run with CacheScope skip `terraform
+	// init` when an earlier init of the same inputs is cached (see
+	// InitCache). Applies never use it.
+	InitCache *InitCache
 	// Logger receives one record per terraform command. Nil discards.
 	Logger *slog.Logger
 }
@@ -108,12 +112,31 @@ type runOptions struct {
 	root   string
 	engine planbot.Engine
 	output io.Writer // see Output
+	scope  string
+	// readOnly gives the run read access to its checkout, not write.
+	readOnly bool
+	// formatted, when set, is the outcome of the formatting check, made
+	// already (see Formatted).
+	formatted *string
 }
 
 // UseEngine runs the project with engine e's binary; "" (and no
 // UseEngine) means Bin.
 func UseEngine(e planbot.Engine) RunOption {
 	return func(o *runOptions) { o.engine = e }
+}
+
+// Formatted tells Plan that the formatting check of its directory was
+// made already (see FmtCheck), with output out: Plan does not check again.
+func Formatted(out string) RunOption {
+	return func(o *runOptions) { o.formatted = &out }
+}
+
+// CacheScope lets a plan use the Runner's InitCache, sharing entries only
+// with plans of the same scope (planbot passes the repository) and the
+// same credentials.
+func CacheScope(scope string) RunOption {
+	return func(o *runOptions) { o.scope = scope }
 }
 
 // Root names the checkout that holds the project directory: the run may
@@ -148,8 +171,12 @@ type run struct {
 	// dataDir reports whether TF_DATA_DIR reaches terraform (allowlisted
 	// or a credential), so that its data directory is not ".terraform".
 	dataDir bool
-	tf      *tfexec.Terraform
-	stderr  *boundedBuffer
+	// scope is CacheScope's; envDigest digests the environment and the
+	// credentials of the run (see setup).
+	scope, envDigest string
+	formatted        *string
+	tf               *tfexec.Terraform
+	stderr           *boundedBuffer
 	// output receives what init, plan and apply print (see Output).
 	output io.Writer
 }
@@ -187,7 +214,7 @@ func (r *Runner) open(dir string, opts ...RunOption) (*run, error) {
 			return nil, fmt.Errorf("terraform: %w", err)
 		}
 	}
-	s := &run{r: r, dir: abs, root: root, home: home, engine: engine, bin: bin, exec: bin, stderr: newBoundedBuffer(r.outputLimit()), output: o.output}
+	s := &run{r: r, dir: abs, root: root, home: home, engine: engine, bin: bin, exec: bin, scope: o.scope, formatted: o.formatted, stderr: newBoundedBuffer(r.outputLimit()), output: o.output}
 	if err := s.setup(o); err != nil {
 		os.RemoveAll(home)
 		return nil, err
@@ -233,6 +260,7 @@ func (s *run) setup(o runOptions) error {
 	if len(dropped) > 0 {
 		r.logger().Warn("terraform: variables not passed to terraform", "names", strings.Join(dropped, ","))
 	}
+	s.envDigest = envDigest(env, o.env)
 	env["TMPDIR"] = tmp
 	if cliConfig != "" {
 		env["TF_CLI_CONFIG_FILE"] = cliConfig
@@ -251,7 +279,11 @@ func (s *run) setup(o runOptions) error {
 	if r.PluginCacheDir != "" {
 		read = append(read, r.PluginCacheDir)
 	}
-	path, k, v, err := r.Sandbox.Command(s.bin, read, []string{s.root, s.home}, o.env)
+	write := []string{s.root, s.home}
+	if o.readOnly {
+		read, write = append(read, s.root), []string{s.home}
+	}
+	path, k, v, err := r.Sandbox.Command(s.bin, read, write, o.env)
 	if err != nil {
 		return fmt.Errorf("terraform: %w", err)
 	}
