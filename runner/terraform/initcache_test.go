@@ -236,9 +236,6 @@ func TestPinned(t *testing.T) {
 // cached over uncached, measured in the same run.
 func BenchmarkPlanInitCache(b *testing.B) {
 	r, _ := cachedRunner(b)
-	// git cannot read /etc/gitconfig in the sandbox, and fails on it.
-	b.Setenv("GIT_CONFIG_NOSYSTEM", "1")
-	r.EnvAllowlist = []string{"GIT_CONFIG_NOSYSTEM"}
 	ctx := context.Background()
 	modules := b.TempDir()
 	repo := filepath.Join(modules, "vpc.git")
@@ -417,4 +414,27 @@ func (l *syncLog) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// TestSandboxGitModule plans a root whose module comes from git, in the
+// sandbox: terraform runs git to fetch it, and git, which cannot read the
+// system's /etc/gitconfig there, must be told not to.
+func TestSandboxGitModule(t *testing.T) {
+	r := realRunner(t)
+	dir := checkout(t, nil)
+	sha := gitModule(t, filepath.Join(dir, "vpc.git"), appModule("vpc"))
+	source := fmt.Sprintf("git::file://%s?ref=%s", filepath.Join(dir, "vpc.git"), sha)
+	if err := os.MkdirAll(filepath.Join(dir, "envs/dev"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "envs/dev/main.tf"), []byte(fmt.Sprintf("module \"vpc\" {\n  source = %q\n}\n", source)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	res, err := r.Plan(context.Background(), filepath.Join(dir, "envs/dev"), "", Root(dir))
+	if err != nil || res.Status != planbot.StatusPlanned {
+		t.Fatalf("Plan = %q, %v: %s", res.Status, err, res.Error)
+	}
+	if res.Changes.Add != 1 {
+		t.Errorf("Plan adds %d, want the module's resource", res.Changes.Add)
+	}
 }

@@ -275,6 +275,11 @@ func (s *run) setup(o runOptions) error {
 		}
 		return nil
 	}
+	if r.Sandbox.Confined() {
+		// terraform runs git for git:: module sources, and git stops when
+		// it cannot read /etc/gitconfig, which the sandbox hides.
+		env["GIT_CONFIG_NOSYSTEM"] = "1"
+	}
 	var read []string
 	if r.PluginCacheDir != "" {
 		read = append(read, r.PluginCacheDir)
