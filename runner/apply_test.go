@@ -54,7 +54,7 @@ type merger struct {
 	statuses []string
 	// targets are the statuses' target URLs.
 	targets []string
-	err      error
+	err     error
 	// allowed is the first method the repository allows ("" is merge);
 	// merging with another fails as GitHub does.
 	allowed string
