@@ -132,7 +132,9 @@
 // /organizations/{org}/settings/apps/new take the form with "manifest"
 // and, as if the user had confirmed, redirect to its redirect_url with
 // code and state. POST /app-manifests/{code}/conversions converts a code
-// once, within an hour, into the App with its client_secret,
-// webhook_secret and pem. The App is the fake's own, so the key works
-// against it. ManifestApps lists what was created.
+// once, within an hour, into the App with its client_id, client_secret,
+// webhook_secret and pem. The App is the fake's own, so the key and the
+// client id and secret (the web flow's login) work against it.
+// ManifestApps lists what was created, with each manifest as posted
+// (callback_urls included).
 package githubfake

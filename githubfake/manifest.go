@@ -23,8 +23,9 @@ import (
 //     description, external_url, html_url, created_at, updated_at,
 //     permissions, events, client_id, client_secret, webhook_secret and pem.
 //
-// The App created is the fake's own (AppID, ClientID, PrivateKeyPEM), so
-// the credentials a setup writes work against the fake.
+// The App created is the fake's own (AppID, ClientID, ClientSecret,
+// PrivateKeyPEM), so the credentials a setup writes work against the fake,
+// the web flow's login included. The webhook secret is new each time.
 
 // ManifestApp is an App created from a manifest.
 type ManifestApp struct {
@@ -38,7 +39,7 @@ type ManifestApp struct {
 	// Converted reports whether the code was converted.
 	Converted bool
 	// ClientSecret and WebhookSecret are the secrets the conversion
-	// returned.
+	// returned; ClientSecret is the fake App's (Server.ClientSecret).
 	ClientSecret, WebhookSecret string
 
 	created time.Time
@@ -102,7 +103,7 @@ func (s *Server) convertManifest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.Converted = true
-	m.ClientSecret = randomHex(20)
+	m.ClientSecret = s.ClientSecret()
 	m.WebhookSecret = randomHex(20)
 	app := s.appJSON()
 	owner := s.userJSON("planbot-user")

@@ -51,7 +51,7 @@ func TestManifestFlow(t *testing.T) {
 		t.Fatalf("ManifestApps = %+v", apps)
 	}
 	if cfg.GetID() != s.AppID() || cfg.GetSlug() != s.AppSlug() || cfg.GetClientID() != s.ClientID() || cfg.GetName() != "acme-planbot" ||
-		cfg.GetPEM() != string(s.PrivateKeyPEM()) || cfg.GetWebhookSecret() != apps[0].WebhookSecret || cfg.GetClientSecret() != apps[0].ClientSecret ||
+		cfg.GetPEM() != string(s.PrivateKeyPEM()) || cfg.GetWebhookSecret() != apps[0].WebhookSecret || cfg.GetClientSecret() != apps[0].ClientSecret || cfg.GetClientSecret() != s.ClientSecret() ||
 		cfg.GetOwner().GetLogin() != "acme" || cfg.GetWebhookSecret() == "" {
 		t.Errorf("conversion = %+v", cfg)
 	}

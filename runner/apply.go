@@ -82,7 +82,9 @@ type Applier struct {
 	// run (--checks).
 	Checks bool
 	// Live, when set, receives terraform's output while it applies.
-	Live   LiveLog
+	Live LiveLog
+	// Pages, when set, names the web page the apply status links to.
+	Pages  Pages
 	Logger *slog.Logger
 }
 
@@ -290,10 +292,11 @@ type statusSetter interface {
 	SetStatus(ctx context.Context, repo planbot.Repo, sha, context, state, description, targetURL string) error
 }
 
-// setStatus sets the apply status of the PR's head. A failure is logged:
-// the status only reflects what the reply says.
+// setStatus sets the apply status of the PR's head, linking to the PR's
+// page when there is one. A failure is logged: the status only reflects
+// what the reply says.
 func (a *Applier) setStatus(ctx context.Context, gh statusSetter, pr planbot.PullRequest, state, desc string, log *slog.Logger) {
-	if err := gh.SetStatus(ctx, pr.Repo, pr.HeadSHA, StatusApply, state, desc, pr.HTMLURL); err != nil {
+	if err := gh.SetStatus(ctx, pr.Repo, pr.HeadSHA, StatusApply, state, desc, pullURL(a.Pages, pr)); err != nil {
 		log.Warn("set apply status", "state", state, "err", err)
 	}
 }

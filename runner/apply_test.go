@@ -52,7 +52,9 @@ func (s *auditLog) ReleasePR(ctx context.Context, repo string, pr int) ([]store.
 type merger struct {
 	merges   []string
 	statuses []string
-	err      error
+	// targets are the statuses' target URLs.
+	targets []string
+	err     error
 	// allowed is the first method the repository allows ("" is merge);
 	// merging with another fails as GitHub does.
 	allowed string
@@ -81,6 +83,7 @@ func (m *merger) DefaultMergeMethod(ctx context.Context, repo planbot.Repo) (str
 
 func (m *merger) SetStatus(ctx context.Context, repo planbot.Repo, sha, context, state, description, targetURL string) error {
 	m.statuses = append(m.statuses, state+": "+description)
+	m.targets = append(m.targets, targetURL)
 	return nil
 }
 

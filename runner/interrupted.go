@@ -13,8 +13,8 @@ import (
 // interrupted answers an /apply that found apply intents without an
 // outcome: it records each as apply_interrupted, runs nothing, and says
 // what to do.
-func (a *Applier) interrupted(ctx context.Context, gh GitHub, req ApplyRequest, pr planbot.PullRequest, pending []audit.Entry, log *slog.Logger) string {
-	if err := gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "failure", "an earlier apply was interrupted; its outcome is unknown", pr.HTMLURL); err != nil {
+func (a *Applier) interrupted(ctx context.Context, gh statusSetter, req ApplyRequest, pr planbot.PullRequest, pending []audit.Entry, log *slog.Logger) string {
+	if err := gh.SetStatus(ctx, req.Repo, pr.HeadSHA, StatusApply, "failure", "an earlier apply was interrupted; its outcome is unknown", pullURL(a.Pages, pr)); err != nil {
 		log.Warn("set apply status", "err", err)
 	}
 	return a.interruptedText(ctx, req, pending, log)

@@ -3,10 +3,12 @@ package runner
 import (
 	"context"
 	"io"
+	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/audit"
 )
 
 type fakePages struct{}
@@ -81,5 +83,43 @@ func TestLiveLinks(t *testing.T) {
 	endLive(ctx, live, pr, "d1", "planned")
 	if strings.Join(live.opened, ",") != "o/r d1 app" || live.closed != 1 || strings.Join(live.ended, ",") != "d1 planned" {
 		t.Errorf("live log %+v", live)
+	}
+}
+
+// TestApplyStatusLinks checks that the planbot/apply status links to the
+// PR's page when there is one, and to the PR on GitHub otherwise: after a
+// merge, a refusal and an interrupted apply.
+func TestApplyStatusLinks(t *testing.T) {
+	pr := planbot.PullRequest{Repo: planbot.Repo{Owner: "o", Name: "r"}, Number: 3, HeadSHA: "h1", BaseRef: "main", State: "open",
+		HTMLURL: "https://github.com/o/r/pull/3"}
+	req := ApplyRequest{Repo: pr.Repo, Number: 3, Actor: "bob", Delivery: "d1"}
+	intent := audit.Entry{Repo: "o/r", PR: 3, HeadSHA: "h1", Project: "envs/dev", Action: audit.ActionApplyRequested, Actor: "bob", DeliveryID: "d0"}
+	for _, tt := range []struct {
+		name  string
+		pages Pages
+		want  string
+	}{
+		{name: "without the web page", want: pr.HTMLURL},
+		{name: "with the web page", pages: fakePages{}, want: "https://p/o/r/pull"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &auditLog{}
+			a := &Applier{Locks: st, Plans: st, Audit: st, Pages: tt.pages, Logger: slog.New(slog.DiscardHandler)}
+			gh := &merger{}
+			ctx := t.Context()
+			if _, merged := a.merge(ctx, gh, req, pr, "", clearance{}, a.Logger); !merged {
+				t.Fatal("not merged")
+			}
+			a.setStatus(ctx, gh, pr, "failure", "apply refused: no approval", a.Logger)
+			a.interrupted(ctx, gh, req, pr, []audit.Entry{intent}, a.Logger)
+			if len(gh.targets) != 3 {
+				t.Fatalf("statuses %q, want the merge's, the refusal's and the interrupted apply's", gh.statuses)
+			}
+			for i, got := range gh.targets {
+				if got != tt.want {
+					t.Errorf("status %q links to %q, want %q", gh.statuses[i], got, tt.want)
+				}
+			}
+		})
 	}
 }

@@ -42,15 +42,16 @@ func (m *Main) webPage(sec secured, app *githubapp.App, log *slog.Logger) (http.
 	return h, nil
 }
 
-// live wires the live logs and the page's links into the flows when the
-// page is served.
+// live wires the live logs and the page's links (from the plan comment
+// and both statuses) into the flows when the page is served.
 func (m *Main) live(sec secured, planner *runner.Planner, applier *runner.Applier, log *slog.Logger) {
 	if !m.Options.Web.Enabled() {
 		return
 	}
 	l := &livelog.Log{Store: m.store, Secrets: sec.masked, Logger: log}
 	planner.Live, applier.Live = l, l
-	planner.Pages = web.Links{Base: m.Options.Web.ExternalURL}
+	pages := web.Links{Base: m.Options.Web.ExternalURL}
+	planner.Pages, applier.Pages = pages, pages
 }
 
 // pruneLogs deletes the live logs older than logRetention every hour

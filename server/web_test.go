@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,11 +12,12 @@ import (
 
 	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/logtest"
+	"github.com/planbot/planbot/runner"
 )
 
 // TestApplyLiveLog checks that an apply's terraform output goes to the
 // live log, masked, and that the run ends with its outcome, next to the
-// plan's run.
+// plan's run; and that the apply status links to the PR's page.
 func TestApplyLiveLog(t *testing.T) {
 	gh := newFake(t)
 	w := startWebServer(t, gh)
@@ -43,6 +45,20 @@ func TestApplyLiveLog(t *testing.T) {
 	}
 	if strings.Contains(text.String(), liveSecret) {
 		t.Errorf("the apply's live log holds the credential")
+	}
+	// The apply status links to the PR's page, as the plan status does.
+	var applied bool
+	for _, s := range gh.Statuses(testRepo, pr.HeadSHA) {
+		if s.Context != runner.StatusApply {
+			continue
+		}
+		applied = applied || s.State == "success"
+		if want := fmt.Sprintf("%s/%s/pull/%d", w.base, testRepo, pr.Number); s.TargetURL != want {
+			t.Errorf("apply status %s %q links to %q, want the PR's page %q", s.State, s.Description, s.TargetURL, want)
+		}
+	}
+	if !applied {
+		t.Errorf("no successful %s status on %s", runner.StatusApply, pr.HeadSHA)
 	}
 }
 

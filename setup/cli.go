@@ -18,7 +18,9 @@ button sends the manifest (exactly the permissions and events planbot needs)
 to GitHub; after you confirm there, GitHub sends the browser back, and
 planbot writes the App's private key, webhook secret and client secret to
 files of mode 0600 in --dir (it never overwrites them, and never prints
-them) and prints the planbot server command that uses them.
+them) and prints the planbot server command that uses them, the web
+page's login with GitHub included (its callback is
+--external-url/auth/callback).
 
 Without --org the App belongs to the personal account that confirms it.`
 )
@@ -32,6 +34,7 @@ func flags(o *Options) *flag.FlagSet {
 	fs.StringVar(&o.WebhookURL, "webhook-url", "", "public `URL` GitHub sends webhooks to, such as https://planbot.example.com/webhook (required)")
 	fs.StringVar(&o.Name, "name", "", "the App's `NAME` (default planbot-ORG, or planbot)")
 	fs.StringVar(&o.HomepageURL, "homepage-url", "", "the App's homepage `URL` (default: the webhook URL's scheme and host)")
+	fs.StringVar(&o.ExternalURL, "external-url", "", "`URL` browsers reach planbot's web page at; the App's login callback is URL/auth/callback (default: the webhook URL's scheme and host)")
 	fs.StringVar(&o.GitHubURL, "github-url", "https://github.com", "GitHub's web `URL`; for GitHub Enterprise Server https://HOST")
 	fs.StringVar(&o.APIURL, "github-api-url", "", "GitHub's REST root `URL` (default https://api.github.com/, or https://HOST/api/v3/ with --github-url)")
 	fs.StringVar(&o.Dir, "dir", ".", "directory `DIR` the key and secret files are written to (created with mode 0700)")

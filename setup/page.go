@@ -9,6 +9,7 @@ type formData struct {
 	Name, Org   string
 	GitHub      string
 	WebhookURL  string
+	CallbackURL string
 	Permissions []pair
 	Events      []string
 }
@@ -21,7 +22,7 @@ var formPage = template.Must(template.New("form").Funcs(template.FuncMap{"json":
 <h1>Create the GitHub App {{.Name}}</h1>
 <p>The button sends this manifest to {{.GitHub}}{{if .Org}} for the organization <b>{{.Org}}</b>{{else}} for your personal account{{end}}.
 GitHub shows it to you (you can change the name there) and, once you click <i>Create GitHub App</i>, sends this browser back here.</p>
-<p>Webhooks go to <code>{{.WebhookURL}}</code>.</p>
+<p>Webhooks go to <code>{{.WebhookURL}}</code>. The login with GitHub of planbot's web page comes back to <code>{{.CallbackURL}}</code>.</p>
 <h2>Permissions</h2>
 <ul>{{range .Permissions}}<li>{{.Key}}: {{.Value}}</li>{{end}}</ul>
 <h2>Events</h2>

@@ -7,10 +7,13 @@
 // personal account. The user confirms there; GitHub redirects the browser
 // back to the local page's /callback with a one-time code, which planbot
 // converts with POST /app-manifests/{code}/conversions into the App's id,
-// private key, webhook secret and client secret. The three secrets are
-// written to files of mode 0600 that must not exist yet, and are never
-// printed; what is printed is the `planbot server` command (and the same
-// as an environment file) that uses them.
+// private key, webhook secret, client id and client secret. The three
+// secrets are written to files of mode 0600 that must not exist yet, and
+// are never printed; what is printed is the `planbot server` command (and
+// the same as an environment file) that uses them. The manifest names the
+// web page's login callback (<external-url>/auth/callback), so the App's
+// client id and secret log people in to planbot's web page (package web)
+// without another step.
 package setup
 
 import (
@@ -65,8 +68,12 @@ const (
 	ClientSecretFile  = "client-secret"
 )
 
-// publicAPIURL is the REST root of github.com.
-const publicAPIURL = "https://api.github.com/"
+// publicAPIURL is the REST root of github.com, and publicWebURL its web
+// root, as Options.Validate leaves it.
+const (
+	publicAPIURL = "https://api.github.com/"
+	publicWebURL = "https://github.com"
+)
 
 // Options configure a setup.
 type Options struct {
@@ -81,6 +88,10 @@ type Options struct {
 	WebhookURL string
 	// HomepageURL is the App's homepage; empty means WebhookURL's origin.
 	HomepageURL string
+	// ExternalURL is the address browsers reach planbot's web page at;
+	// empty means WebhookURL's origin. The login with GitHub comes back
+	// to ExternalURL + "/auth/callback".
+	ExternalURL string
 	// GitHubURL is GitHub's web root: https://github.com, or a GitHub
 	// Enterprise Server host.
 	GitHubURL string
@@ -113,6 +124,9 @@ func (o *Options) Validate() error {
 	if o.HomepageURL != "" && !isHTTPURL(o.HomepageURL) {
 		probs = append(probs, fmt.Sprintf("--homepage-url must be an http(s) URL, not %q", o.HomepageURL))
 	}
+	if o.ExternalURL != "" && !isHTTPURL(o.ExternalURL) {
+		probs = append(probs, fmt.Sprintf("--external-url must be an http(s) URL such as https://planbot.example.com, not %q", o.ExternalURL))
+	}
 	if !isHTTPURL(o.GitHubURL) {
 		probs = append(probs, fmt.Sprintf("--github-url must be an http(s) URL, such as https://github.com or https://github.example.com, not %q", o.GitHubURL))
 	}
@@ -132,10 +146,15 @@ func (o *Options) Validate() error {
 	if !strings.HasSuffix(o.APIURL, "/") {
 		o.APIURL += "/"
 	}
+	u, _ := url.Parse(o.WebhookURL)
+	origin := u.Scheme + "://" + u.Host
 	if o.HomepageURL == "" {
-		u, _ := url.Parse(o.WebhookURL)
-		o.HomepageURL = u.Scheme + "://" + u.Host
+		o.HomepageURL = origin
 	}
+	if o.ExternalURL == "" {
+		o.ExternalURL = origin
+	}
+	o.ExternalURL = strings.TrimRight(o.ExternalURL, "/")
 	if o.Name == "" {
 		o.Name = "planbot"
 		if o.Org != "" {
@@ -165,6 +184,7 @@ type manifest struct {
 	URL                string            `json:"url"`
 	HookAttributes     hookAttributes    `json:"hook_attributes"`
 	RedirectURL        string            `json:"redirect_url"`
+	CallbackURLs       []string          `json:"callback_urls"`
 	Public             bool              `json:"public"`
 	DefaultPermissions map[string]string `json:"default_permissions"`
 	DefaultEvents      []string          `json:"default_events"`
@@ -183,11 +203,15 @@ func (o Options) Manifest(redirectURL string) any {
 		URL:                o.HomepageURL,
 		HookAttributes:     hookAttributes{URL: o.WebhookURL, Active: true},
 		RedirectURL:        redirectURL,
+		CallbackURLs:       []string{o.CallbackURL()},
 		Public:             false,
 		DefaultPermissions: Permissions(),
 		DefaultEvents:      Events(),
 	}
 }
+
+// CallbackURL returns where GitHub sends the web page's login back to.
+func (o Options) CallbackURL() string { return o.ExternalURL + "/auth/callback" }
 
 // FormAction returns the URL the setup page's form POSTs the manifest to.
 func (o Options) FormAction(state string) string {
@@ -226,6 +250,11 @@ type App struct {
 	Name    string
 	HTMLURL string
 	Owner   string
+	// ClientID is the App's OAuth client id, for the web page's login;
+	// empty when GitHub returned no client id or no client secret.
+	ClientID string
+	// clientSecret reports whether the client secret file was written.
+	clientSecret bool
 }
 
 // Run creates the App: it serves the setup page until GitHub's redirect
@@ -315,6 +344,7 @@ func (f *flow) serveForm(w http.ResponseWriter, r *http.Request) {
 		Org:         f.o.Org,
 		GitHub:      f.o.GitHubURL,
 		WebhookURL:  f.o.WebhookURL,
+		CallbackURL: f.o.CallbackURL(),
 		Permissions: sortedPairs(Permissions()),
 		Events:      Events(),
 	}); err != nil {
@@ -376,6 +406,9 @@ func convert(ctx context.Context, o Options, code string) (App, error) {
 	}
 	app := App{ID: cfg.GetID(), Slug: cfg.GetSlug(), Name: cfg.GetName(), HTMLURL: cfg.GetHTMLURL(), Owner: cfg.GetOwner().GetLogin()}
 	secrets := []string{cfg.GetPEM(), cfg.GetWebhookSecret(), cfg.GetClientSecret()}
+	if cfg.GetClientID() != "" && cfg.GetClientSecret() != "" {
+		app.ClientID = cfg.GetClientID()
+	}
 	if secrets[0] == "" || secrets[1] == "" {
 		return app, planbot.Errorf(planbot.EINTERNAL, "GitHub created the App %q (id %d) but returned no private key or webhook secret; delete it in its settings and run planbot setup again", app.Name, app.ID)
 	}
@@ -390,6 +423,7 @@ func convert(ctx context.Context, o Options, code string) (App, error) {
 		}
 		written = append(written, p)
 	}
+	app.clientSecret = secrets[2] != ""
 	return app, nil
 }
 

@@ -3,10 +3,13 @@ package setup_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"html"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -17,6 +20,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/githubfake"
 	"github.com/planbot/planbot/logtest"
 	"github.com/planbot/planbot/setup"
@@ -118,14 +122,19 @@ func TestSetup(t *testing.T) {
 		}
 	}
 	for _, want := range []string{
-		"planbot server \\\n  --github-app-id 4242 \\\n  --github-app-key-file " + filepath.Join(dir, "app.pem") + " \\\n  --webhook-secret-file " + filepath.Join(dir, "webhook-secret") + " \\\n  --github-api-url " + gh.APIURL() + "\n",
+		"planbot server \\\n  --github-app-id 4242 \\\n  --github-app-key-file " + filepath.Join(dir, "app.pem") + " \\\n  --webhook-secret-file " + filepath.Join(dir, "webhook-secret") +
+			" \\\n  --github-api-url " + gh.APIURL() + " \\\n  --github-client-id " + gh.ClientID() + " \\\n  --github-client-secret-file " + filepath.Join(dir, "client-secret") +
+			" \\\n  --external-url https://planbot.example.com \\\n  --github-web-url " + gh.URL() + "/\n",
 		"PLANBOT_GITHUB_APP_ID=4242\nPLANBOT_GITHUB_APP_KEY_FILE=" + filepath.Join(dir, "app.pem") + "\n",
+		"PLANBOT_GITHUB_CLIENT_ID=" + gh.ClientID() + "\nPLANBOT_GITHUB_CLIENT_SECRET_FILE=" + filepath.Join(dir, "client-secret") + "\nPLANBOT_EXTERNAL_URL=https://planbot.example.com\n",
+		"https://planbot.example.com/auth/callback",
 		"/apps/planbot/installations/new",
 	} {
 		if !strings.Contains(s.stdout.String(), want) {
 			t.Errorf("stdout lacks %q:\n%s", want, s.stdout)
 		}
 	}
+	checkEnvFile(t, gh, s.stdout.String())
 
 	// A second run refuses to overwrite the files, before it serves a page.
 	before := len(gh.Requests())
@@ -153,6 +162,7 @@ func checkManifest(t *testing.T, app githubfake.ManifestApp, page string) {
 		"url":             "https://planbot.example.com",
 		"hook_attributes": map[string]any{"url": "https://planbot.example.com/webhook", "active": true},
 		"redirect_url":    page + "callback",
+		"callback_urls":   []any{"https://planbot.example.com/auth/callback"},
 		"public":          false,
 		"default_permissions": map[string]any{
 			"contents": "write", "pull_requests": "write", "checks": "write", "statuses": "write",
@@ -162,6 +172,34 @@ func checkManifest(t *testing.T, app githubfake.ManifestApp, page string) {
 	}
 	if diff := cmp.Diff(m, want); diff != "" {
 		t.Errorf("manifest (-got +want):\n%s", diff)
+	}
+}
+
+// checkEnvFile checks that the environment file setup printed starts a
+// server whose web page logs in with the App's client id and secret, as
+// the conversion returned them.
+func checkEnvFile(t *testing.T, gh *githubfake.Server, stdout string) {
+	t.Helper()
+	_, after, _ := strings.Cut(stdout, "as an environment file")
+	block, _, _ := strings.Cut(strings.SplitN(after, "\n\n", 2)[1], "\n\n")
+	env := map[string]string{}
+	for _, line := range strings.Split(block, "\n") {
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || !strings.HasPrefix(k, "PLANBOT_") {
+			t.Fatalf("environment file line %q", line)
+		}
+		env[k] = v
+	}
+	env["PLANBOT_DATA_DIR"] = t.TempDir()
+	o, err := config.ParseServer(nil, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatalf("the printed environment file does not configure a server: %v\n%s", err, block)
+	}
+	if !o.Web.Enabled() || o.Web.ClientID != gh.ClientID() || o.Web.ExternalURL != "https://planbot.example.com" || o.Web.WebURL != gh.URL()+"/" {
+		t.Errorf("web page configuration %+v, want it on, with the fake App's client id and the external URL", o.Web)
+	}
+	if secret, err := o.Web.LoadClientSecret(); err != nil || string(secret) != gh.ClientSecret() {
+		t.Errorf("client secret from %s: %v; want the fake App's", o.Web.ClientSecretFile, err)
 	}
 }
 
@@ -189,15 +227,26 @@ func checkSecretFiles(t *testing.T, gh *githubfake.Server, app githubfake.Manife
 	}
 }
 
-// TestSetupPersonalAccount checks the form of an App without --org, and
-// that a redirect with another state converts nothing.
+// TestSetupPersonalAccount checks the form of an App without --org, with
+// its own --external-url, and that a redirect with another state converts
+// nothing.
 func TestSetupPersonalAccount(t *testing.T) {
 	gh := githubfake.New(t)
-	s := start(t, setup.Options{WebhookURL: "https://planbot.example.com/webhook", GitHubURL: gh.URL(), Dir: t.TempDir()})
+	s := start(t, setup.Options{WebhookURL: "https://hooks.example.com/webhook", ExternalURL: "https://planbot.internal.example.com/", GitHubURL: gh.URL(), Dir: t.TempDir()})
 	c := &http.Client{Timeout: 30 * time.Second}
-	action, _ := readForm(t, c, s.page)
+	action, manifest := readForm(t, c, s.page)
 	if want := gh.URL() + "/settings/apps/new?state="; !strings.HasPrefix(action, want) {
 		t.Errorf("form action %q, want %q…", action, want)
+	}
+	var m struct {
+		URL          string   `json:"url"`
+		CallbackURLs []string `json:"callback_urls"`
+	}
+	if err := json.Unmarshal([]byte(manifest), &m); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(m.CallbackURLs, []string{"https://planbot.internal.example.com/auth/callback"}); diff != "" || m.URL != "https://hooks.example.com" {
+		t.Errorf("manifest url %q, callback_urls (-got +want):\n%s", m.URL, diff)
 	}
 	resp, err := c.Get(s.page + "callback?code=abc&state=forged")
 	if err != nil {
@@ -229,7 +278,8 @@ func TestValidate(t *testing.T) {
 		{name: "github.com", o: setup.Options{WebhookURL: "https://x.example/webhook", GitHubURL: "https://github.com", Dir: "."}, wantAPI: "https://api.github.com/"},
 		{name: "enterprise", o: setup.Options{WebhookURL: "https://x.example/webhook", GitHubURL: "https://github.example.com/", Dir: "."}, wantAPI: "https://github.example.com/api/v3/"},
 		{name: "explicit API", o: setup.Options{WebhookURL: "https://x.example/webhook", GitHubURL: "https://github.example.com", APIURL: "https://api.example.com", Dir: "."}, wantAPI: "https://api.example.com/"},
-		{name: "all problems at once", o: setup.Options{Org: "-bad org", GitHubURL: "github.com"}, wantErr: []string{"--org must be", "--webhook-url is required", "--github-url must be an http(s) URL", "--dir must not be empty"}},
+		{name: "all problems at once", o: setup.Options{Org: "-bad org", GitHubURL: "github.com", ExternalURL: "planbot.example.com"},
+			wantErr: []string{"--org must be", "--webhook-url is required", "--github-url must be an http(s) URL", "--external-url must be an http(s) URL", "--dir must not be empty"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.o.Validate()
@@ -241,6 +291,51 @@ func TestValidate(t *testing.T) {
 			if tt.wantErr == nil && (err != nil || tt.o.APIURL != tt.wantAPI) {
 				t.Errorf("err = %v, API URL %q, want %q", err, tt.o.APIURL, tt.wantAPI)
 			}
+			if tt.wantErr == nil && tt.o.CallbackURL() != "https://x.example/auth/callback" {
+				t.Errorf("callback URL %q, want the webhook URL's origin's /auth/callback", tt.o.CallbackURL())
+			}
 		})
+	}
+}
+
+// TestSetupWithoutClientSecret checks that a conversion without a client
+// secret writes no client secret file and prints a server command without
+// the web page, saying so.
+func TestSetupWithoutClientSecret(t *testing.T) {
+	gh := githubfake.New(t)
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || !strings.HasPrefix(r.URL.Path, "/api/v3/app-manifests/") || !strings.HasSuffix(r.URL.Path, "/conversions") {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		json.NewEncoder(w).Encode(map[string]any{
+			"id": 77, "slug": "planbot", "name": "planbot", "client_id": "Iv1.nosecret",
+			"webhook_secret": "whsec-77", "pem": string(gh.PrivateKeyPEM()),
+		})
+	}))
+	defer api.Close()
+	dir := t.TempDir()
+	s := start(t, setup.Options{WebhookURL: "https://planbot.example.com/webhook", GitHubURL: gh.URL(), APIURL: api.URL + "/api/v3/", Dir: dir})
+	c := &http.Client{Timeout: 30 * time.Second}
+	action, manifest := readForm(t, c, s.page)
+	resp, err := c.PostForm(action, url.Values{"manifest": {manifest}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if err := s.wait(t); err != nil {
+		t.Fatalf("setup: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, setup.ClientSecretFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("client secret file: %v, want none", err)
+	}
+	out := s.stdout.String()
+	if strings.Contains(out, "client-secret") || strings.Contains(out, "--github-client-id") || strings.Contains(out, "--external-url") || strings.Contains(out, "whsec-77") {
+		t.Errorf("stdout names the web page's login, or a secret:\n%s", out)
+	}
+	if !strings.Contains(out, "--github-app-id 77") || !strings.Contains(out, "no client id or client secret") {
+		t.Errorf("stdout lacks the server command or the note on the web page:\n%s", out)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"html"
 	"io"
 	"net"
@@ -83,6 +84,14 @@ func TestSetupCommand(t *testing.T) {
 	}
 	if !strings.Contains(stdout.String(), "planbot server \\\n  --github-app-id 4242") {
 		t.Errorf("no server command printed:\n%s", stdout.String())
+	}
+	for _, want := range []string{"--github-client-id " + gh.ClientID(), "--github-client-secret-file " + filepath.Join(dir, "client-secret"), "--external-url https://planbot.example.com"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("the server command lacks the web page's %q:\n%s", want, stdout.String())
+		}
+	}
+	if got := app.Manifest["callback_urls"]; fmt.Sprint(got) != "[https://planbot.example.com/auth/callback]" {
+		t.Errorf("manifest callback_urls = %v, want the web page's login callback", got)
 	}
 
 	// Again: refused, exit 1, the files untouched.
