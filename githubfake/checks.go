@@ -253,6 +253,8 @@ func (s *Server) applyCheckInput(c *checkRun, in *checkRunInput) {
 		// started_at started now.
 		c.StartedAt = s.now()
 	}
+	// GitHub keeps the times of a run to the second.
+	c.StartedAt, c.CompletedAt = c.StartedAt.Truncate(time.Second), c.CompletedAt.Truncate(time.Second)
 	if o := in.Output; o != nil {
 		set(&c.Title, o.Title)
 		set(&c.Summary, o.Summary)

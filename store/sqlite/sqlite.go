@@ -25,6 +25,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -36,7 +37,7 @@ import (
 	"github.com/planbot/planbot/store"
 	"github.com/planbot/planbot/store/sqlstore"
 
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	"modernc.org/sqlite" // registers the "sqlite" driver
 )
 
 //go:embed migrations/*.sql
@@ -68,6 +69,31 @@ var _ store.Store = (*DB)(nil)
 // Open opens (creating it and its parent directories if needed) the SQLite
 // database at path and applies any pending migrations.
 func Open(ctx context.Context, path string, logger *slog.Logger) (*DB, error) {
+	// Processes that open a new database at the same moment race to
+	// switch it to WAL, and SQLite answers the loser SQLITE_BUSY at once,
+	// without waiting out the busy timeout: try again, as long as that.
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		db, err := open(ctx, path, logger)
+		if err == nil || !busy(err) || time.Now().After(deadline) {
+			return db, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// busy reports whether err is SQLite's SQLITE_BUSY (of any extended kind).
+func busy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == 5
+}
+
+// open is one attempt of Open.
+func open(ctx context.Context, path string, logger *slog.Logger) (*DB, error) {
 	if path == "" {
 		return nil, fmt.Errorf("sqlite: open: empty path")
 	}
