@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/logtest"
 )
 
 // initCounter counts the terraform init commands a Runner logs.
@@ -331,7 +332,7 @@ func gitModule(t testing.TB, dir, body string) string {
 // here), so every plan fails; what matters is why.
 func TestInitCacheTamperedProvider(t *testing.T) {
 	r, _ := cachedRunner(t)
-	var logs syncLog
+	var logs logtest.Buffer
 	r.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	mirror := t.TempDir()
 	r.PluginCacheDir = mirror // readable by the sandboxed runs
@@ -396,24 +397,6 @@ func TestInitCacheTamperedProvider(t *testing.T) {
 		!strings.Contains(l, "plan failed after a cached init") || !strings.Contains(l, "does not match any of the checksums") {
 		t.Errorf("the plan did not stop at the tampered provider, then run init:\n%s", l)
 	}
-}
-
-// syncLog is a log destination safe for concurrent writes.
-type syncLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // TestSandboxGitModule plans a root whose module comes from git, in the
