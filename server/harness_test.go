@@ -152,18 +152,27 @@ func startServer(t *testing.T, gh *githubfake.Server, dataDir string, extra ...s
 	if err := m.Listen(); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	e := &testEnv{t: t, logs: logs, gh: gh, url: "http://" + m.Addr() + "/webhook", metricsURL: "http://" + m.Addr(), dataDir: dataDir, cancel: cancel, done: make(chan error, 1)}
+	e := &testEnv{t: t, logs: logs, gh: gh, url: "http://" + m.Addr() + "/webhook", metricsURL: "http://" + m.Addr(), dataDir: dataDir}
 	if a := m.MetricsAddr(); a != "" {
 		e.metricsURL = "http://" + a
 	}
+	e.run(m)
+	return e
+}
+
+// run runs m, which listens already, until the test ends, and waits
+// until it answers on /healthz.
+func (e *testEnv) run(m *Main) {
+	e.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel, e.done = cancel, make(chan error, 1)
 	go func() {
 		err := m.Run(ctx)
 		m.Close()
 		e.done <- err
 	}()
-	t.Cleanup(e.stop)
-	waitFor(t, 20*time.Second, "server healthy", func() bool {
+	e.t.Cleanup(e.stop)
+	waitFor(e.t, 20*time.Second, "server healthy", func() bool {
 		resp, err := http.Get("http://" + m.Addr() + "/healthz")
 		if err != nil {
 			return false
@@ -171,7 +180,6 @@ func startServer(t *testing.T, gh *githubfake.Server, dataDir string, extra ...s
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
-	return e
 }
 
 func (e *testEnv) stop() {
