@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -209,10 +207,7 @@ func testApplyMergesAndLocks(t *testing.T, eng testEngine) {
 	}
 	e.waitJob(e.deliver("pull_request", gh.PullRequestEvent("closed", testRepo, first.Number), http.StatusAccepted))
 	// The saved plans, which hold unmasked values, are gone with the PR.
-	st, err := OpenStore(context.Background(), filepath.Join(e.dataDir, "planbot.db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := e.openDB()
 	defer st.Close()
 	if p, err := st.LatestPlan(context.Background(), testRepo, first.Number, "envs/dev"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("plan of the closed PR still stored: %+v, %v", p, err)

@@ -540,10 +540,7 @@ func testBrowserAudit(t *testing.T, w *webEnv) {
 func (w *webEnv) openStore() store.Store {
 	w.t.Helper()
 	if w.st == nil {
-		st, err := OpenStore(context.Background(), filepath.Join(w.dataDir, "planbot.db"), slog.New(slog.DiscardHandler))
-		if err != nil {
-			w.t.Fatal(err)
-		}
+		st := w.openDB()
 		w.st = st
 		w.t.Cleanup(func() { st.Close() })
 	}

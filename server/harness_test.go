@@ -14,6 +14,7 @@ import (
 	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/githubfake"
 	"github.com/planbot/planbot/logtest"
+	"github.com/planbot/planbot/store"
 )
 
 const (
@@ -211,13 +212,20 @@ func (e *testEnv) deliver(event string, payload []byte, wantStatus int) string {
 	return id
 }
 
-// waitJob waits until the job of a delivery is finished.
-func (e *testEnv) waitJob(delivery string) {
+// openDB opens the server's database; the caller closes it.
+func (e *testEnv) openDB() store.Store {
 	e.t.Helper()
 	st, err := OpenStore(context.Background(), filepath.Join(e.dataDir, "planbot.db"), slog.New(slog.DiscardHandler))
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	return st
+}
+
+// waitJob waits until the job of a delivery is finished.
+func (e *testEnv) waitJob(delivery string) {
+	e.t.Helper()
+	st := e.openDB()
 	defer st.Close()
 	waitFor(e.t, 3*time.Minute, "job of delivery "+delivery, func() bool {
 		j, err := st.Job(context.Background(), delivery)
