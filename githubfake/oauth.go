@@ -321,12 +321,8 @@ func (s *Server) listUserInstallations(w http.ResponseWriter, r *http.Request) {
 	login := loginOf(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ids := make([]int64, 0, len(s.installs))
-	for id := range s.installs {
-		ids = append(ids, id)
-	}
 	var list []any
-	for _, id := range sortInt64(ids) {
+	for _, id := range s.installIDs() {
 		if len(s.userRepos(s.installs[id], login)) > 0 {
 			list = append(list, s.installationJSON(s.installs[id]))
 		}
