@@ -19,11 +19,19 @@ func (e *testEnv) command(n int, user, body string) string {
 	before := len(botComments(e.gh, n))
 	c := e.gh.AddComment(testRepo, n, user, body)
 	e.deliver("issue_comment", e.gh.IssueCommentEvent(testRepo, n, c), http.StatusAccepted)
+	return e.waitReply(n, before, user, "reply to "+body)
+}
+
+// waitReply waits for planbot's reply to user on PR n, among its comments
+// after the first before ones, and returns it; what names the wait.
+func (e *testEnv) waitReply(n, before int, user, what string) string {
+	e.t.Helper()
 	var reply string
-	waitFor(e.t, 3*time.Minute, "reply to "+body, func() bool {
-		for _, bc := range botComments(e.gh, n)[min(before, len(botComments(e.gh, n))):] {
-			if strings.HasPrefix(bc.Body, "@"+user) {
-				reply = bc.Body
+	waitFor(e.t, 3*time.Minute, what, func() bool {
+		cs := botComments(e.gh, n)
+		for _, c := range cs[min(before, len(cs)):] {
+			if strings.HasPrefix(c.Body, "@"+user) {
+				reply = c.Body
 				return true
 			}
 		}
