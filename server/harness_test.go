@@ -102,6 +102,7 @@ type testEnv struct {
 	// listener's, or --metrics-addr's.
 	metricsURL string
 	dataDir    string
+	m          *Main
 	cancel     context.CancelFunc
 	done       chan error
 }
@@ -165,6 +166,7 @@ func startServer(t *testing.T, gh *githubfake.Server, dataDir string, extra ...s
 // until it answers on /healthz.
 func (e *testEnv) run(m *Main) {
 	e.t.Helper()
+	e.m = m
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel, e.done = cancel, make(chan error, 1)
 	go func() {
