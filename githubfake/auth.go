@@ -5,8 +5,10 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"maps"
 	"math/big"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -68,11 +70,7 @@ func (s *Server) issueToken(id int64) (string, time.Time) {
 // installationFor returns the installation with access to repo (full
 // name), or nil. The caller holds mu.
 func (s *Server) installationFor(full string) *installation {
-	ids := make([]int64, 0, len(s.installs))
-	for id := range s.installs {
-		ids = append(ids, id)
-	}
-	for _, id := range sortInt64(ids) {
+	for _, id := range s.installIDs() {
 		if s.installs[id].has(full) {
 			return s.installs[id]
 		}
@@ -89,13 +87,10 @@ func (in *installation) has(full string) bool {
 	return false
 }
 
-func sortInt64(v []int64) []int64 {
-	for i := 1; i < len(v); i++ {
-		for j := i; j > 0 && v[j] < v[j-1]; j-- {
-			v[j], v[j-1] = v[j-1], v[j]
-		}
-	}
-	return v
+// installIDs returns the ids of the installations in ascending order.
+// The caller holds mu.
+func (s *Server) installIDs() []int64 {
+	return slices.Sorted(maps.Keys(s.installs))
 }
 
 // bearer returns the credential of an Authorization header.

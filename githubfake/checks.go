@@ -383,16 +383,7 @@ func (s *Server) checkRunJSON(c *checkRun) map[string]any {
 	rp := c.repo
 	api := s.APIURL() + "repos/" + rp.fullName()
 	url := api + "/check-runs/" + strconv.FormatInt(c.ID, 10)
-	strOrNil := func(v string) any {
-		if v == "" {
-			return nil
-		}
-		return v
-	}
-	var conclusion any
-	if c.Conclusion != "" {
-		conclusion = c.Conclusion
-	}
+	conclusion := nullable(c.Conclusion)
 	prs := s.checkPulls(rp, c.HeadSHA)
 	return map[string]any{
 		"id":           c.ID,
@@ -402,13 +393,13 @@ func (s *Server) checkRunJSON(c *checkRun) map[string]any {
 		"external_id":  c.ExternalID,
 		"url":          url,
 		"html_url":     s.srv.URL + "/" + rp.fullName() + "/runs/" + strconv.FormatInt(c.ID, 10),
-		"details_url":  strOrNil(c.DetailsURL),
+		"details_url":  nullable(c.DetailsURL),
 		"status":       c.Status,
 		"conclusion":   conclusion,
 		"started_at":   timeOrNil(c.StartedAt),
 		"completed_at": timeOrNil(c.CompletedAt),
 		"output": map[string]any{
-			"title": strOrNil(c.Title), "summary": strOrNil(c.Summary), "text": strOrNil(c.Text),
+			"title": nullable(c.Title), "summary": nullable(c.Summary), "text": nullable(c.Text),
 			"annotations_count": len(c.Annotations), "annotations_url": url + "/annotations",
 		},
 		"check_suite": map[string]any{

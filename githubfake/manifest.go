@@ -84,10 +84,16 @@ func (s *Server) createFromManifest(w http.ResponseWriter, r *http.Request) {
 	}
 	s.manifests[code] = &ManifestApp{Org: r.PathValue("org"), Manifest: m, Code: code, created: s.now()}
 	s.mu.Unlock()
+	redirectWithCode(w, r, u, code, r.URL.Query().Get("state"))
+}
+
+// redirectWithCode sends the browser back to u with code and, when there
+// is one, state added to its query, as GitHub ends a web flow.
+func redirectWithCode(w http.ResponseWriter, r *http.Request, u *url.URL, code, state string) {
 	q := u.Query()
 	q.Set("code", code)
-	if st := r.URL.Query().Get("state"); st != "" {
-		q.Set("state", st)
+	if state != "" {
+		q.Set("state", state)
 	}
 	u.RawQuery = q.Encode()
 	http.Redirect(w, r, u.String(), http.StatusFound)

@@ -150,13 +150,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	s.userID(login)
 	s.oauthFlow().codes[code] = &oauthCode{login: s.logins[strings.ToLower(login)], redirect: u.String(), created: s.now()}
 	s.mu.Unlock()
-	q := u.Query()
-	q.Set("code", code)
-	if st := r.PostForm.Get("state"); st != "" {
-		q.Set("state", st)
-	}
-	u.RawQuery = q.Encode()
-	http.Redirect(w, r, u.String(), http.StatusFound)
+	redirectWithCode(w, r, u, code, r.PostForm.Get("state"))
 }
 
 // exchangeCode is POST /login/oauth/access_token.
@@ -321,12 +315,8 @@ func (s *Server) listUserInstallations(w http.ResponseWriter, r *http.Request) {
 	login := loginOf(r)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ids := make([]int64, 0, len(s.installs))
-	for id := range s.installs {
-		ids = append(ids, id)
-	}
 	var list []any
-	for _, id := range sortInt64(ids) {
+	for _, id := range s.installIDs() {
 		if len(s.userRepos(s.installs[id], login)) > 0 {
 			list = append(list, s.installationJSON(s.installs[id]))
 		}

@@ -410,13 +410,8 @@ func (s *Server) getLabel(w http.ResponseWriter, r *http.Request, rp *repo) {
 func (s *Server) listInstallations(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ids := make([]int64, 0, len(s.installs))
-	for id := range s.installs {
-		ids = append(ids, id)
-	}
-	ids = sortInt64(ids)
 	var list []any
-	for _, id := range ids {
+	for _, id := range s.installIDs() {
 		list = append(list, s.installationJSON(s.installs[id]))
 	}
 	lo, hi := paginate(w, r, len(list))

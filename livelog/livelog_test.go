@@ -5,25 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/planbot/planbot/store"
-	"github.com/planbot/planbot/store/sqlite"
+	"github.com/planbot/planbot/store/sqlite/sqlitetest"
 )
-
-func openStore(t *testing.T) store.Store {
-	t.Helper()
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
 
 const secret = "s3cr3t-token-value"
 
@@ -31,7 +20,7 @@ const secret = "s3cr3t-token-value"
 // as whole lines, masked, in order, while the run goes on, and that
 // Follow returns after the End chunk.
 func TestWriterFollow(t *testing.T) {
-	st := openStore(t)
+	st := sqlitetest.New(t)
 	l := &Log{Store: st, Secrets: []string{secret}, Logger: slog.New(slog.DiscardHandler)}
 	ctx := t.Context()
 	w := l.Writer(ctx, "o/r", 1, "run1", "app")
@@ -80,7 +69,7 @@ func TestWriterFollow(t *testing.T) {
 // TestFollowCancel checks that Follow returns when its context ends, as
 // when the client goes away, and when send fails.
 func TestFollowCancel(t *testing.T) {
-	st := openStore(t)
+	st := sqlitetest.New(t)
 	l := &Log{Store: st, Logger: slog.New(slog.DiscardHandler)}
 	w := l.Writer(t.Context(), "o/r", 1, "run1", "app")
 	fmt.Fprint(w, "one\n")

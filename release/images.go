@@ -10,10 +10,6 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// KustomizationFiles are the names of a kustomization file, in the order
-// kustomize looks for them.
-var KustomizationFiles = []string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
-
 // Image is an image reference a release sets: Name and either Tag or
 // Digest.
 type Image struct {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/planbot/planbot/metrics"
 	"github.com/planbot/planbot/store"
+	"github.com/planbot/planbot/store/sqlite/sqlitetest"
 )
 
 // brokenCounter is a store that cannot count.
@@ -20,7 +21,7 @@ func (brokenCounter) CountJobs(context.Context, time.Time) (store.JobCounts, err
 }
 
 func TestDepth(t *testing.T) {
-	st := newJobs(t)
+	st := sqlitetest.New(t)
 	m := NewMetrics(metrics.New())
 	enqueue(t, st, "a", "o/r#1")
 	enqueue(t, st, "b", "o/r#2")

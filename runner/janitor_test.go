@@ -12,6 +12,7 @@ import (
 
 	"github.com/planbot/planbot/logtest"
 	"github.com/planbot/planbot/store"
+	"github.com/planbot/planbot/store/sqlite/sqlitetest"
 )
 
 // finishJob claims the next job, which must be id, and finishes it with
@@ -38,7 +39,7 @@ func jobExists(t *testing.T, st store.Store, id string) bool {
 }
 
 func TestJanitorOnce(t *testing.T) {
-	st := newJobs(t)
+	st := sqlitetest.New(t)
 	enqueue(t, st, "done", "o/r#1")
 	enqueue(t, st, "failed", "o/r#2")
 	enqueue(t, st, "queued", "o/r#3")
@@ -83,7 +84,7 @@ func TestJanitorOnce(t *testing.T) {
 }
 
 func TestJanitorRejectsShortRetention(t *testing.T) {
-	st := newJobs(t)
+	st := sqlitetest.New(t)
 	enqueue(t, st, "done", "o/r#1")
 	finishJob(t, st, "done", "")
 	j := &Janitor{Jobs: st, Retention: 71 * time.Hour, Now: func() time.Time { return time.Now().Add(365 * 24 * time.Hour) }}
@@ -98,7 +99,7 @@ func TestJanitorRejectsShortRetention(t *testing.T) {
 // TestJanitorRun checks that Run prunes at start and again each Interval,
 // survives a failing store, and returns nil when its context ends.
 func TestJanitorRun(t *testing.T) {
-	st := newJobs(t)
+	st := sqlitetest.New(t)
 	enqueue(t, st, "first", "o/r#1")
 	enqueue(t, st, "second", "o/r#2")
 	finishJob(t, st, "first", "")
@@ -137,7 +138,7 @@ func TestJanitorRun(t *testing.T) {
 // TestJanitorRunStoreError checks that a failing store is logged and does
 // not end Run.
 func TestJanitorRunStoreError(t *testing.T) {
-	st := newJobs(t)
+	st := sqlitetest.New(t)
 	if err := st.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -11,10 +11,11 @@ import (
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/metrics"
 	"github.com/planbot/planbot/store"
+	"github.com/planbot/planbot/store/sqlite/sqlitetest"
 )
 
 func TestQueueMetrics(t *testing.T) {
-	st := newJobs(t)
+	st := sqlitetest.New(t)
 	m := NewMetrics(metrics.New())
 	q := &Queue{Jobs: st, Workers: 2, Poll: 10 * time.Millisecond, MaxAttempts: 2, Metrics: m,
 		Backoff: func(int) time.Duration { return 0 },

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,18 +18,8 @@ import (
 	"github.com/planbot/planbot/githubapp"
 	"github.com/planbot/planbot/metrics"
 	"github.com/planbot/planbot/store"
-	"github.com/planbot/planbot/store/sqlite"
+	"github.com/planbot/planbot/store/sqlite/sqlitetest"
 )
-
-func newJobs(t *testing.T) store.Store {
-	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "q.db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
-}
 
 func enqueue(t *testing.T, st store.Store, id, key string) {
 	t.Helper()
@@ -69,7 +58,7 @@ func waitState(t *testing.T, st store.Store, id, state string) *store.Job {
 // TestQueueRetriesThenGivesUp runs a failing job MaxAttempts times and a
 // panicking one is recorded as failed instead of killing the worker.
 func TestQueueRetriesThenGivesUp(t *testing.T) {
-	st := newJobs(t)
+	st := sqlitetest.New(t)
 	var runs sync.Map
 	q := &Queue{Jobs: st, Workers: 2, Poll: 10 * time.Millisecond, MaxAttempts: 3,
 		Backoff: func(int) time.Duration { return 0 },
@@ -119,7 +108,7 @@ func TestQueueDrain(t *testing.T) {
 		{name: "cancelled after the drain", jobTakes: time.Hour, drain: 100 * time.Millisecond, wantState: store.JobRunning},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			st := newJobs(t)
+			st := sqlitetest.New(t)
 			started := make(chan struct{})
 			q := &Queue{Jobs: st, Workers: 1, Poll: 10 * time.Millisecond, DrainTimeout: tt.drain, Lease: 30 * time.Second,
 				Handle: func(ctx context.Context, j store.Job) error {
@@ -276,7 +265,7 @@ func waitJob(t *testing.T, st store.Store, id string, ok func(*store.Job) bool) 
 // newer job of its key waits behind it, and that another key's job runs
 // meanwhile.
 func TestQueueRetryWaitsForBackoff(t *testing.T) {
-	st := newJobs(t)
+	st := sqlitetest.New(t)
 	rec := &claimRecorder{Jobs: st}
 	t0 := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
 	clk := &clock{t: t0}
@@ -365,7 +354,7 @@ func TestBackoffFrom(t *testing.T) {
 // newer job of its key behind it, and then runs on its first attempt. A
 // limit that is already over when reported still waits a second.
 func TestQueuePostponesRateLimitedJob(t *testing.T) {
-	st := newJobs(t)
+	st := sqlitetest.New(t)
 	rec := &claimRecorder{Jobs: st}
 	t0 := time.Date(2025, 3, 4, 5, 6, 7, 0, time.UTC)
 	clk := &clock{t: t0}
@@ -457,7 +446,7 @@ func (c *claimCounter) Claim(ctx context.Context, owner string, now, leaseUntil 
 // poll, which here never comes.
 func TestQueueBurstWakesEveryWorker(t *testing.T) {
 	const workers = 4
-	st := newJobs(t)
+	st := sqlitetest.New(t)
 	jobs := &claimCounter{Jobs: st}
 	var running atomic.Int32
 	release := make(chan struct{})
@@ -483,7 +472,7 @@ func TestQueueBurstWakesEveryWorker(t *testing.T) {
 // requests' first plans, waits for those that came before it and for no
 // job stored after it.
 func TestQueueOrder(t *testing.T) {
-	st := newJobs(t)
+	st := sqlitetest.New(t)
 	var mu sync.Mutex
 	var got []string
 	q := &Queue{Jobs: st, Workers: 1, Poll: 10 * time.Millisecond,

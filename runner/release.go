@@ -15,6 +15,7 @@ import (
 	"github.com/planbot/planbot/audit"
 	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/release"
+	"sigs.k8s.io/kustomize/api/konfig"
 )
 
 // StatusRelease is the commit status planbot sets on a tagged commit: the
@@ -296,7 +297,7 @@ func bump(ctx context.Context, gh FileGetter, repo planbot.Repo, tip string, ove
 // kustomization returns the path and content of the kustomization file of
 // the overlay dir at commit sha.
 func kustomization(ctx context.Context, gh FileGetter, repo planbot.Repo, sha, dir string) (string, []byte, error) {
-	for _, name := range release.KustomizationFiles {
+	for _, name := range konfig.RecognizedKustomizationFileNames() {
 		p := path.Join(dir, name)
 		data, err := gh.GetFile(ctx, repo, p, sha)
 		if planbot.ErrorCode(err) == planbot.ENOTFOUND {

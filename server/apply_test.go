@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,11 +19,19 @@ func (e *testEnv) command(n int, user, body string) string {
 	before := len(botComments(e.gh, n))
 	c := e.gh.AddComment(testRepo, n, user, body)
 	e.deliver("issue_comment", e.gh.IssueCommentEvent(testRepo, n, c), http.StatusAccepted)
+	return e.waitReply(n, before, user, "reply to "+body)
+}
+
+// waitReply waits for planbot's reply to user on PR n, among its comments
+// after the first before ones, and returns it; what names the wait.
+func (e *testEnv) waitReply(n, before int, user, what string) string {
+	e.t.Helper()
 	var reply string
-	waitFor(e.t, 3*time.Minute, "reply to "+body, func() bool {
-		for _, bc := range botComments(e.gh, n)[min(before, len(botComments(e.gh, n))):] {
-			if strings.HasPrefix(bc.Body, "@"+user) {
-				reply = bc.Body
+	waitFor(e.t, 3*time.Minute, what, func() bool {
+		cs := botComments(e.gh, n)
+		for _, c := range cs[min(before, len(cs)):] {
+			if strings.HasPrefix(c.Body, "@"+user) {
+				reply = c.Body
 				return true
 			}
 		}
@@ -209,10 +215,7 @@ func testApplyMergesAndLocks(t *testing.T, eng testEngine) {
 	}
 	e.waitJob(e.deliver("pull_request", gh.PullRequestEvent("closed", testRepo, first.Number), http.StatusAccepted))
 	// The saved plans, which hold unmasked values, are gone with the PR.
-	st, err := OpenStore(context.Background(), filepath.Join(e.dataDir, "planbot.db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := e.openDB()
 	defer st.Close()
 	if p, err := st.LatestPlan(context.Background(), testRepo, first.Number, "envs/dev"); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("plan of the closed PR still stored: %+v, %v", p, err)

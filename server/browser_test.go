@@ -139,22 +139,8 @@ func startWebServer(t *testing.T, gh *githubfake.Server) *webEnv {
 	}
 	logger, logs := logtest.Capture(t)
 	m := &Main{Options: opts, Logger: logger, listener: l}
-	ctx, cancel := context.WithCancel(context.Background())
-	e := &testEnv{t: t, logs: logs, gh: gh, url: base + "/webhook", metricsURL: base, dataDir: dataDir, cancel: cancel, done: make(chan error, 1)}
-	go func() {
-		err := m.Run(ctx)
-		m.Close()
-		e.done <- err
-	}()
-	t.Cleanup(e.stop)
-	waitFor(t, 20*time.Second, "server healthy", func() bool {
-		resp, err := http.Get(base + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	e := &testEnv{t: t, logs: logs, gh: gh, url: base + "/webhook", metricsURL: base, dataDir: dataDir}
+	e.run(m)
 	w := &webEnv{testEnv: e, base: base, shots: os.Getenv(screenshotsEnv)}
 	// Nothing planbot writes may hold the credential or the client secret.
 	t.Cleanup(func() {
@@ -554,10 +540,7 @@ func testBrowserAudit(t *testing.T, w *webEnv) {
 func (w *webEnv) openStore() store.Store {
 	w.t.Helper()
 	if w.st == nil {
-		st, err := OpenStore(context.Background(), filepath.Join(w.dataDir, "planbot.db"), slog.New(slog.DiscardHandler))
-		if err != nil {
-			w.t.Fatal(err)
-		}
+		st := w.openDB()
 		w.st = st
 		w.t.Cleanup(func() { st.Close() })
 	}

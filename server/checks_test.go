@@ -59,18 +59,7 @@ func (e *testEnv) click(n int, id int64, user, button string) string {
 	if resp.StatusCode != http.StatusAccepted {
 		e.t.Fatalf("click: status %d", resp.StatusCode)
 	}
-	var reply string
-	waitFor(e.t, 3*time.Minute, user+" clicking "+button, func() bool {
-		cs := botComments(e.gh, n)
-		for _, c := range cs[min(before, len(cs)):] {
-			if strings.HasPrefix(c.Body, "@"+user) {
-				reply = c.Body
-				return true
-			}
-		}
-		return false
-	})
-	return reply
+	return e.waitReply(n, before, user, user+" clicking "+button)
 }
 
 // TestCheckRunsPerProject plans a PR that changes two roots: each gets one

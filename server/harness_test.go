@@ -14,6 +14,7 @@ import (
 	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/githubfake"
 	"github.com/planbot/planbot/logtest"
+	"github.com/planbot/planbot/store"
 )
 
 const (
@@ -101,6 +102,7 @@ type testEnv struct {
 	// listener's, or --metrics-addr's.
 	metricsURL string
 	dataDir    string
+	m          *Main
 	cancel     context.CancelFunc
 	done       chan error
 }
@@ -152,18 +154,28 @@ func startServer(t *testing.T, gh *githubfake.Server, dataDir string, extra ...s
 	if err := m.Listen(); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	e := &testEnv{t: t, logs: logs, gh: gh, url: "http://" + m.Addr() + "/webhook", metricsURL: "http://" + m.Addr(), dataDir: dataDir, cancel: cancel, done: make(chan error, 1)}
+	e := &testEnv{t: t, logs: logs, gh: gh, url: "http://" + m.Addr() + "/webhook", metricsURL: "http://" + m.Addr(), dataDir: dataDir}
 	if a := m.MetricsAddr(); a != "" {
 		e.metricsURL = "http://" + a
 	}
+	e.run(m)
+	return e
+}
+
+// run runs m, which listens already, until the test ends, and waits
+// until it answers on /healthz.
+func (e *testEnv) run(m *Main) {
+	e.t.Helper()
+	e.m = m
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel, e.done = cancel, make(chan error, 1)
 	go func() {
 		err := m.Run(ctx)
 		m.Close()
 		e.done <- err
 	}()
-	t.Cleanup(e.stop)
-	waitFor(t, 20*time.Second, "server healthy", func() bool {
+	e.t.Cleanup(e.stop)
+	waitFor(e.t, 20*time.Second, "server healthy", func() bool {
 		resp, err := http.Get("http://" + m.Addr() + "/healthz")
 		if err != nil {
 			return false
@@ -171,7 +183,6 @@ func startServer(t *testing.T, gh *githubfake.Server, dataDir string, extra ...s
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
-	return e
 }
 
 func (e *testEnv) stop() {
@@ -203,13 +214,20 @@ func (e *testEnv) deliver(event string, payload []byte, wantStatus int) string {
 	return id
 }
 
-// waitJob waits until the job of a delivery is finished.
-func (e *testEnv) waitJob(delivery string) {
+// openDB opens the server's database; the caller closes it.
+func (e *testEnv) openDB() store.Store {
 	e.t.Helper()
 	st, err := OpenStore(context.Background(), filepath.Join(e.dataDir, "planbot.db"), slog.New(slog.DiscardHandler))
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	return st
+}
+
+// waitJob waits until the job of a delivery is finished.
+func (e *testEnv) waitJob(delivery string) {
+	e.t.Helper()
+	st := e.openDB()
 	defer st.Close()
 	waitFor(e.t, 3*time.Minute, "job of delivery "+delivery, func() bool {
 		j, err := st.Job(context.Background(), delivery)

@@ -3,9 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -31,12 +29,10 @@ func TestRateLimitPostponesJob(t *testing.T) {
 	e := startServer(t, gh, t.TempDir())
 	delivery := e.deliver("pull_request", gh.PullRequestEvent("opened", testRepo, pr.Number), http.StatusAccepted)
 
-	st, err := OpenStore(context.Background(), filepath.Join(e.dataDir, "planbot.db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := e.openDB()
 	defer st.Close()
 	var j *store.Job
+	var err error
 	waitFor(t, time.Minute, "the rate-limited job back in the queue", func() bool {
 		j, err = st.Job(context.Background(), delivery)
 		return err == nil && j.State != store.JobRunning && j.LastError != ""

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -112,10 +110,7 @@ func (e *testEnv) deliverEvents() {
 // auditLog returns the audit log of the server's store.
 func (e *testEnv) auditLog() []audit.Entry {
 	e.t.Helper()
-	st, err := OpenStore(context.Background(), filepath.Join(e.dataDir, "planbot.db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		e.t.Fatal(err)
-	}
+	st := e.openDB()
 	defer st.Close()
 	entries, err := st.Audit(context.Background(), store.AuditFilter{})
 	if err != nil {

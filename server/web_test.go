@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/planbot/planbot/config"
-	"github.com/planbot/planbot/logtest"
 	"github.com/planbot/planbot/runner"
 )
 
@@ -70,28 +68,13 @@ func TestWebOwnListener(t *testing.T) {
 	if err := os.WriteFile(secretFile, []byte(gh.ClientSecret()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	opts, err := config.ParseServer(serverArgs(t, gh, t.TempDir(), "--github-client-id="+gh.ClientID(), "--github-client-secret-file="+secretFile,
-		"--external-url=https://planbot.example.com", "--ui-addr=127.0.0.1:0"), func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := &Main{Options: opts, Logger: logtest.New(t)}
-	if err := m.Listen(); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- m.Run(ctx); m.Close() }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server: %v", err)
-		}
-	}()
+	m := startServer(t, gh, t.TempDir(), "--github-client-id="+gh.ClientID(), "--github-client-secret-file="+secretFile,
+		"--external-url=https://planbot.example.com", "--ui-addr=127.0.0.1:0").m
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	get := func(addr, path string) *http.Response {
 		t.Helper()
 		var resp *http.Response
+		var err error
 		waitFor(t, 20*time.Second, "GET "+addr+path, func() bool {
 			resp, err = noRedirect.Get("http://" + addr + path)
 			return err == nil

@@ -9,7 +9,6 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -21,7 +20,7 @@ import (
 	"github.com/planbot/planbot/githubapp"
 	"github.com/planbot/planbot/githubfake"
 	"github.com/planbot/planbot/store"
-	"github.com/planbot/planbot/store/sqlite"
+	"github.com/planbot/planbot/store/sqlite/sqlitetest"
 )
 
 const testRepo = "acme/infra"
@@ -47,11 +46,7 @@ func newEnv(t *testing.T) *env {
 	gh.SetCollaborator(testRepo, "alice", "write")
 	gh.SetCollaborator(testRepo, "rita", "read")
 	gh.SetCollaborator("acme/hidden", "alice", "admin")
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "planbot.db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := sqlitetest.New(t)
 	app, err := githubapp.New(githubapp.Options{AppID: gh.AppID(), PrivateKey: gh.PrivateKeyPEM(), APIURL: gh.APIURL(), Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)

@@ -10,13 +10,10 @@ import (
 	"regexp"
 	"strings"
 
+	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/yaml"
 )
-
-// kustomizationFiles are the file names that make a directory a
-// kustomization, in kustomize's order of preference.
-var kustomizationFiles = [...]string{"kustomization.yaml", "kustomization.yml", "Kustomization"}
 
 // ref is one local or remote path that a kustomization names.
 type ref struct {
@@ -48,7 +45,7 @@ type node struct {
 // findKustomizationFile returns the name of the kustomization file in the
 // directory dir, or "" when there is none.
 func findKustomizationFile(dir string) string {
-	for _, name := range kustomizationFiles {
+	for _, name := range konfig.RecognizedKustomizationFileNames() {
 		fi, err := os.Stat(filepath.Join(dir, name))
 		if err == nil && fi.Mode().IsRegular() {
 			return name

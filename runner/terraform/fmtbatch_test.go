@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/planbot/planbot/treetest"
 )
 
 // TestFmtCheckMatchesOneByOne checks several directories with FmtCheck and
@@ -15,7 +16,7 @@ import (
 func TestFmtCheckMatchesOneByOne(t *testing.T) {
 	r := realRunner(t)
 	ctx := context.Background()
-	root := checkout(t, map[string]string{
+	root := treetest.New(t, map[string]string{
 		"envs/dev/main.tf":        "resource \"terraform_data\" \"x\" {\ninput=\"1\"\n}\n",
 		"envs/dev/vars.tf":        "variable \"v\" {\n  type = \"string\"\n}\n",
 		"envs/dev/dev.tfvars":     "x=1\ny  = 2\n",
@@ -49,7 +50,7 @@ func TestFmtCheckMatchesOneByOne(t *testing.T) {
 	}
 
 	// A syntax error anywhere fails the whole check.
-	bad := checkout(t, map[string]string{"a/main.tf": "locals {\n", "b/main.tf": "locals {\na=1\n}\n"})
+	bad := treetest.New(t, map[string]string{"a/main.tf": "locals {\n", "b/main.tf": "locals {\na=1\n}\n"})
 	if _, err := r.FmtCheck(ctx, bad, []string{"a", "b"}); err == nil {
 		t.Error("FmtCheck of a directory with a syntax error: no error")
 	}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/logtest"
+	"github.com/planbot/planbot/treetest"
 )
 
 // initCounter counts the terraform init commands a Runner logs.
@@ -63,22 +65,6 @@ func cachedRunner(t testing.TB) (*Runner, *initCounter) {
 	c := &initCounter{}
 	r.Logger = slog.New(counting{c: c})
 	return r, c
-}
-
-// checkout writes files into a fresh checkout and returns it.
-func checkout(t testing.TB, files map[string]string) string {
-	t.Helper()
-	root := t.TempDir()
-	for name, body := range files {
-		p := filepath.Join(root, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return root
 }
 
 const moduleCall = `module "app" {
@@ -135,7 +121,7 @@ func TestInitCache(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			root := checkout(t, tt.files)
+			root := treetest.New(t, tt.files)
 			scope := tt.scope
 			if scope == "" {
 				scope = "acme/infra"
@@ -183,10 +169,10 @@ func TestInitCacheNotUsed(t *testing.T) {
 			t.Fatalf("Plan = %q, %v: %s", res.Status, err, res.Error)
 		}
 	}
-	plan(checkout(t, files), CacheScope("acme/infra")) // cached now
+	plan(treetest.New(t, files), CacheScope("acme/infra")) // cached now
 	before := inits.count()
-	plan(checkout(t, files)) // no scope
-	root := checkout(t, files)
+	plan(treetest.New(t, files)) // no scope
+	root := treetest.New(t, files)
 	plan(root, CacheScope("acme/infra")) // cached: no init
 	plan(root, CacheScope("acme/infra")) // .terraform exists: init as always
 	if got := inits.count() - before; got != 2 {
@@ -197,7 +183,7 @@ func TestInitCacheNotUsed(t *testing.T) {
 		`source = "git::https://example.com/vpc.git?ref=main"`,
 		`source = "https://example.com/vpc.zip"`,
 	} {
-		root := checkout(t, map[string]string{"main.tf": "module \"m\" {\n  " + src + "\n}\n"})
+		root := treetest.New(t, map[string]string{"main.tf": "module \"m\" {\n  " + src + "\n}\n"})
 		if _, err := initKey(root, root); !errors.Is(err, errUnpinned) {
 			t.Errorf("initKey with %s = %v, want errUnpinned", src, err)
 		}
@@ -331,7 +317,7 @@ func gitModule(t testing.TB, dir, body string) string {
 // here), so every plan fails; what matters is why.
 func TestInitCacheTamperedProvider(t *testing.T) {
 	r, _ := cachedRunner(t)
-	var logs syncLog
+	var logs logtest.Buffer
 	r.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	mirror := t.TempDir()
 	r.PluginCacheDir = mirror // readable by the sandboxed runs
@@ -345,7 +331,7 @@ func TestInitCacheTamperedProvider(t *testing.T) {
 	files := map[string]string{"main.tf": "terraform {\n  required_providers {\n    dummy = {\n      source  = \"acme/dummy\"\n      version = \"1.0.0\"\n    }\n  }\n}\n"}
 	// An init from the mirror alone, by hand, writes the lock file the
 	// roots commit and the .terraform the cache keeps.
-	scratch := checkout(t, files)
+	scratch := treetest.New(t, files)
 	home := t.TempDir()
 	rc := filepath.Join(home, ".terraformrc")
 	if err := os.WriteFile(rc, []byte(fmt.Sprintf("provider_installation {\n  filesystem_mirror {\n    path = %q\n  }\n}\n", mirror)), 0o600); err != nil {
@@ -362,7 +348,7 @@ func TestInitCacheTamperedProvider(t *testing.T) {
 		t.Fatal(err)
 	}
 	files[".terraform.lock.hcl"] = string(lock)
-	root := checkout(t, files)
+	root := treetest.New(t, files)
 	s, err := r.open(root, Root(root), CacheScope("acme/infra"))
 	if err != nil {
 		t.Fatal(err)
@@ -398,30 +384,12 @@ func TestInitCacheTamperedProvider(t *testing.T) {
 	}
 }
 
-// syncLog is a log destination safe for concurrent writes.
-type syncLog struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *syncLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *syncLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // TestSandboxGitModule plans a root whose module comes from git, in the
 // sandbox: terraform runs git to fetch it, and git, which cannot read the
 // system's /etc/gitconfig there, must be told not to.
 func TestSandboxGitModule(t *testing.T) {
 	r := realRunner(t)
-	dir := checkout(t, nil)
+	dir := treetest.New(t, nil)
 	sha := gitModule(t, filepath.Join(dir, "vpc.git"), appModule("vpc"))
 	source := fmt.Sprintf("git::file://%s?ref=%s", filepath.Join(dir, "vpc.git"), sha)
 	if err := os.MkdirAll(filepath.Join(dir, "envs/dev"), 0o755); err != nil {

@@ -3,30 +3,11 @@ package terraform
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/logtest"
 )
-
-// syncBuffer is a strings.Builder safe for the concurrent writes of a
-// process's two output streams.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestOutput checks that Output receives what init, plan and apply
 // print, and not the JSON planbot reads back, and that the result is the
@@ -36,7 +17,7 @@ func TestOutput(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string]string{"main.tf": dataA})
-	var live syncBuffer
+	var live logtest.Buffer
 	res, err := r.Plan(ctx, dir, "", Output(&live))
 	if err != nil || res.Status != planbot.StatusPlanned {
 		t.Fatalf("Plan = %q, %v: %s", res.Status, err, res.Error)
@@ -53,7 +34,7 @@ func TestOutput(t *testing.T) {
 	if !strings.Contains(res.Output, "terraform_data.a will be created") {
 		t.Errorf("Result.Output changed by Output: %q", res.Output)
 	}
-	var applied syncBuffer
+	var applied logtest.Buffer
 	out, err := r.Apply(ctx, dir, PlanFileName, res.PlanSHA256, Output(&applied))
 	if err != nil {
 		t.Fatalf("Apply: %v\n%s", err, out)
