@@ -51,11 +51,11 @@ func checkRun(payload any) (Subject, bool) {
 // is not work.
 func checkSuite(payload any) (Subject, bool) {
 	ev, _ := payload.(*github.CheckSuiteEvent)
-	prs := ev.GetCheckSuite().PullRequests
-	if len(prs) == 0 {
+	suite := ev.GetCheckSuite()
+	if suite == nil || len(suite.PullRequests) == 0 {
 		return Subject{}, false
 	}
-	s := Subject{Repo: ev.GetRepo().GetFullName(), PR: prs[0].GetNumber(), Installation: ev.GetInstallation().GetID()}
+	s := Subject{Repo: ev.GetRepo().GetFullName(), PR: suite.PullRequests[0].GetNumber(), Installation: ev.GetInstallation().GetID()}
 	return s, s.Repo != "" && s.PR > 0
 }
 
