@@ -44,8 +44,8 @@ func (w Web) Enabled() bool { return w.UI == "on" && w.ClientID != "" }
 // validate adds the web page's problems to p.
 func (w Web) validate(p *problems, addr string) {
 	p.check(w.UI != "on" && w.UI != "off", "--ui must be on or off, not %q", w.UI)
-	p.check(!httpURL(w.WebURL), "--github-web-url must be an http(s) URL, not %q", w.WebURL)
-	p.check(w.ExternalURL != "" && !httpURL(w.ExternalURL), "--external-url must be an http(s) URL such as https://planbot.example.com, not %q", w.ExternalURL)
+	p.check(!IsHTTPURL(w.WebURL), "--github-web-url must be an http(s) URL, not %q", w.WebURL)
+	p.check(w.ExternalURL != "" && !IsHTTPURL(w.ExternalURL), "--external-url must be an http(s) URL such as https://planbot.example.com, not %q", w.ExternalURL)
 	if !w.Enabled() {
 		p.check(w.ExternalURL != "" && w.UI == "on", "--external-url links to the web page, which needs --github-client-id (and --github-client-secret-file)")
 		return
@@ -55,7 +55,9 @@ func (w Web) validate(p *problems, addr string) {
 	p.check(w.Addr != "" && w.Addr == addr && !strings.HasSuffix(addr, ":0"), "--ui-addr must differ from --addr (leave it empty to serve the page on --addr)")
 }
 
-func httpURL(s string) bool {
+// IsHTTPURL reports whether s is an absolute http or https URL with a
+// host.
+func IsHTTPURL(s string) bool {
 	u, err := url.Parse(s)
 	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }

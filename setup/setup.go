@@ -40,6 +40,7 @@ import (
 	"github.com/google/go-github/v62/github"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/config"
 )
 
 // Permissions returns the repository and organization permissions the App
@@ -118,19 +119,19 @@ func (o *Options) Validate() error {
 	}
 	if o.WebhookURL == "" {
 		probs = append(probs, "--webhook-url is required: the public URL GitHub sends webhooks to, such as https://planbot.example.com/webhook (docs/install.md shows how to try planbot through a tunnel)")
-	} else if !isHTTPURL(o.WebhookURL) {
+	} else if !config.IsHTTPURL(o.WebhookURL) {
 		probs = append(probs, fmt.Sprintf("--webhook-url must be an http(s) URL, not %q", o.WebhookURL))
 	}
-	if o.HomepageURL != "" && !isHTTPURL(o.HomepageURL) {
+	if o.HomepageURL != "" && !config.IsHTTPURL(o.HomepageURL) {
 		probs = append(probs, fmt.Sprintf("--homepage-url must be an http(s) URL, not %q", o.HomepageURL))
 	}
-	if o.ExternalURL != "" && !isHTTPURL(o.ExternalURL) {
+	if o.ExternalURL != "" && !config.IsHTTPURL(o.ExternalURL) {
 		probs = append(probs, fmt.Sprintf("--external-url must be an http(s) URL such as https://planbot.example.com, not %q", o.ExternalURL))
 	}
-	if !isHTTPURL(o.GitHubURL) {
+	if !config.IsHTTPURL(o.GitHubURL) {
 		probs = append(probs, fmt.Sprintf("--github-url must be an http(s) URL, such as https://github.com or https://github.example.com, not %q", o.GitHubURL))
 	}
-	if o.APIURL != "" && !isHTTPURL(o.APIURL) {
+	if o.APIURL != "" && !config.IsHTTPURL(o.APIURL) {
 		probs = append(probs, fmt.Sprintf("--github-api-url must be an http(s) URL, not %q", o.APIURL))
 	}
 	if o.Dir == "" {
@@ -162,11 +163,6 @@ func (o *Options) Validate() error {
 		}
 	}
 	return nil
-}
-
-func isHTTPURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != ""
 }
 
 // apiURLOf returns the REST root of a GitHub web root: api.github.com for

@@ -136,7 +136,7 @@ func ParseOptions(args []string, getenv func(string) string) (Options, error) {
 		}
 	}
 	var problems []string
-	if u, err := url.Parse(o.URL); o.URL == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !config.IsHTTPURL(o.URL) {
 		problems = append(problems, "--url (PLANBOT_URL) must be the server's http(s) root URL")
 	}
 	if o.APITokenFile == "" {
