@@ -330,9 +330,26 @@ type Secrets struct {
 	// APIToken is the release API's bearer token; nil when the API is
 	// off.
 	APIToken []byte
+	// ClientSecret is the App's OAuth client secret, for the web page;
+	// nil when the page is not served.
+	ClientSecret []byte
 }
 
-// LoadSecrets reads the webhook secret and the App key.
+// Masked returns the secrets that must be masked wherever planbot
+// writes: the webhook secret, the API token and the client secret (the
+// App key is a PEM block, which redaction masks by its shape).
+func (s Secrets) Masked() []string {
+	var out []string
+	for _, b := range [][]byte{s.WebhookSecret, s.APIToken, s.ClientSecret} {
+		if len(b) > 0 {
+			out = append(out, string(b))
+		}
+	}
+	return out
+}
+
+// LoadSecrets reads the webhook secret, the App key, the API token and
+// the client secret.
 func (o Server) LoadSecrets() (Secrets, error) {
 	var s Secrets
 	if o.WebhookSecretFile != "" {
@@ -362,7 +379,8 @@ func (o Server) LoadSecrets() (Secrets, error) {
 			return s, planbot.Errorf(planbot.EINVALID, "the API token in --api-token-file is shorter than 16 characters")
 		}
 	}
-	return s, nil
+	s.ClientSecret, err = o.Web.LoadClientSecret()
+	return s, err
 }
 
 // String describes the options without secrets, for the start-up log.

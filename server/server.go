@@ -151,8 +151,6 @@ type secured struct {
 	// masked are the values masked in every comment, stored result and
 	// log record.
 	masked []string
-	// clientSecret is the App's OAuth client secret, for the web page.
-	clientSecret []byte
 }
 
 // secure reads the secrets, confines terraform, and returns the logger
@@ -166,20 +164,8 @@ func (m *Main) secure() (secured, *slog.Logger, error) {
 	if sec.sandbox, sec.creds, err = confine(m.Options, m.Logger); err != nil {
 		return sec, nil, err
 	}
-	sec.masked = maskable(sec.creds.Values())
-	if sec.clientSecret, err = m.Options.Web.LoadClientSecret(); err != nil {
-		return sec, nil, err
-	}
-	if len(sec.clientSecret) > 0 {
-		sec.masked = append(sec.masked, string(sec.clientSecret))
-	}
-	if len(sec.secrets.WebhookSecret) > 0 {
-		sec.masked = append([]string{string(sec.secrets.WebhookSecret)}, sec.masked...)
-	}
-	if len(sec.secrets.APIToken) > 0 {
-		sec.masked = append([]string{string(sec.secrets.APIToken)}, sec.masked...)
-	}
-	// From here on nothing logs a secret: the webhook secret and every
+	sec.masked = append(sec.secrets.Masked(), maskable(sec.creds.Values())...)
+	// From here on nothing logs a secret: the server's secrets and every
 	// credential are masked in every record.
 	log := slog.New(logmask.New(m.Logger.Handler(), func(s string) string { return redact.String(s, sec.masked) }))
 	return sec, log, nil

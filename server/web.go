@@ -28,7 +28,7 @@ func (m *Main) webPage(sec secured, app *githubapp.App, log *slog.Logger) (http.
 		return nil, nil
 	}
 	h := &web.Handler{
-		ClientID: o.Web.ClientID, ClientSecret: sec.clientSecret, WebURL: o.Web.WebURL, APIURL: o.GitHubAPIURL,
+		ClientID: o.Web.ClientID, ClientSecret: sec.secrets.ClientSecret, WebURL: o.Web.WebURL, APIURL: o.GitHubAPIURL,
 		ExternalURL: o.Web.ExternalURL,
 		Plans:       m.store, Locks: m.store, Audit: m.store, Jobs: m.store, Logs: m.store, Health: m.store,
 		GitHub: func(id int64) web.GitHub { return app.Installation(id) },
