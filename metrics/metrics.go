@@ -81,10 +81,6 @@ func (r *Registry) AddRuntime() {
 	)
 }
 
-// Prometheus returns the underlying registry, for collectors of other
-// libraries.
-func (r *Registry) Prometheus() *prometheus.Registry { return r.reg }
-
 // check panics on an invalid metric name or label names.
 func check(name string, labels []string) {
 	if !validName(name, true) {

@@ -38,16 +38,10 @@ resource "terraform_data" "c" {
 	return s
 }
 
-// seedRoot commits files to main and applies the root dir with terraform
-// directly, as a team would have before planbot: the state server then
-// holds the root's resources.
-func seedRoot(t *testing.T, e *testEnv, dir string, files map[string]string) {
-	t.Helper()
-	seedRootWith(t, e, "terraform", dir, files)
-}
-
-// seedRootWith seeds a root as seedRoot does, applied with the binary bin
-// (a path, or a name on PATH).
+// seedRootWith commits files to main and applies the root dir directly
+// with the binary bin, as a team would have before planbot: the state
+// server then holds the root's resources. bin is a path, or a name on
+// PATH.
 func seedRootWith(t *testing.T, e *testEnv, bin, dir string, files map[string]string) {
 	t.Helper()
 	e.gh.Commit(testRepo, "main", files, nil, "add "+dir)

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -92,13 +91,4 @@ func compareRequests(t *testing.T, what string, reqs []githubfake.Request, want 
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("GitHub requests of %s (-got +want):\n%s", what, diff)
 	}
-}
-
-// listRequests lists reqs one a line, for a failure message.
-func listRequests(reqs []githubfake.Request) string {
-	var b strings.Builder
-	for _, r := range reqs {
-		b.WriteString(r.Method + " " + r.Path + "\n")
-	}
-	return b.String()
 }

@@ -2,7 +2,6 @@ package kustomize
 
 import (
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"sort"
@@ -123,12 +122,6 @@ func refMatches(p, c string) bool {
 		return ok
 	}
 	return false
-}
-
-// exists reports whether the path exists.
-func exists(p string) bool {
-	_, err := os.Lstat(p)
-	return err == nil
 }
 
 // Inputs returns every kustomization dir that the overlay in dir reads,
