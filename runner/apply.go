@@ -349,11 +349,7 @@ func (a *Applier) mergeWhenDone(ctx context.Context, gh GitHub, req ApplyRequest
 			return fmt.Sprintf("\n`%s` is not applied yet; run `/apply -p %s` to apply it, then planbot merges.", p.Project, p.Project), false, nil
 		}
 	}
-	method := a.MergeMethod
-	if c.cfg.MergeMethod != "" {
-		method = c.cfg.MergeMethod
-	}
-	reply, merged := a.merge(ctx, gh, req, pr, method, c, log)
+	reply, merged := a.merge(ctx, gh, req, pr, mergeMethod(c.cfg, a.MergeMethod), c, log)
 	return reply, merged, nil
 }
 

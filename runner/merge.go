@@ -8,6 +8,7 @@ import (
 
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/audit"
+	"github.com/planbot/planbot/config"
 )
 
 // mergeGitHub is what merging needs from GitHub.
@@ -64,6 +65,14 @@ func (a *Applier) merge(ctx context.Context, gh mergeGitHub, req ApplyRequest, p
 	}
 	log.Info("merged", "merge_sha", sha)
 	return fmt.Sprintf("\n🎉 merged as %s.", short(sha)), true
+}
+
+// mergeMethod returns the repository's merge method, else the server's.
+func mergeMethod(cfg *config.Repo, server string) string {
+	if cfg.MergeMethod != "" {
+		return cfg.MergeMethod
+	}
+	return server
 }
 
 // defaultMethod is the method tried first when neither .planbot.yaml nor

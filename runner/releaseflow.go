@@ -13,7 +13,6 @@ import (
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/audit"
 	"github.com/planbot/planbot/comment"
-	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/redact"
 	"github.com/planbot/planbot/release"
 	"github.com/planbot/planbot/store"
@@ -200,14 +199,6 @@ func (h *Handler) releaseCommit(ctx context.Context, pr planbot.PullRequest) (bo
 		}
 	}
 	return false, nil
-}
-
-// mergeMethod returns the repository's merge method, else the server's.
-func mergeMethod(cfg *config.Repo, server string) string {
-	if cfg.MergeMethod != "" {
-		return cfg.MergeMethod
-	}
-	return server
 }
 
 // promote opens, for a release pull request that merged into an
