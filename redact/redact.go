@@ -86,24 +86,34 @@ func redactValues(s string, secrets []string) string {
 // replaceAll finds the occurrences of needle in s and lets match decide,
 // for each one at offset i, whether s[i:end] is replaced by repl.
 func replaceAll(s, needle string, match func(s string, i int) (end int, repl string, ok bool)) string {
-	if !strings.Contains(s, needle) {
+	return replaceFound(s, s, needle, func(i int) (int, int, string, bool) {
+		end, repl, ok := match(s, i)
+		return i, end, repl, ok
+	})
+}
+
+// replaceFound finds the occurrences of needle in find, which has the byte
+// offsets of s, and lets match decide, for each one at offset i, whether
+// s[start:end] is replaced by repl.
+func replaceFound(s, find, needle string, match func(i int) (start, end int, repl string, ok bool)) string {
+	if !strings.Contains(find, needle) {
 		return s
 	}
 	var b strings.Builder
 	b.Grow(len(s))
 	last, pos := 0, 0
 	for {
-		j := strings.Index(s[pos:], needle)
+		j := strings.Index(find[pos:], needle)
 		if j < 0 {
 			break
 		}
 		i := pos + j
-		end, repl, ok := match(s, i)
+		start, end, repl, ok := match(i)
 		if !ok {
 			pos = i + 1
 			continue
 		}
-		b.WriteString(s[last:i])
+		b.WriteString(s[last:start])
 		b.WriteString(repl)
 		last, pos = end, end
 	}
@@ -171,38 +181,20 @@ func redactAWSKeyIDs(s, prefix string) string {
 // around it, an optional opening quote, and at least 8 base64 characters.
 func redactAssignments(s, key string) string {
 	lower := asciiLower(s) // same byte offsets as s
-	if !strings.Contains(lower, key) {
-		return s
-	}
-	var b strings.Builder
-	last, pos := 0, 0
-	for {
-		j := strings.Index(lower[pos:], key)
-		if j < 0 {
-			break
-		}
-		i := pos + j + len(key)
-		pos = i
-		i = run(s, i, func(c byte) bool { return c == '"' || c == '\'' })
+	return replaceFound(s, lower, key, func(i int) (int, int, string, bool) {
+		i = run(s, i+len(key), func(c byte) bool { return c == '"' || c == '\'' })
 		i = run(s, i, func(c byte) bool { return c == ' ' || c == '\t' })
 		if i >= len(s) || (s[i] != '=' && s[i] != ':') {
-			continue
+			return 0, 0, "", false
 		}
 		i = run(s, i+1, func(c byte) bool { return c == ' ' || c == '\t' })
 		i = run(s, i, func(c byte) bool { return c == '"' || c == '\'' })
 		end := run(s, i, isBase64)
 		if end-i < 8 {
-			continue
+			return 0, 0, "", false
 		}
-		b.WriteString(s[last:i])
-		b.WriteString(Mask)
-		last, pos = end, end
-	}
-	if last == 0 {
-		return s
-	}
-	b.WriteString(s[last:])
-	return b.String()
+		return i, end, Mask, true
+	})
 }
 
 // asciiLower lower-cases ASCII letters only, so offsets stay the same.

@@ -261,26 +261,12 @@ func (p *Pattern) Parse(name string) (Tag, error) {
 		return Tag{}, fmt.Errorf("tag %q does not match the pattern %s", name, p.src)
 	}
 	t := Tag{Raw: name}
+	fields := t.fields()
 	for i, v := range m[1:] {
-		switch p.names[i] {
-		case "product":
-			t.Product = v
-		case "env":
-			t.Env = v
-		case "yyyy":
-			t.Year = v
-		case "mm":
-			t.Month = v
-		case "dd":
-			t.Day = v
-		case "hhmm":
-			t.HHMM = v
-		case "name":
-			t.Name = v
-		case "services":
-			if v != "" {
-				t.Services = strings.Split(v, ",")
-			}
+		if f, ok := fields[p.names[i]]; ok {
+			*f = v
+		} else if p.names[i] == "services" && v != "" {
+			t.Services = strings.Split(v, ",")
 		}
 	}
 	if t.Year != "" {
@@ -336,23 +322,25 @@ func filled(parts []part, t Tag) bool {
 }
 
 func value(t Tag, placeholder string) string {
-	switch placeholder {
-	case "product":
-		return t.Product
-	case "env":
-		return t.Env
-	case "yyyy":
-		return t.Year
-	case "mm":
-		return t.Month
-	case "dd":
-		return t.Day
-	case "hhmm":
-		return t.HHMM
-	case "name":
-		return t.Name
-	case "services":
+	if f, ok := t.fields()[placeholder]; ok {
+		return *f
+	}
+	if placeholder == "services" {
 		return strings.Join(t.Services, ",")
 	}
 	return ""
+}
+
+// fields maps each placeholder but <services>, the one list, to its field
+// of t: Parse sets them and Format reads them.
+func (t *Tag) fields() map[string]*string {
+	return map[string]*string{
+		"product": &t.Product,
+		"env":     &t.Env,
+		"yyyy":    &t.Year,
+		"mm":      &t.Month,
+		"dd":      &t.Day,
+		"hhmm":    &t.HHMM,
+		"name":    &t.Name,
+	}
 }
