@@ -29,9 +29,7 @@ same matching planbot's /apply gate uses. The file is read from DIR
 
 // cliFlags returns the flag set of `planbot owners`.
 func cliFlags(repoDir, file *string, asJSON *bool) *flag.FlagSet {
-	fset := flag.NewFlagSet("planbot owners", flag.ContinueOnError)
-	fset.SetOutput(io.Discard)
-	fset.Usage = func() {}
+	fset := config.NewFlagSet("planbot owners")
 	fset.StringVar(repoDir, "repo", ".", "repository `DIR` to read CODEOWNERS from")
 	fset.StringVar(file, "codeowners", "", "CODEOWNERS `FILE` to use instead of looking in the repository")
 	fset.BoolVar(asJSON, "json", false, "print one JSON object per path")

@@ -3,10 +3,7 @@ package config
 import (
 	"flag"
 	"io"
-	"path/filepath"
 	"strings"
-
-	"github.com/planbot/planbot/sandbox"
 )
 
 // DriftCommand is the configuration of `planbot drift`: one drift pass now,
@@ -54,9 +51,7 @@ environment twins.`
 // flags returns the flag set of `planbot drift`, bound to o.
 func (o *DriftCommand) flags(sandboxMode *string) *flag.FlagSet {
 	all := o.Server.flags(sandboxMode)
-	fs := flag.NewFlagSet("planbot drift", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
+	fs := NewFlagSet("planbot drift")
 	fs.BoolVar(&o.Local, "local", false, "check a local checkout instead of GitHub, and print the issue bodies")
 	fs.StringVar(&o.Repo, "repo", "", "owner/name: check only this repository; with --local, the checkout `DIR` (default .)")
 	fs.StringVar(&o.Project, "project", "", "check only the projects of this `NAME`")
@@ -74,20 +69,9 @@ func (o *DriftCommand) flags(sandboxMode *string) *flag.FlagSet {
 // flag.ErrHelp.
 func ParseDrift(args []string, getenv func(string) string) (DriftCommand, error) {
 	var o DriftCommand
-	var sandboxMode string
-	fs := o.flags(&sandboxMode)
 	var p problems
-	if err := parseLenient(fs, args, getenv, &p); err != nil {
+	if err := o.Server.parseShared(o.flags, args, getenv, &p); err != nil {
 		return DriftCommand{}, err
-	}
-	p.check(fs.NArg() > 0, "unexpected arguments: %s", strings.Join(fs.Args(), " "))
-	if mode, err := sandbox.ParseMode(sandboxMode); err != nil {
-		p.add("--sandbox must be landlock or off: %v", err)
-	} else {
-		o.Server.Sandbox = mode
-	}
-	if o.Server.Database == "" {
-		o.Server.Database = filepath.Join(o.Server.DataDir, "planbot.db")
 	}
 	o.Server.noWebhooks = true
 	if o.Local {

@@ -120,13 +120,7 @@ func parseLenient(fs *flag.FlagSet, args []string, getenv func(string) string, p
 			w.env = false
 		}
 	})
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return planbot.Errorf(planbot.EINVALID, "%v", err)
-	}
-	return nil
+	return parseArgs(fs, args)
 }
 
 // ParseFlags parses the flags of a subcommand: every flag not given in
@@ -149,6 +143,12 @@ func ParseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) err
 	if envErr != nil {
 		return envErr
 	}
+	return parseArgs(fs, args)
+}
+
+// parseArgs parses args into fs: flag.ErrHelp for -h, and an EINVALID
+// error for an unknown flag or a value that does not parse.
+func parseArgs(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return err
@@ -156,6 +156,16 @@ func ParseFlags(fs *flag.FlagSet, args []string, getenv func(string) string) err
 		return planbot.Errorf(planbot.EINVALID, "%v", err)
 	}
 	return nil
+}
+
+// NewFlagSet returns the empty flag set of the subcommand name (such as
+// "planbot owners"). It prints nothing: its parse errors are returned, and
+// WriteUsage writes its help.
+func NewFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return fs
 }
 
 // WriteUsage writes a command's help: its synopsis and description, then

@@ -164,14 +164,30 @@ func (l listValue) Set(s string) error {
 // the help.
 func ParseServer(args []string, getenv func(string) string) (Server, error) {
 	var o Server
-	var sandboxMode string
-	fs := o.flags(&sandboxMode)
 	var p problems
-	if err := parseLenient(fs, args, getenv, &p); err != nil {
+	if err := o.parseShared(o.flags, args, getenv, &p); err != nil {
 		return Server{}, err
 	}
-	p.check(fs.NArg() > 0, "unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	o.webhookSecretEnv = getenv("PLANBOT_WEBHOOK_SECRET")
+	o.validate(&p)
+	if err := p.err(); err != nil {
+		return Server{}, err
+	}
+	return o, nil
+}
+
+// parseShared parses args into the flag set that flags binds (o's flags,
+// alone or among others, and --sandbox to sandboxMode), as planbot server
+// and planbot drift both do: a flag not given takes its environment twin,
+// read through getenv, and then its default. Problems go to p; the error
+// is flag.ErrHelp for -h, or an unknown flag.
+func (o *Server) parseShared(flags func(sandboxMode *string) *flag.FlagSet, args []string, getenv func(string) string, p *problems) error {
+	var sandboxMode string
+	fs := flags(&sandboxMode)
+	if err := parseLenient(fs, args, getenv, p); err != nil {
+		return err
+	}
+	p.check(fs.NArg() > 0, "unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	if mode, err := sandbox.ParseMode(sandboxMode); err != nil {
 		p.add("--sandbox must be landlock or off: %v", err)
 	} else {
@@ -180,11 +196,7 @@ func ParseServer(args []string, getenv func(string) string) (Server, error) {
 	if o.Database == "" {
 		o.Database = filepath.Join(o.DataDir, "planbot.db")
 	}
-	o.validate(&p)
-	if err := p.err(); err != nil {
-		return Server{}, err
-	}
-	return o, nil
+	return nil
 }
 
 // serverSynopsis and serverAbout head `planbot server -h`.
@@ -207,9 +219,7 @@ func WriteServerUsage(w io.Writer) {
 // flags returns the flag set of `planbot server`, bound to o's fields;
 // --sandbox is bound to sandboxMode, parsed afterwards.
 func (o *Server) flags(sandboxMode *string) *flag.FlagSet {
-	fs := flag.NewFlagSet("planbot server", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
+	fs := NewFlagSet("planbot server")
 	fs.StringVar(&o.Addr, "addr", ":8080", "listen address")
 	fs.StringVar(&o.MetricsAddr, "metrics-addr", "", "listen address of /metrics (default: served on --addr)")
 	fs.DurationVar(&o.ReadHeaderTimeout, "read-header-timeout", 10*time.Second, "time limit for reading a request's headers")

@@ -27,9 +27,7 @@ Without --org the App belongs to the personal account that confirms it.`
 
 // flags returns the flag set of `planbot setup`, bound to o.
 func flags(o *Options) *flag.FlagSet {
-	fs := flag.NewFlagSet("planbot setup", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
+	fs := config.NewFlagSet("planbot setup")
 	fs.StringVar(&o.Org, "org", "", "organization `LOGIN` that owns the App (default: your personal account)")
 	fs.StringVar(&o.WebhookURL, "webhook-url", "", "public `URL` GitHub sends webhooks to, such as https://planbot.example.com/webhook (required)")
 	fs.StringVar(&o.Name, "name", "", "the App's `NAME` (default planbot-ORG, or planbot)")

@@ -90,9 +90,7 @@ func (v imagesValue) Set(s string) error {
 }
 
 func flags(o *Options) *flag.FlagSet {
-	fs := flag.NewFlagSet("planbot release", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
+	fs := config.NewFlagSet("planbot release")
 	fs.StringVar(&o.URL, "url", "", "the planbot server's root URL, such as https://planbot.example.com")
 	fs.StringVar(&o.APITokenFile, "api-token-file", "", "file holding the release API's bearer token (the server's --api-token-file)")
 	fs.StringVar(&o.Request.Repo, "repo", "", "the manifests repository, owner/name")
