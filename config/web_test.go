@@ -3,8 +3,9 @@ package config
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/planbot/planbot/errtest"
 )
 
 func TestParseServerWeb(t *testing.T) {
@@ -32,14 +33,8 @@ func TestParseServerWeb(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			o, err := ParseServer(tt.args, env(tt.env))
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("err = %v, want %q", err, tt.wantErr)
-				}
+			if errtest.Want(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if o.Web.Enabled() != tt.wantEnabled {
 				t.Errorf("Enabled = %v, want %v (%+v)", o.Web.Enabled(), tt.wantEnabled, o.Web)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/planbot/planbot/errtest"
 )
 
 func TestParseDefault(t *testing.T) {
@@ -41,14 +42,8 @@ func TestParseDefault(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := p.Parse(tt.in)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("Parse(%q) error = %v, want one containing %q", tt.in, err, tt.wantErr)
-				}
+			if errtest.Want(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatalf("Parse(%q): %v", tt.in, err)
 			}
 			tt.want.Raw = tt.in
 			if diff := cmp.Diff(got, tt.want); diff != "" {
@@ -84,15 +79,7 @@ func TestCompile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Compile(tt.pattern)
-			if tt.wantErr == "" {
-				if err != nil {
-					t.Fatalf("Compile(%q): %v", tt.pattern, err)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("Compile(%q) error = %v, want one containing %q", tt.pattern, err, tt.wantErr)
-			}
+			errtest.Want(t, err, tt.wantErr)
 		})
 	}
 }
@@ -138,14 +125,8 @@ func TestTemplate(t *testing.T) {
 			if err == nil {
 				got, err = tmpl.Execute(NewValues(parsed, sha, "api"))
 			}
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error = %v, want one containing %q", err, tt.wantErr)
-				}
+			if errtest.Want(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got != tt.want {
 				t.Errorf("got %q, want %q", got, tt.want)
