@@ -17,6 +17,27 @@ func env(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
 }
 
+// wantDuration returns a check that the duration d reads from the options
+// is want.
+func wantDuration(d durationField, want time.Duration) func(*testing.T, Server) {
+	return func(t *testing.T, o Server) {
+		if got := d.get(o); got != want {
+			t.Errorf("%s = %v, want %v", d.name, got, want)
+		}
+	}
+}
+
+// durationField names a duration of the options and reads it.
+type durationField struct {
+	name string
+	get  func(Server) time.Duration
+}
+
+var (
+	redeliverInterval = durationField{"redeliver interval", func(o Server) time.Duration { return o.RedeliverInterval }}
+	jobRetention      = durationField{"job retention", func(o Server) time.Duration { return o.JobRetention }}
+)
+
 func TestParseServer(t *testing.T) {
 	base := []string{"--github-app-id=7", "--github-app-key-file=/k.pem", "--webhook-secret-file=/s"}
 	tests := []struct {
@@ -54,18 +75,8 @@ func TestParseServer(t *testing.T) {
 					t.Errorf("addr = %q", o.Addr)
 				}
 			}},
-		{name: "redeliver interval off", args: append([]string{"--redeliver-interval=0"}, base...), env: map[string]string{"PLANBOT_REDELIVER_INTERVAL": "1m"},
-			check: func(t *testing.T, o Server) {
-				if o.RedeliverInterval != 0 {
-					t.Errorf("redeliver interval = %v, want 0 (off)", o.RedeliverInterval)
-				}
-			}},
-		{name: "redeliver interval from env", args: base, env: map[string]string{"PLANBOT_REDELIVER_INTERVAL": "90s"},
-			check: func(t *testing.T, o Server) {
-				if o.RedeliverInterval != 90*time.Second {
-					t.Errorf("redeliver interval = %v, want 90s", o.RedeliverInterval)
-				}
-			}},
+		{name: "redeliver interval off", args: append([]string{"--redeliver-interval=0"}, base...), env: map[string]string{"PLANBOT_REDELIVER_INTERVAL": "1m"}, check: wantDuration(redeliverInterval, 0)},
+		{name: "redeliver interval from env", args: base, env: map[string]string{"PLANBOT_REDELIVER_INTERVAL": "90s"}, check: wantDuration(redeliverInterval, 90*time.Second)},
 		{name: "sandbox on by default", args: base, check: func(t *testing.T, o Server) {
 			if o.Sandbox != "landlock" || o.CredentialsDir != "" {
 				t.Errorf("sandbox = %q, credentials dir = %q", o.Sandbox, o.CredentialsDir)
@@ -96,24 +107,9 @@ func TestParseServer(t *testing.T) {
 		{name: "check runs neither on nor off", args: append([]string{"--checks=yes"}, base...), wantErr: `--checks must be on or off, not "yes"`},
 		{name: "check runs env neither on nor off", args: base, env: map[string]string{"PLANBOT_CHECKS": "1"}, wantErr: `--checks must be on or off, not PLANBOT_CHECKS="1"`},
 		{name: "negative redeliver interval", args: append([]string{"--redeliver-interval=-1s"}, base...), wantErr: "redeliver-interval"},
-		{name: "job retention off", args: append([]string{"--job-retention=0"}, base...),
-			check: func(t *testing.T, o Server) {
-				if o.JobRetention != 0 {
-					t.Errorf("job retention = %v, want 0 (keep forever)", o.JobRetention)
-				}
-			}},
-		{name: "job retention from env", args: base, env: map[string]string{"PLANBOT_JOB_RETENTION": "720h"},
-			check: func(t *testing.T, o Server) {
-				if o.JobRetention != 720*time.Hour {
-					t.Errorf("job retention = %v, want 720h", o.JobRetention)
-				}
-			}},
-		{name: "job retention at the redelivery window", args: append([]string{"--job-retention=72h"}, base...),
-			check: func(t *testing.T, o Server) {
-				if o.JobRetention != 72*time.Hour {
-					t.Errorf("job retention = %v, want 72h", o.JobRetention)
-				}
-			}},
+		{name: "job retention off", args: append([]string{"--job-retention=0"}, base...), check: wantDuration(jobRetention, 0)},
+		{name: "job retention from env", args: base, env: map[string]string{"PLANBOT_JOB_RETENTION": "720h"}, check: wantDuration(jobRetention, 720*time.Hour)},
+		{name: "job retention at the redelivery window", args: append([]string{"--job-retention=72h"}, base...), check: wantDuration(jobRetention, 72*time.Hour)},
 		{name: "job retention inside the redelivery window", args: append([]string{"--job-retention=71h59m"}, base...), wantErr: "3-day (72h) redelivery window"},
 		{name: "negative job retention", args: append([]string{"--job-retention=-1h"}, base...), wantErr: "job-retention must not be negative"},
 		{name: "front door defaults", args: base, check: func(t *testing.T, o Server) {
