@@ -101,23 +101,38 @@ var matchCases = []matchCase{
 	{name: "no rules", file: "", path: "a", line: 0},
 }
 
+// check parses tt.file, checks the rule it matches tt.path with, and
+// returns the parsed file.
+func (tt matchCase) check(t *testing.T) *File {
+	t.Helper()
+	f, err := Parse("CODEOWNERS", []byte(tt.file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, ok := f.Match(tt.path)
+	if ok != (tt.line != 0) {
+		t.Fatalf("Match(%q) ok = %v, want line %d", tt.path, ok, tt.line)
+	}
+	got := []any{r.Line, r.Owners}
+	want := []any{tt.line, tt.owners}
+	if diff := cmp.Diff(got, want, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("Match(%q) [line owners] mismatch (-got +want):\n%s", tt.path, diff)
+	}
+	return f
+}
+
+// errorLines returns the lines f reports as invalid.
+func errorLines(f *File) []int {
+	var lines []int
+	for _, e := range f.Errors {
+		lines = append(lines, e.Line)
+	}
+	return lines
+}
+
 func TestMatch(t *testing.T) {
 	for _, tt := range matchCases {
-		t.Run(tt.name, func(t *testing.T) {
-			f, err := Parse("CODEOWNERS", []byte(tt.file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			r, ok := f.Match(tt.path)
-			if ok != (tt.line != 0) {
-				t.Fatalf("Match(%q) ok = %v, want line %d", tt.path, ok, tt.line)
-			}
-			got := []any{r.Line, r.Owners}
-			want := []any{tt.line, tt.owners}
-			if diff := cmp.Diff(got, want, cmpopts.EquateEmpty()); diff != "" {
-				t.Errorf("Match(%q) [line owners] mismatch (-got +want):\n%s", tt.path, diff)
-			}
-		})
+		t.Run(tt.name, func(t *testing.T) { tt.check(t) })
 	}
 }
 
@@ -168,14 +183,12 @@ func TestParseErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var lines []int
 	for _, e := range f.Errors {
-		lines = append(lines, e.Line)
 		if e.Message == "" {
 			t.Errorf("line %d: empty message", e.Line)
 		}
 	}
-	if diff := cmp.Diff(lines, []int{3, 4, 5, 6, 7, 9, 10}); diff != "" {
+	if diff := cmp.Diff(errorLines(f), []int{3, 4, 5, 6, 7, 9, 10}); diff != "" {
 		t.Errorf("error lines mismatch (-got +want):\n%s", diff)
 	}
 	var rules []string
@@ -196,56 +209,45 @@ func TestParseErrors(t *testing.T) {
 // hmarr/codeowners to follow GitHub's documentation.
 func TestDifferencesFromLibrary(t *testing.T) {
 	tests := []struct {
-		name     string
-		file     string
-		path     string
-		wantLine int
+		matchCase
 		errLines []int
 	}{
 		{
 			// The library rejects the whole file; GitHub skips the line.
-			name: "invalid line does not invalidate the file",
-			file: "* @a\n!x @b\n*.go @c", path: "main.go", wantLine: 3, errLines: []int{2},
+			matchCase: matchCase{name: "invalid line does not invalidate the file",
+				file: "* @a\n!x @b\n*.go @c", path: "main.go", line: 3, owners: []string{"@c"}},
+			errLines: []int{2},
 		},
 		{
 			// The library reads `\#x` as the pattern `\`; GitHub says
 			// escaping # does not work.
-			name: "escaped hash is rejected",
-			file: "* @a\n\\#x @b", path: "#x", wantLine: 1, errLines: []int{2},
+			matchCase: matchCase{name: "escaped hash is rejected",
+				file: "* @a\n\\#x @b", path: "#x", line: 1, owners: []string{"@a"}},
+			errLines: []int{2},
 		},
 		{
 			// The library accepts "/" silently; GitHub reports it never
 			// matches.
-			name: "root slash is reported",
-			file: "* @a\n/ @b", path: "x", wantLine: 1, errLines: []int{2},
+			matchCase: matchCase{name: "root slash is reported",
+				file: "* @a\n/ @b", path: "x", line: 1, owners: []string{"@a"}},
+			errLines: []int{2},
 		},
 		{
 			// The library limits email top-level domains to 6 letters.
-			name: "long top-level domain email",
-			file: "*.tf ops@example.technology", path: "main.tf", wantLine: 1,
+			matchCase: matchCase{name: "long top-level domain email",
+				file: "*.tf ops@example.technology", path: "main.tf", line: 1, owners: []string{"ops@example.technology"}},
 		},
 		{
 			// The library rejects characters such as '~' and non-ASCII
 			// letters in patterns.
-			name: "file name characters",
-			file: "* @a\n/docs/naïve~1.md @b", path: "docs/naïve~1.md", wantLine: 2,
+			matchCase: matchCase{name: "file name characters",
+				file: "* @a\n/docs/naïve~1.md @b", path: "docs/naïve~1.md", line: 2, owners: []string{"@b"}},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, err := Parse("CODEOWNERS", []byte(tt.file))
-			if err != nil {
-				t.Fatal(err)
-			}
-			r, _ := f.Match(tt.path)
-			if r.Line != tt.wantLine {
-				t.Errorf("Match(%q) line = %d, want %d", tt.path, r.Line, tt.wantLine)
-			}
-			var lines []int
-			for _, e := range f.Errors {
-				lines = append(lines, e.Line)
-			}
-			if diff := cmp.Diff(lines, tt.errLines); diff != "" {
+			f := tt.check(t)
+			if diff := cmp.Diff(errorLines(f), tt.errLines); diff != "" {
 				t.Errorf("error lines mismatch (-got +want):\n%s", diff)
 			}
 		})
