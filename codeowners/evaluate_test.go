@@ -48,6 +48,26 @@ func rv(user, state, sha string) planbot.Review {
 	return planbot.Review{User: user, State: state, CommitID: sha}
 }
 
+// approved is the decision that approvers approve.
+func approved(approvers ...audit.Approver) Decision {
+	return Decision{Approved: true, Approvers: approvers}
+}
+
+// by is login's approval through rule.
+func by(login, rule string) audit.Approver {
+	return audit.Approver{Login: login, Rule: rule}
+}
+
+// checkDecision compares a decision with the wanted one, whose
+// requirements need not spell out their reasons.
+func checkDecision(t *testing.T, got, want Decision) {
+	t.Helper()
+	opts := cmp.Options{cmpopts.IgnoreFields(Requirement{}, "Reason"), cmpopts.EquateEmpty()}
+	if diff := cmp.Diff(got, want, opts); diff != "" {
+		t.Errorf("decision mismatch (-got +want):\n%s", diff)
+	}
+}
+
 func TestEvaluate(t *testing.T) {
 	f, err := Parse(".github/CODEOWNERS", []byte(testOwners))
 	if err != nil {
@@ -73,7 +93,7 @@ func TestEvaluate(t *testing.T) {
 			name:    "team member approval is enough",
 			paths:   []string{"envs/dev/main.tf", "envs/dev/vars.tf"},
 			reviews: []planbot.Review{rv("carol", "APPROVED", head)},
-			want:    Decision{Approved: true, Approvers: []audit.Approver{{Login: "carol", Rule: ruleAll}}},
+			want:    approved(by("carol", ruleAll)),
 		},
 		{
 			name:    "prod approved only by platform is refused naming alice",
@@ -87,13 +107,13 @@ func TestEvaluate(t *testing.T) {
 			name:    "prod approved by alice",
 			paths:   []string{"envs/prod/main.tf"},
 			reviews: []planbot.Review{rv("alice", "APPROVED", head)},
-			want:    Decision{Approved: true, Approvers: []audit.Approver{{Login: "alice", Rule: ruleProd}}},
+			want:    approved(by("alice", ruleProd)),
 		},
 		{
 			name:    "owner logins compare case-insensitively",
 			paths:   []string{"envs/prod/main.tf"},
 			reviews: []planbot.Review{rv("ALICE", "approved", head)},
-			want:    Decision{Approved: true, Approvers: []audit.Approver{{Login: "ALICE", Rule: ruleProd}}},
+			want:    approved(by("ALICE", ruleProd)),
 		},
 		{
 			name:    "approval of an older commit is refused",
@@ -136,7 +156,7 @@ func TestEvaluate(t *testing.T) {
 			reviews: []planbot.Review{rv("alice", "APPROVED", head), rv("carol", "CHANGES_REQUESTED", head)},
 			want: Decision{
 				Missing:   []Requirement{{Rule: ruleAll, Line: 2, Files: []string{"envs/dev/main.tf"}, Owners: []string{"@acme/platform"}}},
-				Approvers: []audit.Approver{{Login: "alice", Rule: ruleProd}},
+				Approvers: []audit.Approver{by("alice", ruleProd)},
 				Blocking:  []Block{{Login: "carol", Rule: ruleAll}},
 			},
 		},
@@ -145,7 +165,7 @@ func TestEvaluate(t *testing.T) {
 			paths:   []string{"modules/vpc/main.tf"},
 			reviews: []planbot.Review{rv("carol", "CHANGES_REQUESTED", old), rv("bob", "APPROVED", head)},
 			want: Decision{
-				Approvers: []audit.Approver{{Login: "bob", Rule: ruleModules}},
+				Approvers: []audit.Approver{by("bob", ruleModules)},
 				Blocking:  []Block{{Login: "carol", Rule: ruleModules}},
 			},
 		},
@@ -153,14 +173,14 @@ func TestEvaluate(t *testing.T) {
 			name:    "later approval lifts requested changes",
 			paths:   []string{"envs/dev/main.tf"},
 			reviews: []planbot.Review{rv("carol", "CHANGES_REQUESTED", old), rv("carol", "APPROVED", head)},
-			want:    Decision{Approved: true, Approvers: []audit.Approver{{Login: "carol", Rule: ruleAll}}},
+			want:    approved(by("carol", ruleAll)),
 		},
 		{
 			name:    "changes requested by a non-owner with write access blocks",
 			paths:   []string{"envs/dev/main.tf"},
 			reviews: []planbot.Review{rv("carol", "APPROVED", head), rv("eve", "CHANGES_REQUESTED", head)},
 			want: Decision{
-				Approvers: []audit.Approver{{Login: "carol", Rule: ruleAll}},
+				Approvers: []audit.Approver{by("carol", ruleAll)},
 				Blocking:  []Block{{Login: "eve", Rule: "write access"}},
 			},
 		},
@@ -168,7 +188,7 @@ func TestEvaluate(t *testing.T) {
 			name:    "changes requested by a read-only non-owner does not block",
 			paths:   []string{"envs/dev/main.tf"},
 			reviews: []planbot.Review{rv("carol", "APPROVED", head), rv("frank", "CHANGES_REQUESTED", head)},
-			want:    Decision{Approved: true, Approvers: []audit.Approver{{Login: "carol", Rule: ruleAll}}},
+			want:    approved(by("carol", ruleAll)),
 		},
 		{
 			name:    "dismissed approval does not count",
@@ -182,13 +202,13 @@ func TestEvaluate(t *testing.T) {
 			name:    "dismissed changes request no longer blocks",
 			paths:   []string{"envs/dev/main.tf"},
 			reviews: []planbot.Review{rv("eve", "DISMISSED", head), rv("carol", "APPROVED", head)},
-			want:    Decision{Approved: true, Approvers: []audit.Approver{{Login: "carol", Rule: ruleAll}}},
+			want:    approved(by("carol", ruleAll)),
 		},
 		{
 			name:    "comment after approval keeps the approval",
 			paths:   []string{"envs/dev/main.tf"},
 			reviews: []planbot.Review{rv("carol", "APPROVED", head), rv("carol", "COMMENTED", head), rv("carol", "PENDING", "")},
-			want:    Decision{Approved: true, Approvers: []audit.Approver{{Login: "carol", Rule: ruleAll}}},
+			want:    approved(by("carol", ruleAll)),
 		},
 		{
 			name:    "approval of an old commit then comment on head is not current",
@@ -211,9 +231,7 @@ func TestEvaluate(t *testing.T) {
 			name:    "one approval satisfies several rules",
 			paths:   []string{"modules/vpc/main.tf", "envs/dev/main.tf"},
 			reviews: []planbot.Review{rv("carol", "APPROVED", head)},
-			want: Decision{Approved: true, Approvers: []audit.Approver{
-				{Login: "carol", Rule: ruleAll}, {Login: "carol", Rule: ruleModules},
-			}},
+			want:    approved(by("carol", ruleAll), by("carol", ruleModules)),
 		},
 		{
 			name:    "renamed out of prod needs alice",
@@ -221,14 +239,14 @@ func TestEvaluate(t *testing.T) {
 			reviews: []planbot.Review{rv("carol", "APPROVED", head)},
 			want: Decision{
 				Missing:   []Requirement{{Rule: ruleProd, Line: 3, Files: []string{"envs/prod/main.tf"}, Owners: []string{"@alice"}}},
-				Approvers: []audit.Approver{{Login: "carol", Rule: ruleAll}},
+				Approvers: []audit.Approver{by("carol", ruleAll)},
 			},
 		},
 		{
 			name:    "unowned files impose nothing next to owned ones",
 			paths:   []string{"docs/README.md", "envs/prod/main.tf"},
 			reviews: []planbot.Review{rv("alice", "APPROVED", head)},
-			want:    Decision{Approved: true, Approvers: []audit.Approver{{Login: "alice", Rule: ruleProd}}},
+			want:    approved(by("alice", ruleProd)),
 		},
 		{
 			name:  "unowned project needs one write approval",
@@ -241,7 +259,7 @@ func TestEvaluate(t *testing.T) {
 			name:    "unowned project approved by any writer",
 			paths:   []string{"docs/README.md"},
 			reviews: []planbot.Review{rv("eve", "APPROVED", head)},
-			want:    Decision{Approved: true, Unowned: true, Approvers: []audit.Approver{{Login: "eve", Rule: writeAccessRule}}},
+			want:    Decision{Approved: true, Unowned: true, Approvers: []audit.Approver{by("eve", writeAccessRule)}},
 		},
 		{
 			name:    "unowned project ignores author and readers",
@@ -257,7 +275,7 @@ func TestEvaluate(t *testing.T) {
 			paths:   []string{"docs/README.md"},
 			reviews: []planbot.Review{rv("eve", "APPROVED", head)},
 			min:     2,
-			want: Decision{Unowned: true, Approvers: []audit.Approver{{Login: "eve", Rule: writeAccessRule}}, Missing: []Requirement{{
+			want: Decision{Unowned: true, Approvers: []audit.Approver{by("eve", writeAccessRule)}, Missing: []Requirement{{
 				Files: []string{"docs/README.md"},
 			}}},
 		},
@@ -265,7 +283,7 @@ func TestEvaluate(t *testing.T) {
 			name:    "unowned project blocked by changes requested",
 			paths:   []string{"docs/README.md"},
 			reviews: []planbot.Review{rv("eve", "APPROVED", head), rv("bob", "CHANGES_REQUESTED", head)},
-			want: Decision{Unowned: true, Approvers: []audit.Approver{{Login: "eve", Rule: writeAccessRule}},
+			want: Decision{Unowned: true, Approvers: []audit.Approver{by("eve", writeAccessRule)},
 				Blocking: []Block{{Login: "bob", Rule: "write access"}}},
 		},
 		{
@@ -273,7 +291,7 @@ func TestEvaluate(t *testing.T) {
 			file:    &File{},
 			paths:   []string{"envs/prod/main.tf"},
 			reviews: []planbot.Review{rv("eve", "APPROVED", head)},
-			want:    Decision{Approved: true, Unowned: true, Approvers: []audit.Approver{{Login: "eve", Rule: writeAccessRule}}},
+			want:    Decision{Approved: true, Unowned: true, Approvers: []audit.Approver{by("eve", writeAccessRule)}},
 		},
 		{
 			name:    "email-only owners fail closed",
@@ -313,10 +331,7 @@ func TestEvaluate(t *testing.T) {
 			got := Evaluate(file, Input{
 				Author: "mallory", HeadSHA: sha, Paths: tt.paths, Reviews: tt.reviews, MinApprovals: tt.min,
 			}, testFacts)
-			opts := cmp.Options{cmpopts.IgnoreFields(Requirement{}, "Reason"), cmpopts.EquateEmpty()}
-			if diff := cmp.Diff(got, tt.want, opts); diff != "" {
-				t.Errorf("Evaluate mismatch (-got +want):\n%s", diff)
-			}
+			checkDecision(t, got, tt.want)
 			if got.Approved != (got.Reason() == "") {
 				t.Errorf("Approved = %v but Reason() = %q", got.Approved, got.Reason())
 			}

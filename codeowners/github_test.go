@@ -10,9 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/planbot/planbot"
-	"github.com/planbot/planbot/audit"
 	"github.com/planbot/planbot/treetest"
 )
 
@@ -223,12 +221,7 @@ func TestCheck(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := Decision{Approved: true, Approvers: []audit.Approver{
-			{Login: "carol", Rule: ruleAll}, {Login: "alice", Rule: ruleProd}, {Login: "carol", Rule: ruleModules},
-		}}
-		if diff := cmp.Diff(d, want, cmpopts.EquateEmpty()); diff != "" {
-			t.Errorf("Check mismatch (-got +want):\n%s", diff)
-		}
+		checkDecision(t, d, approved(by("carol", ruleAll), by("alice", ruleProd), by("carol", ruleModules)))
 		// Each reviewer's permission and membership is asked once; the
 		// author is never asked about.
 		wantPerm := map[string]int{"carol": 1, "alice": 1, "ghost": 1}
