@@ -149,8 +149,22 @@ func (s *Server) checkJWT(raw string) string {
 	return "Integration not found"
 }
 
-// jwtOnly wraps a handler that needs an App JWT.
-func (s *Server) jwtOnly(h http.HandlerFunc) http.HandlerFunc {
+// refusal is the error answer to a request's credential: its status and
+// message. The zero refusal lets the request through.
+type refusal struct {
+	status int
+	msg    string
+}
+
+// credentialCheck decides on a request's bearer credential raw. It is
+// called with mu held and returns the context the handler runs with, or a
+// refusal.
+type credentialCheck func(r *http.Request, raw string) (context.Context, refusal)
+
+// bearerAuth wraps a handler that needs a bearer credential: a request
+// without one gets 401 "Requires authentication", and check decides on
+// the others.
+func (s *Server) bearerAuth(h http.HandlerFunc, check credentialCheck) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		raw, ok := bearer(r)
 		if !ok {
@@ -158,14 +172,21 @@ func (s *Server) jwtOnly(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		s.mu.Lock()
-		msg := s.checkJWT(raw)
+		ctx, no := check(r, raw)
 		s.mu.Unlock()
-		if msg != "" {
-			writeError(w, http.StatusUnauthorized, msg)
+		if no.msg != "" {
+			writeError(w, no.status, no.msg)
 			return
 		}
-		h(w, r)
+		h(w, r.WithContext(ctx))
 	}
+}
+
+// jwtOnly wraps a handler that needs an App JWT.
+func (s *Server) jwtOnly(h http.HandlerFunc) http.HandlerFunc {
+	return s.bearerAuth(h, func(r *http.Request, raw string) (context.Context, refusal) {
+		return r.Context(), refusal{http.StatusUnauthorized, s.checkJWT(raw)}
+	})
 }
 
 const installKey ctxKey = 1
@@ -173,22 +194,13 @@ const installKey ctxKey = 1
 // tokenOnly wraps a handler that needs an installation token; the
 // installation id is in the request context.
 func (s *Server) tokenOnly(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		raw, ok := bearer(r)
-		if !ok {
-			writeError(w, http.StatusUnauthorized, msgNeedAuth)
-			return
-		}
-		s.mu.Lock()
+	return s.bearerAuth(h, func(r *http.Request, raw string) (context.Context, refusal) {
 		tok := s.tokens[raw]
-		valid := tok != nil && s.now().Before(tok.expires)
-		s.mu.Unlock()
-		if !valid {
-			writeError(w, http.StatusUnauthorized, msgBadCreds)
-			return
+		if tok == nil || !s.now().Before(tok.expires) {
+			return nil, refusal{http.StatusUnauthorized, msgBadCreds}
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), installKey, tok.install)))
-	}
+		return context.WithValue(r.Context(), installKey, tok.install), refusal{}
+	})
 }
 
 // repoHandler handles a route under /repos/{owner}/{repo}. It is called
