@@ -254,16 +254,23 @@ func (s *Server) installationJSON(in *installation) map[string]any {
 	}
 }
 
-func (s *Server) getInstallation(w http.ResponseWriter, r *http.Request) {
+// installFromPath returns the installation named by the {id} path value,
+// or writes 404 and returns nil. The caller holds mu.
+func (s *Server) installFromPath(w http.ResponseWriter, r *http.Request) *installation {
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	in := s.installs[id]
 	if in == nil {
 		writeError(w, http.StatusNotFound, "Not Found")
-		return
 	}
-	writeJSON(w, http.StatusOK, s.installationJSON(in))
+	return in
+}
+
+func (s *Server) getInstallation(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if in := s.installFromPath(w, r); in != nil {
+		writeJSON(w, http.StatusOK, s.installationJSON(in))
+	}
 }
 
 func (s *Server) getRepoInstallation(w http.ResponseWriter, r *http.Request) {
@@ -278,7 +285,6 @@ func (s *Server) getRepoInstallation(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
-	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	var body struct {
 		Repositories []string `json:"repositories"`
 	}
@@ -287,12 +293,11 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	in := s.installs[id]
+	in := s.installFromPath(w, r)
 	if in == nil {
-		writeError(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	tok, exp := s.issueToken(id)
+	tok, exp := s.issueToken(in.id)
 	writeJSON(w, http.StatusCreated, map[string]any{
 		"token":                tok,
 		"expires_at":           exp.Format(time.RFC3339),
