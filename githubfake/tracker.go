@@ -349,19 +349,13 @@ func (s *Server) listIssues(w http.ResponseWriter, r *http.Request, rp *repo) {
 	writeJSON(w, http.StatusOK, append([]any{}, list[lo:hi]...))
 }
 
+// hasLabels reports whether no label of want is missing from have; labels
+// compare without case.
 func hasLabels(have, want []string) bool {
-	for _, wl := range want {
-		found := false
-		for _, h := range have {
-			if strings.EqualFold(h, wl) {
-				found = true
-			}
-		}
-		if !found {
-			return false
-		}
+	missing := func(wl string) bool {
+		return !slices.ContainsFunc(have, func(h string) bool { return strings.EqualFold(h, wl) })
 	}
-	return true
+	return !slices.ContainsFunc(want, missing)
 }
 
 func (s *Server) createLabel(w http.ResponseWriter, r *http.Request, rp *repo) {
