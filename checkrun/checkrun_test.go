@@ -2,6 +2,7 @@ package checkrun
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -11,6 +12,7 @@ import (
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/comment"
 	"github.com/planbot/planbot/event"
+	"github.com/planbot/planbot/golden"
 )
 
 // fmtOutput is what `terraform fmt -no-color -check -diff -list=true`
@@ -62,6 +64,13 @@ const colourError = `╷
 │
 │ The argument "name" is required, but no definition was found.
 ╵`
+
+// pr12 is a pull request as the plans of these tests come from; pr3 is
+// one with only the fields a check run needs.
+var (
+	pr12 = planbot.PullRequest{Repo: planbot.Repo{Owner: "acme", Name: "infra"}, Number: 12, HeadSHA: "0123456789abcdef0123456789abcdef01234567", HTMLURL: "https://github.example/acme/infra/pull/12"}
+	pr3  = planbot.PullRequest{Number: 3, HeadSHA: "abc"}
+)
 
 func TestAnnotations(t *testing.T) {
 	dev := planbot.Project{Name: "dev", Dir: "envs/dev", Kind: planbot.KindTerraform}
@@ -119,7 +128,7 @@ func TestAnnotationsCapped(t *testing.T) {
 	if n := len(Annotations(res)); n != MaxRunAnnotations+30 {
 		t.Fatalf("parsed %d annotations, want %d", n, MaxRunAnnotations+30)
 	}
-	run := Plan(planbot.PullRequest{Number: 3, HeadSHA: "abc"}, res, comment.Options{})
+	run := Plan(pr3, res, comment.Options{})
 	if n := len(run.Annotations); n != MaxRunAnnotations {
 		t.Errorf("run carries %d annotations, want at most %d", n, MaxRunAnnotations)
 	}
@@ -141,7 +150,6 @@ func planText(n int, unit string) string {
 }
 
 func TestPlanRun(t *testing.T) {
-	pr := planbot.PullRequest{Repo: planbot.Repo{Owner: "acme", Name: "infra"}, Number: 12, HeadSHA: "0123456789abcdef0123456789abcdef01234567", HTMLURL: "https://github.example/acme/infra/pull/12"}
 	dev := planbot.Project{Name: "envs/dev", Dir: "envs/dev", Kind: planbot.KindTerraform}
 	const secret = "s3cr3t-token-value"
 	tests := []struct {
@@ -166,8 +174,8 @@ func TestPlanRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			run := Plan(pr, tt.res, comment.Options{Secrets: []string{secret}})
-			if run.Name != "planbot plan: "+tt.res.Project.Name || run.HeadSHA != pr.HeadSHA || run.Status != Completed || run.DetailsURL != pr.HTMLURL {
+			run := Plan(pr12, tt.res, comment.Options{Secrets: []string{secret}})
+			if run.Name != "planbot plan: "+tt.res.Project.Name || run.HeadSHA != pr12.HeadSHA || run.Status != Completed || run.DetailsURL != pr12.HTMLURL {
 				t.Errorf("run = %q at %s, %s, details %q", run.Name, run.HeadSHA, run.Status, run.DetailsURL)
 			}
 			if ref, ok := event.ParseCheckRunRef(run.ExternalID); !ok || ref != (event.CheckRunRef{PR: 12, Project: tt.res.Project.Name}) {
@@ -215,7 +223,6 @@ func TestPlanRun(t *testing.T) {
 // the text stays within 65,535 bytes, in one closed diff block, and keeps
 // the plan's start and its count line.
 func TestPlanRunFitsTheLimits(t *testing.T) {
-	pr := planbot.PullRequest{Number: 3, HeadSHA: "abc"}
 	for _, tt := range []struct {
 		name string
 		out  string
@@ -228,7 +235,7 @@ func TestPlanRunFitsTheLimits(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			res := planbot.Result{Project: planbot.Project{Name: "dev", Dir: "envs/dev"}, Status: planbot.StatusPlanned, Output: tt.out, Fmt: bigFmt(400),
 				Summary: "Plan: 999 to add, 0 to change, 0 to destroy.", Changes: planbot.Changes{Add: 999}}
-			run := Plan(pr, res, comment.Options{})
+			run := Plan(pr3, res, comment.Options{})
 			if len(run.Text) > comment.CheckLimit || len(run.Summary) > comment.CheckLimit {
 				t.Fatalf("text %d bytes, summary %d bytes; the limit is %d", len(run.Text), len(run.Summary), comment.CheckLimit)
 			}
@@ -246,4 +253,43 @@ func TestPlanRunFitsTheLimits(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPlanGolden renders the check run of a plan that destroys a resource
+// and has a formatting problem, as GitHub receives it.
+func TestPlanGolden(t *testing.T) {
+	res := planbot.Result{
+		Project: planbot.Project{Name: "envs/dev", Dir: "envs/dev", Kind: planbot.KindTerraform},
+		Status:  planbot.StatusPlanned,
+		Summary: "Plan: 1 to add, 0 to change, 1 to destroy.",
+		Changes: planbot.Changes{Add: 1, Destroy: 1, Destroys: []string{"terraform_data.old"}},
+		Output: `Terraform will perform the following actions:
+
+  # terraform_data.new will be created
+  + resource "terraform_data" "new" {
+      + id    = (known after apply)
+      + input = "b"
+    }
+
+  # terraform_data.old will be destroyed
+  - resource "terraform_data" "old" {
+      - id    = "4f1c" -> null
+      - input = "a" -> null
+    }
+
+Plan: 1 to add, 0 to change, 1 to destroy.`,
+		Fmt: fmtOutput,
+	}
+	run := Plan(pr12, res, comment.Options{})
+	var b strings.Builder
+	fmt.Fprintf(&b, "name: %s\nhead_sha: %s\nexternal_id: %s\ndetails_url: %s\nstatus: %s\nconclusion: %s\ntitle: %s\n",
+		run.Name, run.HeadSHA, run.ExternalID, run.DetailsURL, run.Status, run.Conclusion, run.Title)
+	for _, a := range run.Actions {
+		fmt.Fprintf(&b, "action: %s (%s): %s\n", a.Label, a.Identifier, a.Description)
+	}
+	for _, a := range run.Annotations {
+		fmt.Fprintf(&b, "annotation: %s:%d-%d %s %q: %s\n", a.Path, a.StartLine, a.EndLine, a.Level, a.Title, a.Message)
+	}
+	fmt.Fprintf(&b, "--- summary\n%s--- text\n%s", run.Summary, run.Text)
+	golden.Check(t, filepath.Join("testdata", "plan.golden"), b.String())
 }

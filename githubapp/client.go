@@ -86,20 +86,14 @@ func (c *Client) PullRequest(ctx context.Context, repo planbot.Repo, number int)
 // ChangedFiles lists every file of a pull request, following pagination.
 // It fails closed when GitHub's list is truncated (more than MaxFiles).
 func (c *Client) ChangedFiles(ctx context.Context, repo planbot.Repo, number int) ([]planbot.ChangedFile, error) {
-	var out []planbot.ChangedFile
-	opt := &github.ListOptions{PerPage: 100}
-	for {
-		files, resp, err := c.gh.PullRequests.ListFiles(ctx, repo.Owner, repo.Name, number, opt)
-		if err != nil {
-			return nil, wrap(fmt.Sprintf("list files of %s#%d", repo, number), resp, err)
-		}
-		for _, f := range files {
-			out = append(out, planbot.ChangedFile{Path: f.GetFilename(), PreviousPath: f.GetPreviousFilename(), Status: f.GetStatus()})
-		}
-		if resp.NextPage == 0 {
-			break
-		}
-		opt.Page = resp.NextPage
+	opt := &github.ListOptions{}
+	out, err := allPages(fmt.Sprintf("list files of %s#%d", repo, number), opt, func() ([]*github.CommitFile, *github.Response, error) {
+		return c.gh.PullRequests.ListFiles(ctx, repo.Owner, repo.Name, number, opt)
+	}, func(f *github.CommitFile) planbot.ChangedFile {
+		return planbot.ChangedFile{Path: f.GetFilename(), PreviousPath: f.GetPreviousFilename(), Status: f.GetStatus()}
+	})
+	if err != nil {
+		return nil, err
 	}
 	if len(out) >= MaxFiles {
 		return nil, planbot.Errorf(planbot.EINVALID, "pull request %s#%d changes %d or more files; GitHub lists at most %d, so planbot cannot see every change", repo, number, MaxFiles, MaxFiles)
@@ -109,21 +103,14 @@ func (c *Client) ChangedFiles(ctx context.Context, repo planbot.Repo, number int
 
 // ListComments lists the conversation comments of an issue or PR.
 func (c *Client) ListComments(ctx context.Context, repo planbot.Repo, number int) ([]planbot.Comment, error) {
-	var out []planbot.Comment
-	opt := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: 100}}
-	for {
-		cs, resp, err := c.gh.Issues.ListComments(ctx, repo.Owner, repo.Name, number, opt)
-		if err != nil {
-			return nil, wrap(fmt.Sprintf("list comments of %s#%d", repo, number), resp, err)
-		}
-		for _, cm := range cs {
-			out = append(out, planbot.Comment{ID: cm.GetID(), NodeID: cm.GetNodeID(), User: cm.GetUser().GetLogin(), Body: cm.GetBody()})
-		}
-		if resp.NextPage == 0 {
-			return out, nil
-		}
-		opt.Page = resp.NextPage
-	}
+	opt := &github.IssueListCommentsOptions{}
+	return allPages(fmt.Sprintf("list comments of %s#%d", repo, number), &opt.ListOptions, func() ([]*github.IssueComment, *github.Response, error) {
+		return c.gh.Issues.ListComments(ctx, repo.Owner, repo.Name, number, opt)
+	}, convertComment)
+}
+
+func convertComment(cm *github.IssueComment) planbot.Comment {
+	return planbot.Comment{ID: cm.GetID(), NodeID: cm.GetNodeID(), User: cm.GetUser().GetLogin(), Body: cm.GetBody()}
 }
 
 // CreateComment posts a comment on an issue or PR.
@@ -136,7 +123,7 @@ func (c *Client) CreateComment(ctx context.Context, repo planbot.Repo, number in
 	if err != nil {
 		return planbot.Comment{}, wrap(fmt.Sprintf("create comment on %s#%d", repo, number), resp, err)
 	}
-	return planbot.Comment{ID: cm.GetID(), NodeID: cm.GetNodeID(), User: cm.GetUser().GetLogin(), Body: cm.GetBody()}, nil
+	return convertComment(cm), nil
 }
 
 // EditComment replaces a comment's body.
@@ -178,24 +165,15 @@ func (c *Client) SetStatus(ctx context.Context, repo planbot.Repo, sha, context,
 
 // ListReviews lists a PR's reviews in chronological order.
 func (c *Client) ListReviews(ctx context.Context, repo planbot.Repo, number int) ([]planbot.Review, error) {
-	var out []planbot.Review
-	opt := &github.ListOptions{PerPage: 100}
-	for {
-		rs, resp, err := c.gh.PullRequests.ListReviews(ctx, repo.Owner, repo.Name, number, opt)
-		if err != nil {
-			return nil, wrap(fmt.Sprintf("list reviews of %s#%d", repo, number), resp, err)
+	opt := &github.ListOptions{}
+	return allPages(fmt.Sprintf("list reviews of %s#%d", repo, number), opt, func() ([]*github.PullRequestReview, *github.Response, error) {
+		return c.gh.PullRequests.ListReviews(ctx, repo.Owner, repo.Name, number, opt)
+	}, func(r *github.PullRequestReview) planbot.Review {
+		return planbot.Review{
+			ID: r.GetID(), User: r.GetUser().GetLogin(), State: strings.ToUpper(r.GetState()),
+			CommitID: r.GetCommitID(), SubmittedAt: r.GetSubmittedAt().Time,
 		}
-		for _, r := range rs {
-			out = append(out, planbot.Review{
-				ID: r.GetID(), User: r.GetUser().GetLogin(), State: strings.ToUpper(r.GetState()),
-				CommitID: r.GetCommitID(), SubmittedAt: r.GetSubmittedAt().Time,
-			})
-		}
-		if resp.NextPage == 0 {
-			return out, nil
-		}
-		opt.Page = resp.NextPage
-	}
+	})
 }
 
 // Permission returns a user's legacy permission on a repository: admin,

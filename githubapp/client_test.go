@@ -28,6 +28,15 @@ func newClient(t *testing.T) (*githubfake.Server, *githubapp.App, *githubapp.Cli
 
 var repo = planbot.Repo{Owner: "acme", Name: "infra"}
 
+// newClientWithPR is newClient with a pull request open in acme/infra:
+// carol's branch adds a.tf.
+func newClientWithPR(t *testing.T, branch, title string) (*githubfake.Server, *githubapp.Client, githubfake.PR) {
+	t.Helper()
+	gh, _, c := newClient(t)
+	gh.Commit("acme/infra", branch, map[string]string{"a.tf": "#\n"}, nil, branch)
+	return gh, c, gh.OpenPR("acme/infra", branch, "main", "carol", title)
+}
+
 func TestAppAuthentication(t *testing.T) {
 	_, app, c := newClient(t)
 	ctx := context.Background()
@@ -80,10 +89,8 @@ func TestPullRequestAndFiles(t *testing.T) {
 }
 
 func TestComments(t *testing.T) {
-	gh, _, c := newClient(t)
+	_, c, pr := newClientWithPR(t, "b", "B")
 	ctx := context.Background()
-	gh.Commit("acme/infra", "b", map[string]string{"a.tf": "#\n"}, nil, "b")
-	pr := gh.OpenPR("acme/infra", "b", "main", "carol", "B")
 	cm, err := c.CreateComment(ctx, repo, pr.Number, "hello")
 	if err != nil {
 		t.Fatal(err)
@@ -135,10 +142,8 @@ func TestPermissionsTeamsFiles(t *testing.T) {
 }
 
 func TestMerge(t *testing.T) {
-	gh, _, c := newClient(t)
+	gh, c, pr := newClientWithPR(t, "m", "M")
 	ctx := context.Background()
-	gh.Commit("acme/infra", "m", map[string]string{"a.tf": "#\n"}, nil, "m")
-	pr := gh.OpenPR("acme/infra", "m", "main", "carol", "M")
 	if m, err := c.DefaultMergeMethod(ctx, repo); err != nil || m != "merge" {
 		t.Errorf("DefaultMergeMethod = %q, %v", m, err)
 	}
@@ -209,10 +214,8 @@ func TestSecondaryRateLimit(t *testing.T) {
 // TestDryRunWrites checks that a dry-run client sends no write to GitHub
 // and that its merge reports planbot.ErrDryRun instead of a merge commit.
 func TestDryRunWrites(t *testing.T) {
-	gh, _, _ := newClient(t)
+	gh, _, pr := newClientWithPR(t, "d", "D")
 	ctx := context.Background()
-	gh.Commit("acme/infra", "d", map[string]string{"a.tf": "#\n"}, nil, "d")
-	pr := gh.OpenPR("acme/infra", "d", "main", "carol", "D")
 	app, err := githubapp.New(githubapp.Options{AppID: gh.AppID(), PrivateKey: gh.PrivateKeyPEM(), APIURL: gh.APIURL(), DryRun: true})
 	if err != nil {
 		t.Fatal(err)

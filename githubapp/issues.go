@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"github.com/google/go-github/v62/github"
 
@@ -13,40 +14,24 @@ import (
 // Installations returns the IDs of the App's installations.
 func (a *App) Installations(ctx context.Context) ([]int64, error) {
 	gh := a.newGitHub(a.appsTr)
-	var out []int64
-	opt := &github.ListOptions{PerPage: 100}
-	for {
-		list, resp, err := gh.Apps.ListInstallations(ctx, opt)
-		if err != nil {
-			return nil, wrap("list installations", resp, err)
-		}
-		for _, in := range list {
-			out = append(out, in.GetID())
-		}
-		if resp.NextPage == 0 {
-			return out, nil
-		}
-		opt.Page = resp.NextPage
-	}
+	opt := &github.ListOptions{}
+	return allPages("list installations", opt, func() ([]*github.Installation, *github.Response, error) {
+		return gh.Apps.ListInstallations(ctx, opt)
+	}, (*github.Installation).GetID)
 }
 
 // Repositories lists the repositories the installation reaches.
 func (c *Client) Repositories(ctx context.Context, installation int64) ([]planbot.Repository, error) {
-	var out []planbot.Repository
-	opt := &github.ListOptions{PerPage: 100}
-	for {
+	opt := &github.ListOptions{}
+	return allPages("list installation repositories", opt, func() ([]*github.Repository, *github.Response, error) {
 		list, resp, err := c.gh.Apps.ListRepos(ctx, opt)
 		if err != nil {
-			return nil, wrap("list installation repositories", resp, err)
+			return nil, resp, err
 		}
-		for _, r := range list.Repositories {
-			out = append(out, planbot.Repository{Repo: planbot.Repo{Owner: r.GetOwner().GetLogin(), Name: r.GetName()}, Installation: installation, CloneURL: r.GetCloneURL(), DefaultBranch: r.GetDefaultBranch()})
-		}
-		if resp.NextPage == 0 {
-			return out, nil
-		}
-		opt.Page = resp.NextPage
-	}
+		return list.Repositories, resp, nil
+	}, func(r *github.Repository) planbot.Repository {
+		return planbot.Repository{Repo: planbot.Repo{Owner: r.GetOwner().GetLogin(), Name: r.GetName()}, Installation: installation, CloneURL: r.GetCloneURL(), DefaultBranch: r.GetDefaultBranch()}
+	})
 }
 
 // BranchSHA returns the commit a branch points at.
@@ -70,23 +55,11 @@ func convertIssue(is *github.Issue) planbot.Issue {
 // Issues lists the issues of a repository that carry label, open and
 // closed, newest first. Pull requests are left out.
 func (c *Client) Issues(ctx context.Context, repo planbot.Repo, label string) ([]planbot.Issue, error) {
-	var out []planbot.Issue
-	opt := &github.IssueListByRepoOptions{State: "all", Labels: []string{label}, ListOptions: github.ListOptions{PerPage: 100}}
-	for {
+	opt := &github.IssueListByRepoOptions{State: "all", Labels: []string{label}}
+	return allPages(fmt.Sprintf("list issues of %s", repo), &opt.ListOptions, func() ([]*github.Issue, *github.Response, error) {
 		list, resp, err := c.gh.Issues.ListByRepo(ctx, repo.Owner, repo.Name, opt)
-		if err != nil {
-			return nil, wrap(fmt.Sprintf("list issues of %s", repo), resp, err)
-		}
-		for _, is := range list {
-			if !is.IsPullRequest() {
-				out = append(out, convertIssue(is))
-			}
-		}
-		if resp.NextPage == 0 {
-			return out, nil
-		}
-		opt.Page = resp.NextPage
-	}
+		return slices.DeleteFunc(list, (*github.Issue).IsPullRequest), resp, err
+	}, convertIssue)
 }
 
 // CreateIssue opens an issue.

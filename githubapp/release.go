@@ -84,21 +84,10 @@ func (c *Client) SetBranch(ctx context.Context, repo planbot.Repo, branch, sha s
 // Pulls returns the pull requests whose head is branch of the repository
 // itself, in state open, closed or all, newest first.
 func (c *Client) Pulls(ctx context.Context, repo planbot.Repo, branch, state string) ([]planbot.PullRequest, error) {
-	opt := &github.PullRequestListOptions{State: state, Head: repo.Owner + ":" + branch, Sort: "created", Direction: "desc", ListOptions: github.ListOptions{PerPage: 100}}
-	var out []planbot.PullRequest
-	for {
-		list, resp, err := c.gh.PullRequests.List(ctx, repo.Owner, repo.Name, opt)
-		if err != nil {
-			return nil, wrap(fmt.Sprintf("list pull requests of %s", branch), resp, err)
-		}
-		for _, pr := range list {
-			out = append(out, event.PullRequest(repo, pr))
-		}
-		if resp.NextPage == 0 {
-			return out, nil
-		}
-		opt.Page = resp.NextPage
-	}
+	opt := &github.PullRequestListOptions{State: state, Head: repo.Owner + ":" + branch, Sort: "created", Direction: "desc"}
+	return allPages(fmt.Sprintf("list pull requests of %s", branch), &opt.ListOptions, func() ([]*github.PullRequest, *github.Response, error) {
+		return c.gh.PullRequests.List(ctx, repo.Owner, repo.Name, opt)
+	}, func(pr *github.PullRequest) planbot.PullRequest { return event.PullRequest(repo, pr) })
 }
 
 // CreatePull opens a pull request from head to base as the App.

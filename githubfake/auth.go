@@ -149,8 +149,22 @@ func (s *Server) checkJWT(raw string) string {
 	return "Integration not found"
 }
 
-// jwtOnly wraps a handler that needs an App JWT.
-func (s *Server) jwtOnly(h http.HandlerFunc) http.HandlerFunc {
+// refusal is the error answer to a request's credential: its status and
+// message. The zero refusal lets the request through.
+type refusal struct {
+	status int
+	msg    string
+}
+
+// credentialCheck decides on a request's bearer credential raw. It is
+// called with mu held and returns the context the handler runs with, or a
+// refusal.
+type credentialCheck func(r *http.Request, raw string) (context.Context, refusal)
+
+// bearerAuth wraps a handler that needs a bearer credential: a request
+// without one gets 401 "Requires authentication", and check decides on
+// the others.
+func (s *Server) bearerAuth(h http.HandlerFunc, check credentialCheck) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		raw, ok := bearer(r)
 		if !ok {
@@ -158,14 +172,21 @@ func (s *Server) jwtOnly(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		s.mu.Lock()
-		msg := s.checkJWT(raw)
+		ctx, no := check(r, raw)
 		s.mu.Unlock()
-		if msg != "" {
-			writeError(w, http.StatusUnauthorized, msg)
+		if no.msg != "" {
+			writeError(w, no.status, no.msg)
 			return
 		}
-		h(w, r)
+		h(w, r.WithContext(ctx))
 	}
+}
+
+// jwtOnly wraps a handler that needs an App JWT.
+func (s *Server) jwtOnly(h http.HandlerFunc) http.HandlerFunc {
+	return s.bearerAuth(h, func(r *http.Request, raw string) (context.Context, refusal) {
+		return r.Context(), refusal{http.StatusUnauthorized, s.checkJWT(raw)}
+	})
 }
 
 const installKey ctxKey = 1
@@ -173,22 +194,13 @@ const installKey ctxKey = 1
 // tokenOnly wraps a handler that needs an installation token; the
 // installation id is in the request context.
 func (s *Server) tokenOnly(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		raw, ok := bearer(r)
-		if !ok {
-			writeError(w, http.StatusUnauthorized, msgNeedAuth)
-			return
-		}
-		s.mu.Lock()
+	return s.bearerAuth(h, func(r *http.Request, raw string) (context.Context, refusal) {
 		tok := s.tokens[raw]
-		valid := tok != nil && s.now().Before(tok.expires)
-		s.mu.Unlock()
-		if !valid {
-			writeError(w, http.StatusUnauthorized, msgBadCreds)
-			return
+		if tok == nil || !s.now().Before(tok.expires) {
+			return nil, refusal{http.StatusUnauthorized, msgBadCreds}
 		}
-		h(w, r.WithContext(context.WithValue(r.Context(), installKey, tok.install)))
-	}
+		return context.WithValue(r.Context(), installKey, tok.install), refusal{}
+	})
 }
 
 // repoHandler handles a route under /repos/{owner}/{repo}. It is called
@@ -242,16 +254,23 @@ func (s *Server) installationJSON(in *installation) map[string]any {
 	}
 }
 
-func (s *Server) getInstallation(w http.ResponseWriter, r *http.Request) {
+// installFromPath returns the installation named by the {id} path value,
+// or writes 404 and returns nil. The caller holds mu.
+func (s *Server) installFromPath(w http.ResponseWriter, r *http.Request) *installation {
 	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	in := s.installs[id]
 	if in == nil {
 		writeError(w, http.StatusNotFound, "Not Found")
-		return
 	}
-	writeJSON(w, http.StatusOK, s.installationJSON(in))
+	return in
+}
+
+func (s *Server) getInstallation(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if in := s.installFromPath(w, r); in != nil {
+		writeJSON(w, http.StatusOK, s.installationJSON(in))
+	}
 }
 
 func (s *Server) getRepoInstallation(w http.ResponseWriter, r *http.Request) {
@@ -266,7 +285,6 @@ func (s *Server) getRepoInstallation(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
-	id, _ := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	var body struct {
 		Repositories []string `json:"repositories"`
 	}
@@ -275,12 +293,11 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	in := s.installs[id]
+	in := s.installFromPath(w, r)
 	if in == nil {
-		writeError(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	tok, exp := s.issueToken(id)
+	tok, exp := s.issueToken(in.id)
 	writeJSON(w, http.StatusCreated, map[string]any{
 		"token":                tok,
 		"expires_at":           exp.Format(time.RFC3339),

@@ -93,7 +93,7 @@ type checkRunInput struct {
 // checkRoutes registers the check run routes under /repos/{owner}/{repo}.
 func (s *Server) checkRoutes(r func(method, path string, h repoHandler)) {
 	r("POST", "/check-runs", s.createCheckRun)
-	r("GET", "/check-runs/{id}", s.getCheckRun)
+	r("GET", "/check-runs/{id}", getFound(s.checkRunFromPath, s.checkRunJSON))
 	r("PATCH", "/check-runs/{id}", s.updateCheckRun)
 	r("GET", "/check-runs/{id}/annotations", s.listCheckAnnotations)
 	r("GET", "/commits/{ref}/check-runs", s.listCheckRuns)
@@ -309,12 +309,6 @@ func (s *Server) checkRunFromPath(w http.ResponseWriter, r *http.Request, rp *re
 	return nil
 }
 
-func (s *Server) getCheckRun(w http.ResponseWriter, r *http.Request, rp *repo) {
-	if c := s.checkRunFromPath(w, r, rp); c != nil {
-		writeJSON(w, http.StatusOK, s.checkRunJSON(c))
-	}
-}
-
 func (s *Server) updateCheckRun(w http.ResponseWriter, r *http.Request, rp *repo) {
 	c := s.checkRunFromPath(w, r, rp)
 	if c == nil {
@@ -333,16 +327,13 @@ func (s *Server) listCheckAnnotations(w http.ResponseWriter, r *http.Request, rp
 	if c == nil {
 		return
 	}
-	lo, hi := paginate(w, r, len(c.Annotations))
-	out := []any{}
-	for _, a := range c.Annotations[lo:hi] {
+	writeJSON(w, http.StatusOK, page(w, r, c.Annotations, func(a CheckAnnotation) map[string]any {
 		var m map[string]any
 		b, _ := json.Marshal(a)
 		_ = json.Unmarshal(b, &m)
 		m["blob_href"] = s.srv.URL + "/" + rp.fullName() + "/blob/" + c.HeadSHA + "/" + a.Path
-		out = append(out, m)
-	}
-	writeJSON(w, http.StatusOK, out)
+		return m
+	}))
 }
 
 // listCheckRuns lists the check runs of a ref: with filter=latest (the
@@ -369,12 +360,7 @@ func (s *Server) listCheckRuns(w http.ResponseWriter, r *http.Request, rp *repo)
 			list = append(list, c)
 		}
 	}
-	lo, hi := paginate(w, r, len(list))
-	out := []any{}
-	for _, c := range list[lo:hi] {
-		out = append(out, s.checkRunJSON(c))
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"total_count": len(list), "check_runs": out})
+	writeJSON(w, http.StatusOK, map[string]any{"total_count": len(list), "check_runs": page(w, r, list, s.checkRunJSON)})
 }
 
 // checkRunJSON returns GitHub's check-run object, which does not show the

@@ -16,13 +16,20 @@ import (
 	"github.com/planbot/planbot/githubfake"
 )
 
+// setupChange is setup with a commit on branch feature that changes
+// main.tf, the head of the check runs these tests write.
+func setupChange(t *testing.T) (*githubfake.Server, *github.Client, string) {
+	t.Helper()
+	s, c := setup(t)
+	return s, c, s.Commit(repoName, "feature", map[string]string{"main.tf": "x\n"}, nil, "change")
+}
+
 // TestCheckRuns creates, updates and lists check runs as GitHub does:
 // annotations are appended across updates, a conclusion completes the
 // run, and the list shows the newest run of each name.
 func TestCheckRuns(t *testing.T) {
-	s, c := setup(t)
+	s, c, sha := setupChange(t)
 	ctx := context.Background()
-	sha := s.Commit(repoName, "feature", map[string]string{"main.tf": "x\n"}, nil, "change")
 	pr := s.OpenPR(repoName, "feature", "main", "alice", "Change")
 	ann := func(line int) *github.CheckRunAnnotation {
 		return &github.CheckRunAnnotation{Path: github.String("main.tf"), StartLine: github.Int(line), EndLine: github.Int(line),
@@ -75,9 +82,8 @@ func TestCheckRuns(t *testing.T) {
 
 // TestCheckRunValidation sends what GitHub refuses with 422.
 func TestCheckRunValidation(t *testing.T) {
-	s, c := setup(t)
+	s, c, sha := setupChange(t)
 	ctx := context.Background()
-	sha := s.Commit(repoName, "feature", map[string]string{"main.tf": "x\n"}, nil, "change")
 	long := strings.Repeat("é", 40000) // 80,000 bytes
 	anns := func(n int) []*github.CheckRunAnnotation {
 		var out []*github.CheckRunAnnotation
@@ -144,9 +150,8 @@ func TestCheckRunValidation(t *testing.T) {
 // completed now; without a started_at it started now too. A started_at
 // that is not ISO 8601 is refused with 422.
 func TestCheckRunCreatedCompleted(t *testing.T) {
-	s, c := setup(t)
+	s, c, sha := setupChange(t)
 	ctx := context.Background()
-	sha := s.Commit(repoName, "feature", map[string]string{"main.tf": "x\n"}, nil, "change")
 	began := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	cr, _, err := c.Checks.CreateCheckRun(ctx, "acme", "infra", github.CreateCheckRunOptions{
 		Name: "planbot plan: .", HeadSHA: sha, Status: github.String("completed"), Conclusion: github.String("success"),
@@ -181,9 +186,8 @@ func TestCheckRunCreatedCompleted(t *testing.T) {
 // TestClick clicks a check run's button: the App receives a signed
 // check_run requested_action delivery naming the button and the person.
 func TestClick(t *testing.T) {
-	s, c := setup(t)
+	s, c, sha := setupChange(t)
 	ctx := context.Background()
-	sha := s.Commit(repoName, "feature", map[string]string{"main.tf": "x\n"}, nil, "change")
 	pr := s.OpenPR(repoName, "feature", "main", "alice", "Change")
 	cr, _, err := c.Checks.CreateCheckRun(ctx, "acme", "infra", github.CreateCheckRunOptions{
 		Name: "planbot plan: .", HeadSHA: sha, ExternalID: github.String("pr=1&project=."), Conclusion: github.String("success"),

@@ -6,11 +6,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/http/cgi"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -233,7 +235,7 @@ func (s *Server) commit(rp *repo, branch string, files map[string]string, delete
 	for _, p := range deletes {
 		fmt.Fprintf(&info, "0 %s\t%s\n", strings.Repeat("0", 40), p)
 	}
-	for _, p := range sortedKeys(files) {
+	for _, p := range slices.Sorted(maps.Keys(files)) {
 		blob := s.mustGit(rp.dir, []byte(files[p]), env, "hash-object", "-w", "--stdin")
 		fmt.Fprintf(&info, "100644 %s\t%s\n", blob, p)
 	}

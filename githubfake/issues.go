@@ -110,26 +110,14 @@ func (s *Server) Comments(fullName string, pr int) []Comment {
 func (s *Server) CommentHistory(fullName string, pr int) []CommentWrite {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []CommentWrite
-	for _, h := range s.history {
-		if strings.EqualFold(h.Repo, fullName) && h.Issue == pr {
-			out = append(out, h)
-		}
-	}
-	return out
+	return filter(s.history, func(h CommentWrite) bool { return strings.EqualFold(h.Repo, fullName) && h.Issue == pr })
 }
 
 // Reactions returns the reactions on a comment in creation order.
 func (s *Server) Reactions(commentID int64) []Reaction {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []Reaction
-	for _, r := range s.reactions {
-		if r.CommentID == commentID {
-			out = append(out, r)
-		}
-	}
-	return out
+	return filter(s.reactions, func(r Reaction) bool { return r.CommentID == commentID })
 }
 
 // issueComments returns the comments of an issue by ascending id. The
@@ -231,20 +219,9 @@ func (s *Server) listComments(w http.ResponseWriter, r *http.Request, rp *repo) 
 	}
 	cs := s.issueComments(rp, n)
 	if since, err := time.Parse(time.RFC3339, r.URL.Query().Get("since")); err == nil {
-		var kept []*comment
-		for _, c := range cs {
-			if !c.updated.Before(since) {
-				kept = append(kept, c)
-			}
-		}
-		cs = kept
+		cs = filter(cs, func(c *comment) bool { return !c.updated.Before(since) })
 	}
-	lo, hi := paginate(w, r, len(cs))
-	out := []any{}
-	for _, c := range cs[lo:hi] {
-		out = append(out, s.commentJSON(c))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, page(w, r, cs, s.commentJSON))
 }
 
 func (s *Server) createComment(w http.ResponseWriter, r *http.Request, rp *repo) {
@@ -272,12 +249,6 @@ func (s *Server) commentFromPath(w http.ResponseWriter, r *http.Request, rp *rep
 		return nil
 	}
 	return c
-}
-
-func (s *Server) getComment(w http.ResponseWriter, r *http.Request, rp *repo) {
-	if c := s.commentFromPath(w, r, rp); c != nil {
-		writeJSON(w, http.StatusOK, s.commentJSON(c))
-	}
 }
 
 func (s *Server) editComment(w http.ResponseWriter, r *http.Request, rp *repo) {
@@ -355,16 +326,8 @@ func (s *Server) listReactions(w http.ResponseWriter, r *http.Request, rp *repo)
 	if c == nil {
 		return
 	}
-	var list []Reaction
-	for _, re := range s.reactions {
-		if re.CommentID == c.id && (r.URL.Query().Get("content") == "" || re.Content == r.URL.Query().Get("content")) {
-			list = append(list, re)
-		}
-	}
-	lo, hi := paginate(w, r, len(list))
-	out := []any{}
-	for _, re := range list[lo:hi] {
-		out = append(out, s.reactionJSON(re))
-	}
-	writeJSON(w, http.StatusOK, out)
+	list := filter(s.reactions, func(re Reaction) bool {
+		return re.CommentID == c.id && (r.URL.Query().Get("content") == "" || re.Content == r.URL.Query().Get("content"))
+	})
+	writeJSON(w, http.StatusOK, page(w, r, list, s.reactionJSON))
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -16,14 +15,13 @@ import (
 func TestManifestFlow(t *testing.T) {
 	s := New(t)
 	codes := make(chan url.Values, 1)
-	back := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	back := startCallback(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		codes <- r.URL.Query()
 	}))
-	defer back.Close()
 	manifest, _ := json.Marshal(map[string]any{
 		"name": "acme-planbot", "url": "https://planbot.example.com",
 		"hook_attributes":     map[string]any{"url": "https://planbot.example.com/webhook"},
-		"redirect_url":        back.URL + "/callback",
+		"redirect_url":        back + "/callback",
 		"default_permissions": map[string]string{"contents": "write"},
 		"default_events":      []string{"push"},
 	})

@@ -220,27 +220,16 @@ const userLoginKey ctxKey = 2
 // userOnly wraps a handler that needs a user token; the login is in the
 // request context. An installation token is refused as GitHub does.
 func (s *Server) userOnly(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		raw, ok := bearer(r)
-		if !ok {
-			writeError(w, http.StatusUnauthorized, msgNeedAuth)
-			return
-		}
-		s.mu.Lock()
+	return s.bearerAuth(h, func(r *http.Request, raw string) (context.Context, refusal) {
 		ut := s.oauthFlow().tokens[raw]
-		valid := ut != nil && s.now().Before(ut.expires)
-		_, isInstall := s.tokens[raw]
-		s.mu.Unlock()
-		switch {
-		case isInstall:
-			writeError(w, http.StatusForbidden, "Resource not accessible by integration")
-			return
-		case !valid:
-			writeError(w, http.StatusUnauthorized, msgBadCreds)
-			return
+		if _, isInstall := s.tokens[raw]; isInstall {
+			return nil, refusal{http.StatusForbidden, "Resource not accessible by integration"}
 		}
-		h(w, r.WithContext(contextWithLogin(r, ut.login)))
-	}
+		if ut == nil || !s.now().Before(ut.expires) {
+			return nil, refusal{http.StatusUnauthorized, msgBadCreds}
+		}
+		return contextWithLogin(r, ut.login), refusal{}
+	})
 }
 
 // userOrRepoRoute serves a repository route to a user token with user,

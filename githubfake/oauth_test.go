@@ -10,6 +10,14 @@ import (
 	"time"
 )
 
+// startCallback serves h as the web app a browser flow redirects back to,
+// until the test ends, and returns its URL.
+func startCallback(t *testing.T, h http.Handler) string {
+	back := httptest.NewServer(h)
+	t.Cleanup(back.Close)
+	return back.URL
+}
+
 // authorizeAs walks the authorize step as login and returns the query the
 // fake redirected to the callback with.
 func authorizeAs(t *testing.T, s *Server, callback, login, state string) url.Values {
@@ -85,9 +93,7 @@ func TestOAuthWebFlow(t *testing.T) {
 	s.SetCollaborator("acme/secret", "bob", "read")
 	s.SetCollaborator("acme/elsewhere", "alice", "admin") // not installed
 
-	back := httptest.NewServer(http.NotFoundHandler())
-	defer back.Close()
-	callback := back.URL + "/auth/callback"
+	callback := startCallback(t, http.NotFoundHandler()) + "/auth/callback"
 	q := authorizeAs(t, s, callback, "alice", "st4te")
 	if q.Get("state") != "st4te" || q.Get("code") == "" {
 		t.Fatalf("callback query %v", q)

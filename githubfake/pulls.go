@@ -130,56 +130,61 @@ func (s *Server) PR(fullName string, n int) PR {
 	return s.snapshot(rp, pr)
 }
 
-// SetDraft marks a pull request as draft or ready for review.
-func (s *Server) SetDraft(fullName string, n int, draft bool) {
+// withPull runs edit on a pull request with mu held, for the methods that
+// change one as a person or GitHub would; the test fails when there is no
+// such pull request.
+func (s *Server) withPull(fullName string, n int, edit func(rp *repo, pr *pull)) {
 	s.t.Helper()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, pr := s.mustPull(fullName, n)
-	pr.draft = draft
-	pr.updated = s.now()
+	edit(s.mustPull(fullName, n))
+}
+
+// SetDraft marks a pull request as draft or ready for review.
+func (s *Server) SetDraft(fullName string, n int, draft bool) {
+	s.t.Helper()
+	s.withPull(fullName, n, func(_ *repo, pr *pull) {
+		pr.draft = draft
+		pr.updated = s.now()
+	})
 }
 
 // ClosePR closes a pull request without merging it.
 func (s *Server) ClosePR(fullName string, n int) {
 	s.t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, pr := s.mustPull(fullName, n)
-	pr.state = "closed"
-	pr.closed = s.now()
-	pr.updated = s.now()
+	s.withPull(fullName, n, func(_ *repo, pr *pull) {
+		pr.state = "closed"
+		pr.closed = s.now()
+		pr.updated = s.now()
+	})
 }
 
 // ReopenPR reopens a closed, unmerged pull request, moving it to its head
 // branch's current tip.
 func (s *Server) ReopenPR(fullName string, n int) {
 	s.t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rp, pr := s.mustPull(fullName, n)
-	if pr.merged {
-		s.t.Fatalf("githubfake: %s#%d is merged", fullName, n)
-	}
-	pr.state = "open"
-	pr.closed = time.Time{}
-	pr.updated = s.now()
-	if pr.headRepo != nil {
-		if tip := s.resolve(pr.headRepo, "refs/heads/"+pr.headRef); tip != "" && tip != pr.headSHA {
-			pr.prevHeadSHA, pr.headSHA = pr.headSHA, tip
-			s.updatePullRef(rp, pr)
+	s.withPull(fullName, n, func(rp *repo, pr *pull) {
+		s.t.Helper()
+		if pr.merged {
+			s.t.Fatalf("githubfake: %s#%d is merged", fullName, n)
 		}
-	}
+		pr.state = "open"
+		pr.closed = time.Time{}
+		pr.updated = s.now()
+		if pr.headRepo != nil {
+			if tip := s.resolve(pr.headRepo, "refs/heads/"+pr.headRef); tip != "" && tip != pr.headSHA {
+				pr.prevHeadSHA, pr.headSHA = pr.headSHA, tip
+				s.updatePullRef(rp, pr)
+			}
+		}
+	})
 }
 
 // DeleteHeadRepo makes a pull request's head repository deleted, so that
 // head.repo is null.
 func (s *Server) DeleteHeadRepo(fullName string, n int) {
 	s.t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, pr := s.mustPull(fullName, n)
-	pr.headRepo = nil
+	s.withPull(fullName, n, func(_ *repo, pr *pull) { pr.headRepo = nil })
 }
 
 // BlockMerge makes merges of a pull request fail with 405 and msg (for
@@ -187,10 +192,7 @@ func (s *Server) DeleteHeadRepo(fullName string, n int) {
 // unblocks it.
 func (s *Server) BlockMerge(fullName string, n int, msg string) {
 	s.t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, pr := s.mustPull(fullName, n)
-	pr.block = msg
+	s.withPull(fullName, n, func(_ *repo, pr *pull) { pr.block = msg })
 }
 
 // pullFromPath returns the pull request named by the {n} path value.
@@ -415,9 +417,7 @@ func (s *Server) listFiles(w http.ResponseWriter, r *http.Request, rp *repo) {
 		return
 	}
 	files = files[:min(len(files), 3000)]
-	lo, hi := paginate(w, r, len(files))
-	out := []any{}
-	for _, f := range files[lo:hi] {
+	writeJSON(w, http.StatusOK, page(w, r, files, func(f fileEntry) map[string]any {
 		e := map[string]any{
 			"sha":          f.sha,
 			"filename":     f.path,
@@ -432,9 +432,8 @@ func (s *Server) listFiles(w http.ResponseWriter, r *http.Request, rp *repo) {
 		if f.prev != "" {
 			e["previous_filename"] = f.prev
 		}
-		out = append(out, e)
-	}
-	writeJSON(w, http.StatusOK, out)
+		return e
+	}))
 }
 
 const mergeDoc = "https://docs.github.com/rest/pulls/pulls#merge-a-pull-request"

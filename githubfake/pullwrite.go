@@ -199,13 +199,7 @@ type CommitComment struct {
 func (s *Server) CommitComments(fullName, sha string) []CommitComment {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []CommitComment
-	for _, c := range s.commitComments {
-		if strings.EqualFold(c.Repo, fullName) && c.SHA == sha {
-			out = append(out, c)
-		}
-	}
-	return out
+	return filter(s.commitComments, func(c CommitComment) bool { return strings.EqualFold(c.Repo, fullName) && c.SHA == sha })
 }
 
 // commitCommentJSON returns GitHub's commit-comment object. The caller
@@ -245,27 +239,16 @@ func (s *Server) createCommitComment(w http.ResponseWriter, r *http.Request, rp 
 // listCommitComments is GET /commits/{sha}/comments, oldest first,
 // paginated.
 func (s *Server) listCommitComments(w http.ResponseWriter, r *http.Request, rp *repo) {
-	var cs []CommitComment
-	for _, c := range s.commitComments {
-		if c.Repo == rp.fullName() && c.SHA == r.PathValue("sha") {
-			cs = append(cs, c)
-		}
-	}
-	lo, hi := paginate(w, r, len(cs))
-	out := []any{}
-	for _, c := range cs[lo:hi] {
-		out = append(out, s.commitCommentJSON(rp, c))
-	}
-	writeJSON(w, http.StatusOK, out)
+	cs := filter(s.commitComments, func(c CommitComment) bool { return c.Repo == rp.fullName() && c.SHA == r.PathValue("sha") })
+	writeJSON(w, http.StatusOK, page(w, r, cs, func(c CommitComment) map[string]any { return s.commitCommentJSON(rp, c) }))
 }
 
 // EditPRBody replaces a pull request's description, as a person editing
 // it would.
 func (s *Server) EditPRBody(fullName string, n int, body string) {
 	s.t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, pr := s.mustPull(fullName, n)
-	pr.body = body
-	pr.updated = s.now()
+	s.withPull(fullName, n, func(_ *repo, pr *pull) {
+		pr.body = body
+		pr.updated = s.now()
+	})
 }

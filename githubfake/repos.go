@@ -231,13 +231,9 @@ func (s *Server) listStatuses(w http.ResponseWriter, r *http.Request, rp *repo) 
 	if sha == "" {
 		return
 	}
-	list := s.statusesOf(rp, sha)
-	lo, hi := paginate(w, r, len(list))
-	out := []any{}
-	for _, st := range list[lo:hi] {
-		out = append(out, s.statusJSON(rp, st))
-	}
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, page(w, r, s.statusesOf(rp, sha), func(st *status) map[string]any {
+		return s.statusJSON(rp, st)
+	}))
 }
 
 func (s *Server) combinedStatus(w http.ResponseWriter, r *http.Request, rp *repo) {
@@ -246,13 +242,11 @@ func (s *Server) combinedStatus(w http.ResponseWriter, r *http.Request, rp *repo
 		return
 	}
 	latest := s.latestStatuses(rp, sha)
-	lo, hi := paginate(w, r, len(latest))
-	out := []any{}
-	for _, st := range latest[lo:hi] {
+	out := page(w, r, latest, func(st *status) map[string]any {
 		m := s.statusJSON(rp, st)
 		delete(m, "creator")
-		out = append(out, m)
-	}
+		return m
+	})
 	writeJSON(w, http.StatusOK, map[string]any{
 		"state":       s.combined(rp, sha),
 		"statuses":    out,

@@ -55,11 +55,9 @@ func (s *Server) listReviews(w http.ResponseWriter, r *http.Request, rp *repo) {
 	if pr == nil {
 		return
 	}
-	lo, hi := paginate(w, r, len(pr.reviews))
-	out := []any{}
-	for _, rv := range pr.reviews[lo:hi] {
+	writeJSON(w, http.StatusOK, page(w, r, pr.reviews, func(rv *review) map[string]any {
 		html := fmt.Sprintf("%s/%s/pull/%d#pullrequestreview-%d", s.srv.URL, rp.fullName(), pr.number, rv.id)
-		out = append(out, map[string]any{
+		return map[string]any{
 			"id":                 rv.id,
 			"node_id":            nodeID("PRR_kwDO", rv.id),
 			"user":               s.userJSON(rv.user),
@@ -70,7 +68,6 @@ func (s *Server) listReviews(w http.ResponseWriter, r *http.Request, rp *repo) {
 			"author_association": s.association(rp, rv.user),
 			"submitted_at":       rv.submitted.Format(time.RFC3339),
 			"commit_id":          rv.commitID,
-		})
-	}
-	writeJSON(w, http.StatusOK, out)
+		}
+	}))
 }

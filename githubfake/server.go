@@ -15,7 +15,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -347,11 +346,12 @@ func (s *Server) routes() http.Handler {
 	r("GET", "/pulls/{n}/merge", s.checkMerged)
 	// GET issues/{n}/comments and issues/comments/{id} overlap for
 	// ServeMux, so one route dispatches both.
+	getComment := getFound(s.commentFromPath, s.commentJSON)
 	r("GET", "/issues/{a}/{b}", func(w http.ResponseWriter, r *http.Request, rp *repo) {
 		switch a, b := r.PathValue("a"), r.PathValue("b"); {
 		case a == "comments":
 			r.SetPathValue("id", b)
-			s.getComment(w, r, rp)
+			getComment(w, r, rp)
 		case b == "comments":
 			r.SetPathValue("n", a)
 			s.listComments(w, r, rp)
@@ -396,6 +396,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(v)
+}
+
+// getFound is the GET handler of one item that find looks up by the
+// request's path values; find writes the 404 when there is none.
+func getFound[T any](find func(http.ResponseWriter, *http.Request, *repo) *T, toJSON func(*T) map[string]any) repoHandler {
+	return func(w http.ResponseWriter, r *http.Request, rp *repo) {
+		if v := find(w, r, rp); v != nil {
+			writeJSON(w, http.StatusOK, toJSON(v))
+		}
+	}
 }
 
 // writeError writes GitHub's basic-error body.
@@ -469,12 +479,25 @@ func paginate(w http.ResponseWriter, r *http.Request, n int) (lo, hi int) {
 	return lo, hi
 }
 
-// sortedKeys returns the keys of m in order.
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
+// page paginates list as paginate does and returns the JSON of the page's
+// items: an empty array, never null.
+func page[T, J any](w http.ResponseWriter, r *http.Request, list []T, toJSON func(T) J) []any {
+	lo, hi := paginate(w, r, len(list))
+	out := []any{}
+	for _, v := range list[lo:hi] {
+		out = append(out, toJSON(v))
 	}
-	sort.Strings(ks)
-	return ks
+	return out
+}
+
+// filter returns the items of list that keep accepts, in order; nil when
+// there are none.
+func filter[T any](list []T, keep func(T) bool) []T {
+	var out []T
+	for _, v := range list {
+		if keep(v) {
+			out = append(out, v)
+		}
+	}
+	return out
 }

@@ -2,9 +2,10 @@ package githubfake
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -72,7 +73,7 @@ func (s *Server) Issues(fullName string) []Issue {
 	defer s.mu.Unlock()
 	rp := s.mustRepo(fullName)
 	var out []Issue
-	for _, n := range sortedNumbers(rp.issues) {
+	for _, n := range slices.Sorted(maps.Keys(rp.issues)) {
 		out = append(out, snapshotIssue(rp.issues[n]))
 	}
 	return out
@@ -101,15 +102,6 @@ func (s *Server) RepoLabel(fullName, name string) (Label, bool) {
 		return Label{}, false
 	}
 	return Label{Name: l.name, Color: l.color, Description: l.description}, true
-}
-
-func sortedNumbers[V any](m map[int]V) []int {
-	ns := make([]int, 0, len(m))
-	for n := range m {
-		ns = append(ns, n)
-	}
-	sort.Ints(ns)
-	return ns
 }
 
 // isIssue reports whether number is an issue or a pull request of rp. The
@@ -334,7 +326,7 @@ func (s *Server) listIssues(w http.ResponseWriter, r *http.Request, rp *repo) {
 		numbers[n] = true
 	}
 	var list []any
-	ns := sortedNumbers(numbers)
+	ns := slices.Sorted(maps.Keys(numbers))
 	for i := len(ns) - 1; i >= 0; i-- {
 		n := ns[i]
 		var st string
@@ -357,19 +349,13 @@ func (s *Server) listIssues(w http.ResponseWriter, r *http.Request, rp *repo) {
 	writeJSON(w, http.StatusOK, append([]any{}, list[lo:hi]...))
 }
 
+// hasLabels reports whether no label of want is missing from have; labels
+// compare without case.
 func hasLabels(have, want []string) bool {
-	for _, wl := range want {
-		found := false
-		for _, h := range have {
-			if strings.EqualFold(h, wl) {
-				found = true
-			}
-		}
-		if !found {
-			return false
-		}
+	missing := func(wl string) bool {
+		return !slices.ContainsFunc(have, func(h string) bool { return strings.EqualFold(h, wl) })
 	}
-	return true
+	return !slices.ContainsFunc(want, missing)
 }
 
 func (s *Server) createLabel(w http.ResponseWriter, r *http.Request, rp *repo) {
