@@ -102,6 +102,19 @@ func (r *Registry) register(name string, labels []string, c prometheus.Collector
 	}
 }
 
+// add registers the metric name with labels, whose series m holds, and
+// returns its vec. A metric without labels gets its one series at once,
+// so that it always has its sample.
+func (r *Registry) add(name string, labels []string, m *prometheus.MetricVec) vec {
+	r.register(name, labels, m)
+	if len(labels) == 0 {
+		if _, err := m.GetMetricWithLabelValues(); err != nil {
+			panic(fmt.Sprintf("metrics: %s: %v", name, err))
+		}
+	}
+	return vec{name: name, labels: slices.Clone(labels), c: m}
+}
+
 // vec is what every labelled metric has in common: its name, label names
 // and the library's collector of its series.
 type vec struct {
@@ -167,11 +180,7 @@ type Counter struct {
 func (r *Registry) Counter(name, help string, labels ...string) *Counter {
 	check(name, labels)
 	v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
-	r.register(name, labels, v)
-	if len(labels) == 0 {
-		v.WithLabelValues() // a metric without labels always has its sample
-	}
-	return &Counter{vec: vec{name: name, labels: slices.Clone(labels), c: v}, v: v}
+	return &Counter{vec: r.add(name, labels, v.MetricVec), v: v}
 }
 
 // Inc adds 1 to the series of the label values.
@@ -208,11 +217,7 @@ type Gauge struct {
 func (r *Registry) Gauge(name, help string, labels ...string) *Gauge {
 	check(name, labels)
 	v := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
-	r.register(name, labels, v)
-	if len(labels) == 0 {
-		v.WithLabelValues()
-	}
-	return &Gauge{vec: vec{name: name, labels: slices.Clone(labels), c: v}, v: v}
+	return &Gauge{vec: r.add(name, labels, v.MetricVec), v: v}
 }
 
 // Set sets the series of the label values to v.
@@ -274,11 +279,7 @@ func (r *Registry) Histogram(name, help string, buckets []float64, labels ...str
 		panic(fmt.Sprintf("metrics: histogram %s uses the reserved label le", name))
 	}
 	v := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: slices.Clone(buckets)}, labels)
-	r.register(name, labels, v)
-	if len(labels) == 0 {
-		v.WithLabelValues()
-	}
-	return &Histogram{vec: vec{name: name, labels: slices.Clone(labels), c: v}, v: v}
+	return &Histogram{vec: r.add(name, labels, v.MetricVec), v: v}
 }
 
 // ExponentialBuckets returns n bucket bounds starting at start, each factor
