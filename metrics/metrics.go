@@ -102,29 +102,29 @@ func (r *Registry) register(name string, labels []string, c prometheus.Collector
 	}
 }
 
-// add registers the metric name with labels, whose series m holds, and
-// returns its vec. A metric without labels gets its one series at once,
-// so that it always has its sample.
-func (r *Registry) add(name string, labels []string, m *prometheus.MetricVec) vec {
-	r.register(name, labels, m)
+// newVec registers v, the library's vector of the metric name with
+// labels, whose series m holds, and returns it as a vec. A metric without
+// labels gets its one series at once, so that it always has its sample.
+func newVec[V prometheus.Collector](r *Registry, name string, labels []string, v V, m *prometheus.MetricVec) vec[V] {
+	r.register(name, labels, v)
 	if len(labels) == 0 {
 		if _, err := m.GetMetricWithLabelValues(); err != nil {
 			panic(fmt.Sprintf("metrics: %s: %v", name, err))
 		}
 	}
-	return vec{name: name, labels: slices.Clone(labels), c: m}
+	return vec[V]{name: name, labels: slices.Clone(labels), v: v}
 }
 
 // vec is what every labelled metric has in common: its name, label names
-// and the library's collector of its series.
-type vec struct {
+// and the library's vector of its series.
+type vec[V prometheus.Collector] struct {
 	name   string
 	labels []string
-	c      prometheus.Collector
+	v      V
 }
 
 // checkValues panics unless values has one value per label.
-func (v *vec) checkValues(values []string) {
+func (v *vec[V]) checkValues(values []string) {
 	if len(values) != len(v.labels) {
 		panic(fmt.Sprintf("metrics: %s has labels %q, got %d values %q", v.name, v.labels, len(values), values))
 	}
@@ -133,7 +133,7 @@ func (v *vec) checkValues(values []string) {
 // find returns the written series of the label values, nil if it has none
 // yet. It reads without creating the series, so that a look-up does not
 // add a sample to the exposition.
-func (v *vec) find(values []string) *dto.Metric {
+func (v *vec[V]) find(values []string) *dto.Metric {
 	v.checkValues(values)
 	want := map[string]string{}
 	for i, l := range v.labels {
@@ -141,7 +141,7 @@ func (v *vec) find(values []string) *dto.Metric {
 	}
 	ch := make(chan prometheus.Metric)
 	go func() {
-		v.c.Collect(ch)
+		v.v.Collect(ch)
 		close(ch)
 	}()
 	var found *dto.Metric
@@ -171,16 +171,12 @@ func matches(pairs []*dto.LabelPair, want map[string]string) bool {
 }
 
 // Counter is a monotonically increasing value per label tuple.
-type Counter struct {
-	vec
-	v *prometheus.CounterVec
-}
+type Counter struct{ vec[*prometheus.CounterVec] }
 
 // Counter registers a counter. By convention its name ends in _total.
 func (r *Registry) Counter(name, help string, labels ...string) *Counter {
-	check(name, labels)
 	v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
-	return &Counter{vec: r.add(name, labels, v.MetricVec), v: v}
+	return &Counter{newVec(r, name, labels, v, v.MetricVec)}
 }
 
 // Inc adds 1 to the series of the label values.
@@ -208,16 +204,12 @@ func (c *Counter) Value(values ...string) float64 {
 }
 
 // Gauge is a value per label tuple that goes up and down.
-type Gauge struct {
-	vec
-	v *prometheus.GaugeVec
-}
+type Gauge struct{ vec[*prometheus.GaugeVec] }
 
 // Gauge registers a gauge.
 func (r *Registry) Gauge(name, help string, labels ...string) *Gauge {
-	check(name, labels)
 	v := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
-	return &Gauge{vec: r.add(name, labels, v.MetricVec), v: v}
+	return &Gauge{newVec(r, name, labels, v, v.MetricVec)}
 }
 
 // Set sets the series of the label values to v.
@@ -260,10 +252,7 @@ func (r *Registry) GaugeFunc(name, help string, f func() float64) {
 
 // Histogram counts observations in cumulative buckets per label tuple, and
 // keeps their sum and count.
-type Histogram struct {
-	vec
-	v *prometheus.HistogramVec
-}
+type Histogram struct{ vec[*prometheus.HistogramVec] }
 
 // Histogram registers a histogram with the given bucket upper bounds, which
 // must be strictly increasing; the +Inf bucket is implicit. Without bounds
@@ -279,7 +268,7 @@ func (r *Registry) Histogram(name, help string, buckets []float64, labels ...str
 		panic(fmt.Sprintf("metrics: histogram %s uses the reserved label le", name))
 	}
 	v := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: slices.Clone(buckets)}, labels)
-	return &Histogram{vec: r.add(name, labels, v.MetricVec), v: v}
+	return &Histogram{newVec(r, name, labels, v, v.MetricVec)}
 }
 
 // ExponentialBuckets returns n bucket bounds starting at start, each factor
