@@ -86,23 +86,9 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 }
 
-func TestPlanDataMigration(t *testing.T) {
-	backend.RunMigration(t, storetest.RunPlanDataMigration,
-		`ALTER TABLE plans DROP COLUMN plan_data`,
-		`DELETE FROM schema_migrations WHERE version = 2`)
-}
-
-func TestRunAfterMigration(t *testing.T) {
-	backend.RunMigration(t, storetest.RunRunAfterMigration,
-		`ALTER TABLE jobs DROP COLUMN run_after`,
-		`DELETE FROM schema_migrations WHERE version = 3`)
-}
-
-func TestJobFinishedAtMigration(t *testing.T) {
-	backend.RunMigration(t, storetest.RunJobFinishedAtMigration,
-		`ALTER TABLE jobs DROP COLUMN finished_at`,
-		`DELETE FROM schema_migrations WHERE version = 4`)
-}
+// TestMigrations runs the suite's migration tests: PlanData, RunAfter
+// and JobFinishedAt.
+func TestMigrations(t *testing.T) { backend.RunMigrations(t) }
 
 func BenchmarkStore(b *testing.B) { backend.Bench(b) }
 

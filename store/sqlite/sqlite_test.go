@@ -179,23 +179,8 @@ func TestAppendAcrossHandles(t *testing.T) {
 	storetest.AppendConcurrently(t, backend.Handles(t, 3)...)
 }
 
-func TestPlanDataMigration(t *testing.T) {
-	backend.RunMigration(t, storetest.RunPlanDataMigration,
-		`ALTER TABLE plans DROP COLUMN plan_data`,
-		`DELETE FROM schema_migrations WHERE version = 2`)
-}
-
-func TestRunAfterMigration(t *testing.T) {
-	backend.RunMigration(t, storetest.RunRunAfterMigration,
-		`ALTER TABLE jobs DROP COLUMN run_after`,
-		`DELETE FROM schema_migrations WHERE version = 3`)
-}
-
-func TestJobFinishedAtMigration(t *testing.T) {
-	backend.RunMigration(t, storetest.RunJobFinishedAtMigration,
-		`DROP INDEX jobs_finished`,
-		`ALTER TABLE jobs DROP COLUMN finished_at`,
-		`DELETE FROM schema_migrations WHERE version = 4`)
-}
+// TestMigrations runs the suite's migration tests: PlanData, RunAfter
+// and JobFinishedAt.
+func TestMigrations(t *testing.T) { backend.RunMigrations(t) }
 
 func BenchmarkStore(b *testing.B) { backend.Bench(b) }

@@ -59,15 +59,15 @@ func (b Backend) Handles(t *testing.T, n int) []store.Store {
 
 // RunReopen runs the suite's RunReopen on a new database.
 func (b Backend) RunReopen(t *testing.T) {
-	b.RunMigration(t, RunReopen)
+	b.runReopening(t, RunReopen)
 }
 
-// RunMigration runs run, one of the suite's migration tests (or
+// runReopening runs run, one of the suite's migration tests (or
 // RunReopen), on a new database. Its second function closes the store,
 // runs queries on the database (to undo the migration under test; none to
 // merely reopen) and opens the database again, so Open re-applies what
 // the queries undid.
-func (b Backend) RunMigration(t *testing.T, run func(*testing.T, func(*testing.T) store.Store, func(*testing.T, store.Store) store.Store), queries ...string) {
+func (b Backend) runReopening(t *testing.T, run func(*testing.T, func(*testing.T) store.Store, func(*testing.T, store.Store) store.Store), queries ...string) {
 	var addr string
 	run(t,
 		func(t *testing.T) store.Store {
@@ -83,6 +83,31 @@ func (b Backend) RunMigration(t *testing.T, run func(*testing.T, func(*testing.T
 			}
 			return b.OpenAt(t, addr)
 		})
+}
+
+// RunMigrations runs each of the suite's migration tests, as a subtest
+// named after it, on a new database: its downgrade undoes the migration
+// under test with statements both backends take, and reopening the
+// database applies the migration again to the rows saved before.
+func (b Backend) RunMigrations(t *testing.T) {
+	for _, m := range []struct {
+		name string
+		run  func(*testing.T, func(*testing.T) store.Store, func(*testing.T, store.Store) store.Store)
+		undo []string
+	}{
+		{"PlanData", RunPlanDataMigration, []string{
+			`ALTER TABLE plans DROP COLUMN plan_data`,
+			`DELETE FROM schema_migrations WHERE version = 2`}},
+		{"RunAfter", RunRunAfterMigration, []string{
+			`ALTER TABLE jobs DROP COLUMN run_after`,
+			`DELETE FROM schema_migrations WHERE version = 3`}},
+		{"JobFinishedAt", RunJobFinishedAtMigration, []string{
+			`DROP INDEX jobs_finished`,
+			`ALTER TABLE jobs DROP COLUMN finished_at`,
+			`DELETE FROM schema_migrations WHERE version = 4`}},
+	} {
+		t.Run(m.name, func(t *testing.T) { b.runReopening(t, m.run, m.undo...) })
+	}
 }
 
 // Bench runs the suite's Bench on new databases, logging nowhere.

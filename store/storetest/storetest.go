@@ -68,6 +68,16 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 }
 
+// must returns v, or stops t when err is not nil, naming the failed call
+// with format and args.
+func must[T any](t *testing.T, v T, err error, format string, args ...any) T {
+	t.Helper()
+	if err != nil {
+		t.Fatalf(format+": %v", append(args, err)...)
+	}
+	return v
+}
+
 func mustEnqueue(t *testing.T, s store.Store, j store.Job) {
 	t.Helper()
 	ok, err := s.EnqueueDelivery(t.Context(), j)
@@ -90,10 +100,7 @@ func enqueueKeyed(t *testing.T, s store.Store, created time.Time, jobs ...string
 func mustClaim(t *testing.T, s store.Store, owner string, now, until time.Time) *store.Job {
 	t.Helper()
 	j, err := s.Claim(t.Context(), owner, now, until)
-	if err != nil {
-		t.Fatalf("Claim(%s): %v", owner, err)
-	}
-	return j
+	return must(t, j, err, "Claim(%s)", owner)
 }
 
 // claimWant claims a job as w1 at now, leased for a minute, and fails the
@@ -126,10 +133,7 @@ func claimedID(j *store.Job) string {
 func mustJob(t *testing.T, s store.Store, id string) *store.Job {
 	t.Helper()
 	j, err := s.Job(t.Context(), id)
-	if err != nil {
-		t.Fatalf("Job(%s): %v", id, err)
-	}
-	return j
+	return must(t, j, err, "Job(%s)", id)
 }
 
 func testEnqueueDedupe(t *testing.T, s store.Store) {
