@@ -102,29 +102,40 @@ func (r *Registry) register(name string, labels []string, c prometheus.Collector
 	}
 }
 
+// vector is the library's vector of a metric's series of type M, one per
+// tuple of label values.
+type vector[M any] interface {
+	prometheus.Collector
+	WithLabelValues(values ...string) M
+}
+
 // newVec registers v, the library's vector of the metric name with
-// labels, whose series m holds, and returns it as a vec. A metric without
-// labels gets its one series at once, so that it always has its sample.
-func newVec[V prometheus.Collector](r *Registry, name string, labels []string, v V, m *prometheus.MetricVec) vec[V] {
+// labels, and returns it as a vec.
+func newVec[M any, V vector[M]](r *Registry, name string, labels []string, v V) vec[M, V] {
 	r.register(name, labels, v)
 	if len(labels) == 0 {
-		if _, err := m.GetMetricWithLabelValues(); err != nil {
-			panic(fmt.Sprintf("metrics: %s: %v", name, err))
-		}
+		v.WithLabelValues() // a metric without labels always has its sample
 	}
-	return vec[V]{name: name, labels: slices.Clone(labels), v: v}
+	return vec[M, V]{name: name, labels: slices.Clone(labels), v: v}
 }
 
 // vec is what every labelled metric has in common: its name, label names
 // and the library's vector of its series.
-type vec[V prometheus.Collector] struct {
+type vec[M any, V vector[M]] struct {
 	name   string
 	labels []string
 	v      V
 }
 
+// series returns the series of the label values, creating it, and panics
+// unless values has one value per label.
+func (v *vec[M, V]) series(values []string) M {
+	v.checkValues(values)
+	return v.v.WithLabelValues(values...)
+}
+
 // checkValues panics unless values has one value per label.
-func (v *vec[V]) checkValues(values []string) {
+func (v *vec[M, V]) checkValues(values []string) {
 	if len(values) != len(v.labels) {
 		panic(fmt.Sprintf("metrics: %s has labels %q, got %d values %q", v.name, v.labels, len(values), values))
 	}
@@ -133,7 +144,7 @@ func (v *vec[V]) checkValues(values []string) {
 // find returns the written series of the label values, nil if it has none
 // yet. It reads without creating the series, so that a look-up does not
 // add a sample to the exposition.
-func (v *vec[V]) find(values []string) *dto.Metric {
+func (v *vec[M, V]) find(values []string) *dto.Metric {
 	v.checkValues(values)
 	want := map[string]string{}
 	for i, l := range v.labels {
@@ -171,12 +182,14 @@ func matches(pairs []*dto.LabelPair, want map[string]string) bool {
 }
 
 // Counter is a monotonically increasing value per label tuple.
-type Counter struct{ vec[*prometheus.CounterVec] }
+type Counter struct {
+	vec[prometheus.Counter, *prometheus.CounterVec]
+}
 
 // Counter registers a counter. By convention its name ends in _total.
 func (r *Registry) Counter(name, help string, labels ...string) *Counter {
 	v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
-	return &Counter{newVec(r, name, labels, v, v.MetricVec)}
+	return &Counter{newVec(r, name, labels, v)}
 }
 
 // Inc adds 1 to the series of the label values.
@@ -191,8 +204,7 @@ func (c *Counter) Add(v float64, values ...string) {
 	if v < 0 || math.IsNaN(v) {
 		panic(fmt.Sprintf("metrics: counter %s added %v", c.name, v))
 	}
-	c.checkValues(values)
-	c.v.WithLabelValues(values...).Add(v)
+	c.series(values).Add(v)
 }
 
 // Value returns the current value of the series of the label values.
@@ -204,12 +216,14 @@ func (c *Counter) Value(values ...string) float64 {
 }
 
 // Gauge is a value per label tuple that goes up and down.
-type Gauge struct{ vec[*prometheus.GaugeVec] }
+type Gauge struct {
+	vec[prometheus.Gauge, *prometheus.GaugeVec]
+}
 
 // Gauge registers a gauge.
 func (r *Registry) Gauge(name, help string, labels ...string) *Gauge {
 	v := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
-	return &Gauge{newVec(r, name, labels, v, v.MetricVec)}
+	return &Gauge{newVec(r, name, labels, v)}
 }
 
 // Set sets the series of the label values to v.
@@ -217,8 +231,7 @@ func (g *Gauge) Set(v float64, values ...string) {
 	if g == nil {
 		return
 	}
-	g.checkValues(values)
-	g.v.WithLabelValues(values...).Set(v)
+	g.series(values).Set(v)
 }
 
 // Add adds v, which may be negative, to the series of the label values.
@@ -226,8 +239,7 @@ func (g *Gauge) Add(v float64, values ...string) {
 	if g == nil {
 		return
 	}
-	g.checkValues(values)
-	g.v.WithLabelValues(values...).Add(v)
+	g.series(values).Add(v)
 }
 
 // Inc adds 1 to the series of the label values.
@@ -252,7 +264,9 @@ func (r *Registry) GaugeFunc(name, help string, f func() float64) {
 
 // Histogram counts observations in cumulative buckets per label tuple, and
 // keeps their sum and count.
-type Histogram struct{ vec[*prometheus.HistogramVec] }
+type Histogram struct {
+	vec[prometheus.Observer, *prometheus.HistogramVec]
+}
 
 // Histogram registers a histogram with the given bucket upper bounds, which
 // must be strictly increasing; the +Inf bucket is implicit. Without bounds
@@ -268,7 +282,7 @@ func (r *Registry) Histogram(name, help string, buckets []float64, labels ...str
 		panic(fmt.Sprintf("metrics: histogram %s uses the reserved label le", name))
 	}
 	v := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: slices.Clone(buckets)}, labels)
-	return &Histogram{newVec(r, name, labels, v, v.MetricVec)}
+	return &Histogram{newVec(r, name, labels, v)}
 }
 
 // ExponentialBuckets returns n bucket bounds starting at start, each factor
@@ -285,8 +299,7 @@ func (h *Histogram) Observe(v float64, values ...string) {
 	if h == nil {
 		return
 	}
-	h.checkValues(values)
-	h.v.WithLabelValues(values...).Observe(v)
+	h.series(values).Observe(v)
 }
 
 // Count returns how many values the series of the label values observed.

@@ -11,6 +11,7 @@ import (
 func TestReadFile(t *testing.T) {
 	ctx := context.Background()
 	pr := newSyncedPR(t)
+	m, src, base, head := pr.m, pr.src, pr.base, pr.head
 	tests := []struct {
 		name     string
 		sha      string
@@ -18,19 +19,19 @@ func TestReadFile(t *testing.T) {
 		want     string
 		wantCode string
 	}{
-		{name: "file at base", sha: pr.base, path: "envs/dev/main.tf", want: "dev = 1\n"},
-		{name: "same file at head", sha: pr.head, path: "envs/dev/main.tf", want: "dev = 2\n"},
-		{name: "file only at head", sha: pr.head, path: "envs/stage/main.tf", want: "stage = 1\n"},
-		{name: "file missing at base", sha: pr.base, path: "envs/stage/main.tf", wantCode: planbot.ENOTFOUND},
-		{name: "file removed at head", sha: pr.head, path: "README", wantCode: planbot.ENOTFOUND},
-		{name: "directory", sha: pr.base, path: "envs", wantCode: planbot.ENOTFOUND},
+		{name: "file at base", sha: base, path: "envs/dev/main.tf", want: "dev = 1\n"},
+		{name: "same file at head", sha: head, path: "envs/dev/main.tf", want: "dev = 2\n"},
+		{name: "file only at head", sha: head, path: "envs/stage/main.tf", want: "stage = 1\n"},
+		{name: "file missing at base", sha: base, path: "envs/stage/main.tf", wantCode: planbot.ENOTFOUND},
+		{name: "file removed at head", sha: head, path: "README", wantCode: planbot.ENOTFOUND},
+		{name: "directory", sha: base, path: "envs", wantCode: planbot.ENOTFOUND},
 		{name: "commit not fetched", sha: "0123456789012345678901234567890123456789", path: "README", wantCode: planbot.ENOTFOUND},
 		{name: "invalid sha", sha: "main", path: "README", wantCode: planbot.EINVALID},
-		{name: "absolute path", sha: pr.base, path: "/README", wantCode: planbot.EINVALID},
+		{name: "absolute path", sha: base, path: "/README", wantCode: planbot.EINVALID},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := pr.m.ReadFile(ctx, pr.src.Repo, tt.sha, tt.path)
+			got, err := m.ReadFile(ctx, src.Repo, tt.sha, tt.path)
 			if code := planbot.ErrorCode(err); tt.wantCode != "" || err != nil {
 				if code != tt.wantCode {
 					t.Fatalf("ReadFile error %v (code %q), want code %q", err, code, tt.wantCode)
