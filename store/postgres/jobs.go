@@ -27,7 +27,7 @@ func (db *DB) Claim(ctx context.Context, owner string, now, leaseUntil time.Time
 	for {
 		job, busyKey, err := db.claimOnce(ctx, owner, now, leaseUntil, skipped)
 		if err != nil {
-			return nil, fmt.Errorf("postgres: claim job: %w", err)
+			return nil, err
 		}
 		if busyKey == "" {
 			return job, nil

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"time"
 
 	"github.com/planbot/planbot/store"
@@ -22,7 +21,7 @@ import (
 // never the finished ones kept for retention, whose payloads fill overflow
 // pages that lie before the columns a claim reads.
 func (db *DB) Claim(ctx context.Context, owner string, now, leaseUntil time.Time) (*store.Job, error) {
-	job, err := db.ClaimWith(ctx, owner, leaseUntil, func(tx *sql.Tx) (int64, error) {
+	return db.ClaimWith(ctx, owner, leaseUntil, func(tx *sql.Tx) (int64, error) {
 		nowUS := db.TimeArg(now)
 		var id int64
 		err := tx.QueryRowContext(ctx, `SELECT j.id FROM jobs j
@@ -44,8 +43,4 @@ func (db *DB) Claim(ctx context.Context, owner string, now, leaseUntil time.Time
 			  AND state IN ('queued', 'running') AND state = 'running' AND lease_until <= ?2`, id, nowUS)
 		return id, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: claim job: %w", err)
-	}
-	return job, nil
 }

@@ -27,7 +27,7 @@ func scanJob(row interface{ Scan(dest ...any) error }) (*store.Job, error) {
 // to lease, and readies its Key, inside the write transaction tx; the job
 // is then leased to owner until leaseUntil. pick returning sql.ErrNoRows
 // means no job is claimable: ClaimWith returns a nil job and no error.
-// Any other error of pick rolls the claim back and is returned as is.
+// Any other error of pick rolls the claim back and is returned wrapped.
 func (db *DB) ClaimWith(ctx context.Context, owner string, leaseUntil time.Time, pick func(tx *sql.Tx) (int64, error)) (*store.Job, error) {
 	var job *store.Job
 	err := db.Write(ctx, func(tx *sql.Tx) error {
@@ -44,7 +44,7 @@ func (db *DB) ClaimWith(ctx context.Context, owner string, leaseUntil time.Time,
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, db.errorf("claim job: %w", err)
 	}
 	return job, nil
 }
