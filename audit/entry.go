@@ -110,28 +110,16 @@ func (e Entry) ComputeHash() string {
 	if e.Approvers == nil {
 		e.Approvers = []Approver{}
 	}
-	type canonical struct {
-		Seq        int64      `json:"seq"`
-		Time       string     `json:"time"`
-		Repo       string     `json:"repo"`
-		PR         int        `json:"pr"`
-		HeadSHA    string     `json:"head_sha"`
-		BaseSHA    string     `json:"base_sha"`
-		Project    string     `json:"project"`
-		Action     string     `json:"action"`
-		Actor      string     `json:"actor"`
-		Approvers  []Approver `json:"approvers"`
-		Outcome    string     `json:"outcome"`
-		Detail     string     `json:"detail"`
-		PlanSHA256 string     `json:"plan_sha256"`
-		DeliveryID string     `json:"delivery_id"`
-		PrevHash   string     `json:"prev_hash"`
-	}
-	b, err := json.Marshal(canonical{
-		e.Seq, e.Time.Format("2006-01-02T15:04:05.000000Z"), e.Repo, e.PR, e.HeadSHA, e.BaseSHA,
-		e.Project, e.Action, e.Actor, e.Approvers, e.Outcome, e.Detail, e.PlanSHA256,
-		e.DeliveryID, e.PrevHash,
-	})
+	// The canonical form is e's own JSON with Time in a fixed format and
+	// without Hash: the outer fields take the place of the entry's own
+	// seq, time and hash, and a nil Hash is left out.
+	type fields Entry // without Entry's methods
+	b, err := json.Marshal(struct {
+		Seq  int64  `json:"seq"`
+		Time string `json:"time"`
+		fields
+		Hash *string `json:"hash,omitempty"`
+	}{e.Seq, e.Time.Format("2006-01-02T15:04:05.000000Z"), fields(e), nil})
 	if err != nil {
 		panic("audit: marshal canonical entry: " + err.Error()) // cannot happen: plain types only
 	}

@@ -85,3 +85,17 @@ func TestPendingApplies(t *testing.T) {
 		})
 	}
 }
+
+// TestComputeHashStable pins the hash of an entry with every field set:
+// every stored chain was linked with this canonical form, so a change to
+// it (a field's name, order or format) would make Verify reject them all.
+func TestComputeHashStable(t *testing.T) {
+	e := Entry{Seq: 3, Time: time.Date(2026, 1, 2, 3, 4, 5, 678901234, time.FixedZone("x", 3600)),
+		Repo: "acme/infra", PR: 7, HeadSHA: "h", BaseSHA: "b", Project: "envs/dev", Action: ActionApply, Actor: "alice",
+		Approvers: []Approver{{Login: "bob", Rule: "* @bob"}}, Outcome: "applied", Detail: "<ok> & \"fine\"",
+		PlanSHA256: "p", DeliveryID: "d", PrevHash: "prev", Hash: "not hashed"}
+	const want = "9973cd1097f10f602f8a88b1485230fd75601346987740b2a337d9d5e450d895"
+	if got := e.ComputeHash(); got != want {
+		t.Errorf("ComputeHash = %s; want %s", got, want)
+	}
+}

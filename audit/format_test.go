@@ -2,13 +2,12 @@ package audit
 
 import (
 	"bytes"
-	"encoding/json"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/planbot/planbot/audit/audittest"
 	"github.com/planbot/planbot/golden"
 
 	"github.com/google/go-cmp/cmp"
@@ -90,35 +89,9 @@ func TestWriteJSONFields(t *testing.T) {
 	if err := WriteJSON(&buf, sampleEntries()); err != nil {
 		t.Fatal(err)
 	}
-	lines := strings.Split(strings.TrimSuffix(buf.String(), "\n"), "\n")
-	if len(lines) != 3 {
-		t.Fatalf("got %d lines, want 3:\n%s", len(lines), buf.String())
-	}
-	wantKeys := []string{"action", "actor", "approvers", "base_sha", "delivery_id", "detail", "hash", "head_sha",
-		"outcome", "plan_sha256", "pr", "prev_hash", "project", "repo", "seq", "time"}
-	for i, line := range lines {
-		var m map[string]json.RawMessage
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("line %d: %v", i+1, err)
-		}
-		var keys []string
-		for k := range m {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		if diff := cmp.Diff(keys, wantKeys); diff != "" {
-			t.Errorf("line %d keys (-got +want):\n%s", i+1, diff)
-		}
-		if string(m["approvers"]) == "null" {
-			t.Errorf("line %d: approvers is null, want []", i+1)
-		}
-	}
+	objects := audittest.JSONLines(t, buf.String(), 3)
 	// The second entry's time was in CEST; the export is in UTC.
-	var e map[string]any
-	if err := json.Unmarshal([]byte(lines[1]), &e); err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(e["time"], "2024-05-01T11:00:00.123456Z"); diff != "" {
+	if diff := cmp.Diff(objects[1]["time"], "2024-05-01T11:00:00.123456Z"); diff != "" {
 		t.Errorf("time (-got +want):\n%s", diff)
 	}
 }

@@ -119,11 +119,14 @@ type Detector struct {
 	Logger *slog.Logger
 }
 
-func (d *Detector) now() time.Time {
-	if d.Now == nil {
+func (d *Detector) now() time.Time { return clockNow(d.Now) }
+
+// clockNow reads clock, or the system clock when clock is nil.
+func clockNow(clock func() time.Time) time.Time {
+	if clock == nil {
 		return time.Now()
 	}
-	return d.Now()
+	return clock()
 }
 
 // Summary is what a pass found in one project.

@@ -61,12 +61,7 @@ type Scheduler struct {
 	Logger *slog.Logger
 }
 
-func (s *Scheduler) now() time.Time {
-	if s.Now == nil {
-		return time.Now()
-	}
-	return s.Now()
-}
+func (s *Scheduler) now() time.Time { return clockNow(s.Now) }
 
 // Run schedules passes until ctx ends. It returns nil then.
 func (s *Scheduler) Run(ctx context.Context) error {

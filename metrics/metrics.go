@@ -102,16 +102,40 @@ func (r *Registry) register(name string, labels []string, c prometheus.Collector
 	}
 }
 
+// vector is the library's vector of a metric's series of type M, one per
+// tuple of label values.
+type vector[M any] interface {
+	prometheus.Collector
+	WithLabelValues(values ...string) M
+}
+
+// newVec registers v, the library's vector of the metric name with
+// labels, and returns it as a vec.
+func newVec[M any, V vector[M]](r *Registry, name string, labels []string, v V) vec[M, V] {
+	r.register(name, labels, v)
+	if len(labels) == 0 {
+		v.WithLabelValues() // a metric without labels always has its sample
+	}
+	return vec[M, V]{name: name, labels: slices.Clone(labels), v: v}
+}
+
 // vec is what every labelled metric has in common: its name, label names
-// and the library's collector of its series.
-type vec struct {
+// and the library's vector of its series.
+type vec[M any, V vector[M]] struct {
 	name   string
 	labels []string
-	c      prometheus.Collector
+	v      V
+}
+
+// series returns the series of the label values, creating it, and panics
+// unless values has one value per label.
+func (v *vec[M, V]) series(values []string) M {
+	v.checkValues(values)
+	return v.v.WithLabelValues(values...)
 }
 
 // checkValues panics unless values has one value per label.
-func (v *vec) checkValues(values []string) {
+func (v *vec[M, V]) checkValues(values []string) {
 	if len(values) != len(v.labels) {
 		panic(fmt.Sprintf("metrics: %s has labels %q, got %d values %q", v.name, v.labels, len(values), values))
 	}
@@ -120,7 +144,7 @@ func (v *vec) checkValues(values []string) {
 // find returns the written series of the label values, nil if it has none
 // yet. It reads without creating the series, so that a look-up does not
 // add a sample to the exposition.
-func (v *vec) find(values []string) *dto.Metric {
+func (v *vec[M, V]) find(values []string) *dto.Metric {
 	v.checkValues(values)
 	want := map[string]string{}
 	for i, l := range v.labels {
@@ -128,7 +152,7 @@ func (v *vec) find(values []string) *dto.Metric {
 	}
 	ch := make(chan prometheus.Metric)
 	go func() {
-		v.c.Collect(ch)
+		v.v.Collect(ch)
 		close(ch)
 	}()
 	var found *dto.Metric
@@ -159,19 +183,13 @@ func matches(pairs []*dto.LabelPair, want map[string]string) bool {
 
 // Counter is a monotonically increasing value per label tuple.
 type Counter struct {
-	vec
-	v *prometheus.CounterVec
+	vec[prometheus.Counter, *prometheus.CounterVec]
 }
 
 // Counter registers a counter. By convention its name ends in _total.
 func (r *Registry) Counter(name, help string, labels ...string) *Counter {
-	check(name, labels)
 	v := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
-	r.register(name, labels, v)
-	if len(labels) == 0 {
-		v.WithLabelValues() // a metric without labels always has its sample
-	}
-	return &Counter{vec: vec{name: name, labels: slices.Clone(labels), c: v}, v: v}
+	return &Counter{newVec(r, name, labels, v)}
 }
 
 // Inc adds 1 to the series of the label values.
@@ -186,8 +204,7 @@ func (c *Counter) Add(v float64, values ...string) {
 	if v < 0 || math.IsNaN(v) {
 		panic(fmt.Sprintf("metrics: counter %s added %v", c.name, v))
 	}
-	c.checkValues(values)
-	c.v.WithLabelValues(values...).Add(v)
+	c.series(values).Add(v)
 }
 
 // Value returns the current value of the series of the label values.
@@ -200,19 +217,13 @@ func (c *Counter) Value(values ...string) float64 {
 
 // Gauge is a value per label tuple that goes up and down.
 type Gauge struct {
-	vec
-	v *prometheus.GaugeVec
+	vec[prometheus.Gauge, *prometheus.GaugeVec]
 }
 
 // Gauge registers a gauge.
 func (r *Registry) Gauge(name, help string, labels ...string) *Gauge {
-	check(name, labels)
 	v := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
-	r.register(name, labels, v)
-	if len(labels) == 0 {
-		v.WithLabelValues()
-	}
-	return &Gauge{vec: vec{name: name, labels: slices.Clone(labels), c: v}, v: v}
+	return &Gauge{newVec(r, name, labels, v)}
 }
 
 // Set sets the series of the label values to v.
@@ -220,8 +231,7 @@ func (g *Gauge) Set(v float64, values ...string) {
 	if g == nil {
 		return
 	}
-	g.checkValues(values)
-	g.v.WithLabelValues(values...).Set(v)
+	g.series(values).Set(v)
 }
 
 // Add adds v, which may be negative, to the series of the label values.
@@ -229,8 +239,7 @@ func (g *Gauge) Add(v float64, values ...string) {
 	if g == nil {
 		return
 	}
-	g.checkValues(values)
-	g.v.WithLabelValues(values...).Add(v)
+	g.series(values).Add(v)
 }
 
 // Inc adds 1 to the series of the label values.
@@ -256,8 +265,7 @@ func (r *Registry) GaugeFunc(name, help string, f func() float64) {
 // Histogram counts observations in cumulative buckets per label tuple, and
 // keeps their sum and count.
 type Histogram struct {
-	vec
-	v *prometheus.HistogramVec
+	vec[prometheus.Observer, *prometheus.HistogramVec]
 }
 
 // Histogram registers a histogram with the given bucket upper bounds, which
@@ -274,11 +282,7 @@ func (r *Registry) Histogram(name, help string, buckets []float64, labels ...str
 		panic(fmt.Sprintf("metrics: histogram %s uses the reserved label le", name))
 	}
 	v := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: slices.Clone(buckets)}, labels)
-	r.register(name, labels, v)
-	if len(labels) == 0 {
-		v.WithLabelValues()
-	}
-	return &Histogram{vec: vec{name: name, labels: slices.Clone(labels), c: v}, v: v}
+	return &Histogram{newVec(r, name, labels, v)}
 }
 
 // ExponentialBuckets returns n bucket bounds starting at start, each factor
@@ -295,8 +299,7 @@ func (h *Histogram) Observe(v float64, values ...string) {
 	if h == nil {
 		return
 	}
-	h.checkValues(values)
-	h.v.WithLabelValues(values...).Observe(v)
+	h.series(values).Observe(v)
 }
 
 // Count returns how many values the series of the label values observed.

@@ -38,9 +38,7 @@ func (m *Manager) Checkout(ctx context.Context, src Source, sha, name string) (s
 	cache := m.cacheDir(src.Repo)
 	dir := filepath.Join(m.prDir(src.Repo, src.PR), commitDirName(src, sha), Slug(name))
 
-	l := m.lock(cache)
-	l.Lock()
-	defer l.Unlock()
+	defer m.lock(cache)()
 
 	if !exists(filepath.Join(cache, "HEAD")) || !m.hasCommit(ctx, cache, sha) {
 		return "", planbot.Errorf(planbot.ENOTFOUND, "commit %s of %s has not been fetched", sha, src.Repo)
@@ -109,9 +107,7 @@ func (m *Manager) Remove(ctx context.Context, repo planbot.Repo, dir string) err
 		return planbot.Errorf(planbot.EINVALID, "%s is not a workspace of %s", dir, repo)
 	}
 	cache := m.cacheDir(repo)
-	l := m.lock(cache)
-	l.Lock()
-	defer l.Unlock()
+	defer m.lock(cache)()
 	if err := m.removeWorktree(ctx, cache, dir); err != nil {
 		return fmt.Errorf("workspaces: remove %s: %w", dir, err)
 	}
@@ -157,9 +153,7 @@ func (m *Manager) Cleanup(ctx context.Context, repo planbot.Repo, pr int) error 
 		return err
 	}
 	cache := m.cacheDir(repo)
-	l := m.lock(cache)
-	l.Lock()
-	defer l.Unlock()
+	defer m.lock(cache)()
 	if err := m.removeUnder(ctx, cache, m.prDir(repo, pr), nil); err != nil {
 		return fmt.Errorf("workspaces: clean up %s#%d: %w", repo, pr, err)
 	}
@@ -189,9 +183,7 @@ func (m *Manager) Prune(ctx context.Context, repo planbot.Repo, pr int, keep ...
 		keepNames["base-"+sha[:12]] = true
 	}
 	cache := m.cacheDir(repo)
-	l := m.lock(cache)
-	l.Lock()
-	defer l.Unlock()
+	defer m.lock(cache)()
 	if err := m.removeUnder(ctx, cache, m.prDir(repo, pr), keepNames); err != nil {
 		return fmt.Errorf("workspaces: prune %s#%d: %w", repo, pr, err)
 	}

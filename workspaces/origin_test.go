@@ -233,6 +233,16 @@ func setupPR(o *origin) (base, head string) {
 	return base, head
 }
 
+// newOriginPR returns a new origin with pull request 1 (setupPR), its
+// base and head, and a new manager that has not synced it.
+func newOriginPR(t *testing.T) (o *origin, m *Manager, base, head string) {
+	t.Helper()
+	o = newOrigin(t)
+	base, head = setupPR(o)
+	m, _ = newManager(t)
+	return o, m, base, head
+}
+
 // syncedPR is pull request 1 of a new origin (setupPR), synced by a new
 // manager.
 type syncedPR struct {

@@ -47,9 +47,7 @@ func TestReadFile(t *testing.T) {
 
 func TestPullHead(t *testing.T) {
 	ctx := context.Background()
-	o := newOrigin(t)
-	base, head := setupPR(o)
-	m, _ := newManager(t)
+	o, m, base, head := newOriginPR(t)
 	repo := planbot.Repo{Owner: "acme", Name: "infra"}
 	if _, err := m.PullHead(ctx, repo, 1); planbot.ErrorCode(err) != planbot.ENOTFOUND {
 		t.Fatalf("PullHead before any Sync: %v, want ENOTFOUND", err)
@@ -69,9 +67,7 @@ func TestPullHead(t *testing.T) {
 // cache holds both commits, and fetches when it lacks one.
 func TestSyncReuse(t *testing.T) {
 	ctx := context.Background()
-	o := newOrigin(t)
-	base, head := setupPR(o)
-	m, _ := newManager(t)
+	o, m, base, head := newOriginPR(t)
 	src := o.source(1, base, head)
 	src.Reuse = true
 	if err := m.Sync(ctx, src); err != nil {

@@ -27,9 +27,7 @@ func (m *Manager) Sync(ctx context.Context, src Source) error {
 	}
 	log := m.log(src.Repo, src.PR).With("sha", src.HeadSHA)
 	cache := m.cacheDir(src.Repo)
-	l := m.lock(cache)
-	l.Lock()
-	defer l.Unlock()
+	defer m.lock(cache)()
 
 	if err := m.initCache(ctx, cache); err != nil {
 		return fmt.Errorf("workspaces: create cache of %s: %w", src.Repo, err)

@@ -235,16 +235,18 @@ func commitDirName(src Source, sha string) string {
 	return "base-" + sha[:12]
 }
 
-// lock returns the mutex of the cache at dir.
-func (m *Manager) lock(dir string) *sync.Mutex {
+// lock takes the lock of the cache at dir, which serializes the work on
+// one cache, and returns the function that releases it.
+func (m *Manager) lock(dir string) (unlock func()) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	l, ok := m.locks[dir]
 	if !ok {
 		l = new(sync.Mutex)
 		m.locks[dir] = l
 	}
-	return l
+	m.mu.Unlock()
+	l.Lock()
+	return l.Unlock
 }
 
 func exists(path string) bool {

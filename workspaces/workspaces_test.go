@@ -85,9 +85,7 @@ func TestSyncCheckout(t *testing.T) {
 
 func TestSyncFetchesDelta(t *testing.T) {
 	ctx := context.Background()
-	o := newOrigin(t)
-	base, head1 := setupPR(o)
-	m, _ := newManager(t)
+	o, m, base, head1 := newOriginPR(t)
 
 	if err := m.Sync(ctx, o.source(1, base, head1)); err != nil {
 		t.Fatalf("first Sync: %v", err)
@@ -205,9 +203,7 @@ func TestSyncRefused(t *testing.T) {
 
 func TestSyncHeadMissing(t *testing.T) {
 	ctx := context.Background()
-	o := newOrigin(t)
-	base, _ := setupPR(o)
-	m, _ := newManager(t)
+	o, m, base, _ := newOriginPR(t)
 	gone := strings.Repeat("ab", 20)
 
 	err := m.Sync(ctx, o.source(1, base, gone))
@@ -336,10 +332,8 @@ func TestCheckoutReuse(t *testing.T) {
 
 func TestCleanup(t *testing.T) {
 	ctx := context.Background()
-	o := newOrigin(t)
-	base, head := setupPR(o)
+	o, m, base, head := newOriginPR(t)
 	o.push(head, "refs/pull/2/head")
-	m, _ := newManager(t)
 	src1, src2 := o.source(1, base, head), o.source(2, base, head)
 	for _, src := range []Source{src1, src2} {
 		if err := m.Sync(ctx, src); err != nil {
@@ -396,10 +390,8 @@ func TestCleanup(t *testing.T) {
 
 func TestParallelCheckouts(t *testing.T) {
 	ctx := context.Background()
-	o := newOrigin(t)
-	base, head := setupPR(o)
+	o, m, base, head := newOriginPR(t)
 	o.push(head, "refs/pull/2/head")
-	m, _ := newManager(t)
 
 	projects := []string{"envs/dev", "envs/prod", "envs/stage", "."}
 	type result struct {

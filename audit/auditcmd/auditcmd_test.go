@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/planbot/planbot/audit"
+	"github.com/planbot/planbot/audit/audittest"
 	"github.com/planbot/planbot/store/sqlite"
 
 	_ "modernc.org/sqlite" // the "sqlite" driver, for tampering with rows
@@ -164,34 +164,12 @@ func TestJSON(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
 	}
-	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
-	if len(lines) != len(stored) {
-		t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(stored), stdout)
-	}
-	wantKeys := []string{"action", "actor", "approvers", "base_sha", "delivery_id", "detail", "hash", "head_sha",
-		"outcome", "plan_sha256", "pr", "prev_hash", "project", "repo", "seq", "time"}
-	for i, line := range lines {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(line), &m); err != nil {
-			t.Fatalf("line %d: %v", i+1, err)
-		}
-		var keys []string
-		for k := range m {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		if diff := cmp.Diff(keys, wantKeys); diff != "" {
-			t.Errorf("line %d keys (-got +want):\n%s", i+1, diff)
-		}
-		if _, ok := m["approvers"].([]any); !ok {
-			t.Errorf("line %d: approvers = %#v, want a JSON array", i+1, m["approvers"])
-		}
+	objects := audittest.JSONLines(t, stdout, len(stored))
+	for i, m := range objects {
 		if got, want := m["hash"], stored[i].Hash; got != want {
 			t.Errorf("line %d: hash = %v, want %v", i+1, got, want)
 		}
 	}
-	var first map[string]any
-	json.Unmarshal([]byte(lines[0]), &first)
 	want := map[string]any{
 		"seq": 1.0, "time": "2024-05-01T10:00:00Z", "repo": "acme/infra", "pr": 12.0,
 		"head_sha": "1111111aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "base_sha": "base", "project": "prod",
@@ -199,7 +177,7 @@ func TestJSON(t *testing.T) {
 		"plan_sha256": "2222222bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "delivery_id": "d1",
 		"prev_hash": "", "hash": stored[0].Hash,
 	}
-	if diff := cmp.Diff(first, want); diff != "" {
+	if diff := cmp.Diff(objects[0], want); diff != "" {
 		t.Errorf("first line (-got +want):\n%s", diff)
 	}
 }

@@ -33,6 +33,24 @@ func noPass(t *testing.T) Pass {
 	}
 }
 
+// runLocal runs planbot drift --local with args, fails t unless it exits
+// with code, checks that its output holds each of wants, and returns the
+// output.
+func runLocal(t *testing.T, code int, args []string, wants ...string) string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	got := Main(context.Background(), append([]string{"--local"}, args...), noEnv, noPass(t), &out, &errb)
+	if got != code {
+		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", got, code, out.String(), errb.String())
+	}
+	for _, want := range wants {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	return out.String()
+}
+
 // TestLocal checks a local checkout whose root's state changed behind
 // terraform's back: the issue body names the address and the exit status
 // is 2; once the state is restored nothing drifts and the status is 0.
@@ -41,33 +59,20 @@ func TestLocal(t *testing.T) {
 	dir := drifttest.LocalRepo(t, states)
 	states.SetDataInput("live", "changed-in-the-console")
 
-	var out, errb bytes.Buffer
-	code := Main(context.Background(), []string{"--local", "--repo", dir}, noEnv, noPass(t), &out, &errb)
-	if code != ExitDrift {
-		t.Fatalf("exit %d, want %d (drift)\nstdout:\n%s\nstderr:\n%s", code, ExitDrift, out.String(), errb.String())
-	}
-	for _, want := range []string{"# Drift: local/live .", "terraform_data.input", "1 to change", "changed-in-the-console", "1 check)"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out.String())
-		}
-	}
+	out := runLocal(t, ExitDrift, []string{"--repo", dir},
+		"# Drift: local/live .", "terraform_data.input", "1 to change", "changed-in-the-console", "1 check)")
 	// This kernel has Landlock: the plan ran sandboxed.
-	if strings.Contains(out.String(), "unsandboxed") {
-		t.Errorf("the plan ran unsandboxed on a kernel with Landlock:\n%s", out.String())
+	if strings.Contains(out, "unsandboxed") {
+		t.Errorf("the plan ran unsandboxed on a kernel with Landlock:\n%s", out)
 	}
 	if got := states.Resources("live"); len(got) != 1 {
 		t.Errorf("state resources after the check = %v, want the one applied", got)
 	}
 
 	states.SetDataInput("live", "v1")
-	out.Reset()
-	errb.Reset()
-	code = Main(context.Background(), []string{"--local", "--repo", dir, "--ref", "main"}, noEnv, noPass(t), &out, &errb)
-	if code != ExitClean {
-		t.Fatalf("exit %d, want %d (no drift)\nstdout:\n%s\nstderr:\n%s", code, ExitClean, out.String(), errb.String())
-	}
-	if !strings.HasPrefix(out.String(), "No drift: the Terraform project . matches ") {
-		t.Errorf("output = %q, want that nothing drifts", out.String())
+	out = runLocal(t, ExitClean, []string{"--repo", dir, "--ref", "main"})
+	if !strings.HasPrefix(out, "No drift: the Terraform project . matches ") {
+		t.Errorf("output = %q, want that nothing drifts", out)
 	}
 }
 
@@ -90,14 +95,6 @@ func TestLocalOpenTofu(t *testing.T) {
 	}
 	states.SetDataInput("live", "changed-in-the-console")
 
-	var out, errb bytes.Buffer
-	code := Main(context.Background(), []string{"--local", "--repo", dir}, noEnv, noPass(t), &out, &errb)
-	if code != ExitDrift {
-		t.Fatalf("exit %d, want %d (drift)\nstdout:\n%s\nstderr:\n%s", code, ExitDrift, out.String(), errb.String())
-	}
-	for _, want := range []string{"# Drift: local/live .", "### 📝 `.` · OpenTofu", "| `.` (OpenTofu) |", "OpenTofu will perform", "changed-in-the-console"} {
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("output lacks %q:\n%s", want, out.String())
-		}
-	}
+	runLocal(t, ExitDrift, []string{"--repo", dir},
+		"# Drift: local/live .", "### 📝 `.` · OpenTofu", "| `.` (OpenTofu) |", "OpenTofu will perform", "changed-in-the-console")
 }

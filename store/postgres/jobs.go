@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/planbot/planbot/store"
-	"github.com/planbot/planbot/store/sqlstore"
 )
 
 // blockedSQL is true when job $2 of Key $1 must wait: another job of its
@@ -28,7 +27,7 @@ func (db *DB) Claim(ctx context.Context, owner string, now, leaseUntil time.Time
 	for {
 		job, busyKey, err := db.claimOnce(ctx, owner, now, leaseUntil, skipped)
 		if err != nil {
-			return nil, fmt.Errorf("postgres: claim job: %w", err)
+			return nil, err
 		}
 		if busyKey == "" {
 			return job, nil
@@ -44,7 +43,7 @@ func (db *DB) claimOnce(ctx context.Context, owner string, now, leaseUntil time.
 	if skipped == nil {
 		skipped = []string{}
 	}
-	err = db.Write(ctx, func(tx *sql.Tx) error {
+	job, err = db.ClaimWith(ctx, owner, leaseUntil, func(tx *sql.Tx) (int64, error) {
 		var id int64
 		var key string
 		err := tx.QueryRowContext(ctx, `SELECT j.id, j.key FROM jobs j
@@ -56,38 +55,30 @@ func (db *DB) claimOnce(ctx context.Context, owner string, now, leaseUntil time.
 				  AND ((o.state = 'running' AND o.lease_until > $1) OR o.id < j.id)))
 			ORDER BY j.id LIMIT 1
 			FOR UPDATE OF j SKIP LOCKED`, db.TimeArg(now), skipped).Scan(&id, &key)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
+		if err != nil || key == "" {
+			return id, err
 		}
-		if err != nil {
-			return err
+		// Serialize with every other claimer of this Key, then look
+		// again: the snapshot above may predate a claim that has
+		// committed since.
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, lockClassJobKey, key); err != nil {
+			return 0, fmt.Errorf("lock key %q: %w", key, err)
 		}
-		if key != "" {
-			// Serialize with every other claimer of this Key, then look
-			// again: the snapshot above may predate a claim that has
-			// committed since.
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, hashtext($2))`, lockClassJobKey, key); err != nil {
-				return fmt.Errorf("lock key %q: %w", key, err)
-			}
-			// Other jobs of the Key whose lease expired lose it, so their
-			// old owner cannot extend it while this job runs.
-			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'queued', owner = '', lease_until = NULL
-				WHERE key = $1 AND id <> $2 AND state = 'running' AND lease_until <= $3`, key, id, db.TimeArg(now)); err != nil {
-				return err
-			}
-			var blocked bool
-			if err := tx.QueryRowContext(ctx, `SELECT `+blockedSQL, key, id, db.TimeArg(now)).Scan(&blocked); err != nil {
-				return err
-			}
-			if blocked {
-				busyKey = key
-				return errBusy
-			}
+		// Other jobs of the Key whose lease expired lose it, so their
+		// old owner cannot extend it while this job runs.
+		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'queued', owner = '', lease_until = NULL
+			WHERE key = $1 AND id <> $2 AND state = 'running' AND lease_until <= $3`, key, id, db.TimeArg(now)); err != nil {
+			return 0, err
 		}
-		job, err = sqlstore.ScanJob(tx.QueryRowContext(ctx, `UPDATE jobs
-			SET state = 'running', owner = $1, lease_until = $2, run_after = NULL, attempts = attempts + 1
-			WHERE id = $3 RETURNING `+sqlstore.JobColumns, owner, db.TimeArg(leaseUntil), id))
-		return err
+		var blocked bool
+		if err := tx.QueryRowContext(ctx, `SELECT `+blockedSQL, key, id, db.TimeArg(now)).Scan(&blocked); err != nil {
+			return 0, err
+		}
+		if blocked {
+			busyKey = key
+			return 0, errBusy
+		}
+		return id, nil
 	})
 	if errors.Is(err, errBusy) {
 		return nil, busyKey, nil

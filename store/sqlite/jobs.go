@@ -3,12 +3,9 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/planbot/planbot/store"
-	"github.com/planbot/planbot/store/sqlstore"
 )
 
 // Claim leases the oldest claimable job to owner. A job is claimable when it
@@ -24,8 +21,7 @@ import (
 // never the finished ones kept for retention, whose payloads fill overflow
 // pages that lie before the columns a claim reads.
 func (db *DB) Claim(ctx context.Context, owner string, now, leaseUntil time.Time) (*store.Job, error) {
-	var job *store.Job
-	err := db.Write(ctx, func(tx *sql.Tx) error {
+	return db.ClaimWith(ctx, owner, leaseUntil, func(tx *sql.Tx) (int64, error) {
 		nowUS := db.TimeArg(now)
 		var id int64
 		err := tx.QueryRowContext(ctx, `SELECT j.id FROM jobs j
@@ -37,26 +33,14 @@ func (db *DB) Claim(ctx context.Context, owner string, now, leaseUntil time.Time
 				WHERE o.key = j.key AND o.id <> j.id AND o.state IN ('queued', 'running')
 				  AND ((o.state = 'running' AND o.lease_until > ?1) OR o.id < j.id)))
 			ORDER BY j.id LIMIT 1`, nowUS).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
 		if err != nil {
-			return err
+			return 0, err
 		}
 		// Other jobs of the same Key whose lease expired lose it, so their
 		// old owner cannot extend it while this job runs.
-		if _, err := tx.ExecContext(ctx, `UPDATE jobs SET state = 'queued', owner = '', lease_until = NULL
+		_, err = tx.ExecContext(ctx, `UPDATE jobs SET state = 'queued', owner = '', lease_until = NULL
 			WHERE key <> '' AND key = (SELECT key FROM jobs WHERE id = ?1) AND id <> ?1
-			  AND state IN ('queued', 'running') AND state = 'running' AND lease_until <= ?2`, id, nowUS); err != nil {
-			return err
-		}
-		job, err = sqlstore.ScanJob(tx.QueryRowContext(ctx, `UPDATE jobs
-			SET state = 'running', owner = ?, lease_until = ?, run_after = NULL, attempts = attempts + 1
-			WHERE id = ? RETURNING `+sqlstore.JobColumns, owner, db.TimeArg(leaseUntil), id))
-		return err
+			  AND state IN ('queued', 'running') AND state = 'running' AND lease_until <= ?2`, id, nowUS)
+		return id, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: claim job: %w", err)
-	}
-	return job, nil
 }

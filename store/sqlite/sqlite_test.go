@@ -1,58 +1,54 @@
 package sqlite_test
 
 import (
+	"context"
 	"database/sql"
 	"fmt"
 	"log/slog"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
 
+	"github.com/planbot/planbot/audit"
 	"github.com/planbot/planbot/logtest"
 	"github.com/planbot/planbot/store"
 	"github.com/planbot/planbot/store/sqlite"
 	"github.com/planbot/planbot/store/storetest"
 )
 
-// testLogger sends the store's logs to t.Log.
-func testLogger(t testing.TB) *slog.Logger {
-	return logtest.New(t)
-}
-
-func openAt(t testing.TB, path string) *sqlite.DB {
-	t.Helper()
-	db, err := sqlite.Open(t.Context(), path, testLogger(t))
-	if err != nil {
-		t.Fatalf("Open(%s): %v", path, err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-func TestStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store {
-		return openAt(t, filepath.Join(t.TempDir(), "planbot.db"))
-	})
-}
-
-func TestReopen(t *testing.T) {
-	storetest.RunReopen(t,
-		func(t *testing.T) store.Store {
-			return openAt(t, filepath.Join(t.TempDir(), "planbot.db"))
-		},
-		func(t *testing.T, s store.Store) store.Store {
-			path := s.(*sqlite.DB).Path()
-			if err := s.Close(); err != nil {
-				t.Fatalf("Close: %v", err)
+// backend gives the conformance suite new database files, addressed by
+// path.
+var backend = storetest.Backend{
+	New: func(tb testing.TB) string { return filepath.Join(tb.TempDir(), "planbot.db") },
+	Open: func(ctx context.Context, path string, logger *slog.Logger) (store.Store, error) {
+		return sqlite.Open(ctx, path, logger)
+	},
+	Exec: func(t *testing.T, path string, queries ...string) {
+		raw, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		for _, q := range queries {
+			if _, err := raw.ExecContext(t.Context(), q); err != nil {
+				t.Fatalf("%s: %v", q, err)
 			}
-			return openAt(t, path)
-		})
+		}
+		if err := raw.Close(); err != nil {
+			t.Fatal(err)
+		}
+	},
 }
+
+func TestStore(t *testing.T) { storetest.Run(t, backend.Fresh) }
+
+func TestReopen(t *testing.T) { backend.RunReopen(t) }
 
 func TestOpenCreatesParentDirs(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "a", "b", "planbot.db")
-	db := openAt(t, path)
+	db := backend.OpenAt(t, path).(*sqlite.DB)
 	if got := db.Path(); got != path {
 		t.Errorf("Path() = %q; want %q", got, path)
 	}
@@ -74,7 +70,7 @@ func TestConcurrentOpen(t *testing.T) {
 	errs := make([]error, len(dbs))
 	for i := range dbs {
 		wg.Go(func() {
-			dbs[i], errs[i] = sqlite.Open(t.Context(), path, testLogger(t))
+			dbs[i], errs[i] = sqlite.Open(t.Context(), path, logtest.New(t))
 		})
 	}
 	wg.Wait()
@@ -101,6 +97,62 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 }
 
+// childEnv names the database a re-executed test binary writes to.
+const childEnv = "PLANBOT_SQLITE_TEST_CHILD_DB"
+
+// TestChild is the body of the second process started by
+// TestTwoProcesses; it does nothing in a normal run.
+func TestChild(t *testing.T) {
+	path := os.Getenv(childEnv)
+	if path == "" {
+		return
+	}
+	db := backend.OpenAt(t, path)
+	for i := range 40 {
+		e := audit.Entry{Repo: "o/r", PR: 2, Action: audit.ActionPlan, DeliveryID: fmt.Sprintf("child-%d", i)}
+		if _, _, err := db.AppendAudit(t.Context(), e); err != nil {
+			t.Fatalf("child AppendAudit: %v", err)
+		}
+		if _, err := db.Audit(t.Context(), store.AuditFilter{}); err != nil {
+			t.Fatalf("child Audit: %v", err)
+		}
+	}
+}
+
+// TestTwoProcesses appends to one audit chain from this process and from a
+// second one at the same time: the chain stays linear and verifies.
+func TestTwoProcesses(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "planbot.db")
+	db := backend.OpenAt(t, path)
+
+	cmd := exec.CommandContext(t.Context(), os.Args[0], "-test.run=^TestChild$", "-test.count=1")
+	cmd.Env = append(os.Environ(), childEnv+"="+path)
+	var wg sync.WaitGroup
+	var out []byte
+	var childErr error
+	wg.Go(func() { out, childErr = cmd.CombinedOutput() })
+	for i := range 40 {
+		e := audit.Entry{Repo: "o/r", PR: 1, Action: audit.ActionPlan, DeliveryID: fmt.Sprintf("parent-%d", i)}
+		if _, _, err := db.AppendAudit(t.Context(), e); err != nil {
+			t.Fatalf("AppendAudit: %v", err)
+		}
+	}
+	wg.Wait()
+	if childErr != nil {
+		t.Fatalf("child process: %v\n%s", childErr, out)
+	}
+	all, err := db.Audit(t.Context(), store.AuditFilter{})
+	if err != nil {
+		t.Fatalf("Audit: %v", err)
+	}
+	if len(all) != 80 {
+		t.Fatalf("Audit has %d entries; want 80", len(all))
+	}
+	if bad, ok := audit.Verify(all); !ok {
+		t.Errorf("Verify failed at seq %d", bad)
+	}
+}
+
 func BenchmarkEnqueueDelivery(b *testing.B) {
 	db, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "planbot.db"), slog.New(slog.DiscardHandler))
 	if err != nil {
@@ -119,81 +171,16 @@ func BenchmarkEnqueueDelivery(b *testing.B) {
 	}
 }
 
-// openHandles opens n stores on one new database, each with its own
-// connection pools, as n processes would.
-func openHandles(t *testing.T, n int) []store.Store {
-	path := filepath.Join(t.TempDir(), "planbot.db")
-	var stores []store.Store
-	for range n {
-		stores = append(stores, openAt(t, path))
-	}
-	return stores
-}
-
 func TestClaimAcrossHandles(t *testing.T) {
-	storetest.ClaimConcurrently(t, openHandles(t, 3)...)
+	storetest.ClaimConcurrently(t, backend.Handles(t, 3)...)
 }
 
 func TestAppendAcrossHandles(t *testing.T) {
-	storetest.AppendConcurrently(t, openHandles(t, 3)...)
+	storetest.AppendConcurrently(t, backend.Handles(t, 3)...)
 }
 
-func TestPlanDataMigration(t *testing.T) {
-	storetest.RunPlanDataMigration(t, openFresh, downgrade(
-		`ALTER TABLE plans DROP COLUMN plan_data`,
-		`DELETE FROM schema_migrations WHERE version = 2`))
-}
+// TestMigrations runs the suite's migration tests: PlanData, RunAfter
+// and JobFinishedAt.
+func TestMigrations(t *testing.T) { backend.RunMigrations(t) }
 
-func TestRunAfterMigration(t *testing.T) {
-	storetest.RunRunAfterMigration(t, openFresh, downgrade(
-		`ALTER TABLE jobs DROP COLUMN run_after`,
-		`DELETE FROM schema_migrations WHERE version = 3`))
-}
-
-func TestJobFinishedAtMigration(t *testing.T) {
-	storetest.RunJobFinishedAtMigration(t, openFresh, downgrade(
-		`DROP INDEX jobs_finished`,
-		`ALTER TABLE jobs DROP COLUMN finished_at`,
-		`DELETE FROM schema_migrations WHERE version = 4`))
-}
-
-func openFresh(t *testing.T) store.Store {
-	return openAt(t, filepath.Join(t.TempDir(), "planbot.db"))
-}
-
-// downgrade returns a reopen function that closes the store, undoes a
-// migration with queries run directly on the file, and opens it again, so
-// that Open re-applies the migration to existing rows.
-func downgrade(queries ...string) func(t *testing.T, s store.Store) store.Store {
-	return func(t *testing.T, s store.Store) store.Store {
-		path := s.(*sqlite.DB).Path()
-		if err := s.Close(); err != nil {
-			t.Fatalf("Close: %v", err)
-		}
-		raw, err := sql.Open("sqlite", path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer raw.Close()
-		for _, q := range queries {
-			if _, err := raw.ExecContext(t.Context(), q); err != nil {
-				t.Fatalf("%s: %v", q, err)
-			}
-		}
-		if err := raw.Close(); err != nil {
-			t.Fatal(err)
-		}
-		return openAt(t, path)
-	}
-}
-
-func BenchmarkStore(b *testing.B) {
-	storetest.Bench(b, func(b *testing.B) store.Store {
-		db, err := sqlite.Open(b.Context(), filepath.Join(b.TempDir(), "planbot.db"), slog.New(slog.DiscardHandler))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { db.Close() })
-		return db
-	})
-}
+func BenchmarkStore(b *testing.B) { backend.Bench(b) }

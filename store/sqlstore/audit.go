@@ -78,13 +78,9 @@ func (db *DB) AppendAudit(ctx context.Context, e audit.Entry) (audit.Entry, bool
 
 // Audit returns the entries matching f in seq order.
 func (db *DB) Audit(ctx context.Context, f store.AuditFilter) ([]audit.Entry, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit
+	entries, err := queryAll(ctx, db.r, scanEntry, `SELECT `+auditColumns+` FROM audit
 		WHERE ($1 = '' OR repo = $1) AND ($2 = 0 OR pr = $2) AND (CAST($3 AS `+db.d.TimeType+`) IS NULL OR time >= $3)
 		ORDER BY seq`, f.Repo, f.PR, db.TimeArg(f.Since))
-	if err != nil {
-		return nil, db.errorf("audit: %w", err)
-	}
-	entries, err := collect(rows, scanEntry)
 	if err != nil {
 		return nil, db.errorf("audit: %w", err)
 	}

@@ -10,20 +10,18 @@ import (
 // PlanComment returns the recorded parts of a PR's plan comment, ordered
 // by part.
 func (db *DB) PlanComment(ctx context.Context, repo string, pr int) ([]store.CommentPart, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT part, comment_id, body_sha256 FROM plan_comments
+	parts, err := queryAll(ctx, db.r, scanCommentPart, `SELECT part, comment_id, body_sha256 FROM plan_comments
 		WHERE repo = $1 AND pr = $2 ORDER BY part`, repo, pr)
 	if err != nil {
 		return nil, db.errorf("plan comment of %s#%d: %w", repo, pr, err)
 	}
-	parts, err := collect(rows, func(s rowScanner) (store.CommentPart, error) {
-		var c store.CommentPart
-		err := s.Scan(&c.Part, &c.ID, &c.BodySHA256)
-		return c, err
-	})
-	if err != nil {
-		return nil, db.errorf("plan comment of %s#%d: %w", repo, pr, err)
-	}
 	return parts, nil
+}
+
+func scanCommentPart(s rowScanner) (store.CommentPart, error) {
+	var c store.CommentPart
+	err := s.Scan(&c.Part, &c.ID, &c.BodySHA256)
+	return c, err
 }
 
 // SavePlanComment replaces the recorded parts of a PR's plan comment.

@@ -10,11 +10,11 @@ import (
 	"github.com/planbot/planbot/store"
 )
 
-// JobColumns are the columns ScanJob reads, in order.
-const JobColumns = `id, delivery_id, event, payload, key, state, attempts, owner, lease_until, run_after, last_error, created_at, finished_at, result`
+// jobColumns are the columns scanJob reads, in order.
+const jobColumns = `id, delivery_id, event, payload, key, state, attempts, owner, lease_until, run_after, last_error, created_at, finished_at, result`
 
-// ScanJob scans one row of JobColumns.
-func ScanJob(row interface{ Scan(dest ...any) error }) (*store.Job, error) {
+// scanJob scans one row of jobColumns.
+func scanJob(row interface{ Scan(dest ...any) error }) (*store.Job, error) {
 	var j store.Job
 	if err := row.Scan(&j.ID, &j.DeliveryID, &j.Event, &j.Payload, &j.Key, &j.State, &j.Attempts,
 		&j.Owner, timeDest{&j.LeaseUntil}, timeDest{&j.RunAfter}, &j.LastError, timeDest{&j.CreatedAt}, timeDest{&j.FinishedAt}, &j.Result); err != nil {
@@ -23,26 +23,42 @@ func ScanJob(row interface{ Scan(dest ...any) error }) (*store.Job, error) {
 	return &j, nil
 }
 
+// ClaimWith is the transaction of a backend's Claim: pick chooses the job
+// to lease, and readies its Key, inside the write transaction tx; the job
+// is then leased to owner until leaseUntil. pick returning sql.ErrNoRows
+// means no job is claimable: ClaimWith returns a nil job and no error.
+// Any other error of pick rolls the claim back and is returned wrapped.
+func (db *DB) ClaimWith(ctx context.Context, owner string, leaseUntil time.Time, pick func(tx *sql.Tx) (int64, error)) (*store.Job, error) {
+	var job *store.Job
+	err := db.Write(ctx, func(tx *sql.Tx) error {
+		id, err := pick(tx)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		job, err = scanJob(tx.QueryRowContext(ctx, `UPDATE jobs
+			SET state = 'running', owner = $1, lease_until = $2, run_after = NULL, attempts = attempts + 1
+			WHERE id = $3 RETURNING `+jobColumns, owner, db.TimeArg(leaseUntil), id))
+		return err
+	})
+	if err != nil {
+		return nil, db.errorf("claim job: %w", err)
+	}
+	return job, nil
+}
+
 // EnqueueDelivery stores j as a queued job unless its DeliveryID is known.
 func (db *DB) EnqueueDelivery(ctx context.Context, j store.Job) (bool, error) {
 	if j.DeliveryID == "" {
 		return false, db.errorf("enqueue delivery: empty delivery ID")
 	}
-	created := j.CreatedAt
-	if created.IsZero() {
-		created = Now()
-	}
-	payload := j.Payload
-	if payload == nil {
-		payload = []byte{}
-	}
-	res, err := db.w.ExecContext(ctx, `INSERT INTO jobs (delivery_id, event, payload, key, state, created_at)
+	created := orNow(j.CreatedAt)
+	payload := orEmpty(j.Payload)
+	n, err := execCount(ctx, db.w, `INSERT INTO jobs (delivery_id, event, payload, key, state, created_at)
 		VALUES ($1, $2, $3, $4, 'queued', $5) ON CONFLICT (delivery_id) DO NOTHING`,
 		j.DeliveryID, j.Event, payload, j.Key, db.TimeArg(created))
-	var n int64
-	if err == nil {
-		n, err = res.RowsAffected()
-	}
 	if err != nil {
 		return false, db.errorf("enqueue delivery %s: %w", j.DeliveryID, err)
 	}
@@ -91,7 +107,7 @@ func (db *DB) Postpone(ctx context.Context, id int64, owner, reason string, runA
 
 // Job returns the job of a delivery.
 func (db *DB) Job(ctx context.Context, deliveryID string) (*store.Job, error) {
-	j, err := ScanJob(db.r.QueryRowContext(ctx, `SELECT `+JobColumns+` FROM jobs WHERE delivery_id = $1`, deliveryID))
+	j, err := scanJob(db.r.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE delivery_id = $1`, deliveryID))
 	if errors.Is(err, sql.ErrNoRows) {
 		err = store.ErrNotFound
 	}
@@ -133,14 +149,10 @@ func (db *DB) pruneJobs(ctx context.Context, finishedBefore time.Time, batch int
 		if err := ctx.Err(); err != nil {
 			return total, db.errorf("prune jobs: %w", err)
 		}
-		res, err := db.w.ExecContext(ctx, `DELETE FROM jobs WHERE id IN (
+		n, err := execCount(ctx, db.w, `DELETE FROM jobs WHERE id IN (
 			SELECT id FROM jobs
 			WHERE state IN ('done', 'failed') AND coalesce(finished_at, created_at) < $1
 			LIMIT $2)`, db.TimeArg(finishedBefore), batch)
-		var n int64
-		if err == nil {
-			n, err = res.RowsAffected()
-		}
 		if err != nil {
 			return total, db.errorf("prune jobs: %w", err)
 		}
@@ -153,14 +165,7 @@ func (db *DB) pruneJobs(ctx context.Context, finishedBefore time.Time, batch int
 
 // SetJobResult records the result of the job of a delivery.
 func (db *DB) SetJobResult(ctx context.Context, deliveryID string, result []byte) error {
-	if result == nil {
-		result = []byte{}
-	}
-	res, err := db.w.ExecContext(ctx, `UPDATE jobs SET result = $1 WHERE delivery_id = $2`, result, deliveryID)
-	var n int64
-	if err == nil {
-		n, err = res.RowsAffected()
-	}
+	n, err := execCount(ctx, db.w, `UPDATE jobs SET result = $1 WHERE delivery_id = $2`, orEmpty(result), deliveryID)
 	if err != nil {
 		return db.errorf("set result of job %s: %w", deliveryID, err)
 	}

@@ -23,10 +23,7 @@ func scanLock(s rowScanner) (store.Lock, error) {
 
 // AcquireLock takes l for l.PR, or returns the PR that holds it.
 func (db *DB) AcquireLock(ctx context.Context, l store.Lock) (store.Lock, bool, error) {
-	created := l.CreatedAt
-	if created.IsZero() {
-		created = Now()
-	}
+	created := orNow(l.CreatedAt)
 	for {
 		holder, err := scanLock(db.w.QueryRowContext(ctx, `INSERT INTO locks (`+lockColumns+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -57,12 +54,8 @@ func (db *DB) AcquireLock(ctx context.Context, l store.Lock) (store.Lock, bool, 
 
 // ReleaseLock releases one lock if pr (0: anyone) holds it.
 func (db *DB) ReleaseLock(ctx context.Context, repo, dir, workspace string, pr int) (bool, error) {
-	res, err := db.w.ExecContext(ctx, `DELETE FROM locks
+	n, err := execCount(ctx, db.w, `DELETE FROM locks
 		WHERE repo = $1 AND dir = $2 AND workspace = $3 AND ($4 = 0 OR pr = $4)`, repo, dir, workspace, pr)
-	var n int64
-	if err == nil {
-		n, err = res.RowsAffected()
-	}
 	if err != nil {
 		return false, db.errorf("release lock %s %s/%s for #%d: %w", repo, dir, workspace, pr, err)
 	}
@@ -72,11 +65,7 @@ func (db *DB) ReleaseLock(ctx context.Context, repo, dir, workspace string, pr i
 // ReleasePR releases every lock of a PR and returns them, ordered by dir
 // and workspace.
 func (db *DB) ReleasePR(ctx context.Context, repo string, pr int) ([]store.Lock, error) {
-	rows, err := db.w.QueryContext(ctx, `DELETE FROM locks WHERE repo = $1 AND pr = $2 RETURNING `+lockColumns, repo, pr)
-	if err != nil {
-		return nil, db.errorf("release locks of %s#%d: %w", repo, pr, err)
-	}
-	locks, err := collect(rows, scanLock)
+	locks, err := queryAll(ctx, db.w, scanLock, `DELETE FROM locks WHERE repo = $1 AND pr = $2 RETURNING `+lockColumns, repo, pr)
 	if err != nil {
 		return nil, db.errorf("release locks of %s#%d: %w", repo, pr, err)
 	}
@@ -89,12 +78,8 @@ func (db *DB) ReleasePR(ctx context.Context, repo string, pr int) ([]store.Lock,
 // Locks lists the locks of repo ("" for all), ordered by repo, dir and
 // workspace.
 func (db *DB) Locks(ctx context.Context, repo string) ([]store.Lock, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+lockColumns+` FROM locks
+	locks, err := queryAll(ctx, db.r, scanLock, `SELECT `+lockColumns+` FROM locks
 		WHERE $1 = '' OR repo = $1 ORDER BY repo, dir, workspace`, repo)
-	if err != nil {
-		return nil, db.errorf("locks of %q: %w", repo, err)
-	}
-	locks, err := collect(rows, scanLock)
 	if err != nil {
 		return nil, db.errorf("locks of %q: %w", repo, err)
 	}

@@ -13,7 +13,7 @@ import (
 // store.Store. One statement decides, so replicas claiming at once never
 // both win.
 func (db *DB) ClaimPass(ctx context.Context, name string, slot time.Time, owner string, now, leaseUntil time.Time) (bool, error) {
-	res, err := db.w.ExecContext(ctx, `INSERT INTO passes (name, slot, owner, lease_until, started_at)
+	n, err := execCount(ctx, db.w, `INSERT INTO passes (name, slot, owner, lease_until, started_at)
 		VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (name) DO UPDATE
 			SET slot = excluded.slot, owner = excluded.owner, lease_until = excluded.lease_until,
@@ -21,10 +21,6 @@ func (db *DB) ClaimPass(ctx context.Context, name string, slot time.Time, owner 
 			WHERE (passes.slot < excluded.slot AND (passes.finished_at IS NOT NULL OR passes.lease_until < excluded.started_at))
 				OR (passes.slot = excluded.slot AND passes.finished_at IS NULL AND passes.lease_until < excluded.started_at)`,
 		name, db.TimeArg(slot), owner, db.TimeArg(leaseUntil), db.TimeArg(now))
-	if err != nil {
-		return false, db.errorf("claim pass %s: %w", name, err)
-	}
-	n, err := res.RowsAffected()
 	if err != nil {
 		return false, db.errorf("claim pass %s: %w", name, err)
 	}

@@ -22,14 +22,8 @@ func scanPlan(s rowScanner) (store.Plan, error) {
 // SavePlan stores p, replacing the plan of the same (Repo, PR, HeadSHA,
 // Project); the replacement gets a new ID.
 func (db *DB) SavePlan(ctx context.Context, p store.Plan) (int64, error) {
-	created := p.CreatedAt
-	if created.IsZero() {
-		created = Now()
-	}
-	result := p.Result
-	if result == nil {
-		result = []byte{}
-	}
+	created := orNow(p.CreatedAt)
+	result := orEmpty(p.Result)
 	var data any // NULL when there is no plan file
 	if len(p.PlanData) > 0 {
 		data = p.PlanData
@@ -67,12 +61,8 @@ func (db *DB) LatestPlan(ctx context.Context, repo string, pr int, project strin
 
 // Plans returns the plans of a PR at headSHA, ordered by project.
 func (db *DB) Plans(ctx context.Context, repo string, pr int, headSHA string) ([]store.Plan, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+planColumns+` FROM plans
+	plans, err := queryAll(ctx, db.r, scanPlan, `SELECT `+planColumns+` FROM plans
 		WHERE repo = $1 AND pr = $2 AND head_sha = $3 ORDER BY project`, repo, pr, headSHA)
-	if err != nil {
-		return nil, db.errorf("plans of %s#%d at %s: %w", repo, pr, headSHA, err)
-	}
-	plans, err := collect(rows, scanPlan)
 	if err != nil {
 		return nil, db.errorf("plans of %s#%d at %s: %w", repo, pr, headSHA, err)
 	}
@@ -81,11 +71,7 @@ func (db *DB) Plans(ctx context.Context, repo string, pr int, headSHA string) ([
 
 // DeletePlans deletes every plan of a PR.
 func (db *DB) DeletePlans(ctx context.Context, repo string, pr int) (int, error) {
-	res, err := db.w.ExecContext(ctx, `DELETE FROM plans WHERE repo = $1 AND pr = $2`, repo, pr)
-	var n int64
-	if err == nil {
-		n, err = res.RowsAffected()
-	}
+	n, err := execCount(ctx, db.w, `DELETE FROM plans WHERE repo = $1 AND pr = $2`, repo, pr)
 	if err != nil {
 		return 0, db.errorf("delete plans of %s#%d: %w", repo, pr, err)
 	}

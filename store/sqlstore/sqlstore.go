@@ -9,9 +9,10 @@
 // and the lock that serializes audit appends and migrations (PostgreSQL's
 // advisory locks; SQLite needs none, since its writes run one at a time).
 // The rest stays in the backend packages: opening the database, its
-// connection pools and migrations, and Claim, which in PostgreSQL leases
-// jobs with FOR UPDATE SKIP LOCKED and in SQLite relies on its single
-// writer. A backend's DB embeds *DB and adds those.
+// connection pools and migrations, and Claim's choice of job, which in
+// PostgreSQL leases jobs with FOR UPDATE SKIP LOCKED and in SQLite relies
+// on its single writer; both lease the chosen job with ClaimWith. A
+// backend's DB embeds *DB and adds those.
 package sqlstore
 
 import (
@@ -185,8 +186,13 @@ type rowScanner interface {
 	Scan(dest ...any) error
 }
 
-// collect scans every row of rows with scan; none is a nil slice.
-func collect[T any](rows *sql.Rows, scan func(rowScanner) (T, error)) ([]T, error) {
+// queryAll runs query on db and scans every row it returns with scan; none
+// is a nil slice.
+func queryAll[T any](ctx context.Context, db *sql.DB, scan func(rowScanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
 	defer rows.Close()
 	var out []T
 	for rows.Next() {
@@ -202,11 +208,7 @@ func collect[T any](rows *sql.Rows, scan func(rowScanner) (T, error)) ([]T, erro
 // execOne runs a statement that must change exactly the row it names: none
 // changed is store.ErrNotFound (the job is gone, or another owner has it).
 func execOne(ctx context.Context, db *sql.DB, query string, args ...any) error {
-	res, err := db.ExecContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	n, err := res.RowsAffected()
+	n, err := execCount(ctx, db, query, args...)
 	if err != nil {
 		return err
 	}
@@ -214,4 +216,30 @@ func execOne(ctx context.Context, db *sql.DB, query string, args ...any) error {
 		return store.ErrNotFound
 	}
 	return nil
+}
+
+// execCount runs a statement and returns how many rows it changed.
+func execCount(ctx context.Context, db *sql.DB, query string, args ...any) (int64, error) {
+	res, err := db.ExecContext(ctx, query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// orNow is t, or the current time when t is zero.
+func orNow(t time.Time) time.Time {
+	if t.IsZero() {
+		return Now()
+	}
+	return t
+}
+
+// orEmpty is b, or an empty slice when b is nil, which the NOT NULL blob
+// columns would refuse.
+func orEmpty(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }

@@ -52,6 +52,21 @@ var backends = []struct {
 	}},
 }
 
+// eachBackend runs test, as a subtest, on a new, empty database of each
+// backend.
+func eachBackend(t *testing.T, test func(t *testing.T, db backend)) {
+	for _, b := range backends {
+		t.Run(b.name, func(t *testing.T) {
+			db, err := b.open(t)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			test(t, db)
+		})
+	}
+}
+
 // TestClaimEvictsExpiredSibling forces, on each backend, a state the queue
 // reaches only in PostgreSQL, when a job's ID was assigned before, but
 // committed after, a newer job's: a newer job of a Key running on an
@@ -59,18 +74,11 @@ var backends = []struct {
 // the newer one's lease away, so its old owner cannot extend it while the
 // older job runs.
 func TestClaimEvictsExpiredSibling(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) { testClaimEvictsExpiredSibling(t, b.open) })
-	}
+	eachBackend(t, testClaimEvictsExpiredSibling)
 }
 
-func testClaimEvictsExpiredSibling(t *testing.T, open func(t *testing.T) (backend, error)) {
+func testClaimEvictsExpiredSibling(t *testing.T, db backend) {
 	ctx := t.Context()
-	db, err := open(t)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, id := range []string{"a", "b"} {
 		if _, err := db.EnqueueDelivery(ctx, store.Job{DeliveryID: id, Event: "e", Payload: []byte(`{}`), Key: "k"}); err != nil {
@@ -104,18 +112,11 @@ func testClaimEvictsExpiredSibling(t *testing.T, open func(t *testing.T) (backen
 // larger than one batch deletes all of it, over several statements, and
 // nothing pending.
 func TestPruneJobsBatches(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) { testPruneJobsBatches(t, b.open) })
-	}
+	eachBackend(t, testPruneJobsBatches)
 }
 
-func testPruneJobsBatches(t *testing.T, open func(t *testing.T) (backend, error)) {
+func testPruneJobsBatches(t *testing.T, b backend) {
 	ctx := t.Context()
-	b, err := open(t)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
 	db := b.shared()
 	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	// 25 finished jobs, alternately done and failed, and 3 queued ones,

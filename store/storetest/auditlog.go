@@ -31,10 +31,7 @@ func mustAppend(t *testing.T, s store.Store, e audit.Entry) audit.Entry {
 func mustAudit(t *testing.T, s store.Store, f store.AuditFilter) []audit.Entry {
 	t.Helper()
 	got, err := s.Audit(t.Context(), f)
-	if err != nil {
-		t.Fatalf("Audit(%+v): %v", f, err)
-	}
-	return got
+	return must(t, got, err, "Audit(%+v)", f)
 }
 
 func testAuditChain(t *testing.T, s store.Store) {

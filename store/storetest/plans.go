@@ -13,20 +13,14 @@ import (
 func mustLocks(t *testing.T, s store.Store, repo string) []store.Lock {
 	t.Helper()
 	locks, err := s.Locks(t.Context(), repo)
-	if err != nil {
-		t.Fatalf("Locks(%q): %v", repo, err)
-	}
-	return locks
+	return must(t, locks, err, "Locks(%q)", repo)
 }
 
 // mustSavePlan saves p and returns it with its id.
 func mustSavePlan(t *testing.T, s store.Store, p store.Plan) store.Plan {
 	t.Helper()
 	id, err := s.SavePlan(t.Context(), p)
-	if err != nil {
-		t.Fatalf("SavePlan(%s@%s): %v", p.Project, p.HeadSHA, err)
-	}
-	p.ID = id
+	p.ID = must(t, id, err, "SavePlan(%s@%s)", p.Project, p.HeadSHA)
 	return p
 }
 
@@ -34,10 +28,7 @@ func mustSavePlan(t *testing.T, s store.Store, p store.Plan) store.Plan {
 func mustLatestPlan(t *testing.T, s store.Store, repo string, pr int, project string) *store.Plan {
 	t.Helper()
 	p, err := s.LatestPlan(t.Context(), repo, pr, project)
-	if err != nil {
-		t.Fatalf("LatestPlan(%s#%d %s): %v", repo, pr, project, err)
-	}
-	return p
+	return must(t, p, err, "LatestPlan(%s#%d %s)", repo, pr, project)
 }
 
 // testLocks checks that a PR takes a free lock and takes it again at a new

@@ -16,6 +16,7 @@ package storetest
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,6 +68,16 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 	}
 }
 
+// must returns v, or stops t when err is not nil, naming the failed call
+// with format and args.
+func must[T any](t *testing.T, v T, err error, format string, args ...any) T {
+	t.Helper()
+	if err != nil {
+		t.Fatalf(format+": %v", append(args, err)...)
+	}
+	return v
+}
+
 func mustEnqueue(t *testing.T, s store.Store, j store.Job) {
 	t.Helper()
 	ok, err := s.EnqueueDelivery(t.Context(), j)
@@ -75,13 +86,21 @@ func mustEnqueue(t *testing.T, s store.Store, j store.Job) {
 	}
 }
 
+// enqueueKeyed enqueues, in order, one job of event "e" with payload {}
+// created at created (zero: now) for each of jobs, a delivery ID and,
+// after a space, the job's Key (none: no Key).
+func enqueueKeyed(t *testing.T, s store.Store, created time.Time, jobs ...string) {
+	t.Helper()
+	for _, j := range jobs {
+		id, key, _ := strings.Cut(j, " ")
+		mustEnqueue(t, s, store.Job{DeliveryID: id, Event: "e", Payload: []byte(`{}`), Key: key, CreatedAt: created})
+	}
+}
+
 func mustClaim(t *testing.T, s store.Store, owner string, now, until time.Time) *store.Job {
 	t.Helper()
 	j, err := s.Claim(t.Context(), owner, now, until)
-	if err != nil {
-		t.Fatalf("Claim(%s): %v", owner, err)
-	}
-	return j
+	return must(t, j, err, "Claim(%s)", owner)
 }
 
 // claimWant claims a job as w1 at now, leased for a minute, and fails the
@@ -114,10 +133,7 @@ func claimedID(j *store.Job) string {
 func mustJob(t *testing.T, s store.Store, id string) *store.Job {
 	t.Helper()
 	j, err := s.Job(t.Context(), id)
-	if err != nil {
-		t.Fatalf("Job(%s): %v", id, err)
-	}
-	return j
+	return must(t, j, err, "Job(%s)", id)
 }
 
 func testEnqueueDedupe(t *testing.T, s store.Store) {
@@ -228,16 +244,7 @@ func testExtend(t *testing.T, s store.Store) {
 
 func testKeySerialization(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	for _, j := range []store.Job{
-		{DeliveryID: "a1", Key: "o/r#1"},
-		{DeliveryID: "a2", Key: "o/r#1"},
-		{DeliveryID: "b1", Key: "o/r#2"},
-		{DeliveryID: "n1", Key: ""},
-		{DeliveryID: "n2", Key: ""},
-	} {
-		j.Event, j.Payload = "e", []byte(`{}`)
-		mustEnqueue(t, s, j)
-	}
+	enqueueKeyed(t, s, time.Time{}, "a1 o/r#1", "a2 o/r#1", "b1 o/r#2", "n1", "n2")
 	lease := t0.Add(time.Minute)
 	var got []string
 	for range 5 {
@@ -329,15 +336,7 @@ func testFinish(t *testing.T, s store.Store) {
 // claimed before, the newer jobs of its Key wait behind it, and the jobs of
 // other keys proceed.
 func testRetryBackoff(t *testing.T, s store.Store) {
-	for _, j := range []store.Job{
-		{DeliveryID: "a1", Key: "o/r#1"},
-		{DeliveryID: "a2", Key: "o/r#1"},
-		{DeliveryID: "b1", Key: "o/r#2"},
-		{DeliveryID: "n1", Key: ""},
-	} {
-		j.Event, j.Payload, j.CreatedAt = "e", []byte(`{}`), t0
-		mustEnqueue(t, s, j)
-	}
+	enqueueKeyed(t, s, t0, "a1 o/r#1", "a2 o/r#1", "b1 o/r#2", "n1")
 
 	retryAt := t0.Add(time.Minute)
 	a1 := claimWant(t, s, t0, "a1")
@@ -390,14 +389,7 @@ func testRetryBackoff(t *testing.T, s store.Store) {
 // gets to fail once.
 func testPostpone(t *testing.T, s store.Store) {
 	ctx := t.Context()
-	for _, j := range []store.Job{
-		{DeliveryID: "p1", Key: "o/r#1"},
-		{DeliveryID: "p2", Key: "o/r#1"},
-		{DeliveryID: "q1", Key: "o/r#2"},
-	} {
-		j.Event, j.Payload, j.CreatedAt = "e", []byte(`{}`), t0
-		mustEnqueue(t, s, j)
-	}
+	enqueueKeyed(t, s, t0, "p1 o/r#1", "p2 o/r#1", "q1 o/r#2")
 	until := t0.Add(2 * time.Hour)
 	p1 := claimWant(t, s, t0, "p1")
 	if err := s.Postpone(ctx, p1.ID, "w2", "rate limited", until); !errors.Is(err, store.ErrNotFound) {
@@ -450,3 +442,45 @@ func testPostpone(t *testing.T, s store.Store) {
 }
 
 func testConcurrentClaimers(t *testing.T, s store.Store) { ClaimConcurrently(t, s) }
+
+// testCountJobs checks that CountJobs counts queued jobs, those waiting
+// for a retry and those on an expired lease as queued, jobs on a live
+// lease as running, and finished jobs not at all.
+func testCountJobs(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	count := func(now time.Time) store.JobCounts {
+		t.Helper()
+		c, err := s.CountJobs(ctx, now)
+		if err != nil {
+			t.Fatalf("CountJobs: %v", err)
+		}
+		return c
+	}
+	if diff := cmp.Diff(count(t0), store.JobCounts{}); diff != "" {
+		t.Errorf("CountJobs of an empty store mismatch (-got +want):\n%s", diff)
+	}
+	for _, id := range []string{"done", "failed", "retrying", "running", "queued"} {
+		mustEnqueue(t, s, store.Job{DeliveryID: id, Event: "e", Payload: []byte(`{}`), Key: "o/r#" + id, CreatedAt: t0})
+	}
+	for _, f := range []struct {
+		id, errMsg  string
+		maxAttempts int
+	}{{"done", "", 3}, {"failed", "boom", 1}, {"retrying", "boom", 3}} {
+		mustFinish(t, s, claimWant(t, s, t0, f.id), f.errMsg, f.maxAttempts, t0.Add(time.Hour))
+	}
+	claimWant(t, s, t0, "running") // leased until t0+1m
+
+	tests := []struct {
+		name string
+		now  time.Time
+		want store.JobCounts
+	}{
+		{name: "lease live", now: t0.Add(30 * time.Second), want: store.JobCounts{Queued: 2, Running: 1}},
+		{name: "lease expired", now: t0.Add(2 * time.Minute), want: store.JobCounts{Queued: 3, Running: 0}},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(count(tt.now), tt.want); diff != "" {
+			t.Errorf("%s: CountJobs mismatch (-got +want):\n%s", tt.name, diff)
+		}
+	}
+}
