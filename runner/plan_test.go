@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/store"
+	"github.com/planbot/planbot/treetest"
 )
 
 func TestFilterProjects(t *testing.T) {
@@ -97,6 +97,14 @@ func TestConfigHelp(t *testing.T) {
 
 // savedPlans is a store that keeps what SavePlan stores; only SavePlan
 // is implemented.
+// writePlanFile writes a stand-in saved plan file into a temporary
+// directory and returns its path.
+func writePlanFile(t *testing.T) string {
+	t.Helper()
+	dir := treetest.New(t, map[string]string{"planbot.tfplan": "plan"})
+	return filepath.Join(dir, "planbot.tfplan")
+}
+
 type savedPlans struct {
 	store.Store
 	saved []store.Plan
@@ -110,10 +118,7 @@ func (s *savedPlans) SavePlan(ctx context.Context, p store.Plan) (int64, error) 
 // TestSaveStatusMatchesResult checks that the stored result JSON and the
 // status column agree, also when the saved plan file cannot be read.
 func TestSaveStatusMatchesResult(t *testing.T) {
-	planFile := filepath.Join(t.TempDir(), "planbot.tfplan")
-	if err := os.WriteFile(planFile, []byte("plan"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	planFile := writePlanFile(t)
 	tests := []struct {
 		name       string
 		planFile   string
