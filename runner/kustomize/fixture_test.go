@@ -54,6 +54,21 @@ func copyTree(t testing.TB, src string) string {
 	return dst
 }
 
+// preparedKey prepares the overlay dir of root and returns its input and
+// its cache key.
+func preparedKey(t testing.TB, root, dir string) (*input, string) {
+	t.Helper()
+	in, err := prepare(root, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := in.key()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in, key
+}
+
 // write writes content to root/rel.
 func write(t testing.TB, root, rel, content string) {
 	t.Helper()

@@ -332,14 +332,7 @@ func TestCacheSharesEqualInputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := prepare(head, "k8s/overlays/staging")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := in.key()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, key := preparedKey(t, head, "k8s/overlays/staging")
 	got, ok := reopened.get(key)
 	if !ok {
 		t.Fatal("the reopened cache misses the entry")
@@ -353,14 +346,7 @@ func TestKeyChangesWithInputs(t *testing.T) {
 	base := extract(t, "app.txtar")
 	key := func(root, dir string) string {
 		t.Helper()
-		in, err := prepare(root, dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		k, err := in.key()
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, k := preparedKey(t, root, dir)
 		return k
 	}
 	tests := []struct {
