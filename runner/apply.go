@@ -2,8 +2,6 @@ package runner
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -517,7 +515,7 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces
 // replica planned, or the workspace was cleaned up) a fresh checkout of the
 // head (of the base, for a deleted root), prepared for the stored plan.
 func (a *Applier) planWorkspace(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, p store.Plan) (dir, planFile string, err error) {
-	if sum, err := fileSHA256(p.PlanFile); err == nil && sum == p.PlanSHA256 {
+	if sum, err := terraform.FileSHA256(p.PlanFile); err == nil && sum == p.PlanSHA256 {
 		return filepath.Dir(p.PlanFile), p.PlanFile, nil
 	}
 	if len(p.PlanData) == 0 {
@@ -551,15 +549,6 @@ func (a *Applier) planWorkspace(ctx context.Context, src workspaces.Source, pr p
 func deletedRoot(p store.Plan) bool {
 	var res struct{ Project planbot.Project }
 	return json.Unmarshal(p.Result, &res) == nil && res.Project.Deleted && p.Kind == string(planbot.KindTerraform)
-}
-
-func fileSHA256(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
 }
 
 // refreshComment re-renders the plan comment from the stored plans, so it

@@ -291,7 +291,7 @@ func (c *countingTerraform) Apply(ctx context.Context, dir, planFile, wantSHA256
 // an intent its delivery already wrote, whatever Apply checked before.
 func TestApplyOncePerDelivery(t *testing.T) {
 	planFile := writePlanFile(t)
-	sum, _ := fileSHA256(planFile)
+	sum, _ := terraform.FileSHA256(planFile)
 	plan := store.Plan{Repo: "acme/infra", PR: 7, HeadSHA: "h1", Project: "envs/dev", Dir: "envs/dev", Kind: "terraform",
 		Status: string(planbot.StatusPlanned), PlanFile: planFile, PlanSHA256: sum}
 	pr := planbot.PullRequest{Repo: planbot.Repo{Owner: "acme", Name: "infra"}, Number: 7, HeadSHA: "h1"}
