@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -497,12 +496,10 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces
 		return fmt.Sprintf("❌ **apply of `%s` failed**: %s\n\n<details><summary>Output</summary>\n\n```\n%s\n```\n</details>\n",
 			p.Project, planbot.ErrorMessage(err), tail(output, 20000)), err
 	}
-	var res planbot.Result
-	_ = json.Unmarshal(p.Result, &res)
+	res, _ := savedResult(p)
 	res.Status = planbot.StatusApplied
 	res.Output = output // the comment shows what the apply did
-	p.Result, _ = json.Marshal(res)
-	p.Status = string(planbot.StatusApplied)
+	p = withResult(p, res)
 	if _, err := a.Plans.SavePlan(ctx, p); err != nil {
 		log.Error("record applied plan", "err", err)
 	}
@@ -547,8 +544,8 @@ func (a *Applier) planWorkspace(ctx context.Context, src workspaces.Source, pr p
 // deletedRoot reports whether p is the destroy plan of a root that the
 // pull request deletes.
 func deletedRoot(p store.Plan) bool {
-	var res struct{ Project planbot.Project }
-	return json.Unmarshal(p.Result, &res) == nil && res.Project.Deleted && p.Kind == string(planbot.KindTerraform)
+	res, err := savedResult(p)
+	return err == nil && res.Project.Deleted && p.Kind == string(planbot.KindTerraform)
 }
 
 // refreshComment re-renders the plan comment from the stored plans, so it
