@@ -2,14 +2,12 @@ package kustomize
 
 import (
 	"bytes"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/planbot/planbot/logtest"
 	"github.com/planbot/planbot/treetest"
 	"golang.org/x/tools/txtar"
 )
@@ -104,7 +102,3 @@ func git(t testing.TB, dir string, args ...string) string {
 	}
 	return string(out)
 }
-
-// testLogger returns a debug logger that writes to t's output and to the
-// returned buffer.
-func testLogger(t testing.TB) (*slog.Logger, *logtest.Buffer) { return logtest.Capture(t) }
