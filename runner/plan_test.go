@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
 	"path/filepath"
 	"strings"
@@ -142,8 +141,8 @@ func TestSaveStatusMatchesResult(t *testing.T) {
 				t.Fatalf("saved %d plans, want 1", len(plans.saved))
 			}
 			saved := plans.saved[0]
-			var stored planbot.Result
-			if err := json.Unmarshal(saved.Result, &stored); err != nil {
+			stored, err := savedResult(saved)
+			if err != nil {
 				t.Fatal(err)
 			}
 			if saved.Status != string(tt.wantStatus) || stored.Status != tt.wantStatus {
