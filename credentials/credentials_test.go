@@ -1,7 +1,6 @@
 package credentials_test
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,24 +9,15 @@ import (
 
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/credentials"
+	"github.com/planbot/planbot/treetest"
 )
 
-func write(t *testing.T, dir, name, body string) {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestLoad(t *testing.T) {
-	dir := t.TempDir()
-	write(t, dir, "plan.env", "# read-only role\nTF_VAR_token=plan-secret\nAWS_PROFILE=\"readonly\"\n\nexport REGION='eu-west-1'\n")
-	write(t, dir, "apply.env", "TF_VAR_token=apply-secret\n")
-	write(t, dir, "acme/special/plan.env", "TF_VAR_token=special-plan\n")
+	dir := treetest.New(t, map[string]string{
+		"plan.env":              "# read-only role\nTF_VAR_token=plan-secret\nAWS_PROFILE=\"readonly\"\n\nexport REGION='eu-west-1'\n",
+		"apply.env":             "TF_VAR_token=apply-secret\n",
+		"acme/special/plan.env": "TF_VAR_token=special-plan\n",
+	})
 	s, err := credentials.Load(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -71,8 +61,7 @@ func TestLoadErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			write(t, dir, "plan.env", tt.body)
+			dir := treetest.New(t, map[string]string{"plan.env": tt.body})
 			_, err := credentials.Load(dir)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("Load: %v, want %q", err, tt.want)

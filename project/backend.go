@@ -89,16 +89,7 @@ func backendKey(root, dir string) (string, error) {
 		if !e.Type().IsRegular() || !planbot.IsConfigFile(name) {
 			continue
 		}
-		var f *hcl.File
-		if strings.HasSuffix(name, ".json") {
-			f, _ = parser.ParseJSONFile(filepath.Join(abs, name))
-		} else {
-			f, _ = parser.ParseHCLFile(filepath.Join(abs, name))
-		}
-		if f == nil || f.Body == nil {
-			continue
-		}
-		content, _, _ := f.Body.PartialContent(terraformSchema)
+		content := partialContent(parser, filepath.Join(abs, name), terraformSchema)
 		if content == nil {
 			continue
 		}

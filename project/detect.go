@@ -194,9 +194,10 @@ var (
 	sourceSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "source"}}}
 )
 
-// moduleSources returns the literal source attributes of the module
-// blocks in the file at p. Whatever does not parse is skipped.
-func moduleSources(parser *hclparse.Parser, p string) []string {
+// partialContent parses the Terraform file at p, JSON or native syntax by
+// its name, and returns what of its body schema names: nil when nothing
+// of it parses. Errors are left to terraform.
+func partialContent(parser *hclparse.Parser, p string, schema *hcl.BodySchema) *hcl.BodyContent {
 	var f *hcl.File
 	if strings.HasSuffix(p, ".json") {
 		f, _ = parser.ParseJSONFile(p)
@@ -206,7 +207,14 @@ func moduleSources(parser *hclparse.Parser, p string) []string {
 	if f == nil || f.Body == nil {
 		return nil
 	}
-	content, _, _ := f.Body.PartialContent(moduleSchema)
+	content, _, _ := f.Body.PartialContent(schema)
+	return content
+}
+
+// moduleSources returns the literal source attributes of the module
+// blocks in the file at p. Whatever does not parse is skipped.
+func moduleSources(parser *hclparse.Parser, p string) []string {
+	content := partialContent(parser, p, moduleSchema)
 	if content == nil {
 		return nil
 	}

@@ -2,9 +2,6 @@ package runner
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -499,12 +496,10 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces
 		return fmt.Sprintf("❌ **apply of `%s` failed**: %s\n\n<details><summary>Output</summary>\n\n```\n%s\n```\n</details>\n",
 			p.Project, planbot.ErrorMessage(err), tail(output, 20000)), err
 	}
-	var res planbot.Result
-	_ = json.Unmarshal(p.Result, &res)
+	res, _ := savedResult(p)
 	res.Status = planbot.StatusApplied
 	res.Output = output // the comment shows what the apply did
-	p.Result, _ = json.Marshal(res)
-	p.Status = string(planbot.StatusApplied)
+	p = withResult(p, res)
 	if _, err := a.Plans.SavePlan(ctx, p); err != nil {
 		log.Error("record applied plan", "err", err)
 	}
@@ -517,7 +512,7 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces
 // replica planned, or the workspace was cleaned up) a fresh checkout of the
 // head (of the base, for a deleted root), prepared for the stored plan.
 func (a *Applier) planWorkspace(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, p store.Plan) (dir, planFile string, err error) {
-	if sum, err := fileSHA256(p.PlanFile); err == nil && sum == p.PlanSHA256 {
+	if sum, err := terraform.FileSHA256(p.PlanFile); err == nil && sum == p.PlanSHA256 {
 		return filepath.Dir(p.PlanFile), p.PlanFile, nil
 	}
 	if len(p.PlanData) == 0 {
@@ -549,17 +544,8 @@ func (a *Applier) planWorkspace(ctx context.Context, src workspaces.Source, pr p
 // deletedRoot reports whether p is the destroy plan of a root that the
 // pull request deletes.
 func deletedRoot(p store.Plan) bool {
-	var res struct{ Project planbot.Project }
-	return json.Unmarshal(p.Result, &res) == nil && res.Project.Deleted && p.Kind == string(planbot.KindTerraform)
-}
-
-func fileSHA256(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:]), nil
+	res, err := savedResult(p)
+	return err == nil && res.Project.Deleted && p.Kind == string(planbot.KindTerraform)
 }
 
 // refreshComment re-renders the plan comment from the stored plans, so it

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -292,11 +290,8 @@ func (c *countingTerraform) Apply(ctx context.Context, dir, planFile, wantSHA256
 // TestApplyOncePerDelivery checks that applyOne never runs terraform for
 // an intent its delivery already wrote, whatever Apply checked before.
 func TestApplyOncePerDelivery(t *testing.T) {
-	planFile := filepath.Join(t.TempDir(), "planbot.tfplan")
-	if err := os.WriteFile(planFile, []byte("plan"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sum, _ := fileSHA256(planFile)
+	planFile := writePlanFile(t)
+	sum, _ := terraform.FileSHA256(planFile)
 	plan := store.Plan{Repo: "acme/infra", PR: 7, HeadSHA: "h1", Project: "envs/dev", Dir: "envs/dev", Kind: "terraform",
 		Status: string(planbot.StatusPlanned), PlanFile: planFile, PlanSHA256: sum}
 	pr := planbot.PullRequest{Repo: planbot.Repo{Owner: "acme", Name: "infra"}, Number: 7, HeadSHA: "h1"}

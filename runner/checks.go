@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
@@ -86,8 +85,7 @@ func (a *Applier) applyCheck(ctx context.Context, gh CheckRuns, pr planbot.PullR
 	if !a.Checks || p.Status != string(planbot.StatusPlanned) || p.Kind == string(planbot.KindKustomize) {
 		return
 	}
-	var res planbot.Result
-	_ = json.Unmarshal(p.Result, &res)
+	res, _ := savedResult(p)
 	engine := comment.EngineName(res.Project)
 	conclusion, title := "success", engine+" applied"
 	switch {

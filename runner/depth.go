@@ -40,40 +40,17 @@ func (d *Depth) Run(ctx context.Context) error {
 	if interval <= 0 {
 		interval = DefaultDepthInterval
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if err := d.Once(ctx); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			d.logger().Warn("counting queued jobs", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
-	}
+	return every(ctx, interval, d.Once, func(err error) {
+		orDiscard(d.Logger).Warn("counting queued jobs", "err", err)
+	})
 }
 
 // Once counts the unfinished jobs and sets the gauges.
 func (d *Depth) Once(ctx context.Context) error {
-	now := time.Now
-	if d.Now != nil {
-		now = d.Now
-	}
-	c, err := d.Jobs.CountJobs(ctx, now())
+	c, err := d.Jobs.CountJobs(ctx, clockNow(d.Now))
 	if err != nil {
 		return err
 	}
 	d.Metrics.counted(c)
 	return nil
-}
-
-func (d *Depth) logger() *slog.Logger {
-	if d.Logger == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return d.Logger
 }

@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"encoding/json"
 
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/config"
@@ -67,8 +66,8 @@ func checkVersions(ctx context.Context, tf versioned, cfg *config.Repo, ps []pla
 // it; "" (the default engine) for a plan saved before plans named their
 // engine.
 func planEngine(p store.Plan) planbot.Engine {
-	var res struct{ Project planbot.Project }
-	if json.Unmarshal(p.Result, &res) != nil {
+	res, err := savedResult(p)
+	if err != nil {
 		return ""
 	}
 	return res.Project.Engine

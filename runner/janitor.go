@@ -57,21 +57,13 @@ func (j *Janitor) Run(ctx context.Context) error {
 	if interval <= 0 {
 		interval = DefaultJanitorInterval
 	}
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
-		if _, err := j.Once(ctx); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			j.logger().Warn("pruning finished jobs", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
+	prune := func(ctx context.Context) error {
+		_, err := j.Once(ctx)
+		return err
 	}
+	return every(ctx, interval, prune, func(err error) {
+		orDiscard(j.Logger).Warn("pruning finished jobs", "err", err)
+	})
 }
 
 // Once deletes the jobs that ended more than Retention ago and returns how
@@ -80,27 +72,16 @@ func (j *Janitor) Once(ctx context.Context) (int, error) {
 	if j.Retention < MinJobRetention {
 		return 0, fmt.Errorf("janitor: retention %v is shorter than GitHub's %v redelivery window", j.Retention, MinJobRetention)
 	}
-	now := time.Now
-	if j.Now != nil {
-		now = j.Now
-	}
-	before := now().Add(-j.Retention)
+	before := clockNow(j.Now).Add(-j.Retention)
 	n, err := j.Jobs.PruneJobs(ctx, before)
 	if err != nil {
 		return n, fmt.Errorf("prune jobs finished before %v: %w", before, err)
 	}
-	log := j.logger()
+	log := orDiscard(j.Logger)
 	if n > 0 {
 		log.Info("jobs pruned", "count", n, "before", before)
 	} else {
 		log.Debug("jobs pruned", "count", n, "before", before)
 	}
 	return n, nil
-}
-
-func (j *Janitor) logger() *slog.Logger {
-	if j.Logger == nil {
-		return slog.New(slog.DiscardHandler)
-	}
-	return j.Logger
 }

@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -456,12 +455,11 @@ func (p *Planner) save(ctx context.Context, pr planbot.PullRequest, prj planbot.
 			res.Status, res.Error = planbot.StatusFailed, "could not read the saved plan; run /plan again"
 		}
 	}
-	blob, _ := json.Marshal(res)
-	if _, err := p.Plans.SavePlan(ctx, store.Plan{
+	if _, err := p.Plans.SavePlan(ctx, withResult(store.Plan{
 		Repo: pr.Repo.String(), PR: pr.Number, HeadSHA: pr.HeadSHA, BaseSHA: pr.BaseSHA,
 		Project: prj.Name, Dir: prj.Dir, Workspace: prj.WorkspaceName(), Kind: string(prj.Kind),
-		Status: string(res.Status), PlanFile: res.PlanFile, PlanSHA256: res.PlanSHA256, Result: blob, PlanData: planData,
-	}); err != nil {
+		PlanFile: res.PlanFile, PlanSHA256: res.PlanSHA256, PlanData: planData,
+	}, res)); err != nil {
 		// Nothing was stored; the comment and the audit log say so.
 		log.Error("save plan", "err", err)
 		res.Status, res.Error = planbot.StatusFailed, "could not save the plan; run /plan again"

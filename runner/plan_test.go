@@ -2,9 +2,7 @@ package runner
 
 import (
 	"context"
-	"encoding/json"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,6 +12,7 @@ import (
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/store"
+	"github.com/planbot/planbot/treetest"
 )
 
 func TestFilterProjects(t *testing.T) {
@@ -97,6 +96,14 @@ func TestConfigHelp(t *testing.T) {
 
 // savedPlans is a store that keeps what SavePlan stores; only SavePlan
 // is implemented.
+// writePlanFile writes a stand-in saved plan file into a temporary
+// directory and returns its path.
+func writePlanFile(t *testing.T) string {
+	t.Helper()
+	dir := treetest.New(t, map[string]string{"planbot.tfplan": "plan"})
+	return filepath.Join(dir, "planbot.tfplan")
+}
+
 type savedPlans struct {
 	store.Store
 	saved []store.Plan
@@ -110,10 +117,7 @@ func (s *savedPlans) SavePlan(ctx context.Context, p store.Plan) (int64, error) 
 // TestSaveStatusMatchesResult checks that the stored result JSON and the
 // status column agree, also when the saved plan file cannot be read.
 func TestSaveStatusMatchesResult(t *testing.T) {
-	planFile := filepath.Join(t.TempDir(), "planbot.tfplan")
-	if err := os.WriteFile(planFile, []byte("plan"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	planFile := writePlanFile(t)
 	tests := []struct {
 		name       string
 		planFile   string
@@ -137,8 +141,8 @@ func TestSaveStatusMatchesResult(t *testing.T) {
 				t.Fatalf("saved %d plans, want 1", len(plans.saved))
 			}
 			saved := plans.saved[0]
-			var stored planbot.Result
-			if err := json.Unmarshal(saved.Result, &stored); err != nil {
+			stored, err := savedResult(saved)
+			if err != nil {
 				t.Fatal(err)
 			}
 			if saved.Status != string(tt.wantStatus) || stored.Status != tt.wantStatus {

@@ -47,6 +47,21 @@ func appendAudit(ctx context.Context, l AuditLog, log *slog.Logger, e audit.Entr
 	}
 }
 
+// savedResult decodes the result saved plan p was stored with.
+func savedResult(p store.Plan) (planbot.Result, error) {
+	var res planbot.Result
+	err := json.Unmarshal(p.Result, &res)
+	return res, err
+}
+
+// withResult returns p storing res: its result JSON and its status
+// column always agree.
+func withResult(p store.Plan, res planbot.Result) store.Plan {
+	p.Result, _ = json.Marshal(res)
+	p.Status = string(res.Status)
+	return p
+}
+
 // storedResults returns the saved results of every project planned at the
 // PR's head.
 func storedResults(ctx context.Context, plans Plans, pr planbot.PullRequest, log *slog.Logger) []planbot.Result {
@@ -57,8 +72,7 @@ func storedResults(ctx context.Context, plans Plans, pr planbot.PullRequest, log
 	}
 	var results []planbot.Result
 	for _, pl := range saved {
-		var r planbot.Result
-		if json.Unmarshal(pl.Result, &r) == nil {
+		if r, err := savedResult(pl); err == nil {
 			results = append(results, r)
 		}
 	}

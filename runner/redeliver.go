@@ -81,20 +81,6 @@ func (r *Redeliverer) interval() time.Duration {
 	return DefaultRedeliverInterval
 }
 
-func (r *Redeliverer) now() time.Time {
-	if r.Now != nil {
-		return r.Now()
-	}
-	return time.Now()
-}
-
-func (r *Redeliverer) logger() *slog.Logger {
-	if r.Logger != nil {
-		return r.Logger
-	}
-	return slog.New(slog.DiscardHandler)
-}
-
 // redelivery is a delivery to send again: its GUID and the attempt to
 // redeliver.
 type redelivery struct {
@@ -158,7 +144,7 @@ func pending(attempts []planbot.Delivery, now time.Time, window time.Duration, m
 // request is logged and the pass goes on, and the first such error is
 // returned with the count.
 func (r *Redeliverer) Once(ctx context.Context) (int, error) {
-	now := r.now()
+	now := clockNow(r.Now)
 	attempts, err := r.GitHub.Deliveries(ctx, now.Add(-r.window()))
 	if err != nil {
 		return 0, fmt.Errorf("list webhook deliveries: %w", err)
@@ -171,7 +157,7 @@ func (r *Redeliverer) Once(ctx context.Context) (int, error) {
 	if maxAttempts <= 0 {
 		maxAttempts = DefaultMaxDeliveryAttempts
 	}
-	log := r.logger()
+	log := orDiscard(r.Logger)
 	var n int
 	var firstErr error
 	for _, p := range pending(attempts, now, r.window(), maxAttempts, handles) {
@@ -216,20 +202,12 @@ func (r *Redeliverer) claim(guid string, now time.Time) bool {
 // are logged, never returned: GitHub being unreachable must not stop
 // planbot. It returns nil when ctx ends.
 func (r *Redeliverer) Run(ctx context.Context) error {
-	log := r.logger()
-	t := time.NewTicker(r.interval())
-	defer t.Stop()
-	for {
-		if n, err := r.Once(ctx); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			log.Warn("recovering failed webhook deliveries", "redelivered", n, "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		}
+	var n int
+	pass := func(ctx context.Context) (err error) {
+		n, err = r.Once(ctx)
+		return err
 	}
+	return every(ctx, r.interval(), pass, func(err error) {
+		orDiscard(r.Logger).Warn("recovering failed webhook deliveries", "redelivered", n, "err", err)
+	})
 }

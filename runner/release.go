@@ -93,10 +93,7 @@ type ReleaseResult struct {
 }
 
 func (r *Releaser) now() time.Time {
-	if r.Now != nil {
-		return r.Now().UTC()
-	}
-	return time.Now().UTC()
+	return clockNow(r.Now).UTC()
 }
 
 // defaultConfig reads RepoFile from the tip of the repository's default

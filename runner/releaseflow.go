@@ -103,16 +103,21 @@ func reportTag(ctx context.Context, gh commitReport, repo planbot.Repo, sha, nam
 }
 
 // releasePR returns the request of a release pull request: one the App
-// opened on a release branch, with a valid marker in its body.
-func releasePR(pr planbot.PullRequest, bot string) (release.Request, bool) {
+// opened on a release branch, with a valid marker in its body. The error
+// is the App's login's.
+func (h *Handler) releasePR(ctx context.Context, pr planbot.PullRequest) (release.Request, bool, error) {
+	bot, err := h.Planner.Bot.BotLogin(ctx)
+	if err != nil {
+		return release.Request{}, false, err
+	}
 	if pr.Author != bot || !strings.HasPrefix(pr.HeadRef, release.BranchPrefix) || pr.HeadRepoID != pr.BaseRepoID {
-		return release.Request{}, false
+		return release.Request{}, false, nil
 	}
 	req, ok := release.Parse(pr.Body)
 	if !ok || pr.HeadRef != req.Branch() {
-		return release.Request{}, false
+		return release.Request{}, false, nil
 	}
-	return req, true
+	return req, true, nil
 }
 
 // autoMerge merges a release pull request whose plan at its head
@@ -120,11 +125,10 @@ func releasePR(pr planbot.PullRequest, bot string) (release.Request, bool) {
 // audit records that no approval was required by the configuration, and
 // who asked for the release.
 func (h *Handler) autoMerge(ctx context.Context, gh GitHub, pr planbot.PullRequest, delivery string) error {
-	bot, err := h.Planner.Bot.BotLogin(ctx)
+	req, ok, err := h.releasePR(ctx, pr)
 	if err != nil {
 		return fmt.Errorf("auto-merge: %w", err)
 	}
-	req, ok := releasePR(pr, bot)
 	if !ok || pr.State != "open" {
 		return nil
 	}
@@ -205,11 +209,10 @@ func (h *Handler) releaseCommit(ctx context.Context, pr planbot.PullRequest) (bo
 // environment with promote_to, the release of the same images to the
 // next environment.
 func (h *Handler) promote(ctx context.Context, installation int64, pr planbot.PullRequest, delivery string) error {
-	bot, err := h.Planner.Bot.BotLogin(ctx)
+	req, ok, err := h.releasePR(ctx, pr)
 	if err != nil {
 		return fmt.Errorf("promote: %w", err)
 	}
-	req, ok := releasePR(pr, bot)
 	if !ok || !pr.Merged {
 		return nil
 	}
@@ -261,11 +264,10 @@ func (h *Handler) promoteCommand(ctx context.Context, installation int64, repo p
 	if err != nil {
 		return comment.ErrorText(err)
 	}
-	bot, err := h.Planner.Bot.BotLogin(ctx)
+	req, ok, err := h.releasePR(ctx, pr)
 	if err != nil {
 		return comment.ErrorText(err)
 	}
-	req, ok := releasePR(pr, bot)
 	switch {
 	case !ok:
 		return "`/promote` works on release pull requests that planbot opened; this is not one."

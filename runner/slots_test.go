@@ -17,32 +17,27 @@ func TestSlotsForegroundFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	order := make(chan string, 2)
-	go func() {
-		r, err := s.AcquireIdle(ctx)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		order <- "background"
-		time.Sleep(10 * time.Millisecond)
-		r()
-	}()
+	go hold(t, ctx, s.AcquireIdle, "background", order)
 	time.Sleep(20 * time.Millisecond) // the background acquirer waits first
-	go func() {
-		r, err := s.Acquire(ctx)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		order <- "pr"
-		time.Sleep(10 * time.Millisecond)
-		r()
-	}()
+	go hold(t, ctx, s.Acquire, "pr", order)
 	time.Sleep(20 * time.Millisecond)
 	held()
 	if first, second := <-order, <-order; first != "pr" || second != "background" {
 		t.Errorf("order = %s, %s; want pr, background", first, second)
 	}
+}
+
+// hold takes a slot with acquire, sends name on order once it has it,
+// and gives it back a moment later.
+func hold(t *testing.T, ctx context.Context, acquire func(context.Context) (func(), error), name string, order chan<- string) {
+	r, err := acquire(ctx)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	order <- name
+	time.Sleep(10 * time.Millisecond)
+	r()
 }
 
 // TestSlotsCancel checks that cancelled waiters give up and no longer

@@ -77,24 +77,12 @@ func helper(value string) error {
 
 // restrict confines the calling thread to p's paths.
 func restrict(p Policy) error {
-	var rules []landlock.Rule
-	for _, path := range p.Read {
-		r, err := rule(path, false)
-		if err != nil {
-			return err
-		}
-		if r != nil {
-			rules = append(rules, r)
-		}
+	rules, err := appendRules(nil, p.Read, false)
+	if err == nil {
+		rules, err = appendRules(rules, p.Write, true)
 	}
-	for _, path := range p.Write {
-		r, err := rule(path, true)
-		if err != nil {
-			return err
-		}
-		if r != nil {
-			rules = append(rules, r)
-		}
+	if err != nil {
+		return err
 	}
 	fd, flags, err := config.NewRulesetFD(rules...)
 	if err != nil {
@@ -111,6 +99,21 @@ func restrict(p Policy) error {
 		return fmt.Errorf("landlock_restrict_self: %w", err)
 	}
 	return nil
+}
+
+// appendRules appends to rules the rules for paths, read-only or
+// writable, leaving out the paths that do not exist.
+func appendRules(rules []landlock.Rule, paths []string, write bool) ([]landlock.Rule, error) {
+	for _, path := range paths {
+		r, err := rule(path, write)
+		if err != nil {
+			return nil, err
+		}
+		if r != nil {
+			rules = append(rules, r)
+		}
+	}
+	return rules, nil
 }
 
 // rule returns the rule for one path, or nil for a path that does not

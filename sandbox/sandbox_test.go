@@ -13,8 +13,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	sandbox.RunHelper()
-	os.Exit(m.Run())
+	sandboxtest.Main(m)
 }
 
 // run starts program under s with the given paths and returns its

@@ -1,15 +1,13 @@
 package server
 
 import (
-	"os"
 	"testing"
 
-	"github.com/planbot/planbot/sandbox"
+	"github.com/planbot/planbot/sandbox/sandboxtest"
 )
 
 // TestMain lets this test binary act as the sandbox helper of the
 // terraform runs its servers start, as planbot's own main does.
 func TestMain(m *testing.M) {
-	sandbox.RunHelper()
-	os.Exit(m.Run())
+	sandboxtest.Main(m)
 }

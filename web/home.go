@@ -29,30 +29,36 @@ type homePull struct {
 // home lists the repositories the user can see, with their planned pull
 // requests and their locks.
 func (h *Handler) home(w http.ResponseWriter, r *request) {
-	plans, locks, err := h.visible(r)
+	visible, err := h.visible(r)
 	if err != nil {
 		h.storeFailed(w, r, err)
 		return
 	}
-	var repos []homeRepo
-	for _, ra := range r.access.sorted() {
-		k := strings.ToLower(ra.FullName)
-		repos = append(repos, homeRepo{Name: ra.FullName, Write: ra.Write, Pulls: groupPulls(ra.FullName, plans[k]), Locks: locks[k]})
+	repos := make([]homeRepo, 0, len(visible))
+	for _, v := range visible {
+		repos = append(repos, homeRepo{Name: v.FullName, Write: v.Write, Pulls: groupPulls(v.FullName, v.plans), Locks: v.locks})
 	}
 	h.render(w, r, http.StatusOK, "home", "Pull requests", repos)
 }
 
-// visible returns the open plans and the locks of the repositories the
-// user can read, by lower-case repository name: one read of each, never
-// one per repository.
-func (h *Handler) visible(r *request) (map[string][]store.Plan, map[string][]store.Lock, error) {
+// visibleRepo is a repository the user can read, with its open plans and
+// its locks.
+type visibleRepo struct {
+	repoAccess
+	plans []store.Plan
+	locks []store.Lock
+}
+
+// visible returns the repositories the user can read, by name, with their
+// open plans and locks: one read of each, never one per repository.
+func (h *Handler) visible(r *request) ([]visibleRepo, error) {
 	allPlans, err := h.Plans.OpenPlans(r.ctx(), "")
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	allLocks, err := h.Locks.Locks(r.ctx(), "")
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	plans, locks := map[string][]store.Plan{}, map[string][]store.Lock{}
 	for _, p := range allPlans {
@@ -65,7 +71,12 @@ func (h *Handler) visible(r *request) (map[string][]store.Plan, map[string][]sto
 			locks[strings.ToLower(l.Repo)] = append(locks[strings.ToLower(l.Repo)], l)
 		}
 	}
-	return plans, locks, nil
+	var out []visibleRepo
+	for _, ra := range r.access.sorted() {
+		k := strings.ToLower(ra.FullName)
+		out = append(out, visibleRepo{repoAccess: ra, plans: plans[k], locks: locks[k]})
+	}
+	return out, nil
 }
 
 // groupPulls groups plans, ordered by PR, into pull requests.

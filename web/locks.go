@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/audit"
@@ -24,16 +23,15 @@ type lockView struct {
 
 // locks lists the locks of every repository the user can see.
 func (h *Handler) locks(w http.ResponseWriter, r *request) {
-	plans, locks, err := h.visible(r)
+	visible, err := h.visible(r)
 	if err != nil {
 		h.storeFailed(w, r, err)
 		return
 	}
 	var out []lockView
-	for _, ra := range r.access.sorted() {
-		k := strings.ToLower(ra.FullName)
-		for _, l := range locks[k] {
-			out = append(out, lockView{Lock: l, Project: projectOf(plans[k], l), Write: ra.Write})
+	for _, v := range visible {
+		for _, l := range v.locks {
+			out = append(out, lockView{Lock: l, Project: projectOf(v.plans, l), Write: v.Write})
 		}
 	}
 	h.render(w, r, http.StatusOK, "locks", "Locks", map[string]any{"Locks": out, "Released": r.URL.Query().Get("released")})

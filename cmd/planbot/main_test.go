@@ -13,13 +13,12 @@ import (
 	"testing"
 
 	"github.com/planbot/planbot/config"
-	"github.com/planbot/planbot/sandbox"
+	"github.com/planbot/planbot/sandbox/sandboxtest"
 )
 
 // TestMain lets this test binary act as the sandbox helper, as main does.
 func TestMain(m *testing.M) {
-	sandbox.RunHelper()
-	os.Exit(m.Run())
+	sandboxtest.Main(m)
 }
 
 // TestPlanExample runs the README's first command: a plan of the embedded

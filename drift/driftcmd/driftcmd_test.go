@@ -13,14 +13,13 @@ import (
 	"github.com/planbot/planbot/drift"
 	"github.com/planbot/planbot/drift/drifttest"
 	"github.com/planbot/planbot/runner/terraform/statetest"
-	"github.com/planbot/planbot/sandbox"
+	"github.com/planbot/planbot/sandbox/sandboxtest"
 )
 
 // TestMain lets this test binary act as the sandbox helper, as planbot's
 // main does.
 func TestMain(m *testing.M) {
-	sandbox.RunHelper()
-	os.Exit(m.Run())
+	sandboxtest.Main(m)
 }
 
 func noEnv(string) string { return "" }

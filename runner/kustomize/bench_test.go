@@ -163,14 +163,7 @@ func BenchmarkPlan2000(b *testing.B) {
 		}
 	})
 	b.Run("base-cached", func(b *testing.B) {
-		in, err := prepare(base, dir)
-		if err != nil {
-			b.Fatal(err)
-		}
-		key, err := in.key()
-		if err != nil {
-			b.Fatal(err)
-		}
+		in, key := preparedKey(b, base, dir)
 		baseRes, err := render(ctx, in, Options{})
 		if err != nil {
 			b.Fatal(err)

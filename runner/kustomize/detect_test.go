@@ -55,12 +55,13 @@ func TestDetectReferencedFileOutsideDir(t *testing.T) {
 	// A kustomization that names a file in a directory that is not itself
 	// a kustomization is marked when that file changes, and so are the
 	// legacy fields (bases, patchesStrategicMerge, env files).
-	root := t.TempDir()
-	write(t, root, "shared/ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n")
-	write(t, root, "lib/kustomization.yaml", "resources:\n- ns.yaml\n")
-	write(t, root, "lib/ns.yaml", "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: lib\n")
-	write(t, root, "env/a/kustomization.yaml", "bases:\n- ../../lib\npatchesStrategicMerge:\n- patches/*.yaml\nconfigMapGenerator:\n- name: c\n  envs:\n  - ../../shared/a.env\n")
-	write(t, root, "env/b/kustomization.yaml", "resources:\n- ../../lib\n")
+	root := treetest.New(t, map[string]string{
+		"shared/ns.yaml":           "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n",
+		"lib/kustomization.yaml":   "resources:\n- ns.yaml\n",
+		"lib/ns.yaml":              "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: lib\n",
+		"env/a/kustomization.yaml": "bases:\n- ../../lib\npatchesStrategicMerge:\n- patches/*.yaml\nconfigMapGenerator:\n- name: c\n  envs:\n  - ../../shared/a.env\n",
+		"env/b/kustomization.yaml": "resources:\n- ../../lib\n",
+	})
 	tests := []detectCase{
 		{name: "legacy bases", changed: []string{"lib/ns.yaml"}, want: []string{"env/a", "env/b"}},
 		{name: "glob patch", changed: []string{"env/a/patches/p1.yaml"}, want: []string{"env/a"}},

@@ -2,14 +2,12 @@ package kustomize
 
 import (
 	"bytes"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/planbot/planbot/logtest"
 	"github.com/planbot/planbot/treetest"
 	"golang.org/x/tools/txtar"
 )
@@ -54,6 +52,21 @@ func copyTree(t testing.TB, src string) string {
 	return dst
 }
 
+// preparedKey prepares the overlay dir of root and returns its input and
+// its cache key.
+func preparedKey(t testing.TB, root, dir string) (*input, string) {
+	t.Helper()
+	in, err := prepare(root, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := in.key()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in, key
+}
+
 // write writes content to root/rel.
 func write(t testing.TB, root, rel, content string) {
 	t.Helper()
@@ -89,7 +102,3 @@ func git(t testing.TB, dir string, args ...string) string {
 	}
 	return string(out)
 }
-
-// testLogger returns a debug logger that writes to t's output and to the
-// returned buffer.
-func testLogger(t testing.TB) (*slog.Logger, *logtest.Buffer) { return logtest.Capture(t) }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/logtest"
 )
 
 // changeSummary is the part of a ResourceChange that tests compare whole.
@@ -50,7 +51,7 @@ func TestPlanReplicas(t *testing.T) {
 	if diff := cmp.Diff(overlays, []string{"k8s/overlays/prod", "k8s/overlays/staging"}); diff != "" {
 		t.Fatalf("Detect mismatch (-got +want):\n%s", diff)
 	}
-	log, _ := testLogger(t)
+	log, _ := logtest.Capture(t)
 	for _, dir := range overlays {
 		t.Run(dir, func(t *testing.T) {
 			res, err := Plan(context.Background(), base, head, dir, Options{Logger: log})
@@ -93,7 +94,7 @@ func TestPlanSecretLiteral(t *testing.T) {
 	head := copyTree(t, base)
 	edit(t, head, "k8s/base/kustomization.yaml", "password="+oldLit, "password="+newLit)
 
-	log, logs := testLogger(t)
+	log, logs := logtest.Capture(t)
 	cache, err := NewCache(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -280,7 +281,7 @@ func TestPlanNoChanges(t *testing.T) {
 	head := copyTree(t, base)
 	// A comment changes the input files but not the rendered output.
 	edit(t, head, "k8s/base/service.yaml", "kind: Service\n", "kind: Service # the web front end\n")
-	log, logs := testLogger(t)
+	log, logs := logtest.Capture(t)
 	cache, err := NewCache("")
 	if err != nil {
 		t.Fatal(err)
@@ -332,14 +333,7 @@ func TestCacheSharesEqualInputs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := prepare(head, "k8s/overlays/staging")
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := in.key()
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, key := preparedKey(t, head, "k8s/overlays/staging")
 	got, ok := reopened.get(key)
 	if !ok {
 		t.Fatal("the reopened cache misses the entry")
@@ -353,14 +347,7 @@ func TestKeyChangesWithInputs(t *testing.T) {
 	base := extract(t, "app.txtar")
 	key := func(root, dir string) string {
 		t.Helper()
-		in, err := prepare(root, dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		k, err := in.key()
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, k := preparedKey(t, root, dir)
 		return k
 	}
 	tests := []struct {

@@ -270,7 +270,7 @@ func planText(stdout string) (text string, ok bool) {
 
 // planResult fills in res from a saved and shown plan.
 func (r *Runner) planResult(res planbot.Result, out planOutput) (planbot.Result, error) {
-	sum, err := fileSHA256(out.file)
+	sum, err := FileSHA256(out.file)
 	if err != nil {
 		return res, fmt.Errorf("terraform: %w", err)
 	}
@@ -350,8 +350,9 @@ func validWorkspace(name string) error {
 	return nil
 }
 
-// fileSHA256 returns the hex SHA-256 of the file at path.
-func fileSHA256(path string) (string, error) {
+// FileSHA256 returns the hex SHA-256 of the file at path: the
+// Result.PlanSHA256 of a saved plan, checked again before it is applied.
+func FileSHA256(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err

@@ -247,7 +247,7 @@ output "o" {
 			if want := filepath.Join(dir, PlanFileName); res.PlanFile != want {
 				t.Errorf("PlanFile = %q, want %q", res.PlanFile, want)
 			}
-			sum, err := fileSHA256(res.PlanFile)
+			sum, err := FileSHA256(res.PlanFile)
 			if err != nil || sum != res.PlanSHA256 || len(sum) != 64 {
 				t.Errorf("PlanSHA256 = %q, file's is %q (%v)", res.PlanSHA256, sum, err)
 			}

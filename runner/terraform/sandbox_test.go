@@ -14,8 +14,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	sandbox.RunHelper()
-	os.Exit(m.Run())
+	sandboxtest.Main(m)
 }
 
 // TestSandboxDeniesReadsOutsideTheRun plans a root that reads a file

@@ -1,6 +1,6 @@
 // Package sandboxtest gives tests a sandbox whose helper is the test
 // binary itself. A package that uses it must call sandbox.RunHelper first
-// in its TestMain, as planbot's main does.
+// in its TestMain, as planbot's main does: Main is that TestMain.
 package sandboxtest
 
 import (
@@ -25,4 +25,13 @@ func New(t testing.TB, mode sandbox.Mode) *sandbox.Sandbox {
 		t.Fatal(err)
 	}
 	return &sandbox.Sandbox{Mode: mode, Helper: exe}
+}
+
+// Main is the TestMain of a package whose tests run terraform: the test
+// binary first acts as the sandbox helper when started as one, as
+// planbot's main does, and otherwise runs the tests and exits with their
+// status.
+func Main(m *testing.M) {
+	sandbox.RunHelper()
+	os.Exit(m.Run())
 }
