@@ -115,17 +115,8 @@ type webEnv struct {
 // its plans given liveSecret as a credential.
 func startWebServer(t *testing.T, gh *githubfake.Server) *webEnv {
 	t.Helper()
-	dir := t.TempDir()
-	secretFile := filepath.Join(dir, "client-secret")
-	creds := filepath.Join(dir, "creds")
-	if err := os.Mkdir(creds, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	for name, body := range map[string]string{secretFile: gh.ClientSecret() + "\n", filepath.Join(creds, "plan.env"): "TF_VAR_token=" + liveSecret + "\n", filepath.Join(creds, "apply.env"): "TF_VAR_token=" + liveSecret + "\n"} {
-		if err := os.WriteFile(name, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
+	secretFile := writeSecret(t, "client-secret", gh.ClientSecret()+"\n")
+	creds := credentialsDir(t, liveSecret, liveSecret)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

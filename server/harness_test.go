@@ -126,20 +126,41 @@ func newFake(t *testing.T) *githubfake.Server {
 // serverArgs returns the flags of a server for gh with its data in dataDir.
 func serverArgs(t *testing.T, gh *githubfake.Server, dataDir string, extra ...string) []string {
 	t.Helper()
-	secretFile := filepath.Join(t.TempDir(), "secret")
-	if err := os.WriteFile(secretFile, []byte(testSecret+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	return append([]string{
 		"--addr=127.0.0.1:0",
 		"--data-dir=" + dataDir,
 		"--github-api-url=" + gh.APIURL(),
 		fmt.Sprintf("--github-app-id=%d", gh.AppID()),
 		"--github-app-key-file=" + gh.WritePrivateKey(),
-		"--webhook-secret-file=" + secretFile,
+		"--webhook-secret-file=" + writeSecret(t, "secret", testSecret+"\n"),
 		"--job-lease=3s",
 		"--drain-timeout=30s",
 	}, extra...)
+}
+
+// writeSecret writes content to a file called name, of mode 0600 as an
+// operator keeps a secret, in a new temporary directory and returns its
+// path.
+func writeSecret(t testing.TB, name, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// credentialsDir returns a --credentials-dir whose plan and apply sets
+// give TF_VAR_token the values plan and apply.
+func credentialsDir(t testing.TB, plan, apply string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for name, value := range map[string]string{"plan.env": plan, "apply.env": apply} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("TF_VAR_token="+value+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
 
 // startServer runs a planbot server in this process until the test ends.

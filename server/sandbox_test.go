@@ -71,10 +71,7 @@ func testSandboxKeepsSecretsFromPlans(t *testing.T, eng testEngine) {
 	gh := newFake(t)
 	dataDir := t.TempDir()
 	keyFile := gh.WritePrivateKey()
-	secretFile := filepath.Join(t.TempDir(), "webhook-secret")
-	if err := os.WriteFile(secretFile, []byte(testSecret+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	secretFile := writeSecret(t, "webhook-secret", testSecret+"\n")
 	e := eng.start(t, gh, dataDir, "--github-app-key-file="+keyFile, "--webhook-secret-file="+secretFile)
 
 	// Another pull request, planned first: its saved plan is a target.
@@ -185,14 +182,7 @@ func TestSandboxOffLetsPlansReadSecrets(t *testing.T) {
 // appears unmasked in any comment.
 func TestPlanAndApplyCredentials(t *testing.T) {
 	gh := newFake(t)
-	creds := t.TempDir()
-	if err := os.WriteFile(filepath.Join(creds, "plan.env"), []byte("TF_VAR_token=plan-secret\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(creds, "apply.env"), []byte("TF_VAR_token=apply-secret\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	e := startServer(t, gh, t.TempDir(), "--credentials-dir="+creds)
+	e := startServer(t, gh, t.TempDir(), "--credentials-dir="+credentialsDir(t, "plan-secret", "apply-secret"))
 
 	// The plan shows the token itself (masked) and its digest (which
 	// masking cannot touch): the digest says which value the plan saw.
