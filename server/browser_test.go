@@ -18,6 +18,7 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/planbot/planbot/audit/auditcmd"
@@ -211,38 +212,41 @@ func (w *webEnv) docShot(t *testing.T, ctx context.Context, name string) {
 	}
 }
 
-// do runs browser actions with a timeout, failing the test on error.
-func do(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+// within runs f on the tab ctx with a timeout, failing the test with what
+// on error.
+func within[T any](t *testing.T, ctx context.Context, what string, f func(context.Context) (T, error)) T {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
-	if err := chromedp.Do(ctx, actions...); err != nil {
+	v, err := f(ctx)
+	if err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
+	return v
+}
+
+// do runs browser actions with a timeout, failing the test on error.
+func do(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	within(t, ctx, what, func(ctx context.Context) (chromedp.Void, error) {
+		return chromedp.Void{}, chromedp.Do(ctx, actions...)
+	})
 }
 
 // text returns the text of the first element sel selects.
 func text(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Text(sel))
-	if err != nil {
-		t.Fatalf("text of %s: %v", sel, err)
-	}
-	return s
+	return within(t, ctx, "text of "+sel, func(ctx context.Context) (string, error) {
+		return chromedp.Run(ctx, chromedp.Text(sel))
+	})
 }
 
 // navigate loads a page and returns its HTTP status.
 func navigate(t *testing.T, ctx context.Context, url string) int64 {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-	resp, err := chromedp.RunResponse(ctx, chromedp.Navigate(url))
-	if err != nil {
-		t.Fatalf("navigate to %s: %v", url, err)
-	}
-	return resp.Status
+	return within(t, ctx, "navigate to "+url, func(ctx context.Context) (*network.Response, error) {
+		return chromedp.RunResponse(ctx, chromedp.Navigate(url))
+	}).Status
 }
 
 // login logs a person in through the page and the fake's authorize page,

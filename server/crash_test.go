@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -103,10 +102,7 @@ func runningPlan(t *testing.T, branch string) slowRun {
 	e := &testEnv{t: t, gh: gh, url: "http://" + addr + "/webhook", dataDir: dataDir}
 	delivery := e.deliver("pull_request", gh.PullRequestEvent("opened", testRepo, pr.Number), http.StatusAccepted)
 
-	st, err := OpenStore(context.Background(), filepath.Join(dataDir, "planbot.db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := e.openDB()
 	t.Cleanup(func() { st.Close() })
 	waitFor(t, 30*time.Second, "job claimed", func() bool {
 		j, err := st.Job(context.Background(), delivery)

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -57,10 +56,7 @@ func TestDriftReplicasSharePostgres(t *testing.T) {
 	// The wrapper writes its log outside the checkout, which the sandbox
 	// would refuse.
 	r := startReplicas(t, gh, dsn, tf, 2, "--drift-schedule=@every 2s", "--sandbox=off")
-	st, err := OpenStore(context.Background(), dsn, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, dsn)
 	defer st.Close()
 
 	// Kill the replica in the middle of a pass.

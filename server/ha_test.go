@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"net/http"
 	"os"
 	"strconv"
@@ -70,10 +69,7 @@ func TestReplicasSharePostgres(t *testing.T) {
 		}
 	}
 
-	st, err := OpenStore(context.Background(), dsn, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, dsn)
 	defer st.Close()
 	for _, pr := range []githubfake.PR{pr1, pr2} {
 		checkPlannedOnce(t, gh, st, pr.Number)

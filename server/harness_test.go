@@ -123,19 +123,26 @@ func newFake(t *testing.T) *githubfake.Server {
 	return gh
 }
 
-// serverArgs returns the flags of a server for gh with its data in dataDir.
+// serverArgs returns the flags of a server for gh with its data in dataDir,
+// with a short job lease and drain timeout.
 func serverArgs(t *testing.T, gh *githubfake.Server, dataDir string, extra ...string) []string {
 	t.Helper()
-	return append([]string{
+	args := append(appArgs(t, gh, dataDir), "--job-lease=3s", "--drain-timeout=30s")
+	return append(args, extra...)
+}
+
+// appArgs returns the flags a server for gh with its data in dataDir
+// needs: a loopback address, the App and its webhook secret.
+func appArgs(t testing.TB, gh *githubfake.Server, dataDir string) []string {
+	t.Helper()
+	return []string{
 		"--addr=127.0.0.1:0",
 		"--data-dir=" + dataDir,
 		"--github-api-url=" + gh.APIURL(),
 		fmt.Sprintf("--github-app-id=%d", gh.AppID()),
 		"--github-app-key-file=" + gh.WritePrivateKey(),
 		"--webhook-secret-file=" + writeSecret(t, "secret", testSecret+"\n"),
-		"--job-lease=3s",
-		"--drain-timeout=30s",
-	}, extra...)
+	}
 }
 
 // writeSecret writes content to a file called name, of mode 0600 as an
@@ -238,9 +245,16 @@ func (e *testEnv) deliver(event string, payload []byte, wantStatus int) string {
 // openDB opens the server's database; the caller closes it.
 func (e *testEnv) openDB() store.Store {
 	e.t.Helper()
-	st, err := OpenStore(context.Background(), filepath.Join(e.dataDir, "planbot.db"), slog.New(slog.DiscardHandler))
+	return openStore(e.t, filepath.Join(e.dataDir, "planbot.db"))
+}
+
+// openStore opens a server's database, a SQLite file or a PostgreSQL DSN,
+// logging nowhere; the caller closes it.
+func openStore(t testing.TB, database string) store.Store {
+	t.Helper()
+	st, err := OpenStore(context.Background(), database, slog.New(slog.DiscardHandler))
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return st
 }
