@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/githubfake"
 	"github.com/planbot/planbot/treetest"
 )
@@ -157,10 +156,7 @@ func BenchmarkRawTerraform(b *testing.B) {
 func benchServer(b *testing.B, gh *githubfake.Server, extra ...string) string {
 	b.Helper()
 	args := append(appArgs(b, gh, b.TempDir()), "--checks="+*benchChecks)
-	opts, err := config.ParseServer(append(args, extra...), func(string) string { return "" })
-	if err != nil {
-		b.Fatal(err)
-	}
+	opts := serverOptions(b, append(args, extra...))
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if *benchLog != "" {
 		f, err := os.Create(*benchLog)

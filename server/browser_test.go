@@ -22,9 +22,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/planbot/planbot/audit/auditcmd"
-	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/githubfake"
-	"github.com/planbot/planbot/logtest"
 	"github.com/planbot/planbot/runner"
 	"github.com/planbot/planbot/store"
 )
@@ -123,16 +121,8 @@ func startWebServer(t *testing.T, gh *githubfake.Server) *webEnv {
 		t.Fatal(err)
 	}
 	base := "http://" + l.Addr().String()
-	dataDir := t.TempDir()
-	opts, err := config.ParseServer(serverArgs(t, gh, dataDir, "--github-client-id="+gh.ClientID(), "--github-client-secret-file="+secretFile,
-		"--github-web-url="+gh.URL()+"/", "--external-url="+base, "--credentials-dir="+creds), func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	logger, logs := logtest.Capture(t)
-	m := &Main{Options: opts, Logger: logger, listener: l}
-	e := &testEnv{t: t, logs: logs, gh: gh, url: base + "/webhook", metricsURL: base, dataDir: dataDir}
-	e.run(m)
+	e := startOn(t, l, gh, t.TempDir(), "--github-client-id="+gh.ClientID(), "--github-client-secret-file="+secretFile,
+		"--github-web-url="+gh.URL()+"/", "--external-url="+base, "--credentials-dir="+creds)
 	w := &webEnv{testEnv: e, base: base, shots: os.Getenv(screenshotsEnv)}
 	// Nothing planbot writes may hold the credential or the client secret.
 	t.Cleanup(func() {
@@ -141,7 +131,7 @@ func startWebServer(t *testing.T, gh *githubfake.Server) *webEnv {
 				t.Errorf("a comment holds the plan credential")
 			}
 		}
-		if strings.Contains(logs.String(), liveSecret) || strings.Contains(logs.String(), gh.ClientSecret()) || strings.Contains(logs.String(), "ghu_") {
+		if strings.Contains(e.logs.String(), liveSecret) || strings.Contains(e.logs.String(), gh.ClientSecret()) || strings.Contains(e.logs.String(), "ghu_") {
 			t.Errorf("the log holds a credential, the client secret or a user token")
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -173,12 +174,15 @@ func credentialsDir(t testing.TB, plan, apply string) string {
 // startServer runs a planbot server in this process until the test ends.
 func startServer(t *testing.T, gh *githubfake.Server, dataDir string, extra ...string) *testEnv {
 	t.Helper()
-	opts, err := config.ParseServer(serverArgs(t, gh, dataDir, extra...), func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
+	return startOn(t, nil, gh, dataDir, extra...)
+}
+
+// startOn runs a planbot server in this process until the test ends,
+// serving webhooks on l, or on --addr when l is nil.
+func startOn(t *testing.T, l net.Listener, gh *githubfake.Server, dataDir string, extra ...string) *testEnv {
+	t.Helper()
 	logger, logs := logtest.Capture(t)
-	m := &Main{Options: opts, Logger: logger}
+	m := &Main{Options: serverOptions(t, serverArgs(t, gh, dataDir, extra...)), Logger: logger, listener: l}
 	if err := m.Listen(); err != nil {
 		t.Fatal(err)
 	}
@@ -188,6 +192,16 @@ func startServer(t *testing.T, gh *githubfake.Server, dataDir string, extra ...s
 	}
 	e.run(m)
 	return e
+}
+
+// serverOptions parses a server's flags, with no environment.
+func serverOptions(t testing.TB, args []string) config.Server {
+	t.Helper()
+	opts, err := config.ParseServer(args, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return opts
 }
 
 // run runs m, which listens already, until the test ends, and waits
@@ -264,10 +278,22 @@ func (e *testEnv) waitJob(delivery string) {
 	e.t.Helper()
 	st := e.openDB()
 	defer st.Close()
-	waitFor(e.t, 3*time.Minute, "job of delivery "+delivery, func() bool {
-		j, err := st.Job(context.Background(), delivery)
-		return err == nil && (j.State == "done" || j.State == "failed")
+	waitJobOf(e.t, st, delivery, 3*time.Minute, "job of delivery "+delivery, func(j *store.Job) bool {
+		return j.State == "done" || j.State == "failed"
 	})
+}
+
+// waitJobOf waits up to timeout until the job of delivery in st satisfies
+// cond, and returns it; what names the wait.
+func waitJobOf(t *testing.T, st store.Store, delivery string, timeout time.Duration, what string, cond func(*store.Job) bool) *store.Job {
+	t.Helper()
+	var j *store.Job
+	waitFor(t, timeout, what, func() bool {
+		var err error
+		j, err = st.Job(context.Background(), delivery)
+		return err == nil && cond(j)
+	})
+	return j
 }
 
 // close closes a PR on GitHub and waits until planbot processed it.

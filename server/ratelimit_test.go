@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -31,11 +30,8 @@ func TestRateLimitPostponesJob(t *testing.T) {
 
 	st := e.openDB()
 	defer st.Close()
-	var j *store.Job
-	var err error
-	waitFor(t, time.Minute, "the rate-limited job back in the queue", func() bool {
-		j, err = st.Job(context.Background(), delivery)
-		return err == nil && j.State != store.JobRunning && j.LastError != ""
+	j := waitJobOf(t, st, delivery, time.Minute, "the rate-limited job back in the queue", func(j *store.Job) bool {
+		return j.State != store.JobRunning && j.LastError != ""
 	})
 	if j.State != store.JobQueued || j.Attempts != 0 || !j.RunAfter.Equal(reset) {
 		t.Errorf("rate-limited job: state %s attempts %d run after %v; want queued, 0, %v (the reset)", j.State, j.Attempts, j.RunAfter, reset)
