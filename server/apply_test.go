@@ -3,71 +3,14 @@ package server
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/planbot/planbot/githubfake"
 	"github.com/planbot/planbot/store"
 )
-
-// command posts a comment as user, delivers it and returns planbot's reply.
-func (e *testEnv) command(n int, user, body string) string {
-	e.t.Helper()
-	before := len(botComments(e.gh, n))
-	c := e.gh.AddComment(testRepo, n, user, body)
-	e.deliver("issue_comment", e.gh.IssueCommentEvent(testRepo, n, c), http.StatusAccepted)
-	return e.waitReply(n, before, user, "reply to "+body)
-}
-
-// waitReply waits for planbot's reply to user on PR n, among its comments
-// after the first before ones, and returns it; what names the wait.
-func (e *testEnv) waitReply(n, before int, user, what string) string {
-	e.t.Helper()
-	var reply string
-	waitFor(e.t, 3*time.Minute, what, func() bool {
-		cs := botComments(e.gh, n)
-		for _, c := range cs[min(before, len(cs)):] {
-			if strings.HasPrefix(c.Body, "@"+user) {
-				reply = c.Body
-				return true
-			}
-		}
-		return false
-	})
-	return reply
-}
-
-// openPlanned opens a PR with the given change and waits for its plan,
-// which must have the given outcome.
-func (e *testEnv) openPlanned(branch, author string, files map[string]string, want string) githubfake.PR {
-	e.t.Helper()
-	sha := e.gh.Commit(testRepo, branch, files, nil, "change "+branch)
-	return e.openCommitted(branch, author, "Change "+branch, sha, want)
-}
-
-// openCommitted opens a PR of branch, whose head is sha, and waits for its
-// plan, which must have the given outcome.
-func (e *testEnv) openCommitted(branch, author, title, sha, want string) githubfake.PR {
-	e.t.Helper()
-	pr := e.gh.OpenPR(testRepo, branch, "main", author, title)
-	e.deliver("pull_request", e.gh.PullRequestEvent("opened", testRepo, pr.Number), http.StatusAccepted)
-	if got := waitStatus(e.t, e.gh, sha, "planbot/plan"); got != want {
-		e.t.Fatalf("plan of %s = %s, want %s", branch, got, want)
-	}
-	return e.gh.PR(testRepo, pr.Number)
-}
-
-func devChange(name string) map[string]string {
-	return map[string]string{"envs/dev/main.tf": rootTF(name)}
-}
-
-func prodChange(name string) map[string]string {
-	return map[string]string{"envs/prod/main.tf": rootTF(name)}
-}
 
 func wantRefused(t *testing.T, reply string, subs ...string) {
 	t.Helper()
@@ -79,24 +22,6 @@ func wantRefused(t *testing.T, reply string, subs ...string) {
 			t.Errorf("refusal lacks %q:\n%s", s, reply)
 		}
 	}
-}
-
-// mergeRequests returns the bodies of the merge calls made for PR n.
-func mergeRequests(gh *githubfake.Server, n int) []map[string]any {
-	var out []map[string]any
-	for _, r := range gh.Requests() {
-		if r.Method == http.MethodPut && strings.HasSuffix(r.Path, "/pulls/"+itoa(n)+"/merge") {
-			var m map[string]any
-			json.Unmarshal([]byte(r.Body), &m)
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-func itoa(n int) string {
-	b, _ := json.Marshal(n)
-	return string(b)
 }
 
 func TestApplyGate(t *testing.T) {

@@ -116,12 +116,9 @@ func startWebServer(t *testing.T, gh *githubfake.Server) *webEnv {
 	t.Helper()
 	secretFile := writeSecret(t, "client-secret", gh.ClientSecret()+"\n")
 	creds := credentialsDir(t, liveSecret, liveSecret)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + l.Addr().String()
-	e := startOn(t, l, gh, t.TempDir(), "--github-client-id="+gh.ClientID(), "--github-client-secret-file="+secretFile,
+	addr := githubfake.FreeAddr(t)
+	base := "http://" + addr
+	e := startServer(t, gh, t.TempDir(), "--addr="+addr, "--github-client-id="+gh.ClientID(), "--github-client-secret-file="+secretFile,
 		"--github-web-url="+gh.URL()+"/", "--external-url="+base, "--credentials-dir="+creds)
 	w := &webEnv{testEnv: e, base: base, shots: os.Getenv(screenshotsEnv)}
 	// Nothing planbot writes may hold the credential or the client secret.

@@ -27,8 +27,7 @@ func testPlanEndToEnd(t *testing.T, eng testEngine) {
 	gh := newFake(t)
 	e := eng.start(t, gh, t.TempDir())
 
-	sha1 := gh.Commit(testRepo, "dev-change", map[string]string{"envs/dev/main.tf": rootTF("dev-2")}, nil, "rename dev")
-	pr := gh.OpenPR(testRepo, "dev-change", "main", "carol", "Rename dev")
+	sha1, pr := renameDev(gh, "dev-change", "dev-2")
 	id := e.deliver("pull_request", gh.PullRequestEvent("opened", testRepo, pr.Number), http.StatusAccepted)
 
 	if got := waitStatus(t, gh, sha1, "planbot/plan"); got != "success" {

@@ -63,8 +63,7 @@ func TestFrontDoor(t *testing.T) {
 		t.Errorf("30 MiB Content-Length: status %d, want 413", got)
 	}
 
-	sha := gh.Commit(testRepo, "busy", map[string]string{"envs/dev/main.tf": rootTF("dev-busy")}, nil, "rename dev")
-	pr := gh.OpenPR(testRepo, "busy", "main", "carol", "Rename dev")
+	sha, pr := renameDev(gh, "busy", "dev-busy")
 	held := []byte(`{"zen":"held"}`)
 	c := e.rawDelivery("held", held, len(held), 1)
 	waitFor(t, time.Minute, "one webhook request in flight", func() bool {

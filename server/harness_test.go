@@ -2,9 +2,9 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -174,15 +174,8 @@ func credentialsDir(t testing.TB, plan, apply string) string {
 // startServer runs a planbot server in this process until the test ends.
 func startServer(t *testing.T, gh *githubfake.Server, dataDir string, extra ...string) *testEnv {
 	t.Helper()
-	return startOn(t, nil, gh, dataDir, extra...)
-}
-
-// startOn runs a planbot server in this process until the test ends,
-// serving webhooks on l, or on --addr when l is nil.
-func startOn(t *testing.T, l net.Listener, gh *githubfake.Server, dataDir string, extra ...string) *testEnv {
-	t.Helper()
 	logger, logs := logtest.Capture(t)
-	m := &Main{Options: serverOptions(t, serverArgs(t, gh, dataDir, extra...)), Logger: logger, listener: l}
+	m := &Main{Options: serverOptions(t, serverArgs(t, gh, dataDir, extra...)), Logger: logger}
 	if err := m.Listen(); err != nil {
 		t.Fatal(err)
 	}
@@ -301,6 +294,87 @@ func (e *testEnv) close(n int) {
 	e.t.Helper()
 	e.gh.ClosePR(testRepo, n)
 	e.waitJob(e.deliver("pull_request", e.gh.PullRequestEvent("closed", testRepo, n), http.StatusAccepted))
+}
+
+// command posts a comment as user, delivers it and returns planbot's reply.
+func (e *testEnv) command(n int, user, body string) string {
+	e.t.Helper()
+	before := len(botComments(e.gh, n))
+	c := e.gh.AddComment(testRepo, n, user, body)
+	e.deliver("issue_comment", e.gh.IssueCommentEvent(testRepo, n, c), http.StatusAccepted)
+	return e.waitReply(n, before, user, "reply to "+body)
+}
+
+// waitReply waits for planbot's reply to user on PR n, among its comments
+// after the first before ones, and returns it; what names the wait.
+func (e *testEnv) waitReply(n, before int, user, what string) string {
+	e.t.Helper()
+	var reply string
+	waitFor(e.t, 3*time.Minute, what, func() bool {
+		cs := botComments(e.gh, n)
+		for _, c := range cs[min(before, len(cs)):] {
+			if strings.HasPrefix(c.Body, "@"+user) {
+				reply = c.Body
+				return true
+			}
+		}
+		return false
+	})
+	return reply
+}
+
+// openPlanned opens a PR with the given change and waits for its plan,
+// which must have the given outcome.
+func (e *testEnv) openPlanned(branch, author string, files map[string]string, want string) githubfake.PR {
+	e.t.Helper()
+	sha := e.gh.Commit(testRepo, branch, files, nil, "change "+branch)
+	return e.openCommitted(branch, author, "Change "+branch, sha, want)
+}
+
+// openCommitted opens a PR of branch, whose head is sha, and waits for its
+// plan, which must have the given outcome.
+func (e *testEnv) openCommitted(branch, author, title, sha, want string) githubfake.PR {
+	e.t.Helper()
+	pr := e.gh.OpenPR(testRepo, branch, "main", author, title)
+	e.deliver("pull_request", e.gh.PullRequestEvent("opened", testRepo, pr.Number), http.StatusAccepted)
+	if got := waitStatus(e.t, e.gh, sha, "planbot/plan"); got != want {
+		e.t.Fatalf("plan of %s = %s, want %s", branch, got, want)
+	}
+	return e.gh.PR(testRepo, pr.Number)
+}
+
+func devChange(name string) map[string]string {
+	return map[string]string{"envs/dev/main.tf": rootTF(name)}
+}
+
+// renameDev commits devChange(name) to branch and opens carol's pull
+// request of it, without delivering its webhook; it returns the head and
+// the pull request.
+func renameDev(gh *githubfake.Server, branch, name string) (string, githubfake.PR) {
+	sha := gh.Commit(testRepo, branch, devChange(name), nil, "rename dev")
+	return sha, gh.OpenPR(testRepo, branch, "main", "carol", "Rename dev")
+}
+
+func prodChange(name string) map[string]string {
+	return map[string]string{"envs/prod/main.tf": rootTF(name)}
+}
+
+// mergeRequests returns the bodies of the merge calls made for PR n.
+func mergeRequests(gh *githubfake.Server, n int) []map[string]any {
+	var out []map[string]any
+	for _, r := range gh.Requests() {
+		if r.Method == http.MethodPut && strings.HasSuffix(r.Path, "/pulls/"+itoa(n)+"/merge") {
+			var m map[string]any
+			json.Unmarshal([]byte(r.Body), &m)
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
 }
 
 // status returns the newest state of a commit status context, "" if none.

@@ -18,8 +18,7 @@ import (
 // and nothing failed or posted on the pull request.
 func TestRateLimitPostponesJob(t *testing.T) {
 	gh := newFake(t)
-	sha := gh.Commit(testRepo, "limited", map[string]string{"envs/dev/main.tf": rootTF("dev-limited")}, nil, "rename dev")
-	pr := gh.OpenPR(testRepo, "limited", "main", "carol", "Rename dev")
+	sha, pr := renameDev(gh, "limited", "dev-limited")
 	reset := time.Now().Add(2 * time.Hour).Truncate(time.Second)
 	// A plan of a pull_request event takes the PR from the payload: its
 	// first REST call sets the pending status of the head.

@@ -75,8 +75,7 @@ func testSandboxKeepsSecretsFromPlans(t *testing.T, eng testEngine) {
 	e := eng.start(t, gh, dataDir, "--github-app-key-file="+keyFile, "--webhook-secret-file="+secretFile)
 
 	// Another pull request, planned first: its saved plan is a target.
-	sha1 := gh.Commit(testRepo, "victim", map[string]string{"envs/dev/main.tf": rootTF("dev-2")}, nil, "rename dev")
-	victim := gh.OpenPR(testRepo, "victim", "main", "carol", "Rename dev")
+	sha1, victim := renameDev(gh, "victim", "dev-2")
 	e.waitJob(e.deliver("pull_request", gh.PullRequestEvent("opened", testRepo, victim.Number), http.StatusAccepted))
 	if got := waitStatus(t, gh, sha1, "planbot/plan"); got != "success" {
 		t.Fatalf("victim plan = %s", got)
