@@ -183,14 +183,7 @@ func benchServer(b *testing.B, gh *githubfake.Server, extra ...string) string {
 			b.Errorf("server: %v", err)
 		}
 	})
-	benchPoll(ctx, b, "server healthy", func() bool {
-		resp, err := http.Get("http://" + m.Addr() + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	benchPoll(ctx, b, "server healthy", func() bool { return healthy(m.Addr()) })
 	return "http://" + m.Addr() + "/webhook"
 }
 

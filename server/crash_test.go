@@ -71,14 +71,7 @@ func startProcess(t *testing.T, bin string, args []string) *exec.Cmd {
 			addr = v
 		}
 	}
-	waitFor(t, 30*time.Second, "planbot process healthy", func() bool {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	waitFor(t, 30*time.Second, "planbot process healthy", func() bool { return healthy(addr) })
 	return cmd
 }
 

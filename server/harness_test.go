@@ -210,14 +210,17 @@ func (e *testEnv) run(m *Main) {
 		e.done <- err
 	}()
 	e.t.Cleanup(e.stop)
-	waitFor(e.t, 20*time.Second, "server healthy", func() bool {
-		resp, err := http.Get("http://" + m.Addr() + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	waitFor(e.t, 20*time.Second, "server healthy", func() bool { return healthy(m.Addr()) })
+}
+
+// healthy reports whether the server on addr answers /healthz with 200.
+func healthy(addr string) bool {
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 func (e *testEnv) stop() {
