@@ -5,58 +5,49 @@
 // change to it, so a newcomer sees a real plan comment without GitHub.
 package examples
 
-import "embed"
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"strings"
+)
 
 // Infra is the example repository, rooted at "infra".
 //
 //go:embed all:infra
 var Infra embed.FS
 
-// Change is the scripted change `planbot plan --example` commits on top of
-// the example: it edits the shared module (so both roots plan) and the
-// Kustomize base (so both overlays diff).
-var Change = map[string]string{
-	"modules/app/main.tf": `variable "name" {
-  type = string
-}
-
-variable "replicas" {
-  type = number
-}
-
-resource "terraform_data" "app" {
-  input = {
-    name     = var.name
-    replicas = var.replicas
-  }
-}
-
-resource "terraform_data" "dns" {
+// dnsRecord is the resource the scripted change adds to the shared module,
+// before its output.
+const dnsRecord = `resource "terraform_data" "dns" {
   input = "${var.name}.example.internal"
 }
 
-output "id" {
-  value = terraform_data.app.id
+output "id" {`
+
+// edits is the scripted change as edits of the example's files: each
+// replaces the first old with new in its file.
+var edits = []struct{ file, old, new string }{
+	// The shared module gains a resource, so both roots plan.
+	{"modules/app/main.tf", `output "id" {`, dnsRecord},
+	// The Kustomize base scales its deployment, so both overlays diff.
+	{"k8s/base/deployment.yaml", "  replicas: 2\n", "  replicas: 3\n"},
 }
-`,
-	"k8s/base/deployment.yaml": `apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 3
-  selector:
-    matchLabels:
-      app: web
-  template:
-    metadata:
-      labels:
-        app: web
-    spec:
-      containers:
-        - name: web
-          image: nginx:1.27
-          ports:
-            - containerPort: 80
-`,
+
+// Change returns the scripted change `planbot plan --example` commits on
+// top of the example: the new content of each file it edits, by slash
+// path in the repository.
+func Change() (map[string]string, error) {
+	change := map[string]string{}
+	for _, e := range edits {
+		b, err := fs.ReadFile(Infra, "infra/"+e.file)
+		if err != nil {
+			return nil, err
+		}
+		if !strings.Contains(string(b), e.old) {
+			return nil, fmt.Errorf("example %s lacks %q to change", e.file, e.old)
+		}
+		change[e.file] = strings.Replace(string(b), e.old, e.new, 1)
+	}
+	return change, nil
 }

@@ -1,65 +1,16 @@
 package server
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/planbot/planbot/githubfake"
 	"github.com/planbot/planbot/store"
 )
-
-// command posts a comment as user, delivers it and returns planbot's reply.
-func (e *testEnv) command(n int, user, body string) string {
-	e.t.Helper()
-	before := len(botComments(e.gh, n))
-	c := e.gh.AddComment(testRepo, n, user, body)
-	e.deliver("issue_comment", e.gh.IssueCommentEvent(testRepo, n, c), http.StatusAccepted)
-	return e.waitReply(n, before, user, "reply to "+body)
-}
-
-// waitReply waits for planbot's reply to user on PR n, among its comments
-// after the first before ones, and returns it; what names the wait.
-func (e *testEnv) waitReply(n, before int, user, what string) string {
-	e.t.Helper()
-	var reply string
-	waitFor(e.t, 3*time.Minute, what, func() bool {
-		cs := botComments(e.gh, n)
-		for _, c := range cs[min(before, len(cs)):] {
-			if strings.HasPrefix(c.Body, "@"+user) {
-				reply = c.Body
-				return true
-			}
-		}
-		return false
-	})
-	return reply
-}
-
-// openPlanned opens a PR with the given change and waits for its plan,
-// which must have the given outcome.
-func (e *testEnv) openPlanned(branch, author string, files map[string]string, want string) githubfake.PR {
-	e.t.Helper()
-	sha := e.gh.Commit(testRepo, branch, files, nil, "change "+branch)
-	pr := e.gh.OpenPR(testRepo, branch, "main", author, "Change "+branch)
-	e.deliver("pull_request", e.gh.PullRequestEvent("opened", testRepo, pr.Number), http.StatusAccepted)
-	if got := waitStatus(e.t, e.gh, sha, "planbot/plan"); got != want {
-		e.t.Fatalf("plan of %s = %s, want %s", branch, got, want)
-	}
-	return e.gh.PR(testRepo, pr.Number)
-}
-
-func devChange(name string) map[string]string {
-	return map[string]string{"envs/dev/main.tf": rootTF(name)}
-}
-
-func prodChange(name string) map[string]string {
-	return map[string]string{"envs/prod/main.tf": rootTF(name)}
-}
 
 func wantRefused(t *testing.T, reply string, subs ...string) {
 	t.Helper()
@@ -73,40 +24,52 @@ func wantRefused(t *testing.T, reply string, subs ...string) {
 	}
 }
 
-// mergeRequests returns the bodies of the merge calls made for PR n.
-func mergeRequests(gh *githubfake.Server, n int) []map[string]any {
-	var out []map[string]any
-	for _, r := range gh.Requests() {
-		if r.Method == http.MethodPut && strings.HasSuffix(r.Path, "/pulls/"+itoa(n)+"/merge") {
-			var m map[string]any
-			json.Unmarshal([]byte(r.Body), &m)
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-func itoa(n int) string {
-	b, _ := json.Marshal(n)
-	return string(b)
-}
-
 func TestApplyGate(t *testing.T) {
 	gh := newFake(t)
 	e := startServer(t, gh, t.TempDir())
 
-	t.Run("no approval is refused", func(t *testing.T) {
-		pr := e.openPlanned("no-approval", "carol", devChange("dev-a"), "success")
-		reply := e.command(pr.Number, "bob", "/apply")
-		wantRefused(t, reply, "@acme/platform")
-		if st, _ := status(gh, pr.HeadSHA, "planbot/apply"); st != "failure" {
-			t.Errorf("planbot/apply = %q, want failure", st)
-		}
-		if got := mergeRequests(gh, pr.Number); len(got) != 0 {
-			t.Errorf("refused apply merged: %v", got)
-		}
-		e.close(pr.Number)
-	})
+	// Each refusal leaves planbot/apply failed and nothing merged.
+	refusals := []struct {
+		name, branch, author string
+		by                   string // comments /apply; bob if empty
+		change               map[string]string
+		approvers            []string // approve the head
+		requesters           []string // request changes at the head
+		before               func()   // runs before the /apply
+		want                 []string // in the refusal
+	}{
+		{name: "no approval is refused", branch: "no-approval", author: "carol", change: devChange("dev-a"), want: []string{"@acme/platform"}},
+		{name: "author's own approval does not count", branch: "self-approval", author: "dave", by: "dave", change: devChange("dev-c"), approvers: []string{"dave"}, want: []string{"@acme/platform"}},
+		{name: "changes requested by an owner blocks", branch: "changes-requested", author: "carol", change: devChange("dev-d"), approvers: []string{"dave"}, requesters: []string{"erin"}, want: []string{"erin"}},
+		{name: "prod approved only by platform is refused", branch: "prod-platform", author: "carol", change: prodChange("prod-a"), approvers: []string{"dave"}, want: []string{"@alice"}},
+		{name: "base changed a module after the plan", branch: "stale-base", author: "carol", change: devChange("dev-stale"), approvers: []string{"dave"}, want: []string{"modules/app", "run /plan"},
+			before: func() {
+				gh.Commit(testRepo, "main", map[string]string{"modules/app/main.tf": infraFiles()["modules/app/main.tf"] + "\n# tuned\n"}, nil, "tune the module")
+			}},
+	}
+	for _, tt := range refusals {
+		t.Run(tt.name, func(t *testing.T) {
+			pr := e.openPlanned(tt.branch, tt.author, tt.change, "success")
+			for _, u := range tt.approvers {
+				gh.SubmitReview(testRepo, pr.Number, u, "APPROVED", pr.HeadSHA)
+			}
+			for _, u := range tt.requesters {
+				gh.SubmitReview(testRepo, pr.Number, u, "CHANGES_REQUESTED", pr.HeadSHA)
+			}
+			if tt.before != nil {
+				tt.before()
+			}
+			by := cmp.Or(tt.by, "bob")
+			wantRefused(t, e.command(pr.Number, by, "/apply"), tt.want...)
+			if st, _ := status(gh, pr.HeadSHA, "planbot/apply"); st != "failure" {
+				t.Errorf("planbot/apply = %q, want failure", st)
+			}
+			if got := mergeRequests(gh, pr.Number); len(got) != 0 {
+				t.Errorf("refused apply merged: %v", got)
+			}
+			e.close(pr.Number)
+		})
+	}
 
 	t.Run("read-only user is refused", func(t *testing.T) {
 		pr := e.openPlanned("read-only", "carol", devChange("dev-b"), "success")
@@ -118,40 +81,6 @@ func TestApplyGate(t *testing.T) {
 		if gh.PR(testRepo, pr.Number).Merged {
 			t.Error("a read-only user's /apply merged the PR")
 		}
-		e.close(pr.Number)
-	})
-
-	t.Run("author's own approval does not count", func(t *testing.T) {
-		pr := e.openPlanned("self-approval", "dave", devChange("dev-c"), "success")
-		gh.SubmitReview(testRepo, pr.Number, "dave", "APPROVED", pr.HeadSHA)
-		reply := e.command(pr.Number, "dave", "/apply")
-		wantRefused(t, reply, "@acme/platform")
-		e.close(pr.Number)
-	})
-
-	t.Run("changes requested by an owner blocks", func(t *testing.T) {
-		pr := e.openPlanned("changes-requested", "carol", devChange("dev-d"), "success")
-		gh.SubmitReview(testRepo, pr.Number, "dave", "APPROVED", pr.HeadSHA)
-		gh.SubmitReview(testRepo, pr.Number, "erin", "CHANGES_REQUESTED", pr.HeadSHA)
-		reply := e.command(pr.Number, "bob", "/apply")
-		wantRefused(t, reply, "erin")
-		e.close(pr.Number)
-	})
-
-	t.Run("prod approved only by platform is refused", func(t *testing.T) {
-		pr := e.openPlanned("prod-platform", "carol", prodChange("prod-a"), "success")
-		gh.SubmitReview(testRepo, pr.Number, "dave", "APPROVED", pr.HeadSHA)
-		reply := e.command(pr.Number, "bob", "/apply")
-		wantRefused(t, reply, "@alice")
-		e.close(pr.Number)
-	})
-
-	t.Run("base changed a module after the plan", func(t *testing.T) {
-		pr := e.openPlanned("stale-base", "carol", devChange("dev-stale"), "success")
-		gh.SubmitReview(testRepo, pr.Number, "dave", "APPROVED", pr.HeadSHA)
-		gh.Commit(testRepo, "main", map[string]string{"modules/app/main.tf": infraFiles()["modules/app/main.tf"] + "\n# tuned\n"}, nil, "tune the module")
-		reply := e.command(pr.Number, "bob", "/apply")
-		wantRefused(t, reply, "modules/app", "run /plan")
 		e.close(pr.Number)
 	})
 

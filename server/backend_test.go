@@ -2,7 +2,6 @@ package server
 
 import (
 	"encoding/json"
-	"net/http"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -38,6 +37,25 @@ resource "terraform_data" "c" {
 	return s
 }
 
+// startLive starts eng's server with a state server and seeds the root
+// envs/NAME with liveTF(states, name, a, b, withC), checking that its
+// state then holds the root's resources.
+func startLive(t *testing.T, eng testEngine, name, a, b string, withC bool) (*githubfake.Server, *statetest.Server, *testEnv) {
+	t.Helper()
+	gh := newFake(t)
+	states := statetest.New(t)
+	e := eng.start(t, gh, t.TempDir())
+	eng.seed(t, e, "envs/"+name, map[string]string{"envs/" + name + "/main.tf": liveTF(states, name, a, b, withC)})
+	want := []string{"terraform_data.a", "terraform_data.b"}
+	if withC {
+		want = append(want, "terraform_data.c")
+	}
+	if diff := cmp.Diff(states.Resources(name), want); diff != "" {
+		t.Fatalf("seeded state (-got +want):\n%s", diff)
+	}
+	return gh, states, e
+}
+
 // seedRootWith commits files to main and applies the root dir directly
 // with the binary bin, as a team would have before planbot: the state
 // server then holds the root's resources. bin is a path, or a name on
@@ -65,13 +83,7 @@ func outsideDetails(body string) string {
 func TestHTTPBackendState(t *testing.T) { forEachEngine(t, testHTTPBackendState) }
 
 func testHTTPBackendState(t *testing.T, eng testEngine) {
-	gh := newFake(t)
-	states := statetest.New(t)
-	e := eng.start(t, gh, t.TempDir())
-	eng.seed(t, e, "envs/live", map[string]string{"envs/live/main.tf": liveTF(states, "live", "a1", "b1", true)})
-	if diff := cmp.Diff(states.Resources("live"), []string{"terraform_data.a", "terraform_data.b", "terraform_data.c"}); diff != "" {
-		t.Fatalf("seeded state (-got +want):\n%s", diff)
-	}
+	gh, states, e := startLive(t, eng, "live", "a1", "b1", true)
 
 	t.Run("change one resource", func(t *testing.T) {
 		pr := e.openPlanned("live-change", "carol", map[string]string{"envs/live/main.tf": liveTF(states, "live", "a2", "b1", true)}, "success")
@@ -101,12 +113,7 @@ func testHTTPBackendState(t *testing.T, eng testEngine) {
 func (e *testEnv) openDeleting(branch, author string, deletes []string, want string) githubfake.PR {
 	e.t.Helper()
 	sha := e.gh.Commit(testRepo, branch, nil, deletes, "delete "+branch)
-	pr := e.gh.OpenPR(testRepo, branch, "main", author, "Delete "+branch)
-	e.deliver("pull_request", e.gh.PullRequestEvent("opened", testRepo, pr.Number), http.StatusAccepted)
-	if got := waitStatus(e.t, e.gh, sha, "planbot/plan"); got != want {
-		e.t.Fatalf("plan of %s = %s, want %s", branch, got, want)
-	}
-	return e.gh.PR(testRepo, pr.Number)
+	return e.openCommitted(branch, author, "Delete "+branch, sha, want)
 }
 
 // auditEntries returns the audit log of PR n.
@@ -133,16 +140,10 @@ func (e *testEnv) auditEntries(n int) []audit.Entry {
 func TestDeleteRoot(t *testing.T) { forEachEngine(t, testDeleteRoot) }
 
 func testDeleteRoot(t *testing.T, eng testEngine) {
-	gh := newFake(t)
-	states := statetest.New(t)
-	e := eng.start(t, gh, t.TempDir())
-	eng.seed(t, e, "envs/old", map[string]string{"envs/old/main.tf": liveTF(states, "old", "a", "b", false)})
+	gh, states, e := startLive(t, eng, "old", "a", "b", false)
 	// envs/empty was never applied: its state server has nothing.
 	gh.Commit(testRepo, "main", map[string]string{"envs/empty/main.tf": liveTF(states, "empty", "a", "b", false)}, nil, "add envs/empty")
 	both := []string{"terraform_data.a", "terraform_data.b"}
-	if diff := cmp.Diff(states.Resources("old"), both); diff != "" {
-		t.Fatalf("seeded state (-got +want):\n%s", diff)
-	}
 
 	t.Run("state holds resources", func(t *testing.T) {
 		pr := e.openDeleting("drop-old", "carol", []string{"envs/old/main.tf"}, "success")
@@ -182,11 +183,7 @@ func testDeleteRoot(t *testing.T, eng testEngine) {
 		files := map[string]string{"envs/moving/main.tf": liveTF(states, "moving", "a", "b", false)}
 		eng.seed(t, e, "envs/moving", files)
 		sha := gh.Commit(testRepo, "move", map[string]string{"live/moving/main.tf": files["envs/moving/main.tf"]}, []string{"envs/moving/main.tf"}, "move the root")
-		pr := gh.OpenPR(testRepo, "move", "main", "carol", "Move a root")
-		e.deliver("pull_request", gh.PullRequestEvent("opened", testRepo, pr.Number), http.StatusAccepted)
-		if got := waitStatus(t, gh, sha, "planbot/plan"); got != "success" {
-			t.Fatalf("plan of the move = %s", got)
-		}
+		pr := e.openCommitted("move", "carol", "Move a root", sha, "success")
 		body := planComment(t, gh, pr.Number).Body
 		mustContain(t, body, "looks like a move", "live/moving", "no changes")
 		if strings.Contains(body, "destroys") {

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/githubfake"
+	"github.com/planbot/planbot/treetest"
 )
 
 // benchLog names a file for the server log of BenchmarkPlanEndToEnd.
@@ -133,8 +133,7 @@ func BenchmarkRawTerraform(b *testing.B) {
 				b.StopTimer()
 				i++
 				root := filepath.Join(b.TempDir(), "infra")
-				writeBenchFile(b, filepath.Join(root, "modules/app/main.tf"), files["modules/app/main.tf"])
-				writeBenchFile(b, filepath.Join(root, "envs/dev/main.tf"), rootTF(fmt.Sprintf("dev-%d", i)))
+				treetest.Write(b, root, map[string]string{"modules/app/main.tf": files["modules/app/main.tf"], "envs/dev/main.tf": rootTF(fmt.Sprintf("dev-%d", i))})
 				b.StartTimer()
 				for _, args := range st.cmds {
 					cmd := exec.CommandContext(ctx, tf, args...)
@@ -156,20 +155,8 @@ func BenchmarkRawTerraform(b *testing.B) {
 // BenchmarkPlanEndToEnd lists the GitHub requests of its last plan.
 func benchServer(b *testing.B, gh *githubfake.Server, extra ...string) string {
 	b.Helper()
-	secretFile := filepath.Join(b.TempDir(), "secret")
-	writeBenchFile(b, secretFile, testSecret+"\n")
-	opts, err := config.ParseServer(append([]string{
-		"--addr=127.0.0.1:0",
-		"--data-dir=" + b.TempDir(),
-		"--github-api-url=" + gh.APIURL(),
-		fmt.Sprintf("--github-app-id=%d", gh.AppID()),
-		"--github-app-key-file=" + gh.WritePrivateKey(),
-		"--webhook-secret-file=" + secretFile,
-		"--checks=" + *benchChecks,
-	}, extra...), func(string) string { return "" })
-	if err != nil {
-		b.Fatal(err)
-	}
+	args := append(appArgs(b, gh, b.TempDir()), "--checks="+*benchChecks)
+	opts := serverOptions(b, append(args, extra...))
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if *benchLog != "" {
 		f, err := os.Create(*benchLog)
@@ -196,14 +183,7 @@ func benchServer(b *testing.B, gh *githubfake.Server, extra ...string) string {
 			b.Errorf("server: %v", err)
 		}
 	})
-	benchPoll(ctx, b, "server healthy", func() bool {
-		resp, err := http.Get("http://" + m.Addr() + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	benchPoll(ctx, b, "server healthy", func() bool { return healthy(m.Addr()) })
 	return "http://" + m.Addr() + "/webhook"
 }
 
@@ -245,16 +225,6 @@ func benchPoll(ctx context.Context, b *testing.B, what string, cond func() bool)
 			b.Fatalf("gave up waiting for %s: %v", what, ctx.Err())
 		case <-time.After(2 * time.Millisecond):
 		}
-	}
-}
-
-func writeBenchFile(b *testing.B, path, body string) {
-	b.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
-		b.Fatal(err)
 	}
 }
 

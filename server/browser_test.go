@@ -18,12 +18,11 @@ import (
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"github.com/planbot/planbot/audit/auditcmd"
-	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/githubfake"
-	"github.com/planbot/planbot/logtest"
 	"github.com/planbot/planbot/runner"
 	"github.com/planbot/planbot/store"
 )
@@ -115,32 +114,12 @@ type webEnv struct {
 // its plans given liveSecret as a credential.
 func startWebServer(t *testing.T, gh *githubfake.Server) *webEnv {
 	t.Helper()
-	dir := t.TempDir()
-	secretFile := filepath.Join(dir, "client-secret")
-	creds := filepath.Join(dir, "creds")
-	if err := os.Mkdir(creds, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	for name, body := range map[string]string{secretFile: gh.ClientSecret() + "\n", filepath.Join(creds, "plan.env"): "TF_VAR_token=" + liveSecret + "\n", filepath.Join(creds, "apply.env"): "TF_VAR_token=" + liveSecret + "\n"} {
-		if err := os.WriteFile(name, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := "http://" + l.Addr().String()
-	dataDir := t.TempDir()
-	opts, err := config.ParseServer(serverArgs(t, gh, dataDir, "--github-client-id="+gh.ClientID(), "--github-client-secret-file="+secretFile,
-		"--github-web-url="+gh.URL()+"/", "--external-url="+base, "--credentials-dir="+creds), func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	logger, logs := logtest.Capture(t)
-	m := &Main{Options: opts, Logger: logger, listener: l}
-	e := &testEnv{t: t, logs: logs, gh: gh, url: base + "/webhook", metricsURL: base, dataDir: dataDir}
-	e.run(m)
+	secretFile := writeSecret(t, "client-secret", gh.ClientSecret()+"\n")
+	creds := credentialsDir(t, liveSecret, liveSecret)
+	addr := githubfake.FreeAddr(t)
+	base := "http://" + addr
+	e := startServer(t, gh, t.TempDir(), "--addr="+addr, "--github-client-id="+gh.ClientID(), "--github-client-secret-file="+secretFile,
+		"--github-web-url="+gh.URL()+"/", "--external-url="+base, "--credentials-dir="+creds)
 	w := &webEnv{testEnv: e, base: base, shots: os.Getenv(screenshotsEnv)}
 	// Nothing planbot writes may hold the credential or the client secret.
 	t.Cleanup(func() {
@@ -149,7 +128,7 @@ func startWebServer(t *testing.T, gh *githubfake.Server) *webEnv {
 				t.Errorf("a comment holds the plan credential")
 			}
 		}
-		if strings.Contains(logs.String(), liveSecret) || strings.Contains(logs.String(), gh.ClientSecret()) || strings.Contains(logs.String(), "ghu_") {
+		if strings.Contains(e.logs.String(), liveSecret) || strings.Contains(e.logs.String(), gh.ClientSecret()) || strings.Contains(e.logs.String(), "ghu_") {
 			t.Errorf("the log holds a credential, the client secret or a user token")
 		}
 	})
@@ -220,38 +199,41 @@ func (w *webEnv) docShot(t *testing.T, ctx context.Context, name string) {
 	}
 }
 
-// do runs browser actions with a timeout, failing the test on error.
-func do(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+// within runs f on the tab ctx with a timeout, failing the test with what
+// on error.
+func within[T any](t *testing.T, ctx context.Context, what string, f func(context.Context) (T, error)) T {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
 	defer cancel()
-	if err := chromedp.Do(ctx, actions...); err != nil {
+	v, err := f(ctx)
+	if err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
+	return v
+}
+
+// do runs browser actions with a timeout, failing the test on error.
+func do(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	within(t, ctx, what, func(ctx context.Context) (chromedp.Void, error) {
+		return chromedp.Void{}, chromedp.Do(ctx, actions...)
+	})
 }
 
 // text returns the text of the first element sel selects.
 func text(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Text(sel))
-	if err != nil {
-		t.Fatalf("text of %s: %v", sel, err)
-	}
-	return s
+	return within(t, ctx, "text of "+sel, func(ctx context.Context) (string, error) {
+		return chromedp.Run(ctx, chromedp.Text(sel))
+	})
 }
 
 // navigate loads a page and returns its HTTP status.
 func navigate(t *testing.T, ctx context.Context, url string) int64 {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
-	resp, err := chromedp.RunResponse(ctx, chromedp.Navigate(url))
-	if err != nil {
-		t.Fatalf("navigate to %s: %v", url, err)
-	}
-	return resp.Status
+	return within(t, ctx, "navigate to "+url, func(ctx context.Context) (*network.Response, error) {
+		return chromedp.RunResponse(ctx, chromedp.Navigate(url))
+	}).Status
 }
 
 // login logs a person in through the page and the fake's authorize page,

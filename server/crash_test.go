@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -32,12 +31,20 @@ func buildPlanbot(t *testing.T) string {
 // test can kill planbot in the middle of one.
 func slowTerraform(t *testing.T) string {
 	t.Helper()
+	return wrapTerraform(t, t.TempDir(), func(string) string { return "  sleep 2\n" })
+}
+
+// wrapTerraform writes dir/terraform, a wrapper of the terraform on PATH:
+// a plan runs the shell lines onPlan returns, given the real binary's path;
+// anything else runs the real binary. It returns the wrapper's path.
+func wrapTerraform(t *testing.T, dir string, onPlan func(real string) string) string {
+	t.Helper()
 	real, err := exec.LookPath("terraform")
 	if err != nil {
 		t.Fatal("terraform is not on PATH")
 	}
-	path := filepath.Join(t.TempDir(), "terraform")
-	script := "#!/bin/sh\nif [ \"$1\" = plan ]; then sleep 2; fi\nexec " + real + " \"$@\"\n"
+	path := filepath.Join(dir, "terraform")
+	script := "#!/bin/sh\nif [ \"$1\" = plan ]; then\n" + onPlan(real) + "fi\nexec " + real + " \"$@\"\n"
 	if err := os.WriteFile(path, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -64,14 +71,7 @@ func startProcess(t *testing.T, bin string, args []string) *exec.Cmd {
 			addr = v
 		}
 	}
-	waitFor(t, 30*time.Second, "planbot process healthy", func() bool {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	waitFor(t, 30*time.Second, "planbot process healthy", func() bool { return healthy(addr) })
 	return cmd
 }
 
@@ -103,15 +103,9 @@ func runningPlan(t *testing.T, branch string) slowRun {
 	e := &testEnv{t: t, gh: gh, url: "http://" + addr + "/webhook", dataDir: dataDir}
 	delivery := e.deliver("pull_request", gh.PullRequestEvent("opened", testRepo, pr.Number), http.StatusAccepted)
 
-	st, err := OpenStore(context.Background(), filepath.Join(dataDir, "planbot.db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := e.openDB()
 	t.Cleanup(func() { st.Close() })
-	waitFor(t, 30*time.Second, "job claimed", func() bool {
-		j, err := st.Job(context.Background(), delivery)
-		return err == nil && j.State == "running"
-	})
+	waitJobOf(t, st, delivery, 30*time.Second, "job claimed", func(j *store.Job) bool { return j.State == "running" })
 	return slowRun{bin: bin, args: args, proc: proc, gh: gh, sha: sha, pr: pr, delivery: delivery, st: st}
 }
 

@@ -2,9 +2,7 @@ package server
 
 import (
 	"context"
-	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,7 +10,6 @@ import (
 
 	"github.com/planbot/planbot/drift"
 	"github.com/planbot/planbot/drift/drifttest"
-	"github.com/planbot/planbot/githubfake"
 	"github.com/planbot/planbot/runner/terraform/statetest"
 	"github.com/planbot/planbot/store/pgtest"
 )
@@ -22,17 +19,12 @@ import (
 // returned log, so a test can see which plans ran when.
 func loggingTerraform(t *testing.T, sleep string) (bin, log string) {
 	t.Helper()
-	real, err := exec.LookPath("terraform")
-	if err != nil {
-		t.Fatal("terraform is not on PATH")
-	}
 	dir := t.TempDir()
-	bin, log = filepath.Join(dir, "terraform"), filepath.Join(dir, "plans.log")
-	script := "#!/bin/sh\nif [ \"$1\" = plan ]; then\n  echo \"start $PPID $PWD\" >> " + log + "\n  sleep " + sleep + "\n  " + real +
-		" \"$@\"\n  rc=$?\n  echo \"end $PPID $PWD\" >> " + log + "\n  exit $rc\nfi\nexec " + real + " \"$@\"\n"
-	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	log = filepath.Join(dir, "plans.log")
+	bin = wrapTerraform(t, dir, func(real string) string {
+		return "  echo \"start $PPID $PWD\" >> " + log + "\n  sleep " + sleep + "\n  " + real +
+			" \"$@\"\n  rc=$?\n  echo \"end $PPID $PWD\" >> " + log + "\n  exit $rc\n"
+	})
 	return bin, log
 }
 
@@ -57,10 +49,7 @@ func TestDriftReplicasSharePostgres(t *testing.T) {
 	// The wrapper writes its log outside the checkout, which the sandbox
 	// would refuse.
 	r := startReplicas(t, gh, dsn, tf, 2, "--drift-schedule=@every 2s", "--sandbox=off")
-	st, err := OpenStore(context.Background(), dsn, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, dsn)
 	defer st.Close()
 
 	// Kill the replica in the middle of a pass.
@@ -95,10 +84,7 @@ func TestDriftReplicasSharePostgres(t *testing.T) {
 			running = -1
 		}
 	}
-	var issues []githubfake.Issue
-	for _, is := range gh.Issues(drifttest.Repo) {
-		issues = append(issues, is)
-	}
+	issues := gh.Issues(drifttest.Repo)
 	if len(issues) != 1 || issues[0].State != "open" || issues[0].Title != "Drift: acme/live live" {
 		t.Errorf("issues = %+v, want one open drift issue", issues)
 	}

@@ -6,7 +6,6 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -65,10 +64,7 @@ func applyMarkers(t *testing.T, dataDir string) (files []string, applies int) {
 // database.
 func prAudit(t *testing.T, dataDir string, pr int) []audit.Entry {
 	t.Helper()
-	st, err := OpenStore(context.Background(), filepath.Join(dataDir, "planbot.db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, filepath.Join(dataDir, "planbot.db"))
 	defer st.Close()
 	entries, err := st.Audit(context.Background(), store.AuditFilter{Repo: testRepo, PR: pr})
 	if err != nil {
@@ -100,10 +96,7 @@ func TestDryRunAppliesNothing(t *testing.T) {
 	sha := gh.Commit(testRepo, "dry", markedRoot("envs/dry", "dry", false), nil, "dry run")
 	pr := gh.OpenPR(testRepo, "dry", "main", "carol", "Dry run")
 	e.waitJob(e.deliver("pull_request", gh.PullRequestEvent("opened", testRepo, pr.Number), http.StatusAccepted))
-	st, err := OpenStore(ctx, filepath.Join(dataDir, "planbot.db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := e.openDB()
 	defer st.Close()
 	plans, err := st.Plans(ctx, testRepo, pr.Number, sha)
 	if err != nil || len(plans) != 1 || plans[0].Status != string(planbot.StatusPlanned) {

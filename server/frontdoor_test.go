@@ -1,16 +1,13 @@
 package server
 
 import (
-	"bufio"
-	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/planbot/planbot/githubfake"
+	"github.com/planbot/planbot/webhook/webhooktest"
 )
 
 // rawDelivery opens a connection to the server's webhook and sends the
@@ -18,30 +15,14 @@ import (
 // sent bytes of body. The connection is closed when the test ends.
 func (e *testEnv) rawDelivery(delivery string, body []byte, contentLength, sent int) net.Conn {
 	e.t.Helper()
-	c, err := net.Dial("tcp", strings.TrimPrefix(strings.TrimSuffix(e.url, "/webhook"), "http://"))
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	e.t.Cleanup(func() { c.Close() })
-	head := fmt.Sprintf("POST /webhook HTTP/1.1\r\nHost: planbot\r\nUser-Agent: GitHub-Hookshot/test\r\nContent-Type: application/json\r\n"+
-		"X-GitHub-Event: pull_request\r\nX-GitHub-Delivery: %s\r\nX-Hub-Signature-256: %s\r\nContent-Length: %d\r\n\r\n",
-		delivery, githubfake.Sign([]byte(testSecret), body), contentLength)
-	if _, err := io.WriteString(c, head+string(body[:sent])); err != nil {
-		e.t.Fatal(err)
-	}
-	return c
+	addr := strings.TrimPrefix(strings.TrimSuffix(e.url, "/webhook"), "http://")
+	return webhooktest.RawDelivery(e.t, addr, testSecret, delivery, body, contentLength, sent)
 }
 
 // answer reads the response on c within limit.
 func answer(t *testing.T, c net.Conn, limit time.Duration) int {
 	t.Helper()
-	c.SetReadDeadline(time.Now().Add(limit))
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatalf("no response within %v: %v", limit, err)
-	}
-	resp.Body.Close()
-	return resp.StatusCode
+	return webhooktest.ReadResponse(t, c, limit).StatusCode
 }
 
 func getStatus(t *testing.T, url string) int {
@@ -82,8 +63,7 @@ func TestFrontDoor(t *testing.T) {
 		t.Errorf("30 MiB Content-Length: status %d, want 413", got)
 	}
 
-	sha := gh.Commit(testRepo, "busy", map[string]string{"envs/dev/main.tf": rootTF("dev-busy")}, nil, "rename dev")
-	pr := gh.OpenPR(testRepo, "busy", "main", "carol", "Rename dev")
+	sha, pr := renameDev(gh, "busy", "dev-busy")
 	held := []byte(`{"zen":"held"}`)
 	c := e.rawDelivery("held", held, len(held), 1)
 	waitFor(t, time.Minute, "one webhook request in flight", func() bool {

@@ -3,7 +3,6 @@ package server
 import (
 	"bytes"
 	"context"
-	"log/slog"
 	"net/http"
 	"os"
 	"strconv"
@@ -70,10 +69,7 @@ func TestReplicasSharePostgres(t *testing.T) {
 		}
 	}
 
-	st, err := OpenStore(context.Background(), dsn, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t, dsn)
 	defer st.Close()
 	for _, pr := range []githubfake.PR{pr1, pr2} {
 		checkPlannedOnce(t, gh, st, pr.Number)
@@ -85,10 +81,7 @@ func TestReplicasSharePostgres(t *testing.T) {
 	if code := postDelivery(t, r.url(1), "pull_request", "ha-close", gh.PullRequestEvent("closed", testRepo, pr1.Number)); code != http.StatusAccepted {
 		t.Fatalf("close delivery: status %d", code)
 	}
-	waitFor(t, time.Minute, "close processed", func() bool {
-		j, err := st.Job(context.Background(), "ha-close")
-		return err == nil && j.State == "done"
-	})
+	waitJobOf(t, st, "ha-close", time.Minute, "close processed", func(j *store.Job) bool { return j.State == "done" })
 	r.killMidJob(t, gh, st)
 
 	all, err := st.Audit(context.Background(), store.AuditFilter{})
@@ -192,15 +185,7 @@ func (r *replicas) killMidJob(t *testing.T, gh *githubfake.Server, st store.Stor
 	if code := postDelivery(t, r.url(0), "pull_request", "ha-kill", gh.PullRequestEvent("opened", testRepo, pr.Number)); code != http.StatusAccepted {
 		t.Fatalf("delivery: status %d", code)
 	}
-	var owner string
-	waitFor(t, 30*time.Second, "job claimed", func() bool {
-		j, err := st.Job(context.Background(), "ha-kill")
-		if err != nil || j.State != "running" {
-			return false
-		}
-		owner = j.Owner
-		return true
-	})
+	owner := waitJobOf(t, st, "ha-kill", 30*time.Second, "job claimed", func(j *store.Job) bool { return j.State == "running" }).Owner
 	r.kill(t, owner)
 	if state, _ := status(gh, sha, "planbot/plan"); state == "success" {
 		t.Fatal("the plan finished before the kill; the test proves nothing")
@@ -209,12 +194,7 @@ func (r *replicas) killMidJob(t *testing.T, gh *githubfake.Server, st store.Stor
 		t.Fatalf("planbot/plan after the kill = %s, want success", got)
 	}
 	// The status is the job's last step; the job is marked done just after.
-	var j *store.Job
-	waitFor(t, 30*time.Second, "job done", func() bool {
-		var err error
-		j, err = st.Job(context.Background(), "ha-kill")
-		return err == nil && j.State == "done"
-	})
+	j := waitJobOf(t, st, "ha-kill", 30*time.Second, "job done", func(j *store.Job) bool { return j.State == "done" })
 	if j.Owner == owner {
 		t.Errorf("job after the kill was finished by the killed replica %s; want the other replica", owner)
 	}

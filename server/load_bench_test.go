@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/planbot/planbot/githubfake"
+	"github.com/planbot/planbot/treetest"
 )
 
 // loadPRs is how many pull requests BenchmarkLoad opens at once.
@@ -143,7 +144,7 @@ func rawLoad(ctx context.Context, b *testing.B, tf string, n int) (time.Duration
 	for i := range n {
 		for r := range loadRoots {
 			dir := filepath.Join(base, fmt.Sprintf("pr%d", i), fmt.Sprintf("r%d", r))
-			writeBenchFile(b, filepath.Join(dir, "main.tf"), loadRootTF(i, r))
+			treetest.Write(b, dir, map[string]string{"main.tf": loadRootTF(i, r)})
 			dirs = append(dirs, dir)
 		}
 	}

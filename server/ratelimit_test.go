@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -19,8 +18,7 @@ import (
 // and nothing failed or posted on the pull request.
 func TestRateLimitPostponesJob(t *testing.T) {
 	gh := newFake(t)
-	sha := gh.Commit(testRepo, "limited", map[string]string{"envs/dev/main.tf": rootTF("dev-limited")}, nil, "rename dev")
-	pr := gh.OpenPR(testRepo, "limited", "main", "carol", "Rename dev")
+	sha, pr := renameDev(gh, "limited", "dev-limited")
 	reset := time.Now().Add(2 * time.Hour).Truncate(time.Second)
 	// A plan of a pull_request event takes the PR from the payload: its
 	// first REST call sets the pending status of the head.
@@ -31,11 +29,8 @@ func TestRateLimitPostponesJob(t *testing.T) {
 
 	st := e.openDB()
 	defer st.Close()
-	var j *store.Job
-	var err error
-	waitFor(t, time.Minute, "the rate-limited job back in the queue", func() bool {
-		j, err = st.Job(context.Background(), delivery)
-		return err == nil && j.State != store.JobRunning && j.LastError != ""
+	j := waitJobOf(t, st, delivery, time.Minute, "the rate-limited job back in the queue", func(j *store.Job) bool {
+		return j.State != store.JobRunning && j.LastError != ""
 	})
 	if j.State != store.JobQueued || j.Attempts != 0 || !j.RunAfter.Equal(reset) {
 		t.Errorf("rate-limited job: state %s attempts %d run after %v; want queued, 0, %v (the reset)", j.State, j.Attempts, j.RunAfter, reset)

@@ -13,8 +13,7 @@ import (
 // by hand.
 func TestRedeliverLostWebhook(t *testing.T) {
 	gh := newFake(t)
-	sha := gh.Commit(testRepo, "dev-change", map[string]string{"envs/dev/main.tf": rootTF("dev-2")}, nil, "rename dev")
-	pr := gh.OpenPR(testRepo, "dev-change", "main", "carol", "Rename dev")
+	sha, pr := renameDev(gh, "dev-change", "dev-2")
 
 	addr := githubfake.FreeAddr(t)
 	_, guid, err := gh.Deliver(t.Context(), "http://"+addr+"/webhook", testSecret, "pull_request", gh.PullRequestEvent("opened", testRepo, pr.Number))

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -42,10 +40,7 @@ func (e *testEnv) api(method, path, token, body string) (int, map[string]any) {
 
 func startAPIServer(t *testing.T, extra ...string) *testEnv {
 	gh := newShopFake(t)
-	tokenFile := filepath.Join(t.TempDir(), "api-token")
-	if err := os.WriteFile(tokenFile, []byte(apiToken+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	tokenFile := writeSecret(t, "api-token", apiToken+"\n")
 	return startServer(t, gh, t.TempDir(), append([]string{"--api-token-file=" + tokenFile}, extra...)...)
 }
 
@@ -167,10 +162,7 @@ func equalJSON(a, b any) bool {
 // request is opened and printed.
 func TestReleaseCLI(t *testing.T) {
 	e := startAPIServer(t)
-	tokenFile := filepath.Join(t.TempDir(), "token")
-	if err := os.WriteFile(tokenFile, []byte(apiToken), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	tokenFile := writeSecret(t, "token", apiToken)
 	env := map[string]string{"PLANBOT_URL": strings.TrimSuffix(e.url, "/webhook"), "PLANBOT_API_TOKEN_FILE": tokenFile}
 	var out, errb bytes.Buffer
 	code := releasecmd.Main(t.Context(), []string{"--repo", testRepo, "--environment", "production", "--image", "ghcr.io/acme/shop-worker=2.0.0", "--source", "worker-ci"},

@@ -71,15 +71,11 @@ func testSandboxKeepsSecretsFromPlans(t *testing.T, eng testEngine) {
 	gh := newFake(t)
 	dataDir := t.TempDir()
 	keyFile := gh.WritePrivateKey()
-	secretFile := filepath.Join(t.TempDir(), "webhook-secret")
-	if err := os.WriteFile(secretFile, []byte(testSecret+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	secretFile := writeSecret(t, "webhook-secret", testSecret+"\n")
 	e := eng.start(t, gh, dataDir, "--github-app-key-file="+keyFile, "--webhook-secret-file="+secretFile)
 
 	// Another pull request, planned first: its saved plan is a target.
-	sha1 := gh.Commit(testRepo, "victim", map[string]string{"envs/dev/main.tf": rootTF("dev-2")}, nil, "rename dev")
-	victim := gh.OpenPR(testRepo, "victim", "main", "carol", "Rename dev")
+	sha1, victim := renameDev(gh, "victim", "dev-2")
 	e.waitJob(e.deliver("pull_request", gh.PullRequestEvent("opened", testRepo, victim.Number), http.StatusAccepted))
 	if got := waitStatus(t, gh, sha1, "planbot/plan"); got != "success" {
 		t.Fatalf("victim plan = %s", got)
@@ -185,14 +181,7 @@ func TestSandboxOffLetsPlansReadSecrets(t *testing.T) {
 // appears unmasked in any comment.
 func TestPlanAndApplyCredentials(t *testing.T) {
 	gh := newFake(t)
-	creds := t.TempDir()
-	if err := os.WriteFile(filepath.Join(creds, "plan.env"), []byte("TF_VAR_token=plan-secret\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(creds, "apply.env"), []byte("TF_VAR_token=apply-secret\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	e := startServer(t, gh, t.TempDir(), "--credentials-dir="+creds)
+	e := startServer(t, gh, t.TempDir(), "--credentials-dir="+credentialsDir(t, "plan-secret", "apply-secret"))
 
 	// The plan shows the token itself (masked) and its digest (which
 	// masking cannot touch): the digest says which value the plan saw.

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -64,10 +62,7 @@ func TestApplyLiveLog(t *testing.T) {
 // on --addr, which keeps only the webhook routes.
 func TestWebOwnListener(t *testing.T) {
 	gh := newFake(t)
-	secretFile := filepath.Join(t.TempDir(), "client-secret")
-	if err := os.WriteFile(secretFile, []byte(gh.ClientSecret()), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	secretFile := writeSecret(t, "client-secret", gh.ClientSecret())
 	m := startServer(t, gh, t.TempDir(), "--github-client-id="+gh.ClientID(), "--github-client-secret-file="+secretFile,
 		"--external-url=https://planbot.example.com", "--ui-addr=127.0.0.1:0").m
 	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

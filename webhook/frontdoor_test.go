@@ -1,11 +1,9 @@
 package webhook
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/planbot/planbot/metrics"
 	"github.com/planbot/planbot/store"
+	"github.com/planbot/planbot/webhook/webhooktest"
 )
 
 // testTimeouts are short enough for a slow client to be cut off quickly;
@@ -34,38 +33,6 @@ func serve(t *testing.T, h *Handler, to Timeouts) string {
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return ln.Addr().String()
-}
-
-// requestHead is the head of a signed pull_request delivery whose body is
-// contentLength bytes long.
-func requestHead(delivery string, body []byte, contentLength int) string {
-	return fmt.Sprintf("POST /webhook HTTP/1.1\r\nHost: planbot\r\nUser-Agent: GitHub-Hookshot/test\r\nContent-Type: application/json\r\n"+
-		"X-GitHub-Event: pull_request\r\nX-GitHub-Delivery: %s\r\nX-Hub-Signature-256: %s\r\nContent-Length: %d\r\n\r\n",
-		delivery, sign(body), contentLength)
-}
-
-// dial opens a raw connection to addr, closed when the test ends.
-func dial(t *testing.T, addr string) net.Conn {
-	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
-// readResponse reads the answer on c, failing the test when none comes
-// within limit.
-func readResponse(t *testing.T, c net.Conn, limit time.Duration) *http.Response {
-	t.Helper()
-	c.SetReadDeadline(time.Now().Add(limit))
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatalf("no response within %v: %v", limit, err)
-	}
-	resp.Body.Close()
-	return resp
 }
 
 func noJob(t *testing.T, st store.Store, delivery string) {
@@ -92,10 +59,7 @@ func TestSlowBodyCutByReadTimeout(t *testing.T) {
 	if len(body) < 1200 {
 		body = append(body, bytes.Repeat([]byte(" "), 1200-len(body))...)
 	}
-	c := dial(t, addr)
-	if _, err := io.WriteString(c, requestHead("slow", body, len(body))); err != nil {
-		t.Fatal(err)
-	}
+	c := webhooktest.RawDelivery(t, addr, secret, "slow", body, len(body), 0)
 	stop := make(chan struct{})
 	var sent int
 	var wg sync.WaitGroup
@@ -120,7 +84,7 @@ func TestSlowBodyCutByReadTimeout(t *testing.T) {
 	start := time.Now()
 	// Far more than the read timeout, far less than the minute the body
 	// takes: only the timeout can answer in between.
-	resp := readResponse(t, c, 20*time.Second)
+	resp := webhooktest.ReadResponse(t, c, 20*time.Second)
 	close(stop)
 	wg.Wait()
 	if resp.StatusCode != http.StatusRequestTimeout {
@@ -148,11 +112,8 @@ func TestContentLengthOver25MiB(t *testing.T) {
 	// Long read timeouts: only the header check can answer in time.
 	addr := serve(t, h, Timeouts{ReadHeader: time.Minute, Read: time.Minute, Write: time.Minute, Idle: time.Minute})
 
-	c := dial(t, addr)
-	if _, err := io.WriteString(c, requestHead("huge", []byte("{}"), 30<<20)); err != nil {
-		t.Fatal(err)
-	}
-	resp := readResponse(t, c, 20*time.Second)
+	c := webhooktest.RawDelivery(t, addr, secret, "huge", []byte("{}"), 30<<20, 0)
+	resp := webhooktest.ReadResponse(t, c, 20*time.Second)
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Fatalf("status %d, want 413", resp.StatusCode)
 	}
@@ -182,10 +143,7 @@ func TestInflightCap(t *testing.T) {
 	var hs []held
 	for i := range 2 {
 		body := ev.pr([]string{"opened", "synchronize"}[i], testRepo)
-		c := dial(t, addr)
-		if _, err := io.WriteString(c, requestHead(fmt.Sprintf("held-%d", i), body, len(body))+string(body[:len(body)/2])); err != nil {
-			t.Fatal(err)
-		}
+		c := webhooktest.RawDelivery(t, addr, secret, fmt.Sprintf("held-%d", i), body, len(body), len(body)/2)
 		hs = append(hs, held{c, body})
 	}
 	for deadline := time.Now().Add(20 * time.Second); h.InFlight.Value() != 2; time.Sleep(5 * time.Millisecond) {
@@ -220,7 +178,7 @@ func TestInflightCap(t *testing.T) {
 		if _, err := x.c.Write(x.body[len(x.body)/2:]); err != nil {
 			t.Fatal(err)
 		}
-		if resp := readResponse(t, x.c, 20*time.Second); resp.StatusCode != http.StatusAccepted {
+		if resp := webhooktest.ReadResponse(t, x.c, 20*time.Second); resp.StatusCode != http.StatusAccepted {
 			t.Errorf("held delivery %d: status %d, want 202", i, resp.StatusCode)
 		}
 		if _, err := st.Job(t.Context(), fmt.Sprintf("held-%d", i)); err != nil {

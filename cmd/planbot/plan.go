@@ -210,7 +210,11 @@ func makeExample(ctx context.Context, dir string) error {
 	if err := git("checkout", "-q", "-b", "change"); err != nil {
 		return err
 	}
-	for name, content := range examples.Change {
+	change, err := examples.Change()
+	if err != nil {
+		return err
+	}
+	for name, content := range change {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
 			return err
 		}

@@ -2,10 +2,6 @@ package main
 
 import (
 	"bufio"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,9 +40,9 @@ func BenchmarkIdleRSS(b *testing.B) {
 		{name: "docker", env: []string{"CGO_ENABLED=0"}, args: []string{"build", "-tags", "nomsgpack", "-trimpath", "-ldflags=-s -w"}},
 	}
 	dir := b.TempDir()
-	key := filepath.Join(dir, "app.pem")
+	// The fake's App key; the fake itself is never called.
+	key := githubfake.New(b).WritePrivateKey()
 	secret := filepath.Join(dir, "secret")
-	writeKey(b, key)
 	if err := os.WriteFile(secret, []byte("idle\n"), 0o600); err != nil {
 		b.Fatal(err)
 	}
@@ -122,16 +118,4 @@ func idleMemory(b *testing.B, bin string, args ...string) map[string]int64 {
 		}
 	}
 	return m
-}
-
-func writeKey(b *testing.B, path string) {
-	b.Helper()
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		b.Fatal(err)
-	}
-	p := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(k)})
-	if err := os.WriteFile(path, p, 0o600); err != nil {
-		b.Fatal(err)
-	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"html"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -25,12 +24,7 @@ import (
 func TestSetupCommand(t *testing.T) {
 	gh := githubfake.New(t)
 	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
+	addr := githubfake.FreeAddr(t)
 	args := []string{"setup", "--org", "acme", "--webhook-url", "https://planbot.example.com/webhook", "--github-url", gh.URL(), "--dir", dir, "--addr", addr}
 	var stdout, stderr logtest.Buffer
 	done := make(chan int, 1)
