@@ -226,6 +226,7 @@ func (m *Main) flows(ctx context.Context, sec secured, app *githubapp.App, runMe
 		Sandbox:        sec.sandbox,
 		DryRun:         o.DryRun,
 		InitCache:      &terraform.InitCache{Dir: filepath.Join(o.DataDir, "init-cache")},
+		Versions:       &terraform.VersionMemo{},
 		Logger:         log,
 	}
 	renders, err := kustomize.NewCache(filepath.Join(o.DataDir, "kustomize-cache"))

@@ -73,6 +73,8 @@ type Runner struct {
 	InitCache *InitCache
 	// Logger receives one record per terraform command. Nil discards.
 	Logger *slog.Logger
+	// Versions, when set, remembers what Version learnt of each binary.
+	Versions *VersionMemo
 }
 
 func (r *Runner) logger() *slog.Logger {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"sync"
 
 	"github.com/planbot/planbot"
 )
@@ -23,6 +25,10 @@ func (r *Runner) Version(ctx context.Context, opts ...RunOption) (string, error)
 	if err != nil {
 		return "", err
 	}
+	key, known := binaryIdentity(bin)
+	if v, ok := r.Versions.get(key); known && ok {
+		return v, nil
+	}
 	out, err := runVersion(ctx, bin, versionArgs()...)
 	if err != nil {
 		return "", err
@@ -33,7 +39,52 @@ func (r *Runner) Version(ctx context.Context, opts ...RunOption) (string, error)
 	if err := json.Unmarshal(out, &v); err != nil || v.Version == "" {
 		return "", fmt.Errorf("%s version: unexpected output %q", e.Command(), limit(string(out), 200))
 	}
+	if known {
+		r.Versions.put(key, v.Version)
+	}
 	return v.Version, nil
+}
+
+// VersionMemo remembers the version each binary printed, so that a
+// repository that pins terraform_version does not cost a version process
+// per plan. It is keyed on binaryIdentity: a binary replaced in place is
+// asked again. A nil VersionMemo remembers nothing.
+type VersionMemo struct {
+	mu   sync.Mutex
+	seen map[string]string
+}
+
+func (m *VersionMemo) get(key string) (string, bool) {
+	if m == nil {
+		return "", false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	v, ok := m.seen[key]
+	return v, ok
+}
+
+func (m *VersionMemo) put(key, version string) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.seen == nil {
+		m.seen = map[string]string{}
+	}
+	m.seen[key] = version
+}
+
+// binaryIdentity names the file bin is (after links) by its path, size
+// and modification time; ok is false when bin cannot be looked at, and
+// its version is then never remembered.
+func binaryIdentity(bin string) (key string, ok bool) {
+	fi, err := os.Stat(bin)
+	if err != nil || !fi.Mode().IsRegular() {
+		return "", false
+	}
+	return fmt.Sprintf("%s\x00%d\x00%d", bin, fi.Size(), fi.ModTime().UnixNano()), true
 }
 
 // EngineOf returns the engine that runs a project whose configuration

@@ -2,8 +2,12 @@ package terraform
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/planbot/planbot"
 )
@@ -28,4 +32,40 @@ func TestVersion(t *testing.T) {
 	if _, err := (&Runner{Bin: "/nonexistent/terraform"}).Version(context.Background(), UseEngine(planbot.EngineOpenTofu)); planbot.ErrorCode(err) != planbot.ENOTFOUND {
 		t.Errorf("Version of an engine without a binary = %v, want ENOTFOUND", err)
 	}
+}
+
+// TestVersionAsksOncePerBinary: the version of a binary is asked once,
+// and again when the binary is replaced.
+func TestVersionAsksOncePerBinary(t *testing.T) {
+	dir := t.TempDir()
+	bin, calls := filepath.Join(dir, "terraform"), filepath.Join(dir, "calls")
+	r := &Runner{Bin: bin, Versions: &VersionMemo{}}
+	write := func(version string, mtime time.Time) {
+		script := "#!/bin/sh\necho x >> " + calls + "\necho '{\"terraform_version\":\"" + version + "\"}'\n"
+		if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(bin, mtime, mtime); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(want string, wantCalls int) {
+		t.Helper()
+		v, err := r.Version(context.Background())
+		if err != nil || v != want {
+			t.Fatalf("Version = %q, %v; want %q", v, err, want)
+		}
+		b, _ := os.ReadFile(calls)
+		if n := strings.Count(string(b), "x"); n != wantCalls {
+			t.Errorf("the binary ran %d times, want %d", n, wantCalls)
+		}
+	}
+	write("1.5.7", time.Unix(1e9, 0))
+	check("1.5.7", 1)
+	check("1.5.7", 1)
+	write("1.9.80", time.Unix(2e9, 0))
+	check("1.9.80", 2)
+	check("1.9.80", 2)
+	r.Versions = nil
+	check("1.9.80", 3)
 }
