@@ -469,14 +469,15 @@ func (p *Planner) save(ctx context.Context, pr planbot.PullRequest, prj planbot.
 	return res
 }
 
-// checkoutRoot checks out the project's own workspace of Terraform root prj
-// and returns the function that plans it there.
+// checkoutRoot checks out the project's own workspace of Terraform root prj,
+// a copy of the commit's shared checkout in t, and returns the function
+// that plans it there.
 func (p *Planner) checkoutRoot(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, prj planbot.Project, t trees, run string, log *slog.Logger) func() planbot.Result {
 	// A deleted root only exists on the base: its copy there names the
 	// backend and the providers that destroy what its state holds.
-	sha, plan := pr.HeadSHA, p.Terraform.Plan
+	sha, plan, tree := pr.HeadSHA, p.Terraform.Plan, t.head
 	if prj.Deleted {
-		sha, plan = pr.BaseSHA, p.Terraform.PlanDestroy
+		sha, plan, tree = pr.BaseSHA, p.Terraform.PlanDestroy, t.base
 	}
 	// The live log of the run gets what terraform prints while it plans.
 	live := func(ctx context.Context, dir, workspace string, opts ...terraform.RunOption) (planbot.Result, error) {
@@ -488,7 +489,7 @@ func (p *Planner) checkoutRoot(ctx context.Context, src workspaces.Source, pr pl
 	if out, ok := t.fmt[path.Clean(prj.Dir)]; ok && !prj.Deleted {
 		opts = append(opts, terraform.Formatted(out))
 	}
-	return CheckoutRoot(ctx, p.Workspaces, src, sha, prj, live, log, opts...)
+	return CheckoutRoot(ctx, fromTree(p.Workspaces, tree), src, sha, prj, live, log, opts...)
 }
 
 // credentialsEnv returns the run option that passes repo's credentials of

@@ -86,9 +86,10 @@ func (m *Manager) clean(ctx context.Context, dir, sha string) bool {
 
 // removeWorktree removes the worktree at dir and its administrative files
 // in cache; a later `git worktree prune` cleans up after a dir that git did
-// not know. The caller holds the cache's lock.
+// not know. A copy (CopyCheckout), which has no .git entry, goes without
+// git. The caller holds the cache's lock.
 func (m *Manager) removeWorktree(ctx context.Context, cache, dir string) error {
-	if exists(filepath.Join(cache, "HEAD")) {
+	if exists(filepath.Join(cache, "HEAD")) && exists(filepath.Join(dir, ".git")) {
 		// Fails when dir is not (or no longer) a registered worktree;
 		// the RemoveAll and prune below handle that case.
 		m.run(ctx, cache, "", "worktree", "remove", "--force", "--force", "--", dir)
@@ -199,8 +200,9 @@ func (m *Manager) Prune(ctx context.Context, repo planbot.Repo, pr int, keep ...
 }
 
 // removeUnder removes the worktrees in the commit directories of prDir
-// whose names are not in keep, and prDir itself when keep is empty. The
-// caller holds the cache's lock.
+// whose names are not in keep, and prDir itself when keep is empty. It
+// runs `git worktree prune` only when it removed a worktree. The caller
+// holds the cache's lock.
 func (m *Manager) removeUnder(ctx context.Context, cache, prDir string, keep map[string]bool) error {
 	entries, err := os.ReadDir(prDir)
 	if isNotExist(err) {
@@ -209,6 +211,7 @@ func (m *Manager) removeUnder(ctx context.Context, cache, prDir string, keep map
 	if err != nil {
 		return err
 	}
+	pruned := false
 	for _, e := range entries {
 		if keep[e.Name()] {
 			continue
@@ -220,7 +223,9 @@ func (m *Manager) removeUnder(ctx context.Context, cache, prDir string, keep map
 				return err
 			}
 			for _, p := range projects {
-				if err := m.removeWorktree(ctx, cache, filepath.Join(commitDir, p.Name())); err != nil {
+				dir := filepath.Join(commitDir, p.Name())
+				pruned = pruned || exists(filepath.Join(dir, ".git"))
+				if err := m.removeWorktree(ctx, cache, dir); err != nil {
 					return err
 				}
 			}
@@ -234,7 +239,7 @@ func (m *Manager) removeUnder(ctx context.Context, cache, prDir string, keep map
 			return err
 		}
 	}
-	if exists(filepath.Join(cache, "HEAD")) {
+	if pruned && exists(filepath.Join(cache, "HEAD")) {
 		if _, err := m.run(ctx, cache, "", "worktree", "prune"); err != nil {
 			return err
 		}
