@@ -59,6 +59,8 @@ type Manager struct {
 	// commits remembers when a commit was last seen in a cache (see
 	// hasCommit), by cache directory and SHA.
 	commits map[string]time.Time
+	// files remembers small files read from commits (see ReadFiles).
+	files fileMemory
 }
 
 // New returns a Manager that keeps its caches and workspaces under root,

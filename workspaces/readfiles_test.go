@@ -1,0 +1,78 @@
+package workspaces
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/planbot/planbot"
+)
+
+// gitRuns counts the git processes in a manager's debug log.
+func gitRuns(log string) int { return strings.Count(log, "msg=git ") }
+
+// TestReadFiles reads files, a directory and missing paths of two commits
+// with one git process each, and then again with none: a commit's files
+// are remembered, the missing ones too.
+func TestReadFiles(t *testing.T) {
+	ctx := context.Background()
+	pr := newSyncedPR(t)
+	m, logs, src, base, head := pr.m, pr.logs, pr.src, pr.base, pr.head
+	paths := []string{"envs/dev/main.tf", "README", "envs", "envs/stage/main.tf", "no such file", "docs/README.md"}
+	want := map[string]map[string][]byte{
+		base: {"envs/dev/main.tf": []byte("dev = 1\n"), "README": []byte("hello planbot, this is the readme\n")},
+		head: {"envs/dev/main.tf": []byte("dev = 2\n"), "envs/stage/main.tf": []byte("stage = 1\n"), "docs/README.md": []byte("hello planbot, this is the readme\n")},
+	}
+	for round := 1; round <= 2; round++ {
+		for _, sha := range []string{base, head} {
+			before := gitRuns(logs.String())
+			got, err := m.ReadFiles(ctx, src.Repo, sha, paths...)
+			if err != nil {
+				t.Fatalf("round %d: ReadFiles: %v", round, err)
+			}
+			if diff := cmp.Diff(got, want[sha]); diff != "" {
+				t.Errorf("round %d at %s (-got +want):\n%s", round, sha[:7], diff)
+			}
+			runs := gitRuns(logs.String()) - before
+			if wantRuns := map[int]int{1: 1, 2: 0}[round]; runs > wantRuns || (round == 1 && !strings.Contains(logs.String(), "cat-file --batch")) {
+				t.Errorf("round %d at %s: %d git processes, want at most %d", round, sha[:7], runs, wantRuns)
+			}
+		}
+	}
+	// What ReadFiles hands out is the caller's to change.
+	got, _ := m.ReadFiles(ctx, src.Repo, base, "README")
+	got["README"][0] = 'X'
+	if again, _ := m.ReadFile(ctx, src.Repo, base, "README"); string(again) != "hello planbot, this is the readme\n" {
+		t.Errorf("a change to a returned file reached the memory: %q", again)
+	}
+
+	for _, bad := range []string{"", "/README", "a\nb", "a\x00b"} {
+		if _, err := m.ReadFiles(ctx, src.Repo, base, "README", bad); planbot.ErrorCode(err) != planbot.EINVALID {
+			t.Errorf("ReadFiles with path %q: %v, want EINVALID", bad, err)
+		}
+	}
+	if _, err := m.ReadFiles(ctx, src.Repo, strings.Repeat("ab", 20), "README"); planbot.ErrorCode(err) != planbot.ENOTFOUND {
+		t.Errorf("ReadFiles of a commit never fetched: %v, want ENOTFOUND", err)
+	}
+}
+
+func TestParseBatch(t *testing.T) {
+	oid := strings.Repeat("a", 40)
+	out := []byte(oid + " blob 3\nabc\n" +
+		"x:nope missing\n" +
+		oid + " tree 5\n12345\n" +
+		oid + " blob 0\n\n")
+	got, err := parseBatch(out, []string{"a", "nope", "dir", "empty"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(got, map[string][]byte{"a": []byte("abc"), "empty": {}}); diff != "" {
+		t.Errorf("(-got +want):\n%s", diff)
+	}
+	for _, bad := range []string{oid + " blob 9\nabc\n", oid + " blob 3\nabc", ""} {
+		if _, err := parseBatch([]byte(bad), []string{"a"}); err == nil {
+			t.Errorf("parseBatch(%q): no error", bad)
+		}
+	}
+}
