@@ -488,6 +488,10 @@ func (p *Planner) checkoutRoot(ctx context.Context, src workspaces.Source, pr pl
 	opts := []terraform.RunOption{credentialsEnv(p.Credentials, src.Repo, credentials.Plan), terraform.CacheScope(src.Repo.String())}
 	if out, ok := t.fmt[path.Clean(prj.Dir)]; ok && !prj.Deleted {
 		opts = append(opts, terraform.Formatted(out))
+	} else if p.Slots != nil {
+		// A slot free at that moment runs the root's own check beside its
+		// plan.
+		opts = append(opts, terraform.FmtBeside(p.Slots.TryAcquire))
 	}
 	return CheckoutRoot(ctx, fromTree(p.Workspaces, tree), src, sha, prj, live, log, opts...)
 }
