@@ -76,6 +76,9 @@ func (m *Manager) Checkout(ctx context.Context, src Source, sha, name string) (s
 // (.terraform, the saved plan, local state) and are kept, so that an apply
 // finds the workspace its plan was made in.
 func (m *Manager) clean(ctx context.Context, dir, sha string) bool {
+	if !exists(filepath.Join(dir, ".git")) {
+		return false // a copy (CopyCheckout), or not a checkout at all
+	}
 	head, err := m.run(ctx, dir, "", "rev-parse", "--verify", "HEAD")
 	if err != nil || strings.TrimSpace(string(head)) != sha {
 		return false

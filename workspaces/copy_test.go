@@ -128,6 +128,21 @@ func TestCopyCheckout(t *testing.T) {
 		t.Errorf("second copy differs from git's checkout (-copy +checkout):\n%s", diff)
 	}
 
+	// Checkout over a copy (an /apply whose plan file is gone) puts a
+	// clean worktree in its place.
+	if err := os.WriteFile(filepath.Join(dir, "envs/dev/planbot.tfplan"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if wt, err := m.Checkout(ctx, src, head, "envs/dev"); err != nil || wt != dir {
+		t.Fatalf("Checkout over a copy = %s, %v; want %s", wt, err, dir)
+	}
+	if _, err := os.Stat(filepath.Join(dir, ".git")); err != nil {
+		t.Errorf("Checkout over a copy made no worktree: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "envs/dev/planbot.tfplan")); !os.IsNotExist(err) {
+		t.Errorf("Checkout over a copy kept the copy's files (err %v)", err)
+	}
+
 	// A worktree of the same name is replaced by a copy, and git forgets it.
 	wt, err := m.Checkout(ctx, src, head, "envs/prod")
 	if err != nil {
