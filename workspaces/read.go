@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -129,7 +131,11 @@ func (m *Manager) PullHead(ctx context.Context, repo planbot.Repo, pr int) (stri
 	if !exists(cache + "/HEAD") {
 		return "", planbot.Errorf(planbot.ENOTFOUND, "%s has not been fetched", repo)
 	}
-	out, err := m.run(ctx, cache, "", "rev-parse", "--verify", "--quiet", "refs/remotes/pull/"+strconv.Itoa(pr)+"/head^{commit}")
+	ref := "refs/remotes/pull/" + strconv.Itoa(pr) + "/head"
+	if sha, ok := looseRef(cache, ref); ok {
+		return sha, nil
+	}
+	out, err := m.run(ctx, cache, "", "rev-parse", "--verify", "--quiet", ref+"^{commit}")
 	if err != nil {
 		return "", planbot.Errorf(planbot.ENOTFOUND, "pull request #%d of %s has not been fetched", pr, repo)
 	}
@@ -141,4 +147,18 @@ func short(sha string) string {
 		return sha[:12]
 	}
 	return sha
+}
+
+// looseRef returns the commit that ref names when git keeps it as a loose
+// ref file in the repository at cache, as a fetch writes it (the cache is
+// never packed: gc is off), without a git process. ok is false for
+// anything else (a packed or symbolic ref, another ref storage), which
+// `git rev-parse` then resolves.
+func looseRef(cache, ref string) (string, bool) {
+	b, err := os.ReadFile(filepath.Join(cache, filepath.FromSlash(ref)))
+	if err != nil {
+		return "", false
+	}
+	sha := strings.TrimSuffix(string(b), "\n")
+	return sha, validSHA(sha)
 }

@@ -2,6 +2,7 @@ package workspaces
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -74,5 +75,35 @@ func TestParseBatch(t *testing.T) {
 		if _, err := parseBatch([]byte(bad), []string{"a"}); err == nil {
 			t.Errorf("parseBatch(%q): no error", bad)
 		}
+	}
+}
+
+// TestPullHeadWithoutGit: after a fetch PullHead reads the loose ref and
+// runs no git process; a packed ref is still found, through git, and a
+// deleted one is not.
+func TestPullHeadWithoutGit(t *testing.T) {
+	ctx := context.Background()
+	pr := newSyncedPR(t)
+	m, logs, src, head := pr.m, pr.logs, pr.src, pr.head
+	before := gitRuns(logs.String())
+	if got, err := m.PullHead(ctx, src.Repo, 1); err != nil || got != head {
+		t.Fatalf("PullHead = %q, %v; want %s", got, err, head)
+	}
+	if runs := gitRuns(logs.String()) - before; runs != 0 {
+		t.Errorf("PullHead of a loose ref ran %d git processes, want 0", runs)
+	}
+	cache := filepath.Join(m.Root(), "repos/acme/infra.git")
+	gitT(t, cache, "pack-refs", "--all")
+	if _, ok := looseRef(cache, "refs/remotes/pull/1/head"); ok {
+		t.Fatal("the ref is still loose after git pack-refs")
+	}
+	if got, err := m.PullHead(ctx, src.Repo, 1); err != nil || got != head {
+		t.Errorf("PullHead of a packed ref = %q, %v; want %s", got, err, head)
+	}
+	if err := m.Cleanup(ctx, src.Repo, 1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := m.PullHead(ctx, src.Repo, 1); planbot.ErrorCode(err) != planbot.ENOTFOUND {
+		t.Errorf("PullHead after Cleanup: %v, want ENOTFOUND", err)
 	}
 }
