@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/logtest"
 )
 
 // gitRuns counts the git processes in a manager's debug log.
@@ -105,5 +106,36 @@ func TestPullHeadWithoutGit(t *testing.T) {
 	}
 	if _, err := m.PullHead(ctx, src.Repo, 1); planbot.ErrorCode(err) != planbot.ENOTFOUND {
 		t.Errorf("PullHead after Cleanup: %v, want ENOTFOUND", err)
+	}
+}
+
+// TestHasCommitLoose: a commit the fetch left loose is found without a git
+// process, a packed one through git, and a missing one is not found.
+func TestHasCommitLoose(t *testing.T) {
+	ctx := context.Background()
+	pr := newSyncedPR(t)
+	log, logs := logtest.Capture(t)
+	m, err := New(pr.m.Root(), log) // nothing remembered yet
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := filepath.Join(m.Root(), "repos/acme/infra.git")
+	if !m.hasCommit(ctx, cache, pr.head) {
+		t.Fatal("hasCommit of the fetched head: false")
+	}
+	if runs := gitRuns(logs.String()); runs != 0 {
+		t.Errorf("hasCommit of a loose commit ran %d git processes, want 0", runs)
+	}
+	if m.hasCommit(ctx, cache, strings.Repeat("ab", 20)) {
+		t.Error("hasCommit of a commit never fetched: true")
+	}
+	gitT(t, cache, "repack", "-a", "-d", "-q")
+	gitT(t, cache, "prune-packed")
+	m, err = New(pr.m.Root(), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !m.hasCommit(ctx, cache, pr.base) {
+		t.Error("hasCommit of a packed commit: false")
 	}
 }
