@@ -171,6 +171,9 @@ func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) (str
 	checks := newPlanChecks(p.Checks, gh, co.pr, log)
 	if err == nil {
 		results, notes, err = p.planProjects(ctx, co, req, checks, log)
+		if err == nil {
+			defer p.prune(ctx, co.pr, log)
+		}
 		_, outcome := comment.StatusDescription(results)
 		if err != nil {
 			outcome = "could not plan: " + planbot.ErrorMessage(err)
@@ -328,10 +331,16 @@ func (p *Planner) planProjects(ctx context.Context, co prepared, req PlanRequest
 		}()
 	}
 	wg.Wait()
+	return results, notes, nil
+}
+
+// prune removes the PR's workspaces of commits other than its head and
+// base, once the plan is reported: it is no part of the wait for the
+// comment and the status.
+func (p *Planner) prune(ctx context.Context, pr planbot.PullRequest, log *slog.Logger) {
 	if err := p.Workspaces.Prune(ctx, pr.Repo, pr.Number, pr.HeadSHA, pr.BaseSHA); err != nil {
 		log.Warn("prune old workspaces", "err", err)
 	}
-	return results, notes, nil
 }
 
 // trees are the base and head checkouts of a PR, shared read-only by its

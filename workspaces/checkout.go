@@ -79,12 +79,21 @@ func (m *Manager) clean(ctx context.Context, dir, sha string) bool {
 	if !exists(filepath.Join(dir, ".git")) {
 		return false // a copy (CopyCheckout), or not a checkout at all
 	}
-	head, err := m.run(ctx, dir, "", "rev-parse", "--verify", "HEAD")
-	if err != nil || strings.TrimSpace(string(head)) != sha {
+	// One process tells both: the "# branch.oid" header names HEAD's
+	// commit, and every other line a modified tracked file.
+	status, err := m.run(ctx, dir, "", "status", "--porcelain=v2", "--branch", "--untracked-files=no")
+	if err != nil {
 		return false
 	}
-	status, err := m.run(ctx, dir, "", "status", "--porcelain", "--untracked-files=no")
-	return err == nil && len(bytes.TrimSpace(status)) == 0
+	atSHA := false
+	for _, line := range strings.Split(strings.TrimSpace(string(status)), "\n") {
+		if oid, ok := strings.CutPrefix(line, "# branch.oid "); ok {
+			atSHA = oid == sha
+		} else if !strings.HasPrefix(line, "# ") {
+			return false
+		}
+	}
+	return atSHA
 }
 
 // removeWorktree removes the worktree at dir and its administrative files
