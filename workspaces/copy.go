@@ -1,7 +1,9 @@
 package workspaces
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -22,10 +24,10 @@ import (
 // and waits for no lock of the repository cache, and removing it (Prune,
 // Cleanup, Remove) runs none either.
 //
-// Unlike Checkout, CopyCheckout never reuses an existing directory: it
-// replaces it with a fresh copy, so nothing of an earlier run (.terraform,
-// plan files, local state) is kept. Apply finds a plan's directory through
-// the plan file it stored, not through CopyCheckout.
+// Like Checkout, CopyCheckout reuses an existing copy that still holds
+// every file, directory and symlink of tree unchanged (files that are not
+// in tree, such as .terraform, plan files and local state, are kept), and
+// replaces any other directory with a fresh copy.
 func (m *Manager) CopyCheckout(ctx context.Context, src Source, sha, name, tree string) (string, error) {
 	if err := validRepo(src.Repo); err != nil {
 		return "", err
@@ -48,6 +50,14 @@ func (m *Manager) CopyCheckout(ctx context.Context, src Source, sha, name, tree 
 	if !exists(filepath.Join(tree, ".git")) {
 		return "", planbot.Errorf(planbot.ENOTFOUND, "%s is not checked out", tree)
 	}
+	log := m.log(src.Repo, src.PR).With("sha", sha, "project", name, "dir", dir)
+	if exists(dir) && !exists(filepath.Join(dir, ".git")) {
+		if holdsTree(ctx, tree, dir) {
+			log.Debug("reusing workspace copy")
+			return dir, nil
+		}
+		log.Info("replacing stale workspace copy")
+	}
 	tmp, err := os.MkdirTemp(commitDir, ".copy-")
 	if err != nil {
 		return "", fmt.Errorf("workspaces: copy checkout: %w", err)
@@ -66,8 +76,71 @@ func (m *Manager) CopyCheckout(ctx context.Context, src Source, sha, name, tree 
 		os.RemoveAll(tmp)
 		return "", fmt.Errorf("workspaces: copy checkout: %w", err)
 	}
-	m.log(src.Repo, src.PR).Debug("workspace copied", "sha", sha, "project", name, "dir", dir)
+	log.Debug("workspace copied")
 	return dir, nil
+}
+
+// holdsTree reports whether dir holds every entry of the checkout at tree
+// (its .git entry aside) unchanged: the same kind, permission bits, file
+// content and symlink target. Entries of dir that tree lacks do not
+// matter.
+func holdsTree(ctx context.Context, tree, dir string) bool {
+	err := filepath.WalkDir(tree, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(tree, p)
+		if err != nil || rel == "." {
+			return err
+		}
+		if rel == ".git" {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		want, err := d.Info()
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dir, rel)
+		got, err := os.Lstat(target)
+		if err != nil {
+			return err
+		}
+		if got.Mode().Type() != want.Mode().Type() || (!want.IsDir() && got.Mode().Perm() != want.Mode().Perm()) {
+			return errChanged
+		}
+		switch {
+		case want.Mode()&fs.ModeSymlink != 0:
+			a, errA := os.Readlink(p)
+			b, errB := os.Readlink(target)
+			if errA != nil || errB != nil || a != b {
+				return errChanged
+			}
+		case want.Mode().IsRegular():
+			if got.Size() != want.Size() || !sameContent(p, target) {
+				return errChanged
+			}
+		}
+		return nil
+	})
+	return err == nil
+}
+
+var errChanged = errors.New("changed")
+
+// sameContent reports whether the files at a and b hold the same bytes.
+func sameContent(a, b string) bool {
+	x, err := os.ReadFile(a)
+	if err != nil {
+		return false
+	}
+	y, err := os.ReadFile(b)
+	return err == nil && bytes.Equal(x, y)
 }
 
 // replace removes the workspace at dir before a fresh copy takes its place:

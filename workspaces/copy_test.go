@@ -110,22 +110,44 @@ func TestCopyCheckout(t *testing.T) {
 		t.Errorf("worktrees (-got +want):\n%s", diff)
 	}
 
-	// Writes in the copy stay there; a new copy replaces it whole.
-	if err := os.WriteFile(filepath.Join(dir, "envs/dev/main.tf"), []byte("tampered\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	// A copy whose files are as the commit has them is reused, with what
+	// runs added to it; writes in it never reach the shared checkout.
 	if err := os.WriteFile(filepath.Join(dir, "envs/dev/planbot.tfplan"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got := readFile(t, filepath.Join(tree, "envs/dev/main.tf")); got != "dev = 2\n" {
-		t.Errorf("shared checkout's main.tf = %q after a write to the copy", got)
-	}
-	again, err := m.CopyCheckout(ctx, src, head, "envs/dev", tree)
-	if err != nil || again != dir {
+	if again, err := m.CopyCheckout(ctx, src, head, "envs/dev", tree); err != nil || again != dir {
 		t.Fatalf("second CopyCheckout = %s, %v; want %s", again, err, dir)
 	}
-	if diff := cmp.Diff(listTree(t, dir), want); diff != "" {
-		t.Errorf("second copy differs from git's checkout (-copy +checkout):\n%s", diff)
+	if _, err := os.Stat(filepath.Join(dir, "envs/dev/planbot.tfplan")); err != nil {
+		t.Errorf("a clean copy was not reused: %v", err)
+	}
+	// A copy with a changed, removed or re-permissioned file of the
+	// commit is replaced whole.
+	for name, change := range map[string]func() error{
+		"changed file":     func() error { return os.WriteFile(filepath.Join(dir, "envs/dev/main.tf"), []byte("dev = 9\n"), 0o644) },
+		"same-size change": func() error { return os.WriteFile(filepath.Join(dir, "envs/dev/main.tf"), []byte("dev = 3\n"), 0o644) },
+		"removed file":     func() error { return os.Remove(filepath.Join(dir, "envs/dev/main.tf")) },
+		"mode":             func() error { return os.Chmod(filepath.Join(dir, "envs/dev/run.sh"), 0o644) },
+		"symlink target": func() error {
+			os.Remove(filepath.Join(dir, "envs/dev/app"))
+			return os.Symlink("/etc", filepath.Join(dir, "envs/dev/app"))
+		},
+	} {
+		if err := os.WriteFile(filepath.Join(dir, "envs/dev/planbot.tfplan"), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := change(); err != nil {
+			t.Fatal(err)
+		}
+		if got := readFile(t, filepath.Join(tree, "envs/dev/main.tf")); got != "dev = 2\n" {
+			t.Fatalf("%s: shared checkout's main.tf = %q after a write to the copy", name, got)
+		}
+		if again, err := m.CopyCheckout(ctx, src, head, "envs/dev", tree); err != nil || again != dir {
+			t.Fatalf("%s: CopyCheckout = %s, %v; want %s", name, again, err, dir)
+		}
+		if diff := cmp.Diff(listTree(t, dir), want); diff != "" {
+			t.Errorf("%s: copy not replaced (-copy +checkout):\n%s", name, diff)
+		}
 	}
 
 	// Checkout over a copy (an /apply whose plan file is gone) puts a
