@@ -16,7 +16,8 @@
 // request can run side by side without seeing each other's .terraform
 // directories or plan files: CopyCheckout makes it in process, as a copy of
 // the commit's shared worktree (named "_tree" by planbot), without a git
-// process or the cache's lock. Cleanup removes all workspaces of a pull
+// process or the cache's lock, and reuses a copy whose files of the commit
+// are unchanged. Cleanup removes all workspaces of a pull
 // request, Prune those of commits that are no longer current.
 //
 // ReadFiles reads files of a fetched commit without a checkout, several
