@@ -469,7 +469,11 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces
 	output := ""
 	if err == nil {
 		live, closeLive := liveOutput(ctx, a.Live, pr, req.Delivery, p.Project)
-		output, err = a.Terraform.Apply(ctx, dir, planFile, p.PlanSHA256, terraform.UseEngine(planEngine(p)), credentialsEnv(a.Credentials, src.Repo, credentials.Apply), live)
+		opts := []terraform.RunOption{terraform.UseEngine(planEngine(p)), credentialsEnv(a.Credentials, src.Repo, credentials.Apply), live}
+		if root, ok := workspaceOf(a.Workspaces, dir); ok {
+			opts = append(opts, terraform.Root(root))
+		}
+		output, err = a.Terraform.Apply(ctx, dir, planFile, p.PlanSHA256, opts...)
 		closeLive()
 	}
 	output = redact.String(output, a.Secrets)

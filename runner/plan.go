@@ -170,6 +170,9 @@ func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) (str
 	checks := newPlanChecks(p.Checks, gh, co.pr, log)
 	if err == nil {
 		results, notes, err = p.planProjects(ctx, co, req, checks, log)
+		if err == nil {
+			defer p.prune(ctx, co.pr, log)
+		}
 		_, outcome := comment.StatusDescription(results)
 		if err != nil {
 			outcome = "could not plan: " + planbot.ErrorMessage(err)
@@ -327,10 +330,16 @@ func (p *Planner) planProjects(ctx context.Context, co prepared, req PlanRequest
 		}()
 	}
 	wg.Wait()
+	return results, notes, nil
+}
+
+// prune removes the PR's workspaces of commits other than its head and
+// base, once the plan is reported: it is no part of the wait for the
+// comment and the status.
+func (p *Planner) prune(ctx context.Context, pr planbot.PullRequest, log *slog.Logger) {
 	if err := p.Workspaces.Prune(ctx, pr.Repo, pr.Number, pr.HeadSHA, pr.BaseSHA); err != nil {
 		log.Warn("prune old workspaces", "err", err)
 	}
-	return results, notes, nil
 }
 
 // trees are the base and head checkouts of a PR, shared read-only by its
@@ -467,14 +476,15 @@ func (p *Planner) save(ctx context.Context, pr planbot.PullRequest, prj planbot.
 	return res
 }
 
-// checkoutRoot checks out the project's own workspace of Terraform root prj
-// and returns the function that plans it there.
+// checkoutRoot checks out the project's own workspace of Terraform root prj,
+// a copy of the commit's shared checkout in t, and returns the function
+// that plans it there.
 func (p *Planner) checkoutRoot(ctx context.Context, src workspaces.Source, pr planbot.PullRequest, prj planbot.Project, t trees, run string, log *slog.Logger) func() planbot.Result {
 	// A deleted root only exists on the base: its copy there names the
 	// backend and the providers that destroy what its state holds.
-	sha, plan := pr.HeadSHA, p.Terraform.Plan
+	sha, plan, tree := pr.HeadSHA, p.Terraform.Plan, t.head
 	if prj.Deleted {
-		sha, plan = pr.BaseSHA, p.Terraform.PlanDestroy
+		sha, plan, tree = pr.BaseSHA, p.Terraform.PlanDestroy, t.base
 	}
 	// The live log of the run gets what terraform prints while it plans.
 	live := func(ctx context.Context, dir, workspace string, opts ...terraform.RunOption) (planbot.Result, error) {
@@ -485,8 +495,12 @@ func (p *Planner) checkoutRoot(ctx context.Context, src workspaces.Source, pr pl
 	opts := []terraform.RunOption{credentialsEnv(p.Credentials, src.Repo, credentials.Plan), terraform.CacheScope(src.Repo.String())}
 	if out, ok := t.fmt[path.Clean(prj.Dir)]; ok && !prj.Deleted {
 		opts = append(opts, terraform.Formatted(out))
+	} else if p.Slots != nil {
+		// A slot free at that moment runs the root's own check beside its
+		// plan.
+		opts = append(opts, terraform.FmtBeside(p.Slots.TryAcquire))
 	}
-	return CheckoutRoot(ctx, p.Workspaces, src, sha, prj, live, log, opts...)
+	return CheckoutRoot(ctx, fromTree(p.Workspaces, tree), src, sha, prj, live, log, opts...)
 }
 
 // credentialsEnv returns the run option that passes repo's credentials of

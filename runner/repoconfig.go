@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/codeowners"
 	"github.com/planbot/planbot/config"
 	"github.com/planbot/planbot/project"
 	"github.com/planbot/planbot/workspaces"
@@ -27,9 +29,34 @@ type baseFiles struct {
 	}
 }
 
-// GetFile implements FileGetter.
+// baseFilePaths are the files planbot reads from a base commit:
+// .planbot.yaml and every place a CODEOWNERS file may be.
+var baseFilePaths = append([]string{config.RepoFile}, codeowners.Locations()...)
+
+// filesReader reads several files of a commit with one git process, and
+// remembers them (workspaces.Manager.ReadFiles).
+type filesReader interface {
+	ReadFiles(ctx context.Context, repo planbot.Repo, sha string, paths ...string) (map[string][]byte, error)
+}
+
+// GetFile implements FileGetter. A read of one of baseFilePaths reads them
+// all at once when the workspaces can, so that a job's reads of
+// .planbot.yaml and CODEOWNERS cost one git process, and none for a commit
+// read before.
 func (b baseFiles) GetFile(ctx context.Context, repo planbot.Repo, path, ref string) ([]byte, error) {
-	return b.ws.ReadFile(ctx, repo, ref, path)
+	r, ok := b.ws.(filesReader)
+	if !ok || !slices.Contains(baseFilePaths, path) {
+		return b.ws.ReadFile(ctx, repo, ref, path)
+	}
+	files, err := r.ReadFiles(ctx, repo, ref, baseFilePaths...)
+	if err != nil {
+		return nil, err
+	}
+	data, ok := files[path]
+	if !ok {
+		return nil, planbot.Errorf(planbot.ENOTFOUND, "%s has no file %s", short(ref), path)
+	}
+	return data, nil
 }
 
 // repoConfig reads .planbot.yaml from the PR's base commit, never from its

@@ -15,6 +15,50 @@ type Checkouter interface {
 	Checkout(ctx context.Context, src workspaces.Source, sha, name string) (string, error)
 }
 
+// treeCopier copies a checkout of a commit into the directory of a name
+// without git (workspaces.Manager.CopyCheckout).
+type treeCopier interface {
+	CopyCheckout(ctx context.Context, src workspaces.Source, sha, name, tree string) (string, error)
+}
+
+// copyFrom is a Checkouter that copies tree, a checkout of the commit it is
+// asked for, instead of adding a git worktree.
+type copyFrom struct {
+	ws   treeCopier
+	tree string
+}
+
+// Checkout implements Checkouter.
+func (c copyFrom) Checkout(ctx context.Context, src workspaces.Source, sha, name string) (string, error) {
+	return c.ws.CopyCheckout(ctx, src, sha, name, c.tree)
+}
+
+// fromTree returns the Checkouter that gives each root of a commit its own
+// copy of tree, that commit's shared checkout, when ws can copy; ws itself
+// otherwise. The copy is as isolated as a worktree of its own, and costs no
+// git process.
+func fromTree(ws Checkouter, tree string) Checkouter {
+	if c, ok := ws.(treeCopier); ok && tree != "" {
+		return copyFrom{ws: c, tree: tree}
+	}
+	return ws
+}
+
+// workspaceOf returns the workspace that holds dir, the directory a run
+// there may write to, when ws can tell (workspaces.Manager.WorkspaceOf): a
+// root's copy (CopyCheckout) has no .git entry by which terraform would
+// find it.
+func workspaceOf(ws any, dir string) (string, bool) {
+	w, ok := ws.(interface {
+		WorkspaceOf(path string) (string, error)
+	})
+	if !ok {
+		return "", false
+	}
+	root, err := w.WorkspaceOf(dir)
+	return root, err == nil
+}
+
 // PlanFunc plans the Terraform root in dir: Terraform.Plan, or
 // Terraform.PlanDestroy for a root that the change deletes.
 type PlanFunc func(ctx context.Context, dir, workspace string, opts ...terraform.RunOption) (planbot.Result, error)

@@ -73,6 +73,20 @@ func (s *Slots) Acquire(ctx context.Context) (release func(), err error) {
 	}
 }
 
+// TryAcquire takes a slot for a pull request plan's second terraform
+// process (terraform.FmtBeside) only when one is free and no plan waits
+// for one, without waiting: ok is false otherwise. Call release to give
+// it back.
+func (s *Slots) TryAcquire() (release func(), ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.free == 0 || s.waiting > 0 {
+		return nil, false
+	}
+	s.free--
+	return sync.OnceFunc(s.release), true
+}
+
 // AcquireIdle takes a slot for background work, such as a drift plan,
 // once one is free and no pull request plan waits, waiting until ctx ends.
 // Call the returned function to give it back.

@@ -74,19 +74,32 @@ func (m *Manager) Checkout(ctx context.Context, src Source, sha, name string) (s
 // (.terraform, the saved plan, local state) and are kept, so that an apply
 // finds the workspace its plan was made in.
 func (m *Manager) clean(ctx context.Context, dir, sha string) bool {
-	head, err := m.run(ctx, dir, "", "rev-parse", "--verify", "HEAD")
-	if err != nil || strings.TrimSpace(string(head)) != sha {
+	if !exists(filepath.Join(dir, ".git")) {
+		return false // a copy (CopyCheckout), or not a checkout at all
+	}
+	// One process tells both: the "# branch.oid" header names HEAD's
+	// commit, and every other line a modified tracked file.
+	status, err := m.run(ctx, dir, "", "status", "--porcelain=v2", "--branch", "--untracked-files=no")
+	if err != nil {
 		return false
 	}
-	status, err := m.run(ctx, dir, "", "status", "--porcelain", "--untracked-files=no")
-	return err == nil && len(bytes.TrimSpace(status)) == 0
+	atSHA := false
+	for _, line := range strings.Split(strings.TrimSpace(string(status)), "\n") {
+		if oid, ok := strings.CutPrefix(line, "# branch.oid "); ok {
+			atSHA = oid == sha
+		} else if !strings.HasPrefix(line, "# ") {
+			return false
+		}
+	}
+	return atSHA
 }
 
 // removeWorktree removes the worktree at dir and its administrative files
 // in cache; a later `git worktree prune` cleans up after a dir that git did
-// not know. The caller holds the cache's lock.
+// not know. A copy (CopyCheckout), which has no .git entry, goes without
+// git. The caller holds the cache's lock.
 func (m *Manager) removeWorktree(ctx context.Context, cache, dir string) error {
-	if exists(filepath.Join(cache, "HEAD")) {
+	if exists(filepath.Join(cache, "HEAD")) && exists(filepath.Join(dir, ".git")) {
 		// Fails when dir is not (or no longer) a registered worktree;
 		// the RemoveAll and prune below handle that case.
 		m.run(ctx, cache, "", "worktree", "remove", "--force", "--force", "--", dir)
@@ -191,8 +204,9 @@ func (m *Manager) Prune(ctx context.Context, repo planbot.Repo, pr int, keep ...
 }
 
 // removeUnder removes the worktrees in the commit directories of prDir
-// whose names are not in keep, and prDir itself when keep is empty. The
-// caller holds the cache's lock.
+// whose names are not in keep, and prDir itself when keep is empty. It
+// runs `git worktree prune` only when it removed a worktree. The caller
+// holds the cache's lock.
 func (m *Manager) removeUnder(ctx context.Context, cache, prDir string, keep map[string]bool) error {
 	entries, err := os.ReadDir(prDir)
 	if isNotExist(err) {
@@ -201,6 +215,7 @@ func (m *Manager) removeUnder(ctx context.Context, cache, prDir string, keep map
 	if err != nil {
 		return err
 	}
+	pruned := false
 	for _, e := range entries {
 		if keep[e.Name()] {
 			continue
@@ -212,7 +227,9 @@ func (m *Manager) removeUnder(ctx context.Context, cache, prDir string, keep map
 				return err
 			}
 			for _, p := range projects {
-				if err := m.removeWorktree(ctx, cache, filepath.Join(commitDir, p.Name())); err != nil {
+				dir := filepath.Join(commitDir, p.Name())
+				pruned = pruned || exists(filepath.Join(dir, ".git"))
+				if err := m.removeWorktree(ctx, cache, dir); err != nil {
 					return err
 				}
 			}
@@ -226,7 +243,7 @@ func (m *Manager) removeUnder(ctx context.Context, cache, prDir string, keep map
 			return err
 		}
 	}
-	if exists(filepath.Join(cache, "HEAD")) {
+	if pruned && exists(filepath.Join(cache, "HEAD")) {
 		if _, err := m.run(ctx, cache, "", "worktree", "prune"); err != nil {
 			return err
 		}

@@ -102,7 +102,15 @@ func (e *GitError) Unwrap() error { return e.Err }
 
 // run runs `git <args>` in dir and returns its standard output.
 func (m *Manager) run(ctx context.Context, dir, token string, args ...string) ([]byte, error) {
+	return m.runInput(ctx, dir, token, nil, args...)
+}
+
+// runInput is run with stdin as git's standard input (none when nil).
+func (m *Manager) runInput(ctx context.Context, dir, token string, stdin []byte, args ...string) ([]byte, error) {
 	cmd := m.command(ctx, dir, token, args...)
+	if stdin != nil {
+		cmd.Stdin = bytes.NewReader(stdin)
+	}
 	stdout := &limitedBuffer{max: maxStdout}
 	stderr := &limitedBuffer{max: maxStderr}
 	cmd.Stdout, cmd.Stderr = stdout, stderr

@@ -1,9 +1,12 @@
 package workspaces
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -16,36 +19,103 @@ import (
 // directory or a submodule) gives an ENOTFOUND error, as GitHub's contents
 // API answers 404.
 func (m *Manager) ReadFile(ctx context.Context, repo planbot.Repo, sha, path string) ([]byte, error) {
+	files, err := m.ReadFiles(ctx, repo, sha, path)
+	if err != nil {
+		return nil, err
+	}
+	data, ok := files[path]
+	if !ok {
+		return nil, planbot.Errorf(planbot.ENOTFOUND, "%s has no file %s", short(sha), path)
+	}
+	return data, nil
+}
+
+// ReadFiles returns the files at paths in commit sha that exist, by path,
+// read from the repository cache with one git process (`git cat-file
+// --batch`) for all of them. A path that names no file of the commit
+// (missing, a directory or a submodule) is not in the map. The commit must
+// be in the cache (see Sync); if it is not, the error has code ENOTFOUND.
+//
+// What a commit holds never changes, so what ReadFiles found, or found
+// missing, is remembered (see fileMemory): reading the same small files of
+// the same commit again, as every plan of pull requests on one base does,
+// runs no git process.
+func (m *Manager) ReadFiles(ctx context.Context, repo planbot.Repo, sha string, paths ...string) (map[string][]byte, error) {
 	if err := validRepo(repo); err != nil {
 		return nil, err
 	}
 	if !validSHA(sha) {
 		return nil, planbot.Errorf(planbot.EINVALID, "invalid commit SHA %q", sha)
 	}
-	if path == "" || strings.HasPrefix(path, "/") || strings.ContainsRune(path, 0) {
-		return nil, planbot.Errorf(planbot.EINVALID, "invalid path %q", path)
+	for _, p := range paths {
+		if p == "" || strings.HasPrefix(p, "/") || strings.ContainsAny(p, "\x00\n\r") {
+			return nil, planbot.Errorf(planbot.EINVALID, "invalid path %q", p)
+		}
 	}
 	cache := m.cacheDir(repo)
+	files := make(map[string][]byte, len(paths))
+	var want []string
+	for _, p := range paths {
+		if data, found, ok := m.files.get(cache, sha, p); !ok {
+			want = append(want, p)
+		} else if found {
+			files[p] = data
+		}
+	}
+	if len(want) == 0 {
+		return files, nil
+	}
 	if !exists(cache+"/HEAD") || !m.hasCommit(ctx, cache, sha) {
 		return nil, planbot.Errorf(planbot.ENOTFOUND, "commit %s of %s has not been fetched", sha, repo)
 	}
-	obj := sha + ":" + path
-	typ, err := m.run(ctx, cache, "", "cat-file", "-t", "--", obj)
+	var in bytes.Buffer
+	for _, p := range want {
+		in.WriteString(sha + ":" + p + "\n")
+	}
+	out, err := m.runInput(ctx, cache, "", in.Bytes(), "cat-file", "--batch")
 	if err != nil {
-		var gerr *GitError
-		if errors.As(err, &gerr) && ctx.Err() == nil {
-			return nil, planbot.Errorf(planbot.ENOTFOUND, "%s has no file %s", short(sha), path)
+		return nil, fmt.Errorf("workspaces: read files at %s: %w", short(sha), err)
+	}
+	read, err := parseBatch(out, want)
+	if err != nil {
+		return nil, fmt.Errorf("workspaces: read files at %s: %w", short(sha), err)
+	}
+	for _, p := range want {
+		data, found := read[p]
+		m.files.put(cache, sha, p, data, found)
+		if found {
+			files[p] = data
 		}
-		return nil, fmt.Errorf("workspaces: read %s at %s: %w", path, short(sha), err)
 	}
-	if strings.TrimSpace(string(typ)) != "blob" {
-		return nil, planbot.Errorf(planbot.ENOTFOUND, "%s of %s is not a file", path, short(sha))
+	return files, nil
+}
+
+// parseBatch parses the output of `git cat-file --batch` for the paths it
+// was asked for, in order: for each either "<name> missing" (or another
+// answer without an object) or "<oid> <type> <size>", the object's size
+// bytes and a newline. It returns the blobs, by path.
+func parseBatch(out []byte, paths []string) (map[string][]byte, error) {
+	blobs := make(map[string][]byte, len(paths))
+	for _, p := range paths {
+		line, rest, ok := bytes.Cut(out, []byte("\n"))
+		if !ok {
+			return nil, errors.New("git cat-file --batch: output ends early")
+		}
+		out = rest
+		f := strings.Fields(string(line))
+		if len(f) != 3 || !validSHA(f[0]) {
+			continue // missing, or not an object name
+		}
+		size, err := strconv.Atoi(f[2])
+		if err != nil || size < 0 || size+1 > len(out) || out[size] != '\n' {
+			return nil, fmt.Errorf("git cat-file --batch: bad object of %s", p)
+		}
+		if f[1] == "blob" {
+			blobs[p] = bytes.Clone(out[:size])
+		}
+		out = out[size+1:]
 	}
-	data, err := m.run(ctx, cache, "", "cat-file", "blob", "--", obj)
-	if err != nil {
-		return nil, fmt.Errorf("workspaces: read %s at %s: %w", path, short(sha), err)
-	}
-	return data, nil
+	return blobs, nil
 }
 
 // PullHead returns the head commit of pull request pr as of the last Sync
@@ -61,7 +131,11 @@ func (m *Manager) PullHead(ctx context.Context, repo planbot.Repo, pr int) (stri
 	if !exists(cache + "/HEAD") {
 		return "", planbot.Errorf(planbot.ENOTFOUND, "%s has not been fetched", repo)
 	}
-	out, err := m.run(ctx, cache, "", "rev-parse", "--verify", "--quiet", "refs/remotes/pull/"+strconv.Itoa(pr)+"/head^{commit}")
+	ref := "refs/remotes/pull/" + strconv.Itoa(pr) + "/head"
+	if sha, ok := looseRef(cache, ref); ok {
+		return sha, nil
+	}
+	out, err := m.run(ctx, cache, "", "rev-parse", "--verify", "--quiet", ref+"^{commit}")
 	if err != nil {
 		return "", planbot.Errorf(planbot.ENOTFOUND, "pull request #%d of %s has not been fetched", pr, repo)
 	}
@@ -73,4 +147,18 @@ func short(sha string) string {
 		return sha[:12]
 	}
 	return sha
+}
+
+// looseRef returns the commit that ref names when git keeps it as a loose
+// ref file in the repository at cache, as a fetch writes it (the cache is
+// never packed: gc is off), without a git process. ok is false for
+// anything else (a packed or symbolic ref, another ref storage), which
+// `git rev-parse` then resolves.
+func looseRef(cache, ref string) (string, bool) {
+	b, err := os.ReadFile(filepath.Join(cache, filepath.FromSlash(ref)))
+	if err != nil {
+		return "", false
+	}
+	sha := strings.TrimSuffix(string(b), "\n")
+	return sha, validSHA(sha)
 }

@@ -172,7 +172,8 @@ const (
 // hasCommit reports whether the commit sha is in the repository at dir.
 // A plan asks about the same commits a dozen times (sync, checkouts, file
 // reads); each answer yes is remembered for commitMemory, saving a git
-// process each time.
+// process each time. sha names a commit (a pull request's head or base,
+// as GitHub gives them), so an object of that name is taken to be it.
 func (m *Manager) hasCommit(ctx context.Context, dir, sha string) bool {
 	key := dir + "\x00" + sha
 	m.mu.Lock()
@@ -181,8 +182,12 @@ func (m *Manager) hasCommit(ctx context.Context, dir, sha string) bool {
 	if ok && time.Since(seen) < commitMemory {
 		return true
 	}
-	if _, err := m.run(ctx, dir, "", "cat-file", "-e", sha+"^{commit}"); err != nil {
-		return false
+	// A fetch of a few objects, such as a pull request's new commits,
+	// leaves them loose: such a commit is seen without a git process.
+	if !exists(filepath.Join(dir, "objects", sha[:2], sha[2:])) {
+		if _, err := m.run(ctx, dir, "", "cat-file", "-e", sha+"^{commit}"); err != nil {
+			return false
+		}
 	}
 	m.mu.Lock()
 	if len(m.commits) >= commitMemorySize {

@@ -12,10 +12,16 @@
 //	<root>/workspaces/<owner>/<repo>/pr-<N>/base-<sha12>/<name>  (any other commit, e.g. the base)
 //
 // Worktrees share the cache's objects, so a checkout costs only the files it
-// writes. Each project gets its own worktree, so projects of one pull request
-// can run side by side without seeing each other's .terraform directories or
-// plan files. Cleanup removes all worktrees of a pull request, Prune those of
-// commits that are no longer current.
+// writes. Each project gets its own directory, so projects of one pull
+// request can run side by side without seeing each other's .terraform
+// directories or plan files: CopyCheckout makes it in process, as a copy of
+// the commit's shared worktree (named "_tree" by planbot), without a git
+// process or the cache's lock, and reuses a copy whose files of the commit
+// are unchanged. Cleanup removes all workspaces of a pull
+// request, Prune those of commits that are no longer current.
+//
+// ReadFiles reads files of a fetched commit without a checkout, several
+// with one git process, and remembers a commit's small files.
 //
 // Every git command that changes a cache (fetch, worktree add and remove)
 // holds that repository's mutex, so git's own lock files never make two
@@ -59,6 +65,8 @@ type Manager struct {
 	// commits remembers when a commit was last seen in a cache (see
 	// hasCommit), by cache directory and SHA.
 	commits map[string]time.Time
+	// files remembers small files read from commits (see ReadFiles).
+	files fileMemory
 }
 
 // New returns a Manager that keeps its caches and workspaces under root,

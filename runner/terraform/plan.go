@@ -80,24 +80,75 @@ func (r *Runner) planSteps(ctx context.Context, dir, workspace string, destroy b
 	if err := os.Remove(planFile); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return res, fmt.Errorf("terraform: remove old plan: %w", err)
 	}
-	// The formatting check runs first, and alone: a plan never runs two
-	// terraform processes at once, so that --parallelism bounds them.
-	if s.formatted != nil {
+	// The formatting check runs first, and alone: a plan runs a second
+	// terraform process only in a slot of its own (see FmtBeside), so
+	// that --parallelism bounds them.
+	switch {
+	case s.formatted != nil:
 		res.Fmt = *s.formatted
-	} else if !destroy {
-		out, err := s.fmtCheck(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return s.failed(ctx, res, "fmt", err)
+	case destroy:
+	case s.fmtSlot != nil:
+		if release, ok := s.fmtSlot(); ok {
+			wait := s.fmtBeside(ctx, release)
+			res, err := r.initAndPlan(ctx, s, res, workspace, planFile, destroy)
+			out, fmtErr := wait()
+			res.Fmt = out
+			if fmtErr != nil && err == nil {
+				return r.fmtFailed(ctx, s, res, fmtErr)
 			}
-			// terraform reports the same problem better in init or plan.
-			r.logger().Info("terraform fmt check failed", "project", s.dir, "err", err)
+			return res, err
 		}
+		fallthrough
+	default:
+		out, err := s.fmtCheck(ctx)
 		res.Fmt = out
+		if err != nil {
+			if res, err = r.fmtFailed(ctx, s, res, err); err != nil {
+				return res, err
+			}
+		}
 	}
+	return r.initAndPlan(ctx, s, res, workspace, planFile, destroy)
+}
+
+// fmtFailed handles a failed formatting check: when ctx ended the plan
+// fails with it, else (a syntax error, which terraform reports better in
+// init or plan) it is logged and the plan goes on, with res as it is.
+func (r *Runner) fmtFailed(ctx context.Context, s *run, res planbot.Result, err error) (planbot.Result, error) {
+	if ctx.Err() != nil {
+		return s.failed(ctx, res, "fmt", err)
+	}
+	r.logger().Info("terraform fmt check failed", "project", s.dir, "err", err)
+	return res, nil
+}
+
+// fmtBeside starts the formatting check in its own slot, which it gives
+// back with release when done, and returns the function that waits for
+// its output.
+func (s *run) fmtBeside(ctx context.Context, release func()) func() (string, error) {
+	var out string
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer release()
+		out, err = s.fmtCheck(ctx)
+	}()
+	return func() (string, error) {
+		<-done
+		return out, err
+	}
+}
+
+// initAndPlan prepares the directory (init, or the init cache, and the
+// workspace), plans and reads the plan back into res.
+func (r *Runner) initAndPlan(ctx context.Context, s *run, res planbot.Result, workspace, planFile string, destroy bool) (planbot.Result, error) {
 	key, hit := s.restoreInit()
 	lock := s.lockFile()
-	var step string
+	var (
+		step string
+		err  error
+	)
 	if hit {
 		step, err = "workspace", s.selectWorkspace(ctx, workspace)
 	} else {

@@ -120,6 +120,9 @@ type runOptions struct {
 	// formatted, when set, is the outcome of the formatting check, made
 	// already (see Formatted).
 	formatted *string
+	// fmtSlot, when set, may give the formatting check a slot of its own
+	// (see FmtBeside).
+	fmtSlot func() (release func(), ok bool)
 }
 
 // UseEngine runs the project with engine e's binary; "" (and no
@@ -132,6 +135,16 @@ func UseEngine(e planbot.Engine) RunOption {
 // made already (see FmtCheck), with output out: Plan does not check again.
 func Formatted(out string) RunOption {
 	return func(o *runOptions) { o.formatted = &out }
+}
+
+// FmtBeside lets Plan run its formatting check beside init and plan,
+// instead of before them, when try gives it a slot of its own at that
+// moment: a second terraform process, which the slots bound like any
+// other. try returns false at once when no slot is free (it must not
+// wait), and the check then runs first and alone, as without FmtBeside.
+// The output is the same either way.
+func FmtBeside(try func() (release func(), ok bool)) RunOption {
+	return func(o *runOptions) { o.fmtSlot = try }
 }
 
 // CacheScope lets a plan use the Runner's InitCache, sharing entries only
@@ -177,6 +190,7 @@ type run struct {
 	// credentials of the run (see setup).
 	scope, envDigest string
 	formatted        *string
+	fmtSlot          func() (release func(), ok bool)
 	tf               *tfexec.Terraform
 	stderr           *boundedBuffer
 	// output receives what init, plan and apply print (see Output).
@@ -216,7 +230,7 @@ func (r *Runner) open(dir string, opts ...RunOption) (*run, error) {
 			return nil, fmt.Errorf("terraform: %w", err)
 		}
 	}
-	s := &run{r: r, dir: abs, root: root, home: home, engine: engine, bin: bin, exec: bin, scope: o.scope, formatted: o.formatted, stderr: newBoundedBuffer(r.outputLimit()), output: o.output}
+	s := &run{r: r, dir: abs, root: root, home: home, engine: engine, bin: bin, exec: bin, scope: o.scope, formatted: o.formatted, fmtSlot: o.fmtSlot, stderr: newBoundedBuffer(r.outputLimit()), output: o.output}
 	if err := s.setup(o); err != nil {
 		os.RemoveAll(home)
 		return nil, err
