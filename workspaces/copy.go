@@ -151,9 +151,7 @@ func (m *Manager) replace(ctx context.Context, repo planbot.Repo, dir string) er
 		return os.RemoveAll(dir)
 	}
 	cache := m.cacheDir(repo)
-	l := m.lock(cache)
-	l.Lock()
-	defer l.Unlock()
+	defer m.lock(cache)()
 	if err := m.removeWorktree(ctx, cache, dir); err != nil {
 		return err
 	}
