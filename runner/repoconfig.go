@@ -52,11 +52,7 @@ func (b baseFiles) GetFile(ctx context.Context, repo planbot.Repo, path, ref str
 	if err != nil {
 		return nil, err
 	}
-	data, ok := files[path]
-	if !ok {
-		return nil, planbot.Errorf(planbot.ENOTFOUND, "%s has no file %s", short(ref), path)
-	}
-	return data, nil
+	return workspaces.FileIn(files, ref, path)
 }
 
 // repoConfig reads .planbot.yaml from the PR's base commit, never from its

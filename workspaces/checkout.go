@@ -22,17 +22,8 @@ import (
 // files and local state are kept), and replaces any other. The commit must already be in the cache
 // (see Sync); if it is not, the error has code ENOTFOUND.
 func (m *Manager) Checkout(ctx context.Context, src Source, sha, name string) (string, error) {
-	if err := validRepo(src.Repo); err != nil {
+	if err := validCheckout(src, sha, name); err != nil {
 		return "", err
-	}
-	if !validSHA(sha) {
-		return "", planbot.Errorf(planbot.EINVALID, "invalid commit SHA %q", sha)
-	}
-	if name == "" {
-		return "", planbot.Errorf(planbot.EINVALID, "empty project name")
-	}
-	if src.PR < 0 {
-		return "", planbot.Errorf(planbot.EINVALID, "invalid pull request number %d", src.PR)
 	}
 	log := m.log(src.Repo, src.PR).With("sha", sha, "project", name)
 	cache := m.cacheDir(src.Repo)
@@ -247,6 +238,24 @@ func (m *Manager) removeUnder(ctx context.Context, cache, prDir string, keep map
 		if _, err := m.run(ctx, cache, "", "worktree", "prune"); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// validCheckout checks what Checkout and CopyCheckout are asked for: a
+// valid repository, commit SHA and pull request number, and a project name.
+func validCheckout(src Source, sha, name string) error {
+	if err := validRepo(src.Repo); err != nil {
+		return err
+	}
+	if !validSHA(sha) {
+		return planbot.Errorf(planbot.EINVALID, "invalid commit SHA %q", sha)
+	}
+	if name == "" {
+		return planbot.Errorf(planbot.EINVALID, "empty project name")
+	}
+	if src.PR < 0 {
+		return planbot.Errorf(planbot.EINVALID, "invalid pull request number %d", src.PR)
 	}
 	return nil
 }

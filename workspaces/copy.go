@@ -29,17 +29,8 @@ import (
 // in tree, such as .terraform, plan files and local state, are kept), and
 // replaces any other directory with a fresh copy.
 func (m *Manager) CopyCheckout(ctx context.Context, src Source, sha, name, tree string) (string, error) {
-	if err := validRepo(src.Repo); err != nil {
+	if err := validCheckout(src, sha, name); err != nil {
 		return "", err
-	}
-	if !validSHA(sha) {
-		return "", planbot.Errorf(planbot.EINVALID, "invalid commit SHA %q", sha)
-	}
-	if name == "" {
-		return "", planbot.Errorf(planbot.EINVALID, "empty project name")
-	}
-	if src.PR < 0 {
-		return "", planbot.Errorf(planbot.EINVALID, "invalid pull request number %d", src.PR)
 	}
 	commitDir := filepath.Join(m.prDir(src.Repo, src.PR), commitDirName(src, sha))
 	dir := filepath.Join(commitDir, Slug(name))

@@ -200,14 +200,8 @@ func TestCopyCheckoutRefusesOtherTrees(t *testing.T) {
 	ctx := context.Background()
 	pr := newSyncedPR(t)
 	m, src, base, head := pr.m, pr.src, pr.base, pr.head
-	baseTree, err := m.Checkout(ctx, src, base, "_tree")
-	if err != nil {
-		t.Fatal(err)
-	}
-	headTree, err := m.Checkout(ctx, src, head, "_tree")
-	if err != nil {
-		t.Fatal(err)
-	}
+	baseTree := pr.checkout(t, base, "_tree")
+	headTree := pr.checkout(t, head, "_tree")
 	other := src
 	other.PR = 2
 	cases := []struct {

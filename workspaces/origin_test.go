@@ -264,3 +264,14 @@ func newSyncedPR(t *testing.T) syncedPR {
 	}
 	return pr
 }
+
+// checkout checks out commit sha for the project called name in the pull
+// request of pr, and fails the test when it cannot.
+func (pr syncedPR) checkout(t *testing.T, sha, name string) string {
+	t.Helper()
+	dir, err := pr.m.Checkout(context.Background(), pr.src, sha, name)
+	if err != nil {
+		t.Fatalf("Checkout %s of %s: %v", name, short(sha), err)
+	}
+	return dir
+}

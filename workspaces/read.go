@@ -23,6 +23,13 @@ func (m *Manager) ReadFile(ctx context.Context, repo planbot.Repo, sha, path str
 	if err != nil {
 		return nil, err
 	}
+	return FileIn(files, sha, path)
+}
+
+// FileIn returns the contents of path among files, what ReadFiles read of
+// commit sha; the error has code ENOTFOUND when the commit has no such
+// file.
+func FileIn(files map[string][]byte, sha, path string) ([]byte, error) {
 	data, ok := files[path]
 	if !ok {
 		return nil, planbot.Errorf(planbot.ENOTFOUND, "%s has no file %s", short(sha), path)

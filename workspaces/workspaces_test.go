@@ -20,14 +20,8 @@ func TestSyncCheckout(t *testing.T) {
 	ctx := context.Background()
 	pr := newSyncedPR(t)
 	m, logs, o, src, base, head := pr.m, pr.logs, pr.o, pr.src, pr.base, pr.head
-	headDir, err := m.Checkout(ctx, src, head, "envs/dev")
-	if err != nil {
-		t.Fatalf("Checkout head: %v", err)
-	}
-	baseDir, err := m.Checkout(ctx, src, base, "envs/dev")
-	if err != nil {
-		t.Fatalf("Checkout base: %v", err)
-	}
+	headDir := pr.checkout(t, head, "envs/dev")
+	baseDir := pr.checkout(t, base, "envs/dev")
 
 	wantHead := filepath.Join(m.Root(), "workspaces", "acme", "infra", "pr-1", head[:12], Slug("envs/dev"))
 	wantBase := filepath.Join(m.Root(), "workspaces", "acme", "infra", "pr-1", "base-"+base[:12], Slug("envs/dev"))
@@ -273,20 +267,14 @@ func TestCheckoutReuse(t *testing.T) {
 	ctx := context.Background()
 	pr := newSyncedPR(t)
 	m, src, head := pr.m, pr.src, pr.head
-	dir, err := m.Checkout(ctx, src, head, "envs/dev")
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir := pr.checkout(t, head, "envs/dev")
 	marker := filepath.Join(dir, ".git") // a worktree's .git file; reused dirs keep it
 	info1, err := os.Stat(marker)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	again, err := m.Checkout(ctx, src, head, "envs/dev")
-	if err != nil {
-		t.Fatal(err)
-	}
+	again := pr.checkout(t, head, "envs/dev")
 	info2, err := os.Stat(marker)
 	if err != nil {
 		t.Fatal(err)
@@ -542,14 +530,8 @@ func TestRemove(t *testing.T) {
 	ctx := context.Background()
 	pr := newSyncedPR(t)
 	m, src, base, head := pr.m, pr.src, pr.base, pr.head
-	mine, err := m.Checkout(ctx, src, base, "_prerender")
-	if err != nil {
-		t.Fatal(err)
-	}
-	theirs, err := m.Checkout(ctx, src, head, "envs/dev")
-	if err != nil {
-		t.Fatal(err)
-	}
+	mine := pr.checkout(t, base, "_prerender")
+	theirs := pr.checkout(t, head, "envs/dev")
 	if err := m.Remove(ctx, src.Repo, mine); err != nil {
 		t.Fatalf("Remove: %v", err)
 	}
