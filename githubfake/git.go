@@ -310,14 +310,6 @@ func (s *Server) Branch(fullName, branch string) string {
 	return s.resolve(s.mustRepo(fullName), "refs/heads/"+branch)
 }
 
-// DeleteBranch deletes a branch of a repository.
-func (s *Server) DeleteBranch(fullName, branch string) {
-	s.t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.mustGit(s.mustRepo(fullName).dir, nil, nil, "update-ref", "-d", "refs/heads/"+branch)
-}
-
 // FileAt returns the content of path at ref (sha, branch or tag) and
 // reports whether it exists.
 func (s *Server) FileAt(fullName, ref, path string) (string, bool) {

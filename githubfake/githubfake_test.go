@@ -121,6 +121,17 @@ func TestCommentsPaginationAndLimit(t *testing.T) {
 	if diff := cmp.Diff(ghErr.Errors, wantErr); ghErr.Message != "Validation Failed" || diff != "" {
 		t.Errorf("422 %q (-got +want):\n%s", ghErr.Message, diff)
 	}
+	// Measured mode: GitHub has been seen to accept up to 262,144 bytes,
+	// whatever the characters.
+	s.SetMeasuredBodyLimit(true)
+	if _, _, err := c.Issues.CreateComment(ctx, "acme", "infra", pr.Number, &github.IssueComment{Body: &long}); err != nil {
+		t.Errorf("measured mode, 65537 runes in 131073 bytes: %v", err)
+	}
+	tooBig := strings.Repeat("x", 262145)
+	if _, resp, _ := c.Issues.CreateComment(ctx, "acme", "infra", pr.Number, &github.IssueComment{Body: &tooBig}); resp.StatusCode != 422 {
+		t.Errorf("measured mode, 262145 bytes: %d, want 422", resp.StatusCode)
+	}
+	s.SetMeasuredBodyLimit(false)
 	// PATCH with a too-long body keeps the old one.
 	if _, _, err := c.Issues.EditComment(ctx, "acme", "infra", created.GetID(), &github.IssueComment{Body: &long}); err == nil {
 		t.Error("edit to 65537 runes succeeded")

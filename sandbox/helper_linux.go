@@ -33,15 +33,6 @@ func Supported() error {
 	return nil
 }
 
-// ABI returns the kernel's Landlock ABI version, 0 when it has none.
-func ABI() int {
-	v, err := llsyscall.LandlockGetABIVersion()
-	if err != nil {
-		return 0
-	}
-	return v
-}
-
 // RunHelper returns at once unless this process was started as the
 // sandbox helper, with a policy in EnvVar. Then it restricts the process
 // as the policy says and executes the policy's program in its place; it

@@ -14,9 +14,6 @@ func Supported() error {
 	return planbot.Errorf(planbot.EINVALID, "Landlock needs Linux; start planbot with --sandbox=off and accept that plans can read what planbot's user can")
 }
 
-// ABI returns 0: there is no Landlock here.
-func ABI() int { return 0 }
-
 // RunHelper returns at once unless this process was started as the
 // sandbox helper; then, since nothing can be confined here, it runs the
 // program only when the policy does not ask for confinement.

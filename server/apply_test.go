@@ -35,6 +35,8 @@ func TestApplyGate(t *testing.T) {
 		change               map[string]string
 		approvers            []string // approve the head
 		requesters           []string // request changes at the head
+		dismiss              bool     // dismiss the approvals again
+		draft                bool     // turn the pull request into a draft
 		before               func()   // runs before the /apply
 		want                 []string // in the refusal
 	}{
@@ -42,6 +44,8 @@ func TestApplyGate(t *testing.T) {
 		{name: "author's own approval does not count", branch: "self-approval", author: "dave", by: "dave", change: devChange("dev-c"), approvers: []string{"dave"}, want: []string{"@acme/platform"}},
 		{name: "changes requested by an owner blocks", branch: "changes-requested", author: "carol", change: devChange("dev-d"), approvers: []string{"dave"}, requesters: []string{"erin"}, want: []string{"erin"}},
 		{name: "prod approved only by platform is refused", branch: "prod-platform", author: "carol", change: prodChange("prod-a"), approvers: []string{"dave"}, want: []string{"@alice"}},
+		{name: "dismissed approval does not count", branch: "dismissed", author: "carol", change: devChange("dev-f"), approvers: []string{"dave"}, dismiss: true, want: []string{"@acme/platform"}},
+		{name: "draft is refused", branch: "draft", author: "carol", change: devChange("dev-g"), approvers: []string{"dave"}, draft: true, want: []string{"draft"}},
 		{name: "base changed a module after the plan", branch: "stale-base", author: "carol", change: devChange("dev-stale"), approvers: []string{"dave"}, want: []string{"modules/app", "run /plan"},
 			before: func() {
 				gh.Commit(testRepo, "main", map[string]string{"modules/app/main.tf": infraFiles()["modules/app/main.tf"] + "\n# tuned\n"}, nil, "tune the module")
@@ -51,7 +55,13 @@ func TestApplyGate(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			pr := e.openPlanned(tt.branch, tt.author, tt.change, "success")
 			for _, u := range tt.approvers {
-				gh.SubmitReview(testRepo, pr.Number, u, "APPROVED", pr.HeadSHA)
+				id := gh.SubmitReview(testRepo, pr.Number, u, "APPROVED", pr.HeadSHA)
+				if tt.dismiss {
+					gh.DismissReview(testRepo, pr.Number, id)
+				}
+			}
+			if tt.draft {
+				gh.SetDraft(testRepo, pr.Number, true)
 			}
 			for _, u := range tt.requesters {
 				gh.SubmitReview(testRepo, pr.Number, u, "CHANGES_REQUESTED", pr.HeadSHA)
@@ -104,6 +114,44 @@ func TestApplyGate(t *testing.T) {
 			t.Errorf("planbot/apply after a refusal and a merge = %q, want success", st)
 		}
 	})
+}
+
+// TestApplyMergeBlocked: when GitHub refuses the merge after the apply
+// (405, a branch protection rule planbot does not check), the reply says
+// the changes are applied and why the merge failed, planbot/apply fails,
+// and once the block is lifted /apply merges without applying again.
+func TestApplyMergeBlocked(t *testing.T) {
+	gh := newFake(t)
+	e := startServer(t, gh, t.TempDir())
+	pr := e.openPlanned("blocked", "carol", devChange("dev-blocked"), "success")
+	gh.SubmitReview(testRepo, pr.Number, "dave", "APPROVED", pr.HeadSHA)
+	const block = "Required status check \"ci/test\" is expected."
+	gh.BlockMerge(testRepo, pr.Number, block)
+
+	reply := e.command(pr.Number, "bob", "/apply")
+	for _, want := range []string{"Apply complete", "The changes are applied, but the merge failed", block} {
+		if !strings.Contains(reply, want) {
+			t.Errorf("reply lacks %q:\n%s", want, reply)
+		}
+	}
+	if st, desc := status(gh, pr.HeadSHA, "planbot/apply"); st != "failure" || !strings.Contains(desc, "merge failed") {
+		t.Errorf("planbot/apply = %q (%q), want failure: the merge failed", st, desc)
+	}
+	if gh.PR(testRepo, pr.Number).Merged {
+		t.Fatal("a blocked merge merged")
+	}
+
+	gh.BlockMerge(testRepo, pr.Number, "")
+	reply = e.command(pr.Number, "bob", "/apply")
+	if !strings.Contains(reply, "merged") || strings.Contains(reply, "Apply complete") {
+		t.Errorf("the /apply after the block merges without applying again; reply:\n%s", reply)
+	}
+	if !gh.PR(testRepo, pr.Number).Merged {
+		t.Error("not merged once the block was lifted")
+	}
+	if st, _ := status(gh, pr.HeadSHA, "planbot/apply"); st != "success" {
+		t.Errorf("planbot/apply after the merge = %q, want success", st)
+	}
 }
 
 func TestApplyMergesAndLocks(t *testing.T) { forEachEngine(t, testApplyMergesAndLocks) }

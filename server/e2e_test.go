@@ -80,6 +80,28 @@ func testPlanEndToEnd(t *testing.T, eng testEngine) {
 // TestBigPlanSplits plans 4,000 resources: every comment stays within
 // GitHub's limit, the first holds the summary, and a re-plan edits every
 // part in place.
+// TestReopenedPRIsPlannedAgain: a pull request closed and then reopened
+// with a new commit on its branch is planned at that commit, in the same
+// plan comment.
+func TestReopenedPRIsPlannedAgain(t *testing.T) {
+	gh := newFake(t)
+	e := startServer(t, gh, t.TempDir())
+	pr := e.openPlanned("reopen", "carol", devChange("dev-before"), "success")
+	first := planComment(t, gh, pr.Number)
+	e.close(pr.Number)
+
+	sha := gh.Commit(testRepo, "reopen", devChange("dev-after"), nil, "while closed")
+	gh.ReopenPR(testRepo, pr.Number)
+	e.deliver("pull_request", gh.PullRequestEvent("reopened", testRepo, pr.Number), http.StatusAccepted)
+	if got := waitStatus(t, gh, sha, "planbot/plan"); got != "success" {
+		t.Fatalf("planbot/plan of the reopened PR's new head = %s, want success", got)
+	}
+	c := planComment(t, gh, pr.Number)
+	if c.ID != first.ID || !strings.Contains(c.Body, "dev-after") || strings.Contains(c.Body, "dev-before") {
+		t.Errorf("plan comment after the reopen (id %d, first %d):\n%s", c.ID, first.ID, c.Body)
+	}
+}
+
 func TestBigPlanSplits(t *testing.T) {
 	if testing.Short() {
 		t.Skip("plans 4,000 resources")
