@@ -149,7 +149,9 @@ func BenchmarkRawTerraform(b *testing.B) {
 }
 
 // benchServer runs a planbot server in this process until the benchmark
-// ends and returns its webhook URL. It logs at info level to nowhere, so
+// ends and returns its webhook URL. Its terraform processes start through
+// planbot-sandbox, built for the benchmark as the Dockerfile builds it, as
+// in production (see benchSandboxHelper). It logs at info level to nowhere, so
 // that the cost of logging counts but the output does not drown the
 // benchmark's; with -benchlog it logs at debug level to that file, and
 // BenchmarkPlanEndToEnd lists the GitHub requests of its last plan.
@@ -166,7 +168,7 @@ func benchServer(b *testing.B, gh *githubfake.Server, extra ...string) string {
 		b.Cleanup(func() { f.Close() })
 		logger = slog.New(slog.NewTextHandler(f, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	m := &Main{Options: opts, Logger: logger}
+	m := &Main{Options: opts, Logger: logger, SandboxHelper: benchSandboxHelper(b)}
 	if err := m.Listen(); err != nil {
 		b.Fatal(err)
 	}
@@ -185,6 +187,21 @@ func benchServer(b *testing.B, gh *githubfake.Server, extra ...string) string {
 	})
 	benchPoll(ctx, b, "server healthy", func() bool { return healthy(m.Addr()) })
 	return "http://" + m.Addr() + "/webhook"
+}
+
+// benchSandboxHelper builds cmd/planbot-sandbox as the Dockerfile does
+// and returns its path: the helper that production installs next to
+// planbot. Without it the benchmarks' servers would start every terraform
+// process through this test binary, many times larger and slower to start.
+func benchSandboxHelper(b *testing.B) string {
+	b.Helper()
+	bin := filepath.Join(b.TempDir(), "planbot-sandbox")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "github.com/planbot/planbot/cmd/planbot-sandbox")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("build planbot-sandbox: %v\n%s", err, out)
+	}
+	return bin
 }
 
 // benchDeliver sends a pull_request webhook and checks that it is accepted.

@@ -57,6 +57,10 @@ type Main struct {
 	metricsListener net.Listener
 	// webListener serves the web page when Options.Web.Addr is set.
 	webListener net.Listener
+	// SandboxHelper, when set, is the sandbox helper terraform is started
+	// through (a planbot-sandbox built elsewhere); unset, sandbox.New
+	// finds it next to planbot's executable.
+	SandboxHelper string
 }
 
 // Addr returns the address the server listens on, once Run has started
@@ -161,7 +165,7 @@ func (m *Main) secure() (secured, *slog.Logger, error) {
 	if sec.secrets, err = m.Options.LoadSecrets(); err != nil {
 		return sec, nil, err
 	}
-	if sec.sandbox, sec.creds, err = confine(m.Options, m.Logger); err != nil {
+	if sec.sandbox, sec.creds, err = confine(m.Options, m.SandboxHelper, m.Logger); err != nil {
 		return sec, nil, err
 	}
 	sec.masked = append(sec.secrets.Masked(), maskable(sec.creds.Values())...)
@@ -371,11 +375,15 @@ func shutdown(ctx context.Context, servers map[string]*http.Server, log *slog.Lo
 // secrets: the sandbox terraform runs in (refusing to start when
 // --sandbox=landlock cannot be enforced, or when a secret lies where the
 // sandbox lets terraform read), the plan and apply credentials, and a
-// process that others of the same user cannot inspect.
-func confine(o config.Server, log *slog.Logger) (*sandbox.Sandbox, *credentials.Set, error) {
+// process that others of the same user cannot inspect. helper, when not
+// empty, replaces the helper sandbox.New found.
+func confine(o config.Server, helper string, log *slog.Logger) (*sandbox.Sandbox, *credentials.Set, error) {
 	sb, err := sandbox.New(o.Sandbox)
 	if err != nil {
 		return nil, nil, err
+	}
+	if helper != "" {
+		sb.Helper = helper
 	}
 	db := o.Database
 	if config.IsPostgres(db) {
