@@ -470,7 +470,9 @@ func (a *Applier) applyOne(ctx context.Context, req ApplyRequest, src workspaces
 	if err == nil {
 		live, closeLive := liveOutput(ctx, a.Live, pr, req.Delivery, p.Project)
 		opts := []terraform.RunOption{terraform.UseEngine(planEngine(p)), credentialsEnv(a.Credentials, src.Repo, credentials.Apply), live}
-		if root, ok := workspaceOf(a.Workspaces, dir); ok {
+		// A root's copy has no .git entry by which terraform would find
+		// the directory it may write to.
+		if root, err := a.Workspaces.WorkspaceOf(dir); err == nil {
 			opts = append(opts, terraform.Root(root))
 		}
 		output, err = a.Terraform.Apply(ctx, dir, planFile, p.PlanSHA256, opts...)

@@ -300,7 +300,11 @@ func TestApplyOncePerDelivery(t *testing.T) {
 		t.Run(fmt.Sprintf("replay=%v", replay), func(t *testing.T) {
 			st := &auditLog{}
 			tf := &countingTerraform{}
-			a := &Applier{Locks: st, Plans: st, Audit: st, Terraform: tf, Logger: slog.New(slog.DiscardHandler)}
+			ws, err := workspaces.New(t.TempDir(), slog.New(slog.DiscardHandler))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := &Applier{Locks: st, Plans: st, Audit: st, Terraform: tf, Workspaces: ws, Logger: slog.New(slog.DiscardHandler)}
 			if replay {
 				st.AppendAudit(context.Background(), audit.Entry{Repo: "acme/infra", PR: 7, HeadSHA: "h1", Project: "envs/dev",
 					Action: audit.ActionApplyRequested, Outcome: "started", DeliveryID: "d1"})

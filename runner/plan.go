@@ -55,6 +55,11 @@ type Workspaces interface {
 	// PullHead returns the head of a pull request as the last Sync that
 	// fetched it saw it.
 	PullHead(ctx context.Context, repo planbot.Repo, pr int) (string, error)
+	filesReader
+	treeCopier
+	// WorkspaceOf returns the workspace that holds path, a file or
+	// directory in a directory that Checkout or CopyCheckout returned.
+	WorkspaceOf(path string) (string, error)
 }
 
 // Terraform plans a Terraform project.

@@ -26,6 +26,7 @@ type FileGetter interface {
 type baseFiles struct {
 	ws interface {
 		ReadFile(ctx context.Context, repo planbot.Repo, sha, path string) ([]byte, error)
+		filesReader
 	}
 }
 
@@ -40,15 +41,13 @@ type filesReader interface {
 }
 
 // GetFile implements FileGetter. A read of one of baseFilePaths reads them
-// all at once when the workspaces can, so that a job's reads of
-// .planbot.yaml and CODEOWNERS cost one git process, and none for a commit
-// read before.
+// all at once, so that a job's reads of .planbot.yaml and CODEOWNERS cost
+// one git process, and none for a commit read before.
 func (b baseFiles) GetFile(ctx context.Context, repo planbot.Repo, path, ref string) ([]byte, error) {
-	r, ok := b.ws.(filesReader)
-	if !ok || !slices.Contains(baseFilePaths, path) {
+	if !slices.Contains(baseFilePaths, path) {
 		return b.ws.ReadFile(ctx, repo, ref, path)
 	}
-	files, err := r.ReadFiles(ctx, repo, ref, baseFilePaths...)
+	files, err := b.ws.ReadFiles(ctx, repo, ref, baseFilePaths...)
 	if err != nil {
 		return nil, err
 	}

@@ -34,29 +34,17 @@ func (c copyFrom) Checkout(ctx context.Context, src workspaces.Source, sha, name
 }
 
 // fromTree returns the Checkouter that gives each root of a commit its own
-// copy of tree, that commit's shared checkout, when ws can copy; ws itself
-// otherwise. The copy is as isolated as a worktree of its own, and costs no
-// git process.
-func fromTree(ws Checkouter, tree string) Checkouter {
-	if c, ok := ws.(treeCopier); ok && tree != "" {
-		return copyFrom{ws: c, tree: tree}
+// copy of tree, that commit's shared checkout; ws itself when there is no
+// tree. The copy is as isolated as a worktree of its own, and costs no git
+// process.
+func fromTree(ws interface {
+	Checkouter
+	treeCopier
+}, tree string) Checkouter {
+	if tree == "" {
+		return ws
 	}
-	return ws
-}
-
-// workspaceOf returns the workspace that holds dir, the directory a run
-// there may write to, when ws can tell (workspaces.Manager.WorkspaceOf): a
-// root's copy (CopyCheckout) has no .git entry by which terraform would
-// find it.
-func workspaceOf(ws any, dir string) (string, bool) {
-	w, ok := ws.(interface {
-		WorkspaceOf(path string) (string, error)
-	})
-	if !ok {
-		return "", false
-	}
-	root, err := w.WorkspaceOf(dir)
-	return root, err == nil
+	return copyFrom{ws: ws, tree: tree}
 }
 
 // PlanFunc plans the Terraform root in dir: Terraform.Plan, or
