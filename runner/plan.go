@@ -47,7 +47,7 @@ type Workspaces interface {
 	Checkout(ctx context.Context, src workspaces.Source, sha, name string) (string, error)
 	Cleanup(ctx context.Context, repo planbot.Repo, pr int) error
 	Prune(ctx context.Context, repo planbot.Repo, pr int, keep ...string) error
-	// Remove removes one worktree that Checkout returned.
+	// Remove removes one checkout that Checkout returned.
 	Remove(ctx context.Context, repo planbot.Repo, dir string) error
 	// ReadFile returns a file of a commit that Sync fetched, or an
 	// ENOTFOUND error when the commit has no such file.

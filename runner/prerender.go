@@ -50,8 +50,8 @@ func (p *Planner) Prerender(ctx context.Context, gh Tokener, req PrerenderReques
 	if err != nil {
 		return fmt.Errorf("prerender: %w", err)
 	}
-	// Only this worktree goes: a drift pass may be planning other
-	// worktrees of the default branch (also pull request 0) meanwhile.
+	// Only this checkout goes: a drift pass may be planning other
+	// checkouts of the default branch (also pull request 0) meanwhile.
 	defer func() {
 		if err := p.Workspaces.Remove(context.WithoutCancel(ctx), req.Repo, tree); err != nil {
 			log.Warn("remove pre-render workspace", "err", err)

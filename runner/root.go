@@ -10,7 +10,7 @@ import (
 	"github.com/planbot/planbot/workspaces"
 )
 
-// Checkouter checks a commit out into the worktree of a name.
+// Checkouter checks a commit out into the directory of a name.
 type Checkouter interface {
 	Checkout(ctx context.Context, src workspaces.Source, sha, name string) (string, error)
 }
@@ -22,7 +22,7 @@ type treeCopier interface {
 }
 
 // copyFrom is a Checkouter that copies tree, a checkout of the commit it is
-// asked for, instead of adding a git worktree.
+// asked for, instead of writing the commit out of the repository cache again.
 type copyFrom struct {
 	ws   treeCopier
 	tree string
@@ -35,7 +35,7 @@ func (c copyFrom) Checkout(ctx context.Context, src workspaces.Source, sha, name
 
 // fromTree returns the Checkouter that gives each root of a commit its own
 // copy of tree, that commit's shared checkout; ws itself when there is no
-// tree. The copy is as isolated as a worktree of its own, and costs no git
+// tree. The copy is as isolated as a checkout of its own, and costs no git
 // process.
 func fromTree(ws interface {
 	Checkouter
@@ -51,7 +51,7 @@ func fromTree(ws interface {
 // Terraform.PlanDestroy for a root that the change deletes.
 type PlanFunc func(ctx context.Context, dir, workspace string, opts ...terraform.RunOption) (planbot.Result, error)
 
-// CheckoutRoot checks commit sha of src out into the worktree of Terraform
+// CheckoutRoot checks commit sha of src out into the directory of Terraform
 // root prj and returns the function that plans the root there with plan
 // and the project's engine, opts added to the root's. PR plans and drift passes share it, and both
 // check out before they take their slot: checkouts wait for the

@@ -97,6 +97,62 @@ func BenchmarkPlanEndToEnd(b *testing.B) {
 	}
 }
 
+// BenchmarkFreshPR measures what a pull request's author sees on a new
+// pull request, as the issue of the speed goals measured it: from the
+// moment GitHub delivers the opened webhook to the moment the plan
+// comment is on the pull request. Each iteration opens a new pull request
+// that adds a root of its own (a copy of envs/dev, so that no pull
+// request waits for another's lock), on a server that planned one before
+// (the repository cache exists, as it does after the first pull request
+// of a repository). status-ns is the time until planbot/plan is success.
+func BenchmarkFreshPR(b *testing.B) {
+	gh := githubfake.New(b)
+	gh.CreateRepo(testRepo, infraFiles())
+	gh.AddInstallation(1, testRepo)
+	gh.SetCollaborator(testRepo, "carol", "write")
+	url := benchServer(b, gh)
+	ctx := b.Context()
+
+	open := func(i int) (githubfake.PR, string) {
+		branch := fmt.Sprintf("fresh-%d", i)
+		sha := gh.Commit(testRepo, branch, map[string]string{"envs/" + branch + "/main.tf": rootTF(branch)}, nil, "add "+branch)
+		return gh.OpenPR(testRepo, branch, "main", "carol", "Add "+branch), sha
+	}
+	pr, sha := open(0)
+	benchDeliver(b, gh, url, gh.PullRequestEvent("opened", testRepo, pr.Number))
+	benchWaitPlan(ctx, b, gh, pr.Number, sha)
+
+	var status time.Duration
+	first := len(gh.Requests())
+	i := 0
+	for b.Loop() {
+		b.StopTimer()
+		i++
+		pr, sha = open(i)
+		b.StartTimer()
+		start := time.Now()
+		benchDeliver(b, gh, url, gh.PullRequestEvent("opened", testRepo, pr.Number))
+		benchPoll(ctx, b, "plan comment on #"+fmt.Sprint(pr.Number), func() bool {
+			for _, c := range botComments(gh, pr.Number) {
+				if strings.Contains(c.Body, "<!-- planbot:plan") && strings.Contains(c.Body, sha[:7]) {
+					return true
+				}
+			}
+			return false
+		})
+		b.StopTimer()
+		benchWaitPlan(ctx, b, gh, pr.Number, sha)
+		status += time.Since(start)
+		b.StartTimer()
+	}
+	if i > 0 {
+		b.ReportMetric(float64(status.Nanoseconds())/float64(i), "status-ns")
+		api, git := countRequests(gh.Requests()[first:])
+		b.ReportMetric(float64(api)/float64(i), "api-calls/op")
+		b.ReportMetric(float64(git)/float64(i), "git-requests/op")
+	}
+}
+
 // BenchmarkRawTerraform is the baseline of BenchmarkPlanEndToEnd: the same
 // root, written into a fresh directory per iteration as planbot checks out
 // a fresh worktree per head. init-plan runs `terraform init` and `terraform

@@ -61,6 +61,9 @@ type Main struct {
 	// through (a planbot-sandbox built elsewhere); unset, sandbox.New
 	// finds it next to planbot's executable.
 	SandboxHelper string
+	// workspaces holds the repository caches; Close stops their git
+	// object readers.
+	workspaces *workspaces.Manager
 }
 
 // Addr returns the address the server listens on, once Run has started
@@ -221,6 +224,7 @@ func (m *Main) flows(ctx context.Context, sec secured, app *githubapp.App, runMe
 	if err != nil {
 		return nil, nil, err
 	}
+	m.workspaces = ws
 	tf := &terraform.Runner{
 		Bin:            def.Path,
 		Engine:         def.Engine,
@@ -427,6 +431,9 @@ func (m *Main) Close() error {
 		if l != nil {
 			l.Close() // already closed when Run served it
 		}
+	}
+	if m.workspaces != nil {
+		m.workspaces.Close()
 	}
 	if m.store != nil {
 		return m.store.Close()

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,9 +18,15 @@ import (
 // (src.HeadSHA) goes to pr-<N>/<sha12>/<slug>, any other commit, such as the
 // base, to pr-<N>/base-<sha12>/<slug>, where slug is Slug(name).
 //
-// Checkout is idempotent: it reuses an existing worktree that is at sha and
-// has no modified tracked file (untracked files such as .terraform, plan
-// files and local state are kept), and replaces any other. The commit must already be in the cache
+// The files are written in process from the cache's objects (see export),
+// as git's checkout writes them, without a .git entry; a commit that only
+// git checks out exactly (one with a .gitattributes file, say) becomes a
+// detached git worktree instead.
+//
+// Checkout is idempotent: it reuses an existing directory that holds every
+// file of sha unchanged, as `git status` would find a worktree clean
+// (untracked files such as .terraform, plan files and local state are
+// kept), and replaces any other. The commit must already be in the cache
 // (see Sync); if it is not, the error has code ENOTFOUND.
 func (m *Manager) Checkout(ctx context.Context, src Source, sha, name string) (string, error) {
 	if err := validCheckout(src, sha, name); err != nil {
@@ -35,7 +42,7 @@ func (m *Manager) Checkout(ctx context.Context, src Source, sha, name string) (s
 		return "", planbot.Errorf(planbot.ENOTFOUND, "commit %s of %s has not been fetched", sha, src.Repo)
 	}
 	if exists(dir) {
-		if m.clean(ctx, dir, sha) {
+		if m.clean(ctx, cache, dir, sha) {
 			log.Debug("reusing workspace", "dir", dir)
 			return dir, nil
 		}
@@ -50,6 +57,14 @@ func (m *Manager) Checkout(ctx context.Context, src Source, sha, name string) (s
 	if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
 		return "", fmt.Errorf("workspaces: checkout: %w", err)
 	}
+	err := m.export(ctx, cache, sha, dir)
+	if err == nil {
+		log.Debug("workspace written", "dir", dir)
+		return dir, nil
+	}
+	if !errors.Is(err, errNeedsGit) {
+		return "", fmt.Errorf("workspaces: checkout %s of %s: %w", sha, src.Repo, err)
+	}
 	if _, err := m.run(ctx, cache, "", "worktree", "add", "--detach", "--quiet", "--", dir, sha); err != nil {
 		// Leave nothing half-made behind for the next attempt.
 		os.RemoveAll(dir)
@@ -61,12 +76,14 @@ func (m *Manager) Checkout(ctx context.Context, src Source, sha, name string) (s
 }
 
 // clean reports whether the worktree at dir is checked out at sha and no
-// tracked file is modified. Untracked files are what terraform leaves behind
-// (.terraform, the saved plan, local state) and are kept, so that an apply
-// finds the workspace its plan was made in.
-func (m *Manager) clean(ctx context.Context, dir, sha string) bool {
+// tracked file is modified, or, for a directory without .git (written by
+// export or CopyCheckout), whether it holds every file of sha unchanged.
+// Untracked files are what terraform leaves behind (.terraform, the saved
+// plan, local state) and are kept, so that an apply finds the workspace
+// its plan was made in.
+func (m *Manager) clean(ctx context.Context, cache, dir, sha string) bool {
 	if !exists(filepath.Join(dir, ".git")) {
-		return false // a copy (CopyCheckout), or not a checkout at all
+		return m.holdsCommit(ctx, cache, sha, dir)
 	}
 	// One process tells both: the "# branch.oid" header names HEAD's
 	// commit, and every other line a modified tracked file.

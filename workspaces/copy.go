@@ -38,7 +38,7 @@ func (m *Manager) CopyCheckout(ctx context.Context, src Source, sha, name, tree 
 	if filepath.Dir(tree) != commitDir || tree == dir {
 		return "", planbot.Errorf(planbot.EINVALID, "%s is not another checkout of %s in this pull request", tree, short(sha))
 	}
-	if !exists(filepath.Join(tree, ".git")) {
+	if info, err := os.Stat(tree); err != nil || !info.IsDir() {
 		return "", planbot.Errorf(planbot.ENOTFOUND, "%s is not checked out", tree)
 	}
 	log := m.log(src.Repo, src.PR).With("sha", sha, "project", name, "dir", dir)

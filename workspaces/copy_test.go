@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -92,7 +91,10 @@ func TestCopyCheckout(t *testing.T) {
 	if want := filepath.Join(filepath.Dir(tree), Slug("envs/dev")); dir != want {
 		t.Errorf("CopyCheckout = %s, want %s", dir, want)
 	}
-	want := listTree(t, tree)
+	want := listTree(t, gitCheckout(t, o, head))
+	if diff := cmp.Diff(listTree(t, tree), want); diff != "" {
+		t.Errorf("Checkout differs from git's checkout (-Checkout +git):\n%s", diff)
+	}
 	if want["envs/dev/run.sh"].Mode.Perm()&0o100 == 0 || want["envs/dev/app"].Mode&fs.ModeSymlink == 0 {
 		t.Fatalf("git's checkout lacks the executable file or the symlink: %v", want)
 	}
@@ -102,13 +104,7 @@ func TestCopyCheckout(t *testing.T) {
 	if _, err := os.Lstat(filepath.Join(dir, ".git")); !os.IsNotExist(err) {
 		t.Errorf("copy has a .git entry (err %v)", err)
 	}
-	wts, err := m.Worktrees(ctx, src.Repo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(wts, []string{tree}); diff != "" {
-		t.Errorf("worktrees (-got +want):\n%s", diff)
-	}
+	assertCheckouts(t, m, src.Repo, []string{tree, dir})
 
 	// A copy whose files are as the commit has them is reused, with what
 	// runs added to it; writes in it never reach the shared checkout.
@@ -150,31 +146,28 @@ func TestCopyCheckout(t *testing.T) {
 		}
 	}
 
-	// Checkout over a copy (an /apply whose plan file is gone) puts a
-	// clean worktree in its place.
+	// Checkout over a copy (an /apply whose plan file is gone) reuses it
+	// while it holds the commit's files, and replaces it otherwise.
 	if err := os.WriteFile(filepath.Join(dir, "envs/dev/planbot.tfplan"), []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if wt, err := m.Checkout(ctx, src, head, "envs/dev"); err != nil || wt != dir {
 		t.Fatalf("Checkout over a copy = %s, %v; want %s", wt, err, dir)
 	}
-	if _, err := os.Stat(filepath.Join(dir, ".git")); err != nil {
-		t.Errorf("Checkout over a copy made no worktree: %v", err)
+	if _, err := os.Stat(filepath.Join(dir, "envs/dev/planbot.tfplan")); err != nil {
+		t.Errorf("Checkout over a clean copy did not reuse it: %v", err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "envs/dev/planbot.tfplan")); !os.IsNotExist(err) {
-		t.Errorf("Checkout over a copy kept the copy's files (err %v)", err)
-	}
-
-	// A worktree of the same name is replaced by a copy, and git forgets it.
-	wt, err := m.Checkout(ctx, src, head, "envs/prod")
-	if err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "envs/dev/main.tf"), []byte("dev = 9\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.CopyCheckout(ctx, src, head, "envs/prod", tree); err != nil {
-		t.Fatalf("CopyCheckout over a worktree: %v", err)
+	if wt, err := m.Checkout(ctx, src, head, "envs/dev"); err != nil || wt != dir {
+		t.Fatalf("Checkout over a changed copy = %s, %v; want %s", wt, err, dir)
 	}
-	if wts, _ := m.Worktrees(ctx, src.Repo); slices.Contains(wts, wt) {
-		t.Errorf("git still lists %s after a copy replaced it: %v", wt, wts)
+	if _, err := os.Stat(filepath.Join(dir, "envs/dev/planbot.tfplan")); !os.IsNotExist(err) {
+		t.Errorf("Checkout over a changed copy kept the copy's files (err %v)", err)
+	}
+	if diff := cmp.Diff(listTree(t, dir), want); diff != "" {
+		t.Errorf("Checkout over a changed copy (-Checkout +git):\n%s", diff)
 	}
 
 	// Prune of an older head removes copies; Cleanup removes everything.
@@ -189,9 +182,36 @@ func TestCopyCheckout(t *testing.T) {
 	if err := m.Cleanup(ctx, src.Repo, 3); err != nil {
 		t.Fatalf("Cleanup: %v", err)
 	}
-	if wts, _ := m.Worktrees(ctx, src.Repo); len(wts) != 0 {
-		t.Errorf("worktrees after Cleanup: %v", wts)
+	assertCheckouts(t, m, src.Repo, nil)
+}
+
+// TestCopyCheckoutOfWorktree copies a commit that Checkout made a git
+// worktree of (it has a .gitattributes file): the copy has no .git, and
+// replaces a worktree of the same name, which git then forgets.
+func TestCopyCheckoutOfWorktree(t *testing.T) {
+	ctx := context.Background()
+	pr := newSyncedPR(t, true)
+	m, src, head := pr.m, pr.src, pr.head
+	tree := pr.checkout(t, head, "_tree")
+	wt := pr.checkout(t, head, "envs/prod")
+	assertCheckouts(t, m, src.Repo, []string{tree, wt})
+	dir, err := m.CopyCheckout(ctx, src, head, "envs/prod", tree)
+	if err != nil || dir != wt {
+		t.Fatalf("CopyCheckout over a worktree = %s, %v; want %s", dir, err, wt)
 	}
+	if diff := cmp.Diff(listTree(t, dir), listTree(t, gitCheckout(t, pr.o, head))); diff != "" {
+		t.Errorf("copy differs from git's checkout (-copy +git):\n%s", diff)
+	}
+	assertCheckouts(t, m, src.Repo, []string{tree, dir})
+}
+
+// gitCheckout returns a checkout of commit sha of o that git made (a
+// worktree of o's working clone), to compare others with.
+func gitCheckout(t *testing.T, o *origin, sha string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "git")
+	gitT(t, o.work, "worktree", "add", "--quiet", "--detach", dir, sha)
+	return dir
 }
 
 // TestCopyCheckoutRefusesOtherTrees: the tree to copy must be another

@@ -11,10 +11,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/logtest"
 )
@@ -39,6 +41,7 @@ type origin struct {
 	infoRefs  int      // GET info/refs requests that passed auth
 	refusals  int      // requests refused for bad credentials
 	tokenInRq bool     // whether the token appeared in a URL
+	worktrees bool     // setupPR adds a .gitattributes file (see setupPR)
 }
 
 func newOrigin(t *testing.T) *origin {
@@ -215,13 +218,18 @@ func assertNoToken(t *testing.T, root string) {
 }
 
 // setupPR makes a base commit on main and a pull request #1 on top of it,
-// and returns both SHAs.
+// and returns both SHAs. With o.worktrees the base commit also has a
+// .gitattributes file, so that Checkout makes git worktrees of both.
 func setupPR(o *origin) (base, head string) {
-	base = o.commit(map[string]string{
+	files := map[string]string{
 		"envs/dev/main.tf":  "dev = 1\n",
 		"envs/prod/main.tf": "prod = 1\n",
 		"README":            "hello planbot, this is the readme\n",
-	}, "base")
+	}
+	if o.worktrees {
+		files[".gitattributes"] = "*.sh text eol=lf\n"
+	}
+	base = o.commit(files, "base")
 	o.push(base, "refs/heads/main")
 	head = o.commit(map[string]string{
 		"envs/dev/main.tf":   "dev = 2\n",
@@ -234,10 +242,12 @@ func setupPR(o *origin) (base, head string) {
 }
 
 // newOriginPR returns a new origin with pull request 1 (setupPR), its
-// base and head, and a new manager that has not synced it.
-func newOriginPR(t *testing.T) (o *origin, m *Manager, base, head string) {
+// base and head, and a new manager that has not synced it; with worktrees,
+// its commits are checked out as git worktrees.
+func newOriginPR(t *testing.T, worktrees ...bool) (o *origin, m *Manager, base, head string) {
 	t.Helper()
 	o = newOrigin(t)
+	o.worktrees = len(worktrees) > 0 && worktrees[0]
 	base, head = setupPR(o)
 	m, _ = newManager(t)
 	return o, m, base, head
@@ -253,9 +263,12 @@ type syncedPR struct {
 	base, head string
 }
 
-func newSyncedPR(t *testing.T) syncedPR {
+// newSyncedPR returns pull request 1 of a new origin, synced; with
+// worktrees, its commits are checked out as git worktrees.
+func newSyncedPR(t *testing.T, worktrees ...bool) syncedPR {
 	t.Helper()
 	pr := syncedPR{o: newOrigin(t)}
+	pr.o.worktrees = len(worktrees) > 0 && worktrees[0]
 	pr.base, pr.head = setupPR(pr.o)
 	pr.m, pr.logs = newManager(t)
 	pr.src = pr.o.source(1, pr.base, pr.head)
@@ -274,4 +287,41 @@ func (pr syncedPR) checkout(t *testing.T, sha, name string) string {
 		t.Fatalf("Checkout %s of %s: %v", name, short(sha), err)
 	}
 	return dir
+}
+
+// forEachKind runs test once for commits that Checkout writes in process
+// and once for commits it makes git worktrees of (see setupPR).
+func forEachKind(t *testing.T, test func(t *testing.T, worktrees bool)) {
+	for _, worktrees := range []bool{false, true} {
+		name := map[bool]string{false: "written", true: "worktrees"}[worktrees]
+		t.Run(name, func(t *testing.T) { test(t, worktrees) })
+	}
+}
+
+// assertCheckouts checks that the workspaces of repo on disk are want and
+// that git knows exactly those of them that are worktrees: none that was
+// removed, none that Checkout wrote in process.
+func assertCheckouts(t *testing.T, m *Manager, repo planbot.Repo, want []string) {
+	t.Helper()
+	var got, worktrees []string
+	dirs, _ := filepath.Glob(filepath.Join(m.Root(), "workspaces", repo.Owner, repo.Name, "pr-*", "*", "*"))
+	for _, d := range dirs {
+		got = append(got, d)
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			worktrees = append(worktrees, d)
+		}
+	}
+	slices.Sort(got)
+	want = slices.Sorted(slices.Values(want))
+	if diff := cmp.Diff(got, want); diff != "" {
+		t.Errorf("workspaces on disk (-got +want):\n%s", diff)
+	}
+	known, err := m.Worktrees(context.Background(), repo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(known)
+	if diff := cmp.Diff(known, worktrees); diff != "" {
+		t.Errorf("git's worktrees (-got +want):\n%s", diff)
+	}
 }

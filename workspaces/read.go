@@ -1,10 +1,9 @@
 package workspaces
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -38,8 +37,8 @@ func FileIn(files map[string][]byte, sha, path string) ([]byte, error) {
 }
 
 // ReadFiles returns the files at paths in commit sha that exist, by path,
-// read from the repository cache with one git process (`git cat-file
-// --batch`) for all of them. A path that names no file of the commit
+// read from the repository cache through its object reader (one `git
+// cat-file --batch` that serves many reads), all in one request. A path that names no file of the commit
 // (missing, a directory or a submodule) is not in the map. The commit must
 // be in the cache (see Sync); if it is not, the error has code ENOTFOUND.
 //
@@ -75,15 +74,19 @@ func (m *Manager) ReadFiles(ctx context.Context, repo planbot.Repo, sha string, 
 	if !exists(cache+"/HEAD") || !m.hasCommit(ctx, cache, sha) {
 		return nil, planbot.Errorf(planbot.ENOTFOUND, "commit %s of %s has not been fetched", sha, repo)
 	}
-	var in bytes.Buffer
-	for _, p := range want {
-		in.WriteString(sha + ":" + p + "\n")
+	names := make([]string, len(want))
+	for i, p := range want {
+		names[i] = sha + ":" + p
 	}
-	out, err := m.runInput(ctx, cache, "", in.Bytes(), "cat-file", "--batch")
-	if err != nil {
-		return nil, fmt.Errorf("workspaces: read files at %s: %w", short(sha), err)
-	}
-	read, err := parseBatch(out, want)
+	read := make(map[string][]byte, len(want))
+	err := m.readObjects(ctx, cache, names, func(i int, o object, content io.Reader) error {
+		if o.typ != "blob" {
+			return nil // missing, a directory or a submodule
+		}
+		data, err := io.ReadAll(content)
+		read[want[i]] = data
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("workspaces: read files at %s: %w", short(sha), err)
 	}
@@ -95,34 +98,6 @@ func (m *Manager) ReadFiles(ctx context.Context, repo planbot.Repo, sha string, 
 		}
 	}
 	return files, nil
-}
-
-// parseBatch parses the output of `git cat-file --batch` for the paths it
-// was asked for, in order: for each either "<name> missing" (or another
-// answer without an object) or "<oid> <type> <size>", the object's size
-// bytes and a newline. It returns the blobs, by path.
-func parseBatch(out []byte, paths []string) (map[string][]byte, error) {
-	blobs := make(map[string][]byte, len(paths))
-	for _, p := range paths {
-		line, rest, ok := bytes.Cut(out, []byte("\n"))
-		if !ok {
-			return nil, errors.New("git cat-file --batch: output ends early")
-		}
-		out = rest
-		f := strings.Fields(string(line))
-		if len(f) != 3 || !validSHA(f[0]) {
-			continue // missing, or not an object name
-		}
-		size, err := strconv.Atoi(f[2])
-		if err != nil || size < 0 || size+1 > len(out) || out[size] != '\n' {
-			return nil, fmt.Errorf("git cat-file --batch: bad object of %s", p)
-		}
-		if f[1] == "blob" {
-			blobs[p] = bytes.Clone(out[:size])
-		}
-		out = out[size+1:]
-	}
-	return blobs, nil
 }
 
 // PullHead returns the head commit of pull request pr as of the last Sync

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -185,7 +186,12 @@ func (m *Manager) hasCommit(ctx context.Context, dir, sha string) bool {
 	// A fetch of a few objects, such as a pull request's new commits,
 	// leaves them loose: such a commit is seen without a git process.
 	if !exists(filepath.Join(dir, "objects", sha[:2], sha[2:])) {
-		if _, err := m.run(ctx, dir, "", "cat-file", "-e", sha+"^{commit}"); err != nil {
+		found := false
+		err := m.readObjects(ctx, dir, []string{sha + "^{commit}"}, func(_ int, o object, _ io.Reader) error {
+			found = o.typ == "commit"
+			return nil
+		})
+		if err != nil || !found {
 			return false
 		}
 	}

@@ -6,26 +6,31 @@
 // re-plan fetches only the new objects. Sync fetches the base branch and the
 // pull request head (refs/pull/<N>/head, which GitHub serves for forks too)
 // into the cache and verifies that the wanted commits arrived. Checkout then
-// adds a detached git worktree per pull request, commit and project:
+// writes a commit's files into a directory per pull request, commit and
+// project:
 //
 //	<root>/workspaces/<owner>/<repo>/pr-<N>/<sha12>/<name>       (the PR head)
 //	<root>/workspaces/<owner>/<repo>/pr-<N>/base-<sha12>/<name>  (any other commit, e.g. the base)
 //
-// Worktrees share the cache's objects, so a checkout costs only the files it
-// writes. Each project gets its own directory, so projects of one pull
-// request can run side by side without seeing each other's .terraform
-// directories or plan files: CopyCheckout makes it in process, as a copy of
-// the commit's shared worktree (named "_tree" by planbot), without a git
-// process or the cache's lock, and reuses a copy whose files of the commit
-// are unchanged. Cleanup removes all workspaces of a pull
-// request, Prune those of commits that are no longer current.
+// The files are written in process from the cache's objects, which one
+// long-running `git cat-file --batch` per cache reads (see objectReader),
+// exactly as git's checkout writes them; a commit whose checkout only git
+// reproduces (one with a .gitattributes file) becomes a detached git
+// worktree instead. Each project gets its own directory, so projects of
+// one pull request can run side by side without seeing each other's
+// .terraform directories or plan files: CopyCheckout makes it in process,
+// as a copy of the commit's shared checkout (named "_tree" by planbot),
+// without the cache's lock, and reuses a copy whose files of the commit
+// are unchanged. Cleanup removes all workspaces of a pull request, Prune
+// those of commits that are no longer current.
 //
-// ReadFiles reads files of a fetched commit without a checkout, several
-// with one git process, and remembers a commit's small files.
+// ReadFiles reads files of a fetched commit without a checkout, through the
+// same object reader, and remembers a commit's small files.
 //
 // Every git command that changes a cache (fetch, worktree add and remove)
-// holds that repository's mutex, so git's own lock files never make two
-// goroutines collide; different repositories proceed in parallel.
+// and every checkout holds that repository's mutex, so git's own lock
+// files never make two goroutines collide; different repositories proceed
+// in parallel.
 //
 // The installation token never touches the disk, a URL or a process
 // argument: it reaches git through GIT_CONFIG_* environment variables as an
@@ -59,7 +64,7 @@ type Manager struct {
 	git    string // path of the git binary
 	logger *slog.Logger
 
-	// mu guards locks and commits.
+	// mu guards locks, commits and readers.
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex // by cache directory
 	// commits remembers when a commit was last seen in a cache (see
@@ -67,6 +72,8 @@ type Manager struct {
 	commits map[string]time.Time
 	// files remembers small files read from commits (see ReadFiles).
 	files fileMemory
+	// readers are the running object readers, by cache directory.
+	readers map[string]*objectReader
 }
 
 // New returns a Manager that keeps its caches and workspaces under root,

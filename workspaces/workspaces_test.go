@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -124,16 +125,7 @@ func TestSyncFetchesDelta(t *testing.T) {
 	if err := m.Prune(ctx, src2.Repo, 1, head2, base); err != nil {
 		t.Fatalf("Prune: %v", err)
 	}
-	wts, err := m.Worktrees(ctx, src2.Repo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	slices.Sort(wts)
-	want := []string{dir2, baseDir}
-	slices.Sort(want)
-	if diff := cmp.Diff(wts, want); diff != "" {
-		t.Errorf("worktrees after Prune (-got +want):\n%s", diff)
-	}
+	assertCheckouts(t, m, src2.Repo, []string{dir2, baseDir})
 	if _, err := os.Stat(filepath.Dir(dir1)); !os.IsNotExist(err) {
 		t.Errorf("old head directory still there (err %v)", err)
 	}
@@ -263,64 +255,90 @@ func TestSyncInvalidSource(t *testing.T) {
 	}
 }
 
+// TestCheckoutReuse: a second Checkout of the same commit and name reuses
+// the directory with what runs added to it; one with a changed file of the
+// commit is replaced whole, for written commits and worktrees alike.
 func TestCheckoutReuse(t *testing.T) {
-	ctx := context.Background()
-	pr := newSyncedPR(t)
-	m, src, head := pr.m, pr.src, pr.head
-	dir := pr.checkout(t, head, "envs/dev")
-	marker := filepath.Join(dir, ".git") // a worktree's .git file; reused dirs keep it
-	info1, err := os.Stat(marker)
-	if err != nil {
-		t.Fatal(err)
-	}
+	forEachKind(t, func(t *testing.T, worktrees bool) {
+		ctx := context.Background()
+		pr := newSyncedPR(t, worktrees)
+		m, src, head := pr.m, pr.src, pr.head
+		dir := pr.checkout(t, head, "envs/dev")
+		if _, err := os.Lstat(filepath.Join(dir, ".git")); (err == nil) != worktrees {
+			t.Fatalf("Checkout made a worktree: %v, want %v", err == nil, worktrees)
+		}
+		marker := filepath.Join(dir, "envs/dev/main.tf") // never written again when reused
+		info1, err := os.Stat(marker)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "envs/dev/planbot.tfplan"), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
 
-	again := pr.checkout(t, head, "envs/dev")
-	info2, err := os.Stat(marker)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if again != dir || !os.SameFile(info1, info2) {
-		t.Errorf("second Checkout made a new workspace %s, want %s reused", again, dir)
-	}
+		again := pr.checkout(t, head, "envs/dev")
+		info2, err := os.Stat(marker)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again != dir || !os.SameFile(info1, info2) {
+			t.Errorf("second Checkout made a new workspace %s, want %s reused", again, dir)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "envs/dev/planbot.tfplan")); err != nil {
+			t.Errorf("a reused workspace lost its untracked file: %v", err)
+		}
 
-	// A dirty workspace is replaced by a clean one.
-	if err := os.WriteFile(filepath.Join(dir, "envs/dev/main.tf"), []byte("tampered\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "stray.tfplan"), []byte("x"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	again, err = m.Checkout(ctx, src, head, "envs/dev")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if again != dir {
-		t.Errorf("Checkout = %s, want %s", again, dir)
-	}
-	if got := readFile(t, filepath.Join(dir, "envs/dev/main.tf")); got != "dev = 2\n" {
-		t.Errorf("main.tf after re-checkout = %q, want %q", got, "dev = 2\n")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "stray.tfplan")); !os.IsNotExist(err) {
-		t.Errorf("stray file survived re-checkout (err %v)", err)
-	}
-	wts, err := m.Worktrees(ctx, src.Repo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(wts, []string{dir}); diff != "" {
-		t.Errorf("worktrees (-got +want):\n%s", diff)
-	}
+		// A dirty workspace is replaced by a clean one.
+		for name, change := range map[string]func() error{
+			"changed file":     func() error { return os.WriteFile(filepath.Join(dir, "envs/dev/main.tf"), []byte("tampered\n"), 0o644) },
+			"same-size change": func() error { return os.WriteFile(filepath.Join(dir, "envs/dev/main.tf"), []byte("dev = 7\n"), 0o644) },
+			"removed file":     func() error { return os.Remove(filepath.Join(dir, "envs/prod/main.tf")) },
+			"made executable":  func() error { return os.Chmod(filepath.Join(dir, "envs/dev/main.tf"), 0o755) },
+			"file for a dir": func() error {
+				os.RemoveAll(filepath.Join(dir, "envs/stage"))
+				return os.WriteFile(filepath.Join(dir, "envs/stage"), nil, 0o644)
+			},
+		} {
+			if err := os.WriteFile(filepath.Join(dir, "stray.tfplan"), []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := change(); err != nil {
+				t.Fatal(err)
+			}
+			again, err = m.Checkout(ctx, src, head, "envs/dev")
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if again != dir {
+				t.Errorf("%s: Checkout = %s, want %s", name, again, dir)
+			}
+			if got := readFile(t, filepath.Join(dir, "envs/dev/main.tf")); got != "dev = 2\n" {
+				t.Errorf("%s: main.tf after re-checkout = %q, want %q", name, got, "dev = 2\n")
+			}
+			if info, err := os.Stat(filepath.Join(dir, "envs/dev/main.tf")); err != nil || info.Mode().Perm()&0o100 != 0 {
+				t.Errorf("%s: main.tf after re-checkout: %v, %v", name, info, err)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "stray.tfplan")); !os.IsNotExist(err) {
+				t.Errorf("%s: stray file survived re-checkout (err %v)", name, err)
+			}
+		}
+		assertCheckouts(t, m, src.Repo, []string{dir})
 
-	// A commit that was never fetched is reported as not found.
-	_, err = m.Checkout(ctx, src, strings.Repeat("cd", 20), "envs/dev")
-	if got := planbot.ErrorCode(err); got != planbot.ENOTFOUND {
-		t.Errorf("Checkout of unknown commit: code %q, want %q (err %v)", got, planbot.ENOTFOUND, err)
-	}
+		// A commit that was never fetched is reported as not found.
+		_, err = m.Checkout(ctx, src, strings.Repeat("cd", 20), "envs/dev")
+		if got := planbot.ErrorCode(err); got != planbot.ENOTFOUND {
+			t.Errorf("Checkout of unknown commit: code %q, want %q (err %v)", got, planbot.ENOTFOUND, err)
+		}
+	})
 }
 
 func TestCleanup(t *testing.T) {
+	forEachKind(t, testCleanup)
+}
+
+func testCleanup(t *testing.T, worktrees bool) {
 	ctx := context.Background()
-	o, m, base, head := newOriginPR(t)
+	o, m, base, head := newOriginPR(t, worktrees)
 	o.push(head, "refs/pull/2/head")
 	src1, src2 := o.source(1, base, head), o.source(2, base, head)
 	for _, src := range []Source{src1, src2} {
@@ -350,18 +368,7 @@ func TestCleanup(t *testing.T) {
 		t.Errorf("%s still exists (err %v)", prDir, err)
 	}
 	cache := filepath.Join(m.Root(), "repos/acme/infra.git")
-	list := gitT(t, cache, "worktree", "list", "--porcelain")
-	if strings.Contains(list, prDir) {
-		t.Errorf("git worktree list still shows pr-1:\n%s", list)
-	}
-	for _, dir := range keep {
-		if !strings.Contains(list, "worktree "+dir+"\n") {
-			t.Errorf("git worktree list lost %s of pr-2:\n%s", dir, list)
-		}
-	}
-	if _, err := os.Stat(filepath.Join(cache, "worktrees")); err != nil {
-		t.Errorf("worktree admin dir: %v", err)
-	}
+	assertCheckouts(t, m, src1.Repo, keep)
 	refs := gitT(t, cache, "for-each-ref", "--format=%(refname)")
 	if diff := cmp.Diff(strings.Fields(refs), []string{"refs/remotes/origin/main", "refs/remotes/pull/2/head"}); diff != "" {
 		t.Errorf("refs after Cleanup (-got +want):\n%s", diff)
@@ -377,8 +384,12 @@ func TestCleanup(t *testing.T) {
 }
 
 func TestParallelCheckouts(t *testing.T) {
+	forEachKind(t, testParallelCheckouts)
+}
+
+func testParallelCheckouts(t *testing.T, worktrees bool) {
 	ctx := context.Background()
-	o, m, base, head := newOriginPR(t)
+	o, m, base, head := newOriginPR(t, worktrees)
 	o.push(head, "refs/pull/2/head")
 
 	projects := []string{"envs/dev", "envs/prod", "envs/stage", "."}
@@ -437,13 +448,7 @@ func TestParallelCheckouts(t *testing.T) {
 			t.Errorf("pr %s project %s at %s: envs/dev/main.tf = %q, want %q", r.pr, r.project, r.sha[:7], got, want)
 		}
 	}
-	wts, err := m.Worktrees(ctx, planbot.Repo{Owner: "acme", Name: "infra"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(wts) != len(dirs) {
-		t.Errorf("git knows %d worktrees, want %d", len(wts), len(dirs))
-	}
+	assertCheckouts(t, m, planbot.Repo{Owner: "acme", Name: "infra"}, slices.Collect(maps.Keys(dirs)))
 	out, err := exec.Command("git", "-C", filepath.Join(m.Root(), "repos/acme/infra.git"), "fsck", "--no-progress").CombinedOutput()
 	if err != nil {
 		t.Errorf("git fsck: %v\n%s", err, out)
@@ -527,8 +532,12 @@ func TestRedact(t *testing.T) {
 // TestRemove removes one worktree and leaves the others of the same pull
 // request, as a pre-render must leave a drift pass's worktrees.
 func TestRemove(t *testing.T) {
+	forEachKind(t, testRemove)
+}
+
+func testRemove(t *testing.T, worktrees bool) {
 	ctx := context.Background()
-	pr := newSyncedPR(t)
+	pr := newSyncedPR(t, worktrees)
 	m, src, base, head := pr.m, pr.src, pr.base, pr.head
 	mine := pr.checkout(t, base, "_prerender")
 	theirs := pr.checkout(t, head, "envs/dev")
@@ -541,10 +550,7 @@ func TestRemove(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(theirs, "envs/dev/main.tf")); err != nil {
 		t.Errorf("the other worktree was removed too: %v", err)
 	}
-	list := gitT(t, filepath.Join(m.Root(), "repos/acme/infra.git"), "worktree", "list", "--porcelain")
-	if strings.Contains(list, mine) || !strings.Contains(list, "worktree "+theirs+"\n") {
-		t.Errorf("git worktree list after Remove:\n%s", list)
-	}
+	assertCheckouts(t, m, src.Repo, []string{theirs})
 	if err := m.Remove(ctx, src.Repo, t.TempDir()); err == nil {
 		t.Error("Remove of a directory outside the workspaces: no error")
 	}
