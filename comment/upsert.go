@@ -77,15 +77,13 @@ type Posted struct {
 // them, instead of listing the pull request's comments: a known part whose
 // body is unchanged is not written, a known part is edited by its id, a
 // part not known is created, and a known part beyond the render is retired
-// with the Unused body. When known is empty, or an edit answers that the
+// with the Unused body. When known holds no part with an id (nothing, or
+// only a record that a comment was being created), or an edit answers that the
 // comment does not exist (someone deleted it), it lists the comments and
 // goes on as Upsert. It returns the parts as they are now posted.
 func UpsertKnown(ctx context.Context, c Client, botLogin string, repo planbot.Repo, number int, parts []string, known []Posted) ([]Posted, error) {
 	if err := validParts(repo, number, parts); err != nil {
 		return nil, err
-	}
-	if len(known) == 0 {
-		return upsertListed(ctx, c, botLogin, repo, number, parts)
 	}
 	byPart := map[int]Posted{}
 	for _, p := range known {
@@ -93,6 +91,29 @@ func UpsertKnown(ctx context.Context, c Client, botLogin string, repo planbot.Re
 			byPart[p.Part] = p
 		}
 	}
+	if len(byPart) == 0 {
+		return upsertListed(ctx, c, botLogin, repo, number, parts)
+	}
+	return writeParts(ctx, c, botLogin, repo, number, parts, byPart)
+}
+
+// CreateNew posts parts as a new plan comment on pull request number,
+// without listing its comments: the caller knows that planbot never
+// posted one there (a pull request just opened, for which nothing was
+// recorded). It returns the parts as posted.
+func CreateNew(ctx context.Context, c Client, repo planbot.Repo, number int, parts []string) ([]Posted, error) {
+	if err := validParts(repo, number, parts); err != nil {
+		return nil, err
+	}
+	return writeParts(ctx, c, "", repo, number, parts, nil)
+}
+
+// writeParts writes parts over the earlier parts in byPart, by part
+// number: it leaves an unchanged one alone, edits a changed one, creates a
+// missing one and retires those beyond the render. An earlier part that
+// is gone (an edit answers 404) makes it list the comments and go on as
+// Upsert.
+func writeParts(ctx context.Context, c Client, botLogin string, repo planbot.Repo, number int, parts []string, byPart map[int]Posted) ([]Posted, error) {
 	var out []Posted
 	write := func(k int, body string) error {
 		sum := bodySHA256(body)

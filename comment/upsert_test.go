@@ -314,3 +314,37 @@ func TestParseMarker(t *testing.T) {
 		})
 	}
 }
+
+// TestCreateNew posts every part without listing the comments; UpsertKnown
+// given only a record without an id (a creation that may have failed
+// half-way) lists them and edits what the creation wrote, posting nothing
+// twice.
+func TestCreateNew(t *testing.T) {
+	ctx := context.Background()
+	const bot = "planbot[bot]"
+	repo := planbot.Repo{Owner: "acme", Name: "infra"}
+	f := newFakeGitHub(bot)
+	parts := []string{Marker(7, 1) + "\none", Marker(7, 2) + "\ntwo"}
+	posted, err := CreateNew(ctx, f, repo, 7, parts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.lists != 0 || f.creates != 2 || len(posted) != 2 || posted[0].ID == 0 || posted[1].ID == 0 {
+		t.Fatalf("CreateNew: %d lists, %d creates, posted %v; want 0 lists, 2 creates", f.lists, f.creates, posted)
+	}
+	if _, err := CreateNew(ctx, f, repo, 7, nil); planbot.ErrorCode(err) != planbot.EINVALID {
+		t.Errorf("CreateNew of no parts: %v, want EINVALID", err)
+	}
+
+	again := []string{Marker(7, 1) + "\nONE", Marker(7, 2) + "\ntwo"}
+	got, err := UpsertKnown(ctx, f, bot, repo, 7, again, []Posted{{Part: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.lists != 1 || f.creates != 2 || f.edits != 1 {
+		t.Errorf("UpsertKnown after an id-less record: %d lists, %d creates, %d edits; want 1, 2, 1", f.lists, f.creates, f.edits)
+	}
+	if diff := cmp.Diff(got, []Posted{{Part: 1, ID: posted[0].ID, SHA256: bodySHA256(again[0])}, {Part: 2, ID: posted[1].ID, SHA256: bodySHA256(again[1])}}); diff != "" {
+		t.Errorf("posted (-got +want):\n%s", diff)
+	}
+}

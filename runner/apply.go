@@ -566,7 +566,7 @@ func (a *Applier) refreshComment(ctx context.Context, gh GitHub, pr planbot.Pull
 		a.Logger.Warn("refresh plan comment", "err", err)
 		return
 	}
-	if err := upsertComment(ctx, gh, a.Comments, bot, pr, parts, a.Logger); err != nil {
+	if err := upsertComment(ctx, gh, a.Comments, bot, pr, parts, false, a.Logger); err != nil {
 		a.Logger.Warn("refresh plan comment", "err", err)
 	}
 }

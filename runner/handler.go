@@ -83,7 +83,7 @@ func (h *Handler) plan(ctx context.Context, j store.Job, payload any) error {
 	pr := payloadPR(ev, j.CreatedAt)
 	_, err := h.Planner.Plan(ctx, gh, PlanRequest{
 		Repo: repoOf(ev.GetRepo()), Number: ev.GetNumber(), Delivery: j.DeliveryID, Actor: ev.GetPullRequest().GetUser().GetLogin(),
-		PR: pr,
+		PR: pr, Opened: ev.GetAction() == "opened",
 	})
 	if err != nil || h.Releaser == nil || !strings.HasPrefix(ev.GetPullRequest().GetHead().GetRef(), release.BranchPrefix) {
 		return err

@@ -130,6 +130,10 @@ type PlanRequest struct {
 	OnlyName, OnlyDir string
 	// Force plans even when a plan for the head exists (a /plan command).
 	Force bool
+	// Opened tells that the plan is for the pull request's opened
+	// webhook: a pull request new on GitHub, where planbot has posted no
+	// comment unless its store says so (see upsertComment).
+	Opened bool
 	// PR is the pull request as the webhook payload that asked for the
 	// plan holds it; nil reads it from GitHub. A plan of a payload's pull
 	// request checks after its fetch that the head is still the PR's head,
@@ -194,7 +198,7 @@ func (p *Planner) Plan(ctx context.Context, gh PlanGitHub, req PlanRequest) (str
 		// planned again.
 		results = storedResults(ctx, p.Plans, pr, p.Logger)
 	}
-	return p.report(ctx, gh, bot, pr, co.files, results, notes, err, checks, log)
+	return p.report(ctx, gh, bot, pr, req.Opened, co.files, results, notes, err, checks, log)
 }
 
 // skip tells whether the PR is not to be planned: it is closed, it comes

@@ -12,10 +12,11 @@ import (
 	"github.com/planbot/planbot/comment"
 )
 
-// report posts the plan comment, completes the check runs of the projects
+// report posts the plan comment (creating it without listing comments
+// for a pull request just opened, see upsertComment), completes the check runs of the projects
 // that were planned and sets the final status of a plan that ran (planErr
 // is a failure before any project ran), and returns its outcome.
-func (p *Planner) report(ctx context.Context, gh PlanGitHub, bot string, pr planbot.PullRequest, files []planbot.ChangedFile, results []planbot.Result, notes []string, planErr error, checks *planChecks, log *slog.Logger) (string, error) {
+func (p *Planner) report(ctx context.Context, gh PlanGitHub, bot string, pr planbot.PullRequest, opened bool, files []planbot.ChangedFile, results []planbot.Result, notes []string, planErr error, checks *planChecks, log *slog.Logger) (string, error) {
 	var failure, state, desc, outcome string
 	if planErr != nil {
 		// A failure before any project ran: report it on the PR.
@@ -41,7 +42,7 @@ func (p *Planner) report(ctx context.Context, gh PlanGitHub, bot string, pr plan
 		report.Approvals = p.approvals(ctx, pr, files, log)
 	}
 	parts := comment.Render(report, comment.Options{Secrets: p.Secrets})
-	if err := upsertComment(ctx, gh, p.Comments, bot, pr, parts, log); err != nil {
+	if err := upsertComment(ctx, gh, p.Comments, bot, pr, parts, opened, log); err != nil {
 		return outcome, fmt.Errorf("post plan comment: %w", err)
 	}
 	checks.finish(ctx, results, p.Secrets)

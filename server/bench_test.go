@@ -124,11 +124,13 @@ func BenchmarkFreshPR(b *testing.B) {
 
 	var status time.Duration
 	first := len(gh.Requests())
+	last := first
 	i := 0
 	for b.Loop() {
 		b.StopTimer()
 		i++
 		pr, sha = open(i)
+		last = len(gh.Requests())
 		b.StartTimer()
 		start := time.Now()
 		benchDeliver(b, gh, url, gh.PullRequestEvent("opened", testRepo, pr.Number))
@@ -150,6 +152,14 @@ func BenchmarkFreshPR(b *testing.B) {
 		api, git := countRequests(gh.Requests()[first:])
 		b.ReportMetric(float64(api)/float64(i), "api-calls/op")
 		b.ReportMetric(float64(git)/float64(i), "git-requests/op")
+		if limit := maxPlanCalls + checkRunCalls(); api > limit*i || git > maxPlanGit*i {
+			b.Errorf("%d REST calls and %d git requests in %d plans of new pull requests; the most a plan may make is %d and %d", api, git, i, limit, maxPlanGit)
+		}
+	}
+	if *benchLog != "" {
+		for _, r := range gh.Requests()[last:] {
+			b.Logf("GitHub request of the last new pull request: %s %s", r.Method, r.Path)
+		}
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,16 +25,31 @@ func TestGitHubCalls(t *testing.T) {
 		t.Run("checks="+checks, func(t *testing.T) {
 			gh := newFake(t)
 			e := startServer(t, gh, t.TempDir(), "--checks="+checks)
-			pr := e.openPlanned("calls", "carol", devChange("dev-calls-1"), "success")
-			commentID := planComment(t, gh, pr.Number).ID
-			n := itoa(pr.Number)
 			var runs []string
 			if checks == "on" {
 				runs = []string{"POST /repos/acme/infra/check-runs"}
 			}
 
-			// A re-plan: a push to the pull request, planned and commented.
+			// A new pull request: planned and commented without listing
+			// its comments. (The App's own calls at the first job, for the
+			// installation's token and missed deliveries, are left out.)
 			from := len(gh.Requests())
+			pr := e.openPlanned("calls", "carol", devChange("dev-calls-1"), "success")
+			commentID := planComment(t, gh, pr.Number).ID
+			n := itoa(pr.Number)
+			first := slices.DeleteFunc(slices.Clone(gh.Requests()[from:]), func(r githubfake.Request) bool { return strings.HasPrefix(r.Path, "/app/") })
+			compareRequests(t, "a new pull request", first, append([]string{
+				"GET /repos/acme/infra/pulls/" + n + "/files",
+				"POST /repos/acme/infra/statuses/" + pr.HeadSHA,
+				"GET /git/acme/infra.git/info/refs",
+				"POST /git/acme/infra.git/git-upload-pack",
+				"POST /git/acme/infra.git/git-upload-pack",
+				"POST /repos/acme/infra/issues/" + n + "/comments",
+				"POST /repos/acme/infra/statuses/" + pr.HeadSHA,
+			}, runs...))
+
+			// A re-plan: a push to the pull request, planned and commented.
+			from = len(gh.Requests())
 			sha := gh.Commit(testRepo, "calls", devChange("dev-calls-2"), nil, "again")
 			e.waitJob(e.deliver("pull_request", gh.PullRequestEvent("synchronize", testRepo, pr.Number), http.StatusAccepted))
 			if got := waitStatus(t, gh, sha, "planbot/plan"); got != "success" {
@@ -91,4 +107,34 @@ func compareRequests(t *testing.T, what string, reqs []githubfake.Request, want 
 	if diff := cmp.Diff(got, want); diff != "" {
 		t.Errorf("GitHub requests of %s (-got +want):\n%s", what, diff)
 	}
+}
+
+// TestNewPullRequestCommentRetried: when creating the first plan comment
+// of a new pull request fails, the job is retried, and the retry lists the
+// comments before it writes (the failed creation might have been written
+// after all): the pull request ends with one plan comment.
+func TestNewPullRequestCommentRetried(t *testing.T) {
+	gh := newFake(t)
+	e := startServer(t, gh, t.TempDir(), "--retry-backoff=200ms")
+	sha, pr := renameDev(gh, "retry-comment", "dev-retry-comment")
+	n := itoa(pr.Number)
+	gh.FailRoute(http.MethodPost, "/repos/acme/infra/issues/"+n+"/comments", githubfake.Failure{Status: http.StatusBadGateway, Message: "Server Error"})
+	from := len(gh.Requests())
+	e.deliver("pull_request", gh.PullRequestEvent("opened", testRepo, pr.Number), http.StatusAccepted)
+	if got := waitStatus(t, gh, sha, "planbot/plan"); got != "success" {
+		t.Fatalf("planbot/plan = %s, want success after a retry", got)
+	}
+	var creates, lists int
+	for _, r := range gh.Requests()[from:] {
+		switch r.Method + " " + r.Path {
+		case "POST /repos/acme/infra/issues/" + n + "/comments":
+			creates++
+		case "GET /repos/acme/infra/issues/" + n + "/comments":
+			lists++
+		}
+	}
+	if creates != 2 || lists == 0 {
+		t.Errorf("%d comment creations and %d lists, want the failed one and one more after a list", creates, lists)
+	}
+	mustContain(t, planComment(t, gh, pr.Number).Body, sha[:7])
 }
