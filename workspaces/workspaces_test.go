@@ -471,7 +471,7 @@ func TestCommandKeepsTokenInEnvironment(t *testing.T) {
 			t.Errorf("argument %q contains the token", a)
 		}
 	}
-	wantArgs := []string{"fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", "--",
+	wantArgs := []string{"fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--no-recurse-submodules", "--no-show-forced-updates", "--",
 		"https://github.com/acme/infra.git",
 		"+refs/heads/main:refs/remotes/origin/main",
 		"+refs/pull/12/head:refs/remotes/pull/12/head"}
