@@ -86,19 +86,26 @@ func BenchmarkPlanEndToEnd(b *testing.B) {
 	}
 	r.report(b)
 	b.ReportMetric(float64(cold.Nanoseconds()), "cold-ns")
+	planCalls(b, gh.Requests(), first, last, i, "re-plans")
+}
+
+// planCalls reports the REST calls and git requests of plans, those of
+// reqs from first on, i of them, fails the benchmark above a plan's limits,
+// and with -benchlog logs the requests of the last plan, from last on.
+func planCalls(b *testing.B, reqs []githubfake.Request, first, last, i int, what string) {
+	b.Helper()
 	if i > 0 {
-		reqs := gh.Requests()[first:]
-		api, git := countRequests(reqs)
-		b.ReportMetric(float64(len(reqs))/float64(i), "github-requests/op")
+		api, git := countRequests(reqs[first:])
+		b.ReportMetric(float64(len(reqs)-first)/float64(i), "github-requests/op")
 		b.ReportMetric(float64(api)/float64(i), "api-calls/op")
 		b.ReportMetric(float64(git)/float64(i), "git-requests/op")
 		if limit := maxPlanCalls + checkRunCalls(); api > limit*i || git > maxPlanGit*i {
-			b.Errorf("%d REST calls and %d git requests in %d plans; the most a plan may make is %d and %d (TestGitHubCalls lists them)", api, git, i, limit, maxPlanGit)
+			b.Errorf("%d REST calls and %d git requests in %d of %s; the most one may make is %d and %d (TestGitHubCalls lists them)", api, git, i, what, limit, maxPlanGit)
 		}
 	}
 	if *benchLog != "" {
-		for _, r := range gh.Requests()[last:] {
-			b.Logf("GitHub request of the last plan: %s %s", r.Method, r.Path)
+		for _, r := range reqs[last:] {
+			b.Logf("GitHub request of the last of %s: %s %s", what, r.Method, r.Path)
 		}
 	}
 }
@@ -159,18 +166,8 @@ func BenchmarkFreshPR(b *testing.B) {
 	r.report(b)
 	if i > 0 {
 		b.ReportMetric(float64(status.Nanoseconds())/float64(i), "status-ns")
-		api, git := countRequests(gh.Requests()[first:])
-		b.ReportMetric(float64(api)/float64(i), "api-calls/op")
-		b.ReportMetric(float64(git)/float64(i), "git-requests/op")
-		if limit := maxPlanCalls + checkRunCalls(); api > limit*i || git > maxPlanGit*i {
-			b.Errorf("%d REST calls and %d git requests in %d plans of new pull requests; the most a plan may make is %d and %d", api, git, i, limit, maxPlanGit)
-		}
 	}
-	if *benchLog != "" {
-		for _, r := range gh.Requests()[last:] {
-			b.Logf("GitHub request of the last new pull request: %s %s", r.Method, r.Path)
-		}
-	}
+	planCalls(b, gh.Requests(), first, last, i, "new pull requests")
 }
 
 // pairs holds the durations of planbot's plans and of the raw terraform

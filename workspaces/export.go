@@ -102,15 +102,7 @@ func (m *Manager) writeTree(ctx context.Context, cache string, entries []treeEnt
 		if e.mode == "100755" {
 			perm = 0o777
 		}
-		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-		if err != nil {
-			return err
-		}
-		if _, err := io.Copy(f, content); err != nil {
-			f.Close()
-			return err
-		}
-		return f.Close()
+		return writeNew(p, content, perm)
 	})
 }
 
