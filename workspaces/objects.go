@@ -64,7 +64,7 @@ func (m *Manager) readObjects(ctx context.Context, cache string, names []string,
 			return fmt.Errorf("invalid object name %q", n)
 		}
 	}
-	if err := ctx.Err(); err != nil {
+	if err := ctx.Err(); err != nil || len(names) == 0 {
 		return err
 	}
 	for attempt := 1; ; attempt++ {
@@ -135,11 +135,7 @@ func (m *Manager) objectReader(cache string) (*objectReader, error) {
 		close(r.exited)
 	}()
 	m.logger.Debug("git object reader started", "dir", cache)
-	r.idle = time.AfterFunc(objectReaderIdle, func() {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		r.closeLocked()
-	})
+	r.idle = time.AfterFunc(objectReaderIdle, r.close)
 	if m.readers == nil {
 		m.readers = make(map[string]*objectReader)
 	}
@@ -155,11 +151,28 @@ func (m *Manager) Close() error {
 	m.readers = nil
 	m.mu.Unlock()
 	for _, r := range readers {
-		r.mu.Lock()
-		r.closeLocked()
-		r.mu.Unlock()
+		r.close()
 	}
 	return nil
+}
+
+// closeReader stops the object reader of cache, if one runs: a cache made
+// anew (see initCache) must not be read by a process that still has the
+// old one open.
+func (m *Manager) closeReader(cache string) {
+	m.mu.Lock()
+	r := m.readers[cache]
+	delete(m.readers, cache)
+	m.mu.Unlock()
+	if r != nil {
+		r.close()
+	}
+}
+
+func (r *objectReader) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.closeLocked()
 }
 
 // isClosed reports whether the reader is closed or its process exited. A

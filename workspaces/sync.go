@@ -85,6 +85,7 @@ func (m *Manager) initCache(ctx context.Context, dir string) error {
 	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
+	m.closeReader(dir)
 	return os.Rename(tmp, dir)
 }
 
