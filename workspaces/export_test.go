@@ -3,6 +3,7 @@ package workspaces
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -267,5 +268,19 @@ func TestObjectReader(t *testing.T) {
 	}
 	if !r.isClosed() || r.cmd.ProcessState == nil {
 		t.Error("an idle reader did not exit")
+	}
+}
+
+// TestObjectReaderWhereGitCannotRun: a reader in a directory that is no
+// repository exits at once; the read fails after a few tries instead of
+// starting readers forever.
+func TestObjectReaderWhereGitCannotRun(t *testing.T) {
+	m, logs := newManager(t)
+	err := m.readObjects(context.Background(), t.TempDir(), []string{"HEAD"}, func(int, object, io.Reader) error { return nil })
+	if err == nil {
+		t.Fatal("reading objects where there is no repository: no error")
+	}
+	if n := strings.Count(logs.String(), `msg="git object reader started"`); n < 1 || n > 3 {
+		t.Errorf("%d readers started, want 1 to 3", n)
 	}
 }

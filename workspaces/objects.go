@@ -67,18 +67,24 @@ func (m *Manager) readObjects(ctx context.Context, cache string, names []string,
 	if err := ctx.Err(); err != nil || len(names) == 0 {
 		return err
 	}
-	for attempt := 1; ; attempt++ {
-		r, err := m.objectReader(cache)
-		if err != nil {
+	// A reader found closed (its idle timer closed it meanwhile, or its
+	// process exited), or one that died before it answered (killed, say:
+	// nothing was handed to fn), is replaced; a few times, not forever, in
+	// case git cannot run there at all.
+	var err error
+	for range 3 {
+		var r *objectReader
+		if r, err = m.objectReader(cache); err != nil {
 			return err
 		}
 		r.mu.Lock()
 		if r.closedLocked() {
-			// Its idle timer closed it meanwhile, or it exited.
+			err = fmt.Errorf("git cat-file exited: %s", strings.TrimSpace(r.stderr.String()))
 			r.mu.Unlock()
 			continue
 		}
-		answered, err := r.read(ctx, names, fn)
+		var answered int
+		answered, err = r.read(ctx, names, fn)
 		if err != nil {
 			// The process may be half-way through an answer.
 			r.cmd.Process.Kill()
@@ -87,14 +93,12 @@ func (m *Manager) readObjects(ctx context.Context, cache string, names []string,
 			r.idle.Reset(objectReaderIdle)
 		}
 		r.mu.Unlock()
-		if err != nil && answered == 0 && attempt == 1 && ctx.Err() == nil {
-			// The process died before it answered (killed, say): nothing
-			// was handed to fn, so a new one is asked.
-			m.logger.Warn("git object reader failed; starting another", "dir", cache, "err", err)
-			continue
+		if err == nil || answered > 0 || ctx.Err() != nil {
+			return err
 		}
-		return err
+		m.logger.Warn("git object reader failed; starting another", "dir", cache, "err", err)
 	}
+	return fmt.Errorf("workspaces: read objects of %s: %w", cache, err)
 }
 
 // objectReader returns the running object reader of cache, starting one
