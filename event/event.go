@@ -17,7 +17,9 @@
 // branch is about the branch: its Subject has no pull request (PR is 0),
 // and its job renders the branch's Kustomize overlays ahead of the plans
 // that will need them as their base. A push that creates a tag is about
-// the repository too: its job releases the tag (see package release).
+// the repository too: its job releases the tag (see package release). So
+// is a push that creates another branch: its job fetches the branch's
+// commits, ahead of the pull request that will be opened from it.
 //
 // A payload is decoded once where it is needed, into the typed go-github
 // event, and that value is what the predicates and the flows read. Handling
@@ -60,6 +62,10 @@ const (
 	// tip into the render cache, so that a pull request based on it renders
 	// only its head.
 	Prerender Kind = "prerender"
+	// Prefetch fetches the commits of a branch just pushed into the
+	// repository's cache, so that the plan of the pull request opened
+	// from it finds them and fetches nothing.
+	Prefetch Kind = "prefetch"
 	// Release releases a tag pushed to a repository (see package
 	// release): it opens the pull request that bumps the images the tag
 	// names, or tells on the tagged commit why not.
@@ -119,8 +125,9 @@ type Route struct {
 }
 
 // Table returns the routing table. Rows that take the same event and
-// action have predicates that never both hold (a push moves a branch or
-// creates a tag); a delivery takes the first row whose predicate holds.
+// action have predicates that never both hold (a push moves the default
+// branch, creates a tag or creates another branch); a delivery takes the
+// first row whose predicate holds.
 func Table() []Route {
 	return []Route{
 		{Event: "pull_request", Actions: []string{"opened", "synchronize", "reopened", "ready_for_review"}, Subject: pullRequest, Kind: Plan},
@@ -129,6 +136,7 @@ func Table() []Route {
 		{Event: "issue_comment", Actions: []string{"created"}, Subject: issueComment, When: slashCommand, Kind: Command},
 		{Event: "push", Actions: []string{""}, Subject: push, When: defaultBranchTip, Kind: Prerender},
 		{Event: "push", Actions: []string{""}, Subject: push, When: tagCreated, Kind: Release},
+		{Event: "push", Actions: []string{""}, Subject: push, When: branchCreated, Kind: Prefetch},
 		{Event: ReleaseEvent, Actions: []string{""}, Subject: apiRelease, Kind: APIRelease},
 		{Event: "check_run", Actions: []string{"requested_action"}, Subject: checkRun, When: requestedAction, Kind: CheckAction},
 		{Event: "check_run", Actions: []string{"rerequested"}, Subject: checkRun, Kind: Rerun},
@@ -264,6 +272,17 @@ func apiRelease(payload any) (Subject, bool) {
 	j, _ := payload.(*release.APIJob)
 	s := Subject{Repo: j.Repo, Installation: j.Installation}
 	return s, s.Repo != "" && s.Installation != 0
+}
+
+// branchCreated reports whether a push payload created a branch other
+// than the default branch, as a push does before a pull request is
+// opened from it. Later pushes to a branch are not prefetched: the
+// synchronize webhook of its pull request arrives with them.
+func branchCreated(payload any) bool {
+	ev, _ := payload.(*github.PushEvent)
+	branch, ok := strings.CutPrefix(ev.GetRef(), "refs/heads/")
+	return ok && branch != "" && branch != ev.GetRepo().GetDefaultBranch() && ev.GetCreated() && !ev.GetDeleted() &&
+		ev.GetAfter() != "" && strings.Trim(ev.GetAfter(), "0") != ""
 }
 
 // tagCreated reports whether a push payload created a tag: a release tag

@@ -141,7 +141,15 @@ func TestDecode(t *testing.T) {
 			}),
 			want: want{Action: "rerequested", Typed: true},
 		},
-		{name: "push to another branch", event: "push", payload: s.PushEvent(testRepo, "change", "", "alice"), want: want{Typed: true}},
+		{name: "push that creates another branch", event: "push", payload: s.PushEvent(testRepo, "change", "", "alice"), want: want{Kind: Prefetch, Subject: Subject{Repo: testRepo, Installation: installation}, Typed: true}},
+		{name: "push to another branch", event: "push", payload: s.PushEvent(testRepo, "change", s.Branch(testRepo, "main"), "alice"), want: want{Typed: true}},
+		{
+			name: "another branch deleted", event: "push",
+			payload: patch(t, s.PushEvent(testRepo, "change", "", "alice"), func(m map[string]any) {
+				m["deleted"], m["after"] = true, "0000000000000000000000000000000000000000"
+			}),
+			want: want{Typed: true},
+		},
 		{
 			name: "default branch deleted", event: "push",
 			payload: patch(t, s.PushEvent(testRepo, "main", "", "alice"), func(m map[string]any) {

@@ -19,7 +19,7 @@ import (
 func FuzzDecode(f *testing.F) {
 	// repoWork reports whether work of kind k is about a repository, not
 	// one of its pull requests.
-	repoWork := func(k Kind) bool { return k == Prerender || k == Release || k == APIRelease }
+	repoWork := func(k Kind) bool { return k == Prerender || k == Prefetch || k == Release || k == APIRelease }
 	// GitHub's captured payloads, and the same patched into work of each
 	// kind of the table.
 	for name, payload := range githubfake.Captured() {

@@ -63,6 +63,7 @@ func (h *Handler) flows() map[event.Kind]func(ctx context.Context, j store.Job, 
 		event.Close:       h.close,
 		event.Command:     h.command,
 		event.Prerender:   h.prerender,
+		event.Prefetch:    h.prefetch,
 		event.Rerun:       h.rerun,
 		event.CheckAction: h.checkAction,
 		event.Release:     h.releaseTag,
@@ -148,12 +149,22 @@ func (h *Handler) close(ctx context.Context, j store.Job, payload any) error {
 	return h.promote(ctx, ev.GetInstallation().GetID(), pr, j.DeliveryID)
 }
 
+// prefetch fetches a new branch's commits into the repository cache.
+func (h *Handler) prefetch(ctx context.Context, j store.Job, payload any) error {
+	ev := payload.(*github.PushEvent)
+	r := ev.GetRepo()
+	return h.Planner.Prefetch(ctx, h.GitHub(ev.GetInstallation().GetID()), PushRequest{
+		Repo:     planbot.Repo{Owner: r.GetOwner().GetLogin(), Name: r.GetName()},
+		CloneURL: r.GetCloneURL(), Branch: strings.TrimPrefix(ev.GetRef(), "refs/heads/"), SHA: ev.GetAfter(), Delivery: j.DeliveryID,
+	})
+}
+
 // prerender renders the overlays of a default branch's new tip into the
 // Kustomize render cache.
 func (h *Handler) prerender(ctx context.Context, j store.Job, payload any) error {
 	ev := payload.(*github.PushEvent)
 	r := ev.GetRepo()
-	return h.Planner.Prerender(ctx, h.GitHub(ev.GetInstallation().GetID()), PrerenderRequest{
+	return h.Planner.Prerender(ctx, h.GitHub(ev.GetInstallation().GetID()), PushRequest{
 		Repo:     planbot.Repo{Owner: r.GetOwner().GetLogin(), Name: r.GetName()},
 		CloneURL: r.GetCloneURL(), Branch: r.GetDefaultBranch(), SHA: ev.GetAfter(), Delivery: j.DeliveryID,
 	})

@@ -14,8 +14,10 @@ type Tokener interface {
 	Token(ctx context.Context) (string, error)
 }
 
-// PrerenderRequest names the new tip of a repository's default branch.
-type PrerenderRequest struct {
+// PushRequest names the new tip of a branch that a push moved or
+// created: the default branch's for Prerender, a new branch's for
+// Prefetch.
+type PushRequest struct {
 	Repo     planbot.Repo
 	CloneURL string
 	Branch   string
@@ -32,7 +34,7 @@ type PrerenderRequest struct {
 // pre-rendering never holds more than one slot. An overlay that does not
 // build is logged and skipped: the plan that needs it reports the error.
 // Prerender does nothing without a cache.
-func (p *Planner) Prerender(ctx context.Context, gh Tokener, req PrerenderRequest) error {
+func (p *Planner) Prerender(ctx context.Context, gh Tokener, req PushRequest) error {
 	cache := p.Kustomize.Cache
 	if cache == nil {
 		return nil
@@ -79,5 +81,27 @@ func (p *Planner) Prerender(ctx context.Context, gh Tokener, req PrerenderReques
 		}
 	}
 	log.Info("default branch overlays rendered", "overlays", len(overlays), "rendered", cache.Renders()-before)
+	return nil
+}
+
+// Prefetch fetches the commits of a branch that a push just created into
+// the repository's cache (see workspaces.Manager.Sync). The plan of the
+// pull request then opened from the branch finds its head, and its base
+// when the cache has the base branch's tip, and fetches nothing: the
+// fetch, most of the time planbot adds to terraform's, happens while the
+// author is still opening the pull request. A failed prefetch is logged,
+// not retried: that plan fetches for itself.
+func (p *Planner) Prefetch(ctx context.Context, gh Tokener, req PushRequest) error {
+	log := p.Logger.With("repo", req.Repo.String(), "branch", req.Branch, "sha", req.SHA, "delivery", req.Delivery)
+	token, err := gh.Token(ctx)
+	if err != nil {
+		return fmt.Errorf("prefetch: %w", err)
+	}
+	src := workspaces.Source{Repo: req.Repo, CloneURL: req.CloneURL, Token: token, BaseRef: req.Branch, BaseSHA: req.SHA}
+	if err := p.Workspaces.Sync(ctx, src); err != nil {
+		log.Warn("prefetch of a new branch failed; its pull request's plan fetches", "err", err)
+		return nil
+	}
+	log.Debug("new branch prefetched")
 	return nil
 }

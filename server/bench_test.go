@@ -118,17 +118,40 @@ func planCalls(b *testing.B, reqs []githubfake.Request, first, last, i int, what
 // request waits for another's lock), on a server that planned one before
 // (the repository cache exists, as it does after the first pull request
 // of a repository). status-ns is the time until planbot/plan is success.
-func BenchmarkFreshPR(b *testing.B) {
+// No push webhook is delivered: the plan fetches the branch itself
+// (BenchmarkFreshPRAfterPush delivers it).
+func BenchmarkFreshPR(b *testing.B) { freshPR(b, false) }
+
+// BenchmarkFreshPRAfterPush is BenchmarkFreshPR as GitHub delivers the
+// webhooks: the push that creates the branch comes first (its job runs
+// before the timer starts, as it does while the author opens the pull
+// request), and the plan finds the branch's commits fetched.
+func BenchmarkFreshPRAfterPush(b *testing.B) { freshPR(b, true) }
+
+// freshPR runs BenchmarkFreshPR, with the push webhook of each branch
+// delivered first when push is set.
+func freshPR(b *testing.B, push bool) {
 	gh := githubfake.New(b)
 	gh.CreateRepo(testRepo, infraFiles())
 	gh.AddInstallation(1, testRepo)
 	gh.SetCollaborator(testRepo, "carol", "write")
-	url := benchServer(b, gh)
+	m, url := benchServerMain(b, gh)
 	ctx := b.Context()
 
 	open := func(i int) (githubfake.PR, string) {
 		branch := fmt.Sprintf("fresh-%d", i)
 		sha := gh.Commit(testRepo, branch, map[string]string{"envs/" + branch + "/main.tf": rootTF(branch)}, nil, "add "+branch)
+		if push {
+			resp, id, err := gh.Deliver(ctx, url, testSecret, "push", gh.PushEvent(testRepo, branch, "", "carol"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			resp.Body.Close()
+			benchPoll(ctx, b, "the push's job", func() bool {
+				j, err := m.store.Job(ctx, id)
+				return err == nil && (j.State == "done" || j.State == "failed")
+			})
+		}
 		return gh.OpenPR(testRepo, branch, "main", "carol", "Add "+branch), sha
 	}
 	pr, sha := open(0)
@@ -137,15 +160,17 @@ func BenchmarkFreshPR(b *testing.B) {
 
 	var status time.Duration
 	var r pairs
-	first := len(gh.Requests())
-	last := first
+	// The requests of the plans alone, not of the pushes' jobs.
+	var plans []githubfake.Request
+	last := 0
 	i := 0
 	for b.Loop() {
 		b.StopTimer()
 		i++
 		r.raw = append(r.raw, rawInitPlan(b, fmt.Sprintf("fresh-%d", i)))
 		pr, sha = open(i)
-		last = len(gh.Requests())
+		from := len(gh.Requests())
+		last = len(plans)
 		b.StartTimer()
 		start := time.Now()
 		benchDeliver(b, gh, url, gh.PullRequestEvent("opened", testRepo, pr.Number))
@@ -161,13 +186,14 @@ func BenchmarkFreshPR(b *testing.B) {
 		r.planbot = append(r.planbot, time.Since(start))
 		benchWaitPlan(ctx, b, gh, pr.Number, sha)
 		status += time.Since(start)
+		plans = append(plans, gh.Requests()[from:]...)
 		b.StartTimer()
 	}
 	r.report(b)
 	if i > 0 {
 		b.ReportMetric(float64(status.Nanoseconds())/float64(i), "status-ns")
 	}
-	planCalls(b, gh.Requests(), first, last, i, "new pull requests")
+	planCalls(b, plans, 0, last, i, "new pull requests")
 }
 
 // pairs holds the durations of planbot's plans and of the raw terraform
@@ -283,6 +309,13 @@ func BenchmarkRawTerraform(b *testing.B) {
 // BenchmarkPlanEndToEnd lists the GitHub requests of its last plan.
 func benchServer(b *testing.B, gh *githubfake.Server, extra ...string) string {
 	b.Helper()
+	_, url := benchServerMain(b, gh, extra...)
+	return url
+}
+
+// benchServerMain is benchServer, and returns the server too.
+func benchServerMain(b *testing.B, gh *githubfake.Server, extra ...string) (*Main, string) {
+	b.Helper()
 	args := append(appArgs(b, gh, b.TempDir()), "--checks="+*benchChecks)
 	opts := serverOptions(b, append(args, extra...))
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -312,7 +345,7 @@ func benchServer(b *testing.B, gh *githubfake.Server, extra ...string) string {
 		}
 	})
 	benchPoll(ctx, b, "server healthy", func() bool { return healthy(m.Addr()) })
-	return "http://" + m.Addr() + "/webhook"
+	return m, "http://" + m.Addr() + "/webhook"
 }
 
 // benchSandboxHelper builds cmd/planbot-sandbox as the Dockerfile does

@@ -138,3 +138,44 @@ func TestNewPullRequestCommentRetried(t *testing.T) {
 	}
 	mustContain(t, planComment(t, gh, pr.Number).Body, sha[:7])
 }
+
+// TestNewBranchPrefetched: the push that creates a branch fetches its
+// commits, so the plan of the pull request then opened from it fetches
+// nothing; a push to a branch that exists is no work.
+func TestNewBranchPrefetched(t *testing.T) {
+	gh := newFake(t)
+	e := startServer(t, gh, t.TempDir())
+	sha := gh.Commit(testRepo, "prefetched", devChange("dev-prefetched"), nil, "change dev")
+	from := len(gh.Requests())
+	e.waitJob(e.deliver("push", gh.PushEvent(testRepo, "prefetched", "", "carol"), http.StatusAccepted))
+	if _, git := countRequests(gh.Requests()[from:]); git == 0 {
+		t.Fatal("the push of a new branch fetched nothing")
+	}
+
+	from = len(gh.Requests())
+	pr := gh.OpenPR(testRepo, "prefetched", "main", "carol", "Prefetched")
+	e.waitJob(e.deliver("pull_request", gh.PullRequestEvent("opened", testRepo, pr.Number), http.StatusAccepted))
+	if got := waitStatus(t, gh, sha, "planbot/plan"); got != "success" {
+		t.Fatalf("planbot/plan = %s", got)
+	}
+	for _, r := range gh.Requests()[from:] {
+		if strings.HasPrefix(r.Path, "/git/") {
+			t.Errorf("the plan of a prefetched head fetched: %s %s", r.Method, r.Path)
+		}
+	}
+	mustContain(t, planComment(t, gh, pr.Number).Body, sha[:7], "1 to add")
+
+	// A push to the pull request's branch, which exists, is no work: the
+	// synchronize webhook plans it, with its own fetch.
+	before := gh.Branch(testRepo, "prefetched")
+	sha2 := gh.Commit(testRepo, "prefetched", devChange("dev-prefetched-2"), nil, "again")
+	from = len(gh.Requests())
+	e.deliver("push", gh.PushEvent(testRepo, "prefetched", before, "carol"), http.StatusAccepted)
+	e.waitJob(e.deliver("pull_request", gh.PullRequestEvent("synchronize", testRepo, pr.Number), http.StatusAccepted))
+	if got := waitStatus(t, gh, sha2, "planbot/plan"); got != "success" {
+		t.Fatalf("planbot/plan of the new head = %s", got)
+	}
+	if _, git := countRequests(gh.Requests()[from:]); git != maxPlanGit {
+		t.Errorf("a push and a re-plan made %d git requests, want the re-plan's %d", git, maxPlanGit)
+	}
+}

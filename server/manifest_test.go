@@ -151,7 +151,7 @@ func TestPrerenderOnPush(t *testing.T) {
 	before := gh.Branch(testRepo, "main")
 	gh.Commit(testRepo, "main", map[string]string{"k8s/base/configmap.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  LOG_LEVEL: debug\n"}, nil, "debug logs")
 	e.waitJob(e.deliver("push", gh.PushEvent(testRepo, "main", before, "alice"), http.StatusAccepted))
-	// A push to another branch is not work.
+	// A push that creates another branch only fetches its commits.
 	gh.Commit(testRepo, "scale-web", map[string]string{"k8s/base/deployment.yaml": deployment(5)}, nil, "scale web")
 	e.deliver("push", gh.PushEvent(testRepo, "scale-web", "", "alice"), http.StatusAccepted)
 

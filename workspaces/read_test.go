@@ -64,7 +64,8 @@ func TestPullHead(t *testing.T) {
 }
 
 // TestSyncReuse checks that a Sync with Reuse does not fetch when the
-// cache holds both commits, and fetches when it lacks one.
+// cache holds both commits, and fetches when it lacks one or its ref of the
+// pull request names another commit.
 func TestSyncReuse(t *testing.T) {
 	ctx := context.Background()
 	o, m, base, head := newOriginPR(t)
@@ -108,5 +109,37 @@ func TestSyncReuse(t *testing.T) {
 	}
 	if got, err := m.PullHead(ctx, src2.Repo, 1); err != nil || got != head2 {
 		t.Fatalf("PullHead after the new head = %q, %v; want %s", got, err, head2)
+	}
+
+	// Commits that came with a new branch's push (no ref of the pull
+	// request yet) are used as they are; once a ref of the pull request
+	// names another commit, it is fetched again, so that PullHead is
+	// current.
+	head3 := o.commit(map[string]string{"envs/dev/main.tf": "dev = 4\n"}, "a new branch")
+	o.push(head3, "refs/heads/feature")
+	if err := m.Sync(ctx, Source{Repo: src.Repo, CloneURL: o.url, Token: testToken, BaseRef: "feature", BaseSHA: head3}); err != nil {
+		t.Fatalf("Sync of the new branch: %v", err)
+	}
+	o.push(head3, "refs/pull/2/head")
+	before := requests()
+	src3 := o.source(2, base, head3)
+	src3.Reuse = true
+	if err := m.Sync(ctx, src3); err != nil {
+		t.Fatal(err)
+	}
+	if got := requests(); got != before {
+		t.Errorf("a Sync of a prefetched head made %d git requests, want 0", got-before)
+	}
+	o.push(head3, "refs/pull/1/head")
+	src4 := o.source(1, base, head3) // #1 moved to head3, which the cache holds
+	src4.Reuse = true
+	if err := m.Sync(ctx, src4); err != nil {
+		t.Fatal(err)
+	}
+	if got := requests(); got == before {
+		t.Error("a Sync whose pull request ref names another commit did not fetch")
+	}
+	if got, err := m.PullHead(ctx, src4.Repo, 1); err != nil || got != head3 {
+		t.Errorf("PullHead = %q, %v; want %s", got, err, head3)
 	}
 }

@@ -21,7 +21,8 @@ import (
 // missing (the pull request moved while the fetch ran) it fetches once more
 // and then fails with an ECONFLICT error naming the commit. A refused token
 // gives an EUNAUTHORIZED error. With src.Reuse, a cache that holds both
-// commits already is not fetched at all.
+// commits already, and whose ref of the pull request names its head or is
+// not there, is not fetched at all.
 func (m *Manager) Sync(ctx context.Context, src Source) error {
 	if err := src.validate(); err != nil {
 		return err
@@ -39,7 +40,7 @@ func (m *Manager) Sync(ctx context.Context, src Source) error {
 			want = append(want, sha)
 		}
 	}
-	if src.Reuse && len(want) == 2 && len(m.missing(ctx, cache, want)) == 0 {
+	if src.Reuse && len(want) == 2 && len(m.missing(ctx, cache, want)) == 0 && m.pullRefAgrees(ctx, cache, src) {
 		log.Debug("cache has both commits; nothing fetched")
 		return nil
 	}
@@ -59,6 +60,26 @@ func (m *Manager) Sync(ctx context.Context, src Source) error {
 	return planbot.Errorf(planbot.ECONFLICT,
 		"commit %s of %s was not found after fetching; the pull request may have been updated or force-pushed",
 		strings.Join(missing, ", "), src.Repo)
+}
+
+// pullRefAgrees reports whether the cache's ref of the pull request of
+// src, as the last fetch left it, names src.HeadSHA or does not exist (its
+// commits came with the push of a new branch, see runner.Prefetch). A
+// fetch skipped while it names another commit would leave PullHead
+// telling of a pull request that moved on when it did not.
+func (m *Manager) pullRefAgrees(ctx context.Context, cache string, src Source) bool {
+	if src.PR <= 0 {
+		return true
+	}
+	ref := "refs/remotes/pull/" + strconv.Itoa(src.PR) + "/head"
+	if sha, ok := looseRef(cache, ref); ok {
+		return sha == src.HeadSHA
+	}
+	out, err := m.run(ctx, cache, "", "rev-parse", "--verify", "--quiet", ref+"^{commit}")
+	if err != nil {
+		return true // no such ref
+	}
+	return strings.TrimSpace(string(out)) == src.HeadSHA
 }
 
 // initCache creates the bare repository at dir unless it exists. It is
