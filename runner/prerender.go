@@ -97,7 +97,7 @@ func (p *Planner) Prefetch(ctx context.Context, gh Tokener, req PushRequest) err
 	if err != nil {
 		return fmt.Errorf("prefetch: %w", err)
 	}
-	src := workspaces.Source{Repo: req.Repo, CloneURL: req.CloneURL, Token: token, BaseRef: req.Branch, BaseSHA: req.SHA}
+	src := workspaces.Source{Repo: req.Repo, CloneURL: req.CloneURL, Token: token, BaseRef: req.Branch, BaseSHA: req.SHA, ObjectsOnly: true}
 	if err := p.Workspaces.Sync(ctx, src); err != nil {
 		log.Warn("prefetch of a new branch failed; its pull request's plan fetches", "err", err)
 		return nil

@@ -2,6 +2,8 @@ package workspaces
 
 import (
 	"context"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -117,8 +119,12 @@ func TestSyncReuse(t *testing.T) {
 	// current.
 	head3 := o.commit(map[string]string{"envs/dev/main.tf": "dev = 4\n"}, "a new branch")
 	o.push(head3, "refs/heads/feature")
-	if err := m.Sync(ctx, Source{Repo: src.Repo, CloneURL: o.url, Token: testToken, BaseRef: "feature", BaseSHA: head3}); err != nil {
+	if err := m.Sync(ctx, Source{Repo: src.Repo, CloneURL: o.url, Token: testToken, BaseRef: "feature", BaseSHA: head3, ObjectsOnly: true}); err != nil {
 		t.Fatalf("Sync of the new branch: %v", err)
+	}
+	cache := filepath.Join(m.Root(), "repos/acme/infra.git")
+	if refs := gitT(t, cache, "for-each-ref", "--format=%(refname)"); strings.Contains(refs, "feature") {
+		t.Errorf("a Sync of objects only left a ref of the branch:\n%s", refs)
 	}
 	o.push(head3, "refs/pull/2/head")
 	before := requests()

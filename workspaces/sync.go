@@ -113,7 +113,10 @@ func (m *Manager) initCache(ctx context.Context, dir string) error {
 // refspecs returns what Sync fetches for src.
 func refspecs(src Source) []string {
 	var specs []string
-	if src.BaseRef != "" {
+	switch {
+	case src.BaseRef != "" && src.ObjectsOnly:
+		specs = append(specs, "refs/heads/"+src.BaseRef)
+	case src.BaseRef != "":
 		specs = append(specs, "+refs/heads/"+src.BaseRef+":refs/remotes/origin/"+src.BaseRef)
 	}
 	if src.PR > 0 {

@@ -126,6 +126,12 @@ type Source struct {
 	// BaseSHA and HeadSHA are the commits that must be present after Sync.
 	// Either may be empty.
 	BaseSHA, HeadSHA string
+	// ObjectsOnly makes Sync fetch BaseRef's commits without keeping a ref
+	// of the branch in the cache: a branch a push just created (see
+	// runner.Planner.Prefetch), whose pull request's plan needs its
+	// commits, and which would otherwise leave a ref behind for every
+	// branch ever pushed, weighing on every later fetch's negotiation.
+	ObjectsOnly bool
 	// Reuse makes Sync fetch nothing when BaseSHA and HeadSHA are both set
 	// and already in the cache: a plan needs those commits and nothing
 	// else. Leave it unset where the branch refs must be current, as
