@@ -75,11 +75,7 @@ func TestCopyCheckout(t *testing.T) {
 	gitT(t, o.work, "add", "--", "envs/dev/run.sh", "envs/dev/app")
 	head := o.commit(map[string]string{"modules/app/deep/main.tf": "app = 1\n"}, "exec and link")
 	o.push(head, "refs/pull/3/head")
-	m, _ := newManager(t)
-	src := o.source(3, base, head)
-	if err := m.Sync(ctx, src); err != nil {
-		t.Fatal(err)
-	}
+	m, _, src := o.synced(3, base, head)
 	tree, err := m.Checkout(ctx, src, head, "_tree")
 	if err != nil {
 		t.Fatal(err)

@@ -58,11 +58,7 @@ func TestCheckoutWritesWhatGitWould(t *testing.T) {
 	head := strings.TrimSpace(gitT(t, o.work, "rev-parse", "HEAD"))
 	o.push(head, "refs/pull/4/head")
 
-	m, logs := newManager(t)
-	src := o.source(4, base, head)
-	if err := m.Sync(ctx, src); err != nil {
-		t.Fatal(err)
-	}
+	m, logs, src := o.synced(4, base, head)
 	before := gitRuns(logs.String())
 	dir, err := m.Checkout(ctx, src, head, "_tree")
 	if err != nil {
@@ -103,7 +99,6 @@ func checkoutT(t *testing.T, m *Manager, src Source, sha, name string) string {
 // converts line endings on checkout is a git worktree, so its files are
 // exactly git's (CRLF here), which writing the blobs would not give.
 func TestCheckoutWithAttributes(t *testing.T) {
-	ctx := context.Background()
 	o := newOrigin(t)
 	base, _ := setupPR(o)
 	head := o.commit(map[string]string{
@@ -111,11 +106,7 @@ func TestCheckoutWithAttributes(t *testing.T) {
 		"envs/dev/main.tf":        "dev = 3\n",
 	}, "crlf")
 	o.push(head, "refs/pull/5/head")
-	m, _ := newManager(t)
-	src := o.source(5, base, head)
-	if err := m.Sync(ctx, src); err != nil {
-		t.Fatal(err)
-	}
+	m, _, src := o.synced(5, base, head)
 	dir := checkoutT(t, m, src, head, "_tree")
 	if got := readFile(t, filepath.Join(dir, "envs/dev/main.tf")); got != "dev = 3\r\n" {
 		t.Errorf("main.tf = %q, want git's conversion to CRLF", got)

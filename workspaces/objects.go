@@ -37,7 +37,7 @@ type objectReader struct {
 	cmd    *exec.Cmd
 	stdin  io.WriteCloser
 	stdout *bufio.Reader
-	stderr *lockedBuffer
+	stderr *limitedBuffer // read once the process has exited
 	idle   *time.Timer
 	exited chan struct{} // closed when the process has exited
 	closed bool
@@ -89,6 +89,9 @@ func (m *Manager) readObjects(ctx context.Context, cache string, names []string,
 			// The process may be half-way through an answer.
 			r.cmd.Process.Kill()
 			r.closeLocked()
+			if s := strings.TrimSpace(r.stderr.String()); s != "" {
+				err = fmt.Errorf("%w: %s", err, s)
+			}
 		} else {
 			r.idle.Reset(objectReaderIdle)
 		}
@@ -123,7 +126,7 @@ func (m *Manager) objectReader(cache string) (*objectReader, error) {
 		inW.Close()
 		return nil, err
 	}
-	r := &objectReader{cmd: cmd, stdin: inW, stdout: bufio.NewReaderSize(outR, 64<<10), stderr: &lockedBuffer{b: limitedBuffer{max: maxStderr}}, exited: make(chan struct{})}
+	r := &objectReader{cmd: cmd, stdin: inW, stdout: bufio.NewReaderSize(outR, 64<<10), stderr: &limitedBuffer{max: maxStderr}, exited: make(chan struct{})}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, r.stderr
 	err = cmd.Start()
 	inR.Close()
@@ -238,23 +241,23 @@ func (r *objectReader) read(ctx context.Context, names []string, fn func(i int, 
 	for i, n := range names {
 		o, err := r.header(n)
 		if err != nil {
-			return i, r.failed(ctx, err)
+			return i, failed(ctx, err)
 		}
 		content := &io.LimitedReader{R: r.stdout, N: o.size}
 		if err := fn(i, o, content); err != nil {
 			return i + 1, err
 		}
 		if _, err := io.Copy(io.Discard, content); err != nil {
-			return i + 1, r.failed(ctx, err)
+			return i + 1, failed(ctx, err)
 		}
 		if o.typ != "" {
 			if b, err := r.stdout.ReadByte(); err != nil || b != '\n' {
-				return i + 1, r.failed(ctx, errors.New("object not followed by a newline"))
+				return i + 1, failed(ctx, errors.New("object not followed by a newline"))
 			}
 		}
 	}
 	if err := <-written; err != nil {
-		return len(names), r.failed(ctx, err)
+		return len(names), failed(ctx, err)
 	}
 	return len(names), ctx.Err()
 }
@@ -281,33 +284,11 @@ func (r *objectReader) header(name string) (object, error) {
 	return object{oid: f[0], typ: f[1], size: size}, nil
 }
 
-// failed describes a failed request: git's stderr, or ctx's end when it
-// killed the process.
-func (r *objectReader) failed(ctx context.Context, err error) error {
+// failed describes a failed request, with ctx's end when it killed the
+// process; readObjects adds git's stderr once the process has exited.
+func failed(ctx context.Context, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
 		return fmt.Errorf("git cat-file: %w (%w)", ctxErr, err)
 	}
-	if s := strings.TrimSpace(r.stderr.String()); s != "" {
-		return fmt.Errorf("git cat-file: %w: %s", err, s)
-	}
 	return fmt.Errorf("git cat-file: %w", err)
-}
-
-// lockedBuffer is a limitedBuffer that git's stderr may fill while a
-// failed request reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  limitedBuffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

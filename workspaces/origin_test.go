@@ -325,3 +325,24 @@ func assertCheckouts(t *testing.T, m *Manager, repo planbot.Repo, want []string)
 		t.Errorf("git's worktrees (-got +want):\n%s", diff)
 	}
 }
+
+// synced returns a new manager that synced pull request pr of o, whose
+// base and head are given, and the source it synced.
+func (o *origin) synced(pr int, base, head string) (*Manager, *logtest.Buffer, Source) {
+	o.t.Helper()
+	m, logs := newManager(o.t)
+	src := o.source(pr, base, head)
+	if err := m.Sync(context.Background(), src); err != nil {
+		o.t.Fatalf("Sync: %v", err)
+	}
+	return m, logs, src
+}
+
+// newTwoPRs is newOriginPR with a second pull request, #2, of the same
+// head.
+func newTwoPRs(t *testing.T, worktrees bool) (o *origin, m *Manager, base, head string) {
+	t.Helper()
+	o, m, base, head = newOriginPR(t, worktrees)
+	o.push(head, "refs/pull/2/head")
+	return o, m, base, head
+}

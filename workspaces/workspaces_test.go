@@ -338,8 +338,7 @@ func TestCleanup(t *testing.T) {
 
 func testCleanup(t *testing.T, worktrees bool) {
 	ctx := context.Background()
-	o, m, base, head := newOriginPR(t, worktrees)
-	o.push(head, "refs/pull/2/head")
+	o, m, base, head := newTwoPRs(t, worktrees)
 	src1, src2 := o.source(1, base, head), o.source(2, base, head)
 	for _, src := range []Source{src1, src2} {
 		if err := m.Sync(ctx, src); err != nil {
@@ -389,8 +388,7 @@ func TestParallelCheckouts(t *testing.T) {
 
 func testParallelCheckouts(t *testing.T, worktrees bool) {
 	ctx := context.Background()
-	o, m, base, head := newOriginPR(t, worktrees)
-	o.push(head, "refs/pull/2/head")
+	o, m, base, head := newTwoPRs(t, worktrees)
 
 	projects := []string{"envs/dev", "envs/prod", "envs/stage", "."}
 	type result struct {
