@@ -54,6 +54,7 @@ func TestCheckoutWritesWhatGitWould(t *testing.T) {
 	}
 	gitT(t, o.work, "add", "--all")
 	gitT(t, o.work, "update-index", "--add", "--cacheinfo", "160000,"+base+",vendor/sub")
+	gitT(t, o.work, "update-index", "--add", "--cacheinfo", "160000,"+strings.Repeat("1", 40)+",vendor/gone")
 	gitT(t, o.work, "commit", "--quiet", "-m", "everything")
 	head := strings.TrimSpace(gitT(t, o.work, "rev-parse", "HEAD"))
 	o.push(head, "refs/pull/4/head")
@@ -76,6 +77,10 @@ func TestCheckoutWritesWhatGitWould(t *testing.T) {
 	}
 	if diff := cmp.Diff(listTree(t, dir), want); diff != "" {
 		t.Errorf("Checkout differs from git's checkout (-Checkout +git):\n%s", diff)
+	}
+	// A submodule is no file, whether the cache holds its commit or not.
+	if files, err := m.ReadFiles(ctx, src.Repo, head, "vendor/sub", "vendor/gone", "run.sh"); err != nil || len(files) != 1 {
+		t.Errorf("ReadFiles of a submodule and a file = %v, %v; want only the file", files, err)
 	}
 	if again := checkoutT(t, m, src, head, "_tree"); again != dir {
 		t.Errorf("second Checkout = %s, want %s", again, dir)

@@ -270,7 +270,9 @@ func (r *objectReader) header(name string) (object, error) {
 		return object{}, err
 	}
 	line = strings.TrimSuffix(line, "\n")
-	if rest, ok := strings.CutPrefix(line, name+" "); ok && (rest == "missing" || rest == "ambiguous") {
+	// git names the input, or the object it resolved to (a submodule's
+	// commit, which the cache does not hold): a header never ends so.
+	if strings.HasSuffix(line, " missing") || strings.HasSuffix(line, " ambiguous") {
 		return object{}, nil
 	}
 	f := strings.Fields(line)
