@@ -113,7 +113,8 @@ func (m *Manager) writeTree(ctx context.Context, cache string, entries []treeEnt
 func (m *Manager) listTree(ctx context.Context, cache, sha string) ([]treeEntry, error) {
 	var entries []treeEntry
 	names, dirs := []string{sha + "^{tree}"}, []string{""}
-	for len(names) > 0 {
+	needsGit := false
+	for len(names) > 0 && !needsGit {
 		var nextNames, nextDirs []string
 		err := m.readObjects(ctx, cache, names, func(i int, o object, content io.Reader) error {
 			if o.typ != "tree" {
@@ -124,6 +125,12 @@ func (m *Manager) listTree(ctx context.Context, cache, sha string) ([]treeEntry,
 				return err
 			}
 			level, err := parseTree(data, dirs[i], len(sha)/2)
+			if errors.Is(err, errNeedsGit) {
+				// Not an error of the request: the reader reads the rest
+				// of it and stays.
+				needsGit = true
+				return nil
+			}
 			if err != nil {
 				return err
 			}
@@ -139,6 +146,9 @@ func (m *Manager) listTree(ctx context.Context, cache, sha string) ([]treeEntry,
 			return nil, err
 		}
 		names, dirs = nextNames, nextDirs
+	}
+	if needsGit {
+		return nil, errNeedsGit
 	}
 	return entries, nil
 }

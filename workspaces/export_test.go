@@ -102,7 +102,8 @@ func checkoutT(t *testing.T, m *Manager, src Source, sha, name string) string {
 
 // TestCheckoutWithAttributes: a commit with a .gitattributes file that
 // converts line endings on checkout is a git worktree, so its files are
-// exactly git's (CRLF here), which writing the blobs would not give.
+// exactly git's (CRLF here), which writing the blobs would not give; the
+// object reader that found the file goes on serving.
 func TestCheckoutWithAttributes(t *testing.T) {
 	o := newOrigin(t)
 	base, _ := setupPR(o)
@@ -111,7 +112,7 @@ func TestCheckoutWithAttributes(t *testing.T) {
 		"envs/dev/main.tf":        "dev = 3\n",
 	}, "crlf")
 	o.push(head, "refs/pull/5/head")
-	m, _, src := o.synced(5, base, head)
+	m, logs, src := o.synced(5, base, head)
 	dir := checkoutT(t, m, src, head, "_tree")
 	if got := readFile(t, filepath.Join(dir, "envs/dev/main.tf")); got != "dev = 3\r\n" {
 		t.Errorf("main.tf = %q, want git's conversion to CRLF", got)
@@ -126,6 +127,12 @@ func TestCheckoutWithAttributes(t *testing.T) {
 	baseDir := checkoutT(t, m, src, base, "_tree")
 	if _, err := os.Lstat(filepath.Join(baseDir, ".git")); !os.IsNotExist(err) {
 		t.Errorf("the base without .gitattributes is a worktree (err %v)", err)
+	}
+	// Finding the file is no failure of the object reader: one served
+	// both checkouts, and the reuse of the worktree.
+	checkoutT(t, m, src, head, "_tree")
+	if n := strings.Count(logs.String(), `msg="git object reader started"`); n != 1 {
+		t.Errorf("%d object readers started, want 1", n)
 	}
 }
 

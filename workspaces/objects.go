@@ -43,11 +43,10 @@ type objectReader struct {
 	closed bool
 }
 
-// object is the header of an object that an objectReader read: its name,
-// type ("commit", "tree", "blob", "tag") and size, or an empty type when
-// the cache has no such object.
+// object is the header of an object that an objectReader read: its type
+// ("commit", "tree", "blob", "tag") and size, or an empty type when the
+// cache has no such object.
 type object struct {
-	oid  string
 	typ  string
 	size int64
 }
@@ -283,7 +282,7 @@ func (r *objectReader) header(name string) (object, error) {
 	if err != nil || size < 0 {
 		return object{}, fmt.Errorf("unexpected answer %q to %q", line, name)
 	}
-	return object{oid: f[0], typ: f[1], size: size}, nil
+	return object{typ: f[1], size: size}, nil
 }
 
 // failed describes a failed request, with ctx's end when it killed the

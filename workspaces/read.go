@@ -38,9 +38,10 @@ func FileIn(files map[string][]byte, sha, path string) ([]byte, error) {
 
 // ReadFiles returns the files at paths in commit sha that exist, by path,
 // read from the repository cache through its object reader (one `git
-// cat-file --batch` that serves many reads), all in one request. A path that names no file of the commit
-// (missing, a directory or a submodule) is not in the map. The commit must
-// be in the cache (see Sync); if it is not, the error has code ENOTFOUND.
+// cat-file --batch` that serves many reads), all in one request. A path
+// that names no file of the commit (missing, a directory or a submodule)
+// is not in the map. The commit must be in the cache (see Sync); if it is
+// not, the error has code ENOTFOUND.
 //
 // What a commit holds never changes, so what ReadFiles found, or found
 // missing, is remembered (see fileMemory): reading the same small files of

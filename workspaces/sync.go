@@ -40,7 +40,7 @@ func (m *Manager) Sync(ctx context.Context, src Source) error {
 			want = append(want, sha)
 		}
 	}
-	if src.Reuse && len(want) == 2 && len(m.missing(ctx, cache, want)) == 0 && m.pullRefAgrees(ctx, cache, src) {
+	if src.Reuse && len(want) == 2 && len(m.missing(ctx, cache, want)) == 0 && m.pullRefAgrees(ctx, src) {
 		log.Debug("cache has both commits; nothing fetched")
 		return nil
 	}
@@ -67,19 +67,12 @@ func (m *Manager) Sync(ctx context.Context, src Source) error {
 // commits came with the push of a new branch, see runner.Prefetch). A
 // fetch skipped while it names another commit would leave PullHead
 // telling of a pull request that moved on when it did not.
-func (m *Manager) pullRefAgrees(ctx context.Context, cache string, src Source) bool {
+func (m *Manager) pullRefAgrees(ctx context.Context, src Source) bool {
 	if src.PR <= 0 {
 		return true
 	}
-	ref := "refs/remotes/pull/" + strconv.Itoa(src.PR) + "/head"
-	if sha, ok := looseRef(cache, ref); ok {
-		return sha == src.HeadSHA
-	}
-	out, err := m.run(ctx, cache, "", "rev-parse", "--verify", "--quiet", ref+"^{commit}")
-	if err != nil {
-		return true // no such ref
-	}
-	return strings.TrimSpace(string(out)) == src.HeadSHA
+	head, err := m.PullHead(ctx, src.Repo, src.PR)
+	return err != nil || head == src.HeadSHA // an error: no such ref
 }
 
 // initCache creates the bare repository at dir unless it exists. It is
