@@ -152,20 +152,22 @@ func (h *Handler) close(ctx context.Context, j store.Job, payload any) error {
 // prefetch fetches a new branch's commits into the repository cache.
 func (h *Handler) prefetch(ctx context.Context, j store.Job, payload any) error {
 	ev := payload.(*github.PushEvent)
-	r := ev.GetRepo()
-	return h.Planner.Prefetch(ctx, h.GitHub(ev.GetInstallation().GetID()), PushRequest{
-		Repo:     planbot.Repo{Owner: r.GetOwner().GetLogin(), Name: r.GetName()},
-		CloneURL: r.GetCloneURL(), Branch: strings.TrimPrefix(ev.GetRef(), "refs/heads/"), SHA: ev.GetAfter(), Delivery: j.DeliveryID,
-	})
+	return h.Planner.Prefetch(ctx, h.GitHub(ev.GetInstallation().GetID()), pushRequest(ev, j))
 }
 
 // prerender renders the overlays of a default branch's new tip into the
 // Kustomize render cache.
 func (h *Handler) prerender(ctx context.Context, j store.Job, payload any) error {
 	ev := payload.(*github.PushEvent)
+	return h.Planner.Prerender(ctx, h.GitHub(ev.GetInstallation().GetID()), pushRequest(ev, j))
+}
+
+// pushRequest names the branch tip that the push of job j moved or
+// created.
+func pushRequest(ev *github.PushEvent, j store.Job) PushRequest {
 	r := ev.GetRepo()
-	return h.Planner.Prerender(ctx, h.GitHub(ev.GetInstallation().GetID()), PushRequest{
+	return PushRequest{
 		Repo:     planbot.Repo{Owner: r.GetOwner().GetLogin(), Name: r.GetName()},
-		CloneURL: r.GetCloneURL(), Branch: r.GetDefaultBranch(), SHA: ev.GetAfter(), Delivery: j.DeliveryID,
-	})
+		CloneURL: r.GetCloneURL(), Branch: strings.TrimPrefix(ev.GetRef(), "refs/heads/"), SHA: ev.GetAfter(), Delivery: j.DeliveryID,
+	}
 }

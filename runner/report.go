@@ -13,9 +13,10 @@ import (
 )
 
 // report posts the plan comment (creating it without listing comments
-// for a pull request just opened, see upsertComment), completes the check runs of the projects
-// that were planned and sets the final status of a plan that ran (planErr
-// is a failure before any project ran), and returns its outcome.
+// for a pull request just opened, see upsertComment), completes the check
+// runs of the projects that were planned and sets the final status of a
+// plan that ran (planErr is a failure before any project ran), and returns
+// its outcome.
 func (p *Planner) report(ctx context.Context, gh PlanGitHub, bot string, pr planbot.PullRequest, opened bool, files []planbot.ChangedFile, results []planbot.Result, notes []string, planErr error, checks *planChecks, log *slog.Logger) (string, error) {
 	var failure, state, desc, outcome string
 	if planErr != nil {
