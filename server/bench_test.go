@@ -222,28 +222,44 @@ func (p pairs) report(b *testing.B) {
 	b.ReportMetric(pm/rm, "ratio")
 }
 
-// rawInitPlan writes the benchmarks' root (envs/dev and modules/app, with
-// name as the module's input) into a fresh directory and runs `terraform
-// init && terraform plan -out` there by hand, as BenchmarkRawTerraform's
-// init-plan does, and returns how long the two took.
+// rawInitPlan writes the benchmarks' root (see rawRoot) and runs
+// `terraform init && terraform plan -out` there by hand, as
+// BenchmarkRawTerraform's init-plan does, and returns how long the two
+// took.
 func rawInitPlan(b *testing.B, name string) time.Duration {
+	b.Helper()
+	dir := rawRoot(b, name)
+	start := time.Now()
+	runTerraform(b, dir, rawInitPlanArgs)
+	return time.Since(start)
+}
+
+// rawRoot writes the benchmarks' root, envs/dev and modules/app with name
+// as the module's input, into a fresh directory, as planbot checks each
+// head out afresh, and returns the root's directory.
+func rawRoot(b *testing.B, name string) string {
+	b.Helper()
+	root := filepath.Join(b.TempDir(), "infra")
+	treetest.Write(b, root, map[string]string{"modules/app/main.tf": infraFiles()["modules/app/main.tf"], "envs/dev/main.tf": rootTF(name)})
+	return filepath.Join(root, "envs/dev")
+}
+
+// runTerraform runs terraform with each of cmds in turn in dir, as in
+// automation, and fails the benchmark when one fails.
+func runTerraform(b *testing.B, dir string, cmds [][]string) {
 	b.Helper()
 	tf, err := exec.LookPath("terraform")
 	if err != nil {
 		b.Fatal("terraform is not on PATH")
 	}
-	root := filepath.Join(b.TempDir(), "infra")
-	treetest.Write(b, root, map[string]string{"modules/app/main.tf": infraFiles()["modules/app/main.tf"], "envs/dev/main.tf": rootTF(name)})
-	start := time.Now()
-	for _, args := range rawInitPlanArgs {
+	for _, args := range cmds {
 		cmd := exec.CommandContext(b.Context(), tf, args...)
-		cmd.Dir = filepath.Join(root, "envs/dev")
+		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "TF_IN_AUTOMATION=1")
 		if out, err := cmd.CombinedOutput(); err != nil {
 			b.Fatalf("terraform %s: %v\n%s", args[0], err, out)
 		}
 	}
-	return time.Since(start)
 }
 
 // rawInitPlanArgs are the commands of the raw baseline.
@@ -259,10 +275,6 @@ var rawInitPlanArgs = [][]string{
 // planbot runs for a root (fmt -check, init, plan -out, show -json, show),
 // so that the difference to BenchmarkPlanEndToEnd is planbot's own cost.
 func BenchmarkRawTerraform(b *testing.B) {
-	tf, err := exec.LookPath("terraform")
-	if err != nil {
-		b.Fatal("terraform is not on PATH")
-	}
 	steps := []struct {
 		name string
 		cmds [][]string
@@ -276,25 +288,15 @@ func BenchmarkRawTerraform(b *testing.B) {
 			{"show", "-no-color", "x"},
 		}},
 	}
-	files := infraFiles()
 	for _, st := range steps {
 		b.Run(st.name, func(b *testing.B) {
-			ctx := b.Context()
 			i := 0
 			for b.Loop() {
 				b.StopTimer()
 				i++
-				root := filepath.Join(b.TempDir(), "infra")
-				treetest.Write(b, root, map[string]string{"modules/app/main.tf": files["modules/app/main.tf"], "envs/dev/main.tf": rootTF(fmt.Sprintf("dev-%d", i))})
+				dir := rawRoot(b, fmt.Sprintf("dev-%d", i))
 				b.StartTimer()
-				for _, args := range st.cmds {
-					cmd := exec.CommandContext(ctx, tf, args...)
-					cmd.Dir = filepath.Join(root, "envs/dev")
-					cmd.Env = append(os.Environ(), "TF_IN_AUTOMATION=1")
-					if out, err := cmd.CombinedOutput(); err != nil {
-						b.Fatalf("terraform %s: %v\n%s", args[0], err, out)
-					}
-				}
+				runTerraform(b, dir, st.cmds)
 			}
 		})
 	}
