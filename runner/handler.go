@@ -168,6 +168,7 @@ func pushRequest(ev *github.PushEvent, j store.Job) PushRequest {
 	r := ev.GetRepo()
 	return PushRequest{
 		Repo:     planbot.Repo{Owner: r.GetOwner().GetLogin(), Name: r.GetName()},
-		CloneURL: r.GetCloneURL(), Branch: strings.TrimPrefix(ev.GetRef(), "refs/heads/"), SHA: ev.GetAfter(), Delivery: j.DeliveryID,
+		CloneURL: r.GetCloneURL(), Branch: strings.TrimPrefix(ev.GetRef(), "refs/heads/"), SHA: ev.GetAfter(),
+		DefaultBranch: r.GetDefaultBranch(), Delivery: j.DeliveryID,
 	}
 }

@@ -55,6 +55,12 @@ type Workspaces interface {
 	// PullHead returns the head of a pull request as the last Sync that
 	// fetched it saw it.
 	PullHead(ctx context.Context, repo planbot.Repo, pr int) (string, error)
+	// BranchTip returns the tip of a base branch as the last Sync that
+	// fetched it saw it.
+	BranchTip(ctx context.Context, repo planbot.Repo, branch string) (string, error)
+	// ChangedFiles lists what headSHA changes since its merge base with
+	// baseSHA; both must have been fetched.
+	ChangedFiles(ctx context.Context, repo planbot.Repo, baseSHA, headSHA string) ([]planbot.ChangedFile, error)
 	filesReader
 	treeCopier
 	// WorkspaceOf returns the workspace that holds path, a file or

@@ -3,8 +3,10 @@ package runner
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/planbot/planbot"
+	"github.com/planbot/planbot/project"
 	"github.com/planbot/planbot/runner/kustomize"
 	"github.com/planbot/planbot/workspaces"
 )
@@ -22,6 +24,9 @@ type PushRequest struct {
 	CloneURL string
 	Branch   string
 	SHA      string
+	// DefaultBranch is the repository's default branch, which Prefetch
+	// compares a new branch with.
+	DefaultBranch string
 	// Delivery is the push delivery that asked for it.
 	Delivery string
 }
@@ -30,13 +35,10 @@ type PushRequest struct {
 // new tip of the default branch, into the render cache. A pull request
 // based on that commit then finds its base rendered and renders only its
 // head; so does any pull request whose base renders the same inputs, as the
-// cache is keyed by content. Each render takes one plan slot, in turn, so
-// pre-rendering never holds more than one slot. An overlay that does not
-// build is logged and skipped: the plan that needs it reports the error.
-// Prerender does nothing without a cache.
+// cache is keyed by content. Renders run as renderOverlays says. Prerender
+// does nothing without a cache.
 func (p *Planner) Prerender(ctx context.Context, gh Tokener, req PushRequest) error {
-	cache := p.Kustomize.Cache
-	if cache == nil {
+	if p.Kustomize.Cache == nil {
 		return nil
 	}
 	log := p.Logger.With("repo", req.Repo.String(), "sha", req.SHA, "delivery", req.Delivery)
@@ -63,25 +65,36 @@ func (p *Planner) Prerender(ctx context.Context, gh Tokener, req PushRequest) er
 	if err != nil {
 		return fmt.Errorf("prerender: %w", err)
 	}
-	before := cache.Renders()
+	n, err := p.renderOverlays(ctx, tree, overlays, log)
+	if err != nil {
+		return fmt.Errorf("prerender: %w", err)
+	}
+	log.Info("default branch overlays rendered", "overlays", len(overlays), "rendered", n)
+	return nil
+}
+
+// renderOverlays renders the overlays of the checkout tree into the render
+// cache and returns how many it rendered (the others were cached). Each
+// render takes one plan slot, in turn, and only when no pull request's plan
+// waits for one: pre-rendering is background work. An overlay that does not
+// build is logged and skipped: the plan that needs it reports the error.
+func (p *Planner) renderOverlays(ctx context.Context, tree string, overlays []string, log *slog.Logger) (int64, error) {
+	before := p.Kustomize.Cache.Renders()
 	for _, dir := range overlays {
-		// Pre-rendering is background work: it takes a slot only when no
-		// pull request's plan waits for one.
 		release, err := p.Slots.AcquireIdle(ctx)
 		if err != nil {
-			return fmt.Errorf("prerender: %w", err)
+			return 0, err
 		}
 		_, err = kustomize.Build(ctx, tree, dir, p.Kustomize)
 		release()
 		if ctx.Err() != nil {
-			return fmt.Errorf("prerender: %w", ctx.Err())
+			return 0, ctx.Err()
 		}
 		if err != nil {
-			log.Info("overlay does not build on the default branch; not cached", "project", dir, "err", err)
+			log.Info("overlay does not build; not cached", "project", dir, "err", err)
 		}
 	}
-	log.Info("default branch overlays rendered", "overlays", len(overlays), "rendered", cache.Renders()-before)
-	return nil
+	return p.Kustomize.Cache.Renders() - before, nil
 }
 
 // Prefetch fetches the commits of a branch that a push just created into
@@ -89,8 +102,10 @@ func (p *Planner) Prerender(ctx context.Context, gh Tokener, req PushRequest) er
 // pull request then opened from the branch finds its head, and its base
 // when the cache has the base branch's tip, and fetches nothing: the
 // fetch, most of the time planbot adds to terraform's, happens while the
-// author is still opening the pull request. A failed prefetch is logged,
-// not retried: that plan fetches for itself.
+// author is still opening the pull request. With a render cache, it then
+// renders the head of every Kustomize overlay the branch changes (see
+// prerenderBranch). A failed prefetch is logged, not retried: that plan
+// fetches and renders for itself.
 func (p *Planner) Prefetch(ctx context.Context, gh Tokener, req PushRequest) error {
 	log := p.Logger.With("repo", req.Repo.String(), "branch", req.Branch, "sha", req.SHA, "delivery", req.Delivery)
 	token, err := gh.Token(ctx)
@@ -103,5 +118,53 @@ func (p *Planner) Prefetch(ctx context.Context, gh Tokener, req PushRequest) err
 		return nil
 	}
 	log.Debug("new branch prefetched")
+	if p.Kustomize.Cache == nil || req.DefaultBranch == "" {
+		return nil
+	}
+	if err := p.prerenderBranch(ctx, src, req, log); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("prefetch: %w", ctx.Err())
+		}
+		log.Info("the new branch's overlays were not pre-rendered; its pull request's plan renders them", "err", err)
+	}
+	return nil
+}
+
+// prerenderBranch renders the head of every Kustomize overlay that a new
+// branch changes, compared with the default branch's tip as the cache last
+// fetched it, into the render cache. The plan of the pull request opened
+// from the branch then finds both sides of those overlays cached (its base
+// came with the default branch's Prerender) and renders nothing; a plan
+// that starts while a render runs waits for it instead of rendering again.
+// An older tip of the default branch only adds overlays to render, and an
+// overlay missed is rendered by the plan: the cache is keyed by content,
+// so what is cached is never wrong for a plan.
+func (p *Planner) prerenderBranch(ctx context.Context, src workspaces.Source, req PushRequest, log *slog.Logger) error {
+	base, err := p.Workspaces.BranchTip(ctx, req.Repo, req.DefaultBranch)
+	if err != nil {
+		return err // nothing to compare with until the default branch is fetched
+	}
+	files, err := p.Workspaces.ChangedFiles(ctx, req.Repo, base, req.SHA)
+	if err != nil || len(files) == 0 {
+		return err
+	}
+	tree, err := p.Workspaces.Checkout(ctx, src, req.SHA, "_prefetch")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := p.Workspaces.Remove(context.WithoutCancel(ctx), req.Repo, tree); err != nil {
+			log.Warn("remove pre-render workspace", "err", err)
+		}
+	}()
+	overlays, err := kustomize.Detect(tree, project.ChangedPaths(files))
+	if err != nil || len(overlays) == 0 {
+		return err
+	}
+	n, err := p.renderOverlays(ctx, tree, overlays, log)
+	if err != nil {
+		return err
+	}
+	log.Info("new branch's overlays rendered", "overlays", len(overlays), "rendered", n)
 	return nil
 }

@@ -141,9 +141,10 @@ func TestManifestApplyIsTheMerge(t *testing.T) {
 }
 
 // TestPrerenderOnPush pushes to the default branch, which renders its
-// Kustomize overlays into the render cache, and then plans a pull request
-// based on it: the plan renders only the head of each overlay and finds its
-// base in the cache.
+// Kustomize overlays into the render cache, and then creates a branch,
+// which renders the heads of the overlays it changes: the plan of the pull
+// request opened from that branch finds both sides in the cache and renders
+// nothing.
 func TestPrerenderOnPush(t *testing.T) {
 	gh := newFake(t)
 	e := startServer(t, gh, t.TempDir())
@@ -151,25 +152,37 @@ func TestPrerenderOnPush(t *testing.T) {
 	before := gh.Branch(testRepo, "main")
 	gh.Commit(testRepo, "main", map[string]string{"k8s/base/configmap.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  LOG_LEVEL: debug\n"}, nil, "debug logs")
 	e.waitJob(e.deliver("push", gh.PushEvent(testRepo, "main", before, "alice"), http.StatusAccepted))
-	// A push that creates another branch only fetches its commits.
-	gh.Commit(testRepo, "scale-web", map[string]string{"k8s/base/deployment.yaml": deployment(5)}, nil, "scale web")
-	e.deliver("push", gh.PushEvent(testRepo, "scale-web", "", "alice"), http.StatusAccepted)
-
-	mark := len(e.logs.String())
 	hits, misses := renders(e.logs.String())
 	if hits != 0 || misses != 2 {
 		t.Fatalf("the push rendered %d overlays (%d from the cache), want the 2 overlays of main", misses, hits)
 	}
 
+	// A push that creates a branch renders the heads of the overlays it
+	// changes, both of them here.
+	mark := len(e.logs.String())
+	gh.Commit(testRepo, "scale-web", map[string]string{"k8s/base/deployment.yaml": deployment(5)}, nil, "scale web")
+	e.waitJob(e.deliver("push", gh.PushEvent(testRepo, "scale-web", "", "alice"), http.StatusAccepted))
+	if hits, misses = renders(e.logs.String()[mark:]); hits != 0 || misses != 2 {
+		t.Fatalf("the push of a new branch rendered %d overlays (%d from the cache), want its 2 heads", misses, hits)
+	}
+
+	mark = len(e.logs.String())
 	pr := gh.OpenPR(testRepo, "scale-web", "main", "carol", "Scale web")
 	e.deliver("pull_request", gh.PullRequestEvent("opened", testRepo, pr.Number), http.StatusAccepted)
 	if got := waitStatus(t, gh, pr.HeadSHA, "planbot/plan"); got != "success" {
 		t.Fatalf("planbot/plan = %s, want success", got)
 	}
-	mustContain(t, planComment(t, gh, pr.Number).Body, "k8s/overlays/staging", "k8s/overlays/prod")
-	hits, misses = renders(e.logs.String()[mark:])
-	if hits != 2 || misses != 2 {
-		t.Errorf("the plan rendered %d overlays and found %d in the cache, want 2 (the heads) and 2 (the bases)", misses, hits)
+	mustContain(t, planComment(t, gh, pr.Number).Body, "k8s/overlays/staging", "k8s/overlays/prod", "replicas")
+	if hits, misses = renders(e.logs.String()[mark:]); hits != 4 || misses != 0 {
+		t.Errorf("the plan rendered %d overlays and found %d in the cache, want 0 and 4 (both sides of both)", misses, hits)
+	}
+
+	// A branch that changes no overlay renders nothing.
+	mark = len(e.logs.String())
+	gh.Commit(testRepo, "docs-only", map[string]string{"docs/notes.md": "notes\n"}, nil, "notes")
+	e.waitJob(e.deliver("push", gh.PushEvent(testRepo, "docs-only", "", "alice"), http.StatusAccepted))
+	if hits, misses = renders(e.logs.String()[mark:]); hits+misses != 0 {
+		t.Errorf("a branch that changes no overlay built %d overlays", hits+misses)
 	}
 }
 

@@ -104,23 +104,37 @@ func (m *Manager) ReadFiles(ctx context.Context, repo planbot.Repo, sha string, 
 // PullHead returns the head commit of pull request pr as of the last Sync
 // that fetched it, or an ENOTFOUND error when none did.
 func (m *Manager) PullHead(ctx context.Context, repo planbot.Repo, pr int) (string, error) {
-	if err := validRepo(repo); err != nil {
-		return "", err
-	}
 	if pr <= 0 {
 		return "", planbot.Errorf(planbot.EINVALID, "invalid pull request number %d", pr)
+	}
+	return m.refTip(ctx, repo, "refs/remotes/pull/"+strconv.Itoa(pr)+"/head", fmt.Sprintf("pull request #%d", pr))
+}
+
+// BranchTip returns the tip of branch as of the last Sync that fetched it
+// as a base branch, or an ENOTFOUND error when none did.
+func (m *Manager) BranchTip(ctx context.Context, repo planbot.Repo, branch string) (string, error) {
+	if !validBranch(branch) {
+		return "", planbot.Errorf(planbot.EINVALID, "invalid branch name %q", branch)
+	}
+	return m.refTip(ctx, repo, "refs/remotes/origin/"+branch, fmt.Sprintf("branch %q", branch))
+}
+
+// refTip returns the commit that ref names in repo's cache; what names the
+// ref in the error when there is none.
+func (m *Manager) refTip(ctx context.Context, repo planbot.Repo, ref, what string) (string, error) {
+	if err := validRepo(repo); err != nil {
+		return "", err
 	}
 	cache := m.cacheDir(repo)
 	if !exists(cache + "/HEAD") {
 		return "", planbot.Errorf(planbot.ENOTFOUND, "%s has not been fetched", repo)
 	}
-	ref := "refs/remotes/pull/" + strconv.Itoa(pr) + "/head"
 	if sha, ok := looseRef(cache, ref); ok {
 		return sha, nil
 	}
 	out, err := m.run(ctx, cache, "", "rev-parse", "--verify", "--quiet", ref+"^{commit}")
 	if err != nil {
-		return "", planbot.Errorf(planbot.ENOTFOUND, "pull request #%d of %s has not been fetched", pr, repo)
+		return "", planbot.Errorf(planbot.ENOTFOUND, "%s of %s has not been fetched", what, repo)
 	}
 	return strings.TrimSpace(string(out)), nil
 }

@@ -47,12 +47,25 @@ func TestReadFile(t *testing.T) {
 	}
 }
 
-func TestPullHead(t *testing.T) {
+// TestRefTips reads the cache's refs of a pull request's head and of base
+// branches, as the last Sync left them.
+func TestRefTips(t *testing.T) {
 	ctx := context.Background()
 	o, m, base, head := newOriginPR(t)
 	repo := planbot.Repo{Owner: "acme", Name: "infra"}
 	if _, err := m.PullHead(ctx, repo, 1); planbot.ErrorCode(err) != planbot.ENOTFOUND {
 		t.Fatalf("PullHead before any Sync: %v, want ENOTFOUND", err)
+	}
+	if _, err := m.BranchTip(ctx, repo, "main"); planbot.ErrorCode(err) != planbot.ENOTFOUND {
+		t.Fatalf("BranchTip before any Sync: %v, want ENOTFOUND", err)
+	}
+	// A branch fetched for its objects only leaves no ref behind.
+	o.push(head, "refs/heads/feature")
+	if err := m.Sync(ctx, Source{Repo: repo, CloneURL: o.url, Token: testToken, BaseRef: "feature", BaseSHA: head, ObjectsOnly: true}); err != nil {
+		t.Fatalf("Sync of a new branch: %v", err)
+	}
+	if _, err := m.BranchTip(ctx, repo, "feature"); planbot.ErrorCode(err) != planbot.ENOTFOUND {
+		t.Fatalf("BranchTip of a branch fetched for its objects: %v, want ENOTFOUND", err)
 	}
 	if err := m.Sync(ctx, o.source(1, base, head)); err != nil {
 		t.Fatalf("Sync: %v", err)
@@ -60,8 +73,14 @@ func TestPullHead(t *testing.T) {
 	if got, err := m.PullHead(ctx, repo, 1); err != nil || got != head {
 		t.Fatalf("PullHead = %q, %v; want %s", got, err, head)
 	}
+	if got, err := m.BranchTip(ctx, repo, "main"); err != nil || got != base {
+		t.Fatalf("BranchTip(main) = %q, %v; want %s", got, err, base)
+	}
 	if _, err := m.PullHead(ctx, repo, 2); planbot.ErrorCode(err) != planbot.ENOTFOUND {
 		t.Fatalf("PullHead of an unfetched PR: %v, want ENOTFOUND", err)
+	}
+	if _, err := m.BranchTip(ctx, repo, "-main"); planbot.ErrorCode(err) != planbot.EINVALID {
+		t.Fatalf("BranchTip of an invalid name: %v, want EINVALID", err)
 	}
 }
 
