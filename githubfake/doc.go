@@ -73,7 +73,9 @@
 // Tests can also make the next REST responses fail (FailNext, for rate
 // limits), or the next responses of one route (FailRoute; RateLimited is
 // GitHub's answer once an installation's primary rate limit is used up,
-// x-ratelimit-reset included), make merges fail with a given 405 message (BlockMerge) and move
+// x-ratelimit-reset included), make merges fail with a given 405 message (BlockMerge) or until a
+// head has a success status of each context branch protection requires
+// (RequireStatusChecks), and move
 // the clock (Advance).
 //
 // A typical test:

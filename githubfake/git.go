@@ -35,6 +35,9 @@ type repo struct {
 	// disallowed lists the merge methods the repository's settings turn
 	// off ("merge", "squash", "rebase").
 	disallowed map[string]bool
+	// required lists, by branch, the status check contexts that branch
+	// protection requires before a merge into it.
+	required map[string][]string
 }
 
 func (rp *repo) fullName() string { return rp.owner + "/" + rp.name }

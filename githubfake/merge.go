@@ -91,6 +91,10 @@ func (s *Server) mergePull(w http.ResponseWriter, r *http.Request, rp *repo) {
 	if !mergeAllowed(w, rp, pr, body) {
 		return
 	}
+	if msg := s.requiredChecksMissing(rp, pr); msg != "" {
+		writeErrorDoc(w, http.StatusMethodNotAllowed, msg, mergeDoc)
+		return
+	}
 	ctx := r.Context()
 	base := s.resolve(rp, "refs/heads/"+pr.baseRef)
 	tree, clean, err := s.mergeTree(ctx, rp, base, pr.headSHA)
@@ -152,6 +156,45 @@ func mergeAllowed(w http.ResponseWriter, rp *repo, pr *pull, body mergeRequest) 
 		return true
 	}
 	return false
+}
+
+// RequireStatusChecks makes branch protection of branch require the
+// commit status contexts before a merge into it: GitHub refuses to merge a
+// pull request whose head lacks a success status of each (contexts compare
+// case-insensitively). No contexts lifts the requirement.
+func (s *Server) RequireStatusChecks(fullName, branch string, contexts ...string) {
+	s.t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rp := s.mustRepo(fullName)
+	if rp.required == nil {
+		rp.required = map[string][]string{}
+	}
+	rp.required[branch] = contexts
+}
+
+// requiredChecksMissing returns GitHub's 405 message when the head of pr
+// lacks a success status of a context that its base branch requires, ""
+// when none is missing. The caller holds mu.
+func (s *Server) requiredChecksMissing(rp *repo, pr *pull) string {
+	required := rp.required[pr.baseRef]
+	success := map[string]bool{}
+	for _, st := range s.latestStatuses(rp, pr.headSHA) {
+		success[strings.ToLower(st.Context)] = st.State == "success"
+	}
+	var missing []string
+	for _, c := range required {
+		if !success[strings.ToLower(c)] {
+			missing = append(missing, c)
+		}
+	}
+	switch len(missing) {
+	case 0:
+		return ""
+	case 1:
+		return fmt.Sprintf("Required status check %q is expected.", missing[0])
+	}
+	return fmt.Sprintf("%d of %d required status checks are expected.", len(missing), len(required))
 }
 
 // commitMerge writes the commit of the merge, with GitHub's default title

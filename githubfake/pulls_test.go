@@ -106,6 +106,52 @@ func checkMerge(t *testing.T, s *githubfake.Server, c *github.Client, pr githubf
 	}
 }
 
+// TestMergeRequiredStatusChecks: branch protection that requires status
+// checks refuses the merge, as GitHub words it, until the head has a
+// success status of each.
+func TestMergeRequiredStatusChecks(t *testing.T) {
+	s, c := setup(t)
+	ctx := t.Context()
+	sha := s.Commit(repoName, "feature", map[string]string{"README.md": "feature\n"}, nil, "feature")
+	pr := s.OpenPR(repoName, "feature", "main", "alice", "Checked")
+	s.RequireStatusChecks(repoName, "main", "ci/test", "planbot/apply")
+	merge := func() (*github.Response, error) {
+		_, resp, err := c.PullRequests.Merge(ctx, "acme", "infra", pr.Number, "", &github.PullRequestOptions{SHA: sha})
+		return resp, err
+	}
+	status := func(context, state string) {
+		t.Helper()
+		if _, _, err := c.Repositories.CreateStatus(ctx, "acme", "infra", sha, &github.RepoStatus{State: github.String(state), Context: github.String(context)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, step := range []struct {
+		context, state, want string
+	}{
+		{want: "2 of 2 required status checks are expected."},
+		{context: "CI/test", state: "success", want: `Required status check "planbot/apply" is expected.`},
+		{context: "planbot/apply", state: "failure", want: `Required status check "planbot/apply" is expected.`},
+		{context: "planbot/apply", state: "success"},
+	} {
+		if step.context != "" {
+			status(step.context, step.state)
+		}
+		resp, err := merge()
+		if step.want == "" {
+			if err != nil {
+				t.Fatalf("merge with every required status: %v", err)
+			}
+			continue
+		}
+		if resp == nil || resp.StatusCode != 405 || !strings.Contains(err.Error(), step.want) {
+			t.Fatalf("merge after %s %s: %v, want 405 %q", step.context, step.state, err, step.want)
+		}
+	}
+	if !s.PR(repoName, pr.Number).Merged {
+		t.Error("not merged")
+	}
+}
+
 func TestMergeConflictAndCommit(t *testing.T) {
 	s, c := setup(t)
 	ctx := t.Context()

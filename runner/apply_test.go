@@ -58,10 +58,13 @@ type merger struct {
 	allowed string
 	// settingsRead counts the reads of the repository's settings.
 	settingsRead int
+	// statusesAtMerge is how many statuses were set when each merge came.
+	statusesAtMerge []int
 }
 
 func (m *merger) Merge(ctx context.Context, repo planbot.Repo, number int, sha, method, title string) (string, error) {
 	m.merges = append(m.merges, fmt.Sprintf("%s#%d@%s %s", repo, number, sha, method))
+	m.statusesAtMerge = append(m.statusesAtMerge, len(m.statuses))
 	if m.err != nil {
 		return "", m.err
 	}
@@ -193,20 +196,36 @@ func TestMergeMethod(t *testing.T) {
 	}
 }
 
-// TestMergeStatus checks that a merge always sets the planbot/apply
-// status to success, so that a merged pull request never shows an earlier
-// refusal or failure at its head.
+// TestMergeStatus checks that planbot/apply is success before the merge,
+// so that branch protection may require it, and so that a merged pull
+// request never shows an earlier refusal or failure at its head; a merge
+// that fails then sets it to failure.
 func TestMergeStatus(t *testing.T) {
 	pr := planbot.PullRequest{Repo: planbot.Repo{Owner: "acme", Name: "infra"}, Number: 7, HeadSHA: "h1", BaseRef: "main", State: "open"}
 	req := ApplyRequest{Repo: pr.Repo, Number: 7, Actor: "bob", Delivery: "d2"}
-	st := &auditLog{}
-	a := &Applier{Locks: st, Plans: st, Audit: st, Logger: slog.New(slog.DiscardHandler)}
-	gh := &merger{}
-	if _, merged := a.merge(context.Background(), gh, req, pr, "", clearance{}, a.Logger); !merged {
-		t.Fatal("not merged")
-	}
-	if diff := cmp.Diff(gh.statuses, []string{"success: applied and merged"}); diff != "" {
-		t.Errorf("statuses (-got +want):\n%s", diff)
+	for _, tt := range []struct {
+		name string
+		err  error
+		want []string
+	}{
+		{name: "merged", want: []string{"success: applied"}},
+		{name: "merge refused", err: planbot.Errorf(planbot.ECONFLICT, "Pull Request is not mergeable"),
+			want: []string{"success: applied", "failure: applied, but the merge failed"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			st := &auditLog{}
+			a := &Applier{Locks: st, Plans: st, Audit: st, Logger: slog.New(slog.DiscardHandler)}
+			gh := &merger{err: tt.err, allowed: "merge"}
+			if _, merged := a.merge(context.Background(), gh, req, pr, "merge", clearance{}, a.Logger); merged != (tt.err == nil) {
+				t.Fatalf("merged = %v", merged)
+			}
+			if diff := cmp.Diff(gh.statuses, tt.want); diff != "" {
+				t.Errorf("statuses (-got +want):\n%s", diff)
+			}
+			if len(gh.statusesAtMerge) != 1 || gh.statusesAtMerge[0] != 1 {
+				t.Errorf("statuses set before each merge: %v, want [1]", gh.statusesAtMerge)
+			}
+		})
 	}
 }
 

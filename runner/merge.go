@@ -35,6 +35,10 @@ func (a *Applier) merge(ctx context.Context, gh mergeGitHub, req ApplyRequest, p
 		return fmt.Sprintf("\n❌ **Not merged**: planbot could not write the merge's intent to the audit log, and it merges nothing it has not recorded first. Whatever was applied above stays applied while `%s` does not have it: comment `/apply` again once the audit log is writable (applied projects are not applied twice), or merge this pull request by hand.",
 			pr.BaseRef), false
 	}
+	// The status comes before the merge: branch protection may require
+	// planbot/apply, and GitHub then merges only a head where it is
+	// success. A failed merge sets it to failure below.
+	a.setStatus(ctx, gh, pr, "success", "applied", log)
 	sha, method, err := a.mergeWith(ctx, gh, req, pr, method)
 	result := entry
 	result.Action, result.Outcome = audit.ActionMerge, outcome(err, "merged")
@@ -59,7 +63,6 @@ func (a *Applier) merge(ctx context.Context, gh mergeGitHub, req ApplyRequest, p
 		return fmt.Sprintf("\n❌ **The changes are applied, but the merge failed**: %s\n\nThe infrastructure now runs this PR's code while `%s` does not. Merge this pull request by hand (or fix the problem and comment `/apply` again) as soon as possible.",
 			planbot.ErrorMessage(err), pr.BaseRef), false
 	}
-	a.setStatus(ctx, gh, pr, "success", "applied and merged", log)
 	if _, err := a.Locks.ReleasePR(ctx, req.Repo.String(), req.Number); err != nil {
 		log.Error("release locks after merge", "err", err)
 	}

@@ -116,6 +116,24 @@ func TestApplyGate(t *testing.T) {
 	})
 }
 
+// TestApplyRequiredStatus: branch protection that requires planbot/apply
+// (so that nobody merges a pull request planbot has not applied) lets
+// planbot's own merge through: the status is success before the merge.
+func TestApplyRequiredStatus(t *testing.T) {
+	gh := newFake(t)
+	e := startServer(t, gh, t.TempDir())
+	gh.RequireStatusChecks(testRepo, "main", "planbot/plan", "planbot/apply")
+	pr := e.openPlanned("required", "carol", devChange("dev-required"), "success")
+	gh.SubmitReview(testRepo, pr.Number, "dave", "APPROVED", pr.HeadSHA)
+	reply := e.command(pr.Number, "bob", "/apply")
+	if !strings.Contains(reply, "merged") || !gh.PR(testRepo, pr.Number).Merged {
+		t.Fatalf("/apply with planbot/apply required did not merge:\n%s", reply)
+	}
+	if st, _ := status(gh, pr.HeadSHA, "planbot/apply"); st != "success" {
+		t.Errorf("planbot/apply = %q, want success", st)
+	}
+}
+
 // TestApplyMergeBlocked: when GitHub refuses the merge after the apply
 // (405, a branch protection rule planbot does not check), the reply says
 // the changes are applied and why the merge failed, planbot/apply fails,
