@@ -142,7 +142,10 @@ func (p *Planner) Prefetch(ctx context.Context, gh Tokener, req PushRequest) err
 func (p *Planner) prerenderBranch(ctx context.Context, src workspaces.Source, req PushRequest, log *slog.Logger) error {
 	base, err := p.Workspaces.BranchTip(ctx, req.Repo, req.DefaultBranch)
 	if err != nil {
-		return err // nothing to compare with until the default branch is fetched
+		// Nothing to compare with until a plan or a push to the default
+		// branch fetches it.
+		log.Debug("default branch not fetched yet; nothing pre-rendered", "err", err)
+		return nil
 	}
 	files, err := p.Workspaces.ChangedFiles(ctx, req.Repo, base, req.SHA)
 	if err != nil || len(files) == 0 {

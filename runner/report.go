@@ -30,9 +30,16 @@ func (p *Planner) report(ctx context.Context, gh PlanGitHub, bot string, pr plan
 		state, desc = comment.StatusDescription(results)
 		outcome = "planned " + short(pr.HeadSHA) + ": " + desc + ". The plan comment above is up to date."
 	}
-	if len(results) == 0 && planErr == nil && !p.hasComment(ctx, gh, bot, pr) {
-		return "this pull request changes no Terraform or Kustomize project.",
-			gh.SetStatus(ctx, pr.Repo, pr.HeadSHA, StatusPlan, "success", "no Terraform or Kustomize projects changed", pullURL(p.Pages, pr))
+	if len(results) == 0 && planErr == nil {
+		// Nothing to apply either: a branch protection rule that requires
+		// planbot/apply lets such a pull request be merged by hand.
+		if err := gh.SetStatus(ctx, pr.Repo, pr.HeadSHA, StatusApply, "success", "nothing to apply: no projects changed", pullURL(p.Pages, pr)); err != nil {
+			return outcome, err
+		}
+		if !p.hasComment(ctx, gh, bot, pr) {
+			return "this pull request changes no Terraform or Kustomize project.",
+				gh.SetStatus(ctx, pr.Repo, pr.HeadSHA, StatusPlan, "success", "no Terraform or Kustomize projects changed", pullURL(p.Pages, pr))
+		}
 	}
 	report := comment.Report{
 		Repo: pr.Repo, PR: pr.Number, HeadSHA: pr.HeadSHA,

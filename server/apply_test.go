@@ -132,6 +132,18 @@ func TestApplyRequiredStatus(t *testing.T) {
 	if st, _ := status(gh, pr.HeadSHA, "planbot/apply"); st != "success" {
 		t.Errorf("planbot/apply = %q, want success", st)
 	}
+
+	// A pull request that changes no project has nothing to apply: its
+	// planbot/apply is success, so that it can be merged by hand.
+	sha := gh.Commit(testRepo, "docs", map[string]string{"README.md": "# infra, documented\n"}, nil, "docs")
+	docs := gh.OpenPR(testRepo, "docs", "main", "carol", "Docs")
+	e.deliver("pull_request", gh.PullRequestEvent("opened", testRepo, docs.Number), http.StatusAccepted)
+	if got := waitStatus(t, gh, sha, "planbot/plan"); got != "success" {
+		t.Fatalf("planbot/plan of a pull request without projects = %s", got)
+	}
+	if st, desc := status(gh, sha, "planbot/apply"); st != "success" || !strings.Contains(desc, "nothing to apply") {
+		t.Errorf("planbot/apply of a pull request without projects = %q (%q), want success: nothing to apply", st, desc)
+	}
 }
 
 // TestApplyMergeBlocked: when GitHub refuses the merge after the apply
@@ -234,6 +246,9 @@ func TestLockReleasedWhenChangeReverted(t *testing.T) {
 	sha := gh.Commit(testRepo, "revert", map[string]string{"envs/dev/main.tf": infraFiles()["envs/dev/main.tf"], "README.md": "# infra, documented\n"}, nil, "revert dev")
 	e.deliver("pull_request", gh.PullRequestEvent("synchronize", testRepo, first.Number), http.StatusAccepted)
 	waitStatus(t, gh, sha, "planbot/plan")
+	if st, _ := status(gh, sha, "planbot/apply"); st != "success" {
+		t.Errorf("planbot/apply of a head that changes no project = %q, want success", st)
+	}
 
 	second := e.openPlanned("after-revert", "bob", devChange("dev-s"), "success")
 	if body := planComment(t, gh, second.Number).Body; strings.Contains(strings.ToLower(body), "locked") {
