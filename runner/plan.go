@@ -61,6 +61,8 @@ type Workspaces interface {
 	// ChangedFiles lists what headSHA changes since its merge base with
 	// baseSHA; both must have been fetched.
 	ChangedFiles(ctx context.Context, repo planbot.Repo, baseSHA, headSHA string) ([]planbot.ChangedFile, error)
+	// Paths lists the files of a commit that Sync fetched.
+	Paths(ctx context.Context, repo planbot.Repo, sha string) ([]string, error)
 	filesReader
 	treeCopier
 	// WorkspaceOf returns the workspace that holds path, a file or

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/planbot/planbot"
 	"github.com/planbot/planbot/project"
@@ -149,6 +150,12 @@ func (p *Planner) prerenderBranch(ctx context.Context, src workspaces.Source, re
 	}
 	files, err := p.Workspaces.ChangedFiles(ctx, req.Repo, base, req.SHA)
 	if err != nil || len(files) == 0 {
+		return err
+	}
+	// A commit without a kustomization has no overlay: a Terraform-only
+	// repository costs a listing, not a checkout.
+	paths, err := p.Workspaces.Paths(ctx, req.Repo, req.SHA)
+	if err != nil || !slices.ContainsFunc(paths, kustomize.IsKustomizationFile) {
 		return err
 	}
 	tree, err := p.Workspaces.Checkout(ctx, src, req.SHA, "_prefetch")

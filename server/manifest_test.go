@@ -184,6 +184,35 @@ func TestPrerenderOnPush(t *testing.T) {
 	if hits, misses = renders(e.logs.String()[mark:]); hits+misses != 0 {
 		t.Errorf("a branch that changes no overlay built %d overlays", hits+misses)
 	}
+	if !prefetchCheckout(e.logs.String()[mark:]) {
+		t.Error("a branch of a repository with overlays was not checked out to look for them")
+	}
+
+	// In a repository without a kustomization, a new branch is not even
+	// checked out.
+	const tfOnly = "acme/terraform"
+	gh.CreateRepo(tfOnly, map[string]string{"envs/dev/main.tf": rootTF("dev")})
+	gh.AddInstallation(1, tfOnly)
+	before = gh.Branch(tfOnly, "main")
+	gh.Commit(tfOnly, "main", map[string]string{"envs/prod/main.tf": rootTF("prod")}, nil, "prod")
+	e.waitJob(e.deliver("push", gh.PushEvent(tfOnly, "main", before, "alice"), http.StatusAccepted))
+	mark = len(e.logs.String())
+	gh.Commit(tfOnly, "change", map[string]string{"envs/dev/main.tf": rootTF("dev-2")}, nil, "change dev")
+	e.waitJob(e.deliver("push", gh.PushEvent(tfOnly, "change", "", "alice"), http.StatusAccepted))
+	if prefetchCheckout(e.logs.String()[mark:]) {
+		t.Error("a new branch of a repository without a kustomization was checked out")
+	}
+}
+
+// prefetchCheckout reports whether a server log shows a checkout written
+// to look for the overlays of a new branch.
+func prefetchCheckout(log string) bool {
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, `msg="workspace written"`) && strings.Contains(line, "_prefetch") {
+			return true
+		}
+	}
+	return false
 }
 
 // renders counts the Kustomize builds in a server log that found their

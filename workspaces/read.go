@@ -101,6 +101,31 @@ func (m *Manager) ReadFiles(ctx context.Context, repo planbot.Repo, sha string, 
 	return files, nil
 }
 
+// Paths returns the path of every file of commit sha (symlinks and
+// submodules included), as `git ls-tree -r` names them. The commit must
+// have been fetched.
+func (m *Manager) Paths(ctx context.Context, repo planbot.Repo, sha string) ([]string, error) {
+	if err := validRepo(repo); err != nil {
+		return nil, err
+	}
+	if !validSHA(sha) {
+		return nil, planbot.Errorf(planbot.EINVALID, "invalid commit SHA %q", sha)
+	}
+	cache := m.cacheDir(repo)
+	if !exists(cache+"/HEAD") || !m.hasCommit(ctx, cache, sha) {
+		return nil, planbot.Errorf(planbot.ENOTFOUND, "commit %s of %s has not been fetched", sha, repo)
+	}
+	out, err := m.run(ctx, cache, "", "ls-tree", "-r", "-z", "--name-only", "--full-tree", sha)
+	if err != nil {
+		return nil, fmt.Errorf("workspaces: list files at %s: %w", short(sha), err)
+	}
+	paths := strings.Split(string(out), "\x00")
+	if n := len(paths); n > 0 && paths[n-1] == "" {
+		paths = paths[:n-1]
+	}
+	return paths, nil
+}
+
 // PullHead returns the head commit of pull request pr as of the last Sync
 // that fetched it, or an ENOTFOUND error when none did.
 func (m *Manager) PullHead(ctx context.Context, repo planbot.Repo, pr int) (string, error) {

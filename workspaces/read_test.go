@@ -47,6 +47,34 @@ func TestReadFile(t *testing.T) {
 	}
 }
 
+// TestPaths lists the files of a commit, in subdirectories too, and
+// refuses a commit that was not fetched.
+func TestPaths(t *testing.T) {
+	ctx := context.Background()
+	pr := newSyncedPR(t)
+	for _, tt := range []struct {
+		sha  string
+		want []string
+	}{
+		{sha: pr.base, want: []string{"README", "envs/dev/main.tf", "envs/prod/main.tf"}},
+		{sha: pr.head, want: []string{"docs/README.md", "envs/dev/main.tf", "envs/prod/main.tf", "envs/stage/main.tf"}},
+	} {
+		got, err := pr.m.Paths(ctx, pr.src.Repo, tt.sha)
+		if err != nil {
+			t.Fatalf("Paths(%s): %v", tt.sha[:7], err)
+		}
+		if diff := cmp.Diff(got, tt.want); diff != "" {
+			t.Errorf("Paths(%s) (-got +want):\n%s", tt.sha[:7], diff)
+		}
+	}
+	if _, err := pr.m.Paths(ctx, pr.src.Repo, "0123456789012345678901234567890123456789"); planbot.ErrorCode(err) != planbot.ENOTFOUND {
+		t.Errorf("Paths of a commit not fetched: %v, want ENOTFOUND", err)
+	}
+	if _, err := pr.m.Paths(ctx, pr.src.Repo, "main"); planbot.ErrorCode(err) != planbot.EINVALID {
+		t.Errorf("Paths of a branch name: %v, want EINVALID", err)
+	}
+}
+
 // TestRefTips reads the cache's refs of a pull request's head and of base
 // branches, as the last Sync left them.
 func TestRefTips(t *testing.T) {

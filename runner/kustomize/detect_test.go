@@ -151,3 +151,18 @@ func TestOverlays(t *testing.T) {
 		t.Errorf("Overlays (-got +want):\n%s", diff)
 	}
 }
+
+func TestIsKustomizationFile(t *testing.T) {
+	for p, want := range map[string]bool{
+		"kustomization.yaml":                  true,
+		"k8s/overlays/prod/kustomization.yml": true,
+		"k8s/base/Kustomization":              true,
+		"k8s/base/kustomization.yaml.bak":     false,
+		"k8s/kustomization/deployment.yaml":   false,
+		"main.tf":                             false,
+	} {
+		if got := IsKustomizationFile(p); got != want {
+			t.Errorf("IsKustomizationFile(%q) = %v, want %v", p, got, want)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 
 	"sigs.k8s.io/kustomize/api/konfig"
@@ -40,6 +41,12 @@ type node struct {
 	File string // name of the kustomization file
 	K    types.Kustomization
 	Refs []ref
+}
+
+// IsKustomizationFile reports whether the slash path p names a file that
+// kustomize reads as a directory's kustomization.
+func IsKustomizationFile(p string) bool {
+	return slices.Contains(konfig.RecognizedKustomizationFileNames(), path.Base(p))
 }
 
 // findKustomizationFile returns the name of the kustomization file in the
