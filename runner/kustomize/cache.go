@@ -15,10 +15,13 @@ import (
 // Cache holds rendered overlays keyed by a content hash of their inputs
 // (see Build), in memory and optionally in a directory on disk, so that an
 // overlay whose inputs did not change is rendered once. Concurrent requests
-// for the same key share one build, which runs under the context of the
-// first request: if that ends, the others see its error and retry on their
-// next plan. Entries hold Secret digests, never Secret values. Build errors
-// are not cached.
+// for the same key share one build, which runs under the context and from
+// the checkout of the first request. When that build fails, each of the
+// others renders its own inputs in turn: the failure may be the first
+// request's own (its context ended, or its checkout was removed under it,
+// as can happen to a background pre-render), and an overlay that does not
+// build fails again. Entries hold Secret digests, never Secret values.
+// Build errors are not cached.
 type Cache struct {
 	dir   string // "" for memory only
 	max   int
@@ -63,27 +66,41 @@ func (c *Cache) do(ctx context.Context, key string, fn func() ([]Resource, error
 	if res, ok := c.get(key); ok {
 		return res, true, nil
 	}
+	// Set only when this caller's function runs, read after ch.
+	led, rendered := false, false
 	ch := c.group.DoChan(key, func() (any, error) {
+		led = true
 		if res, ok := c.get(key); ok {
 			return res, nil
 		}
-		c.renders.Add(1)
-		res, err := fn()
-		if err != nil {
-			return nil, err
-		}
-		c.put(key, res)
-		return res, nil
+		rendered = true
+		return c.render(key, fn)
 	})
 	select {
 	case <-ctx.Done():
 		return nil, false, ctx.Err()
 	case r := <-ch:
+		if r.Err != nil && !led {
+			// Another request's build failed: render this one's own.
+			res, err := c.render(key, fn)
+			return res, false, err
+		}
 		if r.Err != nil {
 			return nil, false, r.Err
 		}
-		return r.Val.([]Resource), r.Shared, nil
+		return r.Val.([]Resource), !rendered, nil
 	}
+}
+
+// render calls fn, counts the render and stores its result under key.
+func (c *Cache) render(key string, fn func() ([]Resource, error)) ([]Resource, error) {
+	c.renders.Add(1)
+	res, err := fn()
+	if err != nil {
+		return nil, err
+	}
+	c.put(key, res)
+	return res, nil
 }
 
 func (c *Cache) get(key string) ([]Resource, bool) {
