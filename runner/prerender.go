@@ -36,7 +36,7 @@ type PushRequest struct {
 // new tip of the default branch, into the render cache. A pull request
 // based on that commit then finds its base rendered and renders only its
 // head; so does any pull request whose base renders the same inputs, as the
-// cache is keyed by content. Renders run as renderOverlays says. Prerender
+// cache is keyed by content. Renders run as renderCommit says. Prerender
 // does nothing without a cache.
 func (p *Planner) Prerender(ctx context.Context, gh Tokener, req PushRequest) error {
 	if p.Kustomize.Cache == nil {
@@ -51,51 +51,53 @@ func (p *Planner) Prerender(ctx context.Context, gh Tokener, req PushRequest) er
 	if err := p.Workspaces.Sync(ctx, src); err != nil {
 		return fmt.Errorf("prerender: %w", err)
 	}
-	tree, err := p.Workspaces.Checkout(ctx, src, req.SHA, "_prerender")
+	n, rendered, err := p.renderCommit(ctx, src, req.SHA, "_prerender", kustomize.Overlays, log)
 	if err != nil {
 		return fmt.Errorf("prerender: %w", err)
+	}
+	log.Info("default branch overlays rendered", "overlays", n, "rendered", rendered)
+	return nil
+}
+
+// renderCommit checks commit sha of src out under name, renders the
+// overlays that choose picks from that checkout into the render cache, and
+// removes the checkout. It returns how many overlays were picked and how
+// many of them it rendered (the others were cached). Each render takes one
+// plan slot, in turn, and only when no pull request's plan waits for one:
+// pre-rendering is background work. An overlay that does not build is
+// logged and skipped: the plan that needs it reports the error.
+func (p *Planner) renderCommit(ctx context.Context, src workspaces.Source, sha, name string, choose func(tree string) ([]string, error), log *slog.Logger) (overlays int, rendered int64, err error) {
+	tree, err := p.Workspaces.Checkout(ctx, src, sha, name)
+	if err != nil {
+		return 0, 0, err
 	}
 	// Only this checkout goes: a drift pass may be planning other
 	// checkouts of the default branch (also pull request 0) meanwhile.
 	defer func() {
-		if err := p.Workspaces.Remove(context.WithoutCancel(ctx), req.Repo, tree); err != nil {
+		if err := p.Workspaces.Remove(context.WithoutCancel(ctx), src.Repo, tree); err != nil {
 			log.Warn("remove pre-render workspace", "err", err)
 		}
 	}()
-	overlays, err := kustomize.Overlays(tree)
+	dirs, err := choose(tree)
 	if err != nil {
-		return fmt.Errorf("prerender: %w", err)
+		return 0, 0, err
 	}
-	n, err := p.renderOverlays(ctx, tree, overlays, log)
-	if err != nil {
-		return fmt.Errorf("prerender: %w", err)
-	}
-	log.Info("default branch overlays rendered", "overlays", len(overlays), "rendered", n)
-	return nil
-}
-
-// renderOverlays renders the overlays of the checkout tree into the render
-// cache and returns how many it rendered (the others were cached). Each
-// render takes one plan slot, in turn, and only when no pull request's plan
-// waits for one: pre-rendering is background work. An overlay that does not
-// build is logged and skipped: the plan that needs it reports the error.
-func (p *Planner) renderOverlays(ctx context.Context, tree string, overlays []string, log *slog.Logger) (int64, error) {
 	before := p.Kustomize.Cache.Renders()
-	for _, dir := range overlays {
+	for _, dir := range dirs {
 		release, err := p.Slots.AcquireIdle(ctx)
 		if err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 		_, err = kustomize.Build(ctx, tree, dir, p.Kustomize)
 		release()
 		if ctx.Err() != nil {
-			return 0, ctx.Err()
+			return 0, 0, ctx.Err()
 		}
 		if err != nil {
 			log.Info("overlay does not build; not cached", "project", dir, "err", err)
 		}
 	}
-	return p.Kustomize.Cache.Renders() - before, nil
+	return len(dirs), p.Kustomize.Cache.Renders() - before, nil
 }
 
 // Prefetch fetches the commits of a branch that a push just created into
@@ -158,23 +160,12 @@ func (p *Planner) prerenderBranch(ctx context.Context, src workspaces.Source, re
 	if err != nil || !slices.ContainsFunc(paths, kustomize.IsKustomizationFile) {
 		return err
 	}
-	tree, err := p.Workspaces.Checkout(ctx, src, req.SHA, "_prefetch")
-	if err != nil {
+	n, rendered, err := p.renderCommit(ctx, src, req.SHA, "_prefetch", func(tree string) ([]string, error) {
+		return kustomize.Detect(tree, project.ChangedPaths(files))
+	}, log)
+	if err != nil || n == 0 {
 		return err
 	}
-	defer func() {
-		if err := p.Workspaces.Remove(context.WithoutCancel(ctx), req.Repo, tree); err != nil {
-			log.Warn("remove pre-render workspace", "err", err)
-		}
-	}()
-	overlays, err := kustomize.Detect(tree, project.ChangedPaths(files))
-	if err != nil || len(overlays) == 0 {
-		return err
-	}
-	n, err := p.renderOverlays(ctx, tree, overlays, log)
-	if err != nil {
-		return err
-	}
-	log.Info("new branch's overlays rendered", "overlays", len(overlays), "rendered", n)
+	log.Info("new branch's overlays rendered", "overlays", n, "rendered", rendered)
 	return nil
 }
