@@ -38,8 +38,8 @@ func (m *Manager) Checkout(ctx context.Context, src Source, sha, name string) (s
 
 	defer m.lock(cache)()
 
-	if !exists(filepath.Join(cache, "HEAD")) || !m.hasCommit(ctx, cache, sha) {
-		return "", planbot.Errorf(planbot.ENOTFOUND, "commit %s of %s has not been fetched", sha, src.Repo)
+	if err := m.fetched(ctx, cache, src.Repo, sha); err != nil {
+		return "", err
 	}
 	if exists(dir) {
 		if m.clean(ctx, cache, dir, sha) {

@@ -25,8 +25,8 @@ func (m *Manager) ChangedFiles(ctx context.Context, repo planbot.Repo, baseSHA, 
 	}
 	cache := m.cacheDir(repo)
 	for _, sha := range []string{baseSHA, headSHA} {
-		if !m.hasCommit(ctx, cache, sha) {
-			return nil, planbot.Errorf(planbot.ENOTFOUND, "commit %s of %s has not been fetched", sha, repo)
+		if err := m.fetched(ctx, cache, repo, sha); err != nil {
+			return nil, err
 		}
 	}
 	out, err := m.run(ctx, cache, "", "diff", "--name-status", "-M", "-z", "--no-ext-diff", "--no-textconv",

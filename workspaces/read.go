@@ -72,8 +72,8 @@ func (m *Manager) ReadFiles(ctx context.Context, repo planbot.Repo, sha string, 
 	if len(want) == 0 {
 		return files, nil
 	}
-	if !exists(cache+"/HEAD") || !m.hasCommit(ctx, cache, sha) {
-		return nil, planbot.Errorf(planbot.ENOTFOUND, "commit %s of %s has not been fetched", sha, repo)
+	if err := m.fetched(ctx, cache, repo, sha); err != nil {
+		return nil, err
 	}
 	names := make([]string, len(want))
 	for i, p := range want {
@@ -112,8 +112,8 @@ func (m *Manager) Paths(ctx context.Context, repo planbot.Repo, sha string) ([]s
 		return nil, planbot.Errorf(planbot.EINVALID, "invalid commit SHA %q", sha)
 	}
 	cache := m.cacheDir(repo)
-	if !exists(cache+"/HEAD") || !m.hasCommit(ctx, cache, sha) {
-		return nil, planbot.Errorf(planbot.ENOTFOUND, "commit %s of %s has not been fetched", sha, repo)
+	if err := m.fetched(ctx, cache, repo, sha); err != nil {
+		return nil, err
 	}
 	out, err := m.run(ctx, cache, "", "ls-tree", "-r", "-z", "--name-only", "--full-tree", sha)
 	if err != nil {
@@ -124,6 +124,15 @@ func (m *Manager) Paths(ctx context.Context, repo planbot.Repo, sha string) ([]s
 		paths = paths[:n-1]
 	}
 	return paths, nil
+}
+
+// fetched returns an ENOTFOUND error unless cache, the cache of repo,
+// holds commit sha.
+func (m *Manager) fetched(ctx context.Context, cache string, repo planbot.Repo, sha string) error {
+	if !exists(filepath.Join(cache, "HEAD")) || !m.hasCommit(ctx, cache, sha) {
+		return planbot.Errorf(planbot.ENOTFOUND, "commit %s of %s has not been fetched", sha, repo)
+	}
+	return nil
 }
 
 // PullHead returns the head commit of pull request pr as of the last Sync
