@@ -57,7 +57,8 @@ func (c *Cache) Len() int {
 }
 
 // Renders returns how many overlays the cache had to render: the requests
-// that found no entry and were not shared with one already rendering.
+// that found no entry and were not shared with one already rendering, and
+// those that rendered their own after a shared render failed.
 func (c *Cache) Renders() int64 { return c.renders.Load() }
 
 // do returns the resources stored under key, calling fn to render them on a
